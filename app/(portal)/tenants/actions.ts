@@ -1,0 +1,25 @@
+"use server";
+
+import { revalidatePath } from "next/cache";
+import { redirect } from "next/navigation";
+import { getDb } from "@/db/client";
+import { authorizedAction } from "@/lib/action";
+import { createTenant, renameTenant } from "@/lib/tenants/queries";
+import { createTenantSchema, renameTenantSchema } from "@/lib/tenants/schema";
+
+export const createTenantAction = authorizedAction({
+  schema: createTenantSchema,
+  async run(actor, input) {
+    const tenant = createTenant(getDb(), actor, input);
+    redirect(`/tenants/${tenant.slug}`);
+  },
+});
+
+export const renameTenantAction = authorizedAction({
+  schema: renameTenantSchema,
+  async run(actor, input) {
+    const tenant = renameTenant(getDb(), actor, input);
+    revalidatePath("/", "layout");
+    return `Renamed to ${tenant.name}.`;
+  },
+});

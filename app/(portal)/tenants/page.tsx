@@ -1,0 +1,59 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { notFound, redirect } from "next/navigation";
+import { getDb } from "@/db/client";
+import { ActionForm, Field } from "@/app/_components/action-form";
+import { isSuperAdmin } from "@/lib/auth/actor";
+import { requireActor } from "@/lib/auth/session";
+import { listTenantsFor } from "@/lib/tenants/queries";
+import { createTenantAction } from "./actions";
+
+export const metadata: Metadata = { title: "Tenants" };
+
+export default async function TenantsPage() {
+  const actor = await requireActor();
+  const tenants = listTenantsFor(getDb(), actor);
+  if (!isSuperAdmin(actor)) {
+    const own = tenants[0];
+    if (!own) notFound();
+    redirect(`/tenants/${own.slug}`);
+  }
+  return (
+    <>
+      <h1>Tenants</h1>
+      {tenants.length === 0 ? (
+        <p className="empty">No tenants yet. Create the first one below.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Slug</th>
+              <th scope="col">Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {tenants.map((tenant) => (
+              <tr key={tenant.id}>
+                <td>
+                  <Link href={`/tenants/${tenant.slug}`}>{tenant.name}</Link>
+                </td>
+                <td>
+                  <code>{tenant.slug}</code>
+                </td>
+                <td>{tenant.createdAt.toISOString().slice(0, 10)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <section aria-labelledby="new-tenant">
+        <h2 id="new-tenant">New tenant</h2>
+        <ActionForm action={createTenantAction} submitLabel="Create tenant" pendingLabel="Creating…">
+          <Field name="name" label="Name" hint="The organisation as your admins know it, e.g. Acme Corporation." maxLength={100} />
+          <Field name="slug" label="Slug" hint="Short identifier used in addresses: lowercase letters, digits and hyphens." maxLength={40} />
+        </ActionForm>
+      </section>
+    </>
+  );
+}

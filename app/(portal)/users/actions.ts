@@ -1,0 +1,36 @@
+"use server";
+
+import { revalidatePath } from "next/cache";
+import { redirect } from "next/navigation";
+import { getDb } from "@/db/client";
+import { authorizedAction } from "@/lib/action";
+import { changeOwnPassword, createUser, setUserDisabled } from "@/lib/users/queries";
+import { changePasswordSchema, createUserSchema, setUserDisabledSchema, USER_SECRET_FIELDS } from "@/lib/users/schema";
+
+export const createUserAction = authorizedAction({
+  schema: createUserSchema,
+  secretFields: USER_SECRET_FIELDS,
+  async run(actor, input) {
+    const user = await createUser(getDb(), actor, input);
+    revalidatePath("/", "layout");
+    return `Created ${user.email}. Give them their password through a separate channel.`;
+  },
+});
+
+export const setUserDisabledAction = authorizedAction({
+  schema: setUserDisabledSchema,
+  async run(actor, input) {
+    const user = setUserDisabled(getDb(), actor, input);
+    revalidatePath("/", "layout");
+    return `${user.email} is now ${user.disabled ? "disabled" : "enabled"}.`;
+  },
+});
+
+export const changeOwnPasswordAction = authorizedAction({
+  schema: changePasswordSchema,
+  secretFields: USER_SECRET_FIELDS,
+  async run(actor, input) {
+    await changeOwnPassword(getDb(), actor, input);
+    redirect("/signin?notice=password-changed");
+  },
+});

@@ -1,0 +1,143 @@
+"use client";
+
+import { createContext, useActionState, useContext, useId } from "react";
+import type { ActionResult } from "@/lib/action-result";
+
+type Action = (previous: ActionResult | null, formData: FormData) => Promise<ActionResult>;
+
+const FormState = createContext<ActionResult | null>(null);
+
+/** A form bound to a server action: shows the summary, keeps what was typed on failure. */
+export function ActionForm({
+  action,
+  submitLabel,
+  pendingLabel = "Saving…",
+  children,
+  className,
+  inline = false,
+}: {
+  action: Action;
+  submitLabel: string;
+  pendingLabel?: string;
+  children?: React.ReactNode;
+  className?: string;
+  inline?: boolean;
+}) {
+  const [state, formAction, pending] = useActionState(action, null);
+  return (
+    <form action={formAction} noValidate className={className ?? (inline ? "inline-form" : "form")}>
+      <FormState.Provider value={state}>
+        {children}
+        <div className="form-actions">
+          <button type="submit" disabled={pending} aria-busy={pending}>
+            {pending ? pendingLabel : submitLabel}
+          </button>
+          <span aria-live="polite">
+            {state && !state.ok && (
+              <span role="alert" className="form-error">
+                {state.error}
+              </span>
+            )}
+            {state?.ok && <span className="form-ok">{state.message}</span>}
+          </span>
+        </div>
+      </FormState.Provider>
+    </form>
+  );
+}
+
+type FieldProps = {
+  name: string;
+  label: string;
+  hint?: string;
+  type?: "text" | "email" | "password" | "number";
+  defaultValue?: string;
+  autoComplete?: string;
+  maxLength?: number;
+};
+
+export function Field({ name, label, hint, type = "text", defaultValue, autoComplete, maxLength }: FieldProps) {
+  const { errors, typed, ids } = useFieldState(name);
+  // Passwords are never put back into a form.
+  const value = type === "password" ? undefined : (typed ?? defaultValue);
+  return (
+    <div className="field">
+      <label htmlFor={ids.input}>{label}</label>
+      <input
+        id={ids.input}
+        name={name}
+        type={type}
+        defaultValue={value}
+        autoComplete={autoComplete}
+        maxLength={maxLength}
+        aria-invalid={errors ? true : undefined}
+        aria-describedby={describedBy(ids, hint, errors)}
+      />
+      <FieldNotes ids={ids} hint={hint} errors={errors} />
+    </div>
+  );
+}
+
+export function SelectField({
+  name,
+  label,
+  hint,
+  options,
+  defaultValue,
+}: Omit<FieldProps, "type"> & { options: { value: string; label: string }[] }) {
+  const { errors, typed, ids } = useFieldState(name);
+  return (
+    <div className="field">
+      <label htmlFor={ids.input}>{label}</label>
+      <select
+        id={ids.input}
+        name={name}
+        defaultValue={typed ?? defaultValue}
+        aria-invalid={errors ? true : undefined}
+        aria-describedby={describedBy(ids, hint, errors)}
+      >
+        {options.map((option) => (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        ))}
+      </select>
+      <FieldNotes ids={ids} hint={hint} errors={errors} />
+    </div>
+  );
+}
+
+function FieldNotes({ ids, hint, errors }: { ids: Ids; hint?: string; errors?: string[] }) {
+  return (
+    <>
+      {hint && (
+        <p id={ids.hint} className="hint">
+          {hint}
+        </p>
+      )}
+      {errors && (
+        <p id={ids.error} className="field-error">
+          {errors.join(" ")}
+        </p>
+      )}
+    </>
+  );
+}
+
+type Ids = { input: string; hint: string; error: string };
+
+function useFieldState(name: string) {
+  const state = useContext(FormState);
+  const id = useId();
+  const failed = state && !state.ok ? state : null;
+  return {
+    errors: failed?.fieldErrors[name],
+    typed: failed?.values[name],
+    ids: { input: `${id}-input`, hint: `${id}-hint`, error: `${id}-error` },
+  };
+}
+
+function describedBy(ids: Ids, hint?: string, errors?: string[]): string | undefined {
+  const parts = [hint ? ids.hint : null, errors ? ids.error : null].filter(Boolean);
+  return parts.length ? parts.join(" ") : undefined;
+}

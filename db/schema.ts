@@ -1,0 +1,78 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+const timestamps = {
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull().$defaultFn(() => new Date()),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull().$defaultFn(() => new Date()),
+};
+
+export const tenants = sqliteTable("tenants", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  slug: text("slug").notNull().unique(),
+  name: text("name").notNull(),
+  ...timestamps,
+});
+export type Tenant = typeof tenants.$inferSelect;
+
+export const ROLES = ["super_admin", "tenant_admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    email: text("email").notNull().unique(),
+    name: text("name").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
+    tenantId: integer("tenant_id").references(() => tenants.id, { onDelete: "restrict" }),
+    disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
+    // Bumped when the password changes or the user is disabled: older sessions stop working.
+    sessionVersion: integer("session_version").notNull().default(0),
+    ...timestamps,
+  },
+  (t) => [
+    index("users_tenant_idx").on(t.tenantId),
+    check(
+      "users_role_tenant",
+      sql`(${t.role} = 'super_admin' AND ${t.tenantId} IS NULL) OR (${t.role} = 'tenant_admin' AND ${t.tenantId} IS NOT NULL)`,
+    ),
+  ],
+);
+export type User = typeof users.$inferSelect;
+
+export const signInAttempts = sqliteTable(
+  "sign_in_attempts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    email: text("email").notNull(),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+    succeeded: integer("succeeded", { mode: "boolean" }).notNull(),
+  },
+  (t) => [index("sign_in_attempts_email_at_idx").on(t.email, t.at)],
+);
+
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: integer("at", { mode: "timestamp_ms" }).notNull(),
+    actorId: integer("actor_id"),
+    actorEmail: text("actor_email").notNull(),
+    tenantId: integer("tenant_id"),
+    action: text("action").notNull(),
+    targetType: text("target_type").notNull(),
+    targetId: text("target_id").notNull(),
+    targetLabel: text("target_label").notNull(),
+    changes: text("changes", { mode: "json" }).$type<Record<string, AuditChange>>().notNull(),
+  },
+  (t) => [index("audit_log_tenant_at_idx").on(t.tenantId, t.at)],
+);
+export type AuditEntry = typeof auditLog.$inferSelect;
+export type AuditChange = { from?: unknown; to?: unknown } | "changed";
+
+/** One row, rewritten by GET /api/health to prove the database accepts writes. */
+export const healthChecks = sqliteTable("health_checks", {
+  id: integer("id").primaryKey(),
+  at: integer("at", { mode: "timestamp_ms" }).notNull(),
+});

@@ -1,0 +1,62 @@
+import "server-only";
+import { notFound, unstable_rethrow } from "next/navigation";
+import { z } from "zod";
+import type { ActionResult } from "@/lib/action-result";
+import type { Actor } from "@/lib/auth/actor";
+import { requireActor } from "@/lib/auth/session";
+import { NotFoundError, UserError } from "@/lib/errors";
+
+
+export type FormAction = ((previous: ActionResult | null, formData: FormData) => Promise<ActionResult>) & {
+  [AUTHORIZED]: true;
+};
+
+const AUTHORIZED = Symbol.for("navigator-mail.authorized-action");
+
+type Definition<S extends z.ZodType> = {
+  schema: S;
+  /** Field names never echoed back into the form. */
+  secretFields?: readonly string[];
+  run: (actor: Actor, input: z.infer<S>) => Promise<string>;
+};
+
+/** Fixes the order for every action: authorize, parse, run; expected failures become data. */
+export function authorizedAction<S extends z.ZodType>(definition: Definition<S>): FormAction {
+  const action = async (_previous: ActionResult | null, formData: FormData): Promise<ActionResult> => {
+    const actor = await requireActor();
+    const raw = formValues(formData);
+    const values = withoutSecrets(raw, definition.secretFields ?? []);
+    const parsed = definition.schema.safeParse(raw);
+    if (!parsed.success) {
+      return { ok: false, error: "Please correct the highlighted fields.", fieldErrors: z.flattenError(parsed.error).fieldErrors, values };
+    }
+    try {
+      return { ok: true, message: await definition.run(actor, parsed.data) };
+    } catch (error) {
+      if (error instanceof NotFoundError) notFound();
+      if (error instanceof UserError) {
+        return { ok: false, error: error.message, fieldErrors: error.field ? { [error.field]: [error.message] } : {}, values };
+      }
+      unstable_rethrow(error);
+      console.error("action failed:", error);
+      return { ok: false, error: "Something went wrong on the server; nothing was saved. Try again, or check the server log.", fieldErrors: {}, values };
+    }
+  };
+  return Object.assign(action, { [AUTHORIZED]: true as const });
+}
+
+export function isAuthorizedAction(value: unknown): boolean {
+  return typeof value === "function" && (value as Partial<FormAction>)[AUTHORIZED] === true;
+}
+
+function formValues(formData: FormData): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [key, value] of formData.entries()) {
+    if (typeof value === "string" && !key.startsWith("$ACTION")) values[key] = value;
+  }
+  return values;
+}
+
+function withoutSecrets(values: Record<string, string>, secretFields: readonly string[]): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter(([key]) => !secretFields.includes(key)));
+}

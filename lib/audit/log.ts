@@ -1,0 +1,68 @@
+import "server-only";
+import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import type { Db, Queryable } from "@/db/client";
+import { auditLog, type AuditChange, type AuditEntry } from "@/db/schema";
+import { isSuperAdmin, type Actor } from "@/lib/auth/actor";
+
+export type AuditRecord = {
+  tenantId: number | null;
+  action: string;
+  targetType: string;
+  targetId: string | number;
+  targetLabel: string;
+  changes?: Record<string, AuditChange>;
+};
+
+/** Append-only: the table's triggers refuse UPDATE and DELETE. Call inside the change's transaction. */
+export function recordAudit(tx: Queryable, actor: Pick<Actor, "id" | "email"> | null, record: AuditRecord, at = new Date()): void {
+  tx.insert(auditLog)
+    .values({
+      at,
+      actorId: actor?.id ?? null,
+      actorEmail: actor?.email ?? "system",
+      tenantId: record.tenantId,
+      action: record.action,
+      targetType: record.targetType,
+      targetId: String(record.targetId),
+      targetLabel: record.targetLabel,
+      changes: record.changes ?? {},
+    })
+    .run();
+}
+
+/** Field-by-field changes; secret fields only ever say "changed". */
+export function diffChanges(
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown>,
+  secretFields: readonly string[] = [],
+): Record<string, AuditChange> {
+  const changes: Record<string, AuditChange> = {};
+  for (const [field, to] of Object.entries(after)) {
+    const from = before?.[field];
+    if (before && sameValue(from, to)) continue;
+    if (secretFields.includes(field)) changes[field] = "changed";
+    else changes[field] = before ? { from: plain(from), to: plain(to) } : { to: plain(to) };
+  }
+  return changes;
+}
+
+export function listAuditFor(db: Db, actor: Actor, options: { limit?: number; beforeId?: number } = {}): AuditEntry[] {
+  const conditions: SQL[] = [];
+  if (!isSuperAdmin(actor)) conditions.push(eq(auditLog.tenantId, actor.tenantId ?? -1));
+  if (options.beforeId) conditions.push(lt(auditLog.id, options.beforeId));
+  return db
+    .select()
+    .from(auditLog)
+    .where(conditions.length ? and(...conditions) : undefined)
+    .orderBy(desc(auditLog.id))
+    .limit(options.limit ?? 100)
+    .all();
+}
+
+function plain(value: unknown): unknown {
+  return value instanceof Date ? value.toISOString() : value ?? null;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(plain(a)) === JSON.stringify(plain(b));
+}

@@ -1,0 +1,27 @@
+import "server-only";
+import { cookies, headers } from "next/headers";
+import { redirect } from "next/navigation";
+import { getToken } from "next-auth/jwt";
+import { getDb } from "@/db/client";
+import { getEnv } from "@/lib/env";
+import { resolveActor, type Actor, type SessionClaims } from "./actor";
+
+/** The signed-in user for this request, re-checked against the database, or null. */
+export async function currentActor(): Promise<Actor | null> {
+  return resolveActor(getDb(), await readSessionClaims());
+}
+
+export async function requireActor(): Promise<Actor> {
+  const actor = await currentActor();
+  if (!actor) redirect("/signin");
+  return actor;
+}
+
+async function readSessionClaims(): Promise<SessionClaims | null> {
+  const cookieStore = await cookies();
+  const headerStore = await headers();
+  const req = { headers: Object.fromEntries(headerStore.entries()), cookies: Object.fromEntries(cookieStore.getAll().map((c) => [c.name, c.value])) };
+  const token = await getToken({ req: req as never, secret: getEnv().AUTH_SECRET });
+  if (!token || typeof token.uid !== "number" || typeof token.sv !== "number" || typeof token.sat !== "number") return null;
+  return { userId: token.uid, sessionVersion: token.sv, signedInAt: token.sat };
+}

@@ -1,0 +1,25 @@
+import "server-only";
+import type { Db } from "@/db/client";
+import { healthChecks } from "@/db/schema";
+
+export type Health = { ok: boolean; database: { status: "ok" | "error"; latencyMs: number; error?: string } };
+
+export function checkHealth(open: () => Db): Health {
+  const started = performance.now();
+  try {
+    const db = open();
+    const at = new Date();
+    db.insert(healthChecks).values({ id: 1, at }).onConflictDoUpdate({ target: healthChecks.id, set: { at } }).run();
+    return { ok: true, database: { status: "ok", latencyMs: elapsed(started) } };
+  } catch (error) {
+    // SQLite's own message and code name the problem (read-only, locked, not a database) without secrets.
+    const code = (error as { code?: string }).code;
+    const message = error instanceof Error ? error.message : String(error);
+    console.error("health: database check failed:", code ?? "", message);
+    return { ok: false, database: { status: "error", latencyMs: elapsed(started), error: code ? `${code}: ${message}` : message } };
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}

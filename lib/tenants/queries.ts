@@ -1,0 +1,69 @@
+import "server-only";
+import { asc, eq } from "drizzle-orm";
+import type { Db, Queryable } from "@/db/client";
+import { tenants, type Tenant } from "@/db/schema";
+import { assertSuperAdmin, assertTenantAccess, isSuperAdmin, type Actor } from "@/lib/auth/actor";
+import { recordAudit } from "@/lib/audit/log";
+import { NotFoundError, UserError } from "@/lib/errors";
+import type { CreateTenantInput, RenameTenantInput } from "./schema";
+
+export function listTenantsFor(db: Db, actor: Actor): Tenant[] {
+  const query = db.select().from(tenants).orderBy(asc(tenants.name));
+  return isSuperAdmin(actor) ? query.all() : query.where(eq(tenants.id, actor.tenantId ?? -1)).all();
+}
+
+export function getTenantBySlugFor(db: Db, actor: Actor, slug: string): Tenant {
+  const tenant = db.select().from(tenants).where(eq(tenants.slug, slug)).get();
+  if (!tenant) throw new NotFoundError();
+  assertTenantAccess(actor, tenant.id);
+  return tenant;
+}
+
+export function getTenantFor(db: Queryable, actor: Actor, tenantId: number): Tenant {
+  assertTenantAccess(actor, tenantId);
+  const tenant = db.select().from(tenants).where(eq(tenants.id, tenantId)).get();
+  if (!tenant) throw new NotFoundError();
+  return tenant;
+}
+
+export function createTenant(db: Db, actor: Actor, input: CreateTenantInput): Tenant {
+  assertSuperAdmin(actor);
+  return db.transaction((tx) => {
+    if (tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, input.slug)).get()) {
+      throw new UserError(`The slug "${input.slug}" is already used by another tenant.`, "slug");
+    }
+    const tenant = tx.insert(tenants).values(input).returning().get();
+    recordAudit(tx, actor, {
+      tenantId: tenant.id,
+      action: "tenant.create",
+      targetType: "tenant",
+      targetId: tenant.id,
+      targetLabel: tenant.slug,
+      changes: { name: { to: tenant.name }, slug: { to: tenant.slug } },
+    });
+    return tenant;
+  });
+}
+
+export function renameTenant(db: Db, actor: Actor, input: RenameTenantInput): Tenant {
+  assertSuperAdmin(actor);
+  return db.transaction((tx) => {
+    const before = getTenantFor(tx, actor, input.tenantId);
+    if (before.name === input.name) return before;
+    const tenant = tx
+      .update(tenants)
+      .set({ name: input.name, updatedAt: new Date() })
+      .where(eq(tenants.id, input.tenantId))
+      .returning()
+      .get();
+    recordAudit(tx, actor, {
+      tenantId: tenant.id,
+      action: "tenant.rename",
+      targetType: "tenant",
+      targetId: tenant.id,
+      targetLabel: tenant.slug,
+      changes: { name: { from: before.name, to: tenant.name } },
+    });
+    return tenant;
+  });
+}

@@ -1,0 +1,12 @@
+import { closeDb, getDb, migrateDatabase } from "@/db/client";
+import { loadLaunchEnv } from "./launch-env";
+
+loadLaunchEnv();
+try {
+  migrateDatabase(getDb());
+  closeDb();
+  console.log("Migrations applied.");
+} catch (error) {
+  console.error(error);
+  process.exit(1);
+}

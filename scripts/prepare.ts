@@ -1,0 +1,20 @@
+import { closeDb, getDb, migrateDatabase } from "@/db/client";
+import { ensureFirstAdmin } from "@/lib/bootstrap";
+import { getEnv } from "@/lib/env";
+
+/** Applies migrations and creates the first super-admin; prints its password once. */
+export async function prepareDatabase(): Promise<void> {
+  const db = getDb();
+  migrateDatabase(db);
+  const admin = await ensureFirstAdmin(db, getEnv());
+  closeDb();
+  if (admin) {
+    console.log("");
+    console.log("  First super-admin created. Sign in with:");
+    console.log(`    email:    ${admin.email}`);
+    if (admin.generatedPassword) console.log(`    password: ${admin.password}`);
+    else console.log("    password: the value of FIRST_ADMIN_PASSWORD");
+    console.log("  This password is shown only now; change it under Account after signing in.");
+    console.log("");
+  }
+}
