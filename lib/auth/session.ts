@@ -8,7 +8,8 @@ import { resolveActor, type Actor, type SessionClaims } from "./actor";
 
 /** The signed-in user for this request, re-checked against the database, or null. */
 export async function currentActor(): Promise<Actor | null> {
-  return resolveActor(getDb(), await readSessionClaims());
+  const claims = await readSessionClaims();
+  return claims ? resolveActor(getDb(), claims) : null;
 }
 
 export async function requireActor(): Promise<Actor> {

@@ -10,7 +10,7 @@ export const tenantSlug = z
   .string()
   .trim()
   .toLowerCase()
-  .min(2, "Use at least 2 characters.")
+  .min(2, { error: "Use at least 2 characters.", abort: true })
   .max(40, "Use at most 40 characters.")
   .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, "Use lowercase letters, digits and single hyphens (e.g. acme-corp).");
 

@@ -1,0 +1,187 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { eq } from "drizzle-orm";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Db } from "@/db/client";
+import { auditLog, tenants, users } from "@/db/schema";
+import { isAuthorizedAction, type FormAction } from "@/lib/action";
+import type { Actor } from "@/lib/auth/actor";
+import { createUser } from "@/lib/users/queries";
+import { appDb, PASSWORD, seedWorld, type World } from "../support/db";
+import { digestOf, signInAs } from "../support/session";
+
+vi.mock("next/headers", async () => (await import("../support/session")).nextHeadersMock());
+vi.mock("next/cache", () => ({ revalidatePath: vi.fn() }));
+
+const { createTenantAction, renameTenantAction } = await import("@/app/(portal)/tenants/actions");
+const { createUserAction, setUserDisabledAction } = await import("@/app/(portal)/users/actions");
+const TenantPage = (await import("@/app/(portal)/tenants/[slug]/page")).default;
+const UsersPage = (await import("@/app/(portal)/users/page")).default;
+const AuditPage = (await import("@/app/(portal)/audit/page")).default;
+
+let db: Db;
+let world: World;
+let counter = 0;
+
+beforeAll(async () => {
+  db = appDb();
+  world = await seedWorld(db);
+});
+
+type Who = "super" | "adminA" | "anonymous" | "disabled";
+type Whose = "own" | "other";
+type Outcome = "ok" | "404" | "signin";
+
+function actorFor(who: Who): Actor | null {
+  return who === "super" ? world.root : who === "adminA" ? world.adminA : null;
+}
+
+function tenantOf(whose: Whose) {
+  return whose === "own" ? world.tenantA : world.tenantB;
+}
+
+function snapshot(): string {
+  const rows = [db.select().from(tenants).all(), db.select().from(users).all(), db.select().from(auditLog).all()];
+  return createHash("sha256").update(JSON.stringify(rows)).digest("hex");
+}
+
+function form(values: Record<string, string | number>): FormData {
+  const data = new FormData();
+  for (const [k, v] of Object.entries(values)) data.set(k, String(v));
+  return data;
+}
+
+async function outcomeOf(run: () => Promise<unknown>): Promise<Outcome> {
+  try {
+    const result = (await run()) as { ok?: boolean; error?: string } | undefined;
+    if (result && result.ok === false) throw new Error(`refused with a message: ${result.error}`);
+    return "ok";
+  } catch (error) {
+    const digest = digestOf(error);
+    if (digest.includes("NEXT_REDIRECT") && digest.includes("/signin")) return "signin";
+    if (digest.includes("NEXT_REDIRECT")) return "ok";
+    if (digest.includes("404")) return "404";
+    throw error;
+  }
+}
+
+async function signIn(who: Who) {
+  if (who === "disabled") {
+    const user = await createUser(db, world.root, { email: `off${++counter}@alpha.example`, name: "Off", role: "tenant_admin", tenantId: world.tenantA.id, password: PASSWORD });
+    db.update(users).set({ disabled: true }).where(eq(users.id, user.id)).run();
+    await signInAs({ ...user, tenantId: user.tenantId });
+    return;
+  }
+  await signInAs(actorFor(who));
+}
+
+type Case = {
+  name: string;
+  /** Fixtures the action needs, made before the "nothing changed" snapshot. */
+  prepare?: (whose: Whose) => Promise<number>;
+  run: (whose: Whose, prepared: number) => Promise<unknown>;
+  expected: Record<Who, Record<Whose, Outcome>>;
+};
+
+const denyAnon = { anonymous: { own: "signin", other: "signin" }, disabled: { own: "signin", other: "signin" } } as const;
+
+const actionCases: Case[] = [
+  {
+    name: "createTenantAction",
+    run: () => createTenantAction(null, form({ name: "New", slug: `new-${++counter}` })),
+    expected: { super: { own: "ok", other: "ok" }, adminA: { own: "404", other: "404" }, ...denyAnon },
+  },
+  {
+    name: "renameTenantAction",
+    run: (whose) => renameTenantAction(null, form({ tenantId: tenantOf(whose).id, name: `Renamed ${++counter}` })),
+    expected: { super: { own: "ok", other: "ok" }, adminA: { own: "404", other: "404" }, ...denyAnon },
+  },
+  {
+    name: "createUserAction (tenant admin)",
+    run: (whose) =>
+      createUserAction(null, form({ email: `u${++counter}@example.com`, name: "U", role: "tenant_admin", tenantId: tenantOf(whose).id, password: PASSWORD })),
+    expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
+  },
+  {
+    name: "createUserAction (super-admin)",
+    run: () => createUserAction(null, form({ email: `s${++counter}@example.com`, name: "S", role: "super_admin", tenantId: "", password: PASSWORD })),
+    expected: { super: { own: "ok", other: "ok" }, adminA: { own: "404", other: "404" }, ...denyAnon },
+  },
+  {
+    name: "setUserDisabledAction",
+    prepare: async (whose) =>
+      (await createUser(db, null, { email: `t${++counter}@example.com`, name: "T", role: "tenant_admin", tenantId: tenantOf(whose).id, password: PASSWORD })).id,
+    run: (_whose, userId) => setUserDisabledAction(null, form({ userId, disabled: "true" })),
+    expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
+  },
+];
+
+const pageCases: Case[] = [
+  {
+    name: "tenant page",
+    run: (whose) => TenantPage({ params: Promise.resolve({ slug: tenantOf(whose).slug }) }),
+    expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
+  },
+];
+
+const cells = (cases: Case[]) =>
+  cases.flatMap((c) =>
+    (["super", "adminA", "anonymous", "disabled"] as Who[]).flatMap((who) =>
+      (["own", "other"] as Whose[]).map((whose) => ({ ...c, who, whose, outcome: c.expected[who][whose] })),
+    ),
+  );
+
+describe("authorization matrix: role × own/other tenant × action", () => {
+  it.each(cells(actionCases))("$name as $who on the $whose tenant → $outcome", async ({ prepare, run, who, whose, outcome }) => {
+    await signIn(who);
+    const prepared = prepare ? await prepare(whose) : 0;
+    const before = snapshot();
+    expect(await outcomeOf(() => run(whose, prepared))).toBe(outcome);
+    expect(snapshot() === before, outcome === "ok" ? "the database should have changed" : "the database changed").toBe(outcome !== "ok");
+  });
+});
+
+describe("authorization matrix: role × own/other tenant × page", () => {
+  it.each(cells(pageCases))("$name as $who on the $whose tenant → $outcome", async ({ run, who, whose, outcome }) => {
+    await signIn(who);
+    expect(await outcomeOf(() => run(whose, 0))).toBe(outcome);
+  });
+
+  it.each(["anonymous", "disabled"] as Who[])("lists and audit pages send %s to sign-in", async (who) => {
+    await signIn(who);
+    expect(await outcomeOf(() => UsersPage())).toBe("signin");
+    expect(await outcomeOf(() => AuditPage({ searchParams: Promise.resolve({}) }))).toBe("signin");
+  });
+
+  it("a session older than 8 hours is signed out", async () => {
+    await signInAs(world.adminA, { signedInAt: Date.now() - 8 * 3600 * 1000 - 1000 });
+    expect(await outcomeOf(() => UsersPage())).toBe("signin");
+  });
+});
+
+describe("every server action goes through authorizedAction", () => {
+  const files = listFiles(path.join(process.cwd(), "app")).filter((file) => /^\s*["']use server["']/.test(fs.readFileSync(file, "utf8")));
+
+  it("finds the action modules", () => {
+    expect(files.map((f) => path.relative(process.cwd(), f)).sort()).toEqual(
+      expect.arrayContaining(["app/(portal)/tenants/actions.ts", "app/(portal)/users/actions.ts"]),
+    );
+  });
+
+  it.each(files.map((f) => [path.relative(process.cwd(), f), f]))("%s exports only wrapped actions", async (_name, file) => {
+    const exports = Object.entries(await import(/* @vite-ignore */ file));
+    expect(exports.length).toBeGreaterThan(0);
+    for (const [name, value] of exports) expect(isAuthorizedAction(value), `${name} is not wrapped by authorizedAction`).toBe(true);
+  });
+
+  it("recognises an unwrapped function", () => {
+    const bare = async () => ({ ok: true }) as const;
+    expect(isAuthorizedAction(bare)).toBe(false);
+    expect(isAuthorizedAction(createTenantAction satisfies FormAction)).toBe(true);
+  });
+});
+
+function listFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [path.join(dir, e.name)] : []));
+}

@@ -1,0 +1,36 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Db } from "@/db/client";
+import { auditLog } from "@/db/schema";
+import { diffChanges, listAuditFor } from "@/lib/audit/log";
+import { freshDb, seedWorld, type World } from "../support/db";
+
+let db: Db;
+let world: World;
+
+beforeAll(async () => {
+  db = freshDb();
+  world = await seedWorld(db);
+});
+
+describe("audit log", () => {
+  it("is append-only: updates and deletes are refused by the database", () => {
+    const count = db.select().from(auditLog).all().length;
+    expect(count).toBeGreaterThan(0);
+    expect(() => db.$client.prepare("UPDATE audit_log SET actor_email = 'someone-else'").run()).toThrow(/append-only/);
+    expect(() => db.$client.prepare("DELETE FROM audit_log").run()).toThrow(/append-only/);
+    expect(db.select().from(auditLog).all().length).toBe(count);
+  });
+
+  it("shows tenant admins their tenant's entries only", () => {
+    const mine = listAuditFor(db, world.adminA);
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.every((e) => e.tenantId === world.tenantA.id)).toBe(true);
+    expect(listAuditFor(db, world.root).length).toBeGreaterThan(mine.length);
+  });
+
+  it("diffs only what changed and never shows a secret's value", () => {
+    const changes = diffChanges({ name: "a", login: "x", password: "old-secret" }, { name: "b", login: "x", password: "new-secret" }, ["password"]);
+    expect(changes).toEqual({ name: { from: "a", to: "b" }, password: "changed" });
+    expect(JSON.stringify(changes)).not.toMatch(/secret/);
+  });
+});

@@ -1,0 +1,40 @@
+import { eq } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Db } from "@/db/client";
+import { users } from "@/db/schema";
+import { resolveActor, SESSION_MAX_AGE_SECONDS } from "@/lib/auth/actor";
+import { freshDb, seedWorld, type World } from "../../support/db";
+
+let db: Db;
+let world: World;
+
+beforeAll(async () => {
+  db = freshDb();
+  world = await seedWorld(db);
+});
+
+describe("resolveActor", () => {
+  it("returns the user behind a fresh session", () => {
+    const actor = resolveActor(db, { userId: world.adminA.id, sessionVersion: 0, signedInAt: Date.now() });
+    expect(actor).toEqual(world.adminA);
+  });
+
+  it("ends a session after 8 hours", () => {
+    const now = Date.now();
+    const claims = { userId: world.adminA.id, sessionVersion: 0, signedInAt: now - SESSION_MAX_AGE_SECONDS * 1000 - 1 };
+    expect(resolveActor(db, claims, now)).toBeNull();
+    expect(resolveActor(db, { ...claims, signedInAt: now - SESSION_MAX_AGE_SECONDS * 1000 + 1000 }, now)).not.toBeNull();
+  });
+
+  it("ends the sessions of a user who is disabled or whose session version moved on", () => {
+    const claims = { userId: world.adminB.id, sessionVersion: 0, signedInAt: Date.now() };
+    expect(resolveActor(db, { ...claims, sessionVersion: 1 })).toBeNull();
+    db.update(users).set({ disabled: true }).where(eq(users.id, world.adminB.id)).run();
+    expect(resolveActor(db, claims)).toBeNull();
+  });
+
+  it("refuses unknown users and no session", () => {
+    expect(resolveActor(db, { userId: 9999, sessionVersion: 0, signedInAt: Date.now() })).toBeNull();
+    expect(resolveActor(db, null)).toBeNull();
+  });
+});

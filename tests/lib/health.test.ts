@@ -1,0 +1,38 @@
+import Database from "better-sqlite3";
+import { drizzle } from "drizzle-orm/better-sqlite3";
+import { describe, expect, it } from "vitest";
+import type { Db } from "@/db/client";
+import * as schema from "@/db/schema";
+import { checkHealth } from "@/lib/health";
+import { freshDb, tempDbFile } from "../support/db";
+
+describe("checkHealth", () => {
+  it("reports ok when the database accepts a write", () => {
+    const health = checkHealth(freshDb);
+    expect(health.ok).toBe(true);
+    expect(health.database.status).toBe("ok");
+  });
+
+  it("reports an error when the database is read-only", () => {
+    const file = tempDbFile();
+    const writable = freshDbAt(file);
+    writable.$client.close();
+    const readonly = drizzle(new Database(file, { readonly: true }), { schema }) as Db;
+    const health = checkHealth(() => readonly);
+    expect(health.ok).toBe(false);
+    expect(health.database.error).toMatch(/SQLITE_READONLY/);
+  });
+
+  it("reports an error when the database cannot be opened", () => {
+    const health = checkHealth(() => {
+      throw Object.assign(new Error("unable to open database file"), { code: "SQLITE_CANTOPEN" });
+    });
+    expect(health).toMatchObject({ ok: false, database: { status: "error", error: "SQLITE_CANTOPEN: unable to open database file" } });
+  });
+});
+
+function freshDbAt(file: string): Db {
+  const db = drizzle(new Database(file), { schema }) as Db;
+  db.$client.exec("CREATE TABLE health_checks (id integer primary key, at integer not null)");
+  return db;
+}

@@ -1,0 +1,44 @@
+import { randomBytes } from "node:crypto";
+import os from "node:os";
+import path from "node:path";
+import { getDb, migrateDatabase, openDatabase, type Db } from "@/db/client";
+import type { Actor } from "@/lib/auth/actor";
+import { createTenant } from "@/lib/tenants/queries";
+import { createUser } from "@/lib/users/queries";
+
+export function tempDbFile(): string {
+  return path.join(os.tmpdir(), `navigator-test-${process.pid}-${randomBytes(6).toString("hex")}.db`);
+}
+
+/** A new database file with the real migrations applied. */
+export function freshDb(): Db {
+  const db = openDatabase(tempDbFile());
+  migrateDatabase(db);
+  return db;
+}
+
+/** The process-wide database (the one server actions use), migrated. */
+export function appDb(): Db {
+  const db = getDb();
+  migrateDatabase(db);
+  return db;
+}
+
+export const PASSWORD = "correct horse battery";
+
+export type World = Awaited<ReturnType<typeof seedWorld>>;
+
+/** Two tenants, a super-admin and one admin per tenant. */
+export async function seedWorld(db: Db) {
+  const superUser = await createUser(db, null, { email: "root@example.com", name: "Root", role: "super_admin", tenantId: undefined, password: PASSWORD });
+  const root = asActor(superUser);
+  const tenantA = createTenant(db, root, { name: "Alpha", slug: "alpha" });
+  const tenantB = createTenant(db, root, { name: "Beta", slug: "beta" });
+  const adminA = asActor(await createUser(db, root, { email: "a@alpha.example", name: "Ann", role: "tenant_admin", tenantId: tenantA.id, password: PASSWORD }));
+  const adminB = asActor(await createUser(db, root, { email: "b@beta.example", name: "Bob", role: "tenant_admin", tenantId: tenantB.id, password: PASSWORD }));
+  return { root, tenantA, tenantB, adminA, adminB };
+}
+
+export function asActor(user: { id: number; email: string; name: string; role: Actor["role"]; tenantId: number | null }): Actor {
+  return { id: user.id, email: user.email, name: user.name, role: user.role, tenantId: user.tenantId };
+}

@@ -1,0 +1,22 @@
+import path from "node:path";
+import { defineConfig } from "vitest/config";
+
+const root = import.meta.dirname;
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@\//, replacement: `${root}/` },
+      // Outside the React server build "server-only" would throw; tests are server code.
+      { find: /^server-only$/, replacement: path.join(root, "tests/support/empty.ts") },
+    ],
+  },
+  test: {
+    globalSetup: ["tests/support/global-setup.ts"],
+    setupFiles: ["tests/support/setup.ts"],
+    testTimeout: 20_000,
+    hookTimeout: 240_000,
+    pool: "forks",
+    reporters: ["default"],
+  },
+});
