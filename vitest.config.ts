@@ -17,6 +17,6 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 240_000,
     pool: "forks",
-    reporters: ["default"],
+    reporters: ["default", "./tests/support/summary-reporter.ts"],
   },
 });

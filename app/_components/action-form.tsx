@@ -89,7 +89,9 @@ export function SelectField({
   return (
     <div className="field">
       <label htmlFor={ids.input}>{label}</label>
+      {/* A select takes defaultValue only when mounted: remount it to show what was chosen. */}
       <select
+        key={typed ?? defaultValue ?? ""}
         id={ids.input}
         name={name}
         defaultValue={typed ?? defaultValue}

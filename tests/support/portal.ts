@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+export type Portal = {
+  url: string;
+  dataDir: string;
+  admin: { email: string; password: string };
+  output: () => string;
+  stop: () => Promise<void>;
+};
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the built portal the way an operator does (npm start), on a free port with an empty data directory. */
+export async function startPortal(env: Record<string, string> = {}): Promise<Portal> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-portal-"));
+  const port = await freePort();
+  const { NODE_ENV: _mode, AUTH_SECRET: _a, SECRETS_KEYS: _s, DATABASE_URL: _d, ...inherited } = process.env;
+  const child = spawn(process.execPath, [path.resolve("node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "scripts/start.ts"], {
+    env: { ...inherited, PORT: String(port), DATABASE_URL: `file:${path.join(dataDir, "navigator-mail.db")}`, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  await waitFor(() => /Ready in/.test(output), child, () => output, 120_000);
+  const email = output.match(/email:\s+(\S+)/)?.[1];
+  const password = output.match(/password:\s+(\S+)/)?.[1];
+  if (!email || !password) throw new Error(`no first admin in the start-up output:\n${output}`);
+  return { url: `http://127.0.0.1:${port}`, dataDir, admin: { email, password }, output: () => output, stop: () => stopProcess(child) };
+}
+
+async function waitFor(done: () => boolean, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (child.exitCode !== null) throw new Error(`the portal exited with ${child.exitCode}:\n${output()}`);
+    if (Date.now() > deadline) throw new Error(`the portal did not start within ${timeoutMs} ms:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    process.kill(-child.pid!, "SIGTERM");
+    setTimeout(() => child.exitCode === null && process.kill(-child.pid!, "SIGKILL"), 5000).unref();
+  });
+}
