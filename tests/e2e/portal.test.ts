@@ -43,7 +43,8 @@ describe("first start", () => {
   });
 
   it("sends anonymous visitors to sign-in, whatever middleware headers they forge", async () => {
-    for (const headers of [{}, { "x-middleware-subrequest": "middleware:middleware:middleware:middleware:middleware" }, { "x-middleware-subrequest": "proxy:proxy:proxy:proxy:proxy" }]) {
+    const forged: Record<string, string>[] = [{}, { "x-middleware-subrequest": "middleware:middleware:middleware:middleware:middleware" }, { "x-middleware-subrequest": "proxy:proxy:proxy:proxy:proxy" }];
+    for (const headers of forged) {
       const response = await fetch(`${portal.url}/tenants`, { redirect: "manual", headers });
       expect(response.status).toBe(307);
       expect(response.headers.get("location")).toMatch(/\/signin$/);
@@ -149,7 +150,8 @@ describe("the administrator's journey in Chromium", () => {
 
     it("gets 404 for the other tenant's page, with or without forged middleware headers", async () => {
       const cookies = (await tenantContext.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
-      for (const extra of [{}, { "x-middleware-subrequest": "middleware:middleware:middleware:middleware:middleware" }]) {
+      const forged: Record<string, string>[] = [{}, { "x-middleware-subrequest": "middleware:middleware:middleware:middleware:middleware" }];
+      for (const extra of forged) {
         const response = await fetch(`${portal.url}/tenants/other`, { headers: { cookie: cookies, ...extra }, redirect: "manual" });
         expect(response.status).toBe(404);
         expect(await response.text()).not.toContain("Other Ltd");
