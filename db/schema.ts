@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 const timestamps = {
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull().$defaultFn(() => new Date()),
@@ -76,3 +76,40 @@ export const healthChecks = sqliteTable("health_checks", {
   id: integer("id").primaryKey(),
   at: integer("at", { mode: "timestamp_ms" }).notNull(),
 });
+
+export const MAILBOX_TYPES = ["smtp_imap", "smtp", "imap"] as const;
+export type MailboxType = (typeof MAILBOX_TYPES)[number];
+
+export const CLOUDS = ["global", "usgov", "china"] as const;
+export type Cloud = (typeof CLOUDS)[number];
+
+export const mailboxes = sqliteTable(
+  "mailboxes",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenantId: integer("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    type: text("type", { enum: MAILBOX_TYPES }).notNull(),
+    login: text("login").notNull(),
+    // Sealed with lib/crypto/seal.ts; the page only ever learns whether it is set.
+    passwordSealed: text("password_sealed"),
+    passwordChangedAt: integer("password_changed_at", { mode: "timestamp_ms" }),
+    passwordChangedBy: text("password_changed_by"),
+    smtpHost: text("smtp_host"),
+    smtpPort: integer("smtp_port"),
+    imapHost: text("imap_host"),
+    imapPort: integer("imap_port"),
+    useTls: integer("use_tls", { mode: "boolean" }).notNull(),
+    azureClientId: text("azure_client_id"),
+    azureTenantId: text("azure_tenant_id"),
+    cloud: text("cloud", { enum: CLOUDS }).notNull().default("global"),
+    // Optimistic concurrency: every save must name the version it started from.
+    version: integer("version").notNull().default(1),
+    updatedBy: text("updated_by").notNull(),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex("mailboxes_tenant_name_unique").on(t.tenantId, t.name)],
+);
+export type Mailbox = typeof mailboxes.$inferSelect;

@@ -54,9 +54,12 @@ type FieldProps = {
   defaultValue?: string;
   autoComplete?: string;
   maxLength?: number;
+  placeholder?: string;
+  inputMode?: "numeric" | "email" | "text";
+  children?: React.ReactNode;
 };
 
-export function Field({ name, label, hint, type = "text", defaultValue, autoComplete, maxLength }: FieldProps) {
+export function Field({ name, label, hint, type = "text", defaultValue, autoComplete, maxLength, placeholder, inputMode, children }: FieldProps) {
   const { errors, typed, ids } = useFieldState(name);
   // Passwords are never put back into a form.
   const value = type === "password" ? undefined : (typed ?? defaultValue);
@@ -70,9 +73,33 @@ export function Field({ name, label, hint, type = "text", defaultValue, autoComp
         defaultValue={value}
         autoComplete={autoComplete}
         maxLength={maxLength}
+        placeholder={placeholder}
+        inputMode={inputMode}
         aria-invalid={errors ? true : undefined}
         aria-describedby={describedBy(ids, hint, errors)}
       />
+      {children}
+      <FieldNotes ids={ids} hint={hint} errors={errors} />
+    </div>
+  );
+}
+
+export function CheckboxField({ name, label, hint, defaultChecked = false }: { name: string; label: string; hint?: string; defaultChecked?: boolean }) {
+  const { errors, failed, ids } = useFieldState(name);
+  // An unchecked box is absent from the form data, so after a failed save absence means "off".
+  const checked = failed ? failed.values[name] === "on" : defaultChecked;
+  return (
+    <div className="field checkbox">
+      <input
+        key={String(checked)}
+        id={ids.input}
+        name={name}
+        type="checkbox"
+        defaultChecked={checked}
+        aria-invalid={errors ? true : undefined}
+        aria-describedby={describedBy(ids, hint, errors)}
+      />
+      <label htmlFor={ids.input}>{label}</label>
       <FieldNotes ids={ids} hint={hint} errors={errors} />
     </div>
   );
@@ -133,6 +160,7 @@ function useFieldState(name: string) {
   const id = useId();
   const failed = state && !state.ok ? state : null;
   return {
+    failed,
     errors: failed?.fieldErrors[name],
     typed: failed?.values[name],
     ids: { input: `${id}-input`, hint: `${id}-hint`, error: `${id}-error` },

@@ -7,7 +7,9 @@ import type { Db } from "@/db/client";
 import { auditLog, tenants, users } from "@/db/schema";
 import { isAuthorizedAction, type FormAction } from "@/lib/action";
 import type { Actor } from "@/lib/auth/actor";
+import { createMailbox } from "@/lib/mailbox/save";
 import { createUser } from "@/lib/users/queries";
+import { mailboxForm, mailboxInput } from "../support/mailbox";
 import { appDb, PASSWORD, seedWorld, type World } from "../support/db";
 import { digestOf, signInAs } from "../support/session";
 
@@ -16,7 +18,10 @@ vi.mock("next/cache", () => ({ revalidatePath: vi.fn() }));
 
 const { createTenantAction, renameTenantAction } = await import("@/app/(portal)/tenants/actions");
 const { createUserAction, setUserDisabledAction } = await import("@/app/(portal)/users/actions");
+const { saveMailboxAction, deleteMailboxAction } = await import("@/app/(portal)/tenants/[slug]/mailboxes/actions");
 const TenantPage = (await import("@/app/(portal)/tenants/[slug]/page")).default;
+const MailboxPage = (await import("@/app/(portal)/tenants/[slug]/mailboxes/[mailboxId]/page")).default;
+const NewMailboxPage = (await import("@/app/(portal)/tenants/[slug]/mailboxes/new/page")).default;
 const UsersPage = (await import("@/app/(portal)/users/page")).default;
 const AuditPage = (await import("@/app/(portal)/audit/page")).default;
 
@@ -117,10 +122,57 @@ const actionCases: Case[] = [
   },
 ];
 
+const makeMailbox = async (whose: Whose) =>
+  createMailbox(db, world.root, mailboxInput(tenantOf(whose).id, { name: `Box ${++counter}`, password: "stored-password" })).id;
+
+actionCases.push(
+  {
+    name: "saveMailboxAction (create)",
+    run: (whose) => saveMailboxAction(null, form({ ...mailboxForm({ name: `New box ${++counter}` }), tenantId: tenantOf(whose).id })),
+    expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
+  },
+  {
+    name: "saveMailboxAction (update)",
+    prepare: makeMailbox,
+    run: (whose, id) =>
+      saveMailboxAction(null, form({ ...mailboxForm({ name: `Edited ${++counter}`, password: "new-password" }), tenantId: tenantOf(whose).id, mailboxId: id, version: 1 })),
+    expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
+  },
+  {
+    name: "saveMailboxAction (another tenant's mailbox under one's own tenant id)",
+    prepare: makeMailbox,
+    run: (_whose, id) => saveMailboxAction(null, form({ ...mailboxForm({ name: `Moved ${++counter}`, password: "new-password" }), tenantId: world.tenantA.id, mailboxId: id, version: 1 })),
+    expected: { super: { own: "ok", other: "404" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
+  },
+  {
+    name: "deleteMailboxAction",
+    prepare: makeMailbox,
+    run: (whose, id) => deleteMailboxAction(null, form({ tenantId: tenantOf(whose).id, mailboxId: id })),
+    expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
+  },
+  {
+    name: "deleteMailboxAction (another tenant's mailbox under one's own tenant id)",
+    prepare: makeMailbox,
+    run: (_whose, id) => deleteMailboxAction(null, form({ tenantId: world.tenantA.id, mailboxId: id })),
+    expected: { super: { own: "ok", other: "404" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
+  },
+);
+
 const pageCases: Case[] = [
   {
+    name: "mailbox page",
+    prepare: makeMailbox,
+    run: (whose, id) => MailboxPage({ params: Promise.resolve({ slug: tenantOf(whose).slug, mailboxId: String(id) }), searchParams: Promise.resolve({}) }),
+    expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
+  },
+  {
+    name: "new mailbox page",
+    run: (whose) => NewMailboxPage({ params: Promise.resolve({ slug: tenantOf(whose).slug }) }),
+    expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
+  },
+  {
     name: "tenant page",
-    run: (whose) => TenantPage({ params: Promise.resolve({ slug: tenantOf(whose).slug }) }),
+    run: (whose) => TenantPage({ params: Promise.resolve({ slug: tenantOf(whose).slug }), searchParams: Promise.resolve({}) }),
     expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
   },
 ];
@@ -143,9 +195,10 @@ describe("authorization matrix: role × own/other tenant × action", () => {
 });
 
 describe("authorization matrix: role × own/other tenant × page", () => {
-  it.each(cells(pageCases))("$name as $who on the $whose tenant → $outcome", async ({ run, who, whose, outcome }) => {
+  it.each(cells(pageCases))("$name as $who on the $whose tenant → $outcome", async ({ prepare, run, who, whose, outcome }) => {
     await signIn(who);
-    expect(await outcomeOf(() => run(whose, 0))).toBe(outcome);
+    const prepared = prepare ? await prepare(whose) : 0;
+    expect(await outcomeOf(() => run(whose, prepared))).toBe(outcome);
   });
 
   it.each(["anonymous", "disabled"] as Who[])("lists and audit pages send %s to sign-in", async (who) => {

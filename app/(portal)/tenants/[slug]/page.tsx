@@ -5,22 +5,26 @@ import { ActionForm, Field } from "@/app/_components/action-form";
 import { isSuperAdmin } from "@/lib/auth/actor";
 import { requireActor } from "@/lib/auth/session";
 import { loadOr404 } from "@/lib/load-or-404";
+import { MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
+import { listMailboxesFor } from "@/lib/mailbox/queries";
 import { getTenantBySlugFor } from "@/lib/tenants/queries";
 import { listUsersFor } from "@/lib/users/queries";
 import { renameTenantAction } from "../actions";
 
-type Props = { params: Promise<{ slug: string }> };
+type Props = { params: Promise<{ slug: string }>; searchParams: Promise<{ deleted?: string }> };
 
 export async function generateMetadata({ params }: Props): Promise<Metadata> {
   return { title: (await params).slug };
 }
 
-export default async function TenantPage({ params }: Props) {
+export default async function TenantPage({ params, searchParams }: Props) {
   const actor = await requireActor();
   const { slug } = await params;
   const db = getDb();
   const tenant = loadOr404(() => getTenantBySlugFor(db, actor, slug));
   const admins = listUsersFor(db, actor).filter((user) => user.tenantId === tenant.id);
+  const mailboxes = listMailboxesFor(db, actor, tenant.id);
+  const { deleted } = await searchParams;
   return (
     <>
       <p className="breadcrumbs">{isSuperAdmin(actor) && <Link href="/tenants">Tenants</Link>}</p>
@@ -29,9 +33,47 @@ export default async function TenantPage({ params }: Props) {
         Slug <code>{tenant.slug}</code>
       </p>
 
+      {deleted && <p className="notice">Mailbox {deleted} deleted.</p>}
       <section aria-labelledby="mailboxes">
-        <h2 id="mailboxes">Mailboxes</h2>
-        <p className="empty">No mailboxes are configured for this tenant yet.</p>
+        <div className="section-head">
+          <h2 id="mailboxes">Mailboxes</h2>
+          <Link className="button" href={`/tenants/${tenant.slug}/mailboxes/new`}>
+            Add mailbox
+          </Link>
+        </div>
+        {mailboxes.length === 0 ? (
+          <p className="empty">No mailboxes are configured for this tenant yet.</p>
+        ) : (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Login</th>
+                <th scope="col">Type</th>
+                <th scope="col">Sign-in</th>
+                <th scope="col">Last test</th>
+              </tr>
+            </thead>
+            <tbody>
+              {mailboxes.map((mailbox) => (
+                <tr key={mailbox.id}>
+                  <td>
+                    <Link href={`/tenants/${tenant.slug}/mailboxes/${mailbox.id}`}>{mailbox.name}</Link>
+                  </td>
+                  <td>{mailbox.login}</td>
+                  <td>{MAILBOX_TYPE_LABELS[mailbox.type]}</td>
+                  <td>
+                    {mailbox.oauth ? "Microsoft 365 (OAuth)" : "Password"}
+                    {!mailbox.passwordSet && <span className="badge badge-off">no password</span>}
+                  </td>
+                  <td>
+                    <span className="badge badge-unknown">Not tested yet</span>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
       </section>
 
       <section aria-labelledby="admins">

@@ -1,0 +1,35 @@
+"use server";
+
+import { revalidatePath } from "next/cache";
+import { redirect } from "next/navigation";
+import { getDb } from "@/db/client";
+import { authorizedAction } from "@/lib/action";
+import { UserError } from "@/lib/errors";
+import { getTenantSlug } from "@/lib/mailbox/queries";
+import { createMailbox, deleteMailbox, updateMailbox } from "@/lib/mailbox/save";
+import { deleteMailboxSchema, MAILBOX_SECRET_FIELDS, saveMailboxSchema } from "@/lib/mailbox/schema";
+
+export const saveMailboxAction = authorizedAction({
+  schema: saveMailboxSchema,
+  secretFields: MAILBOX_SECRET_FIELDS,
+  async run(actor, input) {
+    const db = getDb();
+    if (input.mailboxId === undefined) {
+      const mailbox = createMailbox(db, actor, input);
+      redirect(`/tenants/${getTenantSlug(db, mailbox.tenantId)}/mailboxes/${mailbox.id}?created=1`);
+    }
+    if (input.version === undefined) throw new UserError("The form is missing its version; reload the page.");
+    const mailbox = updateMailbox(db, actor, { ...input, mailboxId: input.mailboxId, version: input.version });
+    revalidatePath(`/tenants/${getTenantSlug(db, mailbox.tenantId)}`, "layout");
+    return `Saved ${mailbox.name}.`;
+  },
+});
+
+export const deleteMailboxAction = authorizedAction({
+  schema: deleteMailboxSchema,
+  async run(actor, input) {
+    const db = getDb();
+    const mailbox = deleteMailbox(db, actor, input.tenantId, input.mailboxId);
+    redirect(`/tenants/${getTenantSlug(db, mailbox.tenantId)}?deleted=${encodeURIComponent(mailbox.name)}`);
+  },
+});

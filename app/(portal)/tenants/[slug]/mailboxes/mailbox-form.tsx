@@ -1,0 +1,112 @@
+"use client";
+
+import { ActionForm, CheckboxField, Field, SelectField } from "@/app/_components/action-form";
+import type { ActionResult } from "@/lib/action-result";
+import { MAILBOX_FIELDS as F, MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
+import { CLOUD_PROFILES } from "@/lib/mailbox/presets";
+import type { MailboxView } from "@/lib/mailbox/queries";
+
+type Props = {
+  action: (previous: ActionResult | null, formData: FormData) => Promise<ActionResult>;
+  tenantId: number;
+  mailbox?: MailboxView;
+};
+
+const CLOUD_OPTIONS = Object.entries(CLOUD_PROFILES).map(([value, profile]) => ({ value, label: profile.label }));
+const TYPE_OPTIONS = Object.entries(MAILBOX_TYPE_LABELS).map(([value, label]) => ({ value, label }));
+
+export function MailboxForm({ action, tenantId, mailbox }: Props) {
+  const text = (value: string | number | null | undefined) => (value === null || value === undefined ? undefined : String(value));
+  return (
+    <ActionForm action={action} submitLabel={mailbox ? "Save changes" : "Create mailbox"} className="form wide">
+      <input type="hidden" name="tenantId" value={tenantId} />
+      {mailbox && <input type="hidden" name="mailboxId" value={mailbox.id} />}
+      {mailbox && <input type="hidden" name="version" value={mailbox.version} />}
+
+      <fieldset>
+        <legend>Mailbox</legend>
+        <Field name="name" label={F.name.label} hint={F.name.help} defaultValue={mailbox?.name} maxLength={100} />
+        <SelectField name="type" label={F.type.label} hint={F.type.help} options={TYPE_OPTIONS} defaultValue={mailbox?.type ?? "smtp_imap"} />
+      </fieldset>
+
+      <fieldset>
+        <legend>Sign-in</legend>
+        <Field name="login" label={F.login.label} hint={F.login.help} defaultValue={mailbox?.login} type="email" autoComplete="off" maxLength={254} />
+        <Field
+          name="password"
+          label={F.password.label}
+          hint={F.password.help}
+          type="password"
+          autoComplete="new-password"
+          placeholder={mailbox?.passwordState === "set" ? "Leave empty to keep the stored password" : undefined}
+        >
+          <PasswordStatus mailbox={mailbox} />
+        </Field>
+        {mailbox && mailbox.passwordState !== "none" && (
+          <CheckboxField name="clearPassword" label="Remove the stored password" hint="The mailbox then has no password until one is entered." />
+        )}
+      </fieldset>
+
+      <fieldset>
+        <legend>Servers</legend>
+        <SelectField name="cloud" label={F.cloud.label} hint={F.cloud.help} options={CLOUD_OPTIONS} defaultValue={mailbox?.cloud ?? "global"} />
+        <p>
+          <button type="button" className="secondary" onClick={fillMicrosoft365}>
+            Fill in the Microsoft 365 servers
+          </button>
+        </p>
+        <div className="pair">
+          <Field name="smtpHost" label={F.smtpHost.label} hint={F.smtpHost.help} defaultValue={text(mailbox?.smtpHost)} maxLength={253} />
+          <Field name="smtpPort" label={F.smtpPort.label} hint={F.smtpPort.help} defaultValue={text(mailbox?.smtpPort)} inputMode="numeric" maxLength={5} />
+        </div>
+        <div className="pair">
+          <Field name="imapHost" label={F.imapHost.label} hint={F.imapHost.help} defaultValue={text(mailbox?.imapHost)} maxLength={253} />
+          <Field name="imapPort" label={F.imapPort.label} hint={F.imapPort.help} defaultValue={text(mailbox?.imapPort)} inputMode="numeric" maxLength={5} />
+        </div>
+        <CheckboxField name="useTls" label={F.useTls.label} hint={F.useTls.help} defaultChecked={mailbox?.useTls ?? true} />
+      </fieldset>
+
+      <fieldset>
+        <legend>Microsoft Entra app registration</legend>
+        <p className="hint">Leave both empty for plain password login (providers other than Microsoft 365).</p>
+        <Field name="azureClientId" label={F.azureClientId.label} hint={F.azureClientId.help} defaultValue={text(mailbox?.azureClientId)} autoComplete="off" maxLength={100} />
+        <Field name="azureTenantId" label={F.azureTenantId.label} hint={F.azureTenantId.help} defaultValue={text(mailbox?.azureTenantId)} autoComplete="off" maxLength={253} />
+      </fieldset>
+    </ActionForm>
+  );
+}
+
+function PasswordStatus({ mailbox }: { mailbox?: MailboxView }) {
+  if (!mailbox || mailbox.passwordState === "none") return <p className="status">No password stored.</p>;
+  if (mailbox.passwordState === "unreadable") {
+    return (
+      <p className="status warn" role="alert">
+        The stored password can no longer be decrypted (its encryption key is not configured). Enter the password again.
+      </p>
+    );
+  }
+  const at = mailbox.passwordChangedAt?.toISOString().slice(0, 16).replace("T", " ");
+  return (
+    <p className="status ok">
+      Password set{at ? ` on ${at} UTC` : ""}
+      {mailbox.passwordChangedBy ? ` by ${mailbox.passwordChangedBy}` : ""}.
+    </p>
+  );
+}
+
+function fillMicrosoft365(event: React.MouseEvent<HTMLButtonElement>) {
+  const form = event.currentTarget.form;
+  if (!form) return;
+  const input = (name: string) => form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement | null;
+  const profile = CLOUD_PROFILES[(input("cloud")?.value ?? "global") as keyof typeof CLOUD_PROFILES] ?? CLOUD_PROFILES.global;
+  const set = (name: string, value: string) => {
+    const element = input(name);
+    if (element) element.value = value;
+  };
+  set("smtpHost", profile.smtp.host);
+  set("smtpPort", String(profile.smtp.port));
+  set("imapHost", profile.imap.host);
+  set("imapPort", String(profile.imap.port));
+  const tls = input("useTls") as HTMLInputElement | null;
+  if (tls) tls.checked = true;
+}

@@ -1,0 +1,33 @@
+import type { MailboxType } from "@/db/schema";
+
+/** Labels as the setup guide names them, and one line on where each value comes from. */
+export const MAILBOX_FIELDS = {
+  name: { label: "Name", help: "A name for this mailbox in Navigator Mail, e.g. Invoices or Support." },
+  type: { label: "Type", help: "SMTP to send, IMAP to receive, or both." },
+  login: { label: "Login", help: "The mailbox user's sign-in name (UPN) in Microsoft Entra ID, e.g. invoices@contoso.com; mail is sent as this user." },
+  password: { label: "Password", help: "That user's password. It is stored encrypted and never shown again." },
+  cloud: { label: "Microsoft cloud", help: "Where the tenant lives; sets the sign-in authority and the Microsoft 365 servers." },
+  smtpHost: { label: "SMTP Server", help: "smtp.office365.com for Microsoft 365." },
+  smtpPort: { label: "SMTP Port", help: "587 (STARTTLS) for Microsoft 365; 465 for TLS from the start." },
+  imapHost: { label: "IMAP Server", help: "outlook.office365.com for Microsoft 365." },
+  imapPort: { label: "IMAP Port", help: "993 (TLS) for Microsoft 365; 143 for STARTTLS." },
+  useTls: { label: "Use TLS", help: "Encrypted connection to the mail servers: TLS from the start on 465 and 993, STARTTLS on the other ports." },
+  azureClientId: { label: "Azure Application ClientID", help: "Application (client) ID on the app registration's Overview page in Microsoft Entra ID." },
+  azureTenantId: { label: "Azure Application TenantID", help: "Directory (tenant) ID on the same Overview page, or a verified domain such as contoso.onmicrosoft.com." },
+} as const;
+
+export type MailboxField = keyof typeof MAILBOX_FIELDS;
+
+export const MAILBOX_TYPE_LABELS: Record<MailboxType, string> = {
+  smtp_imap: "SMTP/IMAP (send and receive)",
+  smtp: "SMTP (send only)",
+  imap: "IMAP (receive only)",
+};
+
+export function usesSmtp(type: MailboxType): boolean {
+  return type !== "imap";
+}
+
+export function usesImap(type: MailboxType): boolean {
+  return type !== "smtp";
+}

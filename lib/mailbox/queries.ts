@@ -1,0 +1,56 @@
+import "server-only";
+import { and, asc, eq } from "drizzle-orm";
+import type { Db, Queryable } from "@/db/client";
+import { mailboxes, tenants, type Mailbox } from "@/db/schema";
+import { assertTenantAccess, type Actor } from "@/lib/auth/actor";
+import { NotFoundError } from "@/lib/errors";
+import { passwordState } from "./password";
+
+export type MailboxSummary = Pick<Mailbox, "id" | "name" | "login" | "type" | "updatedAt"> & {
+  oauth: boolean;
+  passwordSet: boolean;
+};
+
+/** Everything the page may know about a mailbox: no secret, only whether one is stored. */
+export type MailboxView = Omit<Mailbox, "passwordSealed"> & { passwordState: PasswordState };
+export type PasswordState = "none" | "set" | "unreadable";
+
+export function listMailboxesFor(db: Db, actor: Actor, tenantId: number): MailboxSummary[] {
+  assertTenantAccess(actor, tenantId);
+  return db
+    .select({
+      id: mailboxes.id,
+      name: mailboxes.name,
+      login: mailboxes.login,
+      type: mailboxes.type,
+      updatedAt: mailboxes.updatedAt,
+      azureClientId: mailboxes.azureClientId,
+      passwordSealed: mailboxes.passwordSealed,
+    })
+    .from(mailboxes)
+    .where(eq(mailboxes.tenantId, tenantId))
+    .orderBy(asc(mailboxes.name))
+    .all()
+    .map(({ azureClientId, passwordSealed, ...row }) => ({ ...row, oauth: azureClientId !== null, passwordSet: passwordSealed !== null }));
+}
+
+/** Fetch-or-throw within the tenant: another tenant's mailbox is as missing as one that never existed. */
+export function getMailboxFor(db: Queryable, actor: Actor, tenantId: number, mailboxId: number): Mailbox {
+  assertTenantAccess(actor, tenantId);
+  const mailbox = db
+    .select()
+    .from(mailboxes)
+    .where(and(eq(mailboxes.id, mailboxId), eq(mailboxes.tenantId, tenantId)))
+    .get();
+  if (!mailbox) throw new NotFoundError();
+  return mailbox;
+}
+
+export function getTenantSlug(db: Queryable, tenantId: number): string {
+  return db.select({ slug: tenants.slug }).from(tenants).where(eq(tenants.id, tenantId)).get()?.slug ?? "";
+}
+
+export function getMailboxViewFor(db: Db, actor: Actor, tenantId: number, mailboxId: number): MailboxView {
+  const { passwordSealed: _sealed, ...mailbox } = getMailboxFor(db, actor, tenantId, mailboxId);
+  return { ...mailbox, passwordState: passwordState({ ...mailbox, passwordSealed: _sealed }) };
+}

@@ -1,0 +1,141 @@
+import "server-only";
+import { and, eq, sql } from "drizzle-orm";
+import type { Db, Tx } from "@/db/client";
+import { mailboxes, type Mailbox } from "@/db/schema";
+import type { Actor } from "@/lib/auth/actor";
+import { diffChanges, recordAudit } from "@/lib/audit/log";
+import { UserError } from "@/lib/errors";
+import { getTenantFor } from "@/lib/tenants/queries";
+import { MAILBOX_FIELDS, usesImap, usesSmtp } from "./fields";
+import { sealMailboxPassword } from "./password";
+import { getMailboxFor } from "./queries";
+import type { SaveMailboxInput } from "./schema";
+
+/** Where a stored password would be sent: changing any of these needs the password typed again. */
+export const DESTINATION_FIELDS = ["login", "smtpHost", "smtpPort", "imapHost", "imapPort", "useTls", "azureClientId", "azureTenantId", "cloud"] as const;
+
+const AUDITED_FIELDS = ["name", "type", ...DESTINATION_FIELDS] as const;
+
+type SettingsRow = Pick<Mailbox, (typeof AUDITED_FIELDS)[number]>;
+
+export function createMailbox(db: Db, actor: Actor, input: SaveMailboxInput): Mailbox {
+  return db.transaction((tx) => {
+    getTenantFor(tx, actor, input.tenantId);
+    assertNameFree(tx, input.tenantId, input.name);
+    const inserted = tx
+      .insert(mailboxes)
+      .values({ tenantId: input.tenantId, ...settingsRow(input), updatedBy: actor.email })
+      .returning()
+      .get();
+    // The sealed password is bound to the row id, which exists only after the insert.
+    const mailbox = input.password
+      ? tx.update(mailboxes).set(passwordColumns(inserted, input.password, actor)).where(eq(mailboxes.id, inserted.id)).returning().get()
+      : inserted;
+    recordAudit(tx, actor, {
+      tenantId: mailbox.tenantId,
+      action: "mailbox.create",
+      targetType: "mailbox",
+      targetId: mailbox.id,
+      targetLabel: mailbox.name,
+      changes: diffChanges(null, auditView(mailbox), ["password"]),
+    });
+    return mailbox;
+  });
+}
+
+export function updateMailbox(db: Db, actor: Actor, input: SaveMailboxInput & { mailboxId: number; version: number }): Mailbox {
+  return db.transaction((tx) => {
+    const current = getMailboxFor(tx, actor, input.tenantId, input.mailboxId);
+    if (current.version !== input.version) throw conflict(current);
+    const next = settingsRow(input);
+    if (next.name !== current.name) assertNameFree(tx, input.tenantId, next.name);
+    requirePasswordForNewDestination(current, next, input);
+    const password = input.password
+      ? passwordColumns(current, input.password, actor)
+      : input.clearPassword
+        ? { passwordSealed: null, passwordChangedAt: new Date(), passwordChangedBy: actor.email }
+        : {};
+    const updated = tx
+      .update(mailboxes)
+      .set({ ...next, ...password, version: sql`${mailboxes.version} + 1`, updatedBy: actor.email, updatedAt: new Date() })
+      .where(and(eq(mailboxes.id, current.id), eq(mailboxes.version, input.version)))
+      .returning()
+      .get();
+    if (!updated) throw conflict(getMailboxFor(tx, actor, input.tenantId, input.mailboxId));
+    const changes = diffChanges(auditView(current), auditView(updated), ["password"]);
+    if (Object.keys(changes).length > 0) {
+      recordAudit(tx, actor, { tenantId: updated.tenantId, action: "mailbox.update", targetType: "mailbox", targetId: updated.id, targetLabel: updated.name, changes });
+    }
+    return updated;
+  });
+}
+
+export function deleteMailbox(db: Db, actor: Actor, tenantId: number, mailboxId: number): Mailbox {
+  return db.transaction((tx) => {
+    const mailbox = getMailboxFor(tx, actor, tenantId, mailboxId);
+    tx.delete(mailboxes).where(eq(mailboxes.id, mailbox.id)).run();
+    recordAudit(tx, actor, {
+      tenantId,
+      action: "mailbox.delete",
+      targetType: "mailbox",
+      targetId: mailbox.id,
+      targetLabel: mailbox.name,
+      changes: { name: { from: mailbox.name }, login: { from: mailbox.login } },
+    });
+    return mailbox;
+  });
+}
+
+function settingsRow(input: SaveMailboxInput): SettingsRow {
+  const smtp = usesSmtp(input.type);
+  const imap = usesImap(input.type);
+  return {
+    name: input.name,
+    type: input.type,
+    login: input.login,
+    smtpHost: smtp ? (input.smtpHost ?? null) : null,
+    smtpPort: smtp ? (input.smtpPort ?? null) : null,
+    imapHost: imap ? (input.imapHost ?? null) : null,
+    imapPort: imap ? (input.imapPort ?? null) : null,
+    useTls: input.useTls,
+    azureClientId: input.azureClientId ?? null,
+    azureTenantId: input.azureTenantId ?? null,
+    cloud: input.cloud,
+  };
+}
+
+function requirePasswordForNewDestination(current: Mailbox, next: SettingsRow, input: SaveMailboxInput): void {
+  if (current.passwordSealed === null || input.password || input.clearPassword) return;
+  const changed = DESTINATION_FIELDS.filter((field) => current[field] !== next[field]);
+  if (changed.length === 0) return;
+  const names = changed.map((field) => MAILBOX_FIELDS[field].label).join(", ");
+  throw new UserError(
+    `You changed ${names}. Type the password again: a stored password is only ever sent where it was entered for.`,
+    "password",
+  );
+}
+
+function passwordColumns(mailbox: Pick<Mailbox, "tenantId" | "id">, password: string, actor: Actor) {
+  return { passwordSealed: sealMailboxPassword(mailbox, password), passwordChangedAt: new Date(), passwordChangedBy: actor.email };
+}
+
+function auditView(mailbox: Mailbox): Record<string, unknown> {
+  const view: Record<string, unknown> = Object.fromEntries(AUDITED_FIELDS.map((field) => [field, mailbox[field]]));
+  // Compared, never shown: diffChanges prints "changed" for it.
+  view.password = mailbox.passwordSealed ?? "";
+  return view;
+}
+
+function conflict(current: Mailbox): UserError {
+  const at = current.updatedAt.toISOString().slice(0, 16).replace("T", " ");
+  return new UserError(`This mailbox was changed by ${current.updatedBy} at ${at} UTC — reload to see the changes. Nothing was saved.`);
+}
+
+function assertNameFree(tx: Tx, tenantId: number, name: string): void {
+  const clash = tx
+    .select({ id: mailboxes.id })
+    .from(mailboxes)
+    .where(and(eq(mailboxes.tenantId, tenantId), sql`lower(${mailboxes.name}) = lower(${name})`))
+    .get();
+  if (clash) throw new UserError(`This tenant already has a mailbox named "${name}".`, "name");
+}
