@@ -25,17 +25,20 @@ export function authorizedAction<S extends z.ZodType>(definition: Definition<S>)
   const action = async (_previous: ActionResult | null, formData: FormData): Promise<ActionResult> => {
     const actor = await requireActor();
     const raw = formValues(formData);
-    const values = withoutSecrets(raw, definition.secretFields ?? []);
+    const secrets = definition.secretFields ?? [];
+    const values = withoutSecrets(raw, secrets);
+    // Secrets are never sent back, so say that they must be typed again.
+    const retype = secrets.some((field) => raw[field]) ? " Passwords are not kept: type them again." : "";
     const parsed = definition.schema.safeParse(raw);
     if (!parsed.success) {
-      return { ok: false, error: "Please correct the highlighted fields.", fieldErrors: z.flattenError(parsed.error).fieldErrors, values };
+      return { ok: false, error: `Please correct the highlighted fields.${retype}`, fieldErrors: z.flattenError(parsed.error).fieldErrors, values };
     }
     try {
       return { ok: true, message: await definition.run(actor, parsed.data) };
     } catch (error) {
       if (error instanceof NotFoundError) notFound();
       if (error instanceof UserError) {
-        return { ok: false, error: error.message, fieldErrors: error.field ? { [error.field]: [error.message] } : {}, values };
+        return { ok: false, error: `${error.message}${retype}`, fieldErrors: error.field ? { [error.field]: [error.message] } : {}, values };
       }
       unstable_rethrow(error);
       console.error("action failed:", error);
