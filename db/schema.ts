@@ -113,3 +113,14 @@ export const mailboxes = sqliteTable(
   (t) => [uniqueIndex("mailboxes_tenant_name_unique").on(t.tenantId, t.name)],
 );
 export type Mailbox = typeof mailboxes.$inferSelect;
+
+/** The MSAL token cache of one mailbox, sealed; dropped when the sign-in settings change. */
+export const tokenCaches = sqliteTable("token_caches", {
+  mailboxId: integer("mailbox_id")
+    .primaryKey()
+    .references(() => mailboxes.id, { onDelete: "cascade" }),
+  // Hash of what the cache was made for (login, client, tenant, authority); a mismatch means "start over".
+  fingerprint: text("fingerprint").notNull(),
+  cacheSealed: text("cache_sealed").notNull(),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+});

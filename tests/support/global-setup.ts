@@ -1,6 +1,13 @@
 import { buildIfNeeded, nextChildEnv } from "../../scripts/build-if-needed";
+import { createRigTls } from "./rig/tls";
 
-// One production build for every test file that starts the portal; skipped when the sources are unchanged.
+// Runs once, before the test workers start: they inherit what is put in process.env here.
 export default function setup(): void {
+  const tls = createRigTls();
+  process.env.NAVIGATOR_RIG_TLS_DIR = tls.dir;
+  process.env.NAVIGATOR_RIG_IP = tls.ip;
+  // Node reads this at process start, so every worker and every portal started by a test trusts the test CA.
+  process.env.NODE_EXTRA_CA_CERTS = tls.caPem;
+  // One production build for every test file that starts the portal; skipped when the sources are unchanged.
   if (!buildIfNeeded(nextChildEnv())) throw new Error("next build failed; see the output above");
 }
