@@ -53,6 +53,8 @@ export const CATALOGUE = {
   DNS_NOT_FOUND: entry("servers", "The server name does not exist in DNS.", "Check the spelling of the server name."),
   CONNECTION_REFUSED: entry("servers", "Nothing accepts connections on that server and port.", "Check the server name and port, and that a firewall allows the connection."),
   CONNECTION_TIMEOUT: entry("servers", "The server did not answer in time.", "Check the server name and port, and that a firewall does not drop the connection."),
+  NO_GREETING: entry("tls", "The server accepted the connection but never greeted: it may expect TLS from the first byte, or be another kind of service.", "Check the port: SMTP 587 (STARTTLS) or 465 (TLS); IMAP 143 (STARTTLS) or 993 (TLS); with Use TLS on."),
+  SOCKET_TIMEOUT: entry("servers", "The server stopped answering in the middle of the session.", "Test again; if it repeats, check the server and any firewall or proxy in between."),
   TLS_MISMATCH: entry("tls", "The server does not speak the TLS mode this port and Use TLS call for.", "Use 465 or 993 for TLS from the first byte and 587 or 143 for STARTTLS, with Use TLS on."),
   TLS_NO_STARTTLS: entry("tls", "The server does not offer STARTTLS, so the connection would not be encrypted.", "Use the server's TLS port (465 or 993), or a server that supports STARTTLS."),
   TLS_CERTIFICATE: entry("tls", "The server's certificate is not valid for this server name.", "Use the server name printed on its certificate; an operator can add a company CA with NODE_EXTRA_CA_CERTS."),

@@ -1,0 +1,33 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCheckToEnd } from "@/lib/checks/run-check";
+import type { CheckSettings, StepResult } from "@/lib/checks/types";
+import { startRig, type Rig } from "../../support/rig/rig";
+
+let rig: Rig;
+
+beforeAll(async () => {
+  rig = await startRig();
+});
+
+afterAll(() => rig?.stop());
+
+async function check(settings: CheckSettings) {
+  const seen: StepResult[] = [];
+  const result = await runCheckToEnd(settings, { authorityHost: rig.entra.authorityHost, allowlist: rig.allowlist }, (s) => seen.push(s));
+  return { ...result, seen };
+}
+
+describe("the full check against the rig", () => {
+  it("passes end to end: token, claims, SMTP send over STARTTLS, IMAP receive over TLS", async () => {
+    const user = rig.addUser();
+    const result = await check(rig.settings(user));
+    expect(result.steps.map((s) => [s.name, s.status])).toEqual([
+      ["settings", "passed"], ["network", "passed"], ["token", "passed"], ["claims", "passed"], ["smtp", "passed"], ["imap", "passed"],
+    ]);
+    console.log(result.steps.map((s) => `${s.name} ${s.durationMs}ms ${s.summary}`).join("\n"));
+    expect(result.ok).toBe(true);
+    expect(result.seen).toEqual(result.steps);
+    expect(result.steps.at(-1)!.metrics!.arrivalMs).toBeLessThan(5000);
+    expect(rig.dovecot.inboxCount(user.upn)).toBe(0);
+  });
+});

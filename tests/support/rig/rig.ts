@@ -1,0 +1,77 @@
+import { randomUUID } from "node:crypto";
+import type { CheckSettings } from "@/lib/checks/types";
+import { freePort } from "../portal";
+import { Dovecot } from "./dovecot";
+import { EntraEmulator, type EmuTenant, type EmuUser } from "./entra-emulator";
+import { SmtpRelay } from "./smtp-relay";
+import { rigTlsFromEnv, type RigTls } from "./tls";
+
+export const RIG_CLIENT_ID = "0b7c6d5e-1111-4222-8333-944455556666";
+export const BOTH_PERMISSIONS = ["SMTP.Send", "IMAP.AccessAsUser.All"];
+
+export type Rig = {
+  tls: RigTls;
+  ip: string;
+  entra: EntraEmulator;
+  tenant: EmuTenant;
+  dovecot: Dovecot;
+  smtp: SmtpRelay;
+  allowlist: string[];
+  /** A fresh user in the emulator's tenant, with a mailbox in Dovecot. */
+  addUser(user?: Partial<EmuUser>): EmuUser;
+  settings(user: EmuUser, overrides?: Partial<CheckSettings>): CheckSettings;
+  stop(): Promise<void>;
+};
+
+/**
+ * The whole test rig on loopback: the Entra emulator, Dovecot (IMAP 143/993, LMTP) and the SMTP peer
+ * (465 TLS, 587 STARTTLS) on a loopback address of its own; started once per test file.
+ */
+export async function startRig(options: { passwords?: Record<string, string>; smtpAuthDisabled?: string[] } = {}): Promise<Rig> {
+  const tls = rigTlsFromEnv();
+  const ip = tls.ip;
+  const entra = await new EntraEmulator(tls).start();
+  const tenant = entra.addTenant({ domains: ["contoso.onmicrosoft.com"], apps: [{ clientId: RIG_CLIENT_ID, publicClient: true, consented: BOTH_PERMISSIONS }] });
+  const issuers = [`https://sts.windows.net/${tenant.id}/`];
+  const lmtpPort = await freePort();
+  const passwords = options.passwords ?? {};
+  const dovecot = await new Dovecot({ ip, tls, lmtpPort, issuers, kid: entra.kid, publicKeyPem: entra.publicKeyPem, passwords }).start();
+  const smtp = await new SmtpRelay({ ip, tls, lmtpPort, publicKeyPem: entra.publicKeyPem, issuers, passwords, smtpAuthDisabled: new Set(options.smtpAuthDisabled ?? []) }).start([
+    { port: 465, secure: true },
+    { port: 587, secure: false },
+  ]);
+  return {
+    tls,
+    ip,
+    entra,
+    tenant,
+    dovecot,
+    smtp,
+    allowlist: [465, 587, 143, 993].map((port) => `${ip}:${port}`),
+    addUser(user = {}) {
+      const local = `u${randomUUID().slice(0, 8)}`;
+      const full: EmuUser = { upn: `${local}@contoso.com`, password: `pw-${randomUUID()}`, ...user };
+      tenant.users.push(full);
+      return full;
+    },
+    settings(user, overrides = {}) {
+      return {
+        type: "smtp_imap",
+        login: user.upn,
+        password: user.password,
+        smtpHost: ip,
+        smtpPort: 587,
+        imapHost: ip,
+        imapPort: 993,
+        useTls: true,
+        azureClientId: RIG_CLIENT_ID,
+        azureTenantId: tenant.id,
+        cloud: "global",
+        ...overrides,
+      };
+    },
+    async stop() {
+      await Promise.allSettled([smtp.stop(), dovecot.stop(), entra.stop()]);
+    },
+  };
+}

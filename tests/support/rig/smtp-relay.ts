@@ -1,0 +1,127 @@
+import fs from "node:fs";
+import net from "node:net";
+import { jwtVerify, importSPKI } from "jose";
+import nodemailer from "nodemailer";
+import { SMTPServer, type SMTPServerAuthentication, type SMTPServerSession } from "smtp-server";
+import type { RigTls } from "./tls";
+
+export type RelayOptions = {
+  ip: string;
+  tls: RigTls;
+  lmtpPort: number;
+  publicKeyPem: string;
+  issuers: string[];
+  passwords: Record<string, string>;
+  /** Users for whom SMTP AUTH is switched off, as Exchange answers then. */
+  smtpAuthDisabled?: Set<string>;
+};
+
+type Reply = Error & { responseCode?: number };
+
+const reply = (responseCode: number, message: string): Reply => Object.assign(new Error(message), { responseCode });
+
+/**
+ * An SMTP peer that behaves like Exchange Online where it matters: AUTH XOAUTH2 with a valid Outlook
+ * token for the same user (535 5.7.3 otherwise), STARTTLS before AUTH, and real delivery of accepted
+ * mail into Dovecot over LMTP.
+ */
+export class SmtpRelay {
+  private servers: SMTPServer[] = [];
+  readonly delivered: string[] = [];
+
+  constructor(private readonly options: RelayOptions) {}
+
+  async start(listeners: { port: number; secure: boolean; startTls?: boolean }[]): Promise<this> {
+    const key = await importSPKI(this.options.publicKeyPem, "RS256");
+    for (const listener of listeners) {
+      const server = new SMTPServer({
+        secure: listener.secure,
+        key: fs.readFileSync(this.options.tls.keyPem),
+        cert: fs.readFileSync(this.options.tls.certPem),
+        name: "rig.navigator.test",
+        authMethods: ["XOAUTH2", "PLAIN", "LOGIN"],
+        allowInsecureAuth: false,
+        disabledCommands: listener.startTls === false ? ["STARTTLS"] : [],
+        logger: false,
+        onAuth: (auth, session, callback) => {
+          this.authenticate(auth, session, key).then(
+            (user) => callback(null, { user }),
+            (error: Reply) => callback(error),
+          );
+        },
+        onMailFrom: (address, session, callback) => {
+          if (address.address.toLowerCase() !== String(session.user).toLowerCase()) {
+            return callback(reply(554, `5.2.252 SendAsDenied; ${session.user} not allowed to send as ${address.address}`));
+          }
+          callback();
+        },
+        onData: (stream, session, callback) => {
+          const chunks: Buffer[] = [];
+          stream.on("data", (c: Buffer) => chunks.push(c));
+          stream.on("end", () => {
+            this.deliver(session, Buffer.concat(chunks)).then(() => callback(null), (error: Error) => callback(reply(451, `4.3.0 delivery failed: ${error.message}`)));
+          });
+        },
+      });
+      server.on("error", () => {});
+      await new Promise<void>((resolve, reject) => {
+        server.server.once("error", reject);
+        server.listen(listener.port, this.options.ip, () => resolve());
+      });
+      this.servers.push(server);
+    }
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  }
+
+  private async authenticate(auth: SMTPServerAuthentication, _session: SMTPServerSession, key: Awaited<ReturnType<typeof importSPKI>>): Promise<string> {
+    const user = (auth.username ?? "").toLowerCase();
+    if (this.options.smtpAuthDisabled?.has(user)) {
+      throw reply(535, "5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox.");
+    }
+    if (auth.method === "XOAUTH2") {
+      try {
+        const { payload } = await jwtVerify(auth.accessToken ?? "", key, { audience: "https://outlook.office.com", issuer: this.options.issuers });
+        const scopes = String(payload.scp ?? "").split(" ");
+        if (String(payload.upn ?? "").toLowerCase() !== user || !scopes.includes("SMTP.Send")) throw new Error("wrong user or scope");
+        return user;
+      } catch {
+        throw reply(535, "5.7.3 Authentication unsuccessful");
+      }
+    }
+    if (this.options.passwords[user] !== undefined && this.options.passwords[user] === auth.password) return user;
+    throw reply(535, "5.7.3 Authentication unsuccessful");
+  }
+
+  private async deliver(session: SMTPServerSession, raw: Buffer): Promise<void> {
+    const lmtp = nodemailer.createTransport({ host: this.options.ip, port: this.options.lmtpPort, lmtp: true, secure: false, ignoreTLS: true, logger: false } as never);
+    try {
+      const to = session.envelope.rcptTo.map((r) => r.address);
+      const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
+      await lmtp.sendMail({ envelope: { from, to }, raw });
+      this.delivered.push(...to);
+    } finally {
+      lmtp.close();
+    }
+  }
+}
+
+/** Fault peers: a port that accepts and stays silent, and one that answers plain text on a TLS port. */
+export async function silentServer(ip: string, port: number): Promise<net.Server> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(port, ip, resolve));
+  const close = server.close.bind(server);
+  server.close = ((cb?: (err?: Error) => void) => {
+    for (const s of sockets) s.destroy();
+    return close(cb);
+  }) as typeof server.close;
+  return server;
+}
