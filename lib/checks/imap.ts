@@ -50,7 +50,8 @@ export async function openInbox(target: ImapTarget, credentials: ImapCredentials
     lock = await client.getMailboxLock("INBOX");
   } catch (error) {
     await client.logout().catch(() => client.close());
-    return { ok: false, diagnosis: diagnose("IMAP_INBOX", redact(describe(error), secrets)) };
+    const diagnosis = classifyImapError(error, oauth, secrets);
+    return { ok: false, diagnosis: diagnosis.code === "UNEXPECTED" ? diagnose("IMAP_INBOX", redact(describe(error), secrets)) : diagnosis };
   }
   return { ok: true, watcher: inboxWatcher(client, lock, secrets) };
 }

@@ -48,10 +48,14 @@ export async function acquireMailboxToken(
   });
   const scopes = scopesFor(settings);
 
-  const cached = await silently(app, settings.login, scopes);
-  if (cached) return success(cached, http.requests === 0 ? "cache" : "refresh", http.requests);
+  const silent = await silently(app, settings.login, scopes);
+  if (silent.result) return success(silent.result, http.requests === 0 ? "cache" : "refresh", http.requests);
 
-  if (!settings.password) return { ok: false, diagnosis: diagnose("NO_PASSWORD"), requests: http.requests };
+  if (!settings.password) {
+    // Without a password the refresh token was the only way: say why it was refused (revoked, expired).
+    const diagnosis = silent.error ? classifyTokenError(silent.error, http.lastError, []) : diagnose("NO_PASSWORD");
+    return { ok: false, diagnosis, requests: http.requests };
+  }
   try {
     const result = await app.acquireTokenByUsernamePassword({ scopes, username: settings.login, password: settings.password });
     if (!result?.accessToken) return { ok: false, diagnosis: diagnose("UNEXPECTED", "no access token in the answer"), requests: http.requests };
@@ -61,15 +65,15 @@ export async function acquireMailboxToken(
   }
 }
 
-async function silently(app: PublicClientApplication, login: string, scopes: string[]): Promise<AuthenticationResult | null> {
+async function silently(app: PublicClientApplication, login: string, scopes: string[]): Promise<{ result?: AuthenticationResult; error?: unknown }> {
   const accounts = await app.getTokenCache().getAllAccounts();
   const account = accounts.find((a) => a.username.toLowerCase() === login.toLowerCase());
-  if (!account) return null;
+  if (!account) return {};
   try {
-    return await app.acquireTokenSilent({ account, scopes });
-  } catch {
-    // Refresh refused (revoked, expired): fall back to one password grant.
-    return null;
+    return { result: await app.acquireTokenSilent({ account, scopes }) };
+  } catch (error) {
+    // Refresh refused (revoked, expired): the caller falls back to one password grant.
+    return { error };
   }
 }
 

@@ -27,7 +27,9 @@ export type Rig = {
  * The whole test rig on loopback: the Entra emulator, Dovecot (IMAP 143/993, LMTP) and the SMTP peer
  * (465 TLS, 587 STARTTLS) on a loopback address of its own; started once per test file.
  */
-export async function startRig(options: { passwords?: Record<string, string>; smtpAuthDisabled?: string[] } = {}): Promise<Rig> {
+export type RigOptions = { passwords?: Record<string, string>; smtpAuthDisabled?: string[]; basicAuthDisabled?: string[]; sendAsDenied?: string[] };
+
+export async function startRig(options: RigOptions = {}): Promise<Rig> {
   const tls = rigTlsFromEnv();
   const ip = tls.ip;
   const entra = await new EntraEmulator(tls).start();
@@ -36,7 +38,11 @@ export async function startRig(options: { passwords?: Record<string, string>; sm
   const lmtpPort = await freePort();
   const passwords = options.passwords ?? {};
   const dovecot = await new Dovecot({ ip, tls, lmtpPort, issuers, kid: entra.kid, publicKeyPem: entra.publicKeyPem, passwords }).start();
-  const smtp = await new SmtpRelay({ ip, tls, lmtpPort, publicKeyPem: entra.publicKeyPem, issuers, passwords, smtpAuthDisabled: new Set(options.smtpAuthDisabled ?? []) }).start([
+  const smtp = await new SmtpRelay({ ip, tls, lmtpPort, publicKeyPem: entra.publicKeyPem, issuers, passwords,
+    smtpAuthDisabled: new Set(options.smtpAuthDisabled ?? []),
+    basicAuthDisabled: new Set(options.basicAuthDisabled ?? []),
+    sendAsDenied: new Set(options.sendAsDenied ?? []),
+  }).start([
     { port: 465, secure: true },
     { port: 587, secure: false },
   ]);

@@ -14,6 +14,10 @@ export type RelayOptions = {
   passwords: Record<string, string>;
   /** Users for whom SMTP AUTH is switched off, as Exchange answers then. */
   smtpAuthDisabled?: Set<string>;
+  /** Users whose password login is refused because basic authentication is off. */
+  basicAuthDisabled?: Set<string>;
+  /** Users who may not send as their own address (e.g. a shared mailbox without Send As). */
+  sendAsDenied?: Set<string>;
 };
 
 type Reply = Error & { responseCode?: number };
@@ -50,7 +54,7 @@ export class SmtpRelay {
           );
         },
         onMailFrom: (address, session, callback) => {
-          if (address.address.toLowerCase() !== String(session.user).toLowerCase()) {
+          if (address.address.toLowerCase() !== String(session.user).toLowerCase() || this.options.sendAsDenied?.has(String(session.user))) {
             return callback(reply(554, `5.2.252 SendAsDenied; ${session.user} not allowed to send as ${address.address}`));
           }
           callback();
@@ -92,6 +96,7 @@ export class SmtpRelay {
         throw reply(535, "5.7.3 Authentication unsuccessful");
       }
     }
+    if (this.options.basicAuthDisabled?.has(user)) throw reply(550, "5.7.30 Basic authentication is not supported for Client Submission.");
     if (this.options.passwords[user] !== undefined && this.options.passwords[user] === auth.password) return user;
     throw reply(535, "5.7.3 Authentication unsuccessful");
   }
