@@ -4,6 +4,7 @@ import type { Db, Tx } from "@/db/client";
 import { mailboxes, type Mailbox } from "@/db/schema";
 import type { Actor } from "@/lib/auth/actor";
 import { diffChanges, recordAudit } from "@/lib/audit/log";
+import { dropTokenCache } from "@/lib/checks/token-cache";
 import { UserError } from "@/lib/errors";
 import { getTenantFor } from "@/lib/tenants/queries";
 import { MAILBOX_FIELDS, usesImap, usesSmtp } from "./fields";
@@ -13,6 +14,9 @@ import type { SaveMailboxInput } from "./schema";
 
 /** Where a stored password would be sent: changing any of these needs the password typed again. */
 export const DESTINATION_FIELDS = ["login", "smtpHost", "smtpPort", "imapHost", "imapPort", "useTls", "azureClientId", "azureTenantId", "cloud"] as const;
+
+/** Tokens are for one user, app and tenant: a change to any of them (or the password) drops the cache. */
+const SIGN_IN_FIELDS = ["login", "azureClientId", "azureTenantId", "cloud"] as const;
 
 const AUDITED_FIELDS = ["name", "type", ...DESTINATION_FIELDS] as const;
 
@@ -62,6 +66,8 @@ export function updateMailbox(db: Db, actor: Actor, input: SaveMailboxInput & { 
       .returning()
       .get();
     if (!updated) throw conflict(getMailboxFor(tx, actor, input.tenantId, input.mailboxId));
+    const signInChanged = SIGN_IN_FIELDS.some((field) => current[field] !== updated[field]) || current.passwordSealed !== updated.passwordSealed;
+    if (signInChanged) dropTokenCache(tx, updated.id);
     const changes = diffChanges(auditView(current), auditView(updated), ["password"]);
     if (Object.keys(changes).length > 0) {
       recordAudit(tx, actor, { tenantId: updated.tenantId, action: "mailbox.update", targetType: "mailbox", targetId: updated.id, targetLabel: updated.name, changes });

@@ -1,6 +1,8 @@
+import { PublicClientApplication } from "@azure/msal-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
 import { tokenCaches } from "@/db/schema";
+import { classifyTokenError } from "@/lib/checks/classify-token";
 import { acquireMailboxToken, scopesFor } from "@/lib/checks/token";
 import { dropTokenCache, sealedTokenCache, tokenCacheFingerprint } from "@/lib/checks/token-cache";
 import type { CheckSettings } from "@/lib/checks/types";
@@ -141,5 +143,49 @@ describe("the sealed token cache", () => {
     expect(renewed).toMatchObject({ ok: true, source: "refresh" });
     expect(entra.tokenRequests("password")).toBe(password);
     expect(entra.tokenRequests("refresh_token")).toBe(refresh + 1);
+  });
+});
+
+describe("grants that can no longer be used", () => {
+  let db: Db;
+  let plugin: () => ReturnType<typeof sealedTokenCache>;
+
+  beforeAll(async () => {
+    db = freshDb();
+    const world = await seedWorld(db);
+    const mailbox = createMailbox(db, world.root, mailboxInput(world.tenantA.id, { password: "x" }));
+    tenant.users.push({ upn: "revoked@contoso.com", password: "pw-revoked" });
+    const fingerprint = tokenCacheFingerprint({ login: "revoked@contoso.com", clientId: CLIENT, tenantId: tenant.id, authority: entra.authorityHost });
+    plugin = () => sealedTokenCache(db, { mailboxId: mailbox.id, tenantId: mailbox.tenantId }, fingerprint);
+  });
+
+  it("AADSTS50173: a revoked refresh token, with no password to fall back on", async () => {
+    const s = settings({ login: "revoked@contoso.com", password: "pw-revoked" });
+    entra.accessTokenLifetime = 301;
+    expect((await acquireMailboxToken(s, { authorityHost: entra.authorityHost, cachePlugin: plugin() })).ok).toBe(true);
+    entra.accessTokenLifetime = 3600;
+    entra.revokeRefreshTokens("revoked@contoso.com");
+    await new Promise((r) => setTimeout(r, 2100));
+    const result = await acquireMailboxToken({ ...s, password: null }, { authorityHost: entra.authorityHost, cachePlugin: plugin() });
+    expect(!result.ok && result.diagnosis).toMatchObject({ code: "AADSTS50173", setupStep: "password" });
+  });
+
+  it("a revoked refresh token falls back to one password grant when a password is stored", async () => {
+    const s = settings({ login: "revoked@contoso.com", password: "pw-revoked" });
+    const before = entra.tokenRequests("password");
+    const result = await acquireMailboxToken(s, { authorityHost: entra.authorityHost, cachePlugin: plugin() });
+    expect(result).toMatchObject({ ok: true, source: "password" });
+    expect(entra.tokenRequests("password")).toBe(before + 1);
+  });
+
+  it("AADSTS70011: scopes of two resources in one request are refused (and classified as our defect)", async () => {
+    const app = new PublicClientApplication({
+      auth: { clientId: CLIENT, authority: `${entra.authorityHost}/${tenant.id}`, knownAuthorities: [new URL(entra.authorityHost).host] },
+      system: { loggerOptions: { loggerCallback: () => {}, piiLoggingEnabled: false } },
+    });
+    const error = await app
+      .acquireTokenByUsernamePassword({ scopes: ["https://outlook.office.com/SMTP.Send", "https://graph.microsoft.com/Mail.Send"], username: "box@contoso.com", password: "right-password" })
+      .then(() => null, (e: unknown) => e);
+    expect(classifyTokenError(error, null, [])).toMatchObject({ code: "AADSTS70011", setupStep: "product" });
   });
 });

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
-import { auditLog, mailboxes } from "@/db/schema";
+import { auditLog, mailboxes, tokenCaches } from "@/db/schema";
 import { openMailboxPassword } from "@/lib/mailbox/password";
 import { getMailboxViewFor, listMailboxesFor } from "@/lib/mailbox/queries";
 import { createMailbox, deleteMailbox, updateMailbox } from "@/lib/mailbox/save";
@@ -123,5 +123,29 @@ describe("saving mailboxes", () => {
     expect(() => deleteMailbox(db, world.adminA, world.tenantA.id, theirs.id)).toThrow("Not found");
     expect(() => deleteMailbox(db, world.adminA, world.tenantB.id, theirs.id)).toThrow("Not found");
     expect(JSON.stringify(db.select().from(mailboxes).where(eq(mailboxes.id, theirs.id)).get())).toBe(before);
+  });
+});
+
+describe("the token cache follows the sign-in settings", () => {
+  const cacheRows = (id: number) => db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, id)).all().length;
+  const seedCache = (id: number) => db.insert(tokenCaches).values({ mailboxId: id, fingerprint: "f", cacheSealed: "v1.x", updatedAt: new Date() }).run();
+
+  it.each([
+    ["the password", { password: "another-password" }],
+    ["the Login", { login: "other@contoso.com", password: "p-again" }],
+    ["the ClientID", { azureClientId: "00000000-0000-4000-8000-000000000009", password: "p-again" }],
+    ["the TenantID", { azureTenantId: "fabrikam.onmicrosoft.com", password: "p-again" }],
+  ])("is dropped when %s changes", (_what, change) => {
+    const mailbox = created();
+    seedCache(mailbox.id);
+    update(mailbox.id, 1, change);
+    expect(cacheRows(mailbox.id)).toBe(0);
+  });
+
+  it("is kept when only the name changes", () => {
+    const mailbox = created();
+    seedCache(mailbox.id);
+    update(mailbox.id, 1, { name: `Renamed ${++n}` });
+    expect(cacheRows(mailbox.id)).toBe(1);
   });
 });
