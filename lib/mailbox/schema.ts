@@ -113,6 +113,7 @@ export function loginError(login: string, oauth: boolean): string | null {
 }
 
 export function hostError(host: string): string | null {
+  if (isIpLiteral(host)) return null;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(host) || host.includes("/")) return "Enter the host name only, without a scheme or path, e.g. smtp.office365.com.";
   if (/:\d+$/.test(host)) return "Enter the host name without the port; the port has its own field.";
   return isDomainName(host) ? null : "Enter a valid host name, e.g. smtp.office365.com.";
@@ -130,6 +131,14 @@ export function portError(protocol: "smtp" | "imap", portNumber: number, useTls:
     return `${name} port ${portNumber} needs STARTTLS: turn on Use TLS. Plain-text sign-in on this port is refused.`;
   }
   return null;
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** Dotted-decimal IPv4 or an IPv6 address; whether it may be reached is the network guard's decision. */
+function isIpLiteral(value: string): boolean {
+  const bare = value.replace(/^\[(.*)\]$/, "$1");
+  return IPV4.test(bare) || (/^[0-9a-f:.]+$/i.test(bare) && (bare.match(/:/g) ?? []).length >= 2);
 }
 
 function isDomainName(value: string): boolean {

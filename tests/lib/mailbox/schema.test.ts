@@ -81,6 +81,9 @@ describe("mailbox settings schema", () => {
     [{ imapHost: "-bad.example.com" }, "imapHost", /valid host name/],
     [{ imapHost: "a".repeat(64) + ".example.com" }, "imapHost", /valid host name/],
     [{ imapHost: "localhost" }, "imapHost", /valid host name/],
+    [{ imapHost: "203.0.113.5" }, "imapHost", null],
+    [{ imapHost: "2001:db8::25" }, "imapHost", null],
+    [{ imapHost: "300.1.2.3" }, "imapHost", /valid host name/],
     // login
     [{ login: "invoices" }, "login", /as an email address \(the user's UPN\)/],
     [{ login: "" }, "login", /Enter the login/],

@@ -1,0 +1,69 @@
+import { eq, or, sql } from "drizzle-orm";
+import { closeDb, getDb, migrateDatabase } from "@/db/client";
+import { mailboxes, tenants } from "@/db/schema";
+import { runCheck } from "@/lib/checks/run-check";
+import { checkOptionsFor, checkSettingsFor } from "@/lib/checks/stored-mailbox";
+import { STEP_LABELS, type CheckOutcome, type StepResult } from "@/lib/checks/types";
+import { loadLaunchEnv } from "./launch-env";
+
+// npm run check -- <mailbox id or name> [--tenant <slug>] [--json]
+// Exit code: 0 when every step passed, 1 when the check failed, 2 for a usage error.
+
+const args = process.argv.slice(2);
+const json = args.includes("--json");
+const tenantSlug = valueOf("--tenant");
+const target = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--tenant");
+if (!target) usage("name the mailbox to check (its id or its name)");
+
+loadLaunchEnv();
+const db = getDb();
+migrateDatabase(db);
+const matches = db
+  .select({ mailbox: mailboxes, tenantSlug: tenants.slug })
+  .from(mailboxes)
+  .innerJoin(tenants, eq(mailboxes.tenantId, tenants.id))
+  .where(or(eq(mailboxes.id, Number(target) || -1), sql`lower(${mailboxes.name}) = lower(${target})`))
+  .all()
+  .filter((m) => !tenantSlug || m.tenantSlug === tenantSlug);
+if (matches.length === 0) usage(`no mailbox "${target}"${tenantSlug ? ` in tenant ${tenantSlug}` : ""}`);
+if (matches.length > 1) usage(`"${target}" names mailboxes in several tenants (${matches.map((m) => m.tenantSlug).join(", ")}): add --tenant <slug>`);
+const { mailbox, tenantSlug: slug } = matches[0]!;
+
+const settings = checkSettingsFor(mailbox);
+const iterator = runCheck(settings, checkOptionsFor(settings, db, mailbox));
+if (!json) console.log(`Checking mailbox ${mailbox.id} "${mailbox.name}" (${mailbox.login}) of tenant ${slug}`);
+let outcome: CheckOutcome;
+for (;;) {
+  const next = await iterator.next();
+  if (next.done) {
+    outcome = next.value;
+    break;
+  }
+  if (!json) printStep(next.value);
+}
+closeDb();
+if (json) console.log(JSON.stringify({ mailbox: { id: mailbox.id, name: mailbox.name, tenant: slug }, ...outcome }, null, 2));
+else console.log(outcome.ok ? `\nAll steps passed in ${(outcome.durationMs / 1000).toFixed(1)} s.` : "\nThe check failed.");
+process.exit(outcome.ok ? 0 : 1);
+
+function printStep(step: StepResult): void {
+  const mark = { passed: "PASS", failed: "FAIL", skipped: "SKIP" }[step.status];
+  console.log(`${mark}  ${STEP_LABELS[step.name].padEnd(13)} ${String(step.durationMs).padStart(6)} ms  ${step.summary}`);
+  const d = step.diagnosis;
+  if (d) {
+    console.log(`      code:       ${d.code}`);
+    console.log(`      fix:        ${d.fix}`);
+    console.log(`      setup step: ${d.setupStep}`);
+    if (d.detail) console.log(`      server:     ${d.detail}`);
+  }
+}
+
+function valueOf(flag: string): string | undefined {
+  const index = args.indexOf(flag);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
+function usage(problem: string): never {
+  console.error(`npm run check -- <mailbox id or name> [--tenant <slug>] [--json]\n${problem}`);
+  process.exit(2);
+}
