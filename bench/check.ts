@@ -1,0 +1,118 @@
+// The live check against the test rig (Entra emulator, SMTP peer, Dovecot) compared with a bare script
+// doing the same protocol work with the same libraries. Run: npm run bench:check
+import { spawn } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { createRigTls } from "../tests/support/rig/tls";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const WARMUP = 2;
+
+if (!process.env.NAVIGATOR_RIG_TLS_DIR) {
+  // Node reads NODE_EXTRA_CA_CERTS at start-up: make the test CA, then run again with it.
+  const tls = createRigTls();
+  const child = spawn(process.execPath, process.execArgv.concat(process.argv.slice(1)), {
+    stdio: "inherit",
+    env: { ...process.env, NAVIGATOR_RIG_TLS_DIR: tls.dir, NAVIGATOR_RIG_IP: tls.ip, NODE_EXTRA_CA_CERTS: tls.caPem },
+  });
+  child.on("exit", (code) => process.exit(code ?? 1));
+} else {
+  await bench();
+}
+
+async function bench(): Promise<void> {
+  Object.assign(process.env, {
+    AUTH_SECRET: randomBytes(32).toString("base64"),
+    SECRETS_KEYS: `bench:${randomBytes(32).toString("base64")}`,
+    DATABASE_URL: `file:${path.join(os.tmpdir(), `navigator-bench-${randomUUID()}.db`)}`,
+  });
+  const { PublicClientApplication } = await import("@azure/msal-node");
+  const nodemailer = (await import("nodemailer")).default;
+  const { ImapFlow } = await import("imapflow");
+  const { runCheckToEnd } = await import("@/lib/checks/run-check");
+  const { sealedTokenCache } = await import("@/lib/checks/token-cache");
+  const { startRig } = await import("../tests/support/rig/rig");
+  const rig = await startRig();
+  try {
+    const options = { authorityHost: rig.entra.authorityHost, allowlist: rig.allowlist };
+    const checkTimes: number[] = [];
+    const bareTimes: number[] = [];
+    const arrivals: number[] = [];
+    for (let i = 0; i < WARMUP + RUNS; i++) {
+      const user = rig.addUser();
+      let started = performance.now();
+      const outcome = await runCheckToEnd(rig.settings(user), options);
+      const checkMs = performance.now() - started;
+      if (!outcome.ok) throw new Error(`check failed: ${JSON.stringify(outcome.steps.find((s) => s.status === "failed"))}`);
+      started = performance.now();
+      await bareRoundTrip(rig.addUser());
+      const bareMs = performance.now() - started;
+      if (i < WARMUP) continue;
+      checkTimes.push(checkMs);
+      bareTimes.push(bareMs);
+      arrivals.push(outcome.steps.find((s) => s.name === "imap")!.metrics!.arrivalMs!);
+    }
+
+    // A second check of the same mailbox, with the sealed token cache.
+    const { getDb, migrateDatabase } = await import("@/db/client");
+    const { createTenant } = await import("@/lib/tenants/queries");
+    const { createMailbox } = await import("@/lib/mailbox/save");
+    const { saveMailboxSchema } = await import("@/lib/mailbox/schema");
+    const db = getDb();
+    migrateDatabase(db);
+    const root = { id: 0, email: "bench@navigator.test", name: "Bench", role: "super_admin" as const, tenantId: null };
+    const tenant = createTenant(db, root, { name: "Bench", slug: "bench" });
+    const user = rig.addUser();
+    const s = rig.settings(user);
+    const mailbox = createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), name: "Bench", type: s.type, login: s.login, password: s.password, smtpHost: s.smtpHost, smtpPort: "587", imapHost: s.imapHost, imapPort: "993", useTls: "on", azureClientId: s.azureClientId, azureTenantId: s.azureTenantId, cloud: "global" }));
+    const withCache = () => ({ ...options, cachePlugin: sealedTokenCache(db, { mailboxId: mailbox.id, tenantId: mailbox.tenantId }, "bench") });
+    await runCheckToEnd({ ...s, mailboxId: mailbox.id }, withCache());
+    const before = rig.entra.tokenRequests();
+    const second = await runCheckToEnd({ ...s, mailboxId: mailbox.id }, withCache());
+    const secondRequests = rig.entra.tokenRequests() - before;
+    if (!second.ok) throw new Error("second check failed");
+
+    const ratios = checkTimes.map((t, i) => t / bareTimes[i]!);
+    console.log(`runs: ${RUNS} (after ${WARMUP} warm-up), each a fresh user: password grant + SMTP send + IMAP receive`);
+    console.log(`full check:  median ${median(checkTimes).toFixed(1)} ms`);
+    console.log(`bare script: median ${median(bareTimes).toFixed(1)} ms`);
+    console.log(`ratio check/bare: median ${median(ratios).toFixed(3)} (goal <= 1.15)`);
+    console.log(`SMTP acceptance -> IMAP sees the message: median ${median(arrivals).toFixed(1)} ms (goal <= 300 ms)`);
+    console.log(`token-endpoint requests made by a second check of the same mailbox: ${secondRequests} (goal 0)`);
+  } finally {
+    await rig.stop();
+  }
+
+  async function bareRoundTrip(user: { upn: string; password: string }): Promise<void> {
+    const s = rig.settings(user);
+    const app = new PublicClientApplication({ auth: { clientId: s.azureClientId!, authority: `${rig.entra.authorityHost}/${s.azureTenantId}`, knownAuthorities: [new URL(rig.entra.authorityHost).host] } });
+    const token = (await app.acquireTokenByUsernamePassword({ scopes: ["https://outlook.office.com/SMTP.Send", "https://outlook.office.com/IMAP.AccessAsUser.All"], username: user.upn, password: user.password }))!.accessToken;
+    const marker = randomUUID();
+    const transport = nodemailer.createTransport({ host: rig.ip, port: 587, requireTLS: true, auth: { type: "OAuth2", user: user.upn, accessToken: token } });
+    await transport.sendMail({ from: user.upn, to: user.upn, subject: "bare", text: "bare", headers: { "X-Navigator-Mail-Test": marker } });
+    transport.close();
+    const client = new ImapFlow({ host: rig.ip, port: 993, secure: true, auth: { user: user.upn, accessToken: token }, logger: false });
+    await client.connect();
+    const lock = await client.getMailboxLock("INBOX");
+    try {
+      for (;;) {
+        const found = await client.search({ header: { "X-Navigator-Mail-Test": marker } }, { uid: true });
+        if (found && found.length) {
+          await client.messageDelete(found, { uid: true });
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      lock.release();
+      await client.logout();
+    }
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
