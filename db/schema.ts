@@ -124,3 +124,40 @@ export const tokenCaches = sqliteTable("token_caches", {
   cacheSealed: text("cache_sealed").notNull(),
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });
+
+export const TEST_OUTCOMES = ["running", "passed", "failed"] as const;
+export type TestOutcome = (typeof TEST_OUTCOMES)[number];
+
+/** One run of the live test, with its steps as they were reported (already redacted). */
+export const testRuns = sqliteTable(
+  "test_runs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    mailboxId: integer("mailbox_id")
+      .notNull()
+      .references(() => mailboxes.id, { onDelete: "cascade" }),
+    tenantId: integer("tenant_id").notNull(),
+    startedAt: integer("started_at", { mode: "timestamp_ms" }).notNull(),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+    outcome: text("outcome", { enum: TEST_OUTCOMES }).notNull(),
+    // "saved" settings or unsaved "form" values
+    source: text("source", { enum: ["saved", "form"] }).notNull(),
+    triggeredBy: text("triggered_by").notNull(),
+    triggeredById: integer("triggered_by_id"),
+    steps: text("steps", { mode: "json" }).$type<StepRecord[]>().notNull(),
+    // Hash of the credentials used; a credential failure cools down only these credentials.
+    credentialFingerprint: text("credential_fingerprint").notNull(),
+    failureCode: text("failure_code"),
+    arrivalMs: integer("arrival_ms"),
+  },
+  (t) => [index("test_runs_mailbox_started_idx").on(t.mailboxId, t.startedAt), index("test_runs_user_started_idx").on(t.triggeredById, t.startedAt)],
+);
+export type TestRun = typeof testRuns.$inferSelect;
+export type StepRecord = {
+  name: string;
+  status: "passed" | "failed" | "skipped";
+  durationMs: number;
+  summary: string;
+  diagnosis?: { code: string; cause: string; fix: string; setupStep: string; detail?: string };
+  metrics?: Record<string, number>;
+};

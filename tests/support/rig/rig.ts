@@ -4,7 +4,7 @@ import { freePort } from "../portal";
 import { Dovecot } from "./dovecot";
 import { EntraEmulator, type EmuTenant, type EmuUser } from "./entra-emulator";
 import { SmtpRelay } from "./smtp-relay";
-import { rigTlsFromEnv, type RigTls } from "./tls";
+import { issueRigCertificate, rigTlsFromEnv, type RigTls } from "./tls";
 
 export const RIG_CLIENT_ID = "0b7c6d5e-1111-4222-8333-944455556666";
 export const BOTH_PERMISSIONS = ["SMTP.Send", "IMAP.AccessAsUser.All"];
@@ -30,7 +30,7 @@ export type Rig = {
 export type RigOptions = { passwords?: Record<string, string>; smtpAuthDisabled?: string[]; basicAuthDisabled?: string[]; sendAsDenied?: string[] };
 
 export async function startRig(options: RigOptions = {}): Promise<Rig> {
-  const tls = rigTlsFromEnv();
+  const tls = issueRigCertificate(rigTlsFromEnv());
   const ip = tls.ip;
   const entra = await new EntraEmulator(tls).start();
   const tenant = entra.addTenant({ domains: ["contoso.onmicrosoft.com"], apps: [{ clientId: RIG_CLIENT_ID, publicClient: true, consented: BOTH_PERMISSIONS }] });
