@@ -15,6 +15,7 @@ export function ActionForm({
   children,
   className,
   inline = false,
+  id,
 }: {
   action: Action;
   submitLabel: string;
@@ -22,10 +23,11 @@ export function ActionForm({
   children?: React.ReactNode;
   className?: string;
   inline?: boolean;
+  id?: string;
 }) {
   const [state, formAction, pending] = useActionState(action, null);
   return (
-    <form action={formAction} noValidate className={className ?? (inline ? "inline-form" : "form")}>
+    <form id={id} action={formAction} noValidate className={className ?? (inline ? "inline-form" : "form")}>
       <FormState.Provider value={state}>
         {children}
         <div className="form-actions">

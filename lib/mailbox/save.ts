@@ -10,7 +10,7 @@ import { getTenantFor } from "@/lib/tenants/queries";
 import { MAILBOX_FIELDS, usesImap, usesSmtp } from "./fields";
 import { sealMailboxPassword } from "./password";
 import { getMailboxFor } from "./queries";
-import type { SaveMailboxInput } from "./schema";
+import type { MailboxSettings, SaveMailboxInput } from "./schema";
 
 /** Where a stored password would be sent: changing any of these needs the password typed again. */
 export const DESTINATION_FIELDS = ["login", "smtpHost", "smtpPort", "imapHost", "imapPort", "useTls", "azureClientId", "azureTenantId", "cloud"] as const;
@@ -92,7 +92,8 @@ export function deleteMailbox(db: Db, actor: Actor, tenantId: number, mailboxId:
   });
 }
 
-function settingsRow(input: SaveMailboxInput): SettingsRow {
+/** The stored columns for validated settings; servers the Type does not use are not kept. */
+export function settingsRow(input: MailboxSettings): SettingsRow {
   const smtp = usesSmtp(input.type);
   const imap = usesImap(input.type);
   return {
@@ -110,13 +111,17 @@ function settingsRow(input: SaveMailboxInput): SettingsRow {
   };
 }
 
+/** Labels of the destination fields that differ from the stored mailbox. */
+export function changedDestinations(current: Mailbox, next: SettingsRow): string[] {
+  return DESTINATION_FIELDS.filter((field) => current[field] !== next[field]).map((field) => MAILBOX_FIELDS[field].label);
+}
+
 function requirePasswordForNewDestination(current: Mailbox, next: SettingsRow, input: SaveMailboxInput): void {
   if (current.passwordSealed === null || input.password || input.clearPassword) return;
-  const changed = DESTINATION_FIELDS.filter((field) => current[field] !== next[field]);
+  const changed = changedDestinations(current, next);
   if (changed.length === 0) return;
-  const names = changed.map((field) => MAILBOX_FIELDS[field].label).join(", ");
   throw new UserError(
-    `You changed ${names}. Type the password again: a stored password is only ever sent where it was entered for.`,
+    `You changed ${changed.join(", ")}. Type the password again: a stored password is only ever sent where it was entered for.`,
     "password",
   );
 }

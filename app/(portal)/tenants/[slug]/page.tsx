@@ -5,11 +5,13 @@ import { ActionForm, Field } from "@/app/_components/action-form";
 import { isSuperAdmin } from "@/lib/auth/actor";
 import { requireActor } from "@/lib/auth/session";
 import { loadOr404 } from "@/lib/load-or-404";
+import { lastRunsFor } from "@/lib/checks/test-runs";
 import { MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
 import { listMailboxesFor } from "@/lib/mailbox/queries";
 import { getTenantBySlugFor } from "@/lib/tenants/queries";
 import { listUsersFor } from "@/lib/users/queries";
 import { renameTenantAction } from "../actions";
+import { OutcomeBadge } from "./mailboxes/[mailboxId]/outcome-badge";
 
 type Props = { params: Promise<{ slug: string }>; searchParams: Promise<{ deleted?: string }> };
 
@@ -24,6 +26,7 @@ export default async function TenantPage({ params, searchParams }: Props) {
   const tenant = loadOr404(() => getTenantBySlugFor(db, actor, slug));
   const admins = listUsersFor(db, actor).filter((user) => user.tenantId === tenant.id);
   const mailboxes = listMailboxesFor(db, actor, tenant.id);
+  const lastRuns = lastRunsFor(db, mailboxes.map((m) => m.id));
   const { deleted } = await searchParams;
   return (
     <>
@@ -67,7 +70,7 @@ export default async function TenantPage({ params, searchParams }: Props) {
                     {!mailbox.passwordSet && <span className="badge badge-off">no password</span>}
                   </td>
                   <td>
-                    <span className="badge badge-unknown">Not tested yet</span>
+                    <OutcomeBadge run={lastRuns.get(mailbox.id)} />
                   </td>
                 </tr>
               ))}

@@ -6,6 +6,8 @@ import { MAILBOX_FIELDS as F, MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
 import { CLOUD_PROFILES } from "@/lib/mailbox/presets";
 import type { MailboxView } from "@/lib/mailbox/queries";
 
+export const MAILBOX_FORM_ID = "mailbox-settings";
+
 type Props = {
   action: (previous: ActionResult | null, formData: FormData) => Promise<ActionResult>;
   tenantId: number;
@@ -18,7 +20,7 @@ const TYPE_OPTIONS = Object.entries(MAILBOX_TYPE_LABELS).map(([value, label]) =>
 export function MailboxForm({ action, tenantId, mailbox }: Props) {
   const text = (value: string | number | null | undefined) => (value === null || value === undefined ? undefined : String(value));
   return (
-    <ActionForm action={action} submitLabel={mailbox ? "Save changes" : "Create mailbox"} className="form wide">
+    <ActionForm id={MAILBOX_FORM_ID} action={action} submitLabel={mailbox ? "Save changes" : "Create mailbox"} className="form wide">
       <input type="hidden" name="tenantId" value={tenantId} />
       {mailbox && <input type="hidden" name="mailboxId" value={mailbox.id} />}
       {mailbox && <input type="hidden" name="version" value={mailbox.version} />}

@@ -1,0 +1,46 @@
+import type { Metadata } from "next";
+import { setupChecklist, type ChecklistStatus } from "@/lib/checks/checklist";
+import { lastRunsFor } from "@/lib/checks/test-runs";
+import { loadMailboxPage } from "../load";
+import { MailboxNav } from "../mailbox-nav";
+import { OutcomeBadge } from "../outcome-badge";
+
+export const metadata: Metadata = { title: "Setup checklist" };
+
+const STATUS: Record<ChecklistStatus, string> = { passed: "Done", failed: "Needs fixing", unknown: "Unknown", "not-needed": "Not needed" };
+
+export default async function SetupChecklistPage({ params }: { params: Promise<{ slug: string; mailboxId: string }> }) {
+  const { db, tenant, mailbox, base } = await loadMailboxPage(params);
+  const last = lastRunsFor(db, [mailbox.id]).get(mailbox.id);
+  const items = setupChecklist(mailbox, last);
+  return (
+    <>
+      <MailboxNav base={base} current="/setup" tenant={tenant} />
+      <h1>Setup checklist for {mailbox.name}</h1>
+      <p className="muted">
+        The steps of the Microsoft Entra and Exchange setup, marked from the last test: <OutcomeBadge run={last} />
+      </p>
+      {mailbox.azureClientId === null && (
+        <p className="notice">This mailbox uses password login (no Azure Application ClientID), so the app registration steps are not needed.</p>
+      )}
+      <ol className="checklist">
+        {items.map((item) => (
+          <li key={item.key} className={`check check-${item.status}`}>
+            <div className="step-head">
+              <span className="step-icon" aria-hidden="true" />
+              <strong>{item.title}</strong>
+              <span className="step-status">{STATUS[item.status]}</span>
+            </div>
+            <p>{item.how}</p>
+            {item.value && (
+              <p>
+                Value in Navigator Mail: <code>{item.value}</code>
+              </p>
+            )}
+            {item.note && <p className="muted">{item.note}</p>}
+          </li>
+        ))}
+      </ol>
+    </>
+  );
+}
