@@ -22,6 +22,8 @@ const { saveMailboxAction, deleteMailboxAction } = await import("@/app/(portal)/
 const TenantPage = (await import("@/app/(portal)/tenants/[slug]/page")).default;
 const MailboxPage = (await import("@/app/(portal)/tenants/[slug]/mailboxes/[mailboxId]/page")).default;
 const NewMailboxPage = (await import("@/app/(portal)/tenants/[slug]/mailboxes/new/page")).default;
+const HistoryPage = (await import("@/app/(portal)/tenants/[slug]/mailboxes/[mailboxId]/tests/page")).default;
+const SetupPage = (await import("@/app/(portal)/tenants/[slug]/mailboxes/[mailboxId]/setup/page")).default;
 const UsersPage = (await import("@/app/(portal)/users/page")).default;
 const AuditPage = (await import("@/app/(portal)/audit/page")).default;
 
@@ -164,6 +166,24 @@ const pageCases: Case[] = [
     prepare: makeMailbox,
     run: (whose, id) => MailboxPage({ params: Promise.resolve({ slug: tenantOf(whose).slug, mailboxId: String(id) }), searchParams: Promise.resolve({}) }),
     expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
+  },
+  {
+    name: "test history page",
+    prepare: makeMailbox,
+    run: (whose, id) => HistoryPage({ params: Promise.resolve({ slug: tenantOf(whose).slug, mailboxId: String(id) }) }),
+    expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
+  },
+  {
+    name: "setup checklist page",
+    prepare: makeMailbox,
+    run: (whose, id) => SetupPage({ params: Promise.resolve({ slug: tenantOf(whose).slug, mailboxId: String(id) }) }),
+    expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
+  },
+  {
+    name: "another tenant's mailbox under one's own tenant's address",
+    prepare: makeMailbox,
+    run: (_whose, id) => SetupPage({ params: Promise.resolve({ slug: world.tenantA.slug, mailboxId: String(id) }) }),
+    expected: { super: { own: "ok", other: "404" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
   },
   {
     name: "new mailbox page",

@@ -1,6 +1,7 @@
 "use client";
 
 import Link from "next/link";
+import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
 import { StepList, formatMs, type StepView } from "@/app/_components/step-list";
 import type { StepRecord } from "@/db/schema";
@@ -19,6 +20,7 @@ export function TestPanel({ tenantId, mailboxId, formId, header, user, historyHr
   const [problem, setProblem] = useState<string | null>(null);
   const [copied, setCopied] = useState(false);
   const started = useRef<string>("");
+  const router = useRouter();
 
   async function run() {
     setRunning(true);
@@ -42,7 +44,11 @@ export function TestPanel({ tenantId, mailboxId, formId, header, user, historyHr
       await readEvents(response.body, (event) => {
         if (event.type === "plan") setSteps(event.steps.map((s, i) => ({ ...s, status: i === 0 ? "running" : "pending" })));
         if (event.type === "step") setSteps((current) => advance(current, event.step as StepRecord));
-        if (event.type === "done") setResult({ ok: event.ok, durationMs: event.durationMs, arrivalMs: event.arrivalMs, runId: event.runId });
+        if (event.type === "done") {
+          setResult({ ok: event.ok, durationMs: event.durationMs, arrivalMs: event.arrivalMs, runId: event.runId });
+          // Updates the "Last test" badge; what is typed in the form stays.
+          router.refresh();
+        }
       });
     } catch {
       setProblem("The connection to the portal was lost; the test result is in the history.");

@@ -1,0 +1,162 @@
+import { randomUUID } from "node:crypto";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser, screenshot } from "../support/browser";
+import { startPortal, type Portal } from "../support/portal";
+import { RIG_CLIENT_ID, startRig, type Rig } from "../support/rig/rig";
+
+let rig: Rig;
+let portal: Portal;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let mailboxUrl = "";
+const NO_PUBLIC_CLIENT = randomUUID();
+const user = { upn: "", password: "" };
+
+beforeAll(async () => {
+  rig = await startRig();
+  rig.tenant.apps.push({ clientId: NO_PUBLIC_CLIENT, publicClient: false, consented: ["SMTP.Send", "IMAP.AccessAsUser.All"] });
+  Object.assign(user, rig.addUser());
+  [portal, browser] = await Promise.all([
+    startPortal({ ENTRA_AUTHORITY_HOST: rig.entra.authorityHost, MAIL_ALLOW_PRIVATE: rig.allowlist.join(",") }),
+    launchBrowser(),
+  ]);
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  page = await context.newPage();
+  await page.goto(`${portal.url}/signin`);
+  await page.getByLabel("Email").fill(portal.admin.email);
+  await page.getByLabel("Password").fill(portal.admin.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${portal.url}/tenants`);
+  await page.getByLabel("Name").fill("Acme Corporation");
+  await page.getByLabel("Slug").fill("acme");
+  await page.getByRole("button", { name: "Create tenant" }).click();
+  await page.waitForURL(`${portal.url}/tenants/acme`);
+  await page.goto(`${portal.url}/tenants/acme/mailboxes/new`);
+  await field("Name").fill("Invoices");
+  await field("Login").fill(user.upn);
+  await field("Password").fill(user.password);
+  await field("SMTP Server").fill(rig.ip);
+  await field("SMTP Port").fill("587");
+  await field("IMAP Server").fill(rig.ip);
+  await field("IMAP Port").fill("993");
+  await field("Azure Application ClientID").fill(RIG_CLIENT_ID);
+  await field("Azure Application TenantID").fill(rig.tenant.id);
+  await page.getByRole("button", { name: "Create mailbox" }).click();
+  await page.waitForURL(/\/mailboxes\/\d+\?created=1$/);
+  mailboxUrl = page.url().replace(/\?.*$/, "");
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await portal?.stop();
+  await rig?.stop();
+});
+
+function field(label: string) {
+  return page.getByLabel(label, { exact: true });
+}
+
+async function sendTest(): Promise<void> {
+  const button = page.getByRole("button", { name: "Send test email" });
+  await button.click();
+  await expect.poll(() => page.getByRole("button", { name: "Testing…" }).count(), { timeout: 2000 }).toBeLessThanOrEqual(1);
+  await page.locator(".result").waitFor({ timeout: 60_000 });
+}
+
+const stepTexts = () => page.locator(".steps > li").evaluateAll((items) => items.map((li) => `${li.querySelector("strong")?.textContent}: ${li.querySelector(".step-status")?.textContent}`));
+
+describe("the Send test email button in Chromium", () => {
+  it("runs every step against the rig and shows the arrival time", async () => {
+    await sendTest();
+    expect(await stepTexts()).toEqual(["Settings: Passed", "Network: Passed", "Token: Passed", "Token claims: Passed", "SMTP send: Passed", "IMAP receive: Passed"]);
+    expect(await page.locator(".result").textContent()).toMatch(/^All steps passed in .*\. The test message reached the inbox \d+ ms after it was sent\.$/);
+    expect(await page.locator(".step-time").count()).toBe(6);
+    await screenshot(page, "test-01-success");
+  });
+
+  it("points to Allow public client flows when the app has them off (unsaved form values)", async () => {
+    await field("Azure Application ClientID").fill(NO_PUBLIC_CLIENT);
+    await field("Password").fill(user.password);
+    await page.getByLabel("Values in the form (not saved)").check();
+    await sendTest();
+    const failed = page.locator(".step-failed");
+    expect(await failed.locator("strong").first().textContent()).toBe("Token");
+    expect(await failed.textContent()).toContain("Allow public client flows");
+    expect(await failed.textContent()).toContain("AADSTS7000218");
+    expect(await page.locator(".step-skipped").count()).toBe(3);
+    expect(await failed.locator("details pre").isVisible()).toBe(false);
+    await failed.locator("details summary").click();
+    expect(await failed.locator("details pre").textContent()).toContain("AADSTS7000218");
+    await screenshot(page, "test-02-public-client-flows");
+  });
+
+  it("gives the Login/Password advice for a wrong password", async () => {
+    await page.goto(mailboxUrl);
+    await field("Password").fill("not-the-password");
+    await page.getByLabel("Values in the form (not saved)").check();
+    await sendTest();
+    const failed = page.locator(".step-failed");
+    expect(await failed.textContent()).toContain("Check the Login (the user's UPN) and type the Password again.");
+    expect(await failed.textContent()).toContain("Setup step: Password");
+    await screenshot(page, "test-03-wrong-password");
+    // The stored settings were not changed by testing unsaved values.
+    await page.goto(mailboxUrl);
+    expect(await field("Azure Application ClientID").inputValue()).toBe(RIG_CLIENT_ID);
+  });
+
+  it("lists every run in the history, opens a report and marks the tenant's mailbox list", async () => {
+    await page.getByRole("link", { name: "Test history" }).first().click();
+    await page.waitForURL(`${mailboxUrl}/tests`);
+    const rows = await page.locator("tbody tr").allTextContents();
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).toContain("Failed: AADSTS50126");
+    expect(rows[1]).toContain("Failed: AADSTS7000218");
+    expect(rows[2]).toContain("Passed");
+    expect(rows[0]).toContain("Unsaved form values");
+    await screenshot(page, "test-04-history");
+    await page.locator("tbody tr").nth(1).getByRole("link").click();
+    await page.waitForURL(/\/tests\/\d+$/);
+    expect(await page.locator(".step-failed").textContent()).toContain("Allow public client flows");
+    await page.getByText("Show the report text").click();
+    const report = await page.locator("details pre").last().textContent();
+    expect(report).toContain("[FAILED] Token");
+    expect(report).not.toContain(user.password);
+    await screenshot(page, "test-05-report");
+    await page.goto(`${portal.url}/tenants/acme`);
+    expect(await page.locator("tbody").first().textContent()).toContain("Failed: AADSTS50126");
+  });
+
+  it("shows the setup checklist with the mailbox's own IDs, marked from the last run", async () => {
+    await page.goto(`${mailboxUrl}/setup`);
+    const text = await page.locator(".checklist").textContent();
+    expect(text).toContain(RIG_CLIENT_ID);
+    expect(text).toContain(rig.tenant.id);
+    expect(await page.locator(".check-failed").count()).toBe(0);
+    await page.goto(mailboxUrl);
+    await sendTest();
+    await page.goto(`${mailboxUrl}/setup`);
+    expect(await page.locator(".check-passed").count()).toBe(8);
+    await screenshot(page, "test-06-checklist");
+  });
+
+  it("works at 390 px wide", async () => {
+    const narrow = await browser.newContext({ viewport: { width: 390, height: 844 }, storageState: await context.storageState() });
+    const phone = await narrow.newPage();
+    await phone.goto(mailboxUrl);
+    await screenshot(phone, "test-07-mailbox-390px");
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await narrow.close();
+  });
+
+  it("guards the test endpoint: sign-in, JSON only, and nothing of another tenant", async () => {
+    const endpoint = mailboxUrl.replace(`${portal.url}/tenants/acme/mailboxes/`, `${portal.url}/api/tenants/1/mailboxes/`) + "/test";
+    const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+    expect((await fetch(endpoint, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(401);
+    expect((await fetch(endpoint, { method: "POST", headers: { cookie, "content-type": "application/x-www-form-urlencoded" }, body: "source=saved" })).status).toBe(415);
+    const other = endpoint.replace("/api/tenants/1/", "/api/tenants/2/");
+    expect((await fetch(other, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: "{}" })).status).toBe(404);
+  });
+});
