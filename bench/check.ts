@@ -66,7 +66,7 @@ async function bench(): Promise<void> {
     const tenant = createTenant(db, root, { name: "Bench", slug: "bench" });
     const user = rig.addUser();
     const s = rig.settings(user);
-    const mailbox = createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), name: "Bench", type: s.type, login: s.login, password: s.password, smtpHost: s.smtpHost, smtpPort: "587", imapHost: s.imapHost, imapPort: "993", useTls: "on", azureClientId: s.azureClientId, azureTenantId: s.azureTenantId, cloud: "global" }));
+    const mailbox = createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...rig.mailboxForm(user, { name: "Bench" }) }));
     const withCache = () => ({ ...options, cachePlugin: sealedTokenCache(db, { mailboxId: mailbox.id, tenantId: mailbox.tenantId }, "bench") });
     await runCheckToEnd({ ...s, mailboxId: mailbox.id }, withCache());
     const before = rig.entra.tokenRequests();

@@ -1,36 +1,22 @@
 // Lighthouse (performance and accessibility) on the mailbox page of the production build, and the
 // JavaScript that page loads first. Run: npm run bench:lighthouse   (CHROME_PATH defaults to /usr/bin/chromium)
-import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import * as chromeLauncher from "chrome-launcher";
 import lighthouse from "lighthouse";
-import { startPortal, signInOverHttp } from "../tests/support/portal";
+import { CHROMIUM_FLAGS } from "../tests/support/browser";
+import { startSeededPortal } from "./seeded-portal";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CHROME = process.env.CHROME_PATH ?? "/usr/bin/chromium";
 
-const secrets = { AUTH_SECRET: randomBytes(32).toString("base64"), SECRETS_KEYS: `bench:${randomBytes(32).toString("base64")}` };
-const portal = await startPortal(secrets);
+const { portal, cookie, seed } = await startSeededPortal();
 const chrome = await chromeLauncher.launch({
   chromePath: CHROME,
-  chromeFlags: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  chromeFlags: CHROMIUM_FLAGS,
 });
 try {
-  Object.assign(process.env, secrets, { DATABASE_URL: `file:${portal.dataDir}/navigator-mail.db` });
-  const { getDb } = await import("@/db/client");
-  const { createTenant } = await import("@/lib/tenants/queries");
-  const { createMailbox } = await import("@/lib/mailbox/save");
-  const { saveMailboxSchema } = await import("@/lib/mailbox/schema");
-  const db = getDb();
-  const root = { id: 1, email: portal.admin.email, name: "Administrator", role: "super_admin" as const, tenantId: null };
-  const tenant = createTenant(db, root, { name: "Acme", slug: "acme" });
-  const mailbox = createMailbox(db, root, saveMailboxSchema.parse({
-    tenantId: String(tenant.id), name: "Invoices", type: "smtp_imap", login: "invoices@contoso.com", password: "a-password-long-enough",
-    smtpHost: "smtp.office365.com", smtpPort: "587", imapHost: "outlook.office365.com", imapPort: "993", useTls: "on",
-    azureClientId: "1b2c3d4e-0000-4000-8000-123456789abc", azureTenantId: "contoso.onmicrosoft.com", cloud: "global",
-  }));
-  const cookie = await signInOverHttp(portal.url, portal.admin.email, portal.admin.password);
-  const url = `${portal.url}/tenants/acme/mailboxes/${mailbox.id}`;
+  const { lastMailboxId } = await seed("acme", 1);
+  const url = `${portal.url}/tenants/acme/mailboxes/${lastMailboxId}`;
 
   const performance: number[] = [];
   const accessibility: number[] = [];

@@ -12,14 +12,8 @@ beforeAll(async () => {
   rig = await startRig();
   const db = appDb();
   const world = await seedWorld(db);
-  const store = (name: string, password: string, upn: string) => {
-    const s = rig.settings({ upn, password });
-    const input = saveMailboxSchema.parse({
-      tenantId: String(world.tenantA.id), name, type: s.type, login: s.login, password, smtpHost: s.smtpHost, smtpPort: String(s.smtpPort),
-      imapHost: s.imapHost, imapPort: String(s.imapPort), useTls: "on", azureClientId: s.azureClientId, azureTenantId: s.azureTenantId, cloud: "global",
-    });
-    return createMailbox(db, world.root, input);
-  };
+  const store = (name: string, password: string, upn: string) =>
+    createMailbox(db, world.root, saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...rig.mailboxForm({ upn, password }, { name }) }));
   const good = rig.addUser();
   store("Invoices", good.password, good.upn);
   store("Broken", "not-the-password", rig.addUser().upn);

@@ -3,7 +3,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, screenshot } from "../support/browser";
+import { launchBrowser, screenshot, signInAndCreateTenant } from "../support/browser";
 import { startPortal, type Portal } from "../support/portal";
 import { CLIENT_ID, TENANT_GUID } from "../support/mailbox";
 
@@ -23,15 +23,7 @@ beforeAll(async () => {
     const type = response.headers()["content-type"] ?? "";
     if (/text|json|x-component/.test(type)) responses.push(await response.text().catch(() => ""));
   });
-  await page.goto(`${portal.url}/signin`);
-  await page.getByLabel("Email").fill(portal.admin.email);
-  await page.getByLabel("Password").fill(portal.admin.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(`${portal.url}/tenants`);
-  await page.getByLabel("Name").fill("Acme Corporation");
-  await page.getByLabel("Slug").fill("acme");
-  await page.getByRole("button", { name: "Create tenant" }).click();
-  await page.waitForURL(`${portal.url}/tenants/acme`);
+  await signInAndCreateTenant(page, portal, "Acme Corporation", "acme");
 });
 
 afterAll(async () => {

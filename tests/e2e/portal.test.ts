@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, screenshot } from "../support/browser";
+import { launchBrowser, screenshot, signInWith } from "../support/browser";
 import { startPortal, type Portal } from "../support/portal";
 
 let portal: Portal;
@@ -20,10 +20,7 @@ afterAll(async () => {
 
 async function signIn(context: BrowserContext, email: string, password: string): Promise<Page> {
   const page = await context.newPage();
-  await page.goto(`${portal.url}/signin`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await signInWith(page, portal.url, email, password);
   return page;
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, screenshot } from "../support/browser";
+import { launchBrowser, screenshot, signInAndCreateTenant } from "../support/browser";
 import { startPortal, type Portal } from "../support/portal";
 import { RIG_CLIENT_ID, startRig, type Rig } from "../support/rig/rig";
 
@@ -24,15 +24,7 @@ beforeAll(async () => {
   ]);
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
-  await page.goto(`${portal.url}/signin`);
-  await page.getByLabel("Email").fill(portal.admin.email);
-  await page.getByLabel("Password").fill(portal.admin.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL(`${portal.url}/tenants`);
-  await page.getByLabel("Name").fill("Acme Corporation");
-  await page.getByLabel("Slug").fill("acme");
-  await page.getByRole("button", { name: "Create tenant" }).click();
-  await page.waitForURL(`${portal.url}/tenants/acme`);
+  await signInAndCreateTenant(page, portal, "Acme Corporation", "acme");
   await page.goto(`${portal.url}/tenants/acme/mailboxes/new`);
   await field("Name").fill("Invoices");
   await field("Login").fill(user.upn);

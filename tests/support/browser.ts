@@ -5,6 +5,8 @@ import { chromium, type Browser, type Page } from "playwright-core";
 export const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = path.resolve("test-artifacts");
 
+export const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+
 export async function launchBrowser(): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium); .ci/run does this.`);
@@ -12,7 +14,7 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: CHROMIUM_FLAGS,
   });
 }
 
@@ -20,4 +22,22 @@ export async function launchBrowser(): Promise<Browser> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** Signs in on the sign-in page; the caller waits for where it should land. */
+export async function signInWith(page: Page, url: string, email: string, password: string): Promise<void> {
+  await page.goto(`${url}/signin`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** Signs in as the first super-admin and creates a tenant through the Tenants page. */
+export async function signInAndCreateTenant(page: Page, portal: { url: string; admin: { email: string; password: string } }, name: string, slug: string): Promise<void> {
+  await signInWith(page, portal.url, portal.admin.email, portal.admin.password);
+  await page.waitForURL(`${portal.url}/tenants`);
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Slug").fill(slug);
+  await page.getByRole("button", { name: "Create tenant" }).click();
+  await page.waitForURL(`${portal.url}/tenants/${slug}`);
 }

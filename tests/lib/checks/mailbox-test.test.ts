@@ -28,11 +28,7 @@ beforeAll(async () => {
 afterAll(() => rig?.stop());
 
 function formFor(user: { upn: string; password: string }, overrides: Record<string, string> = {}) {
-  const s = rig.settings(user);
-  return {
-    name: `Box ${++n}`, type: "smtp_imap", login: s.login, password: user.password, smtpHost: s.smtpHost!, smtpPort: "587", imapHost: s.imapHost!, imapPort: "993",
-    useTls: "on", azureClientId: s.azureClientId!, azureTenantId: s.azureTenantId!, cloud: "global", ...overrides,
-  };
+  return rig.mailboxForm(user, { name: `Box ${++n}`, ...overrides });
 }
 
 function mailboxFor(user: { upn: string; password: string }, overrides: Record<string, string> = {}) {

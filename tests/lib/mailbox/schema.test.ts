@@ -1,22 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { mailboxSettingsSchema } from "@/lib/mailbox/schema";
+import { CLIENT_ID, mailboxForm } from "../../support/mailbox";
 
-const GUID = "1b2c3d4e-0000-4000-8000-123456789abc";
-const valid = {
-  name: "Invoices",
-  type: "smtp_imap",
-  login: "invoices@contoso.com",
-  password: "",
-  smtpHost: "smtp.office365.com",
-  smtpPort: "587",
-  imapHost: "outlook.office365.com",
-  imapPort: "993",
-  useTls: "on",
-  azureClientId: GUID,
-  azureTenantId: "contoso.onmicrosoft.com",
-  cloud: "global",
-};
+const GUID = CLIENT_ID;
+const valid = mailboxForm({ azureTenantId: "contoso.onmicrosoft.com" });
 
 function errorsFor(overrides: Record<string, string | undefined>) {
   const input: Record<string, string | undefined> = { ...valid, ...overrides };

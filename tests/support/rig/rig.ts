@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { CheckSettings } from "@/lib/checks/types";
+import { mailboxForm } from "../mailbox";
 import { freePort } from "../portal";
 import { Dovecot } from "./dovecot";
 import { EntraEmulator, type EmuTenant, type EmuUser } from "./entra-emulator";
@@ -20,6 +21,8 @@ export type Rig = {
   /** A fresh user in the emulator's tenant, with a mailbox in Dovecot. */
   addUser(user?: Partial<EmuUser>): EmuUser;
   settings(user: EmuUser, overrides?: Partial<CheckSettings>): CheckSettings;
+  /** The mailbox form, as an administrator fills it, for a rig user. */
+  mailboxForm(user: Pick<EmuUser, "upn" | "password">, overrides?: Record<string, string>): Record<string, string>;
   stop(): Promise<void>;
 };
 
@@ -75,6 +78,9 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
         cloud: "global",
         ...overrides,
       };
+    },
+    mailboxForm(user, overrides = {}) {
+      return mailboxForm({ login: user.upn, password: user.password, smtpHost: ip, imapHost: ip, azureClientId: RIG_CLIENT_ID, azureTenantId: tenant.id, ...overrides });
     },
     async stop() {
       await Promise.allSettled([smtp.stop(), dovecot.stop(), entra.stop()]);
