@@ -124,6 +124,9 @@ describe("the administrator's journey in Chromium", () => {
     expect(text).toContain("user.create");
     expect(text).not.toContain(TENANT_ADMIN.password);
     await screenshot(admin, "07-audit");
+    await admin.goto(`${portal.url}/account`);
+    expect(await admin.getByRole("heading", { name: "Change password" }).count()).toBe(1);
+    await screenshot(admin, "07-account");
   });
 
   describe("as the tenant admin", () => {
