@@ -1,9 +1,9 @@
 import { eq, or, sql } from "drizzle-orm";
 import { closeDb, getDb, migrateDatabase } from "@/db/client";
 import { mailboxes, tenants } from "@/db/schema";
-import { runCheck } from "@/lib/checks/run-check";
-import { checkOptionsFor, checkSettingsFor } from "@/lib/checks/stored-mailbox";
-import { STEP_LABELS, type CheckOutcome, type StepResult } from "@/lib/checks/types";
+import type { Actor } from "@/lib/auth/actor";
+import { prepareMailboxTest } from "@/lib/checks/mailbox-test";
+import { STEP_LABELS, type StepResult } from "@/lib/checks/types";
 import { loadLaunchEnv } from "./launch-env";
 
 // npm run check -- <mailbox id or name> [--tenant <slug>] [--json]
@@ -29,22 +29,27 @@ if (matches.length === 0) usage(`no mailbox "${target}"${tenantSlug ? ` in tenan
 if (matches.length > 1) usage(`"${target}" names mailboxes in several tenants (${matches.map((m) => m.tenantSlug).join(", ")}): add --tenant <slug>`);
 const { mailbox, tenantSlug: slug } = matches[0]!;
 
-const settings = checkSettingsFor(mailbox);
-const iterator = runCheck(settings, checkOptionsFor(settings, db, mailbox));
+// Runs like the portal's button, so the run lands in the mailbox's history and audit log.
+const operator: Actor = { id: 0, email: "npm run check", name: "Command line", role: "super_admin", tenantId: null };
+const prepared = prepareMailboxTest(db, operator, { tenantId: mailbox.tenantId, mailboxId: mailbox.id, source: "saved" });
+if (!prepared.ok) {
+  console.error(prepared.message);
+  process.exit(1);
+}
 if (!json) console.log(`Checking mailbox ${mailbox.id} "${mailbox.name}" (${mailbox.login}) of tenant ${slug}`);
-let outcome: CheckOutcome;
-for (;;) {
-  const next = await iterator.next();
-  if (next.done) {
-    outcome = next.value;
-    break;
+const steps: StepResult[] = [];
+let result = { ok: false, durationMs: 0 };
+for await (const event of prepared.events) {
+  if (event.type === "step") {
+    steps.push(event.step);
+    if (!json) printStep(event.step);
   }
-  if (!json) printStep(next.value);
+  if (event.type === "done") result = event;
 }
 closeDb();
-if (json) console.log(JSON.stringify({ mailbox: { id: mailbox.id, name: mailbox.name, tenant: slug }, ...outcome }, null, 2));
-else console.log(outcome.ok ? `\nAll steps passed in ${(outcome.durationMs / 1000).toFixed(1)} s.` : "\nThe check failed.");
-process.exit(outcome.ok ? 0 : 1);
+if (json) console.log(JSON.stringify({ mailbox: { id: mailbox.id, name: mailbox.name, tenant: slug }, runId: prepared.runId, ok: result.ok, durationMs: result.durationMs, steps }, null, 2));
+else console.log(result.ok ? `\nAll steps passed in ${(result.durationMs / 1000).toFixed(1)} s.` : "\nThe check failed.");
+process.exit(result.ok ? 0 : 1);
 
 function printStep(step: StepResult): void {
   const mark = { passed: "PASS", failed: "FAIL", skipped: "SKIP" }[step.status];

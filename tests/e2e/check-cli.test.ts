@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testRuns } from "@/db/schema";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { appDb, seedWorld } from "../support/db";
@@ -57,6 +58,18 @@ describe("npm run check", () => {
     expect(run.stdout).toContain("code:       AADSTS50126");
     expect(run.stdout).toContain("setup step: password");
     expect(run.stdout).not.toContain("not-the-password");
+  });
+
+  it("records its runs in the mailbox's history, and respects the credential cool-down", async () => {
+    const runs = appDb().select().from(testRuns).all();
+    expect(runs.map((r) => [r.triggeredBy, r.outcome])).toEqual([
+      ["npm run check", "passed"],
+      ["npm run check", "passed"],
+      ["npm run check", "failed"],
+    ]);
+    const again = await cli("Broken");
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain("failed with AADSTS50126");
   });
 
   it("exits 2 for an unknown mailbox", async () => {
