@@ -143,6 +143,13 @@ describe("the Send test email button in Chromium", () => {
     await narrow.close();
   });
 
+  it("keeps the password and tokens out of the portal's log", () => {
+    const log = portal.output();
+    expect(log).toContain("Ready in");
+    expect(log.includes(user.password)).toBe(false);
+    expect(log).not.toMatch(/eyJ[\w-]{10,}\./);
+  });
+
   it("guards the test endpoint: sign-in, JSON only, and nothing of another tenant", async () => {
     const endpoint = mailboxUrl.replace(`${portal.url}/tenants/acme/mailboxes/`, `${portal.url}/api/tenants/1/mailboxes/`) + "/test";
     const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
