@@ -1,11 +1,15 @@
-"use client";
+import { authCsrfToken } from "@/lib/auth/session";
 
-import { signOutToSignIn } from "@/lib/auth/client";
-
-export function SignOutButton() {
+/** A plain form: signing out needs no JavaScript in the page. */
+export async function SignOutButton() {
+  const csrfToken = await authCsrfToken();
   return (
-    <button type="button" className="link-button" onClick={() => void signOutToSignIn()}>
-      Sign out
-    </button>
+    <form method="post" action="/api/auth/signout" className="sign-out">
+      {csrfToken && <input type="hidden" name="csrfToken" value={csrfToken} />}
+      <input type="hidden" name="callbackUrl" value="/signin" />
+      <button type="submit" className="link-button">
+        Sign out
+      </button>
+    </form>
   );
 }

@@ -1,7 +1,7 @@
 "use client";
 
 // The browser side of sign-in; the rest of the app does not import next-auth directly.
-import { signIn, signOut } from "next-auth/react";
+import { signIn } from "next-auth/react";
 
 export const UNKNOWN_ERROR = "Sign-in failed. Try again.";
 
@@ -12,8 +12,4 @@ export async function signInWithCredentials(email: string, password: string): Pr
   // next-auth reports a refused authorize() with its message, and some failures only by name.
   if (!result.error || result.error === "CredentialsSignin") return "Email or password is incorrect.";
   return result.error;
-}
-
-export function signOutToSignIn(): Promise<void> {
-  return signOut({ callbackUrl: "/signin" });
 }

@@ -26,3 +26,10 @@ async function readSessionClaims(): Promise<SessionClaims | null> {
   if (!token || typeof token.uid !== "number" || typeof token.sv !== "number" || typeof token.sat !== "number") return null;
   return { userId: token.uid, sessionVersion: token.sv, signedInAt: token.sat };
 }
+
+/** next-auth's CSRF token from its cookie ("token|hash"), for plain forms that post to /api/auth. */
+export async function authCsrfToken(): Promise<string | null> {
+  const cookieStore = await cookies();
+  const cookie = cookieStore.get("__Host-next-auth.csrf-token") ?? cookieStore.get("next-auth.csrf-token");
+  return cookie?.value.split("|")[0] ?? null;
+}

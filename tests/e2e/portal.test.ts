@@ -174,4 +174,13 @@ describe("the administrator's journey in Chromium", () => {
       await screenshot(again, "10-disabled-signin");
     });
   });
+
+  it("signs out, after which the portal sends the browser back to sign-in", async () => {
+    await admin.goto(`${portal.url}/tenants`);
+    await admin.getByRole("button", { name: "Sign out" }).click();
+    await admin.waitForURL(`${portal.url}/signin`);
+    await admin.goto(`${portal.url}/tenants`);
+    await admin.waitForURL(`${portal.url}/signin`);
+    expect(await adminContext.cookies().then((all) => all.some((c) => c.name.endsWith("next-auth.session-token")))).toBe(false);
+  });
 });

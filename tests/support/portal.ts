@@ -29,7 +29,14 @@ export async function startPortal(env: Record<string, string> = {}): Promise<Por
   const port = await freePort();
   const { NODE_ENV: _mode, AUTH_SECRET: _a, SECRETS_KEYS: _s, DATABASE_URL: _d, ...inherited } = process.env;
   const child = spawn(process.execPath, [path.resolve("node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "scripts/start.ts"], {
-    env: { ...inherited, PORT: String(port), DATABASE_URL: `file:${path.join(dataDir, "navigator-mail.db")}`, ...env } as unknown as NodeJS.ProcessEnv,
+    env: {
+      ...inherited,
+      PORT: String(port),
+      DATABASE_URL: `file:${path.join(dataDir, "navigator-mail.db")}`,
+      // The address the tests use, as an operator sets it for the address users reach.
+      NEXTAUTH_URL: `http://127.0.0.1:${port}`,
+      ...env,
+    } as unknown as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
