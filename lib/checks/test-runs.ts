@@ -8,6 +8,7 @@ import { recordAudit } from "@/lib/audit/log";
 import { getEnv } from "@/lib/env";
 import { NotFoundError } from "@/lib/errors";
 import type { CheckOutcome, CheckSettings } from "./types";
+import { formatUtc } from "@/lib/format-time";
 
 export const RATE_LIMIT = { perMailbox: 5, perUser: 5, windowMs: 60_000 };
 export const CREDENTIAL_COOLDOWN_MS = 15 * 60_000;
@@ -104,5 +105,5 @@ function retryIn(runs: TestRun[], now: number): number {
 }
 
 function hhmm(date: Date): string {
-  return date.toISOString().slice(11, 16);
+  return formatUtc(date).slice(11);
 }

@@ -11,6 +11,7 @@ import { MAILBOX_FIELDS, usesImap, usesSmtp } from "./fields";
 import { sealMailboxPassword } from "./password";
 import { getMailboxFor } from "./queries";
 import type { MailboxSettings, SaveMailboxInput } from "./schema";
+import { formatUtc } from "@/lib/format-time";
 
 /** Where a stored password would be sent: changing any of these needs the password typed again. */
 export const DESTINATION_FIELDS = ["login", "smtpHost", "smtpPort", "imapHost", "imapPort", "useTls", "azureClientId", "azureTenantId", "cloud"] as const;
@@ -138,7 +139,7 @@ function auditView(mailbox: Mailbox): Record<string, unknown> {
 }
 
 function conflict(current: Mailbox): UserError {
-  const at = current.updatedAt.toISOString().slice(0, 16).replace("T", " ");
+  const at = formatUtc(current.updatedAt);
   return new UserError(`This mailbox was changed by ${current.updatedBy} at ${at} UTC — reload to see the changes. Nothing was saved.`);
 }
 

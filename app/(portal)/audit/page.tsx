@@ -4,6 +4,7 @@ import { getDb } from "@/db/client";
 import type { AuditChange } from "@/db/schema";
 import { listAuditFor } from "@/lib/audit/log";
 import { requireActor } from "@/lib/auth/session";
+import { formatUtc } from "@/lib/format-time";
 
 export const metadata: Metadata = { title: "Audit log" };
 
@@ -33,7 +34,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             {entries.map((entry) => (
               <tr key={entry.id}>
                 <td>
-                  <time dateTime={entry.at.toISOString()}>{entry.at.toISOString().replace("T", " ").slice(0, 19)}</time>
+                  <time dateTime={entry.at.toISOString()}>{formatUtc(entry.at, "seconds")}</time>
                 </td>
                 <td>{entry.actorEmail}</td>
                 <td>

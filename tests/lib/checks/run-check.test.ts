@@ -24,7 +24,6 @@ describe("the full check against the rig", () => {
     expect(result.steps.map((s) => [s.name, s.status])).toEqual([
       ["settings", "passed"], ["network", "passed"], ["token", "passed"], ["claims", "passed"], ["smtp", "passed"], ["imap", "passed"],
     ]);
-    console.log(result.steps.map((s) => `${s.name} ${s.durationMs}ms ${s.summary}`).join("\n"));
     expect(result.ok).toBe(true);
     expect(result.seen).toEqual(result.steps);
     expect(result.steps.at(-1)!.metrics!.arrivalMs).toBeLessThan(5000);

@@ -5,6 +5,7 @@ import type { ActionResult } from "@/lib/action-result";
 import { MAILBOX_FIELDS as F, MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
 import { CLOUD_PROFILES } from "@/lib/mailbox/presets";
 import type { MailboxView } from "@/lib/mailbox/queries";
+import { formatUtc } from "@/lib/format-time";
 
 export const MAILBOX_FORM_ID = "mailbox-settings";
 
@@ -87,7 +88,7 @@ function PasswordStatus({ mailbox }: { mailbox?: MailboxView }) {
       </p>
     );
   }
-  const at = mailbox.passwordChangedAt?.toISOString().slice(0, 16).replace("T", " ");
+  const at = mailbox.passwordChangedAt && formatUtc(mailbox.passwordChangedAt);
   return (
     <p className="status ok">
       Password set{at ? ` on ${at} UTC` : ""}

@@ -7,6 +7,7 @@ import { StepList, formatMs, type StepView } from "@/app/_components/step-list";
 import type { StepRecord } from "@/db/schema";
 import { formatReport, type ReportHeader } from "@/lib/checks/report";
 import type { TestEvent } from "@/lib/checks/mailbox-test";
+import { formatUtc } from "@/lib/format-time";
 
 type Props = { tenantId: number; mailboxId: number; formId: string; header: Omit<ReportHeader, "startedAt" | "source" | "by">; user: string; historyHref: string };
 
@@ -28,7 +29,7 @@ export function TestPanel({ tenantId, mailboxId, formId, header, user, historyHr
     setResult(null);
     setSteps([]);
     setCopied(false);
-    started.current = new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC";
+    started.current = `${formatUtc(new Date(), "seconds")} UTC`;
     try {
       const form = source === "form" ? formValues(formId) : undefined;
       const response = await fetch(`/api/tenants/${tenantId}/mailboxes/${mailboxId}/test`, {

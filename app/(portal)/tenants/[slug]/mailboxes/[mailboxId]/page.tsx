@@ -8,6 +8,7 @@ import { TestPanel } from "../test-panel";
 import { loadMailboxPage } from "./load";
 import { MailboxNav } from "./mailbox-nav";
 import { OutcomeBadge } from "./outcome-badge";
+import { formatUtc } from "@/lib/format-time";
 
 type Props = { params: Promise<{ slug: string; mailboxId: string }>; searchParams: Promise<{ created?: string }> };
 
@@ -25,7 +26,7 @@ export default async function MailboxPage({ params, searchParams }: Props) {
       {created && <p className="notice">Mailbox created. Send a test email to prove the settings work.</p>}
       <p className="muted">
         Last test: <OutcomeBadge run={last} /> · Version {mailbox.version}, last changed by {mailbox.updatedBy} on{" "}
-        {mailbox.updatedAt.toISOString().slice(0, 16).replace("T", " ")} UTC.
+        {formatUtc(mailbox.updatedAt)} UTC.
       </p>
       <TestPanel
         tenantId={tenant.id}

@@ -6,6 +6,7 @@ import { STEP_LABELS, type StepName } from "@/lib/checks/types";
 import { loadMailboxPage } from "../load";
 import { MailboxNav } from "../mailbox-nav";
 import { OutcomeBadge } from "../outcome-badge";
+import { formatUtc } from "@/lib/format-time";
 
 export const metadata: Metadata = { title: "Test history" };
 
@@ -33,7 +34,7 @@ export default async function TestHistoryPage({ params }: { params: Promise<{ sl
             {runs.map((run) => (
               <tr key={run.id}>
                 <td>
-                  <Link href={`${base}/tests/${run.id}`}>{run.startedAt.toISOString().replace("T", " ").slice(0, 19)}</Link>
+                  <Link href={`${base}/tests/${run.id}`}>{formatUtc(run.startedAt, "seconds")}</Link>
                 </td>
                 <td>{run.triggeredBy}</td>
                 <td>{run.source === "form" ? "Unsaved form values" : "Saved"}</td>

@@ -9,6 +9,7 @@ import { loadMailboxPage } from "../../load";
 import { MailboxNav } from "../../mailbox-nav";
 import { OutcomeBadge } from "../../outcome-badge";
 import { CopyReport } from "./copy-report";
+import { formatUtc } from "@/lib/format-time";
 
 export const metadata: Metadata = { title: "Test report" };
 
@@ -18,7 +19,7 @@ export default async function TestRunPage({ params }: { params: Promise<{ slug: 
   const id = Number(runId);
   if (!Number.isSafeInteger(id) || id <= 0) notFound();
   const run = loadOr404(() => getRunFor(db, actor, tenant.id, mailbox.id, id));
-  const started = `${run.startedAt.toISOString().replace("T", " ").slice(0, 19)} UTC`;
+  const started = `${formatUtc(run.startedAt, "seconds")} UTC`;
   const report = formatReport({ mailbox: mailbox.name, login: mailbox.login, tenant: tenant.name, startedAt: started, source: run.source, by: run.triggeredBy }, run.steps as never, STEP_LABELS);
   return (
     <>
