@@ -26,6 +26,7 @@ export const CATALOGUE = {
   AADSTS_OTHER: entry("register-app", "Microsoft Entra ID refused the token request.", "Read the server reply below; the AADSTS code in it names the problem."),
   TOKEN_TIMEOUT: entry("servers", "The Microsoft sign-in service did not answer in time.", "Check that this server can reach the Microsoft sign-in address over HTTPS (proxy, firewall)."),
   TOKEN_UNREACHABLE: entry("servers", "The Microsoft sign-in service could not be reached.", "Check DNS and outbound HTTPS from this server to the Microsoft sign-in address."),
+  SETTINGS_INCOMPLETE: entry("servers", "A server or port that the Type needs is missing.", "Fill in the SMTP Server and Port to send, and the IMAP Server and Port to receive."),
   NO_PASSWORD: entry("password", "No password is stored for this mailbox.", "Type the Password and save."),
   // Token claims
   CLAIM_AUDIENCE: entry("api-permissions", "The token is not for Exchange Online (Outlook).", "Add the SMTP.Send / IMAP.AccessAsUser.All permissions of Office 365 Exchange Online, not Microsoft Graph."),

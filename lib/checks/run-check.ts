@@ -159,8 +159,8 @@ export async function runCheckToEnd(settings: CheckSettings, options: CheckOptio
 
 function checkSettingsComplete(settings: CheckSettings): Diagnosis | null {
   if (!settings.password && !settings.azureClientId) return diagnose("NO_PASSWORD");
-  if (usesSmtp(settings.type) && (!settings.smtpHost || !settings.smtpPort)) return { ...diagnose("UNEXPECTED"), code: "SETTINGS_INCOMPLETE", cause: "The SMTP Server or Port is missing.", fix: "Fill in SMTP Server and SMTP Port.", setupStep: "servers" };
-  if (usesImap(settings.type) && (!settings.imapHost || !settings.imapPort)) return { ...diagnose("UNEXPECTED"), code: "SETTINGS_INCOMPLETE", cause: "The IMAP Server or Port is missing.", fix: "Fill in IMAP Server and IMAP Port.", setupStep: "servers" };
+  if (usesSmtp(settings.type) && (!settings.smtpHost || !settings.smtpPort)) return diagnose("SETTINGS_INCOMPLETE", "SMTP Server or SMTP Port is empty");
+  if (usesImap(settings.type) && (!settings.imapHost || !settings.imapPort)) return diagnose("SETTINGS_INCOMPLETE", "IMAP Server or IMAP Port is empty");
   return null;
 }
 

@@ -30,3 +30,14 @@ describe("the full check against the rig", () => {
     expect(rig.dovecot.inboxCount(user.upn)).toBe(0);
   });
 });
+
+describe("the settings step", () => {
+  it("stops at missing servers or a missing password, before any connection", async () => {
+    const user = rig.addUser();
+    const noImap = await check(rig.settings(user, { imapHost: null }));
+    expect(noImap.steps.map((s) => s.status)).toEqual(["failed", "skipped", "skipped", "skipped", "skipped", "skipped"]);
+    expect(noImap.steps[0]!.diagnosis).toMatchObject({ code: "SETTINGS_INCOMPLETE", detail: "IMAP Server or IMAP Port is empty" });
+    const noPassword = await check(rig.settings(user, { password: null, azureClientId: null, azureTenantId: null }));
+    expect(noPassword.steps[0]!.diagnosis).toMatchObject({ code: "NO_PASSWORD", setupStep: "password" });
+  });
+});

@@ -1,5 +1,4 @@
 import fs from "node:fs";
-import net from "node:net";
 import { jwtVerify, importSPKI } from "jose";
 import nodemailer from "nodemailer";
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerSession } from "smtp-server";
@@ -112,21 +111,4 @@ export class SmtpRelay {
       lmtp.close();
     }
   }
-}
-
-/** Fault peers: a port that accepts and stays silent, and one that answers plain text on a TLS port. */
-export async function silentServer(ip: string, port: number): Promise<net.Server> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(port, ip, resolve));
-  const close = server.close.bind(server);
-  server.close = ((cb?: (err?: Error) => void) => {
-    for (const s of sockets) s.destroy();
-    return close(cb);
-  }) as typeof server.close;
-  return server;
 }
