@@ -22,7 +22,7 @@ beforeAll(async () => {
     startPortal({ ENTRA_AUTHORITY_HOST: rig.entra.authorityHost, MAIL_ALLOW_PRIVATE: rig.allowlist.join(",") }),
     launchBrowser(),
   ]);
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, permissions: ["clipboard-read", "clipboard-write"] });
   page = await context.newPage();
   await signInAndCreateTenant(page, portal, "Acme Corporation", "acme");
   await page.goto(`${portal.url}/tenants/acme/mailboxes/new`);
@@ -81,6 +81,13 @@ describe("the Send test email button in Chromium", () => {
     expect(await failed.locator("details pre").isVisible()).toBe(false);
     await failed.locator("details summary").click();
     expect(await failed.locator("details pre").textContent()).toContain("AADSTS7000218");
+    await page.getByRole("button", { name: "Copy report" }).click();
+    await expect.poll(() => page.getByRole("button", { name: "Report copied" }).count()).toBe(1);
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    expect(copied).toContain("[FAILED] Token");
+    expect(copied).toContain("setup step: Allow public client flows");
+    expect(copied).toContain("unsaved form values");
+    expect(copied.includes(user.password)).toBe(false);
     await screenshot(page, "test-02-public-client-flows");
   });
 

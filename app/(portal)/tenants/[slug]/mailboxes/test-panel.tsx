@@ -3,6 +3,7 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
+import { CopyReport } from "@/app/_components/copy-report";
 import { StepList, formatMs, type StepView } from "@/app/_components/step-list";
 import type { StepRecord } from "@/db/schema";
 import { formatReport, type ReportHeader } from "@/lib/checks/report";
@@ -19,7 +20,6 @@ export function TestPanel({ tenantId, mailboxId, formId, header, user, historyHr
   const [steps, setSteps] = useState<StepView[]>([]);
   const [result, setResult] = useState<Result | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
-  const [copied, setCopied] = useState(false);
   const started = useRef<string>("");
   const router = useRouter();
 
@@ -28,7 +28,6 @@ export function TestPanel({ tenantId, mailboxId, formId, header, user, historyHr
     setProblem(null);
     setResult(null);
     setSteps([]);
-    setCopied(false);
     started.current = `${formatUtc(new Date(), "seconds")} UTC`;
     try {
       const form = source === "form" ? formValues(formId) : undefined;
@@ -58,12 +57,11 @@ export function TestPanel({ tenantId, mailboxId, formId, header, user, historyHr
     }
   }
 
-  async function copyReport() {
-    const labels = Object.fromEntries(steps.map((s) => [s.name, s.label]));
-    const text = formatReport({ ...header, startedAt: started.current, source, by: user }, steps.filter((s) => s.step).map((s) => s.step!) as never, labels);
-    await navigator.clipboard.writeText(text).catch(() => {});
-    setCopied(true);
-  }
+  const finished = steps.filter((s) => s.step);
+  const report =
+    finished.length > 0 && !running
+      ? formatReport({ ...header, startedAt: started.current, source, by: user }, finished.map((s) => s.step!) as never, Object.fromEntries(steps.map((s) => [s.name, s.label])))
+      : null;
 
   return (
     <section aria-labelledby="test-heading" className="test-panel">
@@ -81,11 +79,6 @@ export function TestPanel({ tenantId, mailboxId, formId, header, user, historyHr
         <button type="button" className="primary" onClick={() => void run()} disabled={running} aria-busy={running}>
           {running ? "Testing…" : "Send test email"}
         </button>
-        {steps.some((s) => s.step) && !running && (
-          <button type="button" className="secondary" onClick={() => void copyReport()}>
-            {copied ? "Report copied" : "Copy report"}
-          </button>
-        )}
         <Link href={historyHref}>Test history</Link>
       </div>
       <div aria-live="polite" className="test-live">
@@ -102,6 +95,7 @@ export function TestPanel({ tenantId, mailboxId, formId, header, user, historyHr
               : "The test failed. The failed step says what to fix."}
           </p>
         )}
+        {report && <CopyReport text={report} />}
       </div>
     </section>
   );

@@ -8,7 +8,7 @@ import { loadOr404 } from "@/lib/load-or-404";
 import { loadMailboxPage } from "../../load";
 import { MailboxNav } from "../../mailbox-nav";
 import { OutcomeBadge } from "../../outcome-badge";
-import { CopyReport } from "./copy-report";
+import { CopyReport } from "@/app/_components/copy-report";
 import { formatUtc } from "@/lib/format-time";
 
 export const metadata: Metadata = { title: "Test report" };
