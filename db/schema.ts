@@ -126,7 +126,6 @@ export const tokenCaches = sqliteTable("token_caches", {
 });
 
 export const TEST_OUTCOMES = ["running", "passed", "failed"] as const;
-export type TestOutcome = (typeof TEST_OUTCOMES)[number];
 
 /** One run of the live test, with its steps as they were reported (already redacted). */
 export const testRuns = sqliteTable(

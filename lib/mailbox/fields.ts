@@ -16,8 +16,6 @@ export const MAILBOX_FIELDS = {
   azureTenantId: { label: "Azure Application TenantID", help: "Directory (tenant) ID on the same Overview page, or a verified domain such as contoso.onmicrosoft.com." },
 } as const;
 
-export type MailboxField = keyof typeof MAILBOX_FIELDS;
-
 export const MAILBOX_TYPE_LABELS: Record<MailboxType, string> = {
   smtp_imap: "SMTP/IMAP (send and receive)",
   smtp: "SMTP (send only)",

@@ -51,6 +51,11 @@ export function getTenantSlug(db: Queryable, tenantId: number): string {
 }
 
 export function getMailboxViewFor(db: Db, actor: Actor, tenantId: number, mailboxId: number): MailboxView {
-  const { passwordSealed: _sealed, ...mailbox } = getMailboxFor(db, actor, tenantId, mailboxId);
-  return { ...mailbox, passwordState: passwordState({ ...mailbox, passwordSealed: _sealed }) };
+  return toMailboxView(getMailboxFor(db, actor, tenantId, mailboxId));
+}
+
+/** A loaded mailbox as a page may see it: the sealed password replaced by its state. */
+export function toMailboxView(mailbox: Mailbox): MailboxView {
+  const { passwordSealed: _sealed, ...rest } = mailbox;
+  return { ...rest, passwordState: passwordState(mailbox) };
 }

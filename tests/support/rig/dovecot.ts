@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -160,8 +160,4 @@ export async function waitForPort(host: string, port: number, timeoutMs: number,
     if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-export function dovecotVersion(): string {
-  return execFileSync(DOVECOT_BIN, ["--version"], { encoding: "utf8" }).trim();
 }

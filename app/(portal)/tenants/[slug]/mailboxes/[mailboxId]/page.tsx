@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { lastRunsFor } from "@/lib/checks/test-runs";
-import { getMailboxViewFor } from "@/lib/mailbox/queries";
+import { toMailboxView } from "@/lib/mailbox/queries";
 import { deleteMailboxAction, saveMailboxAction } from "../actions";
 import { DeleteMailbox } from "../delete-mailbox";
 import { MAILBOX_FORM_ID, MailboxForm } from "../mailbox-form";
@@ -16,7 +16,7 @@ export const metadata: Metadata = { title: "Mailbox" };
 
 export default async function MailboxPage({ params, searchParams }: Props) {
   const { actor, db, tenant, mailbox: row, base } = await loadMailboxPage(params);
-  const mailbox = getMailboxViewFor(db, actor, tenant.id, row.id);
+  const mailbox = toMailboxView(row);
   const last = lastRunsFor(db, [mailbox.id]).get(mailbox.id);
   const { created } = await searchParams;
   return (
