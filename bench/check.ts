@@ -31,8 +31,8 @@ async function bench(): Promise<void> {
   const { PublicClientApplication } = await import("@azure/msal-node");
   const nodemailer = (await import("nodemailer")).default;
   const { ImapFlow } = await import("imapflow");
-  const { runCheckToEnd } = await import("@/lib/checks/run-check");
-  const { sealedTokenCache } = await import("@/lib/checks/token-cache");
+  const { runChecksToEnd } = await import("@/lib/engine/run-checks");
+  const { mailboxTokenCacheStore } = await import("@/lib/mailbox/token-cache-store");
   const { startRig } = await import("../tests/support/rig/rig");
   const rig = await startRig();
   try {
@@ -43,7 +43,7 @@ async function bench(): Promise<void> {
     for (let i = 0; i < WARMUP + RUNS; i++) {
       const user = rig.addUser();
       let started = performance.now();
-      const outcome = await runCheckToEnd(rig.settings(user), options);
+      const outcome = await runChecksToEnd(rig.settings(user), options);
       const checkMs = performance.now() - started;
       if (!outcome.ok) throw new Error(`check failed: ${JSON.stringify(outcome.steps.find((s) => s.status === "failed"))}`);
       started = performance.now();
@@ -62,15 +62,15 @@ async function bench(): Promise<void> {
     const { saveMailboxSchema } = await import("@/lib/mailbox/schema");
     const db = getDb();
     migrateDatabase(db);
-    const root = { id: 0, email: "bench@navigator.test", name: "Bench", role: "super_admin" as const, tenantId: null };
+    const root = { kind: "user" as const, id: 0, email: "bench@navigator.test", name: "Bench", role: "super_admin" as const, tenantId: null };
     const tenant = createTenant(db, root, { name: "Bench", slug: "bench" });
     const user = rig.addUser();
     const s = rig.settings(user);
     const mailbox = createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...rig.mailboxForm(user, { name: "Bench" }) }));
-    const withCache = () => ({ ...options, cachePlugin: sealedTokenCache(db, { mailboxId: mailbox.id, tenantId: mailbox.tenantId }, "bench") });
-    await runCheckToEnd({ ...s, mailboxId: mailbox.id }, withCache());
+    const withCache = () => ({ ...options, tokenCache: mailboxTokenCacheStore(db, mailbox, s, options.authorityHost) });
+    await runChecksToEnd(s, withCache());
     const before = rig.entra.tokenRequests();
-    const second = await runCheckToEnd({ ...s, mailboxId: mailbox.id }, withCache());
+    const second = await runChecksToEnd(s, withCache());
     const secondRequests = rig.entra.tokenRequests() - before;
     if (!second.ok) throw new Error("second check failed");
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Actor } from "@/lib/auth/actor";
+import type { UserActor } from "@/lib/auth/actor";
 import { startPortal, signInOverHttp, type Portal } from "../tests/support/portal";
 
 export type SeededPortal = {
@@ -15,7 +15,7 @@ export async function startSeededPortal(): Promise<SeededPortal> {
   const portal = await startPortal(secrets);
   Object.assign(process.env, secrets, { DATABASE_URL: `file:${portal.dataDir}/navigator-mail.db` });
   const cookie = await signInOverHttp(portal.url, portal.admin.email, portal.admin.password);
-  const root: Actor = { id: 1, email: portal.admin.email, name: "Administrator", role: "super_admin", tenantId: null };
+  const root: UserActor = { kind: "user", id: 1, email: portal.admin.email, name: "Administrator", role: "super_admin", tenantId: null };
   return {
     portal,
     cookie,

@@ -1,5 +1,7 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { CLOUDS, MAILBOX_TYPES } from "../lib/engine/settings";
+import type { StepResult } from "../lib/engine/steps";
 
 const timestamps = {
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull().$defaultFn(() => new Date()),
@@ -77,12 +79,6 @@ export const healthChecks = sqliteTable("health_checks", {
   at: integer("at", { mode: "timestamp_ms" }).notNull(),
 });
 
-export const MAILBOX_TYPES = ["smtp_imap", "smtp", "imap"] as const;
-export type MailboxType = (typeof MAILBOX_TYPES)[number];
-
-export const CLOUDS = ["global", "usgov", "china"] as const;
-export type Cloud = (typeof CLOUDS)[number];
-
 export const mailboxes = sqliteTable(
   "mailboxes",
   {
@@ -119,7 +115,7 @@ export const tokenCaches = sqliteTable("token_caches", {
   mailboxId: integer("mailbox_id")
     .primaryKey()
     .references(() => mailboxes.id, { onDelete: "cascade" }),
-  // Hash of what the cache was made for (login, client, tenant, authority); a mismatch means "start over".
+  // Hash of everything that decides where the token goes (lib/mailbox/token-cache-store.ts); a mismatch means "start over".
   fingerprint: text("fingerprint").notNull(),
   cacheSealed: text("cache_sealed").notNull(),
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
@@ -127,9 +123,9 @@ export const tokenCaches = sqliteTable("token_caches", {
 
 export const TEST_OUTCOMES = ["running", "passed", "failed"] as const;
 
-/** One run of the live test, with its steps as they were reported (already redacted). */
-export const testRuns = sqliteTable(
-  "test_runs",
+/** One test of a mailbox ("Send test email", the command line), with its steps as reported (already redacted). */
+export const mailboxTests = sqliteTable(
+  "mailbox_tests",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
     mailboxId: integer("mailbox_id")
@@ -143,20 +139,15 @@ export const testRuns = sqliteTable(
     source: text("source", { enum: ["saved", "form"] }).notNull(),
     triggeredBy: text("triggered_by").notNull(),
     triggeredById: integer("triggered_by_id"),
-    steps: text("steps", { mode: "json" }).$type<StepRecord[]>().notNull(),
+    steps: text("steps", { mode: "json" }).$type<StepResult[]>().notNull(),
     // Hash of the credentials used; a credential failure cools down only these credentials.
     credentialFingerprint: text("credential_fingerprint").notNull(),
     failureCode: text("failure_code"),
     arrivalMs: integer("arrival_ms"),
   },
-  (t) => [index("test_runs_mailbox_started_idx").on(t.mailboxId, t.startedAt), index("test_runs_user_started_idx").on(t.triggeredById, t.startedAt)],
+  (t) => [
+    index("mailbox_tests_mailbox_started_idx").on(t.mailboxId, t.startedAt),
+    index("mailbox_tests_user_started_idx").on(t.triggeredById, t.startedAt),
+  ],
 );
-export type TestRun = typeof testRuns.$inferSelect;
-export type StepRecord = {
-  name: string;
-  status: "passed" | "failed" | "skipped";
-  durationMs: number;
-  summary: string;
-  diagnosis?: { code: string; cause: string; fix: string; setupStep: string; detail?: string };
-  metrics?: Record<string, number>;
-};
+export type MailboxTest = typeof mailboxTests.$inferSelect;

@@ -2,7 +2,7 @@ import "server-only";
 import { notFound, unstable_rethrow } from "next/navigation";
 import { z } from "zod";
 import type { ActionResult } from "@/lib/action-result";
-import type { Actor } from "@/lib/auth/actor";
+import type { UserActor } from "@/lib/auth/actor";
 import { requireActor } from "@/lib/auth/session";
 import { NotFoundError, UserError } from "@/lib/errors";
 
@@ -17,7 +17,7 @@ type Definition<S extends z.ZodType> = {
   schema: S;
   /** Field names never echoed back into the form. */
   secretFields?: readonly string[];
-  run: (actor: Actor, input: z.infer<S>) => Promise<string>;
+  run: (actor: UserActor, input: z.infer<S>) => Promise<string>;
 };
 
 /** Fixes the order for every action: authorize, parse, run; expected failures become data. */

@@ -1,7 +1,7 @@
-import type { StepRecord } from "@/db/schema";
-import { SETUP_STEP_LABELS } from "@/lib/checks/report";
+import { SETUP_STEP_LABELS } from "@/lib/engine/diagnoses";
+import type { StepName, StepResult } from "@/lib/engine/steps";
 
-export type StepView = { name: string; label: string; status: StepRecord["status"] | "running" | "pending"; step?: StepRecord };
+export type StepView = { name: StepName; label: string; status: StepResult["status"] | "running" | "pending"; step?: StepResult };
 
 const STATUS_TEXT: Record<StepView["status"], string> = { pending: "Waiting", running: "Running…", passed: "Passed", failed: "Failed", skipped: "Skipped" };
 
@@ -24,7 +24,7 @@ export function StepList({ steps }: { steps: StepView[] }) {
                 <strong>Fix:</strong> {step.diagnosis.fix}
               </p>
               <p>
-                <strong>Setup step:</strong> {SETUP_STEP_LABELS[step.diagnosis.setupStep as keyof typeof SETUP_STEP_LABELS] ?? step.diagnosis.setupStep}{" "}
+                <strong>Setup step:</strong> {SETUP_STEP_LABELS[step.diagnosis.setupStep]}{" "}
                 <code className="code">{step.diagnosis.code}</code>
               </p>
               {step.diagnosis.detail && (

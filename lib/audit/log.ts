@@ -2,7 +2,7 @@ import "server-only";
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { Db, Queryable } from "@/db/client";
 import { auditLog, type AuditChange, type AuditEntry } from "@/db/schema";
-import { isSuperAdmin, type Actor } from "@/lib/auth/actor";
+import { type Actor, actorLabel, actorUserId, isSuperAdmin, type UserActor } from "@/lib/auth/actor";
 
 export type AuditRecord = {
   tenantId: number | null;
@@ -14,12 +14,12 @@ export type AuditRecord = {
 };
 
 /** Append-only: the table's triggers refuse UPDATE and DELETE. Call inside the change's transaction. */
-export function recordAudit(tx: Queryable, actor: Pick<Actor, "id" | "email"> | null, record: AuditRecord, at = new Date()): void {
+export function recordAudit(tx: Queryable, actor: Actor | null, record: AuditRecord, at = new Date()): void {
   tx.insert(auditLog)
     .values({
       at,
-      actorId: actor?.id ?? null,
-      actorEmail: actor?.email ?? "system",
+      actorId: actor ? actorUserId(actor) : null,
+      actorEmail: actor ? actorLabel(actor) : "system",
       tenantId: record.tenantId,
       action: record.action,
       targetType: record.targetType,
@@ -46,7 +46,7 @@ export function diffChanges(
   return changes;
 }
 
-export function listAuditFor(db: Db, actor: Actor, options: { limit?: number; beforeId?: number } = {}): AuditEntry[] {
+export function listAuditFor(db: Db, actor: UserActor, options: { limit?: number; beforeId?: number } = {}): AuditEntry[] {
   const conditions: SQL[] = [];
   if (!isSuperAdmin(actor)) conditions.push(eq(auditLog.tenantId, actor.tenantId ?? -1));
   if (options.beforeId) conditions.push(lt(auditLog.id, options.beforeId));

@@ -6,7 +6,9 @@ import { NotFoundError } from "@/lib/errors";
 
 export const SESSION_MAX_AGE_SECONDS = 8 * 60 * 60;
 
-export type Actor = {
+/** A signed-in administrator. */
+export type UserActor = {
+  kind: "user";
   id: number;
   email: string;
   name: string;
@@ -14,23 +16,41 @@ export type Actor = {
   tenantId: number | null;
 };
 
+/** The portal acting on its own (command line, scheduler): every tenant, and its own name in the audit log. */
+export type SystemActor = { kind: "system"; label: string };
+
+export type Actor = UserActor | SystemActor;
+
+export const SYSTEM_ACTORS = {
+  cli: { kind: "system", label: "npm run check" },
+} as const satisfies Record<string, SystemActor>;
+
+/** Who did it, as the audit log and the test history say it. */
+export function actorLabel(actor: Actor): string {
+  return actor.kind === "user" ? actor.email : actor.label;
+}
+
+export function actorUserId(actor: Actor): number | null {
+  return actor.kind === "user" ? actor.id : null;
+}
+
 export type SessionClaims = { userId: number; sessionVersion: number; signedInAt: number };
 
 /** A session is only as good as the user row behind it: disabled users and old session versions are out. */
-export function resolveActor(db: Db, claims: SessionClaims | null, now = Date.now()): Actor | null {
+export function resolveActor(db: Db, claims: SessionClaims | null, now = Date.now()): UserActor | null {
   if (!claims) return null;
   if (now - claims.signedInAt > SESSION_MAX_AGE_SECONDS * 1000 || claims.signedInAt > now + 60_000) return null;
   const user = db.select().from(users).where(eq(users.id, claims.userId)).get();
   if (!user || user.disabled || user.sessionVersion !== claims.sessionVersion) return null;
-  return { id: user.id, email: user.email, name: user.name, role: user.role, tenantId: user.tenantId };
+  return { kind: "user", id: user.id, email: user.email, name: user.name, role: user.role, tenantId: user.tenantId };
 }
 
 export function isSuperAdmin(actor: Actor): boolean {
-  return actor.role === "super_admin";
+  return actor.kind === "user" && actor.role === "super_admin";
 }
 
 export function canAccessTenant(actor: Actor, tenantId: number): boolean {
-  return isSuperAdmin(actor) || actor.tenantId === tenantId;
+  return actor.kind === "system" || isSuperAdmin(actor) || actor.tenantId === tenantId;
 }
 
 /** Another tenant's row answers exactly like a missing one. */

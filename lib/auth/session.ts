@@ -4,15 +4,15 @@ import { redirect } from "next/navigation";
 import { getToken } from "next-auth/jwt";
 import { getDb } from "@/db/client";
 import { getEnv } from "@/lib/env";
-import { resolveActor, type Actor, type SessionClaims } from "./actor";
+import { resolveActor, type SessionClaims, type UserActor } from "./actor";
 
 /** The signed-in user for this request, re-checked against the database, or null. */
-export async function currentActor(): Promise<Actor | null> {
+export async function currentActor(): Promise<UserActor | null> {
   const claims = await readSessionClaims();
   return claims ? resolveActor(getDb(), claims) : null;
 }
 
-export async function requireActor(): Promise<Actor> {
+export async function requireActor(): Promise<UserActor> {
   const actor = await currentActor();
   if (!actor) redirect("/signin");
   return actor;

@@ -1,4 +1,4 @@
-import type { MailboxType } from "@/db/schema";
+import type { MailboxType } from "@/lib/engine/settings";
 
 /** Labels as the setup guide names them, and one line on where each value comes from. */
 export const MAILBOX_FIELDS = {
@@ -21,11 +21,3 @@ export const MAILBOX_TYPE_LABELS: Record<MailboxType, string> = {
   smtp: "SMTP (send only)",
   imap: "IMAP (receive only)",
 };
-
-export function usesSmtp(type: MailboxType): boolean {
-  return type !== "imap";
-}
-
-export function usesImap(type: MailboxType): boolean {
-  return type !== "smtp";
-}

@@ -4,7 +4,7 @@ import type { Db, Queryable } from "@/db/client";
 import { mailboxes, tenants, type Mailbox } from "@/db/schema";
 import { assertTenantAccess, type Actor } from "@/lib/auth/actor";
 import { NotFoundError } from "@/lib/errors";
-import { passwordState } from "./password";
+import { type PasswordState, passwordState } from "./password";
 
 export type MailboxSummary = Pick<Mailbox, "id" | "name" | "login" | "type" | "updatedAt"> & {
   oauth: boolean;
@@ -13,7 +13,6 @@ export type MailboxSummary = Pick<Mailbox, "id" | "name" | "login" | "type" | "u
 
 /** Everything the page may know about a mailbox: no secret, only whether one is stored. */
 export type MailboxView = Omit<Mailbox, "passwordSealed"> & { passwordState: PasswordState };
-export type PasswordState = "none" | "set" | "unreadable";
 
 export function listMailboxesFor(db: Db, actor: Actor, tenantId: number): MailboxSummary[] {
   assertTenantAccess(actor, tenantId);
@@ -48,10 +47,6 @@ export function getMailboxFor(db: Queryable, actor: Actor, tenantId: number, mai
 
 export function getTenantSlug(db: Queryable, tenantId: number): string {
   return db.select({ slug: tenants.slug }).from(tenants).where(eq(tenants.id, tenantId)).get()?.slug ?? "";
-}
-
-export function getMailboxViewFor(db: Db, actor: Actor, tenantId: number, mailboxId: number): MailboxView {
-  return toMailboxView(getMailboxFor(db, actor, tenantId, mailboxId));
 }
 
 /** A loaded mailbox as a page may see it: the sealed password replaced by its state. */

@@ -2,28 +2,23 @@ import "server-only";
 import { and, eq, sql } from "drizzle-orm";
 import type { Db, Tx } from "@/db/client";
 import { mailboxes, type Mailbox } from "@/db/schema";
-import type { Actor } from "@/lib/auth/actor";
+import type { UserActor } from "@/lib/auth/actor";
 import { diffChanges, recordAudit } from "@/lib/audit/log";
-import { dropTokenCache } from "@/lib/checks/token-cache";
+import { usesImap, usesSmtp } from "@/lib/engine/settings";
 import { UserError } from "@/lib/errors";
+import { formatUtc } from "@/lib/format-time";
 import { getTenantFor } from "@/lib/tenants/queries";
-import { MAILBOX_FIELDS, usesImap, usesSmtp } from "./fields";
 import { sealMailboxPassword } from "./password";
 import { getMailboxFor } from "./queries";
 import type { MailboxSettings, SaveMailboxInput } from "./schema";
-import { formatUtc } from "@/lib/format-time";
-
-/** Where a stored password would be sent: changing any of these needs the password typed again. */
-export const DESTINATION_FIELDS = ["login", "smtpHost", "smtpPort", "imapHost", "imapPort", "useTls", "azureClientId", "azureTenantId", "cloud"] as const;
-
-/** Tokens are for one user, app and tenant: a change to any of them (or the password) drops the cache. */
-const SIGN_IN_FIELDS = ["login", "azureClientId", "azureTenantId", "cloud"] as const;
+import { DESTINATION_FIELDS, secretMustBeRetyped } from "./secret-rule";
+import { dropTokenCache } from "./token-cache-store";
 
 const AUDITED_FIELDS = ["name", "type", ...DESTINATION_FIELDS] as const;
 
 type SettingsRow = Pick<Mailbox, (typeof AUDITED_FIELDS)[number]>;
 
-export function createMailbox(db: Db, actor: Actor, input: SaveMailboxInput): Mailbox {
+export function createMailbox(db: Db, actor: UserActor, input: SaveMailboxInput): Mailbox {
   return db.transaction((tx) => {
     getTenantFor(tx, actor, input.tenantId);
     assertNameFree(tx, input.tenantId, input.name);
@@ -48,13 +43,14 @@ export function createMailbox(db: Db, actor: Actor, input: SaveMailboxInput): Ma
   });
 }
 
-export function updateMailbox(db: Db, actor: Actor, input: SaveMailboxInput & { mailboxId: number; version: number }): Mailbox {
+export function updateMailbox(db: Db, actor: UserActor, input: SaveMailboxInput & { mailboxId: number; version: number }): Mailbox {
   return db.transaction((tx) => {
     const current = getMailboxFor(tx, actor, input.tenantId, input.mailboxId);
     if (current.version !== input.version) throw conflict(current);
     const next = settingsRow(input);
     if (next.name !== current.name) assertNameFree(tx, input.tenantId, next.name);
-    requirePasswordForNewDestination(current, next, input);
+    const retype = secretMustBeRetyped(current, next, input);
+    if (retype) throw new UserError(retype, "password");
     const password = input.password
       ? passwordColumns(current, input.password, actor)
       : input.clearPassword
@@ -67,8 +63,9 @@ export function updateMailbox(db: Db, actor: Actor, input: SaveMailboxInput & { 
       .returning()
       .get();
     if (!updated) throw conflict(getMailboxFor(tx, actor, input.tenantId, input.mailboxId));
-    const signInChanged = SIGN_IN_FIELDS.some((field) => current[field] !== updated[field]) || current.passwordSealed !== updated.passwordSealed;
-    if (signInChanged) dropTokenCache(tx, updated.id);
+    // A token belongs to where it was sent and the secret that made it; anything else starts over.
+    const tokenChanged = (["type", ...DESTINATION_FIELDS] as const).some((field) => current[field] !== updated[field]);
+    if (tokenChanged || current.passwordSealed !== updated.passwordSealed) dropTokenCache(tx, updated.id);
     const changes = diffChanges(auditView(current), auditView(updated), ["password"]);
     if (Object.keys(changes).length > 0) {
       recordAudit(tx, actor, { tenantId: updated.tenantId, action: "mailbox.update", targetType: "mailbox", targetId: updated.id, targetLabel: updated.name, changes });
@@ -77,7 +74,7 @@ export function updateMailbox(db: Db, actor: Actor, input: SaveMailboxInput & { 
   });
 }
 
-export function deleteMailbox(db: Db, actor: Actor, tenantId: number, mailboxId: number): Mailbox {
+export function deleteMailbox(db: Db, actor: UserActor, tenantId: number, mailboxId: number): Mailbox {
   return db.transaction((tx) => {
     const mailbox = getMailboxFor(tx, actor, tenantId, mailboxId);
     tx.delete(mailboxes).where(eq(mailboxes.id, mailbox.id)).run();
@@ -112,22 +109,7 @@ export function settingsRow(input: MailboxSettings): SettingsRow {
   };
 }
 
-/** Labels of the destination fields that differ from the stored mailbox. */
-export function changedDestinations(current: Mailbox, next: SettingsRow): string[] {
-  return DESTINATION_FIELDS.filter((field) => current[field] !== next[field]).map((field) => MAILBOX_FIELDS[field].label);
-}
-
-function requirePasswordForNewDestination(current: Mailbox, next: SettingsRow, input: SaveMailboxInput): void {
-  if (current.passwordSealed === null || input.password || input.clearPassword) return;
-  const changed = changedDestinations(current, next);
-  if (changed.length === 0) return;
-  throw new UserError(
-    `You changed ${changed.join(", ")}. Type the password again: a stored password is only ever sent where it was entered for.`,
-    "password",
-  );
-}
-
-function passwordColumns(mailbox: Pick<Mailbox, "tenantId" | "id">, password: string, actor: Actor) {
+function passwordColumns(mailbox: Pick<Mailbox, "tenantId" | "id">, password: string, actor: UserActor) {
   return { passwordSealed: sealMailboxPassword(mailbox, password), passwordChangedAt: new Date(), passwordChangedBy: actor.email };
 }
 

@@ -1,7 +1,5 @@
 import { z } from "zod";
-import { CLOUDS, MAILBOX_TYPES } from "@/db/schema";
-import { IMAP_PORTS, IMPLICIT_TLS_PORTS, SMTP_PORTS, STARTTLS_PORTS } from "./presets";
-import { usesImap, usesSmtp } from "./fields";
+import { CLOUDS, IMAP_PORTS, IMPLICIT_TLS_PORTS, MAILBOX_TYPES, SMTP_PORTS, STARTTLS_PORTS, usesImap, usesSmtp } from "@/lib/engine/settings";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;

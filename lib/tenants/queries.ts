@@ -2,31 +2,31 @@ import "server-only";
 import { asc, eq } from "drizzle-orm";
 import type { Db, Queryable } from "@/db/client";
 import { tenants, type Tenant } from "@/db/schema";
-import { assertSuperAdmin, assertTenantAccess, isSuperAdmin, type Actor } from "@/lib/auth/actor";
+import { assertSuperAdmin, assertTenantAccess, isSuperAdmin, type UserActor } from "@/lib/auth/actor";
 import { recordAudit } from "@/lib/audit/log";
 import { NotFoundError, UserError } from "@/lib/errors";
 import type { CreateTenantInput, RenameTenantInput } from "./schema";
 
-export function listTenantsFor(db: Db, actor: Actor): Tenant[] {
+export function listTenantsFor(db: Db, actor: UserActor): Tenant[] {
   const query = db.select().from(tenants).orderBy(asc(tenants.name));
   return isSuperAdmin(actor) ? query.all() : query.where(eq(tenants.id, actor.tenantId ?? -1)).all();
 }
 
-export function getTenantBySlugFor(db: Db, actor: Actor, slug: string): Tenant {
+export function getTenantBySlugFor(db: Db, actor: UserActor, slug: string): Tenant {
   const tenant = db.select().from(tenants).where(eq(tenants.slug, slug)).get();
   if (!tenant) throw new NotFoundError();
   assertTenantAccess(actor, tenant.id);
   return tenant;
 }
 
-export function getTenantFor(db: Queryable, actor: Actor, tenantId: number): Tenant {
+export function getTenantFor(db: Queryable, actor: UserActor, tenantId: number): Tenant {
   assertTenantAccess(actor, tenantId);
   const tenant = db.select().from(tenants).where(eq(tenants.id, tenantId)).get();
   if (!tenant) throw new NotFoundError();
   return tenant;
 }
 
-export function createTenant(db: Db, actor: Actor, input: CreateTenantInput): Tenant {
+export function createTenant(db: Db, actor: UserActor, input: CreateTenantInput): Tenant {
   assertSuperAdmin(actor);
   return db.transaction((tx) => {
     if (tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, input.slug)).get()) {
@@ -45,7 +45,7 @@ export function createTenant(db: Db, actor: Actor, input: CreateTenantInput): Te
   });
 }
 
-export function renameTenant(db: Db, actor: Actor, input: RenameTenantInput): Tenant {
+export function renameTenant(db: Db, actor: UserActor, input: RenameTenantInput): Tenant {
   assertSuperAdmin(actor);
   return db.transaction((tx) => {
     const before = getTenantFor(tx, actor, input.tenantId);

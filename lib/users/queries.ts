@@ -2,7 +2,7 @@ import "server-only";
 import { asc, count, eq, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { tenants, users, type User } from "@/db/schema";
-import { assertSuperAdmin, assertTenantAccess, isSuperAdmin, type Actor } from "@/lib/auth/actor";
+import { assertSuperAdmin, assertTenantAccess, isSuperAdmin, type UserActor } from "@/lib/auth/actor";
 import { hashPassword, verifyPassword } from "@/lib/auth/password";
 import { recordAudit } from "@/lib/audit/log";
 import { NotFoundError, UserError } from "@/lib/errors";
@@ -11,7 +11,7 @@ import type { ChangePasswordInput, CreateUserInput, SetUserDisabledInput } from 
 /** What pages may show of a user: never the hash. */
 export type UserSummary = Omit<User, "passwordHash" | "sessionVersion"> & { tenantName: string | null };
 
-export function listUsersFor(db: Db, actor: Actor): UserSummary[] {
+export function listUsersFor(db: Db, actor: UserActor): UserSummary[] {
   const query = db
     .select({
       id: users.id,
@@ -34,7 +34,7 @@ export function countUsers(db: Db): number {
   return db.select({ n: count() }).from(users).get()?.n ?? 0;
 }
 
-export async function createUser(db: Db, actor: Actor | null, input: CreateUserInput): Promise<User> {
+export async function createUser(db: Db, actor: UserActor | null, input: CreateUserInput): Promise<User> {
   if (actor) authorizeUserCreation(actor, input);
   const passwordHash = await hashPassword(input.password);
   return db.transaction((tx) => {
@@ -58,7 +58,7 @@ export async function createUser(db: Db, actor: Actor | null, input: CreateUserI
   });
 }
 
-export function setUserDisabled(db: Db, actor: Actor, input: SetUserDisabledInput): User {
+export function setUserDisabled(db: Db, actor: UserActor, input: SetUserDisabledInput): User {
   return db.transaction((tx) => {
     const target = tx.select().from(users).where(eq(users.id, input.userId)).get();
     if (!target) throw new NotFoundError();
@@ -85,7 +85,7 @@ export function setUserDisabled(db: Db, actor: Actor, input: SetUserDisabledInpu
 }
 
 /** Every session of the user, this one included, ends: they sign in again with the new password. */
-export async function changeOwnPassword(db: Db, actor: Actor, input: ChangePasswordInput): Promise<void> {
+export async function changeOwnPassword(db: Db, actor: UserActor, input: ChangePasswordInput): Promise<void> {
   const current = db.select().from(users).where(eq(users.id, actor.id)).get();
   if (!current) throw new NotFoundError();
   if (!(await verifyPassword(input.currentPassword, current.passwordHash))) {
@@ -108,7 +108,7 @@ export async function changeOwnPassword(db: Db, actor: Actor, input: ChangePassw
   });
 }
 
-function authorizeUserCreation(actor: Actor, input: CreateUserInput): void {
+function authorizeUserCreation(actor: UserActor, input: CreateUserInput): void {
   if (input.role === "super_admin") assertSuperAdmin(actor);
   if (input.tenantId !== undefined) assertTenantAccess(actor, input.tenantId);
 }

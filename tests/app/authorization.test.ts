@@ -6,7 +6,7 @@ import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Db } from "@/db/client";
 import { auditLog, tenants, users } from "@/db/schema";
 import { isAuthorizedAction, type FormAction } from "@/lib/action";
-import type { Actor } from "@/lib/auth/actor";
+import type { UserActor } from "@/lib/auth/actor";
 import { createMailbox } from "@/lib/mailbox/save";
 import { createUser } from "@/lib/users/queries";
 import { mailboxForm, mailboxInput } from "../support/mailbox";
@@ -40,7 +40,7 @@ type Who = "super" | "adminA" | "anonymous" | "disabled";
 type Whose = "own" | "other";
 type Outcome = "ok" | "404" | "signin";
 
-function actorFor(who: Who): Actor | null {
+function actorFor(who: Who): UserActor | null {
   return who === "super" ? world.root : who === "adminA" ? world.adminA : null;
 }
 
@@ -77,7 +77,7 @@ async function signIn(who: Who) {
   if (who === "disabled") {
     const user = await createUser(db, world.root, { email: `off${++counter}@alpha.example`, name: "Off", role: "tenant_admin", tenantId: world.tenantA.id, password: PASSWORD });
     db.update(users).set({ disabled: true }).where(eq(users.id, user.id)).run();
-    await signInAs({ ...user, tenantId: user.tenantId });
+    await signInAs(user);
     return;
   }
   await signInAs(actorFor(who));

@@ -158,11 +158,11 @@ describe("the Send test email button in Chromium", () => {
   });
 
   it("guards the test endpoint: sign-in, JSON only, and nothing of another tenant", async () => {
-    const endpoint = mailboxUrl.replace(`${portal.url}/tenants/acme/mailboxes/`, `${portal.url}/api/tenants/1/mailboxes/`) + "/test";
+    const endpoint = mailboxUrl.replace(`${portal.url}/tenants/acme/mailboxes/`, `${portal.url}/api/tenants/acme/mailboxes/`) + "/tests";
     const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
     expect((await fetch(endpoint, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(401);
     expect((await fetch(endpoint, { method: "POST", headers: { cookie, "content-type": "application/x-www-form-urlencoded" }, body: "source=saved" })).status).toBe(415);
-    const other = endpoint.replace("/api/tenants/1/", "/api/tenants/2/");
+    const other = endpoint.replace("/api/tenants/acme/", "/api/tenants/nobody/");
     expect((await fetch(other, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: "{}" })).status).toBe(404);
   });
 });

@@ -6,7 +6,7 @@ import { auditLog, users } from "@/db/schema";
 import { signInWithPassword } from "@/lib/auth/sign-in";
 import { changeOwnPassword, createUser, listUsersFor, setUserDisabled } from "@/lib/users/queries";
 import { changePasswordSchema, createUserSchema } from "@/lib/users/schema";
-import { freshDb, PASSWORD, seedWorld, type World } from "../support/db";
+import { asActor, freshDb, PASSWORD, seedWorld, type World } from "../support/db";
 
 let db: Db;
 let world: World;
@@ -88,7 +88,7 @@ describe("user queries", () => {
 
   it("changing the password needs the current one and ends every session", async () => {
     const user = await createUser(db, world.root, { email: "p@alpha.example", name: "P", role: "tenant_admin", tenantId: world.tenantA.id, password: PASSWORD });
-    const actor = { ...user };
+    const actor = asActor(user);
     await expect(changeOwnPassword(db, actor, { currentPassword: "wrong", newPassword: "another-long-password", confirmPassword: "another-long-password" })).rejects.toMatchObject({ field: "currentPassword" });
     await changeOwnPassword(db, actor, { currentPassword: PASSWORD, newPassword: "another-long-password", confirmPassword: "another-long-password" });
     const after = db.select().from(users).where(eq(users.id, user.id)).get()!;

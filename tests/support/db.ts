@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { getDb, migrateDatabase, openDatabase, type Db } from "@/db/client";
-import type { Actor } from "@/lib/auth/actor";
+import type { UserActor } from "@/lib/auth/actor";
 import { createTenant } from "@/lib/tenants/queries";
 import { createUser } from "@/lib/users/queries";
 
@@ -39,6 +39,6 @@ export async function seedWorld(db: Db) {
   return { root, tenantA, tenantB, adminA, adminB };
 }
 
-export function asActor(user: { id: number; email: string; name: string; role: Actor["role"]; tenantId: number | null }): Actor {
-  return { id: user.id, email: user.email, name: user.name, role: user.role, tenantId: user.tenantId };
+export function asActor(user: { id: number; email: string; name: string; role: UserActor["role"]; tenantId: number | null }): UserActor {
+  return { kind: "user", id: user.id, email: user.email, name: user.name, role: user.role, tenantId: user.tenantId };
 }

@@ -1,5 +1,5 @@
 import { encode } from "next-auth/jwt";
-import type { Actor } from "@/lib/auth/actor";
+import type { UserActor } from "@/lib/auth/actor";
 
 /**
  * Server actions and pages read the session cookie through next/headers; tests install a real
@@ -7,7 +7,7 @@ import type { Actor } from "@/lib/auth/actor";
  */
 export const sessionCookie: { value: string | undefined } = { value: undefined };
 
-export async function signInAs(actor: Actor | null, options: { sessionVersion?: number; signedInAt?: number } = {}): Promise<void> {
+export async function signInAs(actor: Pick<UserActor, "id" | "email" | "name"> | null, options: { sessionVersion?: number; signedInAt?: number } = {}): Promise<void> {
   if (!actor) {
     sessionCookie.value = undefined;
     return;

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
 import { auditLog, mailboxes, tokenCaches } from "@/db/schema";
 import { openMailboxPassword } from "@/lib/mailbox/password";
-import { getMailboxViewFor, listMailboxesFor } from "@/lib/mailbox/queries";
+import { getMailboxFor, listMailboxesFor, toMailboxView } from "@/lib/mailbox/queries";
 import { createMailbox, deleteMailbox, updateMailbox } from "@/lib/mailbox/save";
 import { freshDb, seedWorld, type World } from "../../support/db";
 import { mailboxInput } from "../../support/mailbox";
@@ -33,7 +33,7 @@ describe("saving mailboxes", () => {
     const mailbox = created();
     expect(mailbox.passwordSealed).toMatch(/^v1\.test1\./);
     expect(openMailboxPassword(mailbox)).toBe("first-password");
-    const view = getMailboxViewFor(db, world.adminA, world.tenantA.id, mailbox.id);
+    const view = toMailboxView(getMailboxFor(db, world.adminA, world.tenantA.id, mailbox.id));
     expect(view).not.toHaveProperty("passwordSealed");
     expect(view.passwordState).toBe("set");
     expect(view.passwordChangedBy).toBe(world.adminA.email);
@@ -110,15 +110,15 @@ describe("saving mailboxes", () => {
     const other = created();
     // A ciphertext copied from another row must not open here.
     db.update(mailboxes).set({ passwordSealed: other.passwordSealed }).where(eq(mailboxes.id, mailbox.id)).run();
-    expect(getMailboxViewFor(db, world.adminA, world.tenantA.id, mailbox.id).passwordState).toBe("unreadable");
+    expect(toMailboxView(getMailboxFor(db, world.adminA, world.tenantA.id, mailbox.id)).passwordState).toBe("unreadable");
   });
 
   it("keeps another tenant's mailboxes out of reach: list, read, edit, delete", () => {
     const theirs = createMailbox(db, world.adminB, mailboxInput(world.tenantB.id, { name: `Theirs ${++n}`, password: "their-password" }));
     const before = JSON.stringify(db.select().from(mailboxes).where(eq(mailboxes.id, theirs.id)).get());
     expect(() => listMailboxesFor(db, world.adminA, world.tenantB.id)).toThrow("Not found");
-    expect(() => getMailboxViewFor(db, world.adminA, world.tenantB.id, theirs.id)).toThrow("Not found");
-    expect(() => getMailboxViewFor(db, world.adminA, world.tenantA.id, theirs.id)).toThrow("Not found");
+    expect(() => toMailboxView(getMailboxFor(db, world.adminA, world.tenantB.id, theirs.id))).toThrow("Not found");
+    expect(() => toMailboxView(getMailboxFor(db, world.adminA, world.tenantA.id, theirs.id))).toThrow("Not found");
     expect(() => updateMailbox(db, world.adminA, { ...mailboxInput(world.tenantA.id, { password: "p" }), mailboxId: theirs.id, version: 1 })).toThrow("Not found");
     expect(() => deleteMailbox(db, world.adminA, world.tenantA.id, theirs.id)).toThrow("Not found");
     expect(() => deleteMailbox(db, world.adminA, world.tenantB.id, theirs.id)).toThrow("Not found");

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { CheckSettings } from "@/lib/checks/types";
+import type { CheckSettings } from "@/lib/engine/settings";
 import { mailboxForm } from "../mailbox";
 import { freePort } from "../portal";
 import { Dovecot } from "./dovecot";

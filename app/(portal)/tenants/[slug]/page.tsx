@@ -5,7 +5,7 @@ import { ActionForm, Field } from "@/app/_components/action-form";
 import { isSuperAdmin } from "@/lib/auth/actor";
 import { requireActor } from "@/lib/auth/session";
 import { loadOr404 } from "@/lib/load-or-404";
-import { lastRunsFor } from "@/lib/checks/test-runs";
+import { lastTestsFor } from "@/lib/service/test-history";
 import { MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
 import { listMailboxesFor } from "@/lib/mailbox/queries";
 import { getTenantBySlugFor } from "@/lib/tenants/queries";
@@ -26,7 +26,7 @@ export default async function TenantPage({ params, searchParams }: Props) {
   const tenant = loadOr404(() => getTenantBySlugFor(db, actor, slug));
   const admins = listUsersFor(db, actor).filter((user) => user.tenantId === tenant.id);
   const mailboxes = listMailboxesFor(db, actor, tenant.id);
-  const lastRuns = lastRunsFor(db, mailboxes.map((m) => m.id));
+  const lastTests = lastTestsFor(db, mailboxes.map((m) => m.id));
   const { deleted } = await searchParams;
   return (
     <>
@@ -70,7 +70,7 @@ export default async function TenantPage({ params, searchParams }: Props) {
                     {!mailbox.passwordSet && <span className="badge badge-off">no password</span>}
                   </td>
                   <td>
-                    <OutcomeBadge run={lastRuns.get(mailbox.id)} />
+                    <OutcomeBadge test={lastTests.get(mailbox.id)} />
                   </td>
                 </tr>
               ))}

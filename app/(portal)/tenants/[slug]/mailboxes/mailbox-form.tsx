@@ -3,7 +3,7 @@
 import { ActionForm, CheckboxField, Field, SelectField } from "@/app/_components/action-form";
 import type { ActionResult } from "@/lib/action-result";
 import { MAILBOX_FIELDS as F, MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
-import { CLOUD_PROFILES } from "@/lib/mailbox/presets";
+import { CLOUD_PROFILES } from "@/lib/engine/settings";
 import type { MailboxView } from "@/lib/mailbox/queries";
 import { formatUtc } from "@/lib/format-time";
 

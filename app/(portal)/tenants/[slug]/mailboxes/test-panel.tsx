@@ -5,16 +5,16 @@ import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
 import { CopyReport } from "@/app/_components/copy-report";
 import { StepList, formatMs, type StepView } from "@/app/_components/step-list";
-import type { StepRecord } from "@/db/schema";
-import { formatReport, type ReportHeader } from "@/lib/checks/report";
-import type { TestEvent } from "@/lib/checks/mailbox-test";
+import type { StepResult } from "@/lib/engine/steps";
+import type { TestEvent } from "@/lib/service/mailbox-tests";
+import { formatReport, type ReportHeader } from "@/lib/service/report";
 import { formatUtc } from "@/lib/format-time";
 
-type Props = { tenantId: number; mailboxId: number; formId: string; header: Omit<ReportHeader, "startedAt" | "source" | "by">; user: string; historyHref: string };
+type Props = { tenantSlug: string; mailboxId: number; formId: string; header: Omit<ReportHeader, "startedAt" | "source" | "by">; user: string; historyHref: string };
 
-type Result = { ok: boolean; durationMs: number; arrivalMs: number | null; runId: number };
+type Result = { ok: boolean; durationMs: number; arrivalMs: number | null; testId: number };
 
-export function TestPanel({ tenantId, mailboxId, formId, header, user, historyHref }: Props) {
+export function TestPanel({ tenantSlug, mailboxId, formId, header, user, historyHref }: Props) {
   const [source, setSource] = useState<"saved" | "form">("saved");
   const [running, setRunning] = useState(false);
   const [steps, setSteps] = useState<StepView[]>([]);
@@ -31,7 +31,7 @@ export function TestPanel({ tenantId, mailboxId, formId, header, user, historyHr
     started.current = `${formatUtc(new Date(), "seconds")} UTC`;
     try {
       const form = source === "form" ? formValues(formId) : undefined;
-      const response = await fetch(`/api/tenants/${tenantId}/mailboxes/${mailboxId}/test`, {
+      const response = await fetch(`/api/tenants/${tenantSlug}/mailboxes/${mailboxId}/tests`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ source, form }),
@@ -43,9 +43,9 @@ export function TestPanel({ tenantId, mailboxId, formId, header, user, historyHr
       }
       await readEvents(response.body, (event) => {
         if (event.type === "plan") setSteps(event.steps.map((s, i) => ({ ...s, status: i === 0 ? "running" : "pending" })));
-        if (event.type === "step") setSteps((current) => advance(current, event.step as StepRecord));
+        if (event.type === "step") setSteps((current) => advance(current, event.step));
         if (event.type === "done") {
-          setResult({ ok: event.ok, durationMs: event.durationMs, arrivalMs: event.arrivalMs, runId: event.runId });
+          setResult({ ok: event.ok, durationMs: event.durationMs, arrivalMs: event.arrivalMs, testId: event.testId });
           // Updates the "Last test" badge; what is typed in the form stays.
           router.refresh();
         }
@@ -60,7 +60,7 @@ export function TestPanel({ tenantId, mailboxId, formId, header, user, historyHr
   const finished = steps.filter((s) => s.step);
   const report =
     finished.length > 0 && !running
-      ? formatReport({ ...header, startedAt: started.current, source, by: user }, finished.map((s) => s.step!) as never, Object.fromEntries(steps.map((s) => [s.name, s.label])))
+      ? formatReport({ ...header, startedAt: started.current, source, by: user }, finished.map((s) => s.step!), Object.fromEntries(steps.map((s) => [s.name, s.label])))
       : null;
 
   return (
@@ -101,7 +101,7 @@ export function TestPanel({ tenantId, mailboxId, formId, header, user, historyHr
   );
 }
 
-function advance(current: StepView[], step: StepRecord): StepView[] {
+function advance(current: StepView[], step: StepResult): StepView[] {
   const next = current.map((s) => (s.name === step.name ? { ...s, status: step.status, step } : s));
   const firstPending = next.findIndex((s) => s.status === "pending");
   if (firstPending >= 0 && !next.some((s) => s.status === "running")) next[firstPending] = { ...next[firstPending]!, status: "running" };

@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { lastRunsFor } from "@/lib/checks/test-runs";
+import { lastTestsFor } from "@/lib/service/test-history";
 import { toMailboxView } from "@/lib/mailbox/queries";
 import { deleteMailboxAction, saveMailboxAction } from "../actions";
 import { DeleteMailbox } from "../delete-mailbox";
@@ -17,7 +17,7 @@ export const metadata: Metadata = { title: "Mailbox" };
 export default async function MailboxPage({ params, searchParams }: Props) {
   const { actor, db, tenant, mailbox: row, base } = await loadMailboxPage(params);
   const mailbox = toMailboxView(row);
-  const last = lastRunsFor(db, [mailbox.id]).get(mailbox.id);
+  const last = lastTestsFor(db, [mailbox.id]).get(mailbox.id);
   const { created } = await searchParams;
   return (
     <>
@@ -25,11 +25,11 @@ export default async function MailboxPage({ params, searchParams }: Props) {
       <h1>{mailbox.name}</h1>
       {created && <p className="notice">Mailbox created. Send a test email to prove the settings work.</p>}
       <p className="muted">
-        Last test: <OutcomeBadge run={last} /> · Version {mailbox.version}, last changed by {mailbox.updatedBy} on{" "}
+        Last test: <OutcomeBadge test={last} /> · Version {mailbox.version}, last changed by {mailbox.updatedBy} on{" "}
         {formatUtc(mailbox.updatedAt)} UTC.
       </p>
       <TestPanel
-        tenantId={tenant.id}
+        tenantSlug={tenant.slug}
         mailboxId={mailbox.id}
         formId={MAILBOX_FORM_ID}
         header={{ mailbox: mailbox.name, login: mailbox.login, tenant: tenant.name }}

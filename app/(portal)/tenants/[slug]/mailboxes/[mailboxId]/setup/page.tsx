@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
-import { setupChecklist, type ChecklistStatus } from "@/lib/checks/checklist";
-import { lastRunsFor } from "@/lib/checks/test-runs";
+import { type ChecklistStatus, setupChecklist } from "@/lib/service/checklist";
+import { lastTestsFor } from "@/lib/service/test-history";
 import { loadMailboxPage } from "../load";
 import { MailboxNav } from "../mailbox-nav";
 import { OutcomeBadge } from "../outcome-badge";
@@ -11,14 +11,14 @@ const STATUS: Record<ChecklistStatus, string> = { passed: "Done", failed: "Needs
 
 export default async function SetupChecklistPage({ params }: { params: Promise<{ slug: string; mailboxId: string }> }) {
   const { db, tenant, mailbox, base } = await loadMailboxPage(params);
-  const last = lastRunsFor(db, [mailbox.id]).get(mailbox.id);
+  const last = lastTestsFor(db, [mailbox.id]).get(mailbox.id);
   const items = setupChecklist(mailbox, last);
   return (
     <>
       <MailboxNav base={base} current="/setup" tenant={tenant} />
       <h1>Setup checklist for {mailbox.name}</h1>
       <p className="muted">
-        The steps of the Microsoft Entra and Exchange setup, marked from the last test: <OutcomeBadge run={last} />
+        The steps of the Microsoft Entra and Exchange setup, marked from the last test: <OutcomeBadge test={last} />
       </p>
       {mailbox.azureClientId === null && (
         <p className="notice">This mailbox uses password login (no Azure Application ClientID), so the app registration steps are not needed.</p>

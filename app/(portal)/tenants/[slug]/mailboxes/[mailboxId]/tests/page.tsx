@@ -1,8 +1,8 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { formatMs } from "@/app/_components/step-list";
-import { listRunsFor } from "@/lib/checks/test-runs";
-import { STEP_LABELS, type StepName } from "@/lib/checks/types";
+import { STEP_LABELS } from "@/lib/engine/steps";
+import { listTestsFor } from "@/lib/service/test-history";
 import { loadMailboxPage } from "../load";
 import { MailboxNav } from "../mailbox-nav";
 import { OutcomeBadge } from "../outcome-badge";
@@ -12,12 +12,12 @@ export const metadata: Metadata = { title: "Test history" };
 
 export default async function TestHistoryPage({ params }: { params: Promise<{ slug: string; mailboxId: string }> }) {
   const { actor, db, tenant, mailbox, base } = await loadMailboxPage(params);
-  const runs = listRunsFor(db, actor, tenant.id, mailbox.id);
+  const tests = listTestsFor(db, actor, tenant.id, mailbox.id);
   return (
     <>
       <MailboxNav base={base} current="/tests" tenant={tenant} />
       <h1>Test history of {mailbox.name}</h1>
-      {runs.length === 0 ? (
+      {tests.length === 0 ? (
         <p className="empty">No tests yet.</p>
       ) : (
         <table>
@@ -31,18 +31,18 @@ export default async function TestHistoryPage({ params }: { params: Promise<{ sl
             </tr>
           </thead>
           <tbody>
-            {runs.map((run) => (
-              <tr key={run.id}>
+            {tests.map((test) => (
+              <tr key={test.id}>
                 <td>
-                  <Link href={`${base}/tests/${run.id}`}>{formatUtc(run.startedAt, "seconds")}</Link>
+                  <Link href={`${base}/tests/${test.id}`}>{formatUtc(test.startedAt, "seconds")}</Link>
                 </td>
-                <td>{run.triggeredBy}</td>
-                <td>{run.source === "form" ? "Unsaved form values" : "Saved"}</td>
+                <td>{test.triggeredBy}</td>
+                <td>{test.source === "form" ? "Unsaved form values" : "Saved"}</td>
                 <td>
-                  <OutcomeBadge run={run} />
+                  <OutcomeBadge test={test} />
                 </td>
                 <td className="step-durations">
-                  {run.steps.map((step) => `${STEP_LABELS[step.name as StepName] ?? step.name} ${step.status === "skipped" ? "skipped" : formatMs(step.durationMs)}`).join(" · ")}
+                  {test.steps.map((step) => `${STEP_LABELS[step.name]} ${step.status === "skipped" ? "skipped" : formatMs(step.durationMs)}`).join(" · ")}
                 </td>
               </tr>
             ))}

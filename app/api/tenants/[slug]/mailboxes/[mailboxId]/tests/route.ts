@@ -1,0 +1,48 @@
+import { z } from "zod";
+import { refusalResponse } from "@/app/_lib/refusal-response";
+import { getDb } from "@/db/client";
+import { currentActor } from "@/lib/auth/session";
+import { NotFoundError } from "@/lib/errors";
+import { startMailboxTest } from "@/lib/service/mailbox-tests";
+import { getTenantBySlugFor } from "@/lib/tenants/queries";
+
+export const dynamic = "force-dynamic";
+
+const params = z.object({ slug: z.string().min(1).max(100), mailboxId: z.coerce.number().int().positive() });
+const body = z.object({ source: z.enum(["saved", "form"]).default("saved"), form: z.record(z.string(), z.string()).optional() });
+
+/** Starts a test of a mailbox and streams each step as one line of JSON as soon as it finishes. */
+export async function POST(request: Request, context: { params: Promise<{ slug: string; mailboxId: string }> }) {
+  const actor = await currentActor();
+  if (!actor) return Response.json({ error: "Sign in first." }, { status: 401 });
+  // JSON only: a cross-site form cannot send it without a CORS preflight, which is never granted.
+  if (!request.headers.get("content-type")?.startsWith("application/json")) return Response.json({ error: "Send JSON." }, { status: 415 });
+  const ids = params.safeParse(await context.params);
+  const input = body.safeParse(await request.json().catch(() => null));
+  if (!ids.success) return Response.json({ error: "Not found" }, { status: 404 });
+  if (!input.success) return Response.json({ error: "The request is not understood." }, { status: 400 });
+  let started: ReturnType<typeof startMailboxTest>;
+  try {
+    const db = getDb();
+    const tenant = getTenantBySlugFor(db, actor, ids.data.slug);
+    started = startMailboxTest(db, actor, { tenantId: tenant.id, mailboxId: ids.data.mailboxId, ...input.data });
+  } catch (error) {
+    if (error instanceof NotFoundError) return Response.json({ error: "Not found" }, { status: 404 });
+    throw error;
+  }
+  if (!started.ok) return refusalResponse(started.refusal);
+  const events = started.events;
+  const encoder = new TextEncoder();
+  const stream = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      try {
+        for await (const event of events) controller.enqueue(encoder.encode(`${JSON.stringify(event)}\n`));
+      } finally {
+        controller.close();
+      }
+    },
+  });
+  return new Response(stream, {
+    headers: { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" },
+  });
+}

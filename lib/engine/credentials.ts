@@ -1,0 +1,43 @@
+import type { Diagnosis } from "./diagnoses";
+import type { CheckSettings } from "./settings";
+
+/**
+ * Where a provider keeps MSAL's serialized cache between checks. The caller owns persistence: it binds
+ * the store to the exact settings the cache is made for and decides whether a write may still land.
+ */
+export type TokenCacheStore = {
+  read(): Promise<string | null>;
+  write(serialized: string): Promise<void>;
+};
+
+/** What the claims step verifies in a token: delegated scopes for a user, or application roles. */
+export type ClaimsExpectation = { kind: "delegated"; scopes: string[]; user: string };
+
+export type TokenSource = "cache" | "refresh" | "grant";
+
+export type AcquiredToken = {
+  accessToken: string;
+  expiresOn: Date | null;
+  source: TokenSource;
+  /** The user named in SASL XOAUTH2: the signed-in user, or the mailbox for app-only tokens. */
+  xoauth2User: string;
+  expect: ClaimsExpectation;
+};
+
+export type AcquireResult = ({ ok: true } & AcquiredToken | { ok: false; diagnosis: Diagnosis }) & { requests: number };
+
+export type AcquireRequest = {
+  settings: CheckSettings;
+  authorityHost: string;
+  cache?: TokenCacheStore;
+  timeoutMs?: number;
+  /** Runs after a token request and before the cache is written; tests use it to force interleavings. */
+  beforeCacheWrite?: () => Promise<void>;
+};
+
+/** One way of signing in to Microsoft Entra ID for a mailbox; the engine never knows which flow ran. */
+export type CredentialProvider = {
+  /** How the step reports a token that needed a request ("with the password grant"). */
+  grantLabel: string;
+  acquire(request: AcquireRequest): Promise<AcquireResult>;
+};

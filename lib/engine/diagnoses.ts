@@ -1,0 +1,112 @@
+export type SetupStep =
+  | "register-app"
+  | "client-id"
+  | "tenant-id"
+  | "api-permissions"
+  | "admin-consent"
+  | "public-client-flows"
+  | "conditional-access"
+  | "account"
+  | "login"
+  | "password"
+  | "exchange-smtp-auth"
+  | "exchange-imap"
+  | "servers"
+  | "tls"
+  | "product";
+
+export const SETUP_STEP_LABELS: Record<SetupStep, string> = {
+  "register-app": "Register the application in Microsoft Entra ID",
+  "client-id": "Azure Application ClientID",
+  "tenant-id": "Azure Application TenantID",
+  "api-permissions": "API permissions (SMTP.Send, IMAP.AccessAsUser.All)",
+  "admin-consent": "Grant admin consent",
+  "public-client-flows": "Allow public client flows",
+  "conditional-access": "MFA and Conditional Access",
+  account: "The mailbox user's account",
+  login: "Login",
+  password: "Password",
+  "exchange-smtp-auth": "Authenticated SMTP for the mailbox (Exchange)",
+  "exchange-imap": "IMAP for the mailbox (Exchange)",
+  servers: "SMTP/IMAP Server and Port",
+  tls: "Port and Use TLS",
+  product: "Navigator Mail itself",
+};
+
+/** A recognised failure: what it means, how to fix it, and the setup step it belongs to. */
+export type Diagnosis = {
+  code: string;
+  cause: string;
+  fix: string;
+  setupStep: SetupStep;
+  /** The server's own reply with tokens and passwords removed, for a support ticket. */
+  detail?: string;
+};
+
+type Entry = Omit<Diagnosis, "code" | "detail">;
+
+const entry = (setupStep: SetupStep, cause: string, fix: string): Entry => ({ setupStep, cause, fix });
+
+/** Every failure the check recognises, by code: what it means and which setup step fixes it. */
+export const CATALOGUE = {
+  // Microsoft Entra ID (AADSTS codes)
+  AADSTS7000218: entry("public-client-flows", "The app registration does not allow public client flows, which password sign-in needs.", "In Microsoft Entra ID → App registrations → your app → Authentication → Advanced settings, set Allow public client flows to Yes."),
+  AADSTS65001: entry("admin-consent", "An administrator has not consented to the app's SMTP/IMAP permissions.", "In the app registration → API permissions, select Grant admin consent for your organisation."),
+  AADSTS50126: entry("password", "Microsoft rejected the Login or Password.", "Check the Login (the user's UPN) and type the Password again."),
+  AADSTS50076: entry("conditional-access", "The account must use multi-factor authentication, which password sign-in cannot do.", "Exclude this mailbox account from MFA (per-user MFA or the Conditional Access policy that requires it), or use a dedicated service account."),
+  AADSTS50079: entry("conditional-access", "The account is required to register for multi-factor authentication, which password sign-in cannot do.", "Exclude this mailbox account from MFA registration and the Conditional Access policy that requires MFA."),
+  AADSTS53003: entry("conditional-access", "A Conditional Access policy blocked the sign-in.", "In Microsoft Entra ID → Conditional Access, exclude this account or this app from the blocking policy (sign-in logs name it)."),
+  AADSTS700016: entry("client-id", "No application with this ClientID exists in that directory.", "Copy the Application (client) ID from the app registration's Overview page, and check the TenantID is the directory the app is registered in."),
+  AADSTS90002: entry("tenant-id", "No directory with this TenantID exists in the chosen Microsoft cloud.", "Copy the Directory (tenant) ID from the app registration's Overview page, and check the Microsoft cloud."),
+  AADSTS900023: entry("tenant-id", "The TenantID is not a valid directory identifier.", "Enter the Directory (tenant) ID (a GUID) or a verified domain of the tenant."),
+  AADSTS50034: entry("login", "This user does not exist in that directory.", "The Login must be the user's UPN in the same tenant as the app registration."),
+  AADSTS50053: entry("account", "The account is locked, after too many failed sign-ins or by an administrator.", "Wait for the lock to expire or unlock the account in Microsoft Entra ID, then check the Password before testing again."),
+  AADSTS50055: entry("account", "The account's password has expired.", "Change the password of this account, then enter the new one here."),
+  AADSTS50057: entry("account", "The account is disabled in Microsoft Entra ID.", "Enable the account (Users → the user → Account enabled)."),
+  AADSTS70011: entry("product", "The token request mixed scopes of different resources.", "This is a Navigator Mail defect: report it with this report."),
+  AADSTS50173: entry("password", "The stored sign-in grant was revoked, usually after a password change.", "Type the Password again and save."),
+  AADSTS700082: entry("password", "The stored sign-in grant has expired.", "Type the Password again and save."),
+  AADSTS_OTHER: entry("register-app", "Microsoft Entra ID refused the token request.", "Read the server reply below; the AADSTS code in it names the problem."),
+  TOKEN_TIMEOUT: entry("servers", "The Microsoft sign-in service did not answer in time.", "Check that this server can reach the Microsoft sign-in address over HTTPS (proxy, firewall)."),
+  TOKEN_UNREACHABLE: entry("servers", "The Microsoft sign-in service could not be reached.", "Check DNS and outbound HTTPS from this server to the Microsoft sign-in address."),
+  SETTINGS_INCOMPLETE: entry("servers", "A server or port that the Type needs is missing.", "Fill in the SMTP Server and Port to send, and the IMAP Server and Port to receive."),
+  NO_PASSWORD: entry("password", "No password is stored for this mailbox.", "Type the Password and save."),
+  // Token claims
+  CLAIM_AUDIENCE: entry("api-permissions", "The token is not for Exchange Online (Outlook).", "Add the SMTP.Send / IMAP.AccessAsUser.All permissions of Office 365 Exchange Online, not Microsoft Graph."),
+  CLAIM_SMTP_SCOPE: entry("api-permissions", "The token lacks the SMTP.Send permission.", "In the app registration → API permissions, add SMTP.Send (Office 365 Exchange Online, delegated) and grant admin consent."),
+  CLAIM_IMAP_SCOPE: entry("api-permissions", "The token lacks the IMAP.AccessAsUser.All permission.", "In the app registration → API permissions, add IMAP.AccessAsUser.All (delegated) and grant admin consent."),
+  CLAIM_USER: entry("login", "The token belongs to another user than the Login.", "Set Login to the exact UPN of the account whose password is stored."),
+  CLAIM_EXPIRED: entry("servers", "The token had already expired when it arrived.", "Check this server's clock (NTP)."),
+  CLAIM_MALFORMED: entry("product", "The token could not be read.", "Report this with the report below."),
+  // SMTP
+  SMTP_AUTH_DISABLED: entry("exchange-smtp-auth", "SMTP AUTH (authenticated SMTP) is disabled for this mailbox or the whole organisation.", "In the Microsoft 365 admin center → Users → the user → Mail → Manage email apps, turn on Authenticated SMTP (and check the organisation setting)."),
+  SMTP_TOKEN_REJECTED: entry("api-permissions", "The SMTP server rejected the token.", "Check that Login is the token's user and that SMTP.Send is granted with admin consent."),
+  SMTP_PASSWORD_REJECTED: entry("password", "The SMTP server rejected the Login or Password.", "Check the Login and type the Password again."),
+  SMTP_BASIC_AUTH_DISABLED: entry("client-id", "The server refuses password login (basic authentication is off).", "Fill in Azure Application ClientID and TenantID to sign in with OAuth."),
+  SMTP_SEND_AS_DENIED: entry("login", "The server refused to send as this address.", "Send from the Login's own address, or grant that user Send As on the sender."),
+  SMTP_REFUSED: entry("servers", "The SMTP server refused the message.", "Read the server reply below."),
+  // IMAP
+  IMAP_AUTH_FAILED: entry("exchange-imap", "The IMAP server rejected the sign-in.", "Check that IMAP.AccessAsUser.All is granted with admin consent and that IMAP is enabled for the mailbox (Exchange admin center → the mailbox → Email apps)."),
+  IMAP_PASSWORD_REJECTED: entry("password", "The IMAP server rejected the Login or Password.", "Check the Login and type the Password again."),
+  IMAP_NOT_CONNECTED: entry("login", "The signed-in identity has no access to this mailbox.", "Set Login to the mailbox's own user."),
+  IMAP_NOT_DELIVERED: entry("servers", "The test message did not arrive in the inbox in time.", "Check mail flow rules, quarantine and spam filtering for the mailbox; then test again."),
+  IMAP_INBOX: entry("exchange-imap", "The inbox could not be opened.", "Check the mailbox exists and the Login is its user."),
+  // Network and TLS
+  NETWORK_REFUSED_ADDRESS: entry("servers", "The server name resolves to a private or reserved address, which Navigator Mail does not connect to.", "Use the provider's public server name; for an on-premises server an operator can allow it with MAIL_ALLOW_PRIVATE."),
+  NETWORK_PORT_NOT_ALLOWED: entry("servers", "This port is not a mail port.", "Use 587 or 465 for SMTP and 993 or 143 for IMAP."),
+  DNS_NOT_FOUND: entry("servers", "The server name does not exist in DNS.", "Check the spelling of the server name."),
+  CONNECTION_REFUSED: entry("servers", "Nothing accepts connections on that server and port.", "Check the server name and port, and that a firewall allows the connection."),
+  CONNECTION_TIMEOUT: entry("servers", "The server did not answer in time.", "Check the server name and port, and that a firewall does not drop the connection."),
+  NO_GREETING: entry("tls", "The server accepted the connection but never greeted: it may expect TLS from the first byte, or be another kind of service.", "Check the port: SMTP 587 (STARTTLS) or 465 (TLS); IMAP 143 (STARTTLS) or 993 (TLS); with Use TLS on."),
+  SOCKET_TIMEOUT: entry("servers", "The server stopped answering in the middle of the session.", "Test again; if it repeats, check the server and any firewall or proxy in between."),
+  TLS_MISMATCH: entry("tls", "The server does not speak the TLS mode this port and Use TLS call for.", "Use 465 or 993 for TLS from the first byte and 587 or 143 for STARTTLS, with Use TLS on."),
+  TLS_NO_STARTTLS: entry("tls", "The server does not offer STARTTLS, so the connection would not be encrypted.", "Use the server's TLS port (465 or 993), or a server that supports STARTTLS."),
+  TLS_CERTIFICATE: entry("tls", "The server's certificate is not valid for this server name.", "Use the server name printed on its certificate; an operator can add a company CA with NODE_EXTRA_CA_CERTS."),
+  UNEXPECTED: entry("product", "Something unexpected went wrong in the check.", "Test again; if it repeats, report it with this report."),
+} satisfies Record<string, Entry>;
+
+export type DiagnosisCode = keyof typeof CATALOGUE;
+
+export function diagnose(code: DiagnosisCode, detail?: string): Diagnosis {
+  return { code, ...CATALOGUE[code], ...(detail ? { detail } : {}) };
+}

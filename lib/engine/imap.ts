@@ -1,0 +1,108 @@
+import "server-only";
+import net from "node:net";
+import { ImapFlow } from "imapflow";
+import { classifyTransport } from "./classify-mail";
+import { diagnose, type Diagnosis } from "./diagnoses";
+import { redact } from "./redact";
+import { IMAP_PORTS, usesImap } from "./settings";
+import { MARKER_HEADER, type Endpoint, type InboxWatcher, type MailCredentials, type OpenResult, type ReceiveTransport } from "./transport";
+
+export const IMAP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
+
+export const imapTransport: ReceiveTransport = {
+  role: "receive",
+  label: "IMAP receive",
+  ports: IMAP_PORTS,
+  budgetMs: 60_000,
+  usedBy: (settings) => usesImap(settings.type),
+  server: (s) => (s.imapHost && s.imapPort ? { host: s.imapHost, port: s.imapPort } : { missing: "IMAP Server or IMAP Port is empty" }),
+  open: openInbox,
+};
+
+/** Signs in and selects INBOX; started before the message is sent, so its arrival is seen as it happens. */
+export async function openInbox(target: Endpoint, credentials: MailCredentials): Promise<OpenResult> {
+  const oauth = "accessToken" in credentials;
+  const secrets = [oauth ? credentials.accessToken : credentials.password];
+  const client = new ImapFlow({
+    host: target.address,
+    port: target.port,
+    secure: target.mode === "implicit",
+    doSTARTTLS: target.mode === "starttls" ? true : target.mode === "none" ? false : undefined,
+    servername: net.isIP(target.host) ? undefined : target.host,
+    tls: { rejectUnauthorized: true, minVersion: "TLSv1.2" },
+    auth: oauth ? { user: credentials.user, accessToken: credentials.accessToken } : { user: credentials.user, pass: credentials.password },
+    ...IMAP_TIMEOUTS,
+    logger: false,
+    emitLogs: false,
+    disableAutoIdle: true,
+  });
+  // A late socket error after a failure must not crash the process.
+  client.on("error", () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.logout().catch(() => client.close());
+    return { ok: false, diagnosis: classifyImapError(error, oauth, secrets) };
+  }
+  let lock: { release(): void };
+  try {
+    lock = await client.getMailboxLock("INBOX");
+  } catch (error) {
+    await client.logout().catch(() => client.close());
+    const diagnosis = classifyImapError(error, oauth, secrets);
+    return { ok: false, diagnosis: diagnosis.code === "UNEXPECTED" ? diagnose("IMAP_INBOX", redact(describe(error), secrets)) : diagnosis };
+  }
+  return { ok: true, watcher: inboxWatcher(client, lock, secrets) };
+}
+
+function inboxWatcher(client: ImapFlow, lock: { release(): void }, secrets: string[]): InboxWatcher {
+  let newMail: () => void = () => {};
+  client.on("exists", () => newMail());
+  return {
+    async waitFor(marker, deadline) {
+      try {
+        while (Date.now() < deadline) {
+          const arrival = new Promise<void>((resolve) => (newMail = resolve));
+          const found = await client.search({ header: { [MARKER_HEADER]: marker } }, { uid: true });
+          if (found && found.length > 0) {
+            const arrivedAt = Date.now();
+            await client.messageDelete(found, { uid: true });
+            return { ok: true, arrivedAt };
+          }
+          const idle = client.idle();
+          await Promise.race([arrival, sleep(Math.max(0, deadline - Date.now()))]);
+          // Issuing the next command ends IDLE.
+          void idle.catch(() => {});
+        }
+        return { ok: false, diagnosis: diagnose("IMAP_NOT_DELIVERED") };
+      } catch (error) {
+        return { ok: false, diagnosis: classifyImapError(error, false, secrets) };
+      }
+    },
+    async close() {
+      lock.release();
+      await client.logout().catch(() => client.close());
+    },
+  };
+}
+
+type ImapError = { authenticationFailed?: boolean; serverResponseCode?: string; responseStatus?: string; responseText?: string; code?: string; message?: string };
+
+export function classifyImapError(error: unknown, oauth: boolean, secrets: readonly (string | null)[]): Diagnosis {
+  const e = (error ?? {}) as ImapError;
+  const detail = redact([e.responseStatus, e.serverResponseCode && `[${e.serverResponseCode}]`, e.responseText ?? e.message].filter(Boolean).join(" "), secrets);
+  if (e.authenticationFailed || e.serverResponseCode === "AUTHENTICATIONFAILED") return diagnose(oauth ? "IMAP_AUTH_FAILED" : "IMAP_PASSWORD_REJECTED", detail);
+  // Exchange answers BAD with "User is authenticated but not connected" when the identity has no access to the mailbox.
+  if (e.responseStatus === "BAD" && e.serverResponseCode === undefined && oauth) return diagnose("IMAP_NOT_CONNECTED", detail);
+  if ((error as { tlsFailed?: boolean })?.tlsFailed) return diagnose("TLS_NO_STARTTLS", detail);
+  return classifyTransport(error, secrets) ?? diagnose("UNEXPECTED", detail);
+}
+
+function describe(error: unknown): string {
+  const e = (error ?? {}) as ImapError;
+  return [e.responseStatus, e.responseText ?? e.message].filter(Boolean).join(" ");
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,206 @@
+import "server-only";
+import { randomUUID } from "node:crypto";
+import { checkClaims } from "./claims";
+import type { CredentialProvider, TokenCacheStore } from "./credentials";
+import { type Diagnosis, diagnose } from "./diagnoses";
+import { guardHost, type Resolver } from "./network-guard";
+import { type CheckSettings, tlsModeFor } from "./settings";
+import { SIGN_IN_METHODS, signInMethodOf } from "./sign-in-methods";
+import { type CheckOutcome, STEP_LABELS, type StepName, type StepResult } from "./steps";
+import type { Endpoint, InboxWatcher, MailCredentials, Transport } from "./transport";
+import { TRANSPORTS, type TransportName } from "./transports";
+
+export type CheckOptions = {
+  authorityHost: string;
+  /** `host:port` entries that may resolve to private addresses (MAIL_ALLOW_PRIVATE). */
+  allowlist: readonly string[];
+  resolver?: Resolver;
+  /** How to get a token; by default the provider of the settings' sign-in method. */
+  credentials?: CredentialProvider | null;
+  /** Where the provider keeps its token cache; without one every check asks Entra ID afresh. */
+  tokenCache?: TokenCacheStore;
+  now?: () => number;
+  budgetMs?: number;
+  tokenTimeoutMs?: number;
+  beforeCacheWrite?: () => Promise<void>;
+};
+
+const CHECK_BUDGET_MS = 120_000;
+
+/** The steps these settings' checks will report, in order. */
+export function plannedSteps(settings: CheckSettings, credentials = providerFor(settings)): StepName[] {
+  return [
+    "settings",
+    "network",
+    ...(credentials ? (["token", "claims"] as const) : []),
+    ...usedTransports(settings).map(([name]) => name),
+  ];
+}
+
+/**
+ * Runs the checks and yields each step as it finishes. A remote failure is a step result, never an
+ * exception; steps that depend on a failed one are yielded as skipped.
+ */
+export async function* runChecks(settings: CheckSettings, options: CheckOptions): AsyncGenerator<StepResult, CheckOutcome> {
+  const clock = options.now ?? Date.now;
+  const started = clock();
+  const deadline = started + (options.budgetMs ?? CHECK_BUDGET_MS);
+  const provider = options.credentials === undefined ? providerFor(settings) : options.credentials;
+  const planned = plannedSteps(settings, provider);
+  const transports = usedTransports(settings);
+  const steps: StepResult[] = [];
+  const emit = (step: StepResult) => (steps.push(step), step);
+  const passed = (name: StepName, since: number, summary: string, metrics?: Record<string, number>) =>
+    emit({ name, status: "passed", durationMs: clock() - since, summary, ...(metrics ? { metrics } : {}) });
+  const failed = (name: StepName, since: number, diagnosis: Diagnosis, metrics?: Record<string, number>) =>
+    emit({ name, status: "failed", durationMs: clock() - since, summary: diagnosis.cause, diagnosis, ...(metrics ? { metrics } : {}) });
+  const skipRest = (reason: StepName) =>
+    planned
+      .filter((name) => !steps.some((s) => s.name === name))
+      .map((name) => emit({ name, status: "skipped", durationMs: 0, summary: `Skipped: ${STEP_LABELS[reason]} failed` }));
+  const outcome = (): CheckOutcome => ({ ok: steps.every((s) => s.status === "passed"), steps, durationMs: clock() - started });
+
+  // 1. Settings
+  let t = clock();
+  const problem = settingsProblem(settings, provider, transports);
+  if (problem) {
+    yield failed("settings", t, problem);
+    yield* skipRest("settings");
+    return outcome();
+  }
+  yield passed("settings", t, `${provider ? "OAuth (Microsoft 365)" : "Password"} mailbox ${settings.login}`);
+
+  // 2. Network guard, before any socket
+  t = clock();
+  const endpoints = new Map<TransportName, Endpoint>();
+  for (const [name, transport] of transports) {
+    const server = transport.server(settings) as { host: string; port: number };
+    const service = { name: name.toUpperCase(), ports: transport.ports };
+    const guard = await guardHost(service, server.host, server.port, options.allowlist, options.resolver);
+    if (!guard.ok) {
+      yield failed("network", t, guard.diagnosis);
+      yield* skipRest("network");
+      return outcome();
+    }
+    endpoints.set(name, { ...server, address: guard.address, mode: tlsModeFor(server.port, settings.useTls) });
+  }
+  const routes = [...endpoints].map(([name, e]) => `${name.toUpperCase()} ${e.host} → ${e.address}`);
+  yield passed("network", t, routes.join(", "));
+
+  // 3–4. Token and its claims
+  let credentials: MailCredentials = { user: settings.login, password: settings.password ?? "" };
+  if (provider) {
+    t = clock();
+    const token = await provider.acquire({
+      settings,
+      authorityHost: options.authorityHost,
+      cache: options.tokenCache,
+      timeoutMs: options.tokenTimeoutMs,
+      beforeCacheWrite: options.beforeCacheWrite,
+    });
+    const metrics = { tokenRequests: token.requests };
+    if (!token.ok) {
+      yield failed("token", t, token.diagnosis, metrics);
+      yield* skipRest("token");
+      return outcome();
+    }
+    const how = { cache: "from the cache (no request)", refresh: "renewed with the refresh token", grant: provider.grantLabel };
+    yield passed("token", t, `Token ${how[token.source]}`, metrics);
+    t = clock();
+    const claims = checkClaims(token.accessToken, token.expect, settings.cloud, clock());
+    if (!claims.ok) {
+      yield failed("claims", t, claims.diagnosis);
+      yield* skipRest("claims");
+      return outcome();
+    }
+    yield passed("claims", t, claims.summary);
+    credentials = { user: token.xoauth2User, accessToken: token.accessToken };
+  }
+
+  // 5–6. Receivers sign in before the send, so the arrival is seen as it happens.
+  const marker = randomUUID();
+  const receiving = transports.flatMap(([name, transport]) =>
+    transport.role === "receive"
+      ? [{ name, transport, since: clock(), opened: transport.open(endpoints.get(name)!, credentials) }]
+      : [],
+  );
+  const watchers: InboxWatcher[] = [];
+  try {
+    let acceptedAt: number | undefined;
+    for (const [name, transport] of transports) {
+      if (transport.role !== "send") continue;
+      t = clock();
+      const sent = await transport.send(endpoints.get(name)!, credentials, { address: settings.login, marker });
+      if (sent.ok) {
+        acceptedAt = sent.acceptedAt;
+        yield passed(name, t, `Accepted: ${sent.response.slice(0, 120)}`);
+      } else {
+        yield failed(name, t, sent.diagnosis);
+      }
+    }
+    const sending = transports.some(([, transport]) => transport.role === "send");
+    for (const { name, transport, since, opened } of receiving) {
+      const inbox = await opened;
+      if (!inbox.ok) {
+        yield failed(name, since, inbox.diagnosis);
+        continue;
+      }
+      watchers.push(inbox.watcher);
+      if (!sending) {
+        yield passed(name, since, "Signed in and opened INBOX");
+      } else if (acceptedAt === undefined) {
+        yield passed(name, since, "Signed in and opened INBOX; no test message to wait for because sending failed");
+      } else {
+        const arrival = await inbox.watcher.waitFor(marker, Math.min(deadline, since + transport.budgetMs));
+        if (!arrival.ok) {
+          yield failed(name, since, arrival.diagnosis);
+          continue;
+        }
+        const arrivalMs = Math.max(0, arrival.arrivedAt - acceptedAt);
+        const summary = `Test message arrived ${(arrivalMs / 1000).toFixed(2)} s after it was sent, and was deleted`;
+        yield passed(name, since, summary, { arrivalMs });
+      }
+    }
+    return outcome();
+  } finally {
+    // A receiver whose step was never reached (the consumer stopped early) still gets closed.
+    const late = await Promise.all(receiving.map((r) => r.opened.catch(() => null)));
+    for (const inbox of late) if (inbox?.ok && !watchers.includes(inbox.watcher)) watchers.push(inbox.watcher);
+    await Promise.all(watchers.map((w) => w.close()));
+  }
+}
+
+/** Runs every check and returns the outcome; onStep sees each step as it finishes. */
+export async function runChecksToEnd(
+  settings: CheckSettings,
+  options: CheckOptions,
+  onStep?: (step: StepResult) => void,
+): Promise<CheckOutcome> {
+  const iterator = runChecks(settings, options);
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) return next.value;
+    onStep?.(next.value);
+  }
+}
+
+function providerFor(settings: CheckSettings): CredentialProvider | null {
+  return SIGN_IN_METHODS[signInMethodOf(settings)].provider;
+}
+
+function usedTransports(settings: CheckSettings): [TransportName, Transport][] {
+  return (Object.entries(TRANSPORTS) as [TransportName, Transport][]).filter(([, t]) => t.usedBy(settings));
+}
+
+function settingsProblem(
+  settings: CheckSettings,
+  provider: CredentialProvider | null,
+  transports: [TransportName, Transport][],
+): Diagnosis | null {
+  if (!provider && !settings.password) return diagnose("NO_PASSWORD");
+  for (const [, transport] of transports) {
+    const server = transport.server(settings);
+    if ("missing" in server) return diagnose("SETTINGS_INCOMPLETE", server.missing);
+  }
+  return null;
+}

@@ -1,0 +1,81 @@
+/** What the engine checks: a mailbox's settings, stored or typed, in the setup guide's terms. */
+
+export const MAILBOX_TYPES = ["smtp_imap", "smtp", "imap"] as const;
+export type MailboxType = (typeof MAILBOX_TYPES)[number];
+
+export const CLOUDS = ["global", "usgov", "china"] as const;
+export type Cloud = (typeof CLOUDS)[number];
+
+export type CheckSettings = {
+  type: MailboxType;
+  login: string;
+  password: string | null;
+  smtpHost: string | null;
+  smtpPort: number | null;
+  imapHost: string | null;
+  imapPort: number | null;
+  useTls: boolean;
+  azureClientId: string | null;
+  azureTenantId: string | null;
+  cloud: Cloud;
+};
+
+export function usesSmtp(type: MailboxType): boolean {
+  return type !== "imap";
+}
+
+export function usesImap(type: MailboxType): boolean {
+  return type !== "smtp";
+}
+
+/** Microsoft's national clouds: where tokens come from and where Exchange Online listens. */
+export type CloudProfile = {
+  label: string;
+  authorityHost: string;
+  /** Audience of the SMTP.Send / IMAP.AccessAsUser.All scopes. */
+  outlookResource: string;
+  smtp: { host: string; port: number };
+  imap: { host: string; port: number };
+};
+
+export const CLOUD_PROFILES: Record<Cloud, CloudProfile> = {
+  global: {
+    label: "Global",
+    authorityHost: "https://login.microsoftonline.com",
+    outlookResource: "https://outlook.office.com",
+    smtp: { host: "smtp.office365.com", port: 587 },
+    imap: { host: "outlook.office365.com", port: 993 },
+  },
+  usgov: {
+    label: "US Government (GCC High)",
+    authorityHost: "https://login.microsoftonline.us",
+    outlookResource: "https://outlook.office365.us",
+    smtp: { host: "smtp.office365.us", port: 587 },
+    imap: { host: "outlook.office365.us", port: 993 },
+  },
+  china: {
+    label: "China (21Vianet)",
+    authorityHost: "https://login.chinacloudapi.cn",
+    outlookResource: "https://partner.outlook.cn",
+    smtp: { host: "smtp.partner.outlook.cn", port: 587 },
+    imap: { host: "partner.outlook.cn", port: 993 },
+  },
+};
+
+export const IMPLICIT_TLS_PORTS: readonly number[] = [465, 993];
+export const STARTTLS_PORTS: readonly number[] = [25, 587, 2525, 143];
+export const SMTP_PORTS: readonly number[] = [25, 465, 587, 2525];
+export const IMAP_PORTS: readonly number[] = [143, 993];
+
+export type TlsMode = "implicit" | "starttls" | "none";
+
+/** With Use TLS on, 465 and 993 speak TLS from the first byte; every other port upgrades with STARTTLS. */
+export function tlsModeFor(port: number, useTls: boolean): TlsMode {
+  if (!useTls) return "none";
+  return IMPLICIT_TLS_PORTS.includes(port) ? "implicit" : "starttls";
+}
+
+/** The token authority for these settings; an operator's override (emulator, proxy) wins. */
+export function authorityHostFor(settings: Pick<CheckSettings, "cloud">, override?: string): string {
+  return (override ?? CLOUD_PROFILES[settings.cloud].authorityHost).replace(/\/+$/, "");
+}

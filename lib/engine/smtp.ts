@@ -1,0 +1,77 @@
+import "server-only";
+import net from "node:net";
+import nodemailer from "nodemailer";
+import { classifyTransport, enhancedStatus } from "./classify-mail";
+import { diagnose, type Diagnosis, type DiagnosisCode } from "./diagnoses";
+import { redact } from "./redact";
+import { SMTP_PORTS, usesSmtp } from "./settings";
+import { MARKER_HEADER, type Endpoint, type MailCredentials, type SendResult, type SendTransport, type TestMessage } from "./transport";
+
+export const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 };
+
+export const smtpTransport: SendTransport = {
+  role: "send",
+  label: "SMTP send",
+  ports: SMTP_PORTS,
+  usedBy: (settings) => usesSmtp(settings.type),
+  server: (s) => (s.smtpHost && s.smtpPort ? { host: s.smtpHost, port: s.smtpPort } : { missing: "SMTP Server or SMTP Port is empty" }),
+  send: sendTestMessage,
+};
+
+/** Sends one marked message from the mailbox to itself, connecting to the address the guard checked. */
+export async function sendTestMessage(target: Endpoint, credentials: MailCredentials, message: TestMessage): Promise<SendResult> {
+  const oauth = "accessToken" in credentials;
+  const transport = nodemailer.createTransport({
+    host: target.address,
+    port: target.port,
+    secure: target.mode === "implicit",
+    requireTLS: target.mode === "starttls",
+    ignoreTLS: target.mode === "none",
+    // Certificates are checked against the name the administrator entered, not the address.
+    tls: { rejectUnauthorized: true, minVersion: "TLSv1.2", ...(net.isIP(target.host) ? {} : { servername: target.host }) },
+    auth: oauth
+      ? { type: "OAuth2", user: credentials.user, accessToken: credentials.accessToken }
+      : { user: credentials.user, pass: credentials.password },
+    ...SMTP_TIMEOUTS,
+    logger: false,
+    debug: false,
+  });
+  const { address, marker } = message;
+  try {
+    const info = await transport.sendMail({
+      from: address,
+      to: address,
+      subject: `Navigator Mail test ${marker.slice(0, 8)}`,
+      text: `This message was sent by Navigator Mail to test this mailbox's settings. It is deleted automatically once received.\n\nTest id: ${marker}\n`,
+      headers: { [MARKER_HEADER]: marker },
+    });
+    return { ok: true, acceptedAt: Date.now(), response: info.response };
+  } catch (error) {
+    return { ok: false, diagnosis: classifySmtpError(error, oauth, [oauth ? credentials.accessToken : credentials.password]) };
+  } finally {
+    transport.close();
+  }
+}
+
+type SmtpError = { code?: string; responseCode?: number; response?: string; command?: string; message?: string };
+
+export function classifySmtpError(error: unknown, oauth: boolean, secrets: readonly (string | null)[]): Diagnosis {
+  const transport = classifyTransport(error, secrets);
+  const e = (error ?? {}) as SmtpError;
+  const detail = redact([e.command && `${e.command}:`, e.response ?? e.message].filter(Boolean).join(" "), secrets);
+  if (e.code === "ETLS" && e.command === "STARTTLS" && e.responseCode) return diagnose("TLS_NO_STARTTLS", detail);
+  if (transport) return transport;
+  return diagnose(smtpCode(e, oauth), detail);
+}
+
+function smtpCode(e: SmtpError, oauth: boolean): DiagnosisCode {
+  const status = enhancedStatus(e.response);
+  if (status === "5.2.252" || status === "5.7.60") return "SMTP_SEND_AS_DENIED";
+  if (status === "5.7.30") return "SMTP_BASIC_AUTH_DISABLED";
+  if (e.code === "EAUTH" || e.responseCode === 535) {
+    if (status === "5.7.139") return oauth ? "SMTP_AUTH_DISABLED" : "SMTP_BASIC_AUTH_DISABLED";
+    return oauth ? "SMTP_TOKEN_REJECTED" : "SMTP_PASSWORD_REJECTED";
+  }
+  if (e.responseCode && e.responseCode >= 400) return "SMTP_REFUSED";
+  return "UNEXPECTED";
+}

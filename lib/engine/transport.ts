@@ -1,0 +1,49 @@
+import type { Diagnosis } from "./diagnoses";
+import type { CheckSettings, TlsMode } from "./settings";
+
+/** The header that marks the test message, so the receiving side finds exactly that one. */
+export const MARKER_HEADER = "X-Navigator-Mail-Test";
+
+/** How a transport signs in: a bearer token for XOAUTH2, or a password where OAuth is not used. */
+export type MailCredentials = { user: string } & ({ accessToken: string } | { password: string });
+
+/** A server as the network guard approved it: connect to `address`, verify TLS against `host`. */
+export type Endpoint = { host: string; address: string; port: number; mode: TlsMode };
+
+export type TestMessage = { address: string; marker: string };
+
+export type SendResult = { ok: true; acceptedAt: number; response: string } | { ok: false; diagnosis: Diagnosis };
+
+export type InboxWatcher = {
+  /** Waits for the marked message, then deletes it. */
+  waitFor(marker: string, deadline: number): Promise<{ ok: true; arrivedAt: number } | { ok: false; diagnosis: Diagnosis }>;
+  close(): Promise<void>;
+};
+
+export type OpenResult = { ok: true; watcher: InboxWatcher } | { ok: false; diagnosis: Diagnosis };
+
+type TransportBase = {
+  /** The step's name in reports ("SMTP send"). */
+  label: string;
+  /** Ports the network guard accepts without an operator's allow-list entry. */
+  ports: readonly number[];
+  /** Whether the mailbox's Type uses this transport at all. */
+  usedBy(settings: Pick<CheckSettings, "type">): boolean;
+  /** The server the settings name, or what is missing ("SMTP Server or SMTP Port is empty"). */
+  server(settings: CheckSettings): { host: string; port: number } | { missing: string };
+};
+
+export type SendTransport = TransportBase & {
+  role: "send";
+  send(endpoint: Endpoint, credentials: MailCredentials, message: TestMessage): Promise<SendResult>;
+};
+
+/** Opened before the message is sent, so its arrival is seen as it happens. */
+export type ReceiveTransport = TransportBase & {
+  role: "receive";
+  /** How long to wait for the message once it was sent. */
+  budgetMs: number;
+  open(endpoint: Endpoint, credentials: MailCredentials): Promise<OpenResult>;
+};
+
+export type Transport = SendTransport | ReceiveTransport;

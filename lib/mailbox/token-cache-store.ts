@@ -1,0 +1,78 @@
+import "server-only";
+import { createHash } from "node:crypto";
+import { and, eq } from "drizzle-orm";
+import type { Db, Queryable } from "@/db/client";
+import { type Mailbox, mailboxes, tokenCaches } from "@/db/schema";
+import { open, seal, sealingContext } from "@/lib/crypto/seal";
+import type { TokenCacheStore } from "@/lib/engine/credentials";
+import type { CheckSettings } from "@/lib/engine/settings";
+import { signInMethodOf } from "@/lib/engine/sign-in-methods";
+
+type Owner = Pick<Mailbox, "id" | "tenantId" | "version" | "passwordChangedAt">;
+
+export const tokenCacheContext = (owner: Pick<Mailbox, "id" | "tenantId">) =>
+  sealingContext({ tenantId: owner.tenantId, table: "token_caches", rowId: owner.id, field: "msal_cache" });
+
+/**
+ * Everything that decides where a token goes and which secret made it: the sign-in method, login,
+ * both IDs, cloud and authority, every server, port and TLS setting, and when the secret was last set.
+ */
+export function tokenCacheFingerprint(settings: CheckSettings, authorityHost: string, secretSetAt: Date | null): string {
+  const parts = [
+    signInMethodOf(settings),
+    settings.login.trim().toLowerCase(),
+    settings.azureClientId?.toLowerCase(),
+    settings.azureTenantId?.toLowerCase(),
+    settings.cloud,
+    authorityHost.toLowerCase(),
+    settings.type,
+    settings.smtpHost,
+    settings.smtpPort,
+    settings.imapHost,
+    settings.imapPort,
+    settings.useTls,
+    secretSetAt?.getTime(),
+  ];
+  return createHash("sha256").update(JSON.stringify(parts)).digest("hex");
+}
+
+/**
+ * The sealed MSAL cache of a saved mailbox. A cache made for other settings is never read, and a
+ * write lands only while the mailbox is still at the version the test started from: a save during
+ * the test (new server, removed password) cannot be followed by the old token being written back.
+ */
+export function mailboxTokenCacheStore(db: Db, owner: Owner, settings: CheckSettings, authorityHost: string): TokenCacheStore {
+  const fingerprint = tokenCacheFingerprint(settings, authorityHost, owner.passwordChangedAt);
+  const context = tokenCacheContext(owner);
+  return {
+    async read() {
+      const row = db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, owner.id)).get();
+      if (!row || row.fingerprint !== fingerprint) return null;
+      try {
+        return open(row.cacheSealed, context);
+      } catch {
+        // Unreadable (retired key, tampering): start with an empty cache.
+        return null;
+      }
+    },
+    async write(serialized) {
+      const values = { fingerprint, cacheSealed: seal(serialized, context), updatedAt: new Date() };
+      db.transaction((tx) => {
+        const current = tx
+          .select({ id: mailboxes.id })
+          .from(mailboxes)
+          .where(and(eq(mailboxes.id, owner.id), eq(mailboxes.version, owner.version)))
+          .get();
+        if (!current) return;
+        tx.insert(tokenCaches)
+          .values({ mailboxId: owner.id, ...values })
+          .onConflictDoUpdate({ target: tokenCaches.mailboxId, set: values })
+          .run();
+      });
+    },
+  };
+}
+
+export function dropTokenCache(db: Queryable, mailboxId: number): void {
+  db.delete(tokenCaches).where(eq(tokenCaches.mailboxId, mailboxId)).run();
+}

@@ -1,0 +1,103 @@
+import "server-only";
+import { eq, isNotNull } from "drizzle-orm";
+import type { Db, Tx } from "@/db/client";
+import { mailboxes, tokenCaches } from "@/db/schema";
+import { recordAudit } from "@/lib/audit/log";
+import { open, type SealingKey, seal, sealedKeyId } from "@/lib/crypto/seal";
+import { getEnv } from "@/lib/env";
+import { mailboxPasswordContext } from "@/lib/mailbox/password";
+import { tokenCacheContext } from "@/lib/mailbox/token-cache-store";
+
+type SealedRow = { mailboxId: number; tenantId: number; name: string; sealed: string };
+
+/**
+ * Every column that holds a sealed value. A secret an administrator typed is reported when no key
+ * opens it (it must be typed again); a token cache is only a cache, so an unreadable one is dropped.
+ */
+const SEALED_COLUMNS: {
+  rows(tx: Tx): SealedRow[];
+  context(row: SealedRow): string;
+  write(tx: Tx, row: SealedRow, sealed: string | null): void;
+  unreadable: "report" | "drop";
+}[] = [
+  {
+    rows: (tx) =>
+      tx
+        .select({ mailboxId: mailboxes.id, tenantId: mailboxes.tenantId, name: mailboxes.name, sealed: mailboxes.passwordSealed })
+        .from(mailboxes)
+        .where(isNotNull(mailboxes.passwordSealed))
+        .all() as SealedRow[],
+    context: (row) => mailboxPasswordContext({ id: row.mailboxId, tenantId: row.tenantId }),
+    write: (tx, row, sealed) => tx.update(mailboxes).set({ passwordSealed: sealed }).where(eq(mailboxes.id, row.mailboxId)).run(),
+    unreadable: "report",
+  },
+  {
+    rows: (tx) =>
+      tx
+        .select({ mailboxId: mailboxes.id, tenantId: mailboxes.tenantId, name: mailboxes.name, sealed: tokenCaches.cacheSealed })
+        .from(tokenCaches)
+        .innerJoin(mailboxes, eq(mailboxes.id, tokenCaches.mailboxId))
+        .all(),
+    context: (row) => tokenCacheContext({ id: row.mailboxId, tenantId: row.tenantId }),
+    write: (tx, row, sealed) =>
+      sealed === null
+        ? tx.delete(tokenCaches).where(eq(tokenCaches.mailboxId, row.mailboxId)).run()
+        : tx.update(tokenCaches).set({ cacheSealed: sealed }).where(eq(tokenCaches.mailboxId, row.mailboxId)).run(),
+    unreadable: "drop",
+  },
+];
+
+export type RotationReport = {
+  resealed: number;
+  current: number;
+  /** Typed secrets no configured key opens: they must be entered again. */
+  unreadable: { mailboxId: number; tenantId: number; name: string }[];
+  /** Token caches no configured key opens: dropped, so the next test signs in afresh. */
+  dropped: number;
+};
+
+/** Re-seals every sealed value under the active (first) key. Idempotent: a second run re-seals nothing. */
+export function resealAll(db: Db, keys: SealingKey[] = getEnv().SECRETS_KEYS): RotationReport {
+  const activeId = keys[0]!.id;
+  const report: RotationReport = { resealed: 0, current: 0, unreadable: [], dropped: 0 };
+  db.transaction((tx) => {
+    for (const column of SEALED_COLUMNS) {
+      for (const row of column.rows(tx)) {
+        if (sealedKeyId(row.sealed) === activeId) {
+          report.current++;
+          continue;
+        }
+        const context = column.context(row);
+        let plain: string;
+        try {
+          plain = open(row.sealed, context, keys);
+        } catch {
+          if (column.unreadable === "report") {
+            report.unreadable.push({ mailboxId: row.mailboxId, tenantId: row.tenantId, name: row.name });
+          } else {
+            column.write(tx, row, null);
+            report.dropped++;
+          }
+          continue;
+        }
+        column.write(tx, row, seal(plain, context, keys));
+        report.resealed++;
+      }
+    }
+    if (report.resealed > 0 || report.dropped > 0) {
+      recordAudit(tx, null, {
+        tenantId: null,
+        action: "keys.rotate",
+        targetType: "secrets",
+        targetId: activeId,
+        targetLabel: `key ${activeId}`,
+        changes: {
+          resealed: { to: report.resealed },
+          unreadable: { to: report.unreadable.length },
+          droppedTokenCaches: { to: report.dropped },
+        },
+      });
+    }
+  });
+  return report;
+}

@@ -1,0 +1,77 @@
+import "server-only";
+import type { Db } from "@/db/client";
+import type { Actor } from "@/lib/auth/actor";
+import { plannedSteps, runChecksToEnd } from "@/lib/engine/run-checks";
+import { STEP_LABELS, type StepName, type StepResult } from "@/lib/engine/steps";
+import { getMailboxFor } from "@/lib/mailbox/queries";
+import { EventQueue } from "./event-queue";
+import type { Refusal } from "./refusals";
+import { recordTestEnd, recordTestStart, type TestSource } from "./test-history";
+import { credentialFingerprint, refusalFor } from "./test-limits";
+import { checkOptionsFor, checkSettingsFor, settingsFromForm } from "./test-settings";
+
+export type TestEvent =
+  | { type: "plan"; testId: number; steps: { name: StepName; label: string }[] }
+  | { type: "step"; step: StepResult }
+  | { type: "done"; testId: number; ok: boolean; durationMs: number; arrivalMs: number | null };
+
+export type StartedTest = { ok: true; testId: number; events: AsyncIterable<TestEvent> } | { ok: false; refusal: Refusal };
+
+export type TestRequest = { tenantId: number; mailboxId: number; source: TestSource; form?: Record<string, string> };
+
+/** Test-only seams into a running test; production passes none. */
+export type TestHooks = { beforeCacheWrite?: () => Promise<void> };
+
+/**
+ * Authorizes and starts one test of a mailbox: the button, the command line and every later caller
+ * come through here. The test goes on to the end and is recorded even if nobody reads the events any
+ * more (the administrator closed the page).
+ */
+export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hooks: TestHooks = {}): StartedTest {
+  const mailbox = getMailboxFor(db, actor, request.tenantId, request.mailboxId);
+  const chosen =
+    request.source === "form" ? settingsFromForm(mailbox, request.form ?? {}) : { ok: true as const, settings: checkSettingsFor(mailbox) };
+  if (!chosen.ok) return chosen;
+  const { settings } = chosen;
+  const fingerprint = credentialFingerprint(settings);
+  // Checked and recorded in one write transaction, so two processes cannot both start a test.
+  const started = db.transaction(
+    (tx) => {
+      const refusal = refusalFor(tx, actor, mailbox.id, fingerprint);
+      if (refusal) return { ok: false as const, refusal };
+      const owner = { mailboxId: mailbox.id, tenantId: mailbox.tenantId };
+      return { ok: true as const, test: recordTestStart(tx, actor, owner, request.source, fingerprint) };
+    },
+    { behavior: "immediate" },
+  );
+  if (!started.ok) return started;
+  const { test } = started;
+  // The token cache belongs to the saved settings; unsaved values get a fresh token.
+  const options = {
+    ...checkOptionsFor(settings, request.source === "saved" ? { db, mailbox } : undefined),
+    beforeCacheWrite: hooks.beforeCacheWrite,
+  };
+  const queue = new EventQueue<TestEvent>();
+  const steps = plannedSteps(settings).map((name) => ({ name, label: STEP_LABELS[name] }));
+  queue.push({ type: "plan", testId: test.id, steps });
+  void runChecksToEnd(settings, options, (step) => queue.push({ type: "step", step }))
+    .then((outcome) => {
+      recordTestEnd(db, actor, test, mailbox.name, outcome);
+      const arrival = outcome.steps.find((s) => s.metrics?.arrivalMs !== undefined)?.metrics?.arrivalMs;
+      queue.push({ type: "done", testId: test.id, ok: outcome.ok, durationMs: outcome.durationMs, arrivalMs: arrival ?? null });
+    })
+    .catch((error: unknown) => {
+      console.error("mailbox test failed unexpectedly:", describeError(error));
+      recordTestEnd(db, actor, test, mailbox.name, { ok: false, durationMs: 0, steps: [] });
+      queue.push({ type: "done", testId: test.id, ok: false, durationMs: 0, arrivalMs: null });
+    })
+    .finally(() => queue.end());
+  return { ok: true, testId: test.id, events: queue };
+}
+
+/** Name, code and message only: an error object can carry the settings it failed on. */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return "non-error thrown";
+  const code = (error as { code?: unknown }).code;
+  return `${error.name}${code ? ` ${String(code)}` : ""}: ${error.message}`;
+}

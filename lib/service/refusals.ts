@@ -1,0 +1,13 @@
+import type { FieldErrors } from "@/lib/action-result";
+
+/**
+ * Why a test may not start now. The kinds are the contract with every caller (page, API, command
+ * line); each caller maps them to its own answer (HTTP status, exit code) in one place.
+ */
+export type Refusal =
+  | { kind: "invalid"; message: string; fieldErrors: FieldErrors }
+  | { kind: "busy"; message: string }
+  | { kind: "rate_limited"; message: string; retryAfterSeconds: number }
+  | { kind: "cooldown"; message: string; retryAfterSeconds: number };
+
+export type RefusalKind = Refusal["kind"];

@@ -1,0 +1,103 @@
+import "server-only";
+import { and, desc, eq, inArray, isNotNull, max } from "drizzle-orm";
+import type { Db, Queryable } from "@/db/client";
+import { type MailboxTest, mailboxTests } from "@/db/schema";
+import { type Actor, actorLabel, actorUserId, assertTenantAccess } from "@/lib/auth/actor";
+import { recordAudit } from "@/lib/audit/log";
+import type { CheckOutcome } from "@/lib/engine/steps";
+import { NotFoundError } from "@/lib/errors";
+
+export type TestSource = MailboxTest["source"];
+
+export function recordTestStart(
+  db: Queryable,
+  actor: Actor,
+  owner: { mailboxId: number; tenantId: number },
+  source: TestSource,
+  fingerprint: string,
+): MailboxTest {
+  return db
+    .insert(mailboxTests)
+    .values({
+      ...owner,
+      startedAt: new Date(),
+      outcome: "running",
+      source,
+      triggeredBy: actorLabel(actor),
+      triggeredById: actorUserId(actor),
+      steps: [],
+      credentialFingerprint: fingerprint,
+    })
+    .returning()
+    .get();
+}
+
+export function recordTestEnd(db: Db, actor: Actor, test: MailboxTest, mailboxName: string, outcome: CheckOutcome): MailboxTest {
+  const failed = outcome.steps.find((s) => s.status === "failed");
+  const arrivalMs = outcome.steps.find((s) => s.metrics?.arrivalMs !== undefined)?.metrics?.arrivalMs;
+  return db.transaction((tx) => {
+    const finished = tx
+      .update(mailboxTests)
+      .set({
+        finishedAt: new Date(),
+        outcome: outcome.ok ? "passed" : "failed",
+        steps: outcome.steps,
+        failureCode: failed?.diagnosis?.code ?? null,
+        arrivalMs: arrivalMs ?? null,
+      })
+      .where(eq(mailboxTests.id, test.id))
+      .returning()
+      .get();
+    recordAudit(tx, actor, {
+      tenantId: test.tenantId,
+      action: "mailbox.test",
+      targetType: "mailbox",
+      targetId: test.mailboxId,
+      targetLabel: mailboxName,
+      changes: {
+        outcome: { to: finished.outcome },
+        ...(failed ? { failure: { to: `${failed.name}: ${failed.diagnosis?.code}` } } : {}),
+        source: { to: test.source },
+      },
+    });
+    return finished;
+  });
+}
+
+export function listTestsFor(db: Db, actor: Actor, tenantId: number, mailboxId: number, limit = 50): MailboxTest[] {
+  assertTenantAccess(actor, tenantId);
+  return db
+    .select()
+    .from(mailboxTests)
+    .where(and(eq(mailboxTests.tenantId, tenantId), eq(mailboxTests.mailboxId, mailboxId)))
+    .orderBy(desc(mailboxTests.id))
+    .limit(limit)
+    .all();
+}
+
+export function getTestFor(db: Db, actor: Actor, tenantId: number, mailboxId: number, testId: number): MailboxTest {
+  assertTenantAccess(actor, tenantId);
+  const test = db
+    .select()
+    .from(mailboxTests)
+    .where(and(eq(mailboxTests.id, testId), eq(mailboxTests.tenantId, tenantId), eq(mailboxTests.mailboxId, mailboxId)))
+    .get();
+  if (!test) throw new NotFoundError();
+  return test;
+}
+
+/** The latest finished test of each of the given mailboxes. */
+export function lastTestsFor(db: Db, mailboxIds: number[]): Map<number, MailboxTest> {
+  const latest = new Map<number, MailboxTest>();
+  if (mailboxIds.length === 0) return latest;
+  const ids = db
+    .select({ id: max(mailboxTests.id) })
+    .from(mailboxTests)
+    .where(and(inArray(mailboxTests.mailboxId, mailboxIds), isNotNull(mailboxTests.finishedAt)))
+    .groupBy(mailboxTests.mailboxId)
+    .all()
+    .flatMap((row) => (row.id ? [row.id] : []));
+  if (ids.length === 0) return latest;
+  for (const test of db.select().from(mailboxTests).where(inArray(mailboxTests.id, ids)).all()) latest.set(test.mailboxId, test);
+  return latest;
+}

@@ -1,0 +1,93 @@
+import "server-only";
+import { createHmac } from "node:crypto";
+import { and, desc, eq, gt } from "drizzle-orm";
+import type { Queryable } from "@/db/client";
+import { type MailboxTest, mailboxTests } from "@/db/schema";
+import { type Actor, actorUserId } from "@/lib/auth/actor";
+import type { CheckSettings } from "@/lib/engine/settings";
+import { getEnv } from "@/lib/env";
+import { formatUtc } from "@/lib/format-time";
+import type { Refusal } from "./refusals";
+
+export const RATE_LIMIT = { perMailbox: 5, perUser: 5, windowMs: 60_000 };
+export const CREDENTIAL_COOLDOWN_MS = 15 * 60_000;
+// A test older than this that never finished was cut off (restart); it no longer blocks new tests.
+const STALE_TEST_MS = 3 * 60_000;
+/** Failures that more attempts with the same credentials could turn into a locked account. */
+const CREDENTIAL_FAILURES = [
+  "AADSTS50126",
+  "AADSTS50053",
+  "AADSTS50055",
+  "AADSTS50057",
+  "AADSTS50076",
+  "AADSTS50079",
+  "SMTP_PASSWORD_REJECTED",
+  "IMAP_PASSWORD_REJECTED",
+];
+
+/** Keyed hash of the credentials: tells "same credentials as last time" without storing them. */
+export function credentialFingerprint(
+  settings: Pick<CheckSettings, "login" | "password" | "azureClientId" | "azureTenantId">,
+): string {
+  const text = [settings.login.toLowerCase(), settings.password ?? "", settings.azureClientId ?? "", settings.azureTenantId ?? ""].join("\n");
+  return createHmac("sha256", getEnv().AUTH_SECRET).update(text).digest("hex");
+}
+
+/** Why a new test of this mailbox must not start now; null when it may. */
+export function refusalFor(db: Queryable, actor: Actor, mailboxId: number, fingerprint: string, now = Date.now()): Refusal | null {
+  const recent = db
+    .select()
+    .from(mailboxTests)
+    .where(and(eq(mailboxTests.mailboxId, mailboxId), gt(mailboxTests.startedAt, new Date(now - CREDENTIAL_COOLDOWN_MS))))
+    .orderBy(desc(mailboxTests.startedAt))
+    .all();
+  if (recent.some((test) => test.outcome === "running" && test.startedAt.getTime() > now - STALE_TEST_MS)) {
+    return { kind: "busy", message: "A test of this mailbox is already running. Wait for it to finish." };
+  }
+  const mailboxTestsNow = lastMinute(recent, now);
+  if (mailboxTestsNow.length >= RATE_LIMIT.perMailbox) {
+    const retryAfterSeconds = retryIn(mailboxTestsNow, now);
+    const message = `This mailbox was tested ${mailboxTestsNow.length} times in the last minute. Try again in ${retryAfterSeconds} s.`;
+    return { kind: "rate_limited", message, retryAfterSeconds };
+  }
+  const userId = actorUserId(actor);
+  if (userId !== null) {
+    const since = new Date(now - RATE_LIMIT.windowMs);
+    const userTests = db
+      .select()
+      .from(mailboxTests)
+      .where(and(eq(mailboxTests.triggeredById, userId), gt(mailboxTests.startedAt, since)))
+      .all();
+    if (userTests.length >= RATE_LIMIT.perUser) {
+      const retryAfterSeconds = retryIn(userTests, now);
+      const message = `You started ${userTests.length} tests in the last minute. Try again in ${retryAfterSeconds} s.`;
+      return { kind: "rate_limited", message, retryAfterSeconds };
+    }
+  }
+  const lockout = recent.find(
+    (test) => test.credentialFingerprint === fingerprint && test.failureCode && CREDENTIAL_FAILURES.includes(test.failureCode),
+  );
+  if (lockout) {
+    const until = new Date(lockout.startedAt.getTime() + CREDENTIAL_COOLDOWN_MS);
+    const retryAfterSeconds = Math.max(1, Math.ceil((until.getTime() - now) / 1000));
+    const message =
+      `The test at ${hhmm(lockout.startedAt)} UTC failed with ${lockout.failureCode} (the sign-in itself was refused). ` +
+      `To keep the account from being locked, the same Login and Password are not tried again until ${hhmm(until)} UTC. ` +
+      "Correct the Login or Password to test now.";
+    return { kind: "cooldown", message, retryAfterSeconds };
+  }
+  return null;
+}
+
+function lastMinute(tests: MailboxTest[], now: number): MailboxTest[] {
+  return tests.filter((test) => test.startedAt.getTime() > now - RATE_LIMIT.windowMs);
+}
+
+function retryIn(tests: MailboxTest[], now: number): number {
+  const oldest = Math.min(...tests.map((t) => t.startedAt.getTime()));
+  return Math.max(1, Math.ceil((oldest + RATE_LIMIT.windowMs - now) / 1000));
+}
+
+function hhmm(date: Date): string {
+  return formatUtc(date).slice(11);
+}

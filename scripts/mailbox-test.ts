@@ -1,0 +1,73 @@
+import { eq, or, sql } from "drizzle-orm";
+import { closeDb, getDb, migrateDatabase } from "@/db/client";
+import { mailboxes, tenants } from "@/db/schema";
+import { SYSTEM_ACTORS } from "@/lib/auth/actor";
+import { STEP_LABELS, type StepResult } from "@/lib/engine/steps";
+import { startMailboxTest } from "@/lib/service/mailbox-tests";
+import { loadLaunchEnv } from "./launch-env";
+
+// npm run mailbox:test -- <mailbox id or name> [--tenant <slug>] [--json]   (npm run check is the same)
+// Exit code: 0 when every step passed, 1 when the test failed or may not run now, 2 for a usage error.
+
+const args = process.argv.slice(2);
+const json = args.includes("--json");
+const tenantSlug = valueOf("--tenant");
+const target = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--tenant");
+if (!target) usage("name the mailbox to test (its id or its name)");
+
+loadLaunchEnv();
+const db = getDb();
+migrateDatabase(db);
+const matches = db
+  .select({ mailbox: mailboxes, tenantSlug: tenants.slug })
+  .from(mailboxes)
+  .innerJoin(tenants, eq(mailboxes.tenantId, tenants.id))
+  .where(or(eq(mailboxes.id, Number(target) || -1), sql`lower(${mailboxes.name}) = lower(${target})`))
+  .all()
+  .filter((m) => !tenantSlug || m.tenantSlug === tenantSlug);
+if (matches.length === 0) usage(`no mailbox "${target}"${tenantSlug ? ` in tenant ${tenantSlug}` : ""}`);
+if (matches.length > 1) usage(`"${target}" names mailboxes in several tenants (${matches.map((m) => m.tenantSlug).join(", ")}): add --tenant <slug>`);
+const { mailbox, tenantSlug: slug } = matches[0]!;
+
+// Runs like the portal's button, so the test lands in the mailbox's history and audit log.
+const started = startMailboxTest(db, SYSTEM_ACTORS.cli, { tenantId: mailbox.tenantId, mailboxId: mailbox.id, source: "saved" });
+if (!started.ok) {
+  console.error(started.refusal.message);
+  process.exit(1);
+}
+if (!json) console.log(`Testing mailbox ${mailbox.id} "${mailbox.name}" (${mailbox.login}) of tenant ${slug}`);
+const steps: StepResult[] = [];
+let result = { ok: false, durationMs: 0 };
+for await (const event of started.events) {
+  if (event.type === "step") {
+    steps.push(event.step);
+    if (!json) printStep(event.step);
+  }
+  if (event.type === "done") result = event;
+}
+closeDb();
+if (json) console.log(JSON.stringify({ mailbox: { id: mailbox.id, name: mailbox.name, tenant: slug }, testId: started.testId, ok: result.ok, durationMs: result.durationMs, steps }, null, 2));
+else console.log(result.ok ? `\nAll steps passed in ${(result.durationMs / 1000).toFixed(1)} s.` : "\nThe test failed.");
+process.exit(result.ok ? 0 : 1);
+
+function printStep(step: StepResult): void {
+  const mark = { passed: "PASS", failed: "FAIL", skipped: "SKIP" }[step.status];
+  console.log(`${mark}  ${STEP_LABELS[step.name].padEnd(13)} ${String(step.durationMs).padStart(6)} ms  ${step.summary}`);
+  const d = step.diagnosis;
+  if (d) {
+    console.log(`      code:       ${d.code}`);
+    console.log(`      fix:        ${d.fix}`);
+    console.log(`      setup step: ${d.setupStep}`);
+    if (d.detail) console.log(`      server:     ${d.detail}`);
+  }
+}
+
+function valueOf(flag: string): string | undefined {
+  const index = args.indexOf(flag);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
+function usage(problem: string): never {
+  console.error(`npm run mailbox:test -- <mailbox id or name> [--tenant <slug>] [--json]\n${problem}`);
+  process.exit(2);
+}
