@@ -45,7 +45,8 @@ async function bench(): Promise<void> {
       let started = performance.now();
       const outcome = await runChecksToEnd(rig.settings(user), options);
       const checkMs = performance.now() - started;
-      if (!outcome.ok) throw new Error(`check failed: ${JSON.stringify(outcome.steps.find((s) => s.status === "failed"))}`);
+      if (!outcome.ok)
+        throw new Error(`check failed: ${JSON.stringify(outcome.steps.find((s) => s.status === "failed"))}`);
       started = performance.now();
       await bareRoundTrip(rig.addUser());
       const bareMs = performance.now() - started;
@@ -62,11 +63,22 @@ async function bench(): Promise<void> {
     const { saveMailboxSchema } = await import("@/lib/mailbox/schema");
     const db = getDb();
     migrateDatabase(db);
-    const root = { kind: "user" as const, id: 0, email: "bench@navigator.test", name: "Bench", role: "super_admin" as const, tenantId: null };
+    const root = {
+      kind: "user" as const,
+      id: 0,
+      email: "bench@navigator.test",
+      name: "Bench",
+      role: "super_admin" as const,
+      tenantId: null,
+    };
     const tenant = createTenant(db, root, { name: "Bench", slug: "bench" });
     const user = rig.addUser();
     const s = rig.settings(user);
-    const mailbox = createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...rig.mailboxForm(user, { name: "Bench" }) }));
+    const mailbox = createMailbox(
+      db,
+      root,
+      saveMailboxSchema.parse({ tenantId: String(tenant.id), ...rig.mailboxForm(user, { name: "Bench" }) }),
+    );
     const withCache = () => ({ ...options, tokenCache: mailboxTokenCacheStore(db, mailbox, s, options.authorityHost) });
     await runChecksToEnd(s, withCache());
     const before = rig.entra.tokenRequests();
@@ -75,7 +87,9 @@ async function bench(): Promise<void> {
     if (!second.ok) throw new Error("second check failed");
 
     const ratios = checkTimes.map((t, i) => t / bareTimes[i]!);
-    console.log(`runs: ${RUNS} (after ${WARMUP} warm-up), each a fresh user: password grant + SMTP send + IMAP receive`);
+    console.log(
+      `runs: ${RUNS} (after ${WARMUP} warm-up), each a fresh user: password grant + SMTP send + IMAP receive`,
+    );
     console.log(`full check:  median ${median(checkTimes).toFixed(1)} ms`);
     console.log(`bare script: median ${median(bareTimes).toFixed(1)} ms`);
     console.log(`ratio check/bare: median ${median(ratios).toFixed(3)} (goal <= 1.15)`);
@@ -87,19 +101,46 @@ async function bench(): Promise<void> {
 
   async function bareRoundTrip(user: { upn: string; password: string }): Promise<void> {
     const s = rig.settings(user);
-    const app = new PublicClientApplication({ auth: { clientId: s.azureClientId!, authority: `${rig.entra.authorityHost}/${s.azureTenantId}`, knownAuthorities: [new URL(rig.entra.authorityHost).host] } });
-    const token = (await app.acquireTokenByUsernamePassword({ scopes: ["https://outlook.office.com/SMTP.Send", "https://outlook.office.com/IMAP.AccessAsUser.All"], username: user.upn, password: user.password }))!.accessToken;
+    const app = new PublicClientApplication({
+      auth: {
+        clientId: s.azureClientId!,
+        authority: `${rig.entra.authorityHost}/${s.azureTenantId}`,
+        knownAuthorities: [new URL(rig.entra.authorityHost).host],
+      },
+    });
+    const token = (await app.acquireTokenByUsernamePassword({
+      scopes: ["https://outlook.office.com/SMTP.Send", "https://outlook.office.com/IMAP.AccessAsUser.All"],
+      username: user.upn,
+      password: user.password,
+    }))!.accessToken;
     const marker = randomUUID();
-    const transport = nodemailer.createTransport({ host: rig.ip, port: 587, requireTLS: true, auth: { type: "OAuth2", user: user.upn, accessToken: token } });
-    await transport.sendMail({ from: user.upn, to: user.upn, subject: "bare", text: "bare", headers: { "X-Navigator-Mail-Test": marker } });
+    const transport = nodemailer.createTransport({
+      host: rig.ip,
+      port: 587,
+      requireTLS: true,
+      auth: { type: "OAuth2", user: user.upn, accessToken: token },
+    });
+    await transport.sendMail({
+      from: user.upn,
+      to: user.upn,
+      subject: "bare",
+      text: "bare",
+      headers: { "X-Navigator-Mail-Test": marker },
+    });
     transport.close();
-    const client = new ImapFlow({ host: rig.ip, port: 993, secure: true, auth: { user: user.upn, accessToken: token }, logger: false });
+    const client = new ImapFlow({
+      host: rig.ip,
+      port: 993,
+      secure: true,
+      auth: { user: user.upn, accessToken: token },
+      logger: false,
+    });
     await client.connect();
     const lock = await client.getMailboxLock("INBOX");
     try {
       for (;;) {
         const found = await client.search({ header: { "X-Navigator-Mail-Test": marker } }, { uid: true });
-        if (found && found.length) {
+        if (found && found.length > 0) {
           await client.messageDelete(found, { uid: true });
           break;
         }

@@ -22,7 +22,13 @@ try {
   const accessibility: number[] = [];
   const problems = new Set<string>();
   for (let i = 0; i < RUNS; i++) {
-    const result = await lighthouse(url, { port: chrome.port, output: "json", logLevel: "error", onlyCategories: ["performance", "accessibility"], extraHeaders: { Cookie: cookie } });
+    const result = await lighthouse(url, {
+      port: chrome.port,
+      output: "json",
+      logLevel: "error",
+      onlyCategories: ["performance", "accessibility"],
+      extraHeaders: { Cookie: cookie },
+    });
     const lhr = result!.lhr;
     performance.push(Math.round((lhr.categories.performance?.score ?? 0) * 100));
     accessibility.push(Math.round((lhr.categories.accessibility?.score ?? 0) * 100));
@@ -45,7 +51,9 @@ try {
   console.log(`  performance:   median ${median(performance)} (runs ${performance.join(", ")}; goal >= 90)`);
   console.log(`  accessibility: median ${median(accessibility)} (runs ${accessibility.join(", ")}; goal >= 95)`);
   if (problems.size) console.log(`  accessibility findings: ${[...problems].join("; ")}`);
-  console.log(`first-load JS of the mailbox page: ${scripts.length} scripts, ${(raw / 1024).toFixed(1)} KiB raw, ${(gzip / 1024).toFixed(1)} KiB gzip`);
+  console.log(
+    `first-load JS of the mailbox page: ${scripts.length} scripts, ${(raw / 1024).toFixed(1)} KiB raw, ${(gzip / 1024).toFixed(1)} KiB gzip`,
+  );
 } finally {
   chrome.kill();
   await portal.stop();

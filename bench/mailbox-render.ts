@@ -12,8 +12,12 @@ try {
   const { lastMailboxId } = await seed("bench", MAILBOXES);
   const list = await measure(`${portal.url}/tenants/bench`, "Mailbox 199");
   const form = await measure(`${portal.url}/tenants/bench/mailboxes/${lastMailboxId}`, "Azure Application TenantID");
-  console.log(`mailbox list (${MAILBOXES} mailboxes): median ${list.median.toFixed(1)} ms, p90 ${list.p90.toFixed(1)} ms over ${RUNS} requests`);
-  console.log(`mailbox form:                 median ${form.median.toFixed(1)} ms, p90 ${form.p90.toFixed(1)} ms over ${RUNS} requests`);
+  console.log(
+    `mailbox list (${MAILBOXES} mailboxes): median ${list.median.toFixed(1)} ms, p90 ${list.p90.toFixed(1)} ms over ${RUNS} requests`,
+  );
+  console.log(
+    `mailbox form:                 median ${form.median.toFixed(1)} ms, p90 ${form.p90.toFixed(1)} ms over ${RUNS} requests`,
+  );
 } finally {
   await portal.stop();
 }
@@ -25,7 +29,8 @@ async function measure(url: string, mustContain: string) {
     const response = await fetch(url, { headers: { cookie } });
     const body = await response.text();
     const elapsed = performance.now() - started;
-    if (response.status !== 200 || !body.includes(mustContain)) throw new Error(`${url} answered ${response.status} without "${mustContain}"`);
+    if (response.status !== 200 || !body.includes(mustContain))
+      throw new Error(`${url} answered ${response.status} without "${mustContain}"`);
     if (i >= WARMUP) times.push(elapsed);
   }
   times.sort((a, b) => a - b);

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { UserActor } from "@/lib/auth/actor";
-import { startPortal, signInOverHttp, type Portal } from "../tests/support/portal";
+import { type Portal, signInOverHttp, startPortal } from "../tests/support/portal";
 
 export type SeededPortal = {
   portal: Portal;
@@ -11,11 +11,21 @@ export type SeededPortal = {
 
 /** The production build on a free port, with known secrets so this process can write to its database. */
 export async function startSeededPortal(): Promise<SeededPortal> {
-  const secrets = { AUTH_SECRET: randomBytes(32).toString("base64"), SECRETS_KEYS: `bench:${randomBytes(32).toString("base64")}` };
+  const secrets = {
+    AUTH_SECRET: randomBytes(32).toString("base64"),
+    SECRETS_KEYS: `bench:${randomBytes(32).toString("base64")}`,
+  };
   const portal = await startPortal(secrets);
   Object.assign(process.env, secrets, { DATABASE_URL: `file:${portal.dataDir}/navigator-mail.db` });
   const cookie = await signInOverHttp(portal.url, portal.admin.email, portal.admin.password);
-  const root: UserActor = { kind: "user", id: 1, email: portal.admin.email, name: "Administrator", role: "super_admin", tenantId: null };
+  const root: UserActor = {
+    kind: "user",
+    id: 1,
+    email: portal.admin.email,
+    name: "Administrator",
+    role: "super_admin",
+    tenantId: null,
+  };
   return {
     portal,
     cookie,
@@ -28,7 +38,11 @@ export async function startSeededPortal(): Promise<SeededPortal> {
       const tenant = createTenant(db, root, { name: slug, slug });
       let lastMailboxId = 0;
       for (let i = 0; i < count; i++) {
-        const input = mailboxInput(tenant.id, { name: `Mailbox ${String(i).padStart(3, "0")}`, login: `box${i}@contoso.com`, password: `pw-${i}-long-enough` });
+        const input = mailboxInput(tenant.id, {
+          name: `Mailbox ${String(i).padStart(3, "0")}`,
+          login: `box${i}@contoso.com`,
+          password: `pw-${i}-long-enough`,
+        });
         lastMailboxId = createMailbox(db, root, input).id;
       }
       return { lastMailboxId };

@@ -4,8 +4,12 @@ import { CLOUDS, MAILBOX_TYPES } from "../lib/engine/settings";
 import type { StepResult } from "../lib/engine/steps";
 
 const timestamps = {
-  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull().$defaultFn(() => new Date()),
-  updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull().$defaultFn(() => new Date()),
+  createdAt: integer("created_at", { mode: "timestamp_ms" })
+    .notNull()
+    .$defaultFn(() => new Date()),
+  updatedAt: integer("updated_at", { mode: "timestamp_ms" })
+    .notNull()
+    .$defaultFn(() => new Date()),
 };
 
 export const tenants = sqliteTable("tenants", {

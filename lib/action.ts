@@ -6,7 +6,6 @@ import type { UserActor } from "@/lib/auth/actor";
 import { requireActor } from "@/lib/auth/session";
 import { NotFoundError, UserError } from "@/lib/errors";
 
-
 export type FormAction = ((previous: ActionResult | null, formData: FormData) => Promise<ActionResult>) & {
   [AUTHORIZED]: true;
 };
@@ -31,18 +30,33 @@ export function authorizedAction<S extends z.ZodType>(definition: Definition<S>)
     const retype = secrets.some((field) => raw[field]) ? " Passwords are not kept: type them again." : "";
     const parsed = definition.schema.safeParse(raw);
     if (!parsed.success) {
-      return { ok: false, error: `Please correct the highlighted fields.${retype}`, fieldErrors: z.flattenError(parsed.error).fieldErrors, values };
+      return {
+        ok: false,
+        error: `Please correct the highlighted fields.${retype}`,
+        fieldErrors: z.flattenError(parsed.error).fieldErrors,
+        values,
+      };
     }
     try {
       return { ok: true, message: await definition.run(actor, parsed.data) };
     } catch (error) {
       if (error instanceof NotFoundError) notFound();
       if (error instanceof UserError) {
-        return { ok: false, error: `${error.message}${retype}`, fieldErrors: error.field ? { [error.field]: [error.message] } : {}, values };
+        return {
+          ok: false,
+          error: `${error.message}${retype}`,
+          fieldErrors: error.field ? { [error.field]: [error.message] } : {},
+          values,
+        };
       }
       unstable_rethrow(error);
       console.error("action failed:", error);
-      return { ok: false, error: "Something went wrong on the server; nothing was saved. Try again, or check the server log.", fieldErrors: {}, values };
+      return {
+        ok: false,
+        error: "Something went wrong on the server; nothing was saved. Try again, or check the server log.",
+        fieldErrors: {},
+        values,
+      };
     }
   };
   return Object.assign(action, { [AUTHORIZED]: true as const });

@@ -4,12 +4,15 @@ import { generatePassword } from "@/lib/auth/password";
 import type { Env } from "@/lib/env";
 import { countUsers, createUser } from "@/lib/users/queries";
 
-export const DEFAULT_FIRST_ADMIN_EMAIL = "admin@navigator-mail.local";
+const DEFAULT_FIRST_ADMIN_EMAIL = "admin@navigator-mail.local";
 
 export type FirstAdmin = { email: string; password: string; generatedPassword: boolean };
 
 /** Creates the first super-admin when the database has no users; returns its credentials once. */
-export async function ensureFirstAdmin(db: Db, env: Pick<Env, "FIRST_ADMIN_EMAIL" | "FIRST_ADMIN_PASSWORD">): Promise<FirstAdmin | null> {
+export async function ensureFirstAdmin(
+  db: Db,
+  env: Pick<Env, "FIRST_ADMIN_EMAIL" | "FIRST_ADMIN_PASSWORD">,
+): Promise<FirstAdmin | null> {
   if (countUsers(db) > 0) return null;
   const email = (env.FIRST_ADMIN_EMAIL ?? DEFAULT_FIRST_ADMIN_EMAIL).toLowerCase();
   const password = env.FIRST_ADMIN_PASSWORD ?? generatePassword();

@@ -8,7 +8,10 @@ const SECRET_HINT = "generate one with: openssl rand -base64 32";
 const secretsKeys = z
   .string({ error: `SECRETS_KEYS is not set; use kid:base64key[,kid2:base64key] (${SECRET_HINT})` })
   .transform((value, ctx) => {
-    const keys = value.split(",").map((entry) => entry.trim()).filter(Boolean);
+    const keys = value
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter(Boolean);
     const parsed: { id: string; key: Buffer }[] = [];
     for (const entry of keys) {
       const [id, b64] = entry.split(":");
@@ -32,10 +35,19 @@ const secretsKeys = z
 const hostPortList = z
   .string()
   .default("")
-  .transform((value) => value.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean))
-  .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-f:.]+\]:\d{1,5}$/, "MAIL_ALLOW_PRIVATE entries are host:port")));
+  .transform((value) =>
+    value
+      .split(",")
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  )
+  .pipe(
+    z.array(
+      z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-f:.]+\]:\d{1,5}$/, "MAIL_ALLOW_PRIVATE entries are host:port"),
+    ),
+  );
 
-export const envSchema = z.object({
+const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   DATABASE_URL: z
@@ -64,7 +76,9 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
   const result = envSchema.safeParse(cleaned);
   if (!result.success) {
-    throw new EnvError(result.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`));
+    throw new EnvError(
+      result.error.issues.map((issue) => `${issue.path.join(".") || "environment"}: ${issue.message}`),
+    );
   }
   return result.data;
 }

@@ -16,7 +16,10 @@ export function checkHealth(open: () => Db): Health {
     const code = (error as { code?: string }).code;
     const message = error instanceof Error ? error.message : String(error);
     console.error("health: database check failed:", code ?? "", message);
-    return { ok: false, database: { status: "error", latencyMs: elapsed(started), error: code ? `${code}: ${message}` : message } };
+    return {
+      ok: false,
+      database: { status: "error", latencyMs: elapsed(started), error: code ? `${code}: ${message}` : message },
+    };
   }
 }
 

@@ -1,6 +1,6 @@
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
 
 // For a local (non-production) install only: the launcher fills in what the operator did not set.
 const GENERATED = ["AUTH_SECRET", "SECRETS_KEYS"] as const;
@@ -19,7 +19,9 @@ export function ensureLocalSecrets(dataDir: string, env: Record<string, string |
       SECRETS_KEYS: `k${new Date().toISOString().slice(0, 10).replaceAll("-", "")}:${randomBytes(32).toString("base64")}`,
     };
     fs.mkdirSync(dataDir, { recursive: true });
-    const body = Object.entries(stored).map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
+    const body = `${Object.entries(stored)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n")}\n`;
     fs.writeFileSync(file, body, { mode: 0o600, flag: "wx" });
   }
   for (const name of missing) env[name] = stored[name];

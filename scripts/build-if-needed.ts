@@ -17,7 +17,11 @@ export function nextChildEnv(): NodeJS.ProcessEnv {
 export function buildIfNeeded(env: NodeJS.ProcessEnv): boolean {
   const marker = path.join(".next", "navigator-build-fingerprint");
   const fingerprint = sourceFingerprint();
-  if (fs.existsSync(path.join(".next", "BUILD_ID")) && fs.existsSync(marker) && fs.readFileSync(marker, "utf8") === fingerprint) {
+  if (
+    fs.existsSync(path.join(".next", "BUILD_ID")) &&
+    fs.existsSync(marker) &&
+    fs.readFileSync(marker, "utf8") === fingerprint
+  ) {
     return true;
   }
   console.log("Building the portal (first start or changed sources)...");

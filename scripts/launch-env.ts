@@ -1,5 +1,5 @@
 import path from "node:path";
-import { databasePath, EnvError, getEnv, type Env } from "@/lib/env";
+import { databasePath, type Env, EnvError, getEnv } from "@/lib/env";
 import { ensureLocalSecrets } from "@/lib/local-secrets";
 
 /**
@@ -24,7 +24,9 @@ export function loadLaunchEnv(): Env {
   } catch (error) {
     if (!(error instanceof EnvError)) throw error;
     console.error(error.message);
-    console.error("Navigator Mail did not start. Set the variables above (see README.md, Configuration) and start again.");
+    console.error(
+      "Navigator Mail did not start. Set the variables above (see README.md, Configuration) and start again.",
+    );
     process.exit(1);
   }
 }

@@ -11,7 +11,7 @@ import { loadLaunchEnv } from "./launch-env";
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");
-const tenantSlug = valueOf("--tenant");
+const tenantSlug = flagValue("--tenant");
 const target = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--tenant");
 if (!target) usage("name the mailbox to test (its id or its name)");
 
@@ -26,11 +26,18 @@ const matches = db
   .all()
   .filter((m) => !tenantSlug || m.tenantSlug === tenantSlug);
 if (matches.length === 0) usage(`no mailbox "${target}"${tenantSlug ? ` in tenant ${tenantSlug}` : ""}`);
-if (matches.length > 1) usage(`"${target}" names mailboxes in several tenants (${matches.map((m) => m.tenantSlug).join(", ")}): add --tenant <slug>`);
+if (matches.length > 1)
+  usage(
+    `"${target}" names mailboxes in several tenants (${matches.map((m) => m.tenantSlug).join(", ")}): add --tenant <slug>`,
+  );
 const { mailbox, tenantSlug: slug } = matches[0]!;
 
 // Runs like the portal's button, so the test lands in the mailbox's history and audit log.
-const started = startMailboxTest(db, SYSTEM_ACTORS.cli, { tenantId: mailbox.tenantId, mailboxId: mailbox.id, source: "saved" });
+const started = startMailboxTest(db, SYSTEM_ACTORS.cli, {
+  tenantId: mailbox.tenantId,
+  mailboxId: mailbox.id,
+  source: "saved",
+});
 if (!started.ok) {
   console.error(started.refusal.message);
   process.exit(1);
@@ -46,13 +53,29 @@ for await (const event of started.events) {
   if (event.type === "done") result = event;
 }
 closeDb();
-if (json) console.log(JSON.stringify({ mailbox: { id: mailbox.id, name: mailbox.name, tenant: slug }, testId: started.testId, ok: result.ok, durationMs: result.durationMs, steps }, null, 2));
-else console.log(result.ok ? `\nAll steps passed in ${(result.durationMs / 1000).toFixed(1)} s.` : "\nThe test failed.");
+if (json)
+  console.log(
+    JSON.stringify(
+      {
+        mailbox: { id: mailbox.id, name: mailbox.name, tenant: slug },
+        testId: started.testId,
+        ok: result.ok,
+        durationMs: result.durationMs,
+        steps,
+      },
+      null,
+      2,
+    ),
+  );
+else
+  console.log(result.ok ? `\nAll steps passed in ${(result.durationMs / 1000).toFixed(1)} s.` : "\nThe test failed.");
 process.exit(result.ok ? 0 : 1);
 
 function printStep(step: StepResult): void {
   const mark = { passed: "PASS", failed: "FAIL", skipped: "SKIP" }[step.status];
-  console.log(`${mark}  ${STEP_LABELS[step.name].padEnd(13)} ${String(step.durationMs).padStart(6)} ms  ${step.summary}`);
+  console.log(
+    `${mark}  ${STEP_LABELS[step.name].padEnd(13)} ${String(step.durationMs).padStart(6)} ms  ${step.summary}`,
+  );
   const d = step.diagnosis;
   if (d) {
     console.log(`      code:       ${d.code}`);
@@ -62,7 +85,7 @@ function printStep(step: StepResult): void {
   }
 }
 
-function valueOf(flag: string): string | undefined {
+function flagValue(flag: string): string | undefined {
   const index = args.indexOf(flag);
   return index >= 0 ? args[index + 1] : undefined;
 }

@@ -8,10 +8,18 @@ const db = getDb();
 migrateDatabase(db);
 const report = resealAll(db);
 closeDb();
-console.log(`Active key: ${env.SECRETS_KEYS[0]!.id}. Re-sealed ${report.resealed} secret(s); ${report.current} already used the active key.`);
-if (report.dropped > 0) console.log(`Dropped ${report.dropped} token cache(s) no configured key could open; those mailboxes sign in afresh at their next test.`);
+console.log(
+  `Active key: ${env.SECRETS_KEYS[0]!.id}. Re-sealed ${report.resealed} secret(s); ${report.current} already used the active key.`,
+);
+if (report.dropped > 0)
+  console.log(
+    `Dropped ${report.dropped} token cache(s) no configured key could open; those mailboxes sign in afresh at their next test.`,
+  );
 if (report.unreadable.length > 0) {
-  console.error(`${report.unreadable.length} secret(s) could not be opened with any configured key; their passwords must be entered again:`);
-  for (const item of report.unreadable) console.error(`  mailbox ${item.mailboxId} "${item.name}" (tenant ${item.tenantId})`);
+  console.error(
+    `${report.unreadable.length} secret(s) could not be opened with any configured key; their passwords must be entered again:`,
+  );
+  for (const item of report.unreadable)
+    console.error(`  mailbox ${item.mailboxId} "${item.name}" (tenant ${item.tenantId})`);
   process.exit(2);
 }

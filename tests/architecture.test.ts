@@ -3,7 +3,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 
 const root = process.cwd();
-const IMPORT = /^\s*(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|^\s*import\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/gm;
+const IMPORT =
+  /^\s*(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|^\s*import\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/gm;
 
 function sourceFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -29,20 +30,25 @@ describe("the layers", () => {
   const engine = sourceFiles(path.join(root, "lib/engine"));
 
   it("the engine is there and reads its own files", () => {
-    expect(engine.map((f) => path.basename(f))).toEqual(expect.arrayContaining(["run-checks.ts", "diagnoses.ts", "network-guard.ts"]));
+    expect(engine.map((f) => path.basename(f))).toEqual(
+      expect.arrayContaining(["run-checks.ts", "diagnoses.ts", "network-guard.ts"]),
+    );
   });
 
-  it.each(["lib/auth", "lib/audit", "lib/service", "lib/mailbox", "db", "app"])("no engine file imports %s", (forbidden) => {
-    const offending = engine.flatMap((file) =>
-      importsOf(file)
-        .filter((specifier) => {
-          const to = target(file, specifier);
-          return to !== null && (to === forbidden || to.startsWith(`${forbidden}/`));
-        })
-        .map((specifier) => `${path.relative(root, file)} imports ${specifier}`),
-    );
-    expect(offending).toEqual([]);
-  });
+  it.each(["lib/auth", "lib/audit", "lib/service", "lib/mailbox", "db", "app"])(
+    "no engine file imports %s",
+    (forbidden) => {
+      const offending = engine.flatMap((file) =>
+        importsOf(file)
+          .filter((specifier) => {
+            const to = target(file, specifier);
+            return to !== null && (to === forbidden || to.startsWith(`${forbidden}/`));
+          })
+          .map((specifier) => `${path.relative(root, file)} imports ${specifier}`),
+      );
+      expect(offending).toEqual([]);
+    },
+  );
 
   it("engine files import only each other and packages", () => {
     const outside = engine.flatMap((file) =>
@@ -63,7 +69,9 @@ describe("the layers", () => {
         .filter((specifier) => {
           const to = target(file, specifier) ?? "";
           const fromCrypto = path.relative(root, file).startsWith("lib/crypto/");
-          return to.startsWith("app/") || (fromCrypto && to !== "" && !to.startsWith("lib/crypto/") && to !== "lib/env");
+          return (
+            to.startsWith("app/") || (fromCrypto && to !== "" && !to.startsWith("lib/crypto/") && to !== "lib/env")
+          );
         })
         .map((specifier) => `${path.relative(root, file)} imports ${specifier}`),
     );

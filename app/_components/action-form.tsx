@@ -61,7 +61,18 @@ type FieldProps = {
   children?: React.ReactNode;
 };
 
-export function Field({ name, label, hint, type = "text", defaultValue, autoComplete, maxLength, placeholder, inputMode, children }: FieldProps) {
+export function Field({
+  name,
+  label,
+  hint,
+  type = "text",
+  defaultValue,
+  autoComplete,
+  maxLength,
+  placeholder,
+  inputMode,
+  children,
+}: FieldProps) {
   const { errors, typed, ids } = useFieldState(name);
   // Passwords are never put back into a form.
   const value = type === "password" ? undefined : (typed ?? defaultValue);
@@ -86,7 +97,17 @@ export function Field({ name, label, hint, type = "text", defaultValue, autoComp
   );
 }
 
-export function CheckboxField({ name, label, hint, defaultChecked = false }: { name: string; label: string; hint?: string; defaultChecked?: boolean }) {
+export function CheckboxField({
+  name,
+  label,
+  hint,
+  defaultChecked = false,
+}: {
+  name: string;
+  label: string;
+  hint?: string;
+  defaultChecked?: boolean;
+}) {
   const { errors, failed, ids } = useFieldState(name);
   // An unchecked box is absent from the form data, so after a failed save absence means "off".
   const checked = failed ? failed.values[name] === "on" : defaultChecked;

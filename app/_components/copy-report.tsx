@@ -18,7 +18,9 @@ export function CopyReport({ text }: { text: string }) {
       <button type="button" className="secondary" onClick={() => void copy()}>
         {state === "copied" ? "Report copied" : "Copy report"}
       </button>
-      <span aria-live="polite">{state === "refused" && " The browser does not allow copying here: select the report text below."}</span>
+      <span aria-live="polite">
+        {state === "refused" && " The browser does not allow copying here: select the report text below."}
+      </span>
       <details open={state === "refused"}>
         <summary>Show the report text</summary>
         <pre>{text}</pre>

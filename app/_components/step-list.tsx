@@ -1,9 +1,20 @@
 import { SETUP_STEP_LABELS } from "@/lib/engine/diagnoses";
 import type { StepName, StepResult } from "@/lib/engine/steps";
 
-export type StepView = { name: StepName; label: string; status: StepResult["status"] | "running" | "pending"; step?: StepResult };
+export type StepView = {
+  name: StepName;
+  label: string;
+  status: StepResult["status"] | "running" | "pending";
+  step?: StepResult;
+};
 
-const STATUS_TEXT: Record<StepView["status"], string> = { pending: "Waiting", running: "Running…", passed: "Passed", failed: "Failed", skipped: "Skipped" };
+const STATUS_TEXT: Record<StepView["status"], string> = {
+  pending: "Waiting",
+  running: "Running…",
+  passed: "Passed",
+  failed: "Failed",
+  skipped: "Skipped",
+};
 
 /** The steps of a test, live or from history; a failure shows its cause, fix, setup step and folded server reply. */
 export function StepList({ steps }: { steps: StepView[] }) {

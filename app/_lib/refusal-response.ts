@@ -7,5 +7,8 @@ export function refusalResponse(refusal: Refusal): Response {
   const headers: Record<string, string> = {};
   if ("retryAfterSeconds" in refusal) headers["retry-after"] = String(refusal.retryAfterSeconds);
   const fieldErrors = refusal.kind === "invalid" ? refusal.fieldErrors : {};
-  return Response.json({ error: refusal.message, kind: refusal.kind, fieldErrors }, { status: STATUS[refusal.kind], headers });
+  return Response.json(
+    { error: refusal.message, kind: refusal.kind, fieldErrors },
+    { status: STATUS[refusal.kind], headers },
+  );
 }

@@ -1,7 +1,7 @@
 import "server-only";
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { Db, Queryable } from "@/db/client";
-import { auditLog, type AuditChange, type AuditEntry } from "@/db/schema";
+import { type AuditChange, type AuditEntry, auditLog } from "@/db/schema";
 import { type Actor, actorLabel, actorUserId, isSuperAdmin, type UserActor } from "@/lib/auth/actor";
 
 export type AuditRecord = {
@@ -46,7 +46,11 @@ export function diffChanges(
   return changes;
 }
 
-export function listAuditFor(db: Db, actor: UserActor, options: { limit?: number; beforeId?: number } = {}): AuditEntry[] {
+export function listAuditFor(
+  db: Db,
+  actor: UserActor,
+  options: { limit?: number; beforeId?: number } = {},
+): AuditEntry[] {
   const conditions: SQL[] = [];
   if (!isSuperAdmin(actor)) conditions.push(eq(auditLog.tenantId, actor.tenantId ?? -1));
   if (options.beforeId) conditions.push(lt(auditLog.id, options.beforeId));
@@ -60,7 +64,7 @@ export function listAuditFor(db: Db, actor: UserActor, options: { limit?: number
 }
 
 function plain(value: unknown): unknown {
-  return value instanceof Date ? value.toISOString() : value ?? null;
+  return value instanceof Date ? value.toISOString() : (value ?? null);
 }
 
 function sameValue(a: unknown, b: unknown): boolean {

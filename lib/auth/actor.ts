@@ -1,7 +1,7 @@
 import "server-only";
 import { eq } from "drizzle-orm";
 import type { Db } from "@/db/client";
-import { users, type Role } from "@/db/schema";
+import { type Role, users } from "@/db/schema";
 import { NotFoundError } from "@/lib/errors";
 
 export const SESSION_MAX_AGE_SECONDS = 8 * 60 * 60;
@@ -49,7 +49,7 @@ export function isSuperAdmin(actor: Actor): boolean {
   return actor.kind === "user" && actor.role === "super_admin";
 }
 
-export function canAccessTenant(actor: Actor, tenantId: number): boolean {
+function canAccessTenant(actor: Actor, tenantId: number): boolean {
   return actor.kind === "system" || isSuperAdmin(actor) || actor.tenantId === tenantId;
 }
 

@@ -3,7 +3,7 @@
 // The browser side of sign-in; the rest of the app does not import next-auth directly.
 import { signIn } from "next-auth/react";
 
-export const UNKNOWN_ERROR = "Sign-in failed. Try again.";
+const UNKNOWN_ERROR = "Sign-in failed. Try again.";
 
 export async function signInWithCredentials(email: string, password: string): Promise<string | null> {
   const result = await signIn("credentials", { email, password, redirect: false });

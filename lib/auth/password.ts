@@ -1,5 +1,5 @@
 import "server-only";
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from "node:crypto";
+import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from "node:crypto";
 
 // Format: scrypt$N$r$p$salt$hash (base64). Parameters travel with the hash so they can be raised later.
 const N = 16384;

@@ -1,7 +1,7 @@
 import "server-only";
-import { cookies, headers } from "next/headers";
+import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
-import { getToken } from "next-auth/jwt";
+import { decode } from "next-auth/jwt";
 import { getDb } from "@/db/client";
 import { getEnv } from "@/lib/env";
 import { resolveActor, type SessionClaims, type UserActor } from "./actor";
@@ -18,12 +18,16 @@ export async function requireActor(): Promise<UserActor> {
   return actor;
 }
 
+// next-auth's session cookie: "__Secure-" when served over https, plain otherwise.
+const SESSION_COOKIES = ["__Secure-next-auth.session-token", "next-auth.session-token"];
+
 async function readSessionClaims(): Promise<SessionClaims | null> {
   const cookieStore = await cookies();
-  const headerStore = await headers();
-  const req = { headers: Object.fromEntries(headerStore.entries()), cookies: Object.fromEntries(cookieStore.getAll().map((c) => [c.name, c.value])) };
-  const token = await getToken({ req: req as never, secret: getEnv().AUTH_SECRET });
-  if (!token || typeof token.uid !== "number" || typeof token.sv !== "number" || typeof token.sat !== "number") return null;
+  const raw = SESSION_COOKIES.map((name) => cookieStore.get(name)?.value).find(Boolean);
+  if (!raw) return null;
+  const token = await decode({ token: raw, secret: getEnv().AUTH_SECRET }).catch(() => null);
+  if (!token || typeof token.uid !== "number" || typeof token.sv !== "number" || typeof token.sat !== "number")
+    return null;
   return { userId: token.uid, sessionVersion: token.sv, signedInAt: token.sat };
 }
 

@@ -1,7 +1,7 @@
 import "server-only";
 import { and, desc, eq, gt, lt } from "drizzle-orm";
 import type { Db } from "@/db/client";
-import { signInAttempts, users, type User } from "@/db/schema";
+import { signInAttempts, type User, users } from "@/db/schema";
 import { dummyPasswordHash, verifyPassword } from "./password";
 
 export const MAX_FAILURES = 10;
@@ -14,16 +14,24 @@ export const SIGN_IN_MESSAGES = {
 
 export type SignInResult = { ok: true; user: User } | { ok: false; message: string };
 
-export function normalizeEmail(email: string): string {
+function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-export async function signInWithPassword(db: Db, emailInput: string, password: string, now = Date.now()): Promise<SignInResult> {
+export async function signInWithPassword(
+  db: Db,
+  emailInput: string,
+  password: string,
+  now = Date.now(),
+): Promise<SignInResult> {
   const email = normalizeEmail(emailInput);
   const lockedFor = lockoutRemainingMs(db, email, now);
   if (lockedFor > 0) {
     const minutes = Math.ceil(lockedFor / 60_000);
-    return { ok: false, message: `Too many failed sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.` };
+    return {
+      ok: false,
+      message: `Too many failed sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
+    };
   }
   const user = email ? db.select().from(users).where(eq(users.email, email)).get() : undefined;
   const valid = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
@@ -56,7 +64,11 @@ function lockoutRemainingMs(db: Db, email: string, now: number): number {
 
 function recordAttempt(db: Db, email: string, succeeded: boolean, now: number): void {
   db.transaction((tx) => {
-    tx.insert(signInAttempts).values({ email, at: new Date(now), succeeded }).run();
-    tx.delete(signInAttempts).where(lt(signInAttempts.at, new Date(now - 24 * 60 * 60 * 1000))).run();
+    tx.insert(signInAttempts)
+      .values({ email, at: new Date(now), succeeded })
+      .run();
+    tx.delete(signInAttempts)
+      .where(lt(signInAttempts.at, new Date(now - 24 * 60 * 60 * 1000)))
+      .run();
   });
 }

@@ -16,7 +16,12 @@ export class SealError extends Error {
   }
 }
 
-export function sealingContext(parts: { tenantId: number; table: string; rowId: number | string; field: string }): string {
+export function sealingContext(parts: {
+  tenantId: number;
+  table: string;
+  rowId: number | string;
+  field: string;
+}): string {
   return `navigator-mail:${parts.table}:${parts.tenantId}:${parts.rowId}:${parts.field}`;
 }
 
@@ -27,12 +32,19 @@ export function seal(plaintext: string, context: string, keys: SealingKey[] = ge
   const cipher = createCipheriv("aes-256-gcm", active.key, iv);
   cipher.setAAD(Buffer.from(context, "utf8"));
   const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
-  return [VERSION, active.id, iv.toString("base64url"), ciphertext.toString("base64url"), cipher.getAuthTag().toString("base64url")].join(".");
+  return [
+    VERSION,
+    active.id,
+    iv.toString("base64url"),
+    ciphertext.toString("base64url"),
+    cipher.getAuthTag().toString("base64url"),
+  ].join(".");
 }
 
 export function open(sealed: string, context: string, keys: SealingKey[] = getEnv().SECRETS_KEYS): string {
   const [version, kid, iv, ciphertext, tag, ...rest] = sealed.split(".");
-  if (version !== VERSION || !kid || !iv || ciphertext === undefined || !tag || rest.length > 0) throw new SealError("unknown format");
+  if (version !== VERSION || !kid || !iv || ciphertext === undefined || !tag || rest.length > 0)
+    throw new SealError("unknown format");
   const key = keys.find((k) => k.id === kid);
   if (!key) throw new SealError(`key "${kid}" is not configured`);
   try {

@@ -1,14 +1,22 @@
 import type { ClaimsExpectation } from "./credentials";
-import { diagnose, type Diagnosis, type DiagnosisCode } from "./diagnoses";
+import { type Diagnosis, type DiagnosisCode, diagnose } from "./diagnoses";
 import { CLOUD_PROFILES, type Cloud } from "./settings";
 
 // Exchange Online's application id: Entra sometimes puts it in aud instead of the resource URL.
 const EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000";
 
-export type TokenClaims = { aud?: string; scp?: string; upn?: string; unique_name?: string; preferred_username?: string; exp?: number; tid?: string };
+type TokenClaims = {
+  aud?: string;
+  scp?: string;
+  upn?: string;
+  unique_name?: string;
+  preferred_username?: string;
+  exp?: number;
+  tid?: string;
+};
 
 /** Reads the payload without verifying the signature: the servers verify; this only explains. */
-export function decodeClaims(token: string): TokenClaims | null {
+function decodeClaims(token: string): TokenClaims | null {
   const payload = token.split(".")[1];
   if (!payload) return null;
   try {
@@ -18,7 +26,10 @@ export function decodeClaims(token: string): TokenClaims | null {
   }
 }
 
-const MISSING_SCOPE: Record<string, DiagnosisCode> = { "SMTP.Send": "CLAIM_SMTP_SCOPE", "IMAP.AccessAsUser.All": "CLAIM_IMAP_SCOPE" };
+const MISSING_SCOPE: Record<string, DiagnosisCode> = {
+  "SMTP.Send": "CLAIM_SMTP_SCOPE",
+  "IMAP.AccessAsUser.All": "CLAIM_IMAP_SCOPE",
+};
 
 type Verdict = { ok: true; summary: string } | { ok: false; diagnosis: Diagnosis };
 
@@ -33,7 +44,11 @@ export function checkClaims(token: string, expect: ClaimsExpectation, cloud: Clo
   }
   const scopes = (claims.scp ?? "").split(" ").filter(Boolean);
   const missing = expect.scopes.find((scope) => !scopes.includes(scope));
-  if (missing) return { ok: false, diagnosis: diagnose(MISSING_SCOPE[missing] ?? "CLAIM_SMTP_SCOPE", `scp = ${claims.scp || "(none)"}`) };
+  if (missing)
+    return {
+      ok: false,
+      diagnosis: diagnose(MISSING_SCOPE[missing] ?? "CLAIM_SMTP_SCOPE", `scp = ${claims.scp || "(none)"}`),
+    };
   const user = claims.upn ?? claims.unique_name ?? claims.preferred_username ?? "";
   if (user.toLowerCase() !== expect.user.toLowerCase()) {
     return { ok: false, diagnosis: diagnose("CLAIM_USER", `upn = ${user || "(none)"}, Login = ${expect.user}`) };
@@ -43,5 +58,8 @@ export function checkClaims(token: string, expect: ClaimsExpectation, cloud: Clo
     return { ok: false, diagnosis: diagnose("CLAIM_EXPIRED", `exp = ${exp}`) };
   }
   const minutes = Math.round((claims.exp * 1000 - now) / 60000);
-  return { ok: true, summary: `For ${user}, scopes ${scopes.join(" ")}, valid for ${minutes} more minute${minutes === 1 ? "" : "s"}` };
+  return {
+    ok: true,
+    summary: `For ${user}, scopes ${scopes.join(" ")}, valid for ${minutes} more minute${minutes === 1 ? "" : "s"}`,
+  };
 }

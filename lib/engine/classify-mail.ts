@@ -1,4 +1,4 @@
-import { diagnose, type Diagnosis, type DiagnosisCode } from "./diagnoses";
+import { type Diagnosis, type DiagnosisCode, diagnose } from "./diagnoses";
 import { redact } from "./redact";
 
 type TransportError = { code?: string; originalCode?: string; timeoutType?: string; message?: string };
@@ -29,7 +29,11 @@ const TRANSPORT: Record<string, DiagnosisCode> = {
 };
 
 // nodemailer's STARTTLS upgrade wraps the TLS error into its message; these are OpenSSL's and Node's codes.
-const CODE_IN_MESSAGE = new RegExp(`\\b(${Object.keys(TRANSPORT).filter((k) => /^[A-Z_]+$/.test(k) && k.length > 6).join("|")})\\b`);
+const CODE_IN_MESSAGE = new RegExp(
+  `\\b(${Object.keys(TRANSPORT)
+    .filter((k) => /^[A-Z_]+$/.test(k) && k.length > 6)
+    .join("|")})\\b`,
+);
 const CERT_MESSAGE = /certificate|self[- ]signed|altnames/i;
 
 /** Connection, DNS and TLS failures, shared by SMTP and IMAP; null when the failure is not of that kind. */

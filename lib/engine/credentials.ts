@@ -15,7 +15,7 @@ export type ClaimsExpectation = { kind: "delegated"; scopes: string[]; user: str
 
 export type TokenSource = "cache" | "refresh" | "grant";
 
-export type AcquiredToken = {
+type AcquiredToken = {
   accessToken: string;
   expiresOn: Date | null;
   source: TokenSource;
@@ -24,7 +24,9 @@ export type AcquiredToken = {
   expect: ClaimsExpectation;
 };
 
-export type AcquireResult = ({ ok: true } & AcquiredToken | { ok: false; diagnosis: Diagnosis }) & { requests: number };
+export type AcquireResult = (({ ok: true } & AcquiredToken) | { ok: false; diagnosis: Diagnosis }) & {
+  requests: number;
+};
 
 export type AcquireRequest = {
   settings: CheckSettings;

@@ -35,11 +35,18 @@ export class TimedHttpClient implements INetworkModule {
           } catch {
             body = { error: "invalid_response", error_description: text.slice(0, 500) };
           }
-          const headers = Object.fromEntries(Object.entries(response.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(", ") : String(v ?? "")]));
+          const headers = Object.fromEntries(
+            Object.entries(response.headers).map(([k, v]) => [
+              k.toLowerCase(),
+              Array.isArray(v) ? v.join(", ") : String(v ?? ""),
+            ]),
+          );
           resolve({ headers, body: body as T, status: response.statusCode ?? 0 });
         });
       });
-      request.on("timeout", () => request.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: "ETIMEDOUT" })));
+      request.on("timeout", () =>
+        request.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: "ETIMEDOUT" })),
+      );
       request.on("error", (error) => this.fail(error, reject));
       if (options?.body) request.write(options.body);
       request.end();

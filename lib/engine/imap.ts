@@ -2,12 +2,19 @@ import "server-only";
 import net from "node:net";
 import { ImapFlow } from "imapflow";
 import { classifyTransport } from "./classify-mail";
-import { diagnose, type Diagnosis } from "./diagnoses";
+import { type Diagnosis, diagnose } from "./diagnoses";
 import { redact } from "./redact";
 import { IMAP_PORTS, usesImap } from "./settings";
-import { MARKER_HEADER, type Endpoint, type InboxWatcher, type MailCredentials, type OpenResult, type ReceiveTransport } from "./transport";
+import {
+  type Endpoint,
+  type InboxWatcher,
+  MARKER_HEADER,
+  type MailCredentials,
+  type OpenResult,
+  type ReceiveTransport,
+} from "./transport";
 
-export const IMAP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
+const IMAP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 };
 
 export const imapTransport: ReceiveTransport = {
   role: "receive",
@@ -15,7 +22,10 @@ export const imapTransport: ReceiveTransport = {
   ports: IMAP_PORTS,
   budgetMs: 60_000,
   usedBy: (settings) => usesImap(settings.type),
-  server: (s) => (s.imapHost && s.imapPort ? { host: s.imapHost, port: s.imapPort } : { missing: "IMAP Server or IMAP Port is empty" }),
+  server: (s) =>
+    s.imapHost && s.imapPort
+      ? { host: s.imapHost, port: s.imapPort }
+      : { missing: "IMAP Server or IMAP Port is empty" },
   open: openInbox,
 };
 
@@ -30,7 +40,9 @@ export async function openInbox(target: Endpoint, credentials: MailCredentials):
     doSTARTTLS: target.mode === "starttls" ? true : target.mode === "none" ? false : undefined,
     servername: net.isIP(target.host) ? undefined : target.host,
     tls: { rejectUnauthorized: true, minVersion: "TLSv1.2" },
-    auth: oauth ? { user: credentials.user, accessToken: credentials.accessToken } : { user: credentials.user, pass: credentials.password },
+    auth: oauth
+      ? { user: credentials.user, accessToken: credentials.accessToken }
+      : { user: credentials.user, pass: credentials.password },
     ...IMAP_TIMEOUTS,
     logger: false,
     emitLogs: false,
@@ -50,7 +62,10 @@ export async function openInbox(target: Endpoint, credentials: MailCredentials):
   } catch (error) {
     await client.logout().catch(() => client.close());
     const diagnosis = classifyImapError(error, oauth, secrets);
-    return { ok: false, diagnosis: diagnosis.code === "UNEXPECTED" ? diagnose("IMAP_INBOX", redact(describe(error), secrets)) : diagnosis };
+    return {
+      ok: false,
+      diagnosis: diagnosis.code === "UNEXPECTED" ? diagnose("IMAP_INBOX", redact(describe(error), secrets)) : diagnosis,
+    };
   }
   return { ok: true, watcher: inboxWatcher(client, lock, secrets) };
 }
@@ -86,14 +101,28 @@ function inboxWatcher(client: ImapFlow, lock: { release(): void }, secrets: stri
   };
 }
 
-type ImapError = { authenticationFailed?: boolean; serverResponseCode?: string; responseStatus?: string; responseText?: string; code?: string; message?: string };
+type ImapError = {
+  authenticationFailed?: boolean;
+  serverResponseCode?: string;
+  responseStatus?: string;
+  responseText?: string;
+  code?: string;
+  message?: string;
+};
 
-export function classifyImapError(error: unknown, oauth: boolean, secrets: readonly (string | null)[]): Diagnosis {
+function classifyImapError(error: unknown, oauth: boolean, secrets: readonly (string | null)[]): Diagnosis {
   const e = (error ?? {}) as ImapError;
-  const detail = redact([e.responseStatus, e.serverResponseCode && `[${e.serverResponseCode}]`, e.responseText ?? e.message].filter(Boolean).join(" "), secrets);
-  if (e.authenticationFailed || e.serverResponseCode === "AUTHENTICATIONFAILED") return diagnose(oauth ? "IMAP_AUTH_FAILED" : "IMAP_PASSWORD_REJECTED", detail);
+  const detail = redact(
+    [e.responseStatus, e.serverResponseCode && `[${e.serverResponseCode}]`, e.responseText ?? e.message]
+      .filter(Boolean)
+      .join(" "),
+    secrets,
+  );
+  if (e.authenticationFailed || e.serverResponseCode === "AUTHENTICATIONFAILED")
+    return diagnose(oauth ? "IMAP_AUTH_FAILED" : "IMAP_PASSWORD_REJECTED", detail);
   // Exchange answers BAD with "User is authenticated but not connected" when the identity has no access to the mailbox.
-  if (e.responseStatus === "BAD" && e.serverResponseCode === undefined && oauth) return diagnose("IMAP_NOT_CONNECTED", detail);
+  if (e.responseStatus === "BAD" && e.serverResponseCode === undefined && oauth)
+    return diagnose("IMAP_NOT_CONNECTED", detail);
   if ((error as { tlsFailed?: boolean })?.tlsFailed) return diagnose("TLS_NO_STARTTLS", detail);
   return classifyTransport(error, secrets) ?? diagnose("UNEXPECTED", detail);
 }

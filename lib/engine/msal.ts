@@ -3,7 +3,7 @@ import { type AuthenticationResult, type ICachePlugin, LogLevel, PublicClientApp
 import type { AcquireRequest, AcquireResult, ClaimsExpectation, TokenSource } from "./credentials";
 import { TimedHttpClient } from "./http-client";
 
-export const TOKEN_TIMEOUT_MS = 15_000;
+const TOKEN_TIMEOUT_MS = 15_000;
 
 /** A public client for one check, with our timed network client and the caller's cache store. */
 export function publicClientFor(request: AcquireRequest): { app: PublicClientApplication; http: TimedHttpClient } {
@@ -48,7 +48,14 @@ export function tokenFrom(
   requests: number,
   identity: { xoauth2User: string; expect: ClaimsExpectation },
 ): AcquireResult {
-  return { ok: true, accessToken: result.accessToken, expiresOn: result.expiresOn ?? null, source, requests, ...identity };
+  return {
+    ok: true,
+    accessToken: result.accessToken,
+    expiresOn: result.expiresOn ?? null,
+    source,
+    requests,
+    ...identity,
+  };
 }
 
 function cachePlugin(request: AcquireRequest): ICachePlugin {

@@ -1,7 +1,7 @@
 import "server-only";
 import { lookup } from "node:dns/promises";
 import net from "node:net";
-import { diagnose, type Diagnosis } from "./diagnoses";
+import { type Diagnosis, diagnose } from "./diagnoses";
 
 export type GuardResult = { ok: true; address: string; family: 4 | 6 } | { ok: false; diagnosis: Diagnosis };
 
@@ -29,11 +29,16 @@ export async function guardHost(
     return { ok: false, diagnosis: diagnose("NETWORK_PORT_NOT_ALLOWED", `${service.name} port ${port}`) };
   }
   if (!net.isIP(stripBrackets(name)) && looksLikeIpv4Literal(name)) {
-    return { ok: false, diagnosis: diagnose("NETWORK_REFUSED_ADDRESS", `${name} is an IPv4 address in an unusual notation`) };
+    return {
+      ok: false,
+      diagnosis: diagnose("NETWORK_REFUSED_ADDRESS", `${name} is an IPv4 address in an unusual notation`),
+    };
   }
   let addresses: { address: string; family: number }[];
   try {
-    addresses = net.isIP(stripBrackets(name)) ? [{ address: stripBrackets(name), family: net.isIP(stripBrackets(name)) }] : await resolve(name);
+    addresses = net.isIP(stripBrackets(name))
+      ? [{ address: stripBrackets(name), family: net.isIP(stripBrackets(name)) }]
+      : await resolve(name);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "DNS";
     return { ok: false, diagnosis: diagnose("DNS_NOT_FOUND", `${code} ${name}`) };
@@ -42,7 +47,13 @@ export async function guardHost(
   // Every answer must be acceptable: one private address among public ones is enough to refuse.
   const refused = allowed ? undefined : addresses.find((a) => classifyAddress(a.address) !== "public");
   if (refused) {
-    return { ok: false, diagnosis: diagnose("NETWORK_REFUSED_ADDRESS", `${name} resolves to ${refused.address} (${classifyAddress(refused.address)})`) };
+    return {
+      ok: false,
+      diagnosis: diagnose(
+        "NETWORK_REFUSED_ADDRESS",
+        `${name} resolves to ${refused.address} (${classifyAddress(refused.address)})`,
+      ),
+    };
   }
   const first = addresses[0]!;
   return { ok: true, address: first.address, family: first.family === 6 ? 6 : 4 };

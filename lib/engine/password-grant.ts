@@ -3,7 +3,7 @@ import { classifyTokenError } from "./classify-token";
 import type { ClaimsExpectation, CredentialProvider } from "./credentials";
 import { diagnose } from "./diagnoses";
 import { acquireSilently, publicClientFor, tokenFrom } from "./msal";
-import { CLOUD_PROFILES, type CheckSettings, usesImap, usesSmtp } from "./settings";
+import { type CheckSettings, CLOUD_PROFILES, usesImap, usesSmtp } from "./settings";
 
 /** One audience only (Outlook); Graph scopes must never share the request. */
 export function scopesFor(settings: Pick<CheckSettings, "type" | "cloud">): string[] {
@@ -28,7 +28,8 @@ export const passwordGrant: CredentialProvider = {
     const identity = { xoauth2User: settings.login, expect: delegated(settings) };
 
     const silent = await acquireSilently(app, settings.login, scopes);
-    if (silent.result) return tokenFrom(silent.result, http.requests === 0 ? "cache" : "refresh", http.requests, identity);
+    if (silent.result)
+      return tokenFrom(silent.result, http.requests === 0 ? "cache" : "refresh", http.requests, identity);
 
     if (!settings.password) {
       // Without a password the refresh token was the only way: say why it was refused (revoked, expired).
@@ -36,18 +37,33 @@ export const passwordGrant: CredentialProvider = {
       return { ok: false, diagnosis, requests: http.requests };
     }
     try {
-      const result = await app.acquireTokenByUsernamePassword({ scopes, username: settings.login, password: settings.password });
+      const result = await app.acquireTokenByUsernamePassword({
+        scopes,
+        username: settings.login,
+        password: settings.password,
+      });
       if (!result?.accessToken) {
-        return { ok: false, diagnosis: diagnose("UNEXPECTED", "no access token in the answer"), requests: http.requests };
+        return {
+          ok: false,
+          diagnosis: diagnose("UNEXPECTED", "no access token in the answer"),
+          requests: http.requests,
+        };
       }
       return tokenFrom(result, "grant", http.requests, identity);
     } catch (error) {
-      return { ok: false, diagnosis: classifyTokenError(error, http.lastError, [settings.password]), requests: http.requests };
+      return {
+        ok: false,
+        diagnosis: classifyTokenError(error, http.lastError, [settings.password]),
+        requests: http.requests,
+      };
     }
   },
 };
 
 function delegated(settings: CheckSettings): ClaimsExpectation {
-  const scopes = [...(usesSmtp(settings.type) ? ["SMTP.Send"] : []), ...(usesImap(settings.type) ? ["IMAP.AccessAsUser.All"] : [])];
+  const scopes = [
+    ...(usesSmtp(settings.type) ? ["SMTP.Send"] : []),
+    ...(usesImap(settings.type) ? ["IMAP.AccessAsUser.All"] : []),
+  ];
   return { kind: "delegated", scopes, user: settings.login };
 }

@@ -1,5 +1,6 @@
 const JWT = /\beyJ[\w-]{6,}\.[\w-]{6,}\.[\w-]*/g;
-const BEARER = /(Bearer\s+|auth=Bearer\s*)[^\s\x01"']+/gi;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: \u0001 separates the fields of a SASL XOAUTH2 response.
+const BEARER = /(Bearer\s+|auth=Bearer\s*)[^\s\u0001"']+/gi;
 // A base64 blob long enough to be a SASL XOAUTH2 or PLAIN response.
 const SASL_BLOB = /\b(AUTH(?:ENTICATE)?\s+(?:XOAUTH2|OAUTHBEARER|PLAIN|LOGIN)\s+)[A-Za-z0-9+/=]{16,}/gi;
 const REFRESH = /("?refresh_token"?\s*[:=]\s*"?)[^"&\s]+/gi;

@@ -41,7 +41,10 @@ export function plannedSteps(settings: CheckSettings, credentials = providerFor(
  * Runs the checks and yields each step as it finishes. A remote failure is a step result, never an
  * exception; steps that depend on a failed one are yielded as skipped.
  */
-export async function* runChecks(settings: CheckSettings, options: CheckOptions): AsyncGenerator<StepResult, CheckOutcome> {
+export async function* runChecks(
+  settings: CheckSettings,
+  options: CheckOptions,
+): AsyncGenerator<StepResult, CheckOutcome> {
   const clock = options.now ?? Date.now;
   const started = clock();
   const deadline = started + (options.budgetMs ?? CHECK_BUDGET_MS);
@@ -49,16 +52,32 @@ export async function* runChecks(settings: CheckSettings, options: CheckOptions)
   const planned = plannedSteps(settings, provider);
   const transports = usedTransports(settings);
   const steps: StepResult[] = [];
-  const emit = (step: StepResult) => (steps.push(step), step);
+  const emit = (step: StepResult) => {
+    steps.push(step);
+    return step;
+  };
   const passed = (name: StepName, since: number, summary: string, metrics?: Record<string, number>) =>
     emit({ name, status: "passed", durationMs: clock() - since, summary, ...(metrics ? { metrics } : {}) });
   const failed = (name: StepName, since: number, diagnosis: Diagnosis, metrics?: Record<string, number>) =>
-    emit({ name, status: "failed", durationMs: clock() - since, summary: diagnosis.cause, diagnosis, ...(metrics ? { metrics } : {}) });
+    emit({
+      name,
+      status: "failed",
+      durationMs: clock() - since,
+      summary: diagnosis.cause,
+      diagnosis,
+      ...(metrics ? { metrics } : {}),
+    });
   const skipRest = (reason: StepName) =>
     planned
       .filter((name) => !steps.some((s) => s.name === name))
-      .map((name) => emit({ name, status: "skipped", durationMs: 0, summary: `Skipped: ${STEP_LABELS[reason]} failed` }));
-  const outcome = (): CheckOutcome => ({ ok: steps.every((s) => s.status === "passed"), steps, durationMs: clock() - started });
+      .map((name) =>
+        emit({ name, status: "skipped", durationMs: 0, summary: `Skipped: ${STEP_LABELS[reason]} failed` }),
+      );
+  const outcome = (): CheckOutcome => ({
+    ok: steps.every((s) => s.status === "passed"),
+    steps,
+    durationMs: clock() - started,
+  });
 
   // 1. Settings
   let t = clock();
@@ -104,7 +123,11 @@ export async function* runChecks(settings: CheckSettings, options: CheckOptions)
       yield* skipRest("token");
       return outcome();
     }
-    const how = { cache: "from the cache (no request)", refresh: "renewed with the refresh token", grant: provider.grantLabel };
+    const how = {
+      cache: "from the cache (no request)",
+      refresh: "renewed with the refresh token",
+      grant: provider.grantLabel,
+    };
     yield passed("token", t, `Token ${how[token.source]}`, metrics);
     t = clock();
     const claims = checkClaims(token.accessToken, token.expect, settings.cloud, clock());
@@ -163,7 +186,7 @@ export async function* runChecks(settings: CheckSettings, options: CheckOptions)
     }
     return outcome();
   } finally {
-    // A receiver whose step was never reached (the consumer stopped early) still gets closed.
+    // A receiver the consumer stopped waiting for (it ended early) still gets closed.
     const late = await Promise.all(receiving.map((r) => r.opened.catch(() => null)));
     for (const inbox of late) if (inbox?.ok && !watchers.includes(inbox.watcher)) watchers.push(inbox.watcher);
     await Promise.all(watchers.map((w) => w.close()));

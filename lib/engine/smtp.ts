@@ -2,24 +2,38 @@ import "server-only";
 import net from "node:net";
 import nodemailer from "nodemailer";
 import { classifyTransport, enhancedStatus } from "./classify-mail";
-import { diagnose, type Diagnosis, type DiagnosisCode } from "./diagnoses";
+import { type Diagnosis, type DiagnosisCode, diagnose } from "./diagnoses";
 import { redact } from "./redact";
 import { SMTP_PORTS, usesSmtp } from "./settings";
-import { MARKER_HEADER, type Endpoint, type MailCredentials, type SendResult, type SendTransport, type TestMessage } from "./transport";
+import {
+  type Endpoint,
+  MARKER_HEADER,
+  type MailCredentials,
+  type SendResult,
+  type SendTransport,
+  type TestMessage,
+} from "./transport";
 
-export const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 };
+const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 };
 
 export const smtpTransport: SendTransport = {
   role: "send",
   label: "SMTP send",
   ports: SMTP_PORTS,
   usedBy: (settings) => usesSmtp(settings.type),
-  server: (s) => (s.smtpHost && s.smtpPort ? { host: s.smtpHost, port: s.smtpPort } : { missing: "SMTP Server or SMTP Port is empty" }),
+  server: (s) =>
+    s.smtpHost && s.smtpPort
+      ? { host: s.smtpHost, port: s.smtpPort }
+      : { missing: "SMTP Server or SMTP Port is empty" },
   send: sendTestMessage,
 };
 
 /** Sends one marked message from the mailbox to itself, connecting to the address the guard checked. */
-export async function sendTestMessage(target: Endpoint, credentials: MailCredentials, message: TestMessage): Promise<SendResult> {
+export async function sendTestMessage(
+  target: Endpoint,
+  credentials: MailCredentials,
+  message: TestMessage,
+): Promise<SendResult> {
   const oauth = "accessToken" in credentials;
   const transport = nodemailer.createTransport({
     host: target.address,
@@ -28,7 +42,11 @@ export async function sendTestMessage(target: Endpoint, credentials: MailCredent
     requireTLS: target.mode === "starttls",
     ignoreTLS: target.mode === "none",
     // Certificates are checked against the name the administrator entered, not the address.
-    tls: { rejectUnauthorized: true, minVersion: "TLSv1.2", ...(net.isIP(target.host) ? {} : { servername: target.host }) },
+    tls: {
+      rejectUnauthorized: true,
+      minVersion: "TLSv1.2",
+      ...(net.isIP(target.host) ? {} : { servername: target.host }),
+    },
     auth: oauth
       ? { type: "OAuth2", user: credentials.user, accessToken: credentials.accessToken }
       : { user: credentials.user, pass: credentials.password },
@@ -47,7 +65,10 @@ export async function sendTestMessage(target: Endpoint, credentials: MailCredent
     });
     return { ok: true, acceptedAt: Date.now(), response: info.response };
   } catch (error) {
-    return { ok: false, diagnosis: classifySmtpError(error, oauth, [oauth ? credentials.accessToken : credentials.password]) };
+    return {
+      ok: false,
+      diagnosis: classifySmtpError(error, oauth, [oauth ? credentials.accessToken : credentials.password]),
+    };
   } finally {
     transport.close();
   }
@@ -55,7 +76,7 @@ export async function sendTestMessage(target: Endpoint, credentials: MailCredent
 
 type SmtpError = { code?: string; responseCode?: number; response?: string; command?: string; message?: string };
 
-export function classifySmtpError(error: unknown, oauth: boolean, secrets: readonly (string | null)[]): Diagnosis {
+function classifySmtpError(error: unknown, oauth: boolean, secrets: readonly (string | null)[]): Diagnosis {
   const transport = classifyTransport(error, secrets);
   const e = (error ?? {}) as SmtpError;
   const detail = redact([e.command && `${e.command}:`, e.response ?? e.message].filter(Boolean).join(" "), secrets);

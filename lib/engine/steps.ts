@@ -8,10 +8,13 @@ export type StepName = keyof typeof CORE_STEP_LABELS | TransportName;
 
 export const STEP_LABELS: Record<StepName, string> = {
   ...CORE_STEP_LABELS,
-  ...(Object.fromEntries(Object.entries(TRANSPORTS).map(([name, t]) => [name, t.label])) as Record<TransportName, string>),
+  ...(Object.fromEntries(Object.entries(TRANSPORTS).map(([name, t]) => [name, t.label])) as Record<
+    TransportName,
+    string
+  >),
 };
 
-export type StepStatus = "passed" | "failed" | "skipped";
+type StepStatus = "passed" | "failed" | "skipped";
 
 /** One finished step. A failure carries what the administrator needs to fix it. */
 export type StepResult = {

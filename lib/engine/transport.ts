@@ -16,7 +16,10 @@ export type SendResult = { ok: true; acceptedAt: number; response: string } | { 
 
 export type InboxWatcher = {
   /** Waits for the marked message, then deletes it. */
-  waitFor(marker: string, deadline: number): Promise<{ ok: true; arrivedAt: number } | { ok: false; diagnosis: Diagnosis }>;
+  waitFor(
+    marker: string,
+    deadline: number,
+  ): Promise<{ ok: true; arrivedAt: number } | { ok: false; diagnosis: Diagnosis }>;
   close(): Promise<void>;
 };
 

@@ -4,16 +4,31 @@ import type { MailboxType } from "@/lib/engine/settings";
 export const MAILBOX_FIELDS = {
   name: { label: "Name", help: "A name for this mailbox in Navigator Mail, e.g. Invoices or Support." },
   type: { label: "Type", help: "SMTP to send, IMAP to receive, or both." },
-  login: { label: "Login", help: "The mailbox user's sign-in name (UPN) in Microsoft Entra ID, e.g. invoices@contoso.com; mail is sent as this user." },
+  login: {
+    label: "Login",
+    help: "The mailbox user's sign-in name (UPN) in Microsoft Entra ID, e.g. invoices@contoso.com; mail is sent as this user.",
+  },
   password: { label: "Password", help: "That user's password. It is stored encrypted and never shown again." },
-  cloud: { label: "Microsoft cloud", help: "Where the tenant lives; sets the sign-in authority and the Microsoft 365 servers." },
+  cloud: {
+    label: "Microsoft cloud",
+    help: "Where the tenant lives; sets the sign-in authority and the Microsoft 365 servers.",
+  },
   smtpHost: { label: "SMTP Server", help: "smtp.office365.com for Microsoft 365." },
   smtpPort: { label: "SMTP Port", help: "587 (STARTTLS) for Microsoft 365; 465 for TLS from the start." },
   imapHost: { label: "IMAP Server", help: "outlook.office365.com for Microsoft 365." },
   imapPort: { label: "IMAP Port", help: "993 (TLS) for Microsoft 365; 143 for STARTTLS." },
-  useTls: { label: "Use TLS", help: "Encrypted connection to the mail servers: TLS from the start on 465 and 993, STARTTLS on the other ports." },
-  azureClientId: { label: "Azure Application ClientID", help: "Application (client) ID on the app registration's Overview page in Microsoft Entra ID." },
-  azureTenantId: { label: "Azure Application TenantID", help: "Directory (tenant) ID on the same Overview page, or a verified domain such as contoso.onmicrosoft.com." },
+  useTls: {
+    label: "Use TLS",
+    help: "Encrypted connection to the mail servers: TLS from the start on 465 and 993, STARTTLS on the other ports.",
+  },
+  azureClientId: {
+    label: "Azure Application ClientID",
+    help: "Application (client) ID on the app registration's Overview page in Microsoft Entra ID.",
+  },
+  azureTenantId: {
+    label: "Azure Application TenantID",
+    help: "Directory (tenant) ID on the same Overview page, or a verified domain such as contoso.onmicrosoft.com.",
+  },
 } as const;
 
 export const MAILBOX_TYPE_LABELS: Record<MailboxType, string> = {

@@ -1,8 +1,8 @@
 import "server-only";
 import { and, asc, eq } from "drizzle-orm";
 import type { Db, Queryable } from "@/db/client";
-import { mailboxes, tenants, type Mailbox } from "@/db/schema";
-import { assertTenantAccess, type Actor } from "@/lib/auth/actor";
+import { type Mailbox, mailboxes, tenants } from "@/db/schema";
+import { type Actor, assertTenantAccess } from "@/lib/auth/actor";
 import { NotFoundError } from "@/lib/errors";
 import { type PasswordState, passwordState } from "./password";
 
@@ -30,7 +30,11 @@ export function listMailboxesFor(db: Db, actor: Actor, tenantId: number): Mailbo
     .where(eq(mailboxes.tenantId, tenantId))
     .orderBy(asc(mailboxes.name))
     .all()
-    .map(({ azureClientId, passwordSealed, ...row }) => ({ ...row, oauth: azureClientId !== null, passwordSet: passwordSealed !== null }));
+    .map(({ azureClientId, passwordSealed, ...row }) => ({
+      ...row,
+      oauth: azureClientId !== null,
+      passwordSet: passwordSealed !== null,
+    }));
 }
 
 /** Fetch-or-throw within the tenant: another tenant's mailbox is as missing as one that never existed. */

@@ -1,9 +1,9 @@
 import "server-only";
 import { and, eq, sql } from "drizzle-orm";
 import type { Db, Tx } from "@/db/client";
-import { mailboxes, type Mailbox } from "@/db/schema";
-import type { UserActor } from "@/lib/auth/actor";
+import { type Mailbox, mailboxes } from "@/db/schema";
 import { diffChanges, recordAudit } from "@/lib/audit/log";
+import type { UserActor } from "@/lib/auth/actor";
 import { usesImap, usesSmtp } from "@/lib/engine/settings";
 import { UserError } from "@/lib/errors";
 import { formatUtc } from "@/lib/format-time";
@@ -29,7 +29,12 @@ export function createMailbox(db: Db, actor: UserActor, input: SaveMailboxInput)
       .get();
     // The sealed password is bound to the row id, which exists only after the insert.
     const mailbox = input.password
-      ? tx.update(mailboxes).set(passwordColumns(inserted, input.password, actor)).where(eq(mailboxes.id, inserted.id)).returning().get()
+      ? tx
+          .update(mailboxes)
+          .set(passwordColumns(inserted, input.password, actor))
+          .where(eq(mailboxes.id, inserted.id))
+          .returning()
+          .get()
       : inserted;
     recordAudit(tx, actor, {
       tenantId: mailbox.tenantId,
@@ -43,7 +48,11 @@ export function createMailbox(db: Db, actor: UserActor, input: SaveMailboxInput)
   });
 }
 
-export function updateMailbox(db: Db, actor: UserActor, input: SaveMailboxInput & { mailboxId: number; version: number }): Mailbox {
+export function updateMailbox(
+  db: Db,
+  actor: UserActor,
+  input: SaveMailboxInput & { mailboxId: number; version: number },
+): Mailbox {
   return db.transaction((tx) => {
     const current = getMailboxFor(tx, actor, input.tenantId, input.mailboxId);
     if (current.version !== input.version) throw conflict(current);
@@ -58,7 +67,13 @@ export function updateMailbox(db: Db, actor: UserActor, input: SaveMailboxInput 
         : {};
     const updated = tx
       .update(mailboxes)
-      .set({ ...next, ...password, version: sql`${mailboxes.version} + 1`, updatedBy: actor.email, updatedAt: new Date() })
+      .set({
+        ...next,
+        ...password,
+        version: sql`${mailboxes.version} + 1`,
+        updatedBy: actor.email,
+        updatedAt: new Date(),
+      })
       .where(and(eq(mailboxes.id, current.id), eq(mailboxes.version, input.version)))
       .returning()
       .get();
@@ -68,7 +83,14 @@ export function updateMailbox(db: Db, actor: UserActor, input: SaveMailboxInput 
     if (tokenChanged || current.passwordSealed !== updated.passwordSealed) dropTokenCache(tx, updated.id);
     const changes = diffChanges(auditView(current), auditView(updated), ["password"]);
     if (Object.keys(changes).length > 0) {
-      recordAudit(tx, actor, { tenantId: updated.tenantId, action: "mailbox.update", targetType: "mailbox", targetId: updated.id, targetLabel: updated.name, changes });
+      recordAudit(tx, actor, {
+        tenantId: updated.tenantId,
+        action: "mailbox.update",
+        targetType: "mailbox",
+        targetId: updated.id,
+        targetLabel: updated.name,
+        changes,
+      });
     }
     return updated;
   });
@@ -110,7 +132,11 @@ export function settingsRow(input: MailboxSettings): SettingsRow {
 }
 
 function passwordColumns(mailbox: Pick<Mailbox, "tenantId" | "id">, password: string, actor: UserActor) {
-  return { passwordSealed: sealMailboxPassword(mailbox, password), passwordChangedAt: new Date(), passwordChangedBy: actor.email };
+  return {
+    passwordSealed: sealMailboxPassword(mailbox, password),
+    passwordChangedAt: new Date(),
+    passwordChangedBy: actor.email,
+  };
 }
 
 function auditView(mailbox: Mailbox): Record<string, unknown> {
@@ -122,7 +148,9 @@ function auditView(mailbox: Mailbox): Record<string, unknown> {
 
 function conflict(current: Mailbox): UserError {
   const at = formatUtc(current.updatedAt);
-  return new UserError(`This mailbox was changed by ${current.updatedBy} at ${at} UTC — reload to see the changes. Nothing was saved.`);
+  return new UserError(
+    `This mailbox was changed by ${current.updatedBy} at ${at} UTC — reload to see the changes. Nothing was saved.`,
+  );
 }
 
 function assertNameFree(tx: Tx, tenantId: number, name: string): void {

@@ -1,5 +1,14 @@
 import { z } from "zod";
-import { CLOUDS, IMAP_PORTS, IMPLICIT_TLS_PORTS, MAILBOX_TYPES, SMTP_PORTS, STARTTLS_PORTS, usesImap, usesSmtp } from "@/lib/engine/settings";
+import {
+  CLOUDS,
+  IMAP_PORTS,
+  IMPLICIT_TLS_PORTS,
+  MAILBOX_TYPES,
+  SMTP_PORTS,
+  STARTTLS_PORTS,
+  usesImap,
+  usesSmtp,
+} from "@/lib/engine/settings";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
@@ -10,18 +19,31 @@ const PERSONAL_DOMAIN = /^(outlook|hotmail|live|msn|passport)\.[a-z.]{2,}$/i;
 const MULTI_TENANT_ALIASES = ["common", "consumers", "organizations"];
 
 const blankToUndefined = (value: unknown) => (typeof value === "string" && value.trim() === "" ? undefined : value);
-const optionalText = (max: number) => z.preprocess(blankToUndefined, z.string().trim().max(max, `Use at most ${max} characters.`).optional());
+const optionalText = (max: number) =>
+  z.preprocess(blankToUndefined, z.string().trim().max(max, `Use at most ${max} characters.`).optional());
 const port = z.preprocess(
   blankToUndefined,
-  z.coerce.number({ error: "Enter a port number from 1 to 65535." }).int("Enter a whole number.").min(1, "Enter a port number from 1 to 65535.").max(65535, "Enter a port number from 1 to 65535.").optional(),
+  z.coerce
+    .number({ error: "Enter a port number from 1 to 65535." })
+    .int("Enter a whole number.")
+    .min(1, "Enter a port number from 1 to 65535.")
+    .max(65535, "Enter a port number from 1 to 65535.")
+    .optional(),
 );
 const checkbox = z.preprocess((v) => v === "on" || v === "true" || v === true, z.boolean());
 
-export const mailboxFields = z.object({
+const mailboxFields = z.object({
   name: z.string({ error: "Enter a name." }).trim().min(1, "Enter a name.").max(100, "Use at most 100 characters."),
   type: z.enum(MAILBOX_TYPES, { error: "Choose SMTP, IMAP or both." }),
-  login: z.string({ error: "Enter the login." }).trim().min(1, "Enter the login (the mailbox user's sign-in name).").max(254, "Use at most 254 characters."),
-  password: z.preprocess((v) => (v === "" ? undefined : v), z.string().max(256, "Use at most 256 characters.").optional()),
+  login: z
+    .string({ error: "Enter the login." })
+    .trim()
+    .min(1, "Enter the login (the mailbox user's sign-in name).")
+    .max(254, "Use at most 254 characters."),
+  password: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.string().max(256, "Use at most 256 characters.").optional(),
+  ),
   clearPassword: checkbox,
   smtpHost: optionalText(253).transform((v) => v?.toLowerCase()),
   smtpPort: port,
@@ -36,7 +58,7 @@ export const mailboxFields = z.object({
 type Fields = z.infer<typeof mailboxFields>;
 
 /** Rules that span fields; each message names what is wrong and what to pick. */
-export function checkMailboxSettings(value: Fields, ctx: z.RefinementCtx): void {
+function checkMailboxSettings(value: Fields, ctx: z.RefinementCtx): void {
   const add = (path: keyof Fields, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
   const oauth = Boolean(value.azureClientId || value.azureTenantId);
 
@@ -50,14 +72,28 @@ export function checkMailboxSettings(value: Fields, ctx: z.RefinementCtx): void 
     const portField = protocol === "smtp" ? "smtpPort" : "imapPort";
     const host = value[hostField];
     const portNumber = value[portField];
-    const hostProblem = host === undefined ? `Enter the ${protocol.toUpperCase()} server, e.g. ${protocol === "smtp" ? "smtp.office365.com" : "outlook.office365.com"}.` : hostError(host);
+    const hostProblem =
+      host === undefined
+        ? `Enter the ${protocol.toUpperCase()} server, e.g. ${protocol === "smtp" ? "smtp.office365.com" : "outlook.office365.com"}.`
+        : hostError(host);
     if (hostProblem) add(hostField, hostProblem);
-    const portProblem = portNumber === undefined ? `Enter the ${protocol.toUpperCase()} port.` : portError(protocol, portNumber, value.useTls);
+    const portProblem =
+      portNumber === undefined
+        ? `Enter the ${protocol.toUpperCase()} port.`
+        : portError(protocol, portNumber, value.useTls);
     if (portProblem) add(portField, portProblem);
   }
 
-  if (value.azureClientId && !value.azureTenantId) add("azureTenantId", "Enter the TenantID too: an OAuth mailbox needs both Azure fields (or leave both empty for password login).");
-  if (value.azureTenantId && !value.azureClientId) add("azureClientId", "Enter the ClientID too: an OAuth mailbox needs both Azure fields (or leave both empty for password login).");
+  if (value.azureClientId && !value.azureTenantId)
+    add(
+      "azureTenantId",
+      "Enter the TenantID too: an OAuth mailbox needs both Azure fields (or leave both empty for password login).",
+    );
+  if (value.azureTenantId && !value.azureClientId)
+    add(
+      "azureClientId",
+      "Enter the ClientID too: an OAuth mailbox needs both Azure fields (or leave both empty for password login).",
+    );
   if (value.azureClientId) {
     const problem = clientIdError(value.azureClientId);
     if (problem) add("azureClientId", problem);
@@ -66,8 +102,10 @@ export function checkMailboxSettings(value: Fields, ctx: z.RefinementCtx): void 
     const problem = tenantIdError(value.azureTenantId);
     if (problem) add("azureTenantId", problem);
   }
-  if (oauth && !value.useTls) add("useTls", "Microsoft 365 accepts OAuth sign-in only over an encrypted connection: turn on Use TLS.");
-  if (value.clearPassword && value.password) add("password", "Either type a new password or remove the stored one, not both.");
+  if (oauth && !value.useTls)
+    add("useTls", "Microsoft 365 accepts OAuth sign-in only over an encrypted connection: turn on Use TLS.");
+  if (value.clearPassword && value.password)
+    add("password", "Either type a new password or remove the stored one, not both.");
 }
 
 export const mailboxSettingsSchema = mailboxFields.superRefine(checkMailboxSettings);
@@ -76,7 +114,11 @@ export type MailboxSettings = z.infer<typeof mailboxSettingsSchema>;
 const id = z.coerce.number().int().positive();
 
 export const saveMailboxSchema = mailboxFields
-  .extend({ tenantId: id, mailboxId: z.preprocess(blankToUndefined, id.optional()), version: z.preprocess(blankToUndefined, id.optional()) })
+  .extend({
+    tenantId: id,
+    mailboxId: z.preprocess(blankToUndefined, id.optional()),
+    version: z.preprocess(blankToUndefined, id.optional()),
+  })
   .superRefine(checkMailboxSettings);
 export type SaveMailboxInput = z.infer<typeof saveMailboxSchema>;
 
@@ -84,25 +126,29 @@ export const deleteMailboxSchema = z.object({ tenantId: id, mailboxId: id });
 
 export const MAILBOX_SECRET_FIELDS = ["password"] as const;
 
-export function clientIdError(value: string): string | null {
+function clientIdError(value: string): string | null {
   if (GUID.test(value)) return null;
-  if (EMAIL_SHAPE.test(value)) return "This is an email address. The ClientID is the Application (client) ID, a GUID such as 1b2c3d4e-0000-4000-8000-123456789abc, on the app registration's Overview page.";
-  if (CLIENT_SECRET_SHAPE.test(value)) return "This looks like a client secret. Navigator Mail needs no secret: enter the Application (client) ID, a GUID, from the app registration's Overview page.";
+  if (EMAIL_SHAPE.test(value))
+    return "This is an email address. The ClientID is the Application (client) ID, a GUID such as 1b2c3d4e-0000-4000-8000-123456789abc, on the app registration's Overview page.";
+  if (CLIENT_SECRET_SHAPE.test(value))
+    return "This looks like a client secret. Navigator Mail needs no secret: enter the Application (client) ID, a GUID, from the app registration's Overview page.";
   return "Enter the Application (client) ID: a GUID such as 1b2c3d4e-0000-4000-8000-123456789abc.";
 }
 
-export function tenantIdError(value: string): string | null {
+function tenantIdError(value: string): string | null {
   if (MULTI_TENANT_ALIASES.includes(value.toLowerCase())) {
     return `"${value}" is not a specific tenant, and password sign-in needs one: enter the Directory (tenant) ID or a verified domain such as contoso.onmicrosoft.com.`;
   }
   if (GUID.test(value)) return null;
-  if (EMAIL_SHAPE.test(value)) return "This is an email address. Enter the Directory (tenant) ID (a GUID) or just the domain, e.g. contoso.onmicrosoft.com.";
+  if (EMAIL_SHAPE.test(value))
+    return "This is an email address. Enter the Directory (tenant) ID (a GUID) or just the domain, e.g. contoso.onmicrosoft.com.";
   if (isDomainName(value)) return null;
   return "Enter the Directory (tenant) ID, a GUID, or a verified domain such as contoso.onmicrosoft.com.";
 }
 
-export function loginError(login: string, oauth: boolean): string | null {
-  if (!EMAIL_SHAPE.test(login)) return "Enter the sign-in name as an email address (the user's UPN), e.g. invoices@contoso.com.";
+function loginError(login: string, oauth: boolean): string | null {
+  if (!EMAIL_SHAPE.test(login))
+    return "Enter the sign-in name as an email address (the user's UPN), e.g. invoices@contoso.com.";
   const domain = login.split("@")[1]!;
   if (oauth && PERSONAL_DOMAIN.test(domain)) {
     return `${domain} is a personal Microsoft account. Password sign-in with an app registration works only for work or school accounts (Microsoft 365); use the organisation's mailbox.`;
@@ -110,17 +156,20 @@ export function loginError(login: string, oauth: boolean): string | null {
   return null;
 }
 
-export function hostError(host: string): string | null {
+function hostError(host: string): string | null {
   if (isIpLiteral(host)) return null;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(host) || host.includes("/")) return "Enter the host name only, without a scheme or path, e.g. smtp.office365.com.";
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(host) || host.includes("/"))
+    return "Enter the host name only, without a scheme or path, e.g. smtp.office365.com.";
   if (/:\d+$/.test(host)) return "Enter the host name without the port; the port has its own field.";
   return isDomainName(host) ? null : "Enter a valid host name, e.g. smtp.office365.com.";
 }
 
-export function portError(protocol: "smtp" | "imap", portNumber: number, useTls: boolean): string | null {
+function portError(protocol: "smtp" | "imap", portNumber: number, useTls: boolean): string | null {
   const name = protocol.toUpperCase();
-  if (protocol === "smtp" && IMAP_PORTS.includes(portNumber)) return `${portNumber} is an IMAP port. SMTP uses 587 (STARTTLS) or 465 (TLS).`;
-  if (protocol === "imap" && SMTP_PORTS.includes(portNumber)) return `${portNumber} is an SMTP port. IMAP uses 993 (TLS) or 143 (STARTTLS).`;
+  if (protocol === "smtp" && IMAP_PORTS.includes(portNumber))
+    return `${portNumber} is an IMAP port. SMTP uses 587 (STARTTLS) or 465 (TLS).`;
+  if (protocol === "imap" && SMTP_PORTS.includes(portNumber))
+    return `${portNumber} is an SMTP port. IMAP uses 993 (TLS) or 143 (STARTTLS).`;
   if (!useTls && IMPLICIT_TLS_PORTS.includes(portNumber)) {
     const alternative = protocol === "smtp" ? 587 : 143;
     return `${name} port ${portNumber} uses TLS from the first byte: turn on Use TLS (or use port ${alternative} with STARTTLS).`;

@@ -2,13 +2,25 @@ import type { Mailbox } from "@/db/schema";
 import { MAILBOX_FIELDS } from "./fields";
 
 /** Where a stored secret would be sent: changing any of these needs the secret typed again. */
-export const DESTINATION_FIELDS = ["login", "smtpHost", "smtpPort", "imapHost", "imapPort", "useTls", "azureClientId", "azureTenantId", "cloud"] as const;
+export const DESTINATION_FIELDS = [
+  "login",
+  "smtpHost",
+  "smtpPort",
+  "imapHost",
+  "imapPort",
+  "useTls",
+  "azureClientId",
+  "azureTenantId",
+  "cloud",
+] as const;
 
 export type Destination = Pick<Mailbox, (typeof DESTINATION_FIELDS)[number]>;
 
 /** Labels of the destination fields that differ from the stored mailbox. */
-export function changedDestinations(current: Destination, next: Destination): string[] {
-  return DESTINATION_FIELDS.filter((field) => current[field] !== next[field]).map((field) => MAILBOX_FIELDS[field].label);
+function changedDestinations(current: Destination, next: Destination): string[] {
+  return DESTINATION_FIELDS.filter((field) => current[field] !== next[field]).map(
+    (field) => MAILBOX_FIELDS[field].label,
+  );
 }
 
 /**

@@ -17,7 +17,7 @@ export const tokenCacheContext = (owner: Pick<Mailbox, "id" | "tenantId">) =>
  * Everything that decides where a token goes and which secret made it: the sign-in method, login,
  * both IDs, cloud and authority, every server, port and TLS setting, and when the secret was last set.
  */
-export function tokenCacheFingerprint(settings: CheckSettings, authorityHost: string, secretSetAt: Date | null): string {
+function tokenCacheFingerprint(settings: CheckSettings, authorityHost: string, secretSetAt: Date | null): string {
   const parts = [
     signInMethodOf(settings),
     settings.login.trim().toLowerCase(),
@@ -41,7 +41,12 @@ export function tokenCacheFingerprint(settings: CheckSettings, authorityHost: st
  * write lands only while the mailbox is still at the version the test started from: a save during
  * the test (new server, removed password) cannot be followed by the old token being written back.
  */
-export function mailboxTokenCacheStore(db: Db, owner: Owner, settings: CheckSettings, authorityHost: string): TokenCacheStore {
+export function mailboxTokenCacheStore(
+  db: Db,
+  owner: Owner,
+  settings: CheckSettings,
+  authorityHost: string,
+): TokenCacheStore {
   const fingerprint = tokenCacheFingerprint(settings, authorityHost, owner.passwordChangedAt);
   const context = tokenCacheContext(owner);
   return {

@@ -23,18 +23,29 @@ const SEALED_COLUMNS: {
   {
     rows: (tx) =>
       tx
-        .select({ mailboxId: mailboxes.id, tenantId: mailboxes.tenantId, name: mailboxes.name, sealed: mailboxes.passwordSealed })
+        .select({
+          mailboxId: mailboxes.id,
+          tenantId: mailboxes.tenantId,
+          name: mailboxes.name,
+          sealed: mailboxes.passwordSealed,
+        })
         .from(mailboxes)
         .where(isNotNull(mailboxes.passwordSealed))
         .all() as SealedRow[],
     context: (row) => mailboxPasswordContext({ id: row.mailboxId, tenantId: row.tenantId }),
-    write: (tx, row, sealed) => tx.update(mailboxes).set({ passwordSealed: sealed }).where(eq(mailboxes.id, row.mailboxId)).run(),
+    write: (tx, row, sealed) =>
+      tx.update(mailboxes).set({ passwordSealed: sealed }).where(eq(mailboxes.id, row.mailboxId)).run(),
     unreadable: "report",
   },
   {
     rows: (tx) =>
       tx
-        .select({ mailboxId: mailboxes.id, tenantId: mailboxes.tenantId, name: mailboxes.name, sealed: tokenCaches.cacheSealed })
+        .select({
+          mailboxId: mailboxes.id,
+          tenantId: mailboxes.tenantId,
+          name: mailboxes.name,
+          sealed: tokenCaches.cacheSealed,
+        })
         .from(tokenCaches)
         .innerJoin(mailboxes, eq(mailboxes.id, tokenCaches.mailboxId))
         .all(),

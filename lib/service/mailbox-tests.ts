@@ -1,8 +1,8 @@
 import "server-only";
 import type { Db } from "@/db/client";
 import type { Actor } from "@/lib/auth/actor";
-import { plannedSteps, runChecksToEnd } from "@/lib/engine/run-checks";
-import { STEP_LABELS, type StepName, type StepResult } from "@/lib/engine/steps";
+import { plannedSteps, runChecks } from "@/lib/engine/run-checks";
+import { type CheckOutcome, STEP_LABELS, type StepName, type StepResult } from "@/lib/engine/steps";
 import { getMailboxFor } from "@/lib/mailbox/queries";
 import { EventQueue } from "./event-queue";
 import type { Refusal } from "./refusals";
@@ -15,7 +15,9 @@ export type TestEvent =
   | { type: "step"; step: StepResult }
   | { type: "done"; testId: number; ok: boolean; durationMs: number; arrivalMs: number | null };
 
-export type StartedTest = { ok: true; testId: number; events: AsyncIterable<TestEvent> } | { ok: false; refusal: Refusal };
+export type StartedTest =
+  | { ok: true; testId: number; events: AsyncIterable<TestEvent> }
+  | { ok: false; refusal: Refusal };
 
 export type TestRequest = { tenantId: number; mailboxId: number; source: TestSource; form?: Record<string, string> };
 
@@ -30,7 +32,9 @@ export type TestHooks = { beforeCacheWrite?: () => Promise<void> };
 export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hooks: TestHooks = {}): StartedTest {
   const mailbox = getMailboxFor(db, actor, request.tenantId, request.mailboxId);
   const chosen =
-    request.source === "form" ? settingsFromForm(mailbox, request.form ?? {}) : { ok: true as const, settings: checkSettingsFor(mailbox) };
+    request.source === "form"
+      ? settingsFromForm(mailbox, request.form ?? {})
+      : { ok: true as const, settings: checkSettingsFor(mailbox) };
   if (!chosen.ok) return chosen;
   const { settings } = chosen;
   const fingerprint = credentialFingerprint(settings);
@@ -54,11 +58,17 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
   const queue = new EventQueue<TestEvent>();
   const steps = plannedSteps(settings).map((name) => ({ name, label: STEP_LABELS[name] }));
   queue.push({ type: "plan", testId: test.id, steps });
-  void runChecksToEnd(settings, options, (step) => queue.push({ type: "step", step }))
+  void relaySteps(runChecks(settings, options), queue)
     .then((outcome) => {
       recordTestEnd(db, actor, test, mailbox.name, outcome);
       const arrival = outcome.steps.find((s) => s.metrics?.arrivalMs !== undefined)?.metrics?.arrivalMs;
-      queue.push({ type: "done", testId: test.id, ok: outcome.ok, durationMs: outcome.durationMs, arrivalMs: arrival ?? null });
+      queue.push({
+        type: "done",
+        testId: test.id,
+        ok: outcome.ok,
+        durationMs: outcome.durationMs,
+        arrivalMs: arrival ?? null,
+      });
     })
     .catch((error: unknown) => {
       console.error("mailbox test failed unexpectedly:", describeError(error));
@@ -67,6 +77,18 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
     })
     .finally(() => queue.end());
   return { ok: true, testId: test.id, events: queue };
+}
+
+/** Passes each step on as it finishes and returns the outcome. */
+async function relaySteps(
+  checks: AsyncGenerator<StepResult, CheckOutcome>,
+  queue: EventQueue<TestEvent>,
+): Promise<CheckOutcome> {
+  for (;;) {
+    const next = await checks.next();
+    if (next.done) return next.value;
+    queue.push({ type: "step", step: next.value });
+  }
 }
 
 /** Name, code and message only: an error object can carry the settings it failed on. */

@@ -2,8 +2,8 @@ import "server-only";
 import { and, desc, eq, inArray, isNotNull, max } from "drizzle-orm";
 import type { Db, Queryable } from "@/db/client";
 import { type MailboxTest, mailboxTests } from "@/db/schema";
-import { type Actor, actorLabel, actorUserId, assertTenantAccess } from "@/lib/auth/actor";
 import { recordAudit } from "@/lib/audit/log";
+import { type Actor, actorLabel, actorUserId, assertTenantAccess } from "@/lib/auth/actor";
 import type { CheckOutcome } from "@/lib/engine/steps";
 import { NotFoundError } from "@/lib/errors";
 
@@ -32,7 +32,13 @@ export function recordTestStart(
     .get();
 }
 
-export function recordTestEnd(db: Db, actor: Actor, test: MailboxTest, mailboxName: string, outcome: CheckOutcome): MailboxTest {
+export function recordTestEnd(
+  db: Db,
+  actor: Actor,
+  test: MailboxTest,
+  mailboxName: string,
+  outcome: CheckOutcome,
+): MailboxTest {
   const failed = outcome.steps.find((s) => s.status === "failed");
   const arrivalMs = outcome.steps.find((s) => s.metrics?.arrivalMs !== undefined)?.metrics?.arrivalMs;
   return db.transaction((tx) => {
@@ -98,6 +104,7 @@ export function lastTestsFor(db: Db, mailboxIds: number[]): Map<number, MailboxT
     .all()
     .flatMap((row) => (row.id ? [row.id] : []));
   if (ids.length === 0) return latest;
-  for (const test of db.select().from(mailboxTests).where(inArray(mailboxTests.id, ids)).all()) latest.set(test.mailboxId, test);
+  for (const test of db.select().from(mailboxTests).where(inArray(mailboxTests.id, ids)).all())
+    latest.set(test.mailboxId, test);
   return latest;
 }

@@ -9,8 +9,8 @@ import { getEnv } from "@/lib/env";
 import { formatUtc } from "@/lib/format-time";
 import type { Refusal } from "./refusals";
 
-export const RATE_LIMIT = { perMailbox: 5, perUser: 5, windowMs: 60_000 };
-export const CREDENTIAL_COOLDOWN_MS = 15 * 60_000;
+const RATE_LIMIT = { perMailbox: 5, perUser: 5, windowMs: 60_000 };
+const CREDENTIAL_COOLDOWN_MS = 15 * 60_000;
 // A test older than this that never finished was cut off (restart); it no longer blocks new tests.
 const STALE_TEST_MS = 3 * 60_000;
 /** Failures that more attempts with the same credentials could turn into a locked account. */
@@ -29,16 +29,29 @@ const CREDENTIAL_FAILURES = [
 export function credentialFingerprint(
   settings: Pick<CheckSettings, "login" | "password" | "azureClientId" | "azureTenantId">,
 ): string {
-  const text = [settings.login.toLowerCase(), settings.password ?? "", settings.azureClientId ?? "", settings.azureTenantId ?? ""].join("\n");
+  const text = [
+    settings.login.toLowerCase(),
+    settings.password ?? "",
+    settings.azureClientId ?? "",
+    settings.azureTenantId ?? "",
+  ].join("\n");
   return createHmac("sha256", getEnv().AUTH_SECRET).update(text).digest("hex");
 }
 
 /** Why a new test of this mailbox must not start now; null when it may. */
-export function refusalFor(db: Queryable, actor: Actor, mailboxId: number, fingerprint: string, now = Date.now()): Refusal | null {
+export function refusalFor(
+  db: Queryable,
+  actor: Actor,
+  mailboxId: number,
+  fingerprint: string,
+  now = Date.now(),
+): Refusal | null {
   const recent = db
     .select()
     .from(mailboxTests)
-    .where(and(eq(mailboxTests.mailboxId, mailboxId), gt(mailboxTests.startedAt, new Date(now - CREDENTIAL_COOLDOWN_MS))))
+    .where(
+      and(eq(mailboxTests.mailboxId, mailboxId), gt(mailboxTests.startedAt, new Date(now - CREDENTIAL_COOLDOWN_MS))),
+    )
     .orderBy(desc(mailboxTests.startedAt))
     .all();
   if (recent.some((test) => test.outcome === "running" && test.startedAt.getTime() > now - STALE_TEST_MS)) {
@@ -65,7 +78,8 @@ export function refusalFor(db: Queryable, actor: Actor, mailboxId: number, finge
     }
   }
   const lockout = recent.find(
-    (test) => test.credentialFingerprint === fingerprint && test.failureCode && CREDENTIAL_FAILURES.includes(test.failureCode),
+    (test) =>
+      test.credentialFingerprint === fingerprint && test.failureCode && CREDENTIAL_FAILURES.includes(test.failureCode),
   );
   if (lockout) {
     const until = new Date(lockout.startedAt.getTime() + CREDENTIAL_COOLDOWN_MS);

@@ -32,7 +32,10 @@ export function settingsFromForm(
   const parsed = mailboxSettingsSchema.safeParse(form);
   if (!parsed.success) {
     const fieldErrors = z.flattenError(parsed.error).fieldErrors;
-    return { ok: false, refusal: { kind: "invalid", message: "Correct the highlighted fields before testing these values.", fieldErrors } };
+    return {
+      ok: false,
+      refusal: { kind: "invalid", message: "Correct the highlighted fields before testing these values.", fieldErrors },
+    };
   }
   const row = settingsRow(parsed.data);
   const retype = secretMustBeRetyped(mailbox, row, parsed.data);

@@ -1,9 +1,9 @@
 import "server-only";
 import { asc, eq } from "drizzle-orm";
 import type { Db, Queryable } from "@/db/client";
-import { tenants, type Tenant } from "@/db/schema";
-import { assertSuperAdmin, assertTenantAccess, isSuperAdmin, type UserActor } from "@/lib/auth/actor";
+import { type Tenant, tenants } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/log";
+import { assertSuperAdmin, assertTenantAccess, isSuperAdmin, type UserActor } from "@/lib/auth/actor";
 import { NotFoundError, UserError } from "@/lib/errors";
 import type { CreateTenantInput, RenameTenantInput } from "./schema";
 

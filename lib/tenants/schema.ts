@@ -1,12 +1,8 @@
 import { z } from "zod";
 
-export const tenantName = z
-  .string()
-  .trim()
-  .min(1, "Enter a name.")
-  .max(100, "Use at most 100 characters.");
+const tenantName = z.string().trim().min(1, "Enter a name.").max(100, "Use at most 100 characters.");
 
-export const tenantSlug = z
+const tenantSlug = z
   .string()
   .trim()
   .toLowerCase()

@@ -1,10 +1,10 @@
 import "server-only";
 import { asc, count, eq, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
-import { tenants, users, type User } from "@/db/schema";
+import { tenants, type User, users } from "@/db/schema";
+import { recordAudit } from "@/lib/audit/log";
 import { assertSuperAdmin, assertTenantAccess, isSuperAdmin, type UserActor } from "@/lib/auth/actor";
 import { hashPassword, verifyPassword } from "@/lib/auth/password";
-import { recordAudit } from "@/lib/audit/log";
 import { NotFoundError, UserError } from "@/lib/errors";
 import type { ChangePasswordInput, CreateUserInput, SetUserDisabledInput } from "./schema";
 
@@ -41,18 +41,31 @@ export async function createUser(db: Db, actor: UserActor | null, input: CreateU
     if (tx.select({ id: users.id }).from(users).where(eq(users.email, input.email)).get()) {
       throw new UserError(`A user with the email ${input.email} already exists.`, "email");
     }
-    if (input.tenantId !== undefined && !tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, input.tenantId)).get()) {
+    if (
+      input.tenantId !== undefined &&
+      !tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, input.tenantId)).get()
+    ) {
       throw new UserError("That tenant does not exist.", "tenantId");
     }
     const { password: _password, tenantId, ...rest } = input;
-    const user = tx.insert(users).values({ ...rest, tenantId: tenantId ?? null, passwordHash }).returning().get();
+    const user = tx
+      .insert(users)
+      .values({ ...rest, tenantId: tenantId ?? null, passwordHash })
+      .returning()
+      .get();
     recordAudit(tx, actor, {
       tenantId: user.tenantId,
       action: "user.create",
       targetType: "user",
       targetId: user.id,
       targetLabel: user.email,
-      changes: { email: { to: user.email }, name: { to: user.name }, role: { to: user.role }, tenantId: { to: user.tenantId }, password: "changed" },
+      changes: {
+        email: { to: user.email },
+        name: { to: user.name },
+        role: { to: user.role },
+        tenantId: { to: user.tenantId },
+        password: "changed",
+      },
     });
     return user;
   });

@@ -3,16 +3,24 @@ import { ROLES } from "@/db/schema";
 
 export const PASSWORD_MIN = 12;
 
-export const newPassword = z
+const newPassword = z
   .string()
   .min(PASSWORD_MIN, `Use at least ${PASSWORD_MIN} characters.`)
   .max(200, "Use at most 200 characters.");
 
-const optionalId = z.preprocess((v) => (v === "" || v === undefined ? undefined : v), z.coerce.number().int().positive().optional());
+const optionalId = z.preprocess(
+  (v) => (v === "" || v === undefined ? undefined : v),
+  z.coerce.number().int().positive().optional(),
+);
 
 export const createUserSchema = z
   .object({
-    email: z.string().trim().toLowerCase().max(254, "Use at most 254 characters.").pipe(z.email("Enter an email address such as name@example.com.")),
+    email: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .max(254, "Use at most 254 characters.")
+      .pipe(z.email("Enter an email address such as name@example.com.")),
     name: z.string().trim().min(1, "Enter a name.").max(100, "Use at most 100 characters."),
     role: z.enum(ROLES, { error: "Choose a role." }),
     tenantId: optionalId,
@@ -23,7 +31,11 @@ export const createUserSchema = z
       ctx.addIssue({ code: "custom", path: ["tenantId"], message: "A tenant admin needs a tenant." });
     }
     if (value.role === "super_admin" && value.tenantId !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["tenantId"], message: "A super-admin belongs to no tenant; leave this empty." });
+      ctx.addIssue({
+        code: "custom",
+        path: ["tenantId"],
+        message: "A super-admin belongs to no tenant; leave this empty.",
+      });
     }
   });
 export type CreateUserInput = z.infer<typeof createUserSchema>;
@@ -40,8 +52,14 @@ export const changePasswordSchema = z
     newPassword,
     confirmPassword: z.string(),
   })
-  .refine((v) => v.newPassword === v.confirmPassword, { path: ["confirmPassword"], message: "The two new passwords differ." })
-  .refine((v) => v.newPassword !== v.currentPassword, { path: ["newPassword"], message: "Choose a password different from the current one." });
+  .refine((v) => v.newPassword === v.confirmPassword, {
+    path: ["confirmPassword"],
+    message: "The two new passwords differ.",
+  })
+  .refine((v) => v.newPassword !== v.currentPassword, {
+    path: ["newPassword"],
+    message: "Choose a password different from the current one.",
+  });
 export type ChangePasswordInput = z.infer<typeof changePasswordSchema>;
 
 export const USER_SECRET_FIELDS = ["password", "currentPassword", "newPassword", "confirmPassword"] as const;

@@ -2,15 +2,15 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { eq } from "drizzle-orm";
-import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { Db } from "@/db/client";
 import { auditLog, tenants, users } from "@/db/schema";
-import { isAuthorizedAction, type FormAction } from "@/lib/action";
+import { type FormAction, isAuthorizedAction } from "@/lib/action";
 import type { UserActor } from "@/lib/auth/actor";
 import { createMailbox } from "@/lib/mailbox/save";
 import { createUser } from "@/lib/users/queries";
-import { mailboxForm, mailboxInput } from "../support/mailbox";
 import { appDb, PASSWORD, seedWorld, type World } from "../support/db";
+import { mailboxForm, mailboxInput } from "../support/mailbox";
 import { digestOf, signInAs } from "../support/session";
 
 vi.mock("next/headers", async () => (await import("../support/session")).nextHeadersMock());
@@ -75,7 +75,13 @@ async function outcomeOf(run: () => Promise<unknown>): Promise<Outcome> {
 
 async function signIn(who: Who) {
   if (who === "disabled") {
-    const user = await createUser(db, world.root, { email: `off${++counter}@alpha.example`, name: "Off", role: "tenant_admin", tenantId: world.tenantA.id, password: PASSWORD });
+    const user = await createUser(db, world.root, {
+      email: `off${++counter}@alpha.example`,
+      name: "Off",
+      role: "tenant_admin",
+      tenantId: world.tenantA.id,
+      password: PASSWORD,
+    });
     db.update(users).set({ disabled: true }).where(eq(users.id, user.id)).run();
     await signInAs(user);
     return;
@@ -91,7 +97,10 @@ type Case = {
   expected: Record<Who, Record<Whose, Outcome>>;
 };
 
-const denyAnon = { anonymous: { own: "signin", other: "signin" }, disabled: { own: "signin", other: "signin" } } as const;
+const denyAnon = {
+  anonymous: { own: "signin", other: "signin" },
+  disabled: { own: "signin", other: "signin" },
+} as const;
 
 const actionCases: Case[] = [
   {
@@ -107,43 +116,86 @@ const actionCases: Case[] = [
   {
     name: "createUserAction (tenant admin)",
     run: (whose) =>
-      createUserAction(null, form({ email: `u${++counter}@example.com`, name: "U", role: "tenant_admin", tenantId: tenantOf(whose).id, password: PASSWORD })),
+      createUserAction(
+        null,
+        form({
+          email: `u${++counter}@example.com`,
+          name: "U",
+          role: "tenant_admin",
+          tenantId: tenantOf(whose).id,
+          password: PASSWORD,
+        }),
+      ),
     expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
   },
   {
     name: "createUserAction (super-admin)",
-    run: () => createUserAction(null, form({ email: `s${++counter}@example.com`, name: "S", role: "super_admin", tenantId: "", password: PASSWORD })),
+    run: () =>
+      createUserAction(
+        null,
+        form({ email: `s${++counter}@example.com`, name: "S", role: "super_admin", tenantId: "", password: PASSWORD }),
+      ),
     expected: { super: { own: "ok", other: "ok" }, adminA: { own: "404", other: "404" }, ...denyAnon },
   },
   {
     name: "setUserDisabledAction",
     prepare: async (whose) =>
-      (await createUser(db, null, { email: `t${++counter}@example.com`, name: "T", role: "tenant_admin", tenantId: tenantOf(whose).id, password: PASSWORD })).id,
+      (
+        await createUser(db, null, {
+          email: `t${++counter}@example.com`,
+          name: "T",
+          role: "tenant_admin",
+          tenantId: tenantOf(whose).id,
+          password: PASSWORD,
+        })
+      ).id,
     run: (_whose, userId) => setUserDisabledAction(null, form({ userId, disabled: "true" })),
     expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
   },
 ];
 
 const makeMailbox = async (whose: Whose) =>
-  createMailbox(db, world.root, mailboxInput(tenantOf(whose).id, { name: `Box ${++counter}`, password: "stored-password" })).id;
+  createMailbox(
+    db,
+    world.root,
+    mailboxInput(tenantOf(whose).id, { name: `Box ${++counter}`, password: "stored-password" }),
+  ).id;
 
 actionCases.push(
   {
     name: "saveMailboxAction (create)",
-    run: (whose) => saveMailboxAction(null, form({ ...mailboxForm({ name: `New box ${++counter}` }), tenantId: tenantOf(whose).id })),
+    run: (whose) =>
+      saveMailboxAction(null, form({ ...mailboxForm({ name: `New box ${++counter}` }), tenantId: tenantOf(whose).id })),
     expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
   },
   {
     name: "saveMailboxAction (update)",
     prepare: makeMailbox,
     run: (whose, id) =>
-      saveMailboxAction(null, form({ ...mailboxForm({ name: `Edited ${++counter}`, password: "new-password" }), tenantId: tenantOf(whose).id, mailboxId: id, version: 1 })),
+      saveMailboxAction(
+        null,
+        form({
+          ...mailboxForm({ name: `Edited ${++counter}`, password: "new-password" }),
+          tenantId: tenantOf(whose).id,
+          mailboxId: id,
+          version: 1,
+        }),
+      ),
     expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
   },
   {
     name: "saveMailboxAction (another tenant's mailbox under one's own tenant id)",
     prepare: makeMailbox,
-    run: (_whose, id) => saveMailboxAction(null, form({ ...mailboxForm({ name: `Moved ${++counter}`, password: "new-password" }), tenantId: world.tenantA.id, mailboxId: id, version: 1 })),
+    run: (_whose, id) =>
+      saveMailboxAction(
+        null,
+        form({
+          ...mailboxForm({ name: `Moved ${++counter}`, password: "new-password" }),
+          tenantId: world.tenantA.id,
+          mailboxId: id,
+          version: 1,
+        }),
+      ),
     expected: { super: { own: "ok", other: "404" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
   },
   {
@@ -164,7 +216,11 @@ const pageCases: Case[] = [
   {
     name: "mailbox page",
     prepare: makeMailbox,
-    run: (whose, id) => MailboxPage({ params: Promise.resolve({ slug: tenantOf(whose).slug, mailboxId: String(id) }), searchParams: Promise.resolve({}) }),
+    run: (whose, id) =>
+      MailboxPage({
+        params: Promise.resolve({ slug: tenantOf(whose).slug, mailboxId: String(id) }),
+        searchParams: Promise.resolve({}),
+      }),
     expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
   },
   {
@@ -192,7 +248,8 @@ const pageCases: Case[] = [
   },
   {
     name: "tenant page",
-    run: (whose) => TenantPage({ params: Promise.resolve({ slug: tenantOf(whose).slug }), searchParams: Promise.resolve({}) }),
+    run: (whose) =>
+      TenantPage({ params: Promise.resolve({ slug: tenantOf(whose).slug }), searchParams: Promise.resolve({}) }),
     expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
   },
 ];
@@ -205,21 +262,30 @@ const cells = (cases: Case[]) =>
   );
 
 describe("authorization matrix: role × own/other tenant × action", () => {
-  it.each(cells(actionCases))("$name as $who on the $whose tenant → $outcome", async ({ prepare, run, who, whose, outcome }) => {
-    await signIn(who);
-    const prepared = prepare ? await prepare(whose) : 0;
-    const before = snapshot();
-    expect(await outcomeOf(() => run(whose, prepared))).toBe(outcome);
-    expect(snapshot() === before, outcome === "ok" ? "the database should have changed" : "the database changed").toBe(outcome !== "ok");
-  });
+  it.each(cells(actionCases))(
+    "$name as $who on the $whose tenant → $outcome",
+    async ({ prepare, run, who, whose, outcome }) => {
+      await signIn(who);
+      const prepared = prepare ? await prepare(whose) : 0;
+      const before = snapshot();
+      expect(await outcomeOf(() => run(whose, prepared))).toBe(outcome);
+      expect(
+        snapshot() === before,
+        outcome === "ok" ? "the database should have changed" : "the database changed",
+      ).toBe(outcome !== "ok");
+    },
+  );
 });
 
 describe("authorization matrix: role × own/other tenant × page", () => {
-  it.each(cells(pageCases))("$name as $who on the $whose tenant → $outcome", async ({ prepare, run, who, whose, outcome }) => {
-    await signIn(who);
-    const prepared = prepare ? await prepare(whose) : 0;
-    expect(await outcomeOf(() => run(whose, prepared))).toBe(outcome);
-  });
+  it.each(cells(pageCases))(
+    "$name as $who on the $whose tenant → $outcome",
+    async ({ prepare, run, who, whose, outcome }) => {
+      await signIn(who);
+      const prepared = prepare ? await prepare(whose) : 0;
+      expect(await outcomeOf(() => run(whose, prepared))).toBe(outcome);
+    },
+  );
 
   it.each(["anonymous", "disabled"] as Who[])("lists and audit pages send %s to sign-in", async (who) => {
     await signIn(who);
@@ -234,7 +300,9 @@ describe("authorization matrix: role × own/other tenant × page", () => {
 });
 
 describe("every server action goes through authorizedAction", () => {
-  const files = listFiles(path.join(process.cwd(), "app")).filter((file) => /^\s*["']use server["']/.test(fs.readFileSync(file, "utf8")));
+  const files = listFiles(path.join(process.cwd(), "app")).filter((file) =>
+    /^\s*["']use server["']/.test(fs.readFileSync(file, "utf8")),
+  );
 
   it("finds the action modules", () => {
     expect(files.map((f) => path.relative(process.cwd(), f)).sort()).toEqual(
@@ -242,11 +310,15 @@ describe("every server action goes through authorizedAction", () => {
     );
   });
 
-  it.each(files.map((f) => [path.relative(process.cwd(), f), f]))("%s exports only wrapped actions", async (_name, file) => {
-    const exports = Object.entries(await import(/* @vite-ignore */ file));
-    expect(exports.length).toBeGreaterThan(0);
-    for (const [name, value] of exports) expect(isAuthorizedAction(value), `${name} is not wrapped by authorizedAction`).toBe(true);
-  });
+  it.each(files.map((f) => [path.relative(process.cwd(), f), f]))(
+    "%s exports only wrapped actions",
+    async (_name, file) => {
+      const exports = Object.entries(await import(/* @vite-ignore */ file));
+      expect(exports.length).toBeGreaterThan(0);
+      for (const [name, value] of exports)
+        expect(isAuthorizedAction(value), `${name} is not wrapped by authorizedAction`).toBe(true);
+    },
+  );
 
   it("recognises an unwrapped function", () => {
     const bare = async () => ({ ok: true }) as const;
@@ -256,5 +328,9 @@ describe("every server action goes through authorizedAction", () => {
 });
 
 function listFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [path.join(dir, e.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory() ? listFiles(path.join(dir, e.name)) : /\.tsx?$/.test(e.name) ? [path.join(dir, e.name)] : [],
+    );
 }

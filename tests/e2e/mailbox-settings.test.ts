@@ -4,8 +4,8 @@ import Database from "better-sqlite3";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, screenshot, signInAndCreateTenant } from "../support/browser";
-import { startPortal, type Portal } from "../support/portal";
 import { CLIENT_ID, TENANT_GUID } from "../support/mailbox";
+import { type Portal, startPortal } from "../support/portal";
 
 const CANARY = "Canary-Pw-7Q4x!zebra-0451";
 let portal: Portal;
@@ -74,8 +74,14 @@ describe("mailbox settings in Chromium", () => {
     expect(await field("SMTP Server").inputValue()).toBe("smtp.office365.us");
     await field("Microsoft cloud").selectOption({ label: "Global" });
     await page.getByRole("button", { name: "Fill in the Microsoft 365 servers" }).click();
-    expect([await field("SMTP Server").inputValue(), await field("SMTP Port").inputValue()]).toEqual(["smtp.office365.com", "587"]);
-    expect([await field("IMAP Server").inputValue(), await field("IMAP Port").inputValue()]).toEqual(["outlook.office365.com", "993"]);
+    expect([await field("SMTP Server").inputValue(), await field("SMTP Port").inputValue()]).toEqual([
+      "smtp.office365.com",
+      "587",
+    ]);
+    expect([await field("IMAP Server").inputValue(), await field("IMAP Port").inputValue()]).toEqual([
+      "outlook.office365.com",
+      "993",
+    ]);
   });
 
   it("saves the corrected form, and after a reload shows the values and that a password is set", async () => {
@@ -92,14 +98,18 @@ describe("mailbox settings in Chromium", () => {
     expect(await field("SMTP Port").inputValue()).toBe("587");
     expect(await field("Azure Application TenantID").inputValue()).toBe(TENANT_GUID);
     expect(await field("Password").inputValue()).toBe("");
-    expect(await page.locator(".status.ok").textContent()).toMatch(new RegExp(`Password set on .* UTC by ${portal.admin.email}\\.`));
+    expect(await page.locator(".status.ok").textContent()).toMatch(
+      new RegExp(`Password set on .* UTC by ${portal.admin.email}\\.`),
+    );
     await screenshot(page, "mailbox-02-saved");
   });
 
   it("asks for the password again before a stored one would go to a new server", async () => {
     await field("SMTP Server").fill("smtp.attacker.example");
     await page.getByRole("button", { name: "Save changes" }).click();
-    await expect.poll(errorsOnPage).toEqual([expect.stringContaining("You changed SMTP Server. Type the password again")]);
+    await expect
+      .poll(errorsOnPage)
+      .toEqual([expect.stringContaining("You changed SMTP Server. Type the password again")]);
     expect(await field("SMTP Server").inputValue()).toBe("smtp.attacker.example");
     await screenshot(page, "mailbox-03-password-needed");
     await page.goto(mailboxUrl);
@@ -115,9 +125,9 @@ describe("mailbox settings in Chromium", () => {
     await expect.poll(() => other.locator(".form-ok").textContent()).toBe("Saved Invoices EU.");
     await field("Name").fill("Invoices US");
     await page.getByRole("button", { name: "Save changes" }).click();
-    await expect.poll(() => page.locator(".form-error").textContent()).toMatch(
-      new RegExp(`changed by ${portal.admin.email} at .* UTC — reload to see the changes`),
-    );
+    await expect
+      .poll(() => page.locator(".form-error").textContent())
+      .toMatch(new RegExp(`changed by ${portal.admin.email} at .* UTC — reload to see the changes`));
     expect(await field("Name").inputValue()).toBe("Invoices US");
     await screenshot(page, "mailbox-04-conflict");
     await other.close();
@@ -131,7 +141,14 @@ describe("mailbox settings in Chromium", () => {
     const audit = await (await fetch(`${portal.url}/audit`, { headers: { cookie } })).text();
     expect(html).toContain("Invoices EU");
     expect(rsc).toContain("invoices@contoso.com");
-    for (const [what, text] of Object.entries({ tenantPage, html, rsc, audit, log: portal.output(), responses: responses.join("\n") })) {
+    for (const [what, text] of Object.entries({
+      tenantPage,
+      html,
+      rsc,
+      audit,
+      log: portal.output(),
+      responses: responses.join("\n"),
+    })) {
       expect(text.includes(CANARY), `the password appears in ${what}`).toBe(false);
       expect(/v1\.[\w-]+\.[\w-]{16}\./.test(text), `a sealed value appears in ${what}`).toBe(false);
     }

@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import fs from "node:fs";
 import { mailboxTests } from "@/db/schema";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { appDb, seedWorld } from "../support/db";
-import { startRig, type Rig } from "../support/rig/rig";
+import { type Rig, startRig } from "../support/rig/rig";
 
 let rig: Rig;
 
@@ -15,7 +15,11 @@ beforeAll(async () => {
   const db = appDb();
   const world = await seedWorld(db);
   const store = (name: string, password: string, upn: string) =>
-    createMailbox(db, world.root, saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...rig.mailboxForm({ upn, password }, { name }) }));
+    createMailbox(
+      db,
+      world.root,
+      saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...rig.mailboxForm({ upn, password }, { name }) }),
+    );
   const good = rig.addUser();
   store("Invoices", good.password, good.upn);
   store("Broken", "not-the-password", rig.addUser().upn);
@@ -25,9 +29,17 @@ afterAll(() => rig?.stop());
 
 /** Asynchronous on purpose: the rig's emulator answers from this very process. */
 function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [path.resolve("node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "scripts/mailbox-test.ts", ...args], {
-    env: { ...process.env, ENTRA_AUTHORITY_HOST: rig.entra.authorityHost, MAIL_ALLOW_PRIVATE: rig.allowlist.join(",") } as NodeJS.ProcessEnv,
-  });
+  const child = spawn(
+    process.execPath,
+    [path.resolve("node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "scripts/mailbox-test.ts", ...args],
+    {
+      env: {
+        ...process.env,
+        ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,
+        MAIL_ALLOW_PRIVATE: rig.allowlist.join(","),
+      } as NodeJS.ProcessEnv,
+    },
+  );
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (c) => (stdout += c));
@@ -52,9 +64,15 @@ describe("npm run mailbox:test", () => {
   it("answers a second test from the sealed token cache, in JSON for machines", async () => {
     const run = await cli("invoices", "--json");
     expect(run.status, run.stderr).toBe(0);
-    const report = JSON.parse(run.stdout) as { ok: boolean; steps: { name: string; status: string; summary: string; metrics?: Record<string, number> }[] };
+    const report = JSON.parse(run.stdout) as {
+      ok: boolean;
+      steps: { name: string; status: string; summary: string; metrics?: Record<string, number> }[];
+    };
     expect(report.ok).toBe(true);
-    expect(report.steps.find((s) => s.name === "token")).toMatchObject({ summary: "Token from the cache (no request)", metrics: { tokenRequests: 0 } });
+    expect(report.steps.find((s) => s.name === "token")).toMatchObject({
+      summary: "Token from the cache (no request)",
+      metrics: { tokenRequests: 0 },
+    });
   });
 
   it("exits 1 with the diagnosis when a step fails", async () => {

@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, screenshot, signInWith } from "../support/browser";
-import { startPortal, type Portal } from "../support/portal";
+import { type Portal, startPortal } from "../support/portal";
 
 let portal: Portal;
 let browser: Browser;
@@ -40,7 +40,11 @@ describe("first start", () => {
   });
 
   it("sends anonymous visitors to sign-in, whatever middleware headers they forge", async () => {
-    const forged: Record<string, string>[] = [{}, { "x-middleware-subrequest": "middleware:middleware:middleware:middleware:middleware" }, { "x-middleware-subrequest": "proxy:proxy:proxy:proxy:proxy" }];
+    const forged: Record<string, string>[] = [
+      {},
+      { "x-middleware-subrequest": "middleware:middleware:middleware:middleware:middleware" },
+      { "x-middleware-subrequest": "proxy:proxy:proxy:proxy:proxy" },
+    ];
     for (const headers of forged) {
       const response = await fetch(`${portal.url}/tenants`, { redirect: "manual", headers });
       expect(response.status).toBe(307);
@@ -75,14 +79,19 @@ describe("the administrator's journey in Chromium", () => {
     await admin.getByLabel("Name").fill("x".repeat(5));
     await admin.getByLabel("Slug").fill("Not A Slug");
     await admin.getByRole("button", { name: "Create tenant" }).click();
-    await expect.poll(() => admin.locator(".field-error").allTextContents()).toEqual([expect.stringMatching(/lowercase letters/)]);
+    await expect
+      .poll(() => admin.locator(".field-error").allTextContents())
+      .toEqual([expect.stringMatching(/lowercase letters/)]);
     expect(await admin.getByLabel("Name").inputValue()).toBe("xxxxx");
     expect(await admin.getByLabel("Slug").inputValue()).toBe("Not A Slug");
     await screenshot(admin, "03-tenant-errors");
   });
 
   it("creates two tenants and refuses a duplicate slug", async () => {
-    for (const [name, slug] of [["Acme Corporation", "acme"], ["Other Ltd", "other"]]) {
+    for (const [name, slug] of [
+      ["Acme Corporation", "acme"],
+      ["Other Ltd", "other"],
+    ]) {
       await admin.goto(`${portal.url}/tenants`);
       await admin.getByLabel("Name").fill(name!);
       await admin.getByLabel("Slug").fill(slug!);
@@ -94,7 +103,9 @@ describe("the administrator's journey in Chromium", () => {
     await admin.getByLabel("Name").fill("Acme again");
     await admin.getByLabel("Slug").fill("acme");
     await admin.getByRole("button", { name: "Create tenant" }).click();
-    await expect.poll(() => admin.locator(".field-error").allTextContents()).toEqual(['The slug "acme" is already used by another tenant.']);
+    await expect
+      .poll(() => admin.locator(".field-error").allTextContents())
+      .toEqual(['The slug "acme" is already used by another tenant.']);
     expect(await admin.locator("tbody tr").count()).toBe(2);
   });
 
@@ -150,9 +161,15 @@ describe("the administrator's journey in Chromium", () => {
 
     it("gets 404 for the other tenant's page, with or without forged middleware headers", async () => {
       const cookies = (await tenantContext.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
-      const forged: Record<string, string>[] = [{}, { "x-middleware-subrequest": "middleware:middleware:middleware:middleware:middleware" }];
+      const forged: Record<string, string>[] = [
+        {},
+        { "x-middleware-subrequest": "middleware:middleware:middleware:middleware:middleware" },
+      ];
       for (const extra of forged) {
-        const response = await fetch(`${portal.url}/tenants/other`, { headers: { cookie: cookies, ...extra }, redirect: "manual" });
+        const response = await fetch(`${portal.url}/tenants/other`, {
+          headers: { cookie: cookies, ...extra },
+          redirect: "manual",
+        });
         expect(response.status).toBe(404);
         expect(await response.text()).not.toContain("Other Ltd");
       }
@@ -170,7 +187,9 @@ describe("the administrator's journey in Chromium", () => {
       await page.goto(`${portal.url}/tenants/acme`);
       await page.waitForURL(`${portal.url}/signin`);
       const again = await signIn(tenantContext, TENANT_ADMIN.email, TENANT_ADMIN.password);
-      await expect.poll(() => again.locator("#signin-error").textContent()).toBe("This account is disabled. Ask an administrator to enable it.");
+      await expect
+        .poll(() => again.locator("#signin-error").textContent())
+        .toBe("This account is disabled. Ask an administrator to enable it.");
       await screenshot(again, "10-disabled-signin");
     });
   });
@@ -181,6 +200,8 @@ describe("the administrator's journey in Chromium", () => {
     await admin.waitForURL(`${portal.url}/signin`);
     await admin.goto(`${portal.url}/tenants`);
     await admin.waitForURL(`${portal.url}/signin`);
-    expect(await adminContext.cookies().then((all) => all.some((c) => c.name.endsWith("next-auth.session-token")))).toBe(false);
+    expect(
+      await adminContext.cookies().then((all) => all.some((c) => c.name.endsWith("next-auth.session-token"))),
+    ).toBe(false);
   });
 });

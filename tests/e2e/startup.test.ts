@@ -7,11 +7,20 @@ import { describe, expect, it } from "vitest";
 function startInProduction(env: Record<string, string>) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-prod-"));
   const { AUTH_SECRET: _a, SECRETS_KEYS: _s, ...inherited } = process.env;
-  const result = spawnSync(process.execPath, [path.resolve("node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "scripts/start.ts"], {
-    env: { ...inherited, NODE_ENV: "production", DATABASE_URL: `file:${dataDir}/db.sqlite`, ...env } as NodeJS.ProcessEnv,
-    encoding: "utf8",
-    timeout: 60_000,
-  });
+  const result = spawnSync(
+    process.execPath,
+    [path.resolve("node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "scripts/start.ts"],
+    {
+      env: {
+        ...inherited,
+        NODE_ENV: "production",
+        DATABASE_URL: `file:${dataDir}/db.sqlite`,
+        ...env,
+      } as NodeJS.ProcessEnv,
+      encoding: "utf8",
+      timeout: 60_000,
+    },
+  );
   return { ...result, dataDir };
 }
 

@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, screenshot, signInAndCreateTenant } from "../support/browser";
-import { startPortal, type Portal } from "../support/portal";
-import { RIG_CLIENT_ID, startRig, type Rig } from "../support/rig/rig";
+import { type Portal, startPortal } from "../support/portal";
+import { RIG_CLIENT_ID, type Rig, startRig } from "../support/rig/rig";
 
 let rig: Rig;
 let portal: Portal;
@@ -16,13 +16,20 @@ const user = { upn: "", password: "" };
 
 beforeAll(async () => {
   rig = await startRig();
-  rig.tenant.apps.push({ clientId: NO_PUBLIC_CLIENT, publicClient: false, consented: ["SMTP.Send", "IMAP.AccessAsUser.All"] });
+  rig.tenant.apps.push({
+    clientId: NO_PUBLIC_CLIENT,
+    publicClient: false,
+    consented: ["SMTP.Send", "IMAP.AccessAsUser.All"],
+  });
   Object.assign(user, rig.addUser());
   [portal, browser] = await Promise.all([
     startPortal({ ENTRA_AUTHORITY_HOST: rig.entra.authorityHost, MAIL_ALLOW_PRIVATE: rig.allowlist.join(",") }),
     launchBrowser(),
   ]);
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, permissions: ["clipboard-read", "clipboard-write"] });
+  context = await browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    permissions: ["clipboard-read", "clipboard-write"],
+  });
   page = await context.newPage();
   await signInAndCreateTenant(page, portal, "Acme Corporation", "acme");
   await page.goto(`${portal.url}/tenants/acme/mailboxes/new`);
@@ -53,17 +60,33 @@ function field(label: string) {
 async function sendTest(): Promise<void> {
   const button = page.getByRole("button", { name: "Send test email" });
   await button.click();
-  await expect.poll(() => page.getByRole("button", { name: "Testing…" }).count(), { timeout: 2000 }).toBeLessThanOrEqual(1);
+  await expect
+    .poll(() => page.getByRole("button", { name: "Testing…" }).count(), { timeout: 2000 })
+    .toBeLessThanOrEqual(1);
   await page.locator(".result").waitFor({ timeout: 60_000 });
 }
 
-const stepTexts = () => page.locator(".steps > li").evaluateAll((items) => items.map((li) => `${li.querySelector("strong")?.textContent}: ${li.querySelector(".step-status")?.textContent}`));
+const stepTexts = () =>
+  page
+    .locator(".steps > li")
+    .evaluateAll((items) =>
+      items.map((li) => `${li.querySelector("strong")?.textContent}: ${li.querySelector(".step-status")?.textContent}`),
+    );
 
 describe("the Send test email button in Chromium", () => {
   it("runs every step against the rig and shows the arrival time", async () => {
     await sendTest();
-    expect(await stepTexts()).toEqual(["Settings: Passed", "Network: Passed", "Token: Passed", "Token claims: Passed", "SMTP send: Passed", "IMAP receive: Passed"]);
-    expect(await page.locator(".result").textContent()).toMatch(/^All steps passed in .*\. The test message reached the inbox \d+ ms after it was sent\.$/);
+    expect(await stepTexts()).toEqual([
+      "Settings: Passed",
+      "Network: Passed",
+      "Token: Passed",
+      "Token claims: Passed",
+      "SMTP send: Passed",
+      "IMAP receive: Passed",
+    ]);
+    expect(await page.locator(".result").textContent()).toMatch(
+      /^All steps passed in .*\. The test message reached the inbox \d+ ms after it was sent\.$/,
+    );
     expect(await page.locator(".step-time").count()).toBe(6);
     await screenshot(page, "test-01-success");
   });
@@ -141,7 +164,10 @@ describe("the Send test email button in Chromium", () => {
   });
 
   it("works at 390 px wide", async () => {
-    const narrow = await browser.newContext({ viewport: { width: 390, height: 844 }, storageState: await context.storageState() });
+    const narrow = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      storageState: await context.storageState(),
+    });
     const phone = await narrow.newPage();
     await phone.goto(mailboxUrl);
     await screenshot(phone, "test-07-mailbox-390px");
@@ -158,11 +184,26 @@ describe("the Send test email button in Chromium", () => {
   });
 
   it("guards the test endpoint: sign-in, JSON only, and nothing of another tenant", async () => {
-    const endpoint = mailboxUrl.replace(`${portal.url}/tenants/acme/mailboxes/`, `${portal.url}/api/tenants/acme/mailboxes/`) + "/tests";
+    const endpoint =
+      mailboxUrl.replace(`${portal.url}/tenants/acme/mailboxes/`, `${portal.url}/api/tenants/acme/mailboxes/`) +
+      "/tests";
     const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
-    expect((await fetch(endpoint, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(401);
-    expect((await fetch(endpoint, { method: "POST", headers: { cookie, "content-type": "application/x-www-form-urlencoded" }, body: "source=saved" })).status).toBe(415);
+    expect(
+      (await fetch(endpoint, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status,
+    ).toBe(401);
+    expect(
+      (
+        await fetch(endpoint, {
+          method: "POST",
+          headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+          body: "source=saved",
+        })
+      ).status,
+    ).toBe(415);
     const other = endpoint.replace("/api/tenants/acme/", "/api/tenants/nobody/");
-    expect((await fetch(other, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: "{}" })).status).toBe(404);
+    expect(
+      (await fetch(other, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: "{}" }))
+        .status,
+    ).toBe(404);
   });
 });

@@ -29,7 +29,11 @@ describe("audit log", () => {
   });
 
   it("diffs only what changed and never shows a secret's value", () => {
-    const changes = diffChanges({ name: "a", login: "x", password: "old-secret" }, { name: "b", login: "x", password: "new-secret" }, ["password"]);
+    const changes = diffChanges(
+      { name: "a", login: "x", password: "old-secret" },
+      { name: "b", login: "x", password: "new-secret" },
+      ["password"],
+    );
     expect(changes).toEqual({ name: { from: "a", to: "b" }, password: "changed" });
     expect(JSON.stringify(changes)).not.toMatch(/secret/);
   });

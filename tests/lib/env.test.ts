@@ -35,12 +35,19 @@ describe("parseEnv", () => {
     ["key without id", { ...valid, SECRETS_KEYS: KEY }, /SECRETS_KEYS/],
     ["port out of range", { ...valid, PORT: "70000" }, /^PORT/],
     ["database URL scheme", { ...valid, DATABASE_URL: "postgres://x" }, /DATABASE_URL must be file:/],
-    ["http authority host", { ...valid, ENTRA_AUTHORITY_HOST: "http://login.example" }, /ENTRA_AUTHORITY_HOST must be an https URL/],
+    [
+      "http authority host",
+      { ...valid, ENTRA_AUTHORITY_HOST: "http://login.example" },
+      /ENTRA_AUTHORITY_HOST must be an https URL/,
+    ],
     ["allowlist without port", { ...valid, MAIL_ALLOW_PRIVATE: "localhost" }, /host:port/],
     ["first admin email", { ...valid, FIRST_ADMIN_EMAIL: "nope" }, /FIRST_ADMIN_EMAIL/],
   ])("names the variable when %s", (_name, source, pattern) => {
     const found = problems(source);
-    expect(found.some((p) => pattern.test(p)), found.join("\n")).toBe(true);
+    expect(
+      found.some((p) => pattern.test(p)),
+      found.join("\n"),
+    ).toBe(true);
   });
 
   it("treats empty strings as unset", () => {

@@ -27,7 +27,10 @@ describe("checkHealth", () => {
     const health = checkHealth(() => {
       throw Object.assign(new Error("unable to open database file"), { code: "SQLITE_CANTOPEN" });
     });
-    expect(health).toMatchObject({ ok: false, database: { status: "error", error: "SQLITE_CANTOPEN: unable to open database file" } });
+    expect(health).toMatchObject({
+      ok: false,
+      database: { status: "error", error: "SQLITE_CANTOPEN: unable to open database file" },
+    });
   });
 });
 

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { Db } from "@/db/client";
 import { auditLog, tenants } from "@/db/schema";
-import { UserError } from "@/lib/errors";
+import type { UserError } from "@/lib/errors";
 import { createTenant, getTenantBySlugFor, listTenantsFor, renameTenant } from "@/lib/tenants/queries";
 import { createTenantSchema, renameTenantSchema } from "@/lib/tenants/schema";
 import { freshDb, seedWorld, type World } from "../support/db";
@@ -17,9 +17,15 @@ beforeAll(async () => {
 
 describe("tenant validation", () => {
   it.each([
-    [{ name: "", slug: "" }, { name: ["Enter a name."], slug: ["Use at least 2 characters."] }],
+    [
+      { name: "", slug: "" },
+      { name: ["Enter a name."], slug: ["Use at least 2 characters."] },
+    ],
     [{ name: "x".repeat(101), slug: "ok-slug" }, { name: ["Use at most 100 characters."] }],
-    [{ name: "Acme", slug: "Has Spaces" }, { slug: [expect.stringMatching(/lowercase letters, digits and single hyphens/)] }],
+    [
+      { name: "Acme", slug: "Has Spaces" },
+      { slug: [expect.stringMatching(/lowercase letters, digits and single hyphens/)] },
+    ],
     [{ name: "Acme", slug: "a--b" }, { slug: [expect.stringMatching(/single hyphens/)] }],
     [{ name: "Acme", slug: "x".repeat(41) }, { slug: ["Use at most 40 characters."] }],
   ])("reports every field error of %j at once", (input, expected) => {
@@ -38,7 +44,10 @@ describe("tenant queries", () => {
   it("refuses a duplicate slug on the slug field, writing nothing", () => {
     const before = [db.select().from(tenants).all().length, db.select().from(auditLog).all().length];
     expect(() => createTenant(db, world.root, { name: "Again", slug: "alpha" })).toThrowError(
-      expect.objectContaining({ field: "slug", message: 'The slug "alpha" is already used by another tenant.' }) as UserError,
+      expect.objectContaining({
+        field: "slug",
+        message: 'The slug "alpha" is already used by another tenant.',
+      }) as UserError,
     );
     expect([db.select().from(tenants).all().length, db.select().from(auditLog).all().length]).toEqual(before);
   });
@@ -46,7 +55,12 @@ describe("tenant queries", () => {
   it("records renames in the audit log with old and new names", () => {
     renameTenant(db, world.root, { tenantId: world.tenantB.id, name: "Beta Ltd" });
     const entry = db.select().from(auditLog).all().at(-1);
-    expect(entry).toMatchObject({ action: "tenant.rename", actorEmail: "root@example.com", tenantId: world.tenantB.id, changes: { name: { from: "Beta", to: "Beta Ltd" } } });
+    expect(entry).toMatchObject({
+      action: "tenant.rename",
+      actorEmail: "root@example.com",
+      tenantId: world.tenantB.id,
+      changes: { name: { from: "Beta", to: "Beta Ltd" } },
+    });
   });
 
   it("shows a tenant admin only their own tenant", () => {

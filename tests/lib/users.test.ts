@@ -20,8 +20,19 @@ const counts = () => [db.select().from(users).all().length, db.select().from(aud
 
 describe("user validation", () => {
   it("reports every field error at once", () => {
-    const result = createUserSchema.safeParse({ email: "not-an-email", name: "", role: "king", tenantId: "", password: "short" });
-    expect(Object.keys(z.flattenError(result.error!).fieldErrors).sort()).toEqual(["email", "name", "password", "role"]);
+    const result = createUserSchema.safeParse({
+      email: "not-an-email",
+      name: "",
+      role: "king",
+      tenantId: "",
+      password: "short",
+    });
+    expect(Object.keys(z.flattenError(result.error!).fieldErrors).sort()).toEqual([
+      "email",
+      "name",
+      "password",
+      "role",
+    ]);
   });
 
   it.each([
@@ -33,12 +44,21 @@ describe("user validation", () => {
   });
 
   it("refuses over-long input", () => {
-    const result = createUserSchema.safeParse({ email: `${"a".repeat(250)}@example.com`, name: "n".repeat(101), role: "super_admin", password: "p".repeat(201) });
+    const result = createUserSchema.safeParse({
+      email: `${"a".repeat(250)}@example.com`,
+      name: "n".repeat(101),
+      role: "super_admin",
+      password: "p".repeat(201),
+    });
     expect(Object.keys(z.flattenError(result.error!).fieldErrors).sort()).toEqual(["email", "name", "password"]);
   });
 
   it("checks the new password twice", () => {
-    const result = changePasswordSchema.safeParse({ currentPassword: "old", newPassword: "a-new-long-password", confirmPassword: "different-password" });
+    const result = changePasswordSchema.safeParse({
+      currentPassword: "old",
+      newPassword: "a-new-long-password",
+      confirmPassword: "different-password",
+    });
     expect(z.flattenError(result.error!).fieldErrors).toEqual({ confirmPassword: ["The two new passwords differ."] });
   });
 });
@@ -46,38 +66,77 @@ describe("user validation", () => {
 describe("user queries", () => {
   it("refuses a duplicate email (any case) on the email field, writing nothing", async () => {
     const before = counts();
-    const input = createUserSchema.parse({ email: "A@ALPHA.example", name: "Dup", role: "tenant_admin", tenantId: String(world.tenantA.id), password: PASSWORD });
-    await expect(createUser(db, world.root, input)).rejects.toMatchObject({ field: "email", message: "A user with the email a@alpha.example already exists." });
+    const input = createUserSchema.parse({
+      email: "A@ALPHA.example",
+      name: "Dup",
+      role: "tenant_admin",
+      tenantId: String(world.tenantA.id),
+      password: PASSWORD,
+    });
+    await expect(createUser(db, world.root, input)).rejects.toMatchObject({
+      field: "email",
+      message: "A user with the email a@alpha.example already exists.",
+    });
     expect(counts()).toEqual(before);
   });
 
   it("refuses a tenant that does not exist, writing nothing", async () => {
     const before = counts();
-    await expect(createUser(db, world.root, { email: "ghost@example.com", name: "G", role: "tenant_admin", tenantId: 999, password: PASSWORD })).rejects.toMatchObject({ field: "tenantId" });
+    await expect(
+      createUser(db, world.root, {
+        email: "ghost@example.com",
+        name: "G",
+        role: "tenant_admin",
+        tenantId: 999,
+        password: PASSWORD,
+      }),
+    ).rejects.toMatchObject({ field: "tenantId" });
     expect(counts()).toEqual(before);
   });
 
   it("never stores or audits the password in plain text", async () => {
     const canary = "canary-password-7f3a9";
-    const user = await createUser(db, world.root, { email: "c@alpha.example", name: "C", role: "tenant_admin", tenantId: world.tenantA.id, password: canary });
+    const user = await createUser(db, world.root, {
+      email: "c@alpha.example",
+      name: "C",
+      role: "tenant_admin",
+      tenantId: world.tenantA.id,
+      password: canary,
+    });
     const bytes = JSON.stringify([db.select().from(users).all(), db.select().from(auditLog).all()]);
     expect(bytes).not.toContain(canary);
-    expect(db.select().from(auditLog).all().at(-1)?.changes).toMatchObject({ password: "changed", email: { to: user.email } });
+    expect(db.select().from(auditLog).all().at(-1)?.changes).toMatchObject({
+      password: "changed",
+      email: { to: user.email },
+    });
   });
 
   it("disabling a user stops their sign-in and ends their sessions", async () => {
-    const user = await createUser(db, world.root, { email: "d@alpha.example", name: "D", role: "tenant_admin", tenantId: world.tenantA.id, password: PASSWORD });
+    const user = await createUser(db, world.root, {
+      email: "d@alpha.example",
+      name: "D",
+      role: "tenant_admin",
+      tenantId: world.tenantA.id,
+      password: PASSWORD,
+    });
     const disabled = setUserDisabled(db, world.adminA, { userId: user.id, disabled: true });
     expect(disabled.sessionVersion).toBe(user.sessionVersion + 1);
     expect((await signInWithPassword(db, user.email, PASSWORD)).ok).toBe(false);
     setUserDisabled(db, world.root, { userId: user.id, disabled: false });
     expect((await signInWithPassword(db, user.email, PASSWORD)).ok).toBe(true);
-    const actions = db.select().from(auditLog).where(eq(auditLog.targetId, String(user.id))).all().map((e) => e.action);
+    const actions = db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.targetId, String(user.id)))
+      .all()
+      .map((e) => e.action);
     expect(actions).toEqual(["user.create", "user.disable", "user.enable"]);
   });
 
   it("an admin cannot disable themselves", () => {
-    expect(() => setUserDisabled(db, world.adminA, { userId: world.adminA.id, disabled: true })).toThrow("You cannot disable or enable your own account.");
+    expect(() => setUserDisabled(db, world.adminA, { userId: world.adminA.id, disabled: true })).toThrow(
+      "You cannot disable or enable your own account.",
+    );
   });
 
   it("a tenant admin sees only their tenant's users, without hashes", () => {
@@ -87,10 +146,26 @@ describe("user queries", () => {
   });
 
   it("changing the password needs the current one and ends every session", async () => {
-    const user = await createUser(db, world.root, { email: "p@alpha.example", name: "P", role: "tenant_admin", tenantId: world.tenantA.id, password: PASSWORD });
+    const user = await createUser(db, world.root, {
+      email: "p@alpha.example",
+      name: "P",
+      role: "tenant_admin",
+      tenantId: world.tenantA.id,
+      password: PASSWORD,
+    });
     const actor = asActor(user);
-    await expect(changeOwnPassword(db, actor, { currentPassword: "wrong", newPassword: "another-long-password", confirmPassword: "another-long-password" })).rejects.toMatchObject({ field: "currentPassword" });
-    await changeOwnPassword(db, actor, { currentPassword: PASSWORD, newPassword: "another-long-password", confirmPassword: "another-long-password" });
+    await expect(
+      changeOwnPassword(db, actor, {
+        currentPassword: "wrong",
+        newPassword: "another-long-password",
+        confirmPassword: "another-long-password",
+      }),
+    ).rejects.toMatchObject({ field: "currentPassword" });
+    await changeOwnPassword(db, actor, {
+      currentPassword: PASSWORD,
+      newPassword: "another-long-password",
+      confirmPassword: "another-long-password",
+    });
     const after = db.select().from(users).where(eq(users.id, user.id)).get()!;
     expect(after.sessionVersion).toBe(user.sessionVersion + 1);
     expect((await signInWithPassword(db, user.email, "another-long-password")).ok).toBe(true);

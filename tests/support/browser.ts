@@ -1,15 +1,25 @@
 import fs from "node:fs";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = path.resolve("test-artifacts");
 
-export const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+export const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 
 export async function launchBrowser(): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium); .ci/run does this.`);
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium); .ci/run does this.`,
+    );
   }
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -33,7 +43,12 @@ export async function signInWith(page: Page, url: string, email: string, passwor
 }
 
 /** Signs in as the first super-admin and creates a tenant through the Tenants page. */
-export async function signInAndCreateTenant(page: Page, portal: { url: string; admin: { email: string; password: string } }, name: string, slug: string): Promise<void> {
+export async function signInAndCreateTenant(
+  page: Page,
+  portal: { url: string; admin: { email: string; password: string } },
+  name: string,
+  slug: string,
+): Promise<void> {
   await signInWith(page, portal.url, portal.admin.email, portal.admin.password);
   await page.waitForURL(`${portal.url}/tenants`);
   await page.getByLabel("Name").fill(name);

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
-import { getDb, migrateDatabase, openDatabase, type Db } from "@/db/client";
+import { type Db, getDb, migrateDatabase, openDatabase } from "@/db/client";
 import type { UserActor } from "@/lib/auth/actor";
 import { createTenant } from "@/lib/tenants/queries";
 import { createUser } from "@/lib/users/queries";
@@ -30,15 +30,43 @@ export type World = Awaited<ReturnType<typeof seedWorld>>;
 
 /** Two tenants, a super-admin and one admin per tenant. */
 export async function seedWorld(db: Db) {
-  const superUser = await createUser(db, null, { email: "root@example.com", name: "Root", role: "super_admin", tenantId: undefined, password: PASSWORD });
+  const superUser = await createUser(db, null, {
+    email: "root@example.com",
+    name: "Root",
+    role: "super_admin",
+    tenantId: undefined,
+    password: PASSWORD,
+  });
   const root = asActor(superUser);
   const tenantA = createTenant(db, root, { name: "Alpha", slug: "alpha" });
   const tenantB = createTenant(db, root, { name: "Beta", slug: "beta" });
-  const adminA = asActor(await createUser(db, root, { email: "a@alpha.example", name: "Ann", role: "tenant_admin", tenantId: tenantA.id, password: PASSWORD }));
-  const adminB = asActor(await createUser(db, root, { email: "b@beta.example", name: "Bob", role: "tenant_admin", tenantId: tenantB.id, password: PASSWORD }));
+  const adminA = asActor(
+    await createUser(db, root, {
+      email: "a@alpha.example",
+      name: "Ann",
+      role: "tenant_admin",
+      tenantId: tenantA.id,
+      password: PASSWORD,
+    }),
+  );
+  const adminB = asActor(
+    await createUser(db, root, {
+      email: "b@beta.example",
+      name: "Bob",
+      role: "tenant_admin",
+      tenantId: tenantB.id,
+      password: PASSWORD,
+    }),
+  );
   return { root, tenantA, tenantB, adminA, adminB };
 }
 
-export function asActor(user: { id: number; email: string; name: string; role: UserActor["role"]; tenantId: number | null }): UserActor {
+export function asActor(user: {
+  id: number;
+  email: string;
+  name: string;
+  role: UserActor["role"];
+  tenantId: number | null;
+}): UserActor {
   return { kind: "user", id: user.id, email: user.email, name: user.name, role: user.role, tenantId: user.tenantId };
 }

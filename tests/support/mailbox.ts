@@ -1,4 +1,4 @@
-import { saveMailboxSchema, type SaveMailboxInput } from "@/lib/mailbox/schema";
+import { type SaveMailboxInput, saveMailboxSchema } from "@/lib/mailbox/schema";
 
 export const CLIENT_ID = "1b2c3d4e-0000-4000-8000-123456789abc";
 export const TENANT_GUID = "9f8e7d6c-0000-4000-8000-abcdefabcdef";

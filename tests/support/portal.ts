@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -28,29 +28,49 @@ export async function startPortal(env: Record<string, string> = {}): Promise<Por
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-portal-"));
   const port = await freePort();
   const { NODE_ENV: _mode, AUTH_SECRET: _a, SECRETS_KEYS: _s, DATABASE_URL: _d, ...inherited } = process.env;
-  const child = spawn(process.execPath, [path.resolve("node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "scripts/start.ts"], {
-    env: {
-      ...inherited,
-      PORT: String(port),
-      DATABASE_URL: `file:${path.join(dataDir, "navigator-mail.db")}`,
-      // The address the tests use, as an operator sets it for the address users reach.
-      NEXTAUTH_URL: `http://127.0.0.1:${port}`,
-      ...env,
-    } as unknown as NodeJS.ProcessEnv,
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    [path.resolve("node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "scripts/start.ts"],
+    {
+      env: {
+        ...inherited,
+        PORT: String(port),
+        DATABASE_URL: `file:${path.join(dataDir, "navigator-mail.db")}`,
+        // The address the tests use, as an operator sets it for the address users reach.
+        NEXTAUTH_URL: `http://127.0.0.1:${port}`,
+        ...env,
+      } as unknown as NodeJS.ProcessEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    },
+  );
   let output = "";
   child.stdout!.on("data", (chunk) => (output += chunk));
   child.stderr!.on("data", (chunk) => (output += chunk));
-  await waitFor(() => /Ready in/.test(output), child, () => output, 120_000);
+  await waitFor(
+    () => /Ready in/.test(output),
+    child,
+    () => output,
+    120_000,
+  );
   const email = output.match(/email:\s+(\S+)/)?.[1];
   const password = output.match(/password:\s+(\S+)/)?.[1];
   if (!email || !password) throw new Error(`no first admin in the start-up output:\n${output}`);
-  return { url: `http://127.0.0.1:${port}`, dataDir, admin: { email, password }, output: () => output, stop: () => stopProcess(child) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    dataDir,
+    admin: { email, password },
+    output: () => output,
+    stop: () => stopProcess(child),
+  };
 }
 
-async function waitFor(done: () => boolean, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+async function waitFor(
+  done: () => boolean,
+  child: ChildProcess,
+  output: () => string,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!done()) {
     if (child.exitCode !== null) throw new Error(`the portal exited with ${child.exitCode}:\n${output()}`);
@@ -89,6 +109,7 @@ export async function signInOverHttp(url: string, email: string, password: strin
     body: new URLSearchParams({ csrfToken, email, password, json: "true" }),
   });
   keep(response);
-  if (![...jar.keys()].some((name) => name.endsWith("next-auth.session-token"))) throw new Error(`sign-in failed: HTTP ${response.status}`);
+  if (![...jar.keys()].some((name) => name.endsWith("next-auth.session-token")))
+    throw new Error(`sign-in failed: HTTP ${response.status}`);
   return cookie();
 }

@@ -7,22 +7,32 @@ import type { UserActor } from "@/lib/auth/actor";
  */
 export const sessionCookie: { value: string | undefined } = { value: undefined };
 
-export async function signInAs(actor: Pick<UserActor, "id" | "email" | "name"> | null, options: { sessionVersion?: number; signedInAt?: number } = {}): Promise<void> {
+export async function signInAs(
+  actor: Pick<UserActor, "id" | "email" | "name"> | null,
+  options: { sessionVersion?: number; signedInAt?: number } = {},
+): Promise<void> {
   if (!actor) {
     sessionCookie.value = undefined;
     return;
   }
   sessionCookie.value = await encode({
     secret: process.env.AUTH_SECRET!,
-    token: { email: actor.email, name: actor.name, uid: actor.id, sv: options.sessionVersion ?? 0, sat: options.signedInAt ?? Date.now() },
+    token: {
+      email: actor.email,
+      name: actor.name,
+      uid: actor.id,
+      sv: options.sessionVersion ?? 0,
+      sat: options.signedInAt ?? Date.now(),
+    },
   });
 }
 
 export function nextHeadersMock() {
   return {
-    cookies: async () => ({
-      getAll: () => (sessionCookie.value ? [{ name: "next-auth.session-token", value: sessionCookie.value }] : []),
-    }),
+    cookies: async () => {
+      const all = sessionCookie.value ? [{ name: "next-auth.session-token", value: sessionCookie.value }] : [];
+      return { getAll: () => all, get: (name: string) => all.find((c) => c.name === name) };
+    },
     headers: async () => new Headers(),
   };
 }

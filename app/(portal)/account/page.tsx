@@ -24,7 +24,13 @@ export default async function AccountPage() {
         <p className="muted">After the change every session ends, this one included, and you sign in again.</p>
         <ActionForm action={changeOwnPasswordAction} submitLabel="Change password">
           <Field name="currentPassword" label="Current password" type="password" autoComplete="current-password" />
-          <Field name="newPassword" label="New password" type="password" autoComplete="new-password" hint={`At least ${PASSWORD_MIN} characters.`} />
+          <Field
+            name="newPassword"
+            label="New password"
+            type="password"
+            autoComplete="new-password"
+            hint={`At least ${PASSWORD_MIN} characters.`}
+          />
           <Field name="confirmPassword" label="Repeat the new password" type="password" autoComplete="new-password" />
         </ActionForm>
       </section>

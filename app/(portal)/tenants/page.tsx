@@ -1,8 +1,8 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound, redirect } from "next/navigation";
-import { getDb } from "@/db/client";
 import { ActionForm, Field } from "@/app/_components/action-form";
+import { getDb } from "@/db/client";
 import { isSuperAdmin } from "@/lib/auth/actor";
 import { requireActor } from "@/lib/auth/session";
 import { listTenantsFor } from "@/lib/tenants/queries";
@@ -50,8 +50,18 @@ export default async function TenantsPage() {
       <section aria-labelledby="new-tenant">
         <h2 id="new-tenant">New tenant</h2>
         <ActionForm action={createTenantAction} submitLabel="Create tenant" pendingLabel="Creating…">
-          <Field name="name" label="Name" hint="The organisation as your admins know it, e.g. Acme Corporation." maxLength={100} />
-          <Field name="slug" label="Slug" hint="Short identifier used in addresses: lowercase letters, digits and hyphens." maxLength={40} />
+          <Field
+            name="name"
+            label="Name"
+            hint="The organisation as your admins know it, e.g. Acme Corporation."
+            maxLength={100}
+          />
+          <Field
+            name="slug"
+            label="Slug"
+            hint="Short identifier used in addresses: lowercase letters, digits and hyphens."
+            maxLength={40}
+          />
         </ActionForm>
       </section>
     </>

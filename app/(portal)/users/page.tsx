@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
-import { getDb } from "@/db/client";
 import { ActionForm, Field, SelectField } from "@/app/_components/action-form";
+import { getDb } from "@/db/client";
 import { isSuperAdmin } from "@/lib/auth/actor";
 import { requireActor } from "@/lib/auth/session";
 import { listTenantsFor } from "@/lib/tenants/queries";
@@ -41,10 +41,21 @@ export default async function UsersPage() {
               <td>{user.name}</td>
               <td>{ROLE_LABELS[user.role]}</td>
               <td>{user.tenantName ?? "—"}</td>
-              <td>{user.disabled ? <span className="badge badge-off">Disabled</span> : <span className="badge badge-on">Active</span>}</td>
+              <td>
+                {user.disabled ? (
+                  <span className="badge badge-off">Disabled</span>
+                ) : (
+                  <span className="badge badge-on">Active</span>
+                )}
+              </td>
               <td>
                 {user.id !== actor.id && (
-                  <ActionForm action={setUserDisabledAction} inline submitLabel={user.disabled ? `Enable ${user.email}` : `Disable ${user.email}`} pendingLabel="…">
+                  <ActionForm
+                    action={setUserDisabledAction}
+                    inline
+                    submitLabel={user.disabled ? `Enable ${user.email}` : `Disable ${user.email}`}
+                    pendingLabel="…"
+                  >
                     <input type="hidden" name="userId" value={user.id} />
                     <input type="hidden" name="disabled" value={user.disabled ? "false" : "true"} />
                   </ActionForm>
@@ -76,7 +87,10 @@ export default async function UsersPage() {
                 name="tenantId"
                 label="Tenant"
                 hint="Required for a tenant admin; leave empty for a super-admin."
-                options={[{ value: "", label: "— none —" }, ...tenants.map((t) => ({ value: String(t.id), label: t.name }))]}
+                options={[
+                  { value: "", label: "— none —" },
+                  ...tenants.map((t) => ({ value: String(t.id), label: t.name })),
+                ]}
               />
             </>
           ) : (

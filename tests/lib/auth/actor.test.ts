@@ -23,7 +23,9 @@ describe("resolveActor", () => {
     const now = Date.now();
     const claims = { userId: world.adminA.id, sessionVersion: 0, signedInAt: now - SESSION_MAX_AGE_SECONDS * 1000 - 1 };
     expect(resolveActor(db, claims, now)).toBeNull();
-    expect(resolveActor(db, { ...claims, signedInAt: now - SESSION_MAX_AGE_SECONDS * 1000 + 1000 }, now)).not.toBeNull();
+    expect(
+      resolveActor(db, { ...claims, signedInAt: now - SESSION_MAX_AGE_SECONDS * 1000 + 1000 }, now),
+    ).not.toBeNull();
   });
 
   it("ends the sessions of a user who is disabled or whose session version moved on", () => {

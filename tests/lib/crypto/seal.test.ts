@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { canOpen, open, seal, SealError, sealedKeyId, sealingContext } from "@/lib/crypto/seal";
+import { canOpen, open, SealError, seal, sealedKeyId, sealingContext } from "@/lib/crypto/seal";
 
 const k1 = { id: "k1", key: randomBytes(32) };
 const k2 = { id: "k2", key: randomBytes(32) };
@@ -30,7 +30,9 @@ describe("seal / open", () => {
 
   it("refuses another field of the same row", () => {
     const sealed = seal("secret", ctx, [k1]);
-    expect(canOpen(sealed, sealingContext({ tenantId: 1, table: "mailboxes", rowId: 7, field: "token_cache" }), [k1])).toBe(false);
+    expect(
+      canOpen(sealed, sealingContext({ tenantId: 1, table: "mailboxes", rowId: 7, field: "token_cache" }), [k1]),
+    ).toBe(false);
   });
 
   it("refuses tampered ciphertext and unknown formats", () => {

@@ -6,8 +6,15 @@ import type { CheckSettings } from "@/lib/engine/settings";
 import { sendTestMessage } from "@/lib/engine/smtp";
 import type { StepResult } from "@/lib/engine/steps";
 import type { Endpoint, MailCredentials } from "@/lib/engine/transport";
-import { faultAddress, plainSmtpPeer, scriptedImapPeer, silentPeer, tlsOnlyPeer, untrustedTlsPeer } from "../../support/rig/fault-peers";
-import { BOTH_PERMISSIONS, startRig, type Rig } from "../../support/rig/rig";
+import {
+  faultAddress,
+  plainSmtpPeer,
+  scriptedImapPeer,
+  silentPeer,
+  tlsOnlyPeer,
+  untrustedTlsPeer,
+} from "../../support/rig/fault-peers";
+import { BOTH_PERMISSIONS, type Rig, startRig } from "../../support/rig/rig";
 
 const PASSWORD_USER = "legacy@contoso.com";
 const PASSWORD_USER_2 = "nobasic@contoso.com";
@@ -36,7 +43,12 @@ async function check(settings: CheckSettings, extraAllow: string[] = []) {
   const started = Date.now();
   const result = await runChecksToEnd(settings, options(extraAllow));
   const failed = result.steps.find((s) => s.status === "failed");
-  return { ...result, failed, elapsed: Date.now() - started, status: (name: StepResult["name"]) => result.steps.find((s) => s.name === name)?.status };
+  return {
+    ...result,
+    failed,
+    elapsed: Date.now() - started,
+    status: (name: StepResult["name"]) => result.steps.find((s) => s.name === name)?.status,
+  };
 }
 
 function app(consented: string[], extra: { dropUnconsented?: boolean; audience?: string } = {}): string {
@@ -46,13 +58,23 @@ function app(consented: string[], extra: { dropUnconsented?: boolean; audience?:
 }
 
 async function crafted(claims: Record<string, unknown>): Promise<string> {
-  return rig.entra.mintAccessToken({ aud: "https://outlook.office.com", iss: `https://sts.windows.net/${rig.tenant.id}/`, scp: BOTH_PERMISSIONS.join(" "), tid: rig.tenant.id, ...claims });
+  return rig.entra.mintAccessToken({
+    aud: "https://outlook.office.com",
+    iss: `https://sts.windows.net/${rig.tenant.id}/`,
+    scp: BOTH_PERMISSIONS.join(" "),
+    tid: rig.tenant.id,
+    ...claims,
+  });
 }
 
 type Secret = { accessToken: string } | { password: string };
 const credentials = (login: string, secret: Secret) => ({ user: login, ...secret }) as MailCredentials;
 const sendAs = (login: string, secret: Secret, overrides: Partial<Endpoint> = {}) =>
-  sendTestMessage({ host: rig.ip, address: rig.ip, port: 587, mode: "starttls", ...overrides }, credentials(login, secret), { address: login, marker: randomUUID() });
+  sendTestMessage(
+    { host: rig.ip, address: rig.ip, port: 587, mode: "starttls", ...overrides },
+    credentials(login, secret),
+    { address: login, marker: randomUUID() },
+  );
 const openAs = (login: string, secret: Secret, overrides: Partial<Endpoint> = {}) =>
   openInbox({ host: rig.ip, address: rig.ip, port: 993, mode: "implicit", ...overrides }, credentials(login, secret));
 
@@ -107,7 +129,11 @@ describe("the real servers refuse tokens they must not accept", () => {
   it("Exchange's BAD 'authenticated but not connected' on SELECT", async () => {
     const peer = await scriptedImapPeer(fault, 1143, { startTls: false });
     try {
-      const result = await openAs("box@contoso.com", { accessToken: await crafted({ upn: "box@contoso.com" }) }, { host: fault, address: fault, port: 1143, mode: "none" });
+      const result = await openAs(
+        "box@contoso.com",
+        { accessToken: await crafted({ upn: "box@contoso.com" }) },
+        { host: fault, address: fault, port: 1143, mode: "none" },
+      );
       expect(!result.ok && result.diagnosis).toMatchObject({ code: "IMAP_NOT_CONNECTED", setupStep: "login" });
     } finally {
       await peer.close();
@@ -119,7 +145,10 @@ describe("Exchange settings of the mailbox", () => {
   it("SMTP AUTH disabled: 535 5.7.139", async () => {
     const user = rig.addUser({ upn: "noauth@contoso.com" });
     const result = await check(rig.settings(user));
-    expect(result.failed).toMatchObject({ name: "smtp", diagnosis: { code: "SMTP_AUTH_DISABLED", setupStep: "exchange-smtp-auth" } });
+    expect(result.failed).toMatchObject({
+      name: "smtp",
+      diagnosis: { code: "SMTP_AUTH_DISABLED", setupStep: "exchange-smtp-auth" },
+    });
     expect(result.failed!.diagnosis!.detail).toContain("5.7.139");
     expect(result.status("imap")).toBe("passed");
   });
@@ -131,18 +160,47 @@ describe("Exchange settings of the mailbox", () => {
   });
 
   it("a password mailbox passes end to end over SMTP 465 (TLS) and IMAP 143 (STARTTLS)", async () => {
-    const result = await check({ ...rig.settings(rig.addUser()), login: PASSWORD_USER, password: "legacy-password-1", azureClientId: null, azureTenantId: null, smtpPort: 465, imapPort: 143 });
-    expect(result.steps.map((s) => `${s.name}:${s.status}`)).toEqual(["settings:passed", "network:passed", "smtp:passed", "imap:passed"]);
+    const result = await check({
+      ...rig.settings(rig.addUser()),
+      login: PASSWORD_USER,
+      password: "legacy-password-1",
+      azureClientId: null,
+      azureTenantId: null,
+      smtpPort: 465,
+      imapPort: 143,
+    });
+    expect(result.steps.map((s) => `${s.name}:${s.status}`)).toEqual([
+      "settings:passed",
+      "network:passed",
+      "smtp:passed",
+      "imap:passed",
+    ]);
   });
 
   it("a wrong password is refused by both servers", async () => {
-    const result = await check({ ...rig.settings(rig.addUser()), login: PASSWORD_USER, password: "wrong", azureClientId: null, azureTenantId: null });
-    expect(result.steps.filter((s) => s.status === "failed").map((s) => s.diagnosis!.code)).toEqual(["SMTP_PASSWORD_REJECTED", "IMAP_PASSWORD_REJECTED"]);
+    const result = await check({
+      ...rig.settings(rig.addUser()),
+      login: PASSWORD_USER,
+      password: "wrong",
+      azureClientId: null,
+      azureTenantId: null,
+    });
+    expect(result.steps.filter((s) => s.status === "failed").map((s) => s.diagnosis!.code)).toEqual([
+      "SMTP_PASSWORD_REJECTED",
+      "IMAP_PASSWORD_REJECTED",
+    ]);
     expect(JSON.stringify(result.steps)).not.toContain("legacy-password");
   });
 
   it("basic authentication disabled: 550 5.7.30 points to the Azure fields", async () => {
-    const result = await check({ ...rig.settings(rig.addUser()), type: "smtp", login: PASSWORD_USER_2, password: "legacy-password-2", azureClientId: null, azureTenantId: null });
+    const result = await check({
+      ...rig.settings(rig.addUser()),
+      type: "smtp",
+      login: PASSWORD_USER_2,
+      password: "legacy-password-2",
+      azureClientId: null,
+      azureTenantId: null,
+    });
     expect(result.failed?.diagnosis).toMatchObject({ code: "SMTP_BASIC_AUTH_DISABLED", setupStep: "client-id" });
   });
 });
@@ -161,7 +219,11 @@ describe("TLS and connection faults", () => {
   it("an IMAP server without STARTTLS on 143", async () => {
     const peer = await scriptedImapPeer(fault, 143, { startTls: false });
     try {
-      const result = await openAs("a@contoso.com", { password: "x" }, { host: fault, address: fault, port: 143, mode: "starttls" });
+      const result = await openAs(
+        "a@contoso.com",
+        { password: "x" },
+        { host: fault, address: fault, port: 143, mode: "starttls" },
+      );
       expect(!result.ok && result.diagnosis.code).toBe("TLS_NO_STARTTLS");
     } finally {
       await peer.close();
@@ -171,7 +233,11 @@ describe("TLS and connection faults", () => {
   it("plain text where 465 expects TLS", async () => {
     const peer = await plainSmtpPeer(fault, 465, true);
     try {
-      const result = await sendAs("a@contoso.com", { password: "x" }, { host: fault, address: fault, port: 465, mode: "implicit" });
+      const result = await sendAs(
+        "a@contoso.com",
+        { password: "x" },
+        { host: fault, address: fault, port: 465, mode: "implicit" },
+      );
       expect(!result.ok && result.diagnosis).toMatchObject({ code: "TLS_MISMATCH", setupStep: "tls" });
     } finally {
       await peer.close();
@@ -181,7 +247,11 @@ describe("TLS and connection faults", () => {
   it("a certificate no trusted CA signed", async () => {
     const peer = await untrustedTlsPeer(fault, 465, "220 untrusted ESMTP\r\n");
     try {
-      const result = await sendAs("a@contoso.com", { password: "x" }, { host: fault, address: fault, port: 465, mode: "implicit" });
+      const result = await sendAs(
+        "a@contoso.com",
+        { password: "x" },
+        { host: fault, address: fault, port: 465, mode: "implicit" },
+      );
       expect(!result.ok && result.diagnosis.code).toBe("TLS_CERTIFICATE");
     } finally {
       await peer.close();
@@ -189,14 +259,24 @@ describe("TLS and connection faults", () => {
   });
 
   it("a refused connection", async () => {
-    const result = await check({ ...rig.settings(rig.addUser()), type: "smtp", smtpHost: fault, smtpPort: 25 }, [`${fault}:25`]);
-    expect(result.failed).toMatchObject({ name: "smtp", diagnosis: { code: "CONNECTION_REFUSED", setupStep: "servers" } });
+    const result = await check({ ...rig.settings(rig.addUser()), type: "smtp", smtpHost: fault, smtpPort: 25 }, [
+      `${fault}:25`,
+    ]);
+    expect(result.failed).toMatchObject({
+      name: "smtp",
+      diagnosis: { code: "CONNECTION_REFUSED", setupStep: "servers" },
+    });
   });
 
   it("an unknown host", async () => {
     const result = await check({ ...rig.settings(rig.addUser()), smtpHost: "no-such-host.invalid" });
     expect(result.failed).toMatchObject({ name: "network", diagnosis: { code: "DNS_NOT_FOUND" } });
-    expect(result.steps.filter((s) => s.status === "skipped").map((s) => s.name)).toEqual(["token", "claims", "smtp", "imap"]);
+    expect(result.steps.filter((s) => s.status === "skipped").map((s) => s.name)).toEqual([
+      "token",
+      "claims",
+      "smtp",
+      "imap",
+    ]);
   });
 
   it("a loopback address that is not allowlisted gets no connection at all", async () => {

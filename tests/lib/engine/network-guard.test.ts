@@ -51,7 +51,18 @@ const refusedAddresses: [string, string][] = [
   ["100::1", "reserved"],
 ];
 
-const publicAddresses = ["52.96.165.18", "40.99.10.34", "8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "11.0.0.1", "2603:1036:3000::1", "2a01:111:f400::1", "2620:1ec:21::14"];
+const publicAddresses = [
+  "52.96.165.18",
+  "40.99.10.34",
+  "8.8.8.8",
+  "1.1.1.1",
+  "172.32.0.1",
+  "100.128.0.1",
+  "11.0.0.1",
+  "2603:1036:3000::1",
+  "2a01:111:f400::1",
+  "2620:1ec:21::14",
+];
 
 describe("address classification", () => {
   it.each(refusedAddresses)("%s is %s", (address, kind) => {
@@ -62,21 +73,36 @@ describe("address classification", () => {
     expect(classifyAddress(address)).toBe("public");
   });
 
-  it.each(["2130706433", "0x7f000001", "0x7f.1", "017700000001", "0177.0.0.1", "127.1", "127.0.1", "0", "0x7f.0x0.0x0.0x1"])("%s is an IPv4 literal in another notation", (host) => {
+  it.each([
+    "2130706433",
+    "0x7f000001",
+    "0x7f.1",
+    "017700000001",
+    "0177.0.0.1",
+    "127.1",
+    "127.0.1",
+    "0",
+    "0x7f.0x0.0x0.0x1",
+  ])("%s is an IPv4 literal in another notation", (host) => {
     expect(looksLikeIpv4Literal(host)).toBe(true);
   });
 
-  it.each(["smtp.office365.com", "outlook.office365.com", "1e100.net", "mail1.example.com", "0xdeadbeef.example.com"])("%s is a name", (host) => {
-    expect(looksLikeIpv4Literal(host)).toBe(false);
-  });
+  it.each(["smtp.office365.com", "outlook.office365.com", "1e100.net", "mail1.example.com", "0xdeadbeef.example.com"])(
+    "%s is a name",
+    (host) => {
+      expect(looksLikeIpv4Literal(host)).toBe(false);
+    },
+  );
 });
 
 describe("guardHost", () => {
-  const resolver = (answers: Record<string, string[]>): Resolver => async (host) => {
-    const found = answers[host];
-    if (!found) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: "ENOTFOUND" });
-    return found.map((address) => ({ address, family: address.includes(":") ? 6 : 4 }));
-  };
+  const resolver =
+    (answers: Record<string, string[]>): Resolver =>
+    async (host) => {
+      const found = answers[host];
+      if (!found) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: "ENOTFOUND" });
+      return found.map((address) => ({ address, family: address.includes(":") ? 6 : 4 }));
+    };
   const dns = resolver({
     "smtp.office365.com": ["52.96.165.18", "2603:1036:3000::1"],
     "rebind.example.com": ["52.96.165.18", "127.0.0.1"],
@@ -85,7 +111,11 @@ describe("guardHost", () => {
   });
 
   it("resolves a public host and returns the address to connect to", async () => {
-    expect(await guardHost(SMTP, "smtp.office365.com", 587, [], dns)).toEqual({ ok: true, address: "52.96.165.18", family: 4 });
+    expect(await guardHost(SMTP, "smtp.office365.com", 587, [], dns)).toEqual({
+      ok: true,
+      address: "52.96.165.18",
+      family: 4,
+    });
   });
 
   it.each([
@@ -98,12 +128,18 @@ describe("guardHost", () => {
     expect(!result.ok && result.diagnosis.detail).toContain(detail);
   });
 
-  it.each(["127.0.0.1", "[::1]", "2130706433", "0x7f.1", "::ffff:127.0.0.1", "169.254.169.254"])("refuses the literal %s without asking DNS", async (host) => {
-    let asked = false;
-    const result = await guardHost(IMAP, host, 993, [], async () => ((asked = true), []));
-    expect(result.ok).toBe(false);
-    expect(asked).toBe(false);
-  });
+  it.each(["127.0.0.1", "[::1]", "2130706433", "0x7f.1", "::ffff:127.0.0.1", "169.254.169.254"])(
+    "refuses the literal %s without asking DNS",
+    async (host) => {
+      let asked = false;
+      const result = await guardHost(IMAP, host, 993, [], async () => {
+        asked = true;
+        return [];
+      });
+      expect(result.ok).toBe(false);
+      expect(asked).toBe(false);
+    },
+  );
 
   it("allows exactly the allowlisted host:port", async () => {
     expect((await guardHost(SMTP, "onprem.example.com", 587, ["onprem.example.com:587"], dns)).ok).toBe(true);
@@ -118,10 +154,16 @@ describe("guardHost", () => {
     ["imap", 587],
     ["imap", 6379],
   ] as const)("refuses %s on port %i, which is not a mail port for it", async (protocol, port) => {
-    expect(await guardHost(SERVICES[protocol], "smtp.office365.com", port, [], dns)).toMatchObject({ ok: false, diagnosis: { code: "NETWORK_PORT_NOT_ALLOWED" } });
+    expect(await guardHost(SERVICES[protocol], "smtp.office365.com", port, [], dns)).toMatchObject({
+      ok: false,
+      diagnosis: { code: "NETWORK_PORT_NOT_ALLOWED" },
+    });
   });
 
   it("reports a name that does not resolve", async () => {
-    expect(await guardHost(SMTP, "nope.example.com", 587, [], dns)).toMatchObject({ ok: false, diagnosis: { code: "DNS_NOT_FOUND" } });
+    expect(await guardHost(SMTP, "nope.example.com", 587, [], dns)).toMatchObject({
+      ok: false,
+      diagnosis: { code: "DNS_NOT_FOUND" },
+    });
   });
 });

@@ -10,7 +10,7 @@ import { createMailbox } from "@/lib/mailbox/save";
 import { dropTokenCache, mailboxTokenCacheStore } from "@/lib/mailbox/token-cache-store";
 import { freshDb, seedWorld } from "../../support/db";
 import { mailboxInput } from "../../support/mailbox";
-import { EntraEmulator, type EmuTenant } from "../../support/rig/entra-emulator";
+import { type EmuTenant, EntraEmulator } from "../../support/rig/entra-emulator";
 import { rigTlsFromEnv } from "../../support/rig/tls";
 
 let entra: EntraEmulator;
@@ -43,8 +43,18 @@ afterAll(() => entra.stop());
 
 function settings(overrides: Partial<CheckSettings> = {}): CheckSettings {
   return {
-    type: "smtp_imap", login: "box@contoso.com", password: "right-password", smtpHost: "smtp.office365.com", smtpPort: 587,
-    imapHost: "outlook.office365.com", imapPort: 993, useTls: true, azureClientId: CLIENT, azureTenantId: tenant.id, cloud: "global", ...overrides,
+    type: "smtp_imap",
+    login: "box@contoso.com",
+    password: "right-password",
+    smtpHost: "smtp.office365.com",
+    smtpPort: 587,
+    imapHost: "outlook.office365.com",
+    imapPort: 993,
+    useTls: true,
+    azureClientId: CLIENT,
+    azureTenantId: tenant.id,
+    cloud: "global",
+    ...overrides,
   };
 }
 
@@ -180,12 +190,23 @@ describe("grants that can no longer be used", () => {
 
   it("AADSTS70011: scopes of two resources in one request are refused (and classified as our defect)", async () => {
     const app = new PublicClientApplication({
-      auth: { clientId: CLIENT, authority: `${entra.authorityHost}/${tenant.id}`, knownAuthorities: [new URL(entra.authorityHost).host] },
+      auth: {
+        clientId: CLIENT,
+        authority: `${entra.authorityHost}/${tenant.id}`,
+        knownAuthorities: [new URL(entra.authorityHost).host],
+      },
       system: { loggerOptions: { loggerCallback: () => {}, piiLoggingEnabled: false } },
     });
     const error = await app
-      .acquireTokenByUsernamePassword({ scopes: ["https://outlook.office.com/SMTP.Send", "https://graph.microsoft.com/Mail.Send"], username: "box@contoso.com", password: "right-password" })
-      .then(() => null, (e: unknown) => e);
+      .acquireTokenByUsernamePassword({
+        scopes: ["https://outlook.office.com/SMTP.Send", "https://graph.microsoft.com/Mail.Send"],
+        username: "box@contoso.com",
+        password: "right-password",
+      })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(classifyTokenError(error, null, [])).toMatchObject({ code: "AADSTS70011", setupStep: "product" });
   });
 });

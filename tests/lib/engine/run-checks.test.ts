@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runChecksToEnd } from "@/lib/engine/run-checks";
 import type { CheckSettings } from "@/lib/engine/settings";
 import type { StepResult } from "@/lib/engine/steps";
-import { startRig, type Rig } from "../../support/rig/rig";
+import { type Rig, startRig } from "../../support/rig/rig";
 
 let rig: Rig;
 
@@ -14,7 +14,11 @@ afterAll(() => rig?.stop());
 
 async function check(settings: CheckSettings) {
   const seen: StepResult[] = [];
-  const result = await runChecksToEnd(settings, { authorityHost: rig.entra.authorityHost, allowlist: rig.allowlist }, (s) => seen.push(s));
+  const result = await runChecksToEnd(
+    settings,
+    { authorityHost: rig.entra.authorityHost, allowlist: rig.allowlist },
+    (s) => seen.push(s),
+  );
   return { ...result, seen };
 }
 
@@ -23,7 +27,12 @@ describe("the full check against the rig", () => {
     const user = rig.addUser();
     const result = await check(rig.settings(user));
     expect(result.steps.map((s) => [s.name, s.status])).toEqual([
-      ["settings", "passed"], ["network", "passed"], ["token", "passed"], ["claims", "passed"], ["smtp", "passed"], ["imap", "passed"],
+      ["settings", "passed"],
+      ["network", "passed"],
+      ["token", "passed"],
+      ["claims", "passed"],
+      ["smtp", "passed"],
+      ["imap", "passed"],
     ]);
     expect(result.ok).toBe(true);
     expect(result.seen).toEqual(result.steps);
@@ -36,8 +45,18 @@ describe("the settings step", () => {
   it("stops at missing servers or a missing password, before any connection", async () => {
     const user = rig.addUser();
     const noImap = await check(rig.settings(user, { imapHost: null }));
-    expect(noImap.steps.map((s) => s.status)).toEqual(["failed", "skipped", "skipped", "skipped", "skipped", "skipped"]);
-    expect(noImap.steps[0]!.diagnosis).toMatchObject({ code: "SETTINGS_INCOMPLETE", detail: "IMAP Server or IMAP Port is empty" });
+    expect(noImap.steps.map((s) => s.status)).toEqual([
+      "failed",
+      "skipped",
+      "skipped",
+      "skipped",
+      "skipped",
+      "skipped",
+    ]);
+    expect(noImap.steps[0]!.diagnosis).toMatchObject({
+      code: "SETTINGS_INCOMPLETE",
+      detail: "IMAP Server or IMAP Port is empty",
+    });
     const noPassword = await check(rig.settings(user, { password: null, azureClientId: null, azureTenantId: null }));
     expect(noPassword.steps[0]!.diagnosis).toMatchObject({ code: "NO_PASSWORD", setupStep: "password" });
   });

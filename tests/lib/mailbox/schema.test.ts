@@ -15,8 +15,19 @@ function errorsFor(overrides: Record<string, string | undefined>) {
 
 describe("mailbox settings schema", () => {
   it("accepts the Microsoft 365 settings and normalises them", () => {
-    const parsed = mailboxSettingsSchema.parse({ ...valid, smtpHost: " SMTP.Office365.com ", azureTenantId: "Contoso.OnMicrosoft.com" });
-    expect(parsed).toMatchObject({ smtpHost: "smtp.office365.com", smtpPort: 587, imapPort: 993, useTls: true, azureTenantId: "contoso.onmicrosoft.com", password: undefined });
+    const parsed = mailboxSettingsSchema.parse({
+      ...valid,
+      smtpHost: " SMTP.Office365.com ",
+      azureTenantId: "Contoso.OnMicrosoft.com",
+    });
+    expect(parsed).toMatchObject({
+      smtpHost: "smtp.office365.com",
+      smtpPort: 587,
+      imapPort: 993,
+      useTls: true,
+      azureTenantId: "contoso.onmicrosoft.com",
+      password: undefined,
+    });
   });
 
   it("accepts a password mailbox with both Azure fields empty", () => {
@@ -24,13 +35,31 @@ describe("mailbox settings schema", () => {
   });
 
   it("reports every error at once", () => {
-    const errors = errorsFor({ name: "", login: "nope", smtpHost: "", imapPort: "0", azureClientId: "x", azureTenantId: "common" });
-    expect(Object.keys(errors).sort()).toEqual(["azureClientId", "azureTenantId", "imapPort", "login", "name", "smtpHost"]);
+    const errors = errorsFor({
+      name: "",
+      login: "nope",
+      smtpHost: "",
+      imapPort: "0",
+      azureClientId: "x",
+      azureTenantId: "common",
+    });
+    expect(Object.keys(errors).sort()).toEqual([
+      "azureClientId",
+      "azureTenantId",
+      "imapPort",
+      "login",
+      "name",
+      "smtpHost",
+    ]);
   });
 
   it.each([
     // ClientID
-    [{ azureClientId: "invoices@contoso.com" }, "azureClientId", /This is an email address\. The ClientID is the Application \(client\) ID/],
+    [
+      { azureClientId: "invoices@contoso.com" },
+      "azureClientId",
+      /This is an email address\. The ClientID is the Application \(client\) ID/,
+    ],
     [{ azureClientId: "abc8Q~aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" }, "azureClientId", /looks like a client secret/],
     [{ azureClientId: "not-a-guid" }, "azureClientId", /a GUID such as/],
     [{ azureClientId: GUID.toUpperCase() }, "azureClientId", null],
@@ -53,21 +82,49 @@ describe("mailbox settings schema", () => {
     [{ smtpPort: "993" }, "smtpPort", /993 is an IMAP port\. SMTP uses 587 \(STARTTLS\) or 465 \(TLS\)/],
     [{ imapPort: "587" }, "imapPort", /587 is an SMTP port\. IMAP uses 993 \(TLS\) or 143 \(STARTTLS\)/],
     // TLS against port (password mailbox so that OAuth's own TLS rule does not interfere)
-    [{ azureClientId: "", azureTenantId: "", useTls: undefined, smtpPort: "465", imapPort: "2993" }, "smtpPort", /port 465 uses TLS from the first byte: turn on Use TLS \(or use port 587 with STARTTLS\)/],
-    [{ azureClientId: "", azureTenantId: "", useTls: undefined, smtpPort: "2587", imapPort: "993" }, "imapPort", /port 993 uses TLS from the first byte: turn on Use TLS \(or use port 143/],
-    [{ azureClientId: "", azureTenantId: "", useTls: undefined, smtpPort: "587", imapPort: "2993" }, "smtpPort", /SMTP port 587 needs STARTTLS: turn on Use TLS/],
-    [{ azureClientId: "", azureTenantId: "", useTls: undefined, smtpPort: "25", imapPort: "2993" }, "smtpPort", /port 25 needs STARTTLS/],
-    [{ azureClientId: "", azureTenantId: "", useTls: undefined, smtpPort: "2525", imapPort: "2993" }, "smtpPort", /port 2525 needs STARTTLS/],
-    [{ azureClientId: "", azureTenantId: "", useTls: undefined, smtpPort: "2587", imapPort: "143" }, "imapPort", /port 143 needs STARTTLS/],
+    [
+      { azureClientId: "", azureTenantId: "", useTls: undefined, smtpPort: "465", imapPort: "2993" },
+      "smtpPort",
+      /port 465 uses TLS from the first byte: turn on Use TLS \(or use port 587 with STARTTLS\)/,
+    ],
+    [
+      { azureClientId: "", azureTenantId: "", useTls: undefined, smtpPort: "2587", imapPort: "993" },
+      "imapPort",
+      /port 993 uses TLS from the first byte: turn on Use TLS \(or use port 143/,
+    ],
+    [
+      { azureClientId: "", azureTenantId: "", useTls: undefined, smtpPort: "587", imapPort: "2993" },
+      "smtpPort",
+      /SMTP port 587 needs STARTTLS: turn on Use TLS/,
+    ],
+    [
+      { azureClientId: "", azureTenantId: "", useTls: undefined, smtpPort: "25", imapPort: "2993" },
+      "smtpPort",
+      /port 25 needs STARTTLS/,
+    ],
+    [
+      { azureClientId: "", azureTenantId: "", useTls: undefined, smtpPort: "2525", imapPort: "2993" },
+      "smtpPort",
+      /port 2525 needs STARTTLS/,
+    ],
+    [
+      { azureClientId: "", azureTenantId: "", useTls: undefined, smtpPort: "2587", imapPort: "143" },
+      "imapPort",
+      /port 143 needs STARTTLS/,
+    ],
     [{ azureClientId: "", azureTenantId: "", useTls: undefined, smtpPort: "2587", imapPort: "2993" }, "smtpPort", null],
-    [{ useTls: undefined, smtpPort: "2587", imapPort: "2993" }, "useTls", /accepts OAuth sign-in only over an encrypted connection/],
+    [
+      { useTls: undefined, smtpPort: "2587", imapPort: "2993" },
+      "useTls",
+      /accepts OAuth sign-in only over an encrypted connection/,
+    ],
     // hosts
     [{ smtpHost: "" }, "smtpHost", /Enter the SMTP server, e\.g\. smtp\.office365\.com/],
     [{ smtpHost: "smtp://smtp.office365.com" }, "smtpHost", /without a scheme/],
     [{ smtpHost: "smtp.office365.com:587" }, "smtpHost", /without the port/],
     [{ smtpHost: "bad_host.example.com" }, "smtpHost", /valid host name/],
     [{ imapHost: "-bad.example.com" }, "imapHost", /valid host name/],
-    [{ imapHost: "a".repeat(64) + ".example.com" }, "imapHost", /valid host name/],
+    [{ imapHost: `${"a".repeat(64)}.example.com` }, "imapHost", /valid host name/],
     [{ imapHost: "localhost" }, "imapHost", /valid host name/],
     [{ imapHost: "203.0.113.5" }, "imapHost", null],
     [{ imapHost: "2001:db8::25" }, "imapHost", null],
@@ -95,10 +152,15 @@ describe("mailbox settings schema", () => {
   it("needs only the servers the Type uses", () => {
     expect(errorsFor({ type: "smtp", imapHost: "", imapPort: "" })).toEqual({});
     expect(errorsFor({ type: "imap", smtpHost: "", smtpPort: "" })).toEqual({});
-    expect(Object.keys(errorsFor({ type: "smtp_imap", imapHost: "", imapPort: "" })).sort()).toEqual(["imapHost", "imapPort"]);
+    expect(Object.keys(errorsFor({ type: "smtp_imap", imapHost: "", imapPort: "" })).sort()).toEqual([
+      "imapHost",
+      "imapPort",
+    ]);
   });
 
   it("refuses a new password together with removing the stored one", () => {
-    expect(errorsFor({ password: "new-one", clearPassword: "on" }).password).toEqual(["Either type a new password or remove the stored one, not both."]);
+    expect(errorsFor({ password: "new-one", clearPassword: "on" }).password).toEqual([
+      "Either type a new password or remove the stored one, not both.",
+    ]);
   });
 });

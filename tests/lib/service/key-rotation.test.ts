@@ -21,7 +21,9 @@ beforeAll(async () => {
 
 describe("key rotation", () => {
   it("re-seals every secret under the new key, once", () => {
-    const boxes = [1, 2, 3].map((i) => createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: `M${i}`, password: `secret-${i}` })));
+    const boxes = [1, 2, 3].map((i) =>
+      createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: `M${i}`, password: `secret-${i}` })),
+    );
     createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: "No password" }));
     const newKey = { id: "k2027", key: randomBytes(32) };
     const keys = [newKey, ...getEnv().SECRETS_KEYS];
@@ -37,7 +39,11 @@ describe("key rotation", () => {
   });
 
   it("reports secrets no configured key can open, and leaves them alone", () => {
-    const box = createMailbox(db, world.root, mailboxInput(world.tenantB.id, { name: "Orphan", password: "orphan-secret" }));
+    const box = createMailbox(
+      db,
+      world.root,
+      mailboxInput(world.tenantB.id, { name: "Orphan", password: "orphan-secret" }),
+    );
     const stranger = [{ id: "only", key: randomBytes(32) }];
     const report = resealAll(db, stranger);
     expect(report.unreadable).toContainEqual({ mailboxId: box.id, tenantId: world.tenantB.id, name: "Orphan" });

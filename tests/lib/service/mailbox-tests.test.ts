@@ -9,7 +9,7 @@ import { setupChecklist } from "@/lib/service/checklist";
 import { startMailboxTest, type TestEvent } from "@/lib/service/mailbox-tests";
 import { createUser } from "@/lib/users/queries";
 import { asActor, freshDb, PASSWORD, seedWorld, type World } from "../../support/db";
-import { startRig, type Rig } from "../../support/rig/rig";
+import { type Rig, startRig } from "../../support/rig/rig";
 
 let rig: Rig;
 let db: Db;
@@ -32,11 +32,21 @@ function formFor(user: { upn: string; password: string }, overrides: Record<stri
 }
 
 function mailboxFor(user: { upn: string; password: string }, overrides: Record<string, string> = {}) {
-  return createMailbox(db, world.root, saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...formFor(user, overrides) }));
+  return createMailbox(
+    db,
+    world.root,
+    saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...formFor(user, overrides) }),
+  );
 }
 
 async function newAdmin(): Promise<UserActor> {
-  const user = await createUser(db, world.root, { email: `admin${++n}@alpha.example`, name: "A", role: "tenant_admin", tenantId: world.tenantA.id, password: PASSWORD });
+  const user = await createUser(db, world.root, {
+    email: `admin${++n}@alpha.example`,
+    name: "A",
+    role: "tenant_admin",
+    tenantId: world.tenantA.id,
+    password: PASSWORD,
+  });
   return asActor(user);
 }
 
@@ -46,7 +56,12 @@ async function collect(events: AsyncIterable<TestEvent>): Promise<TestEvent[]> {
   return all;
 }
 
-async function runTest(actor: UserActor, mailboxId: number, source: "saved" | "form" = "saved", form?: Record<string, string>) {
+async function runTest(
+  actor: UserActor,
+  mailboxId: number,
+  source: "saved" | "form" = "saved",
+  form?: Record<string, string>,
+) {
   const started = startMailboxTest(db, actor, { tenantId: world.tenantA.id, mailboxId, source, form });
   return started.ok ? { ...started, all: await collect(started.events) } : started;
 }
@@ -60,13 +75,24 @@ describe("a test of a stored mailbox", () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.all.map((e) => (e.type === "step" ? `step:${e.step.name}:${e.step.status}` : e.type))).toEqual([
-      "plan", "step:settings:passed", "step:network:passed", "step:token:passed", "step:claims:passed", "step:smtp:passed", "step:imap:passed", "done",
+      "plan",
+      "step:settings:passed",
+      "step:network:passed",
+      "step:token:passed",
+      "step:claims:passed",
+      "step:smtp:passed",
+      "step:imap:passed",
+      "done",
     ]);
     const run = db.select().from(mailboxTests).where(eq(mailboxTests.id, result.testId)).get()!;
     expect(run).toMatchObject({ outcome: "passed", triggeredBy: admin.email, source: "saved", failureCode: null });
     expect(run.arrivalMs).toBeGreaterThanOrEqual(0);
     const audit = db.select().from(auditLog).where(eq(auditLog.action, "mailbox.test")).all().at(-1)!;
-    expect(audit).toMatchObject({ actorEmail: admin.email, targetId: String(mailbox.id), changes: { outcome: { to: "passed" } } });
+    expect(audit).toMatchObject({
+      actorEmail: admin.email,
+      targetId: String(mailbox.id),
+      changes: { outcome: { to: "passed" } },
+    });
     const everything = JSON.stringify([run, db.select().from(auditLog).all()]);
     expect(everything).not.toContain(user.password);
     expect(everything).not.toMatch(/eyJ[\w-]{10,}\./);
@@ -82,7 +108,10 @@ describe("a test of a stored mailbox", () => {
     const mailbox = mailboxFor(rig.addUser());
     const first = startMailboxTest(db, admin, { tenantId: world.tenantA.id, mailboxId: mailbox.id, source: "saved" });
     const second = startMailboxTest(db, admin, { tenantId: world.tenantA.id, mailboxId: mailbox.id, source: "saved" });
-    expect(second).toMatchObject({ ok: false, refusal: { kind: "busy", message: "A test of this mailbox is already running. Wait for it to finish." } });
+    expect(second).toMatchObject({
+      ok: false,
+      refusal: { kind: "busy", message: "A test of this mailbox is already running. Wait for it to finish." },
+    });
     if (first.ok) await collect(first.events);
   });
 
@@ -92,14 +121,20 @@ describe("a test of a stored mailbox", () => {
     const sixth = await runTest(await newAdmin(), mailbox.id);
     expect(sixth).toMatchObject({
       ok: false,
-      refusal: { kind: "rate_limited", message: expect.stringMatching(/^This mailbox was tested 5 times in the last minute\. Try again in \d+ s\.$/) },
+      refusal: {
+        kind: "rate_limited",
+        message: expect.stringMatching(/^This mailbox was tested 5 times in the last minute\. Try again in \d+ s\.$/),
+      },
     });
   });
 
   it("limits a user to 5 tests a minute", async () => {
     const admin = await newAdmin();
     for (let i = 0; i < 5; i++) expect((await runTest(admin, mailboxFor(rig.addUser()).id)).ok).toBe(true);
-    expect(await runTest(admin, mailboxFor(rig.addUser()).id)).toMatchObject({ ok: false, refusal: { kind: "rate_limited", message: expect.stringMatching(/^You started 5 tests in the last minute/) } });
+    expect(await runTest(admin, mailboxFor(rig.addUser()).id)).toMatchObject({
+      ok: false,
+      refusal: { kind: "rate_limited", message: expect.stringMatching(/^You started 5 tests in the last minute/) },
+    });
   });
 
   it("after a refused sign-in, waits before trying the same credentials again, without a token request", async () => {
@@ -110,9 +145,16 @@ describe("a test of a stored mailbox", () => {
     expect(failed.ok && failed.all.at(-1)).toMatchObject({ type: "done", ok: false });
     const requests = rig.entra.tokenRequests();
     const refused = await runTest(admin, mailbox.id);
-    expect(refused).toMatchObject({ ok: false, refusal: { kind: "cooldown", message: expect.stringContaining("failed with AADSTS50126") } });
+    expect(refused).toMatchObject({
+      ok: false,
+      refusal: { kind: "cooldown", message: expect.stringContaining("failed with AADSTS50126") },
+    });
     expect(rig.entra.tokenRequests()).toBe(requests);
-    updateMailbox(db, world.root, { ...saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...formFor(user, { name: mailbox.name }) }), mailboxId: mailbox.id, version: 1 });
+    updateMailbox(db, world.root, {
+      ...saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...formFor(user, { name: mailbox.name }) }),
+      mailboxId: mailbox.id,
+      version: 1,
+    });
     const fixed = await runTest(admin, mailbox.id);
     expect(fixed.ok && fixed.all.at(-1)).toMatchObject({ type: "done", ok: true });
   });
@@ -125,11 +167,17 @@ describe("a test of unsaved form values", () => {
     const mailbox = mailboxFor(user);
     const other = rig.addUser();
     const refused = await runTest(admin, mailbox.id, "form", formFor(other, { name: mailbox.name, password: "" }));
-    const rule = "You changed Login. Type the password again: a stored password is only ever sent where it was entered for.";
-    expect(refused).toMatchObject({ ok: false, refusal: { kind: "invalid", message: rule, fieldErrors: { password: [rule] } } });
+    const rule =
+      "You changed Login. Type the password again: a stored password is only ever sent where it was entered for.";
+    expect(refused).toMatchObject({
+      ok: false,
+      refusal: { kind: "invalid", message: rule, fieldErrors: { password: [rule] } },
+    });
     const tested = await runTest(admin, mailbox.id, "form", formFor(other, { name: mailbox.name }));
     expect(tested.ok && tested.all.at(-1)).toMatchObject({ type: "done", ok: true });
-    expect(db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, mailbox.id)).all().at(-1)!.source).toBe("form");
+    expect(db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, mailbox.id)).all().at(-1)!.source).toBe(
+      "form",
+    );
     const stored = db.select().from(mailboxTests).all();
     expect(JSON.stringify(stored)).not.toContain(other.password);
   });
@@ -145,13 +193,26 @@ describe("a test of unsaved form values", () => {
   it("shows validation errors for the form instead of testing", async () => {
     const admin = await newAdmin();
     const mailbox = mailboxFor(rig.addUser());
-    expect(await runTest(admin, mailbox.id, "form", { ...formFor(rig.addUser()), azureTenantId: "common" })).toMatchObject({ ok: false, refusal: { kind: "invalid", fieldErrors: { azureTenantId: [expect.stringContaining("not a specific tenant")] } } });
+    expect(
+      await runTest(admin, mailbox.id, "form", { ...formFor(rig.addUser()), azureTenantId: "common" }),
+    ).toMatchObject({
+      ok: false,
+      refusal: { kind: "invalid", fieldErrors: { azureTenantId: [expect.stringContaining("not a specific tenant")] } },
+    });
   });
 
   it("never reaches another tenant's mailbox", async () => {
-    const theirs = createMailbox(db, world.root, saveMailboxSchema.parse({ tenantId: String(world.tenantB.id), ...formFor(rig.addUser()) }));
-    expect(() => startMailboxTest(db, world.adminA, { tenantId: world.tenantB.id, mailboxId: theirs.id, source: "saved" })).toThrow("Not found");
-    expect(() => startMailboxTest(db, world.adminA, { tenantId: world.tenantA.id, mailboxId: theirs.id, source: "saved" })).toThrow("Not found");
+    const theirs = createMailbox(
+      db,
+      world.root,
+      saveMailboxSchema.parse({ tenantId: String(world.tenantB.id), ...formFor(rig.addUser()) }),
+    );
+    expect(() =>
+      startMailboxTest(db, world.adminA, { tenantId: world.tenantB.id, mailboxId: theirs.id, source: "saved" }),
+    ).toThrow("Not found");
+    expect(() =>
+      startMailboxTest(db, world.adminA, { tenantId: world.tenantA.id, mailboxId: theirs.id, source: "saved" }),
+    ).toThrow("Not found");
     expect(db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, theirs.id)).all()).toEqual([]);
   });
 });

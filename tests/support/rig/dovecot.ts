@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { RigTls } from "./tls";
 
-export const DOVECOT_BIN = "/usr/sbin/dovecot";
+const DOVECOT_BIN = "/usr/sbin/dovecot";
 
 export type DovecotOptions = {
   ip: string;
@@ -28,15 +28,23 @@ export class Dovecot {
 
   async start(): Promise<this> {
     if (!fs.existsSync(DOVECOT_BIN)) {
-      throw new Error(`Dovecot is not installed (${DOVECOT_BIN} missing). Install it with: apt-get install dovecot-imapd dovecot-lmtpd (.ci/run does this).`);
+      throw new Error(
+        `Dovecot is not installed (${DOVECOT_BIN} missing). Install it with: apt-get install dovecot-imapd dovecot-lmtpd (.ci/run does this).`,
+      );
     }
     const o = this.options;
     const dir = this.dir;
-    for (const sub of ["run", "state", "mail", `keys/default/RS256`]) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+    for (const sub of ["run", "state", "mail", `keys/default/RS256`])
+      fs.mkdirSync(path.join(dir, sub), { recursive: true });
     fs.chmodSync(dir, 0o755);
     fs.chmodSync(path.join(dir, "mail"), 0o777);
     fs.writeFileSync(path.join(dir, "keys/default/RS256", o.kid), o.publicKeyPem);
-    fs.writeFileSync(path.join(dir, "passwd"), Object.entries(o.passwords).map(([user, pw]) => `${user}:{PLAIN}${pw}::::::`).join("\n") + "\n");
+    fs.writeFileSync(
+      path.join(dir, "passwd"),
+      `${Object.entries(o.passwords)
+        .map(([user, pw]) => `${user}:{PLAIN}${pw}::::::`)
+        .join("\n")}\n`,
+    );
     fs.writeFileSync(
       path.join(dir, "oauth2.conf"),
       [
@@ -51,11 +59,15 @@ export class Dovecot {
       ].join("\n"),
     );
     fs.writeFileSync(path.join(dir, "dovecot.conf"), this.config());
-    this.process = spawn(DOVECOT_BIN, ["-F", "-c", path.join(dir, "dovecot.conf")], { stdio: ["ignore", "pipe", "pipe"] });
+    this.process = spawn(DOVECOT_BIN, ["-F", "-c", path.join(dir, "dovecot.conf")], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     this.process.stdout!.on("data", (c) => (output += c));
     this.process.stderr!.on("data", (c) => (output += c));
-    await waitForPort(o.ip, 993, 10_000, () => (this.process!.exitCode !== null ? `dovecot exited: ${output}\n${this.log()}` : null));
+    await waitForPort(o.ip, 993, 10_000, () =>
+      this.process!.exitCode !== null ? `dovecot exited: ${output}\n${this.log()}` : null,
+    );
     await waitForPort(o.ip, o.lmtpPort, 10_000, () => null);
     return this;
   }
@@ -68,7 +80,10 @@ export class Dovecot {
   /** Messages in a user's INBOX (new and cur), for tests that check what was delivered or deleted. */
   inboxCount(user: string): number {
     const base = path.join(this.dir, "mail", user.split("@")[0]!, "Maildir");
-    return ["new", "cur"].reduce((n, sub) => n + (fs.existsSync(path.join(base, sub)) ? fs.readdirSync(path.join(base, sub)).length : 0), 0);
+    return ["new", "cur"].reduce(
+      (n, sub) => n + (fs.existsSync(path.join(base, sub)) ? fs.readdirSync(path.join(base, sub)).length : 0),
+      0,
+    );
   }
 
   async stop(): Promise<void> {
@@ -147,13 +162,16 @@ protocol lmtp {
   }
 }
 
-export async function waitForPort(host: string, port: number, timeoutMs: number, failure: () => string | null): Promise<void> {
+async function waitForPort(host: string, port: number, timeoutMs: number, failure: () => string | null): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const problem = failure();
     if (problem) throw new Error(problem);
     const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect({ host, port }, () => (socket.destroy(), resolve(true)));
+      const socket = net.connect({ host, port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.on("error", () => resolve(false));
     });
     if (open) return;

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
+import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from "jose";
 import type { RigTls } from "./tls";
 
 /**
@@ -10,7 +10,7 @@ import type { RigTls } from "./tls";
  * Entra's v1 Outlook access tokens, and Entra's error body (error, AADSTS description, error_codes…).
  */
 
-export const OUTLOOK = "https://outlook.office.com";
+const OUTLOOK = "https://outlook.office.com";
 
 export type EmuUser = {
   upn: string;
@@ -23,7 +23,7 @@ export type EmuUser = {
   tokenUpn?: string;
 };
 
-export type EmuApp = {
+type EmuApp = {
   clientId: string;
   publicClient: boolean;
   /** Permissions an administrator consented to, e.g. ["SMTP.Send", "IMAP.AccessAsUser.All"]. */
@@ -61,9 +61,14 @@ export class EntraEmulator {
     this.privateKey = privateKey;
     this.jwk = { ...(await exportJWK(publicKey)), kid: this.kid, use: "sig", alg: "RS256" };
     this.publicKeyPem = await exportSPKI(publicKey);
-    this.server = https.createServer({ key: fs.readFileSync(this.tls.keyPem), cert: fs.readFileSync(this.tls.certPem) }, (req, res) => {
-      void this.handle(req, res).catch((error) => json(res, 500, { error: "server_error", error_description: String(error) }));
-    });
+    this.server = https.createServer(
+      { key: fs.readFileSync(this.tls.keyPem), cert: fs.readFileSync(this.tls.certPem) },
+      (req, res) => {
+        void this.handle(req, res).catch((error) =>
+          json(res, 500, { error: "server_error", error_description: String(error) }),
+        );
+      },
+    );
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
     return this;
   }
@@ -74,7 +79,12 @@ export class EntraEmulator {
   }
 
   addTenant(tenant: Partial<EmuTenant> & { domains?: string[] } = {}): EmuTenant {
-    const full: EmuTenant = { id: tenant.id ?? randomUUID(), domains: tenant.domains ?? [], users: tenant.users ?? [], apps: tenant.apps ?? [] };
+    const full: EmuTenant = {
+      id: tenant.id ?? randomUUID(),
+      domains: tenant.domains ?? [],
+      users: tenant.users ?? [],
+      apps: tenant.apps ?? [],
+    };
     this.tenants.push(full);
     return full;
   }
@@ -95,14 +105,24 @@ export class EntraEmulator {
       .sign(this.privateKey!);
   }
 
-  private async handle(req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse): Promise<void> {
+  private async handle(
+    req: import("node:http").IncomingMessage,
+    res: import("node:http").ServerResponse,
+  ): Promise<void> {
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     const url = new URL(req.url ?? "/", this.authorityHost);
     const [tenantRef, ...rest] = url.pathname.split("/").filter(Boolean);
     const route = rest.join("/");
     const tenant = this.findTenant(tenantRef ?? "");
     if (route === "v2.0/.well-known/openid-configuration") {
-      if (!tenant) return aadError(res, 400, "invalid_tenant", 90002, `Tenant '${tenantRef}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+      if (!tenant)
+        return aadError(
+          res,
+          400,
+          "invalid_tenant",
+          90002,
+          `Tenant '${tenantRef}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+        );
       return json(res, 200, this.openIdConfiguration(tenant));
     }
     if (route === "discovery/v2.0/keys") return json(res, 200, { keys: [this.jwk] });
@@ -111,51 +131,160 @@ export class EntraEmulator {
     const grant = form.get("grant_type") ?? "";
     this.requests.push({ grant, tenant: tenantRef ?? "", clientId: form.get("client_id") ?? "" });
     if (!/^[0-9a-f-]{36}$|^[a-z0-9.-]+\.[a-z]{2,}$/i.test(tenantRef ?? "")) {
-      return aadError(res, 400, "invalid_request", 900023, `Specified tenant identifier '${tenantRef}' is neither a valid DNS name, nor a valid external domain.`);
+      return aadError(
+        res,
+        400,
+        "invalid_request",
+        900023,
+        `Specified tenant identifier '${tenantRef}' is neither a valid DNS name, nor a valid external domain.`,
+      );
     }
-    if (!tenant) return aadError(res, 400, "invalid_request", 90002, `Tenant '${tenantRef}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+    if (!tenant)
+      return aadError(
+        res,
+        400,
+        "invalid_request",
+        90002,
+        `Tenant '${tenantRef}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+      );
     if (grant === "password") return this.passwordGrant(res, tenant, form);
     if (grant === "refresh_token") return this.refreshGrant(res, form);
-    return aadError(res, 400, "unsupported_grant_type", 70003, `The app requested an unsupported grant type '${grant}'.`);
+    return aadError(
+      res,
+      400,
+      "unsupported_grant_type",
+      70003,
+      `The app requested an unsupported grant type '${grant}'.`,
+    );
   }
 
-  private async passwordGrant(res: import("node:http").ServerResponse, tenant: EmuTenant, form: URLSearchParams): Promise<void> {
+  private async passwordGrant(
+    res: import("node:http").ServerResponse,
+    tenant: EmuTenant,
+    form: URLSearchParams,
+  ): Promise<void> {
     const clientId = form.get("client_id") ?? "";
     const app = tenant.apps.find((a) => a.clientId.toLowerCase() === clientId.toLowerCase());
-    if (!app) return aadError(res, 400, "unauthorized_client", 700016, `Application with identifier '${clientId}' was not found in the directory '${tenant.domains[0] ?? tenant.id}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`);
-    if (!app.publicClient) return aadError(res, 401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+    if (!app)
+      return aadError(
+        res,
+        400,
+        "unauthorized_client",
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory '${tenant.domains[0] ?? tenant.id}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
+      );
+    if (!app.publicClient)
+      return aadError(
+        res,
+        401,
+        "invalid_client",
+        7000218,
+        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+      );
     const scopes = (form.get("scope") ?? "").split(" ").filter(Boolean);
     const resources = new Set(scopes.filter((s) => s.includes("/")).map((s) => s.slice(0, s.lastIndexOf("/"))));
-    if (resources.size > 1) return aadError(res, 400, "invalid_scope", 70011, `The provided value for the input parameter 'scope' is not valid. The scope ${scopes.join(" ")} is not valid. static scope limit exceeded.`);
+    if (resources.size > 1)
+      return aadError(
+        res,
+        400,
+        "invalid_scope",
+        70011,
+        `The provided value for the input parameter 'scope' is not valid. The scope ${scopes.join(" ")} is not valid. static scope limit exceeded.`,
+      );
     const username = (form.get("username") ?? "").toLowerCase();
     const user = tenant.users.find((u) => u.upn.toLowerCase() === username);
-    if (!user) return aadError(res, 400, "invalid_grant", 50034, `The user account ${username} does not exist in the ${tenant.id} directory. To sign into this application, the account must be added to the directory.`);
-    if (user.password !== form.get("password")) return aadError(res, 400, "invalid_grant", 50126, "Error validating credentials due to invalid username or password.");
-    if (user.state === "locked") return aadError(res, 400, "invalid_grant", 50053, "The account is locked, you've tried to sign in too many times with an incorrect user ID or password.");
+    if (!user)
+      return aadError(
+        res,
+        400,
+        "invalid_grant",
+        50034,
+        `The user account ${username} does not exist in the ${tenant.id} directory. To sign into this application, the account must be added to the directory.`,
+      );
+    if (user.password !== form.get("password"))
+      return aadError(
+        res,
+        400,
+        "invalid_grant",
+        50126,
+        "Error validating credentials due to invalid username or password.",
+      );
+    if (user.state === "locked")
+      return aadError(
+        res,
+        400,
+        "invalid_grant",
+        50053,
+        "The account is locked, you've tried to sign in too many times with an incorrect user ID or password.",
+      );
     if (user.state === "expired") return aadError(res, 401, "user_password_expired", 50055, "The password is expired.");
     if (user.state === "disabled") return aadError(res, 400, "invalid_grant", 50057, "The user account is disabled.");
-    if (user.mfa === "required") return aadError(res, 400, "invalid_grant", 50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access 'Office 365 Exchange Online'.", "basic_action");
-    if (user.mfa === "registration") return aadError(res, 400, "invalid_grant", 50079, "Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication.", "basic_action");
-    if (user.blockedByConditionalAccess) return aadError(res, 400, "invalid_grant", 53003, "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.");
+    if (user.mfa === "required")
+      return aadError(
+        res,
+        400,
+        "invalid_grant",
+        50076,
+        "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access 'Office 365 Exchange Online'.",
+        "basic_action",
+      );
+    if (user.mfa === "registration")
+      return aadError(
+        res,
+        400,
+        "invalid_grant",
+        50079,
+        "Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication.",
+        "basic_action",
+      );
+    if (user.blockedByConditionalAccess)
+      return aadError(
+        res,
+        400,
+        "invalid_grant",
+        53003,
+        "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
+      );
     const wanted = scopes.filter((s) => s.includes("/")).map((s) => s.slice(s.lastIndexOf("/") + 1));
     const missing = wanted.filter((p) => !app.consented.includes(p));
     if (missing.length > 0 && !app.dropUnconsented) {
-      return aadError(res, 400, "invalid_grant", 65001, `The user or administrator has not consented to use the application with ID '${app.clientId}'. Send an interactive authorization request for this user and resource.`, "consent_required");
+      return aadError(
+        res,
+        400,
+        "invalid_grant",
+        65001,
+        `The user or administrator has not consented to use the application with ID '${app.clientId}'. Send an interactive authorization request for this user and resource.`,
+        "consent_required",
+      );
     }
-    const granted: Grant = { tenant, app, user, scopes: wanted.filter((p) => app.consented.includes(p)), revoked: false };
+    const granted: Grant = {
+      tenant,
+      app,
+      user,
+      scopes: wanted.filter((p) => app.consented.includes(p)),
+      revoked: false,
+    };
     return json(res, 200, await this.tokenResponse(granted, [...resources][0] ?? OUTLOOK));
   }
 
   private async refreshGrant(res: import("node:http").ServerResponse, form: URLSearchParams): Promise<void> {
     const grant = this.refreshTokens.get(form.get("refresh_token") ?? "");
     if (!grant) return aadError(res, 400, "invalid_grant", 700082, "The refresh token has expired due to inactivity.");
-    if (grant.revoked) return aadError(res, 400, "invalid_grant", 50173, "The provided grant has expired due to it being revoked, a fresh auth token is needed.");
+    if (grant.revoked)
+      return aadError(
+        res,
+        400,
+        "invalid_grant",
+        50173,
+        "The provided grant has expired due to it being revoked, a fresh auth token is needed.",
+      );
     return json(res, 200, await this.tokenResponse(grant, OUTLOOK));
   }
 
   private async tokenResponse(grant: Grant, resource: string) {
     const { tenant, app, user } = grant;
-    const oid = (user.oid ??= randomUUID());
+    user.oid ??= randomUUID();
+    const oid = user.oid;
     const upn = user.tokenUpn ?? user.upn;
     const accessToken = await this.mintAccessToken({
       aud: app.audience ?? resource,
@@ -169,7 +298,19 @@ export class EntraEmulator {
       sub: randomBytes(16).toString("base64url"),
     });
     const now = Math.floor(Date.now() / 1000);
-    const idToken = await new SignJWT({ aud: app.clientId, iss: `${this.authorityHost}/${tenant.id}/v2.0`, iat: now, nbf: now, exp: now + 3600, name: user.upn, oid, preferred_username: user.upn, sub: oid, tid: tenant.id, ver: "2.0" })
+    const idToken = await new SignJWT({
+      aud: app.clientId,
+      iss: `${this.authorityHost}/${tenant.id}/v2.0`,
+      iat: now,
+      nbf: now,
+      exp: now + 3600,
+      name: user.upn,
+      oid,
+      preferred_username: user.upn,
+      sub: oid,
+      tid: tenant.id,
+      ver: "2.0",
+    })
       .setProtectedHeader({ alg: "RS256", typ: "JWT", kid: this.kid })
       .sign(this.privateKey!);
     const refreshToken = randomBytes(32).toString("base64url");
@@ -205,10 +346,20 @@ export class EntraEmulator {
   }
 }
 
-function aadError(res: import("node:http").ServerResponse, status: number, error: string, code: number, description: string, suberror?: string): void {
+function aadError(
+  res: import("node:http").ServerResponse,
+  status: number,
+  error: string,
+  code: number,
+  description: string,
+  suberror?: string,
+): void {
   const traceId = randomUUID();
   const correlationId = randomUUID();
-  const timestamp = new Date().toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+  const timestamp = new Date()
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, "Z");
   json(res, status, {
     error,
     error_description: `AADSTS${code}: ${description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,

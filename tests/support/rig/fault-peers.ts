@@ -17,13 +17,26 @@ type Closable = { close(): Promise<void> };
 
 function closable(server: net.Server): Closable {
   const sockets = new Set<net.Socket>();
-  server.on("connection", (s) => (sockets.add(s), s.on("close", () => sockets.delete(s)), s.on("error", () => {})));
-  return { close: () => new Promise((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))) };
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+    s.on("error", () => {});
+  });
+  return {
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 async function listen(server: net.Server, ip: string, port: number): Promise<Closable> {
   const handle = closable(server);
-  await new Promise<void>((resolve, reject) => (server.once("error", reject), server.listen(port, ip, () => resolve())));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, ip, () => resolve());
+  });
   return handle;
 }
 
@@ -35,11 +48,21 @@ export async function silentPeer(ip: string, port: number): Promise<Closable & {
 }
 
 /** A plain-text SMTP server (greets in clear, optionally without STARTTLS). */
-export async function plainSmtpPeer(ip: string, port: number, offerStartTls: boolean, certDir?: string): Promise<Closable> {
+export async function plainSmtpPeer(
+  ip: string,
+  port: number,
+  offerStartTls: boolean,
+  certDir?: string,
+): Promise<Closable> {
   const server = new SMTPServer({
     secure: false,
     disabledCommands: offerStartTls ? ["AUTH"] : ["STARTTLS", "AUTH"],
-    ...(certDir ? { key: fs.readFileSync(path.join(certDir, "server.key")), cert: fs.readFileSync(path.join(certDir, "server.pem")) } : {}),
+    ...(certDir
+      ? {
+          key: fs.readFileSync(path.join(certDir, "server.key")),
+          cert: fs.readFileSync(path.join(certDir, "server.pem")),
+        }
+      : {}),
     logger: false,
   });
   server.on("error", () => {});
@@ -50,16 +73,21 @@ export async function plainSmtpPeer(ip: string, port: number, offerStartTls: boo
 /** Speaks TLS from the first byte, with a certificate signed by no trusted CA. */
 export async function untrustedTlsPeer(ip: string, port: number, greeting: string): Promise<Closable> {
   const dir = selfSignedCert(ip);
-  const server = tls.createServer({ key: fs.readFileSync(path.join(dir, "key.pem")), cert: fs.readFileSync(path.join(dir, "cert.pem")) }, (socket) => {
-    socket.on("error", () => {});
-    socket.write(greeting);
-  });
+  const server = tls.createServer(
+    { key: fs.readFileSync(path.join(dir, "key.pem")), cert: fs.readFileSync(path.join(dir, "cert.pem")) },
+    (socket) => {
+      socket.on("error", () => {});
+      socket.write(greeting);
+    },
+  );
   return listen(server, ip, port);
 }
 
 /** Speaks TLS from the first byte with the rig's trusted certificate and then waits (a TLS port used for STARTTLS). */
 export async function tlsOnlyPeer(ip: string, port: number, keyPem: string, certPem: string): Promise<Closable> {
-  const server = tls.createServer({ key: fs.readFileSync(keyPem), cert: fs.readFileSync(certPem) }, (socket) => socket.on("error", () => {}));
+  const server = tls.createServer({ key: fs.readFileSync(keyPem), cert: fs.readFileSync(certPem) }, (socket) =>
+    socket.on("error", () => {}),
+  );
   return listen(server, ip, port);
 }
 
@@ -76,16 +104,17 @@ export async function scriptedImapPeer(ip: string, port: number, options: { star
     let buffer = "";
     socket.on("data", (chunk) => {
       buffer += chunk.toString("utf8");
-      let index: number;
-      while ((index = buffer.indexOf("\r\n")) >= 0) {
+      for (let index = buffer.indexOf("\r\n"); index >= 0; index = buffer.indexOf("\r\n")) {
         const line = buffer.slice(0, index);
         buffer = buffer.slice(index + 2);
         const [tag, command = ""] = line.split(" ");
         const verb = command.toUpperCase();
         if (verb === "CAPABILITY") socket.write(`* CAPABILITY ${capabilities}\r\n${tag} OK CAPABILITY completed.\r\n`);
         else if (verb === "AUTHENTICATE" || verb === "LOGIN") socket.write(`${tag} OK AUTHENTICATE completed.\r\n`);
-        else if (verb === "LOGOUT") socket.end(`* BYE Microsoft Exchange Server IMAP4 server signing off.\r\n${tag} OK LOGOUT completed.\r\n`);
-        else if (["SELECT", "EXAMINE", "LIST", "STATUS"].includes(verb)) socket.write(`${tag} BAD User is authenticated but not connected.\r\n`);
+        else if (verb === "LOGOUT")
+          socket.end(`* BYE Microsoft Exchange Server IMAP4 server signing off.\r\n${tag} OK LOGOUT completed.\r\n`);
+        else if (["SELECT", "EXAMINE", "LIST", "STATUS"].includes(verb))
+          socket.write(`${tag} BAD User is authenticated but not connected.\r\n`);
         else if (tag) socket.write(`${tag} OK ${verb} completed.\r\n`);
       }
     });
@@ -95,6 +124,26 @@ export async function scriptedImapPeer(ip: string, port: number, options: { star
 
 function selfSignedCert(ip: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-untrusted-"));
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=untrusted", "-addext", `subjectAltName=IP:${ip}`], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      path.join(dir, "key.pem"),
+      "-out",
+      path.join(dir, "cert.pem"),
+      "-days",
+      "1",
+      "-subj",
+      "/CN=untrusted",
+      "-addext",
+      `subjectAltName=IP:${ip}`,
+    ],
+    { stdio: "ignore" },
+  );
   return dir;
 }

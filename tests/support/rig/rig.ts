@@ -3,9 +3,9 @@ import type { CheckSettings } from "@/lib/engine/settings";
 import { mailboxForm } from "../mailbox";
 import { freePort } from "../portal";
 import { Dovecot } from "./dovecot";
-import { EntraEmulator, type EmuTenant, type EmuUser } from "./entra-emulator";
+import { type EmuTenant, type EmuUser, EntraEmulator } from "./entra-emulator";
 import { SmtpRelay } from "./smtp-relay";
-import { issueRigCertificate, rigTlsFromEnv, type RigTls } from "./tls";
+import { issueRigCertificate, type RigTls, rigTlsFromEnv } from "./tls";
 
 export const RIG_CLIENT_ID = "0b7c6d5e-1111-4222-8333-944455556666";
 export const BOTH_PERMISSIONS = ["SMTP.Send", "IMAP.AccessAsUser.All"];
@@ -30,18 +30,40 @@ export type Rig = {
  * The whole test rig on loopback: the Entra emulator, Dovecot (IMAP 143/993, LMTP) and the SMTP peer
  * (465 TLS, 587 STARTTLS) on a loopback address of its own; started once per test file.
  */
-export type RigOptions = { passwords?: Record<string, string>; smtpAuthDisabled?: string[]; basicAuthDisabled?: string[]; sendAsDenied?: string[] };
+export type RigOptions = {
+  passwords?: Record<string, string>;
+  smtpAuthDisabled?: string[];
+  basicAuthDisabled?: string[];
+  sendAsDenied?: string[];
+};
 
 export async function startRig(options: RigOptions = {}): Promise<Rig> {
   const tls = issueRigCertificate(rigTlsFromEnv());
   const ip = tls.ip;
   const entra = await new EntraEmulator(tls).start();
-  const tenant = entra.addTenant({ domains: ["contoso.onmicrosoft.com"], apps: [{ clientId: RIG_CLIENT_ID, publicClient: true, consented: BOTH_PERMISSIONS }] });
+  const tenant = entra.addTenant({
+    domains: ["contoso.onmicrosoft.com"],
+    apps: [{ clientId: RIG_CLIENT_ID, publicClient: true, consented: BOTH_PERMISSIONS }],
+  });
   const issuers = [`https://sts.windows.net/${tenant.id}/`];
   const lmtpPort = await freePort();
   const passwords = options.passwords ?? {};
-  const dovecot = await new Dovecot({ ip, tls, lmtpPort, issuers, kid: entra.kid, publicKeyPem: entra.publicKeyPem, passwords }).start();
-  const smtp = await new SmtpRelay({ ip, tls, lmtpPort, publicKeyPem: entra.publicKeyPem, issuers, passwords,
+  const dovecot = await new Dovecot({
+    ip,
+    tls,
+    lmtpPort,
+    issuers,
+    kid: entra.kid,
+    publicKeyPem: entra.publicKeyPem,
+    passwords,
+  }).start();
+  const smtp = await new SmtpRelay({
+    ip,
+    tls,
+    lmtpPort,
+    publicKeyPem: entra.publicKeyPem,
+    issuers,
+    passwords,
     smtpAuthDisabled: new Set(options.smtpAuthDisabled ?? []),
     basicAuthDisabled: new Set(options.basicAuthDisabled ?? []),
     sendAsDenied: new Set(options.sendAsDenied ?? []),
@@ -80,7 +102,15 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
       };
     },
     mailboxForm(user, overrides = {}) {
-      return mailboxForm({ login: user.upn, password: user.password, smtpHost: ip, imapHost: ip, azureClientId: RIG_CLIENT_ID, azureTenantId: tenant.id, ...overrides });
+      return mailboxForm({
+        login: user.upn,
+        password: user.password,
+        smtpHost: ip,
+        imapHost: ip,
+        azureClientId: RIG_CLIENT_ID,
+        azureTenantId: tenant.id,
+        ...overrides,
+      });
     },
     async stop() {
       await Promise.allSettled([smtp.stop(), dovecot.stop(), entra.stop()]);

@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { jwtVerify, importSPKI } from "jose";
+import { importSPKI, jwtVerify } from "jose";
 import nodemailer from "nodemailer";
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerSession } from "smtp-server";
 import type { RigTls } from "./tls";
@@ -53,8 +53,13 @@ export class SmtpRelay {
           );
         },
         onMailFrom: (address, session, callback) => {
-          if (address.address.toLowerCase() !== String(session.user).toLowerCase() || this.options.sendAsDenied?.has(String(session.user))) {
-            return callback(reply(554, `5.2.252 SendAsDenied; ${session.user} not allowed to send as ${address.address}`));
+          if (
+            address.address.toLowerCase() !== String(session.user).toLowerCase() ||
+            this.options.sendAsDenied?.has(String(session.user))
+          ) {
+            return callback(
+              reply(554, `5.2.252 SendAsDenied; ${session.user} not allowed to send as ${address.address}`),
+            );
           }
           callback();
         },
@@ -62,7 +67,10 @@ export class SmtpRelay {
           const chunks: Buffer[] = [];
           stream.on("data", (c: Buffer) => chunks.push(c));
           stream.on("end", () => {
-            this.deliver(session, Buffer.concat(chunks)).then(() => callback(null), (error: Error) => callback(reply(451, `4.3.0 delivery failed: ${error.message}`)));
+            this.deliver(session, Buffer.concat(chunks)).then(
+              () => callback(null),
+              (error: Error) => callback(reply(451, `4.3.0 delivery failed: ${error.message}`)),
+            );
           });
         },
       });
@@ -80,28 +88,44 @@ export class SmtpRelay {
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   }
 
-  private async authenticate(auth: SMTPServerAuthentication, _session: SMTPServerSession, key: Awaited<ReturnType<typeof importSPKI>>): Promise<string> {
+  private async authenticate(
+    auth: SMTPServerAuthentication,
+    _session: SMTPServerSession,
+    key: Awaited<ReturnType<typeof importSPKI>>,
+  ): Promise<string> {
     const user = (auth.username ?? "").toLowerCase();
     if (this.options.smtpAuthDisabled?.has(user)) {
       throw reply(535, "5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Mailbox.");
     }
     if (auth.method === "XOAUTH2") {
       try {
-        const { payload } = await jwtVerify(auth.accessToken ?? "", key, { audience: "https://outlook.office.com", issuer: this.options.issuers });
+        const { payload } = await jwtVerify(auth.accessToken ?? "", key, {
+          audience: "https://outlook.office.com",
+          issuer: this.options.issuers,
+        });
         const scopes = String(payload.scp ?? "").split(" ");
-        if (String(payload.upn ?? "").toLowerCase() !== user || !scopes.includes("SMTP.Send")) throw new Error("wrong user or scope");
+        if (String(payload.upn ?? "").toLowerCase() !== user || !scopes.includes("SMTP.Send"))
+          throw new Error("wrong user or scope");
         return user;
       } catch {
         throw reply(535, "5.7.3 Authentication unsuccessful");
       }
     }
-    if (this.options.basicAuthDisabled?.has(user)) throw reply(550, "5.7.30 Basic authentication is not supported for Client Submission.");
+    if (this.options.basicAuthDisabled?.has(user))
+      throw reply(550, "5.7.30 Basic authentication is not supported for Client Submission.");
     if (this.options.passwords[user] !== undefined && this.options.passwords[user] === auth.password) return user;
     throw reply(535, "5.7.3 Authentication unsuccessful");
   }
 
   private async deliver(session: SMTPServerSession, raw: Buffer): Promise<void> {
-    const lmtp = nodemailer.createTransport({ host: this.options.ip, port: this.options.lmtpPort, lmtp: true, secure: false, ignoreTLS: true, logger: false } as never);
+    const lmtp = nodemailer.createTransport({
+      host: this.options.ip,
+      port: this.options.lmtpPort,
+      lmtp: true,
+      secure: false,
+      ignoreTLS: true,
+      logger: false,
+    } as never);
     try {
       const to = session.envelope.rcptTo.map((r) => r.address);
       const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";

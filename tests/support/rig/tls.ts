@@ -15,8 +15,37 @@ export function issueRigCertificate(ca: RigTls): RigTls {
   const file = (name: string) => path.join(dir, name);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
   fs.writeFileSync(file("server.ext"), serverExtensions(ip));
-  openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", file("server.key"), "-out", file("server.csr"), "-subj", "/CN=localhost");
-  openssl("x509", "-req", "-in", file("server.csr"), "-CA", ca.caPem, "-CAkey", path.join(ca.dir, "ca.key"), "-CAcreateserial", "-CAserial", file("ca.srl"), "-out", file("server.pem"), "-days", "2", "-extfile", file("server.ext"));
+  openssl(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    file("server.key"),
+    "-out",
+    file("server.csr"),
+    "-subj",
+    "/CN=localhost",
+  );
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    file("server.csr"),
+    "-CA",
+    ca.caPem,
+    "-CAkey",
+    path.join(ca.dir, "ca.key"),
+    "-CAcreateserial",
+    "-CAserial",
+    file("ca.srl"),
+    "-out",
+    file("server.pem"),
+    "-days",
+    "2",
+    "-extfile",
+    file("server.ext"),
+  );
   fs.chmodSync(dir, 0o755);
   for (const name of ["server.key", "server.pem"]) fs.chmodSync(file(name), 0o644);
   return { dir, caPem: ca.caPem, certPem: file("server.pem"), keyPem: file("server.key"), ip };
@@ -33,10 +62,54 @@ export function createRigTls(): RigTls {
   const file = (name: string) => path.join(dir, name);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
   fs.writeFileSync(file("server.ext"), serverExtensions(ip));
-  openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", file("ca.key"), "-out", file("ca.pem"), "-days", "2", "-subj", "/CN=Navigator Mail Test CA",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
-  openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", file("server.key"), "-out", file("server.csr"), "-subj", "/CN=localhost");
-  openssl("x509", "-req", "-in", file("server.csr"), "-CA", file("ca.pem"), "-CAkey", file("ca.key"), "-CAcreateserial", "-out", file("server.pem"), "-days", "2", "-extfile", file("server.ext"));
+  openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    file("ca.key"),
+    "-out",
+    file("ca.pem"),
+    "-days",
+    "2",
+    "-subj",
+    "/CN=Navigator Mail Test CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  );
+  openssl(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    file("server.key"),
+    "-out",
+    file("server.csr"),
+    "-subj",
+    "/CN=localhost",
+  );
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    file("server.csr"),
+    "-CA",
+    file("ca.pem"),
+    "-CAkey",
+    file("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    file("server.pem"),
+    "-days",
+    "2",
+    "-extfile",
+    file("server.ext"),
+  );
   fs.chmodSync(dir, 0o755);
   for (const name of ["server.key", "server.pem", "ca.pem"]) fs.chmodSync(file(name), 0o644);
   return { dir, caPem: file("ca.pem"), certPem: file("server.pem"), keyPem: file("server.key"), ip };
@@ -46,7 +119,13 @@ export function rigTlsFromEnv(): RigTls {
   const dir = process.env.NAVIGATOR_RIG_TLS_DIR;
   const ip = process.env.NAVIGATOR_RIG_IP;
   if (!dir || !ip) throw new Error("the test rig's TLS material is missing: tests/support/global-setup.ts creates it");
-  return { dir, caPem: path.join(dir, "ca.pem"), certPem: path.join(dir, "server.pem"), keyPem: path.join(dir, "server.key"), ip };
+  return {
+    dir,
+    caPem: path.join(dir, "ca.pem"),
+    certPem: path.join(dir, "server.pem"),
+    keyPem: path.join(dir, "server.key"),
+    ip,
+  };
 }
 
 function serverExtensions(ip: string): string {

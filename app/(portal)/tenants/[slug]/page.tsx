@@ -1,13 +1,13 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { getDb } from "@/db/client";
 import { ActionForm, Field } from "@/app/_components/action-form";
+import { getDb } from "@/db/client";
 import { isSuperAdmin } from "@/lib/auth/actor";
 import { requireActor } from "@/lib/auth/session";
 import { loadOr404 } from "@/lib/load-or-404";
-import { lastTestsFor } from "@/lib/service/test-history";
 import { MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
 import { listMailboxesFor } from "@/lib/mailbox/queries";
+import { lastTestsFor } from "@/lib/service/test-history";
 import { getTenantBySlugFor } from "@/lib/tenants/queries";
 import { listUsersFor } from "@/lib/users/queries";
 import { renameTenantAction } from "../actions";
@@ -26,7 +26,10 @@ export default async function TenantPage({ params, searchParams }: Props) {
   const tenant = loadOr404(() => getTenantBySlugFor(db, actor, slug));
   const admins = listUsersFor(db, actor).filter((user) => user.tenantId === tenant.id);
   const mailboxes = listMailboxesFor(db, actor, tenant.id);
-  const lastTests = lastTestsFor(db, mailboxes.map((m) => m.id));
+  const lastTests = lastTestsFor(
+    db,
+    mailboxes.map((m) => m.id),
+  );
   const { deleted } = await searchParams;
   return (
     <>

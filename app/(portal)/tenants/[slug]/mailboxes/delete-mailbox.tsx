@@ -22,17 +22,24 @@ export function DeleteMailbox({ action, tenantId, mailboxId, name }: Props) {
     );
   }
   return (
-    <div className="confirm" role="group" aria-labelledby="confirm-delete">
+    <section className="confirm" aria-labelledby="confirm-delete">
       <p id="confirm-delete">
-        Delete <strong>{name}</strong>? Its settings and stored password are removed for good; the business system stops sending and receiving through it.
+        Delete <strong>{name}</strong>? Its settings and stored password are removed for good; the business system stops
+        sending and receiving through it.
       </p>
-      <ActionForm action={action} submitLabel={`Delete ${name}`} pendingLabel="Deleting…" className="inline-form danger-form">
+      <ActionForm
+        action={action}
+        submitLabel={`Delete ${name}`}
+        pendingLabel="Deleting…"
+        className="inline-form danger-form"
+      >
         <input type="hidden" name="tenantId" value={tenantId} />
         <input type="hidden" name="mailboxId" value={mailboxId} />
+        {/* biome-ignore lint/a11y/noAutofocus: the confirmation replaces the button just pressed; focus must follow it. */}
         <button type="button" className="secondary" onClick={() => setConfirming(false)} autoFocus>
           Cancel
         </button>
       </ActionForm>
-    </div>
+    </section>
   );
 }

@@ -2,10 +2,10 @@
 
 import { ActionForm, CheckboxField, Field, SelectField } from "@/app/_components/action-form";
 import type { ActionResult } from "@/lib/action-result";
-import { MAILBOX_FIELDS as F, MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
 import { CLOUD_PROFILES } from "@/lib/engine/settings";
-import type { MailboxView } from "@/lib/mailbox/queries";
 import { formatUtc } from "@/lib/format-time";
+import { MAILBOX_FIELDS as F, MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
+import type { MailboxView } from "@/lib/mailbox/queries";
 
 export const MAILBOX_FORM_ID = "mailbox-settings";
 
@@ -19,9 +19,15 @@ const CLOUD_OPTIONS = Object.entries(CLOUD_PROFILES).map(([value, profile]) => (
 const TYPE_OPTIONS = Object.entries(MAILBOX_TYPE_LABELS).map(([value, label]) => ({ value, label }));
 
 export function MailboxForm({ action, tenantId, mailbox }: Props) {
-  const text = (value: string | number | null | undefined) => (value === null || value === undefined ? undefined : String(value));
+  const text = (value: string | number | null | undefined) =>
+    value === null || value === undefined ? undefined : String(value);
   return (
-    <ActionForm id={MAILBOX_FORM_ID} action={action} submitLabel={mailbox ? "Save changes" : "Create mailbox"} className="form wide">
+    <ActionForm
+      id={MAILBOX_FORM_ID}
+      action={action}
+      submitLabel={mailbox ? "Save changes" : "Create mailbox"}
+      className="form wide"
+    >
       <input type="hidden" name="tenantId" value={tenantId} />
       {mailbox && <input type="hidden" name="mailboxId" value={mailbox.id} />}
       {mailbox && <input type="hidden" name="version" value={mailbox.version} />}
@@ -29,12 +35,26 @@ export function MailboxForm({ action, tenantId, mailbox }: Props) {
       <fieldset>
         <legend>Mailbox</legend>
         <Field name="name" label={F.name.label} hint={F.name.help} defaultValue={mailbox?.name} maxLength={100} />
-        <SelectField name="type" label={F.type.label} hint={F.type.help} options={TYPE_OPTIONS} defaultValue={mailbox?.type ?? "smtp_imap"} />
+        <SelectField
+          name="type"
+          label={F.type.label}
+          hint={F.type.help}
+          options={TYPE_OPTIONS}
+          defaultValue={mailbox?.type ?? "smtp_imap"}
+        />
       </fieldset>
 
       <fieldset>
         <legend>Sign-in</legend>
-        <Field name="login" label={F.login.label} hint={F.login.help} defaultValue={mailbox?.login} type="email" autoComplete="off" maxLength={254} />
+        <Field
+          name="login"
+          label={F.login.label}
+          hint={F.login.help}
+          defaultValue={mailbox?.login}
+          type="email"
+          autoComplete="off"
+          maxLength={254}
+        />
         <Field
           name="password"
           label={F.password.label}
@@ -46,34 +66,89 @@ export function MailboxForm({ action, tenantId, mailbox }: Props) {
           <PasswordStatus mailbox={mailbox} />
         </Field>
         {mailbox && mailbox.passwordState !== "none" && (
-          <CheckboxField name="clearPassword" label="Remove the stored password" hint="The mailbox then has no password until one is entered." />
+          <CheckboxField
+            name="clearPassword"
+            label="Remove the stored password"
+            hint="The mailbox then has no password until one is entered."
+          />
         )}
       </fieldset>
 
       <fieldset>
         <legend>Servers</legend>
-        <SelectField name="cloud" label={F.cloud.label} hint={F.cloud.help} options={CLOUD_OPTIONS} defaultValue={mailbox?.cloud ?? "global"} />
+        <SelectField
+          name="cloud"
+          label={F.cloud.label}
+          hint={F.cloud.help}
+          options={CLOUD_OPTIONS}
+          defaultValue={mailbox?.cloud ?? "global"}
+        />
         <p>
           <button type="button" className="secondary" onClick={fillMicrosoft365}>
             Fill in the Microsoft 365 servers
           </button>
         </p>
         <div className="pair">
-          <Field name="smtpHost" label={F.smtpHost.label} hint={F.smtpHost.help} defaultValue={text(mailbox?.smtpHost)} maxLength={253} />
-          <Field name="smtpPort" label={F.smtpPort.label} hint={F.smtpPort.help} defaultValue={text(mailbox?.smtpPort)} inputMode="numeric" maxLength={5} />
+          <Field
+            name="smtpHost"
+            label={F.smtpHost.label}
+            hint={F.smtpHost.help}
+            defaultValue={text(mailbox?.smtpHost)}
+            maxLength={253}
+          />
+          <Field
+            name="smtpPort"
+            label={F.smtpPort.label}
+            hint={F.smtpPort.help}
+            defaultValue={text(mailbox?.smtpPort)}
+            inputMode="numeric"
+            maxLength={5}
+          />
         </div>
         <div className="pair">
-          <Field name="imapHost" label={F.imapHost.label} hint={F.imapHost.help} defaultValue={text(mailbox?.imapHost)} maxLength={253} />
-          <Field name="imapPort" label={F.imapPort.label} hint={F.imapPort.help} defaultValue={text(mailbox?.imapPort)} inputMode="numeric" maxLength={5} />
+          <Field
+            name="imapHost"
+            label={F.imapHost.label}
+            hint={F.imapHost.help}
+            defaultValue={text(mailbox?.imapHost)}
+            maxLength={253}
+          />
+          <Field
+            name="imapPort"
+            label={F.imapPort.label}
+            hint={F.imapPort.help}
+            defaultValue={text(mailbox?.imapPort)}
+            inputMode="numeric"
+            maxLength={5}
+          />
         </div>
-        <CheckboxField name="useTls" label={F.useTls.label} hint={F.useTls.help} defaultChecked={mailbox?.useTls ?? true} />
+        <CheckboxField
+          name="useTls"
+          label={F.useTls.label}
+          hint={F.useTls.help}
+          defaultChecked={mailbox?.useTls ?? true}
+        />
       </fieldset>
 
       <fieldset>
         <legend>Microsoft Entra app registration</legend>
         <p className="hint">Leave both empty for plain password login (providers other than Microsoft 365).</p>
-        <Field name="azureClientId" label={F.azureClientId.label} hint={F.azureClientId.help} defaultValue={text(mailbox?.azureClientId)} autoComplete="off" maxLength={100} />
-        <Field name="azureTenantId" label={F.azureTenantId.label} hint={F.azureTenantId.help} defaultValue={text(mailbox?.azureTenantId)} autoComplete="off" maxLength={253} />
+        <Field
+          name="azureClientId"
+          label={F.azureClientId.label}
+          hint={F.azureClientId.help}
+          defaultValue={text(mailbox?.azureClientId)}
+          autoComplete="off"
+          maxLength={100}
+        />
+        <Field
+          name="azureTenantId"
+          label={F.azureTenantId.label}
+          hint={F.azureTenantId.help}
+          defaultValue={text(mailbox?.azureTenantId)}
+          autoComplete="off"
+          maxLength={253}
+        />
       </fieldset>
     </ActionForm>
   );
@@ -101,7 +176,8 @@ function fillMicrosoft365(event: React.MouseEvent<HTMLButtonElement>) {
   const form = event.currentTarget.form;
   if (!form) return;
   const input = (name: string) => form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement | null;
-  const profile = CLOUD_PROFILES[(input("cloud")?.value ?? "global") as keyof typeof CLOUD_PROFILES] ?? CLOUD_PROFILES.global;
+  const profile =
+    CLOUD_PROFILES[(input("cloud")?.value ?? "global") as keyof typeof CLOUD_PROFILES] ?? CLOUD_PROFILES.global;
   const set = (name: string, value: string) => {
     const element = input(name);
     if (element) element.value = value;

@@ -4,13 +4,20 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
 import { CopyReport } from "@/app/_components/copy-report";
-import { StepList, formatMs, type StepView } from "@/app/_components/step-list";
+import { formatMs, StepList, type StepView } from "@/app/_components/step-list";
 import type { StepResult } from "@/lib/engine/steps";
+import { formatUtc } from "@/lib/format-time";
 import type { TestEvent } from "@/lib/service/mailbox-tests";
 import { formatReport, type ReportHeader } from "@/lib/service/report";
-import { formatUtc } from "@/lib/format-time";
 
-type Props = { tenantSlug: string; mailboxId: number; formId: string; header: Omit<ReportHeader, "startedAt" | "source" | "by">; user: string; historyHref: string };
+type Props = {
+  tenantSlug: string;
+  mailboxId: number;
+  formId: string;
+  header: Omit<ReportHeader, "startedAt" | "source" | "by">;
+  user: string;
+  historyHref: string;
+};
 
 type Result = { ok: boolean; durationMs: number; arrivalMs: number | null; testId: number };
 
@@ -42,7 +49,8 @@ export function TestPanel({ tenantSlug, mailboxId, formId, header, user, history
         return;
       }
       await readEvents(response.body, (event) => {
-        if (event.type === "plan") setSteps(event.steps.map((s, i) => ({ ...s, status: i === 0 ? "running" : "pending" })));
+        if (event.type === "plan")
+          setSteps(event.steps.map((s, i) => ({ ...s, status: i === 0 ? "running" : "pending" })));
         if (event.type === "step") setSteps((current) => advance(current, event.step));
         if (event.type === "done") {
           setResult({ ok: event.ok, durationMs: event.durationMs, arrivalMs: event.arrivalMs, testId: event.testId });
@@ -60,7 +68,11 @@ export function TestPanel({ tenantSlug, mailboxId, formId, header, user, history
   const finished = steps.filter((s) => s.step);
   const report =
     finished.length > 0 && !running
-      ? formatReport({ ...header, startedAt: started.current, source, by: user }, finished.map((s) => s.step!), Object.fromEntries(steps.map((s) => [s.name, s.label])))
+      ? formatReport(
+          { ...header, startedAt: started.current, source, by: user },
+          finished.map((s) => s.step!),
+          Object.fromEntries(steps.map((s) => [s.name, s.label])),
+        )
       : null;
 
   return (
@@ -69,10 +81,12 @@ export function TestPanel({ tenantSlug, mailboxId, formId, header, user, history
       <fieldset className="inline-choice" disabled={running}>
         <legend className="visually-hidden">Settings to test</legend>
         <label>
-          <input type="radio" name="test-source" checked={source === "saved"} onChange={() => setSource("saved")} /> Saved settings
+          <input type="radio" name="test-source" checked={source === "saved"} onChange={() => setSource("saved")} />{" "}
+          Saved settings
         </label>
         <label>
-          <input type="radio" name="test-source" checked={source === "form"} onChange={() => setSource("form")} /> Values in the form (not saved)
+          <input type="radio" name="test-source" checked={source === "form"} onChange={() => setSource("form")} />{" "}
+          Values in the form (not saved)
         </label>
       </fieldset>
       <div className="form-actions">
@@ -104,7 +118,8 @@ export function TestPanel({ tenantSlug, mailboxId, formId, header, user, history
 function advance(current: StepView[], step: StepResult): StepView[] {
   const next = current.map((s) => (s.name === step.name ? { ...s, status: step.status, step } : s));
   const firstPending = next.findIndex((s) => s.status === "pending");
-  if (firstPending >= 0 && !next.some((s) => s.status === "running")) next[firstPending] = { ...next[firstPending]!, status: "running" };
+  if (firstPending >= 0 && !next.some((s) => s.status === "running"))
+    next[firstPending] = { ...next[firstPending]!, status: "running" };
   return next;
 }
 
@@ -116,8 +131,7 @@ async function readEvents(body: ReadableStream<Uint8Array>, onEvent: (event: Tes
     const { value, done } = await reader.read();
     if (done) break;
     buffer += decoder.decode(value, { stream: true });
-    let newline: number;
-    while ((newline = buffer.indexOf("\n")) >= 0) {
+    for (let newline = buffer.indexOf("\n"); newline >= 0; newline = buffer.indexOf("\n")) {
       const line = buffer.slice(0, newline).trim();
       buffer = buffer.slice(newline + 1);
       if (line) onEvent(JSON.parse(line) as TestEvent);
@@ -129,6 +143,7 @@ function formValues(formId: string): Record<string, string> {
   const form = document.getElementById(formId) as HTMLFormElement | null;
   if (!form) return {};
   const values: Record<string, string> = {};
-  for (const [key, value] of new FormData(form).entries()) if (typeof value === "string" && !key.startsWith("$ACTION")) values[key] = value;
+  for (const [key, value] of new FormData(form).entries())
+    if (typeof value === "string" && !key.startsWith("$ACTION")) values[key] = value;
   return values;
 }

@@ -6,7 +6,15 @@ const TABS = [
   { href: "/setup", label: "Setup checklist" },
 ];
 
-export function MailboxNav({ base, current, tenant }: { base: string; current: string; tenant: { slug: string; name: string } }) {
+export function MailboxNav({
+  base,
+  current,
+  tenant,
+}: {
+  base: string;
+  current: string;
+  tenant: { slug: string; name: string };
+}) {
   return (
     <>
       <p className="breadcrumbs">

@@ -5,7 +5,17 @@ import { formatUtc } from "@/lib/format-time";
 export function OutcomeBadge({ test }: { test?: Pick<MailboxTest, "outcome" | "failureCode" | "startedAt"> }) {
   if (!test) return <span className="badge badge-unknown">Not tested yet</span>;
   const when = formatUtc(test.startedAt);
-  if (test.outcome === "passed") return <span className="badge badge-on" title={`Tested ${when} UTC`}>Passed</span>;
-  if (test.outcome === "failed") return <span className="badge badge-off" title={`Tested ${when} UTC`}>Failed{test.failureCode ? `: ${test.failureCode}` : ""}</span>;
+  if (test.outcome === "passed")
+    return (
+      <span className="badge badge-on" title={`Tested ${when} UTC`}>
+        Passed
+      </span>
+    );
+  if (test.outcome === "failed")
+    return (
+      <span className="badge badge-off" title={`Tested ${when} UTC`}>
+        Failed{test.failureCode ? `: ${test.failureCode}` : ""}
+      </span>
+    );
   return <span className="badge badge-unknown">Running</span>;
 }

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
-import { lastTestsFor } from "@/lib/service/test-history";
+import { formatUtc } from "@/lib/format-time";
 import { toMailboxView } from "@/lib/mailbox/queries";
+import { lastTestsFor } from "@/lib/service/test-history";
 import { deleteMailboxAction, saveMailboxAction } from "../actions";
 import { DeleteMailbox } from "../delete-mailbox";
 import { MAILBOX_FORM_ID, MailboxForm } from "../mailbox-form";
@@ -8,7 +9,6 @@ import { TestPanel } from "../test-panel";
 import { loadMailboxPage } from "./load";
 import { MailboxNav } from "./mailbox-nav";
 import { OutcomeBadge } from "./outcome-badge";
-import { formatUtc } from "@/lib/format-time";
 
 type Props = { params: Promise<{ slug: string; mailboxId: string }>; searchParams: Promise<{ created?: string }> };
 

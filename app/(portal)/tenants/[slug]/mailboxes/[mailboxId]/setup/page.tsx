@@ -7,7 +7,12 @@ import { OutcomeBadge } from "../outcome-badge";
 
 export const metadata: Metadata = { title: "Setup checklist" };
 
-const STATUS: Record<ChecklistStatus, string> = { passed: "Done", failed: "Needs fixing", unknown: "Unknown", "not-needed": "Not needed" };
+const STATUS: Record<ChecklistStatus, string> = {
+  passed: "Done",
+  failed: "Needs fixing",
+  unknown: "Unknown",
+  "not-needed": "Not needed",
+};
 
 export default async function SetupChecklistPage({ params }: { params: Promise<{ slug: string; mailboxId: string }> }) {
   const { db, tenant, mailbox, base } = await loadMailboxPage(params);
@@ -21,7 +26,10 @@ export default async function SetupChecklistPage({ params }: { params: Promise<{
         The steps of the Microsoft Entra and Exchange setup, marked from the last test: <OutcomeBadge test={last} />
       </p>
       {mailbox.azureClientId === null && (
-        <p className="notice">This mailbox uses password login (no Azure Application ClientID), so the app registration steps are not needed.</p>
+        <p className="notice">
+          This mailbox uses password login (no Azure Application ClientID), so the app registration steps are not
+          needed.
+        </p>
       )}
       <ol className="checklist">
         {items.map((item) => (

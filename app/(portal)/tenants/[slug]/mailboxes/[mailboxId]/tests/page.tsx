@@ -2,11 +2,11 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { formatMs } from "@/app/_components/step-list";
 import { STEP_LABELS } from "@/lib/engine/steps";
+import { formatUtc } from "@/lib/format-time";
 import { listTestsFor } from "@/lib/service/test-history";
 import { loadMailboxPage } from "../load";
 import { MailboxNav } from "../mailbox-nav";
 import { OutcomeBadge } from "../outcome-badge";
-import { formatUtc } from "@/lib/format-time";
 
 export const metadata: Metadata = { title: "Test history" };
 
@@ -42,7 +42,12 @@ export default async function TestHistoryPage({ params }: { params: Promise<{ sl
                   <OutcomeBadge test={test} />
                 </td>
                 <td className="step-durations">
-                  {test.steps.map((step) => `${STEP_LABELS[step.name]} ${step.status === "skipped" ? "skipped" : formatMs(step.durationMs)}`).join(" · ")}
+                  {test.steps
+                    .map(
+                      (step) =>
+                        `${STEP_LABELS[step.name]} ${step.status === "skipped" ? "skipped" : formatMs(step.durationMs)}`,
+                    )
+                    .join(" · ")}
                 </td>
               </tr>
             ))}

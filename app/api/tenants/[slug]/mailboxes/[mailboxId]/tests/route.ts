@@ -9,14 +9,18 @@ import { getTenantBySlugFor } from "@/lib/tenants/queries";
 export const dynamic = "force-dynamic";
 
 const params = z.object({ slug: z.string().min(1).max(100), mailboxId: z.coerce.number().int().positive() });
-const body = z.object({ source: z.enum(["saved", "form"]).default("saved"), form: z.record(z.string(), z.string()).optional() });
+const body = z.object({
+  source: z.enum(["saved", "form"]).default("saved"),
+  form: z.record(z.string(), z.string()).optional(),
+});
 
 /** Starts a test of a mailbox and streams each step as one line of JSON as soon as it finishes. */
 export async function POST(request: Request, context: { params: Promise<{ slug: string; mailboxId: string }> }) {
   const actor = await currentActor();
   if (!actor) return Response.json({ error: "Sign in first." }, { status: 401 });
   // JSON only: a cross-site form cannot send it without a CORS preflight, which is never granted.
-  if (!request.headers.get("content-type")?.startsWith("application/json")) return Response.json({ error: "Send JSON." }, { status: 415 });
+  if (!request.headers.get("content-type")?.startsWith("application/json"))
+    return Response.json({ error: "Send JSON." }, { status: 415 });
   const ids = params.safeParse(await context.params);
   const input = body.safeParse(await request.json().catch(() => null));
   if (!ids.success) return Response.json({ error: "Not found" }, { status: 404 });
@@ -43,6 +47,10 @@ export async function POST(request: Request, context: { params: Promise<{ slug: 
     },
   });
   return new Response(stream, {
-    headers: { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" },
+    headers: {
+      "content-type": "application/x-ndjson; charset=utf-8",
+      "cache-control": "no-store",
+      "x-accel-buffering": "no",
+    },
   });
 }

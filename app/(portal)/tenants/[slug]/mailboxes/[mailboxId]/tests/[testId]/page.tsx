@@ -1,35 +1,58 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
+import { CopyReport } from "@/app/_components/copy-report";
 import { StepList } from "@/app/_components/step-list";
 import { STEP_LABELS } from "@/lib/engine/steps";
+import { formatUtc } from "@/lib/format-time";
+import { loadOr404 } from "@/lib/load-or-404";
 import { formatReport } from "@/lib/service/report";
 import { getTestFor } from "@/lib/service/test-history";
-import { loadOr404 } from "@/lib/load-or-404";
 import { loadMailboxPage } from "../../load";
 import { MailboxNav } from "../../mailbox-nav";
 import { OutcomeBadge } from "../../outcome-badge";
-import { CopyReport } from "@/app/_components/copy-report";
-import { formatUtc } from "@/lib/format-time";
 
 export const metadata: Metadata = { title: "Test report" };
 
-export default async function TestReportPage({ params }: { params: Promise<{ slug: string; mailboxId: string; testId: string }> }) {
+export default async function TestReportPage({
+  params,
+}: {
+  params: Promise<{ slug: string; mailboxId: string; testId: string }>;
+}) {
   const { testId } = await params;
   const { actor, db, tenant, mailbox, base } = await loadMailboxPage(params);
   const id = Number(testId);
   if (!Number.isSafeInteger(id) || id <= 0) notFound();
   const test = loadOr404(() => getTestFor(db, actor, tenant.id, mailbox.id, id));
   const started = `${formatUtc(test.startedAt, "seconds")} UTC`;
-  const report = formatReport({ mailbox: mailbox.name, login: mailbox.login, tenant: tenant.name, startedAt: started, source: test.source, by: test.triggeredBy }, test.steps, STEP_LABELS);
+  const report = formatReport(
+    {
+      mailbox: mailbox.name,
+      login: mailbox.login,
+      tenant: tenant.name,
+      startedAt: started,
+      source: test.source,
+      by: test.triggeredBy,
+    },
+    test.steps,
+    STEP_LABELS,
+  );
   return (
     <>
       <MailboxNav base={base} current="/tests" tenant={tenant} />
       <h1>Test of {mailbox.name}</h1>
       <p>
-        {started} by {test.triggeredBy}, {test.source === "form" ? "unsaved form values" : "saved settings"}: <OutcomeBadge test={test} />
+        {started} by {test.triggeredBy}, {test.source === "form" ? "unsaved form values" : "saved settings"}:{" "}
+        <OutcomeBadge test={test} />
         {test.arrivalMs !== null && ` · message arrived after ${(test.arrivalMs / 1000).toFixed(2)} s`}
       </p>
-      <StepList steps={test.steps.map((step) => ({ name: step.name, label: STEP_LABELS[step.name], status: step.status, step }))} />
+      <StepList
+        steps={test.steps.map((step) => ({
+          name: step.name,
+          label: STEP_LABELS[step.name],
+          status: step.status,
+          step,
+        }))}
+      />
       <CopyReport text={report} />
     </>
   );
