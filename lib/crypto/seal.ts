@@ -6,6 +6,8 @@ import { getEnv } from "@/lib/env";
 // The associated data names the owner (tenant, row, field), so a value copied to another row fails to open.
 
 const VERSION = "v1";
+// GCM accepts shorter tags unless told otherwise; a 4-byte tag is forgeable by trial.
+const TAG_BYTES = 16;
 
 export type SealingKey = { id: string; key: Buffer };
 
@@ -29,7 +31,7 @@ export function seal(plaintext: string, context: string, keys: SealingKey[] = ge
   const active = keys[0];
   if (!active) throw new SealError("no sealing key is configured");
   const iv = randomBytes(12);
-  const cipher = createCipheriv("aes-256-gcm", active.key, iv);
+  const cipher = createCipheriv("aes-256-gcm", active.key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.from(context, "utf8"));
   const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
   return [
@@ -47,10 +49,14 @@ export function open(sealed: string, context: string, keys: SealingKey[] = getEn
     throw new SealError("unknown format");
   const key = keys.find((k) => k.id === kid);
   if (!key) throw new SealError(`key "${kid}" is not configured`);
+  const tagBytes = Buffer.from(tag, "base64url");
+  if (tagBytes.length !== TAG_BYTES) throw new SealError("authentication tag has the wrong length");
   try {
-    const decipher = createDecipheriv("aes-256-gcm", key.key, Buffer.from(iv, "base64url"));
+    const decipher = createDecipheriv("aes-256-gcm", key.key, Buffer.from(iv, "base64url"), {
+      authTagLength: TAG_BYTES,
+    });
     decipher.setAAD(Buffer.from(context, "utf8"));
-    decipher.setAuthTag(Buffer.from(tag, "base64url"));
+    decipher.setAuthTag(tagBytes);
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64url")), decipher.final()]).toString("utf8");
   } catch {
     throw new SealError("authentication failed (wrong key, or the value belongs to another record)");

@@ -52,4 +52,13 @@ describe("seal / open", () => {
     expect(sealedKeyId(seal("secret", ctx, [k2, k1]))).toBe("k2");
     expect(() => open(old, ctx, [k2])).toThrow(/key "k1" is not configured/);
   });
+
+  it("accepts only a full 16-byte tag: a value with its tag cut to 4 bytes does not open", () => {
+    const parts = seal("secret", ctx, [k1]).split(".");
+    for (const bytes of [4, 8, 12, 15]) {
+      const cut = [...parts.slice(0, 4), Buffer.from(parts[4]!, "base64url").subarray(0, bytes).toString("base64url")];
+      expect(() => open(cut.join("."), ctx, [k1])).toThrow(SealError);
+    }
+    expect(open(parts.join("."), ctx, [k1])).toBe("secret");
+  });
 });

@@ -1,13 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
-import { mailboxes } from "@/db/schema";
-import { sealedKeyId } from "@/lib/crypto/seal";
+import { auditLog, mailboxes, tokenCaches } from "@/db/schema";
+import { open, SealError, seal, sealedKeyId } from "@/lib/crypto/seal";
 import { getEnv } from "@/lib/env";
 import { openMailboxPassword } from "@/lib/mailbox/password";
 import { createMailbox } from "@/lib/mailbox/save";
+import { mailboxTokenCacheStore, tokenCacheContext } from "@/lib/mailbox/token-cache-store";
 import { resealAll } from "@/lib/service/key-rotation";
+import { checkSettingsFor } from "@/lib/service/test-settings";
 import { freshDb, seedWorld, type World } from "../../support/db";
 import { mailboxInput } from "../../support/mailbox";
 
@@ -48,5 +50,72 @@ describe("key rotation", () => {
     const report = resealAll(db, stranger);
     expect(report.unreadable).toContainEqual({ mailboxId: box.id, tenantId: world.tenantB.id, name: "Orphan" });
     expect(db.select().from(mailboxes).where(eq(mailboxes.id, box.id)).get()!.passwordSealed).toBe(box.passwordSealed);
+  });
+});
+
+describe("key rotation across every sealed column", () => {
+  let db: Db;
+  let world: World;
+
+  beforeEach(async () => {
+    db = freshDb();
+    world = await seedWorld(db);
+  });
+
+  /** Every value of every column whose name ends in _sealed, in any table: found from the schema, not a list. */
+  function everySealedValue(): { column: string; value: string }[] {
+    const sqlite = db.$client;
+    const tables = sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+    return tables.flatMap(({ name }) => {
+      const columns = sqlite.prepare(`PRAGMA table_info("${name}")`).all() as { name: string }[];
+      return columns
+        .filter((c) => c.name.endsWith("_sealed"))
+        .flatMap((c) =>
+          (
+            sqlite.prepare(`SELECT "${c.name}" AS v FROM "${name}" WHERE "${c.name}" IS NOT NULL`).all() as {
+              v: string;
+            }[]
+          ).map((row) => ({ column: `${name}.${c.name}`, value: row.v })),
+        );
+    });
+  }
+
+  it("leaves no sealed value that only the retired key opens, token caches included", async () => {
+    const retired = getEnv().SECRETS_KEYS;
+    const box = createMailbox(
+      db,
+      world.root,
+      mailboxInput(world.tenantA.id, { name: "Cached", password: "cached-secret" }),
+    );
+    const cache = mailboxTokenCacheStore(db, box, checkSettingsFor(box), "https://login.example");
+    await cache.write('{"RefreshToken":{"rt":{"secret":"refresh-token-canary"}}}');
+    const columns = new Set(everySealedValue().map((v) => v.column));
+    expect(columns).toEqual(new Set(["mailboxes.password_sealed", "token_caches.cache_sealed"]));
+
+    const next = { id: "k2028", key: randomBytes(32) };
+    resealAll(db, [next, ...retired]);
+    const leftovers = everySealedValue().filter((v) => sealedKeyId(v.value) !== next.id);
+    expect(leftovers).toEqual([]);
+    for (const { value } of everySealedValue()) expect(() => open(value, "any", retired)).toThrow(SealError);
+    const row = db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, box.id)).get()!;
+    expect(open(row.cacheSealed, tokenCacheContext(box), [next])).toContain("refresh-token-canary");
+  });
+
+  it("drops a token cache no configured key opens, and says so in the audit log", async () => {
+    const box = createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: "Orphan cache" }));
+    const lost = [{ id: "lost", key: randomBytes(32) }];
+    db.insert(tokenCaches)
+      .values({
+        mailboxId: box.id,
+        fingerprint: "x",
+        cacheSealed: seal("{}", tokenCacheContext(box), lost),
+        updatedAt: new Date(),
+      })
+      .run();
+    const report = resealAll(db);
+    expect(report.dropped).toBe(1);
+    expect(db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, box.id)).all()).toEqual([]);
+    const entry = db.select().from(auditLog).where(eq(auditLog.action, "keys.rotate")).all().at(-1)!;
+    expect(entry.changes).toMatchObject({ droppedTokenCaches: { to: 1 } });
   });
 });

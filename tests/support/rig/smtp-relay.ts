@@ -31,6 +31,8 @@ const reply = (responseCode: number, message: string): Reply => Object.assign(ne
 export class SmtpRelay {
   private servers: SMTPServer[] = [];
   readonly delivered: string[] = [];
+  /** Every AUTH the peer received, with the port it came in on: what a server owner would see. */
+  readonly authentications: { port: number; method: string; user: string }[] = [];
 
   constructor(private readonly options: RelayOptions) {}
 
@@ -47,6 +49,7 @@ export class SmtpRelay {
         disabledCommands: listener.startTls === false ? ["STARTTLS"] : [],
         logger: false,
         onAuth: (auth, session, callback) => {
+          this.authentications.push({ port: listener.port, method: auth.method, user: auth.username ?? "" });
           this.authenticate(auth, session, key).then(
             (user) => callback(null, { user }),
             (error: Reply) => callback(error),

@@ -1,0 +1,157 @@
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Db } from "@/db/client";
+import { type Mailbox, tokenCaches } from "@/db/schema";
+import { createMailbox, updateMailbox } from "@/lib/mailbox/save";
+import { saveMailboxSchema } from "@/lib/mailbox/schema";
+import { startMailboxTest, type TestEvent } from "@/lib/service/mailbox-tests";
+import { freshDb, seedWorld, type World } from "../../support/db";
+import { type Rig, startRig } from "../../support/rig/rig";
+
+// A tenant admin changes where mail goes while a test of the saved settings is fetching its token.
+// The token must never follow the change: not written back into the cache, not sent to the new server.
+
+let rig: Rig;
+let db: Db;
+let world: World;
+let n = 0;
+
+beforeAll(async () => {
+  rig = await startRig();
+  process.env.ENTRA_AUTHORITY_HOST = rig.entra.authorityHost;
+  process.env.MAIL_ALLOW_PRIVATE = rig.allowlist.join(",");
+  db = freshDb();
+  world = await seedWorld(db);
+});
+
+afterAll(() => rig?.stop());
+
+async function drain(events: AsyncIterable<TestEvent>): Promise<TestEvent[]> {
+  const all: TestEvent[] = [];
+  for await (const event of events) all.push(event);
+  return all;
+}
+
+function tokenStep(events: TestEvent[]) {
+  const event = events.find((e) => e.type === "step" && e.step.name === "token");
+  return event?.type === "step" ? event.step : undefined;
+}
+
+/** Starts a test of the saved settings that stops right before its token would be cached. */
+function pausedTest(mailbox: Mailbox) {
+  let reachWrite!: () => void;
+  let resume!: () => void;
+  const atWrite = new Promise<void>((resolve) => (reachWrite = resolve));
+  const released = new Promise<void>((resolve) => (resume = resolve));
+  const started = startMailboxTest(
+    db,
+    world.adminA,
+    { tenantId: world.tenantA.id, mailboxId: mailbox.id, source: "saved" },
+    {
+      beforeCacheWrite: async () => {
+        reachWrite();
+        await released;
+      },
+    },
+  );
+  if (!started.ok) throw new Error(started.refusal.message);
+  return { atWrite, resume, events: drain(started.events) };
+}
+
+function save(mailbox: Mailbox, form: Record<string, string>): Mailbox {
+  const input = saveMailboxSchema.parse({
+    tenantId: String(world.tenantA.id),
+    ...rig.mailboxForm({ upn: mailbox.login, password: "" }, { name: mailbox.name, ...form }),
+  });
+  return updateMailbox(db, world.adminA, { ...input, mailboxId: mailbox.id, version: mailbox.version });
+}
+
+describe("a save during a test", () => {
+  it("a new SMTP server with a password the admin typed gets no cached token", async () => {
+    const user = rig.addUser();
+    const mailbox = createMailbox(
+      db,
+      world.adminA,
+      saveMailboxSchema.parse({
+        tenantId: String(world.tenantA.id),
+        ...rig.mailboxForm(user, { name: `Race ${++n}` }),
+      }),
+    );
+    const running = pausedTest(mailbox);
+    await running.atWrite;
+    // The attacker's server: port 465 of the rig, which records every AUTH it receives.
+    const moved = save(mailbox, { smtpPort: "465", password: "a-password-the-attacker-typed" });
+    running.resume();
+    expect((await running.events).at(-1)).toMatchObject({ type: "done", ok: true });
+    expect(db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, mailbox.id)).all()).toEqual([]);
+
+    const requestsBefore = rig.entra.tokenRequests();
+    const authsBefore = rig.smtp.authentications.length;
+    const next = startMailboxTest(db, world.adminA, {
+      tenantId: world.tenantA.id,
+      mailboxId: moved.id,
+      source: "saved",
+    });
+    if (!next.ok) throw new Error(next.refusal.message);
+    const events = await drain(next.events);
+    expect(tokenStep(events)).toMatchObject({ status: "failed", diagnosis: { code: "AADSTS50126" } });
+    expect(rig.entra.tokenRequests() - requestsBefore).toBe(1);
+    const reached465 = rig.smtp.authentications.slice(authsBefore).filter((a) => a.port === 465);
+    expect(reached465).toEqual([]);
+  });
+
+  it("removing the stored password leaves nothing to sign in with, even for a server changed afterwards", async () => {
+    const user = rig.addUser();
+    const mailbox = createMailbox(
+      db,
+      world.adminA,
+      saveMailboxSchema.parse({
+        tenantId: String(world.tenantA.id),
+        ...rig.mailboxForm(user, { name: `Race ${++n}` }),
+      }),
+    );
+    const running = pausedTest(mailbox);
+    await running.atWrite;
+    const cleared = save(mailbox, { clearPassword: "on" });
+    running.resume();
+    await running.events;
+    expect(db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, mailbox.id)).all()).toEqual([]);
+    const moved = save(cleared, { smtpPort: "465" });
+
+    const requestsBefore = rig.entra.tokenRequests();
+    const authsBefore = rig.smtp.authentications.length;
+    const next = startMailboxTest(db, world.adminA, {
+      tenantId: world.tenantA.id,
+      mailboxId: moved.id,
+      source: "saved",
+    });
+    if (!next.ok) throw new Error(next.refusal.message);
+    const events = await drain(next.events);
+    expect(tokenStep(events)).toMatchObject({ status: "failed", diagnosis: { code: "NO_PASSWORD" } });
+    expect(rig.entra.tokenRequests() - requestsBefore).toBe(0);
+    expect(rig.smtp.authentications.slice(authsBefore)).toEqual([]);
+  });
+
+  it("a test that no save interrupts still caches its token for the next one", async () => {
+    const user = rig.addUser();
+    const mailbox = createMailbox(
+      db,
+      world.adminA,
+      saveMailboxSchema.parse({
+        tenantId: String(world.tenantA.id),
+        ...rig.mailboxForm(user, { name: `Race ${++n}` }),
+      }),
+    );
+    const running = pausedTest(mailbox);
+    await running.atWrite;
+    running.resume();
+    await running.events;
+    const next = startMailboxTest(db, world.root, {
+      tenantId: world.tenantA.id,
+      mailboxId: mailbox.id,
+      source: "saved",
+    });
+    if (!next.ok) throw new Error(next.refusal.message);
+    expect(tokenStep(await drain(next.events))).toMatchObject({ status: "passed", metrics: { tokenRequests: 0 } });
+  });
+});
