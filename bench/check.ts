@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { createRigTls } from "../tests/support/rig/tls";
+import { median } from "./stats";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const WARMUP = 2;
@@ -70,6 +71,7 @@ async function bench(): Promise<void> {
       name: "Bench",
       role: "super_admin" as const,
       tenantId: null,
+      mustChangePassword: false,
     };
     const tenant = createTenant(db, root, { name: "Bench", slug: "bench" });
     const user = rig.addUser();
@@ -151,9 +153,4 @@ async function bench(): Promise<void> {
       await client.logout();
     }
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }

@@ -25,6 +25,7 @@ export async function startSeededPortal(): Promise<SeededPortal> {
     name: "Administrator",
     role: "super_admin",
     tenantId: null,
+    mustChangePassword: false,
   };
   return {
     portal,

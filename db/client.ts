@@ -12,13 +12,27 @@ export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Data
 const MIGRATIONS = path.join(process.cwd(), "db", "migrations");
 
 export function openDatabase(file: string): Db {
-  if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ":memory:") protectFiles(file);
   const sqlite = new Database(file);
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("synchronous = NORMAL");
   return drizzle(sqlite, { schema });
+}
+
+/**
+ * The database holds sealed secrets and the audit log: its folder is 0700 and the file 0600, which SQLite
+ * copies to the -wal and -shm files it creates. A shared folder (sticky bit, like /tmp) is left as it is.
+ */
+function protectFiles(file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if ((fs.statSync(dir).mode & 0o1000) === 0) fs.chmodSync(dir, 0o700);
+  fs.closeSync(fs.openSync(file, "a", 0o600));
+  for (const suffix of ["", "-wal", "-shm"]) {
+    if (fs.existsSync(file + suffix)) fs.chmodSync(file + suffix, 0o600);
+  }
 }
 
 export function migrateDatabase(db: Db): void {

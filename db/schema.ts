@@ -33,6 +33,8 @@ export const users = sqliteTable(
     role: text("role", { enum: ROLES }).notNull(),
     tenantId: integer("tenant_id").references(() => tenants.id, { onDelete: "restrict" }),
     disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
+    // A generated first password must be replaced before anything else is done.
+    mustChangePassword: integer("must_change_password", { mode: "boolean" }).notNull().default(false),
     // Bumped when the password changes or the user is disabled: older sessions stop working.
     sessionVersion: integer("session_version").notNull().default(0),
     ...timestamps,
@@ -52,6 +54,8 @@ export const signInAttempts = sqliteTable(
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
     email: text("email").notNull(),
+    // The client address the attempt came from ("" when unknown); failures count per email and per pair.
+    client: text("client").notNull().default(""),
     at: integer("at", { mode: "timestamp_ms" }).notNull(),
     succeeded: integer("succeeded", { mode: "boolean" }).notNull(),
   },
@@ -152,6 +156,7 @@ export const mailboxTests = sqliteTable(
   (t) => [
     index("mailbox_tests_mailbox_started_idx").on(t.mailboxId, t.startedAt),
     index("mailbox_tests_user_started_idx").on(t.triggeredById, t.startedAt),
+    index("mailbox_tests_outcome_tenant_idx").on(t.outcome, t.tenantId, t.startedAt),
   ],
 );
 export type MailboxTest = typeof mailboxTests.$inferSelect;

@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { ActionResult } from "@/lib/action-result";
 import type { UserActor } from "@/lib/auth/actor";
 import { requireActor } from "@/lib/auth/session";
-import { NotFoundError, UserError } from "@/lib/errors";
+import { describeError, NotFoundError, UserError } from "@/lib/errors";
 
 export type FormAction = ((previous: ActionResult | null, formData: FormData) => Promise<ActionResult>) & {
   [AUTHORIZED]: true;
@@ -17,12 +17,14 @@ type Definition<S extends z.ZodType> = {
   /** Field names never echoed back into the form. */
   secretFields?: readonly string[];
   run: (actor: UserActor, input: z.infer<S>) => Promise<string>;
+  /** Allowed while the user must still replace a generated password (only the change itself). */
+  duringPasswordChange?: boolean;
 };
 
 /** Fixes the order for every action: authorize, parse, run; expected failures become data. */
 export function authorizedAction<S extends z.ZodType>(definition: Definition<S>): FormAction {
   const action = async (_previous: ActionResult | null, formData: FormData): Promise<ActionResult> => {
-    const actor = await requireActor();
+    const actor = await requireActor({ duringPasswordChange: definition.duringPasswordChange });
     const raw = formValues(formData);
     const secrets = definition.secretFields ?? [];
     const values = withoutSecrets(raw, secrets);
@@ -50,7 +52,7 @@ export function authorizedAction<S extends z.ZodType>(definition: Definition<S>)
         };
       }
       unstable_rethrow(error);
-      console.error("action failed:", error);
+      console.error("action failed:", describeError(error));
       return {
         ok: false,
         error: "Something went wrong on the server; nothing was saved. Try again, or check the server log.",

@@ -1,5 +1,7 @@
 import "server-only";
+import { eq } from "drizzle-orm";
 import type { Db } from "@/db/client";
+import { users } from "@/db/schema";
 import { generatePassword } from "@/lib/auth/password";
 import type { Env } from "@/lib/env";
 import { countUsers, createUser } from "@/lib/users/queries";
@@ -16,6 +18,15 @@ export async function ensureFirstAdmin(
   if (countUsers(db) > 0) return null;
   const email = (env.FIRST_ADMIN_EMAIL ?? DEFAULT_FIRST_ADMIN_EMAIL).toLowerCase();
   const password = env.FIRST_ADMIN_PASSWORD ?? generatePassword();
-  await createUser(db, null, { email, name: "Administrator", role: "super_admin", tenantId: undefined, password });
-  return { email, password, generatedPassword: env.FIRST_ADMIN_PASSWORD === undefined };
+  const generatedPassword = env.FIRST_ADMIN_PASSWORD === undefined;
+  const admin = await createUser(db, null, {
+    email,
+    name: "Administrator",
+    role: "super_admin",
+    tenantId: undefined,
+    password,
+  });
+  // A password printed to a terminal or a log is no longer secret: it must be replaced at the first sign-in.
+  if (generatedPassword) db.update(users).set({ mustChangePassword: true }).where(eq(users.id, admin.id)).run();
+  return { email, password, generatedPassword };
 }

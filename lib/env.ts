@@ -47,6 +47,13 @@ const hostPortList = z
     ),
   );
 
+const limit = (name: string, fallback: number) =>
+  z.coerce
+    .number({ error: `${name} must be a whole number` })
+    .int(`${name} must be a whole number`)
+    .min(1, `${name} must be at least 1`)
+    .default(fallback);
+
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
@@ -60,6 +67,21 @@ const envSchema = z.object({
   SECRETS_KEYS: secretsKeys,
   ENTRA_AUTHORITY_HOST: z.url({ protocol: /^https$/, error: "ENTRA_AUTHORITY_HOST must be an https URL" }).optional(),
   MAIL_ALLOW_PRIVATE: hostPortList,
+  TRUST_PROXY: z
+    .enum(["true", "false"], { error: "TRUST_PROXY must be true or false" })
+    .default("false")
+    .transform((v) => v === "true"),
+  MAX_TESTS_PER_TENANT: limit("MAX_TESTS_PER_TENANT", 4),
+  MAX_TESTS: limit("MAX_TESTS", 16),
+  MAX_MAILBOXES_PER_TENANT: limit("MAX_MAILBOXES_PER_TENANT", 1000),
+  MAX_ADMINS_PER_TENANT: limit("MAX_ADMINS_PER_TENANT", 50),
+  NEXTAUTH_URL: z
+    .url({ protocol: /^https?$/, error: "NEXTAUTH_URL must be an http:// or https:// address" })
+    .optional(),
+  ALLOW_INSECURE_HTTP: z
+    .enum(["true", "false"], { error: "ALLOW_INSECURE_HTTP must be true or false" })
+    .default("false")
+    .transform((v) => v === "true"),
   FIRST_ADMIN_EMAIL: z.email("FIRST_ADMIN_EMAIL must be an email address").optional(),
   FIRST_ADMIN_PASSWORD: z.string().min(12, "FIRST_ADMIN_PASSWORD must be at least 12 characters").optional(),
 });
@@ -93,4 +115,17 @@ export function getEnv(): Env {
 /** The SQLite file path, or ":memory:". */
 export function databasePath(env: Pick<Env, "DATABASE_URL"> = getEnv()): string {
   return env.DATABASE_URL === ":memory:" ? ":memory:" : env.DATABASE_URL.slice("file:".length);
+}
+
+/**
+ * Session cookies and passwords cross the network: an operator running in production serves https
+ * unless they opt out. Checked by the launcher, whose NODE_ENV is the operator's (the server's is always
+ * production).
+ */
+export function insecureUrlProblem(env: Pick<Env, "NODE_ENV" | "NEXTAUTH_URL" | "ALLOW_INSECURE_HTTP">): string | null {
+  if (env.NODE_ENV !== "production" || env.ALLOW_INSECURE_HTTP || env.NEXTAUTH_URL?.startsWith("https://")) return null;
+  return (
+    "NEXTAUTH_URL: in production NEXTAUTH_URL must be the https:// address users reach the portal at " +
+    "(set ALLOW_INSECURE_HTTP=true to serve plain http anyway; passwords and sessions then travel unencrypted)"
+  );
 }

@@ -16,3 +16,14 @@ export class UserError extends Error {
     this.name = "UserError";
   }
 }
+
+/**
+ * An unexpected error as it may be logged: name, code and the first line of the message. A query
+ * error's own message carries the SQL and its parameters (sealed secrets, logins), so its cause speaks.
+ */
+export function describeError(error: unknown): string {
+  const root = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  if (!(root instanceof Error)) return `non-error value thrown (${typeof root})`;
+  const code = (root as { code?: unknown }).code;
+  return `${root.name}${code ? ` ${String(code)}` : ""}: ${root.message.split("\n")[0]!.slice(0, 300)}`;
+}

@@ -18,7 +18,7 @@ export function ensureLocalSecrets(dataDir: string, env: Record<string, string |
       AUTH_SECRET: randomBytes(32).toString("base64"),
       SECRETS_KEYS: `k${new Date().toISOString().slice(0, 10).replaceAll("-", "")}:${randomBytes(32).toString("base64")}`,
     };
-    fs.mkdirSync(dataDir, { recursive: true });
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const body = `${Object.entries(stored)
       .map(([k, v]) => `${k}=${v}`)
       .join("\n")}\n`;

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { databasePath, type Env, EnvError, getEnv } from "@/lib/env";
+import { databasePath, type Env, EnvError, getEnv, insecureUrlProblem } from "@/lib/env";
 import { ensureLocalSecrets } from "@/lib/local-secrets";
 
 /**
@@ -20,7 +20,10 @@ export function loadLaunchEnv(): Env {
     }
   }
   try {
-    return getEnv();
+    const env = getEnv();
+    const insecure = insecureUrlProblem(env);
+    if (insecure) throw new EnvError([insecure]);
+    return env;
   } catch (error) {
     if (!(error instanceof EnvError)) throw error;
     console.error(error.message);

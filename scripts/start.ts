@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { buildIfNeeded, NEXT_BIN, nextChildEnv } from "./build-if-needed";
+import path from "node:path";
+import { buildIfNeeded, nextChildEnv } from "./build-if-needed";
 import { loadLaunchEnv } from "./launch-env";
 import { prepareDatabase } from "./prepare";
 
@@ -8,6 +9,15 @@ import { prepareDatabase } from "./prepare";
 const dev = process.argv.includes("--dev");
 const env = loadLaunchEnv();
 process.env.NEXTAUTH_URL ||= `http://localhost:${env.PORT}`;
+if (
+  process.env.NODE_ENV === "production" &&
+  env.ALLOW_INSECURE_HTTP &&
+  !process.env.NEXTAUTH_URL.startsWith("https://")
+) {
+  console.warn(
+    "Warning: ALLOW_INSECURE_HTTP=true: the portal is served over plain http; passwords and sessions travel unencrypted.",
+  );
+}
 
 const childEnv = nextChildEnv();
 
@@ -17,9 +27,15 @@ if (!dev && !buildIfNeeded(childEnv)) {
 }
 await prepareDatabase();
 
-const server = spawn(process.execPath, [NEXT_BIN, dev ? "dev" : "start", "-p", String(env.PORT)], {
+const serve = path.join(process.cwd(), "scripts", "serve.mjs");
+const server = spawn(process.execPath, [serve, ...(dev ? ["--dev"] : [])], {
   stdio: "inherit",
-  env: childEnv,
+  env: {
+    ...childEnv,
+    NODE_ENV: dev ? "development" : "production",
+    PORT: String(env.PORT),
+    TRUST_PROXY: String(env.TRUST_PROXY),
+  },
 });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => server.kill(signal));
 server.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -4,7 +4,7 @@ import { requireActor } from "@/lib/auth/session";
 import { SignOutButton } from "./sign-out-button";
 
 export default async function PortalLayout({ children }: { children: React.ReactNode }) {
-  const actor = await requireActor();
+  const actor = await requireActor({ duringPasswordChange: true });
   return (
     <>
       <a href="#main" className="skip-link">

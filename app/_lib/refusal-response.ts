@@ -1,7 +1,13 @@
 import type { Refusal, RefusalKind } from "@/lib/service/refusals";
 
 /** The one place a refused test becomes an HTTP answer. */
-const STATUS: Record<RefusalKind, number> = { invalid: 422, busy: 409, rate_limited: 429, cooldown: 429 };
+const STATUS: Record<RefusalKind, number> = {
+  invalid: 422,
+  busy: 409,
+  capacity: 429,
+  rate_limited: 429,
+  cooldown: 429,
+};
 
 export function refusalResponse(refusal: Refusal): Response {
   const headers: Record<string, string> = {};

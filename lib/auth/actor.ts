@@ -14,6 +14,8 @@ export type UserActor = {
   name: string;
   role: Role;
   tenantId: number | null;
+  /** Set for a generated first password: the portal allows nothing but changing it. */
+  mustChangePassword: boolean;
 };
 
 /** The portal acting on its own (command line, scheduler): every tenant, and its own name in the audit log. */
@@ -42,7 +44,8 @@ export function resolveActor(db: Db, claims: SessionClaims | null, now = Date.no
   if (now - claims.signedInAt > SESSION_MAX_AGE_SECONDS * 1000 || claims.signedInAt > now + 60_000) return null;
   const user = db.select().from(users).where(eq(users.id, claims.userId)).get();
   if (!user || user.disabled || user.sessionVersion !== claims.sessionVersion) return null;
-  return { kind: "user", id: user.id, email: user.email, name: user.name, role: user.role, tenantId: user.tenantId };
+  const { id, email, name, role, tenantId, mustChangePassword } = user;
+  return { kind: "user", id, email, name, role, tenantId, mustChangePassword };
 }
 
 export function isSuperAdmin(actor: Actor): boolean {

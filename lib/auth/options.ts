@@ -4,6 +4,7 @@ import CredentialsProvider from "next-auth/providers/credentials";
 import { getDb } from "@/db/client";
 import { getEnv } from "@/lib/env";
 import { SESSION_MAX_AGE_SECONDS } from "./actor";
+import { clientAddressOf } from "./client-address";
 import { signInWithPassword } from "./sign-in";
 
 // next-auth stays behind this module and session.ts; nothing else imports it on the server.
@@ -21,8 +22,11 @@ export function getAuthOptions(): NextAuthOptions {
       CredentialsProvider({
         name: "Email and password",
         credentials: { email: { label: "Email", type: "email" }, password: { label: "Password", type: "password" } },
-        async authorize(credentials) {
-          const result = await signInWithPassword(getDb(), credentials?.email ?? "", credentials?.password ?? "");
+        async authorize(credentials, request) {
+          const client = clientAddressOf(request?.headers);
+          const result = await signInWithPassword(getDb(), credentials?.email ?? "", credentials?.password ?? "", {
+            client,
+          });
           // The thrown message is what the sign-in page shows.
           if (!result.ok) throw new Error(result.message);
           const { user } = result;

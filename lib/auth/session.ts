@@ -12,9 +12,14 @@ export async function currentActor(): Promise<UserActor | null> {
   return claims ? resolveActor(getDb(), claims) : null;
 }
 
-export async function requireActor(): Promise<UserActor> {
+/**
+ * The signed-in user, or a redirect to sign-in. A user who must replace a generated password is sent
+ * to the Account page from everywhere except the places that serve that change.
+ */
+export async function requireActor(options: { duringPasswordChange?: boolean } = {}): Promise<UserActor> {
   const actor = await currentActor();
   if (!actor) redirect("/signin");
+  if (actor.mustChangePassword && !options.duringPasswordChange) redirect("/account?change=required");
   return actor;
 }
 

@@ -44,8 +44,12 @@ export async function guardHost(
     return { ok: false, diagnosis: diagnose("DNS_NOT_FOUND", `${code} ${name}`) };
   }
   if (addresses.length === 0) return { ok: false, diagnosis: diagnose("DNS_NOT_FOUND", `no address for ${name}`) };
-  // Every answer must be acceptable: one private address among public ones is enough to refuse.
-  const refused = allowed ? undefined : addresses.find((a) => classifyAddress(a.address) !== "public");
+  // Every answer must be acceptable: one private address among public ones is enough to refuse. An
+  // operator's allow-list entry opens private ranges, never link-local or cloud-metadata addresses.
+  const refused = addresses.find((a) => {
+    const kind = classifyAddress(a.address);
+    return kind !== "public" && (!allowed || NEVER_ALLOWED.has(kind));
+  });
   if (refused) {
     return {
       ok: false,
@@ -70,6 +74,8 @@ export type AddressClass =
   | "multicast"
   | "reserved"
   | "ipv4-mapped"
+  | "ipv4-translated"
+  | "metadata"
   | "nat64"
   | "6to4"
   | "teredo"
@@ -99,6 +105,7 @@ const V6_RANGES: [string, number, AddressClass][] = [
   ["::", 128, "unspecified"],
   ["::1", 128, "loopback"],
   ["::ffff:0:0", 96, "ipv4-mapped"],
+  ["::ffff:0:0:0", 96, "ipv4-translated"],
   ["::", 96, "reserved"], // IPv4-compatible (deprecated)
   ["64:ff9b::", 96, "nat64"],
   ["64:ff9b:1::", 48, "nat64"],
@@ -106,11 +113,15 @@ const V6_RANGES: [string, number, AddressClass][] = [
   ["2001::", 32, "teredo"],
   ["2001:db8::", 32, "documentation"],
   ["2002::", 16, "6to4"],
+  ["fd00:ec2::254", 128, "metadata"],
   ["fc00::", 7, "unique-local"],
   ["fe80::", 10, "link-local"],
   ["fec0::", 10, "reserved"],
   ["ff00::", 8, "multicast"],
 ];
+
+/** Reachable through no allow-list entry: instance metadata and link-local services, also when wrapped in IPv6. */
+const NEVER_ALLOWED = new Set<AddressClass>(["link-local", "metadata", "ipv4-mapped", "ipv4-translated"]);
 
 export function classifyAddress(input: string): AddressClass {
   const address = stripBrackets(input).split("%")[0]!;

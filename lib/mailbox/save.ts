@@ -1,10 +1,11 @@
 import "server-only";
-import { and, eq, sql } from "drizzle-orm";
+import { and, count, eq, sql } from "drizzle-orm";
 import type { Db, Tx } from "@/db/client";
 import { type Mailbox, mailboxes } from "@/db/schema";
 import { diffChanges, recordAudit } from "@/lib/audit/log";
 import type { UserActor } from "@/lib/auth/actor";
 import { usesImap, usesSmtp } from "@/lib/engine/settings";
+import { getEnv } from "@/lib/env";
 import { UserError } from "@/lib/errors";
 import { formatUtc } from "@/lib/format-time";
 import { getTenantFor } from "@/lib/tenants/queries";
@@ -21,6 +22,7 @@ type SettingsRow = Pick<Mailbox, (typeof AUDITED_FIELDS)[number]>;
 export function createMailbox(db: Db, actor: UserActor, input: SaveMailboxInput): Mailbox {
   return db.transaction((tx) => {
     getTenantFor(tx, actor, input.tenantId);
+    assertBelowMailboxLimit(tx, input.tenantId);
     assertNameFree(tx, input.tenantId, input.name);
     const inserted = tx
       .insert(mailboxes)
@@ -151,6 +153,13 @@ function conflict(current: Mailbox): UserError {
   return new UserError(
     `This mailbox was changed by ${current.updatedBy} at ${at} UTC — reload to see the changes. Nothing was saved.`,
   );
+}
+
+function assertBelowMailboxLimit(tx: Tx, tenantId: number): void {
+  const limit = getEnv().MAX_MAILBOXES_PER_TENANT;
+  const existing = tx.select({ n: count() }).from(mailboxes).where(eq(mailboxes.tenantId, tenantId)).get()?.n ?? 0;
+  if (existing >= limit)
+    throw new UserError(`This tenant has ${existing} mailboxes, the most it may have. Delete one first.`);
 }
 
 function assertNameFree(tx: Tx, tenantId: number, name: string): void {

@@ -3,6 +3,7 @@ import type { Db } from "@/db/client";
 import type { Actor } from "@/lib/auth/actor";
 import { plannedSteps, runChecks } from "@/lib/engine/run-checks";
 import { type CheckOutcome, STEP_LABELS, type StepName, type StepResult } from "@/lib/engine/steps";
+import { describeError } from "@/lib/errors";
 import { getMailboxFor } from "@/lib/mailbox/queries";
 import { EventQueue } from "./event-queue";
 import type { Refusal } from "./refusals";
@@ -41,9 +42,9 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
   // Checked and recorded in one write transaction, so two processes cannot both start a test.
   const started = db.transaction(
     (tx) => {
-      const refusal = refusalFor(tx, actor, mailbox.id, fingerprint);
-      if (refusal) return { ok: false as const, refusal };
       const owner = { mailboxId: mailbox.id, tenantId: mailbox.tenantId };
+      const refusal = refusalFor(tx, actor, owner, fingerprint);
+      if (refusal) return { ok: false as const, refusal };
       return { ok: true as const, test: recordTestStart(tx, actor, owner, request.source, fingerprint) };
     },
     { behavior: "immediate" },
@@ -89,11 +90,4 @@ async function relaySteps(
     if (next.done) return next.value;
     queue.push({ type: "step", step: next.value });
   }
-}
-
-/** Name, code and message only: an error object can carry the settings it failed on. */
-function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return "non-error thrown";
-  const code = (error as { code?: unknown }).code;
-  return `${error.name}${code ? ` ${String(code)}` : ""}: ${error.message}`;
 }

@@ -7,6 +7,7 @@ import type { FieldErrors } from "@/lib/action-result";
 export type Refusal =
   | { kind: "invalid"; message: string; fieldErrors: FieldErrors }
   | { kind: "busy"; message: string }
+  | { kind: "capacity"; message: string; retryAfterSeconds: number }
   | { kind: "rate_limited"; message: string; retryAfterSeconds: number }
   | { kind: "cooldown"; message: string; retryAfterSeconds: number };
 

@@ -1,6 +1,6 @@
 import "server-only";
 import { createHmac } from "node:crypto";
-import { and, desc, eq, gt } from "drizzle-orm";
+import { and, count, desc, eq, gt } from "drizzle-orm";
 import type { Queryable } from "@/db/client";
 import { type MailboxTest, mailboxTests } from "@/db/schema";
 import { type Actor, actorUserId } from "@/lib/auth/actor";
@@ -38,14 +38,18 @@ export function credentialFingerprint(
   return createHmac("sha256", getEnv().AUTH_SECRET).update(text).digest("hex");
 }
 
-/** Why a new test of this mailbox must not start now; null when it may. */
+// A test holds connections and a Microsoft sign-in for seconds: caps keep one tenant from taking the portal.
+const CAPACITY_RETRY_SECONDS = 5;
+
+/** Why a new test must not start now; null when it may. Call inside the write transaction that records it. */
 export function refusalFor(
   db: Queryable,
   actor: Actor,
-  mailboxId: number,
+  owner: { mailboxId: number; tenantId: number },
   fingerprint: string,
   now = Date.now(),
 ): Refusal | null {
+  const { mailboxId } = owner;
   const recent = db
     .select()
     .from(mailboxTests)
@@ -57,6 +61,8 @@ export function refusalFor(
   if (recent.some((test) => test.outcome === "running" && test.startedAt.getTime() > now - STALE_TEST_MS)) {
     return { kind: "busy", message: "A test of this mailbox is already running. Wait for it to finish." };
   }
+  const capacity = capacityRefusal(db, owner.tenantId, now);
+  if (capacity) return capacity;
   const mailboxTestsNow = lastMinute(recent, now);
   if (mailboxTestsNow.length >= RATE_LIMIT.perMailbox) {
     const retryAfterSeconds = retryIn(mailboxTestsNow, now);
@@ -89,6 +95,27 @@ export function refusalFor(
       `To keep the account from being locked, the same Login and Password are not tried again until ${hhmm(until)} UTC. ` +
       "Correct the Login or Password to test now.";
     return { kind: "cooldown", message, retryAfterSeconds };
+  }
+  return null;
+}
+
+function capacityRefusal(db: Queryable, tenantId: number, now: number): Refusal | null {
+  const env = getEnv();
+  const running = and(eq(mailboxTests.outcome, "running"), gt(mailboxTests.startedAt, new Date(now - STALE_TEST_MS)));
+  const inTenant =
+    db
+      .select({ n: count() })
+      .from(mailboxTests)
+      .where(and(running, eq(mailboxTests.tenantId, tenantId)))
+      .get()?.n ?? 0;
+  if (inTenant >= env.MAX_TESTS_PER_TENANT) {
+    const message = `This tenant already has ${inTenant} tests running, the most it may run at once. Try again in a few seconds.`;
+    return { kind: "capacity", message, retryAfterSeconds: CAPACITY_RETRY_SECONDS };
+  }
+  const everywhere = db.select({ n: count() }).from(mailboxTests).where(running).get()?.n ?? 0;
+  if (everywhere >= env.MAX_TESTS) {
+    const message = "The portal is running as many tests as it may at once. Try again in a few seconds.";
+    return { kind: "capacity", message, retryAfterSeconds: CAPACITY_RETRY_SECONDS };
   }
   return null;
 }

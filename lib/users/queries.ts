@@ -4,12 +4,17 @@ import type { Db } from "@/db/client";
 import { tenants, type User, users } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/log";
 import { assertSuperAdmin, assertTenantAccess, isSuperAdmin, type UserActor } from "@/lib/auth/actor";
+import { lockoutMessage, reserveAttempt, settleAttempt } from "@/lib/auth/attempts";
 import { hashPassword, verifyPassword } from "@/lib/auth/password";
+import type { AttemptSource } from "@/lib/auth/sign-in";
+import { getEnv } from "@/lib/env";
 import { NotFoundError, UserError } from "@/lib/errors";
 import type { ChangePasswordInput, CreateUserInput, SetUserDisabledInput } from "./schema";
 
 /** What pages may show of a user: never the hash. */
-export type UserSummary = Omit<User, "passwordHash" | "sessionVersion"> & { tenantName: string | null };
+export type UserSummary = Omit<User, "passwordHash" | "sessionVersion" | "mustChangePassword"> & {
+  tenantName: string | null;
+};
 
 export function listUsersFor(db: Db, actor: UserActor): UserSummary[] {
   const query = db
@@ -30,6 +35,8 @@ export function listUsersFor(db: Db, actor: UserActor): UserSummary[] {
   return isSuperAdmin(actor) ? query.all() : query.where(eq(users.tenantId, actor.tenantId ?? -1)).all();
 }
 
+const UNUSABLE_EMAIL = "This email address cannot be used for a new admin. Use another address.";
+
 export function countUsers(db: Db): number {
   return db.select({ n: count() }).from(users).get()?.n ?? 0;
 }
@@ -39,7 +46,15 @@ export async function createUser(db: Db, actor: UserActor | null, input: CreateU
   const passwordHash = await hashPassword(input.password);
   return db.transaction((tx) => {
     if (tx.select({ id: users.id }).from(users).where(eq(users.email, input.email)).get()) {
-      throw new UserError(`A user with the email ${input.email} already exists.`, "email");
+      // Emails are unique across tenants; a tenant admin must not learn that another tenant uses one.
+      const message =
+        actor && isSuperAdmin(actor) ? `A user with the email ${input.email} already exists.` : UNUSABLE_EMAIL;
+      throw new UserError(message, "email");
+    }
+    if (input.role === "tenant_admin" && input.tenantId !== undefined) {
+      const limit = getEnv().MAX_ADMINS_PER_TENANT;
+      const admins = tx.select({ n: count() }).from(users).where(eq(users.tenantId, input.tenantId)).get()?.n ?? 0;
+      if (admins >= limit) throw new UserError(`This tenant has ${admins} admins, the most it may have.`);
     }
     if (
       input.tenantId !== undefined &&
@@ -98,16 +113,30 @@ export function setUserDisabled(db: Db, actor: UserActor, input: SetUserDisabled
 }
 
 /** Every session of the user, this one included, ends: they sign in again with the new password. */
-export async function changeOwnPassword(db: Db, actor: UserActor, input: ChangePasswordInput): Promise<void> {
+export async function changeOwnPassword(
+  db: Db,
+  actor: UserActor,
+  input: ChangePasswordInput,
+  source: AttemptSource = {},
+): Promise<void> {
   const current = db.select().from(users).where(eq(users.id, actor.id)).get();
   if (!current) throw new NotFoundError();
+  // The same counters as signing in: a stolen session cannot guess the password here instead.
+  const reservation = reserveAttempt(db, current.email, source.client ?? "", source.now);
+  if (!reservation.ok) throw new UserError(lockoutMessage(reservation.retryAfterMs), "currentPassword");
   if (!(await verifyPassword(input.currentPassword, current.passwordHash))) {
     throw new UserError("The current password is not correct.", "currentPassword");
   }
+  settleAttempt(db, reservation, true);
   const passwordHash = await hashPassword(input.newPassword);
   db.transaction((tx) => {
     tx.update(users)
-      .set({ passwordHash, sessionVersion: sql`${users.sessionVersion} + 1`, updatedAt: new Date() })
+      .set({
+        passwordHash,
+        mustChangePassword: false,
+        sessionVersion: sql`${users.sessionVersion} + 1`,
+        updatedAt: new Date(),
+      })
       .where(eq(users.id, actor.id))
       .run();
     recordAudit(tx, actor, {

@@ -4,7 +4,7 @@ import path from "node:path";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { Db } from "@/db/client";
-import { auditLog, tenants, users } from "@/db/schema";
+import { auditLog, tenants, type User, users } from "@/db/schema";
 import { type FormAction, isAuthorizedAction } from "@/lib/action";
 import type { UserActor } from "@/lib/auth/actor";
 import { createMailbox } from "@/lib/mailbox/save";
@@ -36,9 +36,9 @@ beforeAll(async () => {
   world = await seedWorld(db);
 });
 
-type Who = "super" | "adminA" | "anonymous" | "disabled";
+type Who = "super" | "adminA" | "anonymous" | "disabled" | "mustChange";
 type Whose = "own" | "other";
-type Outcome = "ok" | "404" | "signin";
+type Outcome = "ok" | "404" | "signin" | "account";
 
 function actorFor(who: Who): UserActor | null {
   return who === "super" ? world.root : who === "adminA" ? world.adminA : null;
@@ -67,23 +67,40 @@ async function outcomeOf(run: () => Promise<unknown>): Promise<Outcome> {
   } catch (error) {
     const digest = digestOf(error);
     if (digest.includes("NEXT_REDIRECT") && digest.includes("/signin")) return "signin";
+    if (digest.includes("NEXT_REDIRECT") && digest.includes("/account?change=required")) return "account";
     if (digest.includes("NEXT_REDIRECT")) return "ok";
     if (digest.includes("404")) return "404";
     throw error;
   }
 }
 
+const standIns = new Map<Who, Promise<User>>();
+
+/** One disabled tenant admin, and one super-admin who must still replace a generated password. */
+function standIn(who: "disabled" | "mustChange"): Promise<User> {
+  if (!standIns.has(who)) {
+    standIns.set(
+      who,
+      (async () => {
+        const user = await createUser(db, world.root, {
+          email: `${who.toLowerCase()}@alpha.example`,
+          name: who,
+          role: who === "disabled" ? "tenant_admin" : "super_admin",
+          tenantId: who === "disabled" ? world.tenantA.id : undefined,
+          password: PASSWORD,
+        });
+        const flag = who === "disabled" ? { disabled: true } : { mustChangePassword: true };
+        db.update(users).set(flag).where(eq(users.id, user.id)).run();
+        return user;
+      })(),
+    );
+  }
+  return standIns.get(who)!;
+}
+
 async function signIn(who: Who) {
-  if (who === "disabled") {
-    const user = await createUser(db, world.root, {
-      email: `off${++counter}@alpha.example`,
-      name: "Off",
-      role: "tenant_admin",
-      tenantId: world.tenantA.id,
-      password: PASSWORD,
-    });
-    db.update(users).set({ disabled: true }).where(eq(users.id, user.id)).run();
-    await signInAs(user);
+  if (who === "disabled" || who === "mustChange") {
+    await signInAs(await standIn(who));
     return;
   }
   await signInAs(actorFor(who));
@@ -100,6 +117,7 @@ type Case = {
 const denyAnon = {
   anonymous: { own: "signin", other: "signin" },
   disabled: { own: "signin", other: "signin" },
+  mustChange: { own: "account", other: "account" },
 } as const;
 
 const actionCases: Case[] = [
@@ -256,7 +274,7 @@ const pageCases: Case[] = [
 
 const cells = (cases: Case[]) =>
   cases.flatMap((c) =>
-    (["super", "adminA", "anonymous", "disabled"] as Who[]).flatMap((who) =>
+    (["super", "adminA", "anonymous", "disabled", "mustChange"] as Who[]).flatMap((who) =>
       (["own", "other"] as Whose[]).map((whose) => ({ ...c, who, whose, outcome: c.expected[who][whose] })),
     ),
   );

@@ -8,9 +8,10 @@ import { type Portal, startPortal } from "../support/portal";
 let portal: Portal;
 let browser: Browser;
 const TENANT_ADMIN = { email: "ann@acme.example", password: "ann-initial-password" };
+const FIRST_ADMIN_NEW_PASSWORD = "the-first-admins-own-password";
 
 beforeAll(async () => {
-  [portal, browser] = await Promise.all([startPortal(), launchBrowser()]);
+  [portal, browser] = await Promise.all([startPortal({}, { generatedAdmin: true }), launchBrowser()]);
 });
 
 afterAll(async () => {
@@ -68,8 +69,22 @@ describe("the administrator's journey in Chromium", () => {
     await page.close();
   });
 
+  it("makes the first admin replace the generated password before anything else", async () => {
+    const first = await signIn(adminContext, portal.admin.email, portal.admin.password);
+    await first.waitForURL(`${portal.url}/account?change=required`);
+    await expect.poll(() => first.locator(".notice").textContent()).toContain("Choose your own password to continue");
+    await first.goto(`${portal.url}/tenants`);
+    await first.waitForURL(`${portal.url}/account?change=required`);
+    await first.getByLabel("Current password").fill(portal.admin.password);
+    await first.getByLabel("New password", { exact: true }).fill(FIRST_ADMIN_NEW_PASSWORD);
+    await first.getByLabel("Repeat the new password").fill(FIRST_ADMIN_NEW_PASSWORD);
+    await first.getByRole("button", { name: "Change password" }).click();
+    await first.waitForURL(/\/signin/);
+    await first.close();
+  });
+
   it("signs in as the first admin", async () => {
-    admin = await signIn(adminContext, portal.admin.email, portal.admin.password);
+    admin = await signIn(adminContext, portal.admin.email, FIRST_ADMIN_NEW_PASSWORD);
     await admin.waitForURL(`${portal.url}/tenants`);
     await expect.poll(() => admin.getByRole("heading", { level: 1 }).textContent()).toBe("Tenants");
     await screenshot(admin, "02-tenants-empty");

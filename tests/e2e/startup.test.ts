@@ -1,8 +1,9 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { freePort } from "../support/portal";
 
 function startInProduction(env: Record<string, string>) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-prod-"));
@@ -39,5 +40,48 @@ describe("start-up in production", () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("AUTH_SECRET must be at least 32 bytes");
     expect(result.stderr).toContain('SECRETS_KEYS entry "main" must be kid:base64key with a 32-byte key');
+  });
+
+  it("refuses plain http in production unless the operator opts out, and then warns", () => {
+    const secrets = {
+      AUTH_SECRET: "x".repeat(40),
+      SECRETS_KEYS: `main:${Buffer.alloc(32, 7).toString("base64")}`,
+      PORT: "1",
+    };
+    const plain = startInProduction({ ...secrets, NEXTAUTH_URL: "http://portal.example.com" });
+    expect(plain.status).toBe(1);
+    expect(plain.stderr).toContain("NEXTAUTH_URL: in production NEXTAUTH_URL must be the https:// address");
+    const missing = startInProduction(secrets);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain("NEXTAUTH_URL: in production NEXTAUTH_URL must be the https:// address");
+  });
+
+  it("starts over plain http when the operator opts out, with a warning", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-prod-"));
+    const child = spawn(
+      process.execPath,
+      [path.resolve("node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "scripts/start.ts"],
+      {
+        env: {
+          ...process.env,
+          NODE_ENV: "production",
+          DATABASE_URL: `file:${dataDir}/db.sqlite`,
+          AUTH_SECRET: "x".repeat(40),
+          SECRETS_KEYS: `main:${Buffer.alloc(32, 7).toString("base64")}`,
+          PORT: String(await freePort()),
+          NEXTAUTH_URL: "http://portal.example.com",
+          ALLOW_INSECURE_HTTP: "true",
+        } as NodeJS.ProcessEnv,
+        detached: true,
+      },
+    );
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const deadline = Date.now() + 30_000;
+    while (!stderr.includes("ALLOW_INSECURE_HTTP") && child.exitCode === null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    process.kill(-child.pid!, "SIGKILL");
+    expect(stderr).toContain("Warning: ALLOW_INSECURE_HTTP=true: the portal is served over plain http");
   });
 });

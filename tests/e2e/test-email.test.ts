@@ -200,6 +200,12 @@ describe("the Send test email button in Chromium", () => {
         })
       ).status,
     ).toBe(415);
+    const post = (contentType: string, body: string) =>
+      fetch(endpoint, { method: "POST", headers: { cookie, "content-type": contentType }, body }).then((r) => r.status);
+    expect(await post("application/jsonp", "{}")).toBe(415);
+    expect(await post("text/plain; x=application/json", "{}")).toBe(415);
+    expect(await post("application/json", `{"source":"saved","form":{"x":"${"a".repeat(70 * 1024)}"}}`)).toBe(413);
+    expect(await post("application/json; charset=utf-8", '{"source":"nonsense"}')).toBe(400);
     const other = endpoint.replace("/api/tenants/acme/", "/api/tenants/nobody/");
     expect(
       (await fetch(other, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: "{}" }))

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { Db } from "@/db/client";
 import { auditLog, users } from "@/db/schema";
+import { MAX_FAILURES } from "@/lib/auth/attempts";
 import { signInWithPassword } from "@/lib/auth/sign-in";
 import { changeOwnPassword, createUser, listUsersFor, setUserDisabled } from "@/lib/users/queries";
 import { changePasswordSchema, createUserSchema } from "@/lib/users/schema";
@@ -64,7 +65,7 @@ describe("user validation", () => {
 });
 
 describe("user queries", () => {
-  it("refuses a duplicate email (any case) on the email field, writing nothing", async () => {
+  it("refuses a duplicate email (any case) on the email field, writing nothing; a super-admin is told why", async () => {
     const before = counts();
     const input = createUserSchema.parse({
       email: "A@ALPHA.example",
@@ -169,5 +170,27 @@ describe("user queries", () => {
     const after = db.select().from(users).where(eq(users.id, user.id)).get()!;
     expect(after.sessionVersion).toBe(user.sessionVersion + 1);
     expect((await signInWithPassword(db, user.email, "another-long-password")).ok).toBe(true);
+  });
+
+  it("the Account page's current-password check shares the sign-in counters", async () => {
+    const user = await createUser(db, world.root, {
+      email: "guess@alpha.example",
+      name: "G",
+      role: "tenant_admin",
+      tenantId: world.tenantA.id,
+      password: PASSWORD,
+    });
+    const change = (currentPassword: string) =>
+      changeOwnPassword(
+        db,
+        asActor(user),
+        { currentPassword, newPassword: "another-long-password", confirmPassword: "another-long-password" },
+        { client: "203.0.113.5" },
+      );
+    for (let i = 0; i < MAX_FAILURES; i++)
+      await expect(change("wrong")).rejects.toMatchObject({ field: "currentPassword" });
+    await expect(change(PASSWORD)).rejects.toThrow(/^Too many failed sign-in attempts/);
+    expect((await signInWithPassword(db, user.email, PASSWORD, { client: "203.0.113.5" })).ok).toBe(false);
+    expect((await signInWithPassword(db, user.email, PASSWORD, { client: "198.51.100.1" })).ok).toBe(true);
   });
 });

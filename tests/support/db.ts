@@ -68,5 +68,6 @@ export function asActor(user: {
   role: UserActor["role"];
   tenantId: number | null;
 }): UserActor {
-  return { kind: "user", id: user.id, email: user.email, name: user.name, role: user.role, tenantId: user.tenantId };
+  const { id, email, name, role, tenantId } = user;
+  return { kind: "user", id, email, name, role, tenantId, mustChangePassword: false };
 }

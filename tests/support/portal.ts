@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -23,10 +24,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts the built portal the way an operator does (npm start), on a free port with an empty data directory. */
-export async function startPortal(env: Record<string, string> = {}): Promise<Portal> {
+/**
+ * Starts the built portal the way an operator does (npm start), on a free port with an empty data directory.
+ * The first admin gets a password chosen through FIRST_ADMIN_PASSWORD, or with `generatedAdmin` the one the
+ * portal generates and prints (which must be changed at the first sign-in).
+ */
+export async function startPortal(
+  env: Record<string, string> = {},
+  options: { generatedAdmin?: boolean } = {},
+): Promise<Portal> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-portal-"));
   const port = await freePort();
+  const chosenPassword = options.generatedAdmin ? undefined : `first-admin-${randomBytes(9).toString("base64url")}`;
   const { NODE_ENV: _mode, AUTH_SECRET: _a, SECRETS_KEYS: _s, DATABASE_URL: _d, ...inherited } = process.env;
   const child = spawn(
     process.execPath,
@@ -38,6 +47,7 @@ export async function startPortal(env: Record<string, string> = {}): Promise<Por
         DATABASE_URL: `file:${path.join(dataDir, "navigator-mail.db")}`,
         // The address the tests use, as an operator sets it for the address users reach.
         NEXTAUTH_URL: `http://127.0.0.1:${port}`,
+        ...(chosenPassword ? { FIRST_ADMIN_PASSWORD: chosenPassword } : {}),
         ...env,
       } as unknown as NodeJS.ProcessEnv,
       stdio: ["ignore", "pipe", "pipe"],
@@ -54,7 +64,7 @@ export async function startPortal(env: Record<string, string> = {}): Promise<Por
     120_000,
   );
   const email = output.match(/email:\s+(\S+)/)?.[1];
-  const password = output.match(/password:\s+(\S+)/)?.[1];
+  const password = chosenPassword ?? output.match(/password:\s+(\S+)/)?.[1];
   if (!email || !password) throw new Error(`no first admin in the start-up output:\n${output}`);
   return {
     url: `http://127.0.0.1:${port}`,

@@ -7,10 +7,15 @@ import { changeOwnPasswordAction } from "../users/actions";
 export const metadata: Metadata = { title: "Account" };
 
 export default async function AccountPage() {
-  const actor = await requireActor();
+  const actor = await requireActor({ duringPasswordChange: true });
   return (
     <>
       <h1>Account</h1>
+      {actor.mustChangePassword && (
+        <p className="notice" role="status">
+          Your password was generated when the portal was installed. Choose your own password to continue.
+        </p>
+      )}
       <dl className="facts">
         <dt>Name</dt>
         <dd>{actor.name}</dd>

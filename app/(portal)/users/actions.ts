@@ -1,9 +1,11 @@
 "use server";
 
 import { revalidatePath } from "next/cache";
+import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { getDb } from "@/db/client";
 import { authorizedAction } from "@/lib/action";
+import { clientAddressOf } from "@/lib/auth/client-address";
 import { changeOwnPassword, createUser, setUserDisabled } from "@/lib/users/queries";
 import { changePasswordSchema, createUserSchema, setUserDisabledSchema, USER_SECRET_FIELDS } from "@/lib/users/schema";
 
@@ -29,8 +31,9 @@ export const setUserDisabledAction = authorizedAction({
 export const changeOwnPasswordAction = authorizedAction({
   schema: changePasswordSchema,
   secretFields: USER_SECRET_FIELDS,
+  duringPasswordChange: true,
   async run(actor, input) {
-    await changeOwnPassword(getDb(), actor, input);
+    await changeOwnPassword(getDb(), actor, input, { client: clientAddressOf(await headers()) });
     redirect("/signin?notice=password-changed");
   },
 });

@@ -36,6 +36,11 @@ const refusedAddresses: [string, string][] = [
   ["::ffff:127.0.0.1", "ipv4-mapped"],
   ["::ffff:8.8.8.8", "ipv4-mapped"],
   ["::ffff:7f00:1", "ipv4-mapped"],
+  ["::ffff:0:7f00:1", "ipv4-translated"],
+  ["::ffff:0:a9fe:a9fe", "ipv4-translated"],
+  ["::ffff:0:808:808", "ipv4-translated"],
+  ["fd00:ec2::254", "metadata"],
+  ["fd00:ec2::253", "unique-local"],
   ["::127.0.0.1", "reserved"],
   ["64:ff9b::7f00:1", "nat64"],
   ["64:ff9b:1::a00:1", "nat64"],
@@ -165,5 +170,29 @@ describe("guardHost", () => {
       ok: false,
       diagnosis: { code: "DNS_NOT_FOUND" },
     });
+  });
+
+  it.each([
+    ["169.254.169.254", "link-local"],
+    ["169.254.10.1", "link-local"],
+    ["fe80::1", "link-local"],
+    ["fd00:ec2::254", "metadata"],
+    ["::ffff:169.254.169.254", "ipv4-mapped"],
+    ["::ffff:0:a9fe:a9fe", "ipv4-translated"],
+  ])("refuses %s even when the host:port is allow-listed", async (address, kind) => {
+    const resolver: Resolver = async () => [{ address, family: address.includes(":") ? 6 : 4 }];
+    const result = await guardHost(SMTP, "onprem.example.com", 587, ["onprem.example.com:587"], resolver);
+    expect(result).toMatchObject({ ok: false, diagnosis: { code: "NETWORK_REFUSED_ADDRESS" } });
+    expect(!result.ok && result.diagnosis.detail).toContain(kind);
+  });
+
+  it("an allow-list entry still opens a private or loopback address", async () => {
+    for (const address of ["10.1.2.3", "127.0.0.1", "fd12::1"]) {
+      const resolver: Resolver = async () => [{ address, family: address.includes(":") ? 6 : 4 }];
+      expect(await guardHost(SMTP, "onprem.example.com", 587, ["onprem.example.com:587"], resolver)).toMatchObject({
+        ok: true,
+        address,
+      });
+    }
   });
 });

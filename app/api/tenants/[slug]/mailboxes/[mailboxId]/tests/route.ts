@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { readJsonBody } from "@/app/_lib/json-body";
 import { refusalResponse } from "@/app/_lib/refusal-response";
 import { getDb } from "@/db/client";
 import { currentActor } from "@/lib/auth/session";
-import { NotFoundError } from "@/lib/errors";
+import { describeError, NotFoundError } from "@/lib/errors";
 import { startMailboxTest } from "@/lib/service/mailbox-tests";
 import { getTenantBySlugFor } from "@/lib/tenants/queries";
 
@@ -18,12 +19,13 @@ const body = z.object({
 export async function POST(request: Request, context: { params: Promise<{ slug: string; mailboxId: string }> }) {
   const actor = await currentActor();
   if (!actor) return Response.json({ error: "Sign in first." }, { status: 401 });
+  if (actor.mustChangePassword) return Response.json({ error: "Change your password first." }, { status: 403 });
   // JSON only: a cross-site form cannot send it without a CORS preflight, which is never granted.
-  if (!request.headers.get("content-type")?.startsWith("application/json"))
-    return Response.json({ error: "Send JSON." }, { status: 415 });
+  const json = await readJsonBody(request);
+  if (!json.ok) return json.response;
   const ids = params.safeParse(await context.params);
-  const input = body.safeParse(await request.json().catch(() => null));
   if (!ids.success) return Response.json({ error: "Not found" }, { status: 404 });
+  const input = body.safeParse(json.value);
   if (!input.success) return Response.json({ error: "The request is not understood." }, { status: 400 });
   let started: ReturnType<typeof startMailboxTest>;
   try {
@@ -32,7 +34,8 @@ export async function POST(request: Request, context: { params: Promise<{ slug: 
     started = startMailboxTest(db, actor, { tenantId: tenant.id, mailboxId: ids.data.mailboxId, ...input.data });
   } catch (error) {
     if (error instanceof NotFoundError) return Response.json({ error: "Not found" }, { status: 404 });
-    throw error;
+    console.error("test request failed:", describeError(error));
+    return Response.json({ error: "Something went wrong on the server; no test was started." }, { status: 500 });
   }
   if (!started.ok) return refusalResponse(started.refusal);
   const events = started.events;

@@ -1,0 +1,43 @@
+/** Request bodies of the browser API are small JSON documents; anything else is refused before parsing. */
+const JSON_BODY_LIMIT = 64 * 1024;
+
+type BodyResult = { ok: true; value: unknown } | { ok: false; response: Response };
+
+/** `application/json`, optionally with parameters (`; charset=utf-8`), and nothing else. */
+function isJsonContentType(header: string | null): boolean {
+  const mediaType = (header ?? "").split(";")[0]!.trim().toLowerCase();
+  return mediaType === "application/json";
+}
+
+/** Reads at most JSON_BODY_LIMIT bytes: 415 for another type, 413 above the limit, 400 for broken JSON. */
+export async function readJsonBody(request: Request): Promise<BodyResult> {
+  if (!isJsonContentType(request.headers.get("content-type"))) {
+    return { ok: false, response: Response.json({ error: "Send JSON." }, { status: 415 }) };
+  }
+  const tooLarge = () => ({
+    ok: false as const,
+    response: Response.json(
+      { error: `The request body is larger than ${JSON_BODY_LIMIT / 1024} KiB.` },
+      { status: 413 },
+    ),
+  });
+  if (Number(request.headers.get("content-length") ?? 0) > JSON_BODY_LIMIT) return tooLarge();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    const reader = request.body.getReader();
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      size += next.value.byteLength;
+      if (size > JSON_BODY_LIMIT) {
+        await reader.cancel();
+        return tooLarge();
+      }
+      chunks.push(next.value);
+    }
+  }
+  try {
+    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString("utf8")) };
+  } catch {
+    return { ok: false, response: Response.json({ error: "The request is not understood." }, { status: 400 }) };
+  }
+}

@@ -1,0 +1,35 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { migrateDatabase, openDatabase } from "@/db/client";
+import { tenants } from "@/db/schema";
+
+const mode = (file: string) => fs.statSync(file).mode & 0o777;
+
+describe("the database files", () => {
+  it("live in a 0700 folder, and the database, -wal and -shm files are 0600", () => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "navigator-modes-")), "data");
+    const file = path.join(dir, "navigator-mail.db");
+    const db = openDatabase(file);
+    migrateDatabase(db);
+    db.insert(tenants).values({ slug: "modes", name: "Modes" }).run();
+    expect(mode(dir)).toBe(0o700);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) expect([f, mode(f)]).toEqual([f, 0o600]);
+    db.$client.close();
+  });
+
+  it("tightens an existing folder and file that were left open", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-modes-"));
+    fs.chmodSync(dir, 0o755);
+    const file = path.join(dir, "old.db");
+    fs.writeFileSync(file, "", { mode: 0o644 });
+    fs.chmodSync(file, 0o644);
+    const db = openDatabase(file);
+    migrateDatabase(db);
+    expect(mode(dir)).toBe(0o700);
+    expect(mode(file)).toBe(0o600);
+    expect(mode(`${file}-wal`)).toBe(0o600);
+    db.$client.close();
+  });
+});
