@@ -9,9 +9,10 @@ import { startMailboxTest, type TestEvent } from "@/lib/service/mailbox-tests";
 import type { Refusal } from "@/lib/service/refusals";
 import { createUser } from "@/lib/users/queries";
 import { createUserSchema } from "@/lib/users/schema";
-import { freshDb, PASSWORD, seedWorld, type World } from "../../support/db";
+import { PASSWORD, type World } from "../../support/db";
 import { mailboxInput } from "../../support/mailbox";
-import { type Rig, startRig } from "../../support/rig/rig";
+import type { Rig } from "../../support/rig/rig";
+import { startRigWorld } from "../../support/rig-world";
 
 // Limits are read from the environment once; this file's portal allows 5 tests at once in all,
 // 4 per tenant, 12 mailboxes and 3 admins per tenant.
@@ -24,11 +25,7 @@ let db: Db;
 let world: World;
 
 beforeAll(async () => {
-  rig = await startRig();
-  process.env.ENTRA_AUTHORITY_HOST = rig.entra.authorityHost;
-  process.env.MAIL_ALLOW_PRIVATE = rig.allowlist.join(",");
-  db = freshDb();
-  world = await seedWorld(db);
+  ({ rig, db, world } = await startRigWorld());
 });
 
 afterAll(() => rig?.stop());

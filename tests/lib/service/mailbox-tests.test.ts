@@ -8,8 +8,9 @@ import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { setupChecklist } from "@/lib/service/checklist";
 import { startMailboxTest, type TestEvent } from "@/lib/service/mailbox-tests";
 import { createUser } from "@/lib/users/queries";
-import { asActor, freshDb, PASSWORD, seedWorld, type World } from "../../support/db";
-import { type Rig, startRig } from "../../support/rig/rig";
+import { asActor, PASSWORD, type World } from "../../support/db";
+import type { Rig } from "../../support/rig/rig";
+import { startRigWorld } from "../../support/rig-world";
 
 let rig: Rig;
 let db: Db;
@@ -17,12 +18,7 @@ let world: World;
 let n = 0;
 
 beforeAll(async () => {
-  rig = await startRig();
-  // The portal reads these from its configuration; set before anything parses it.
-  process.env.ENTRA_AUTHORITY_HOST = rig.entra.authorityHost;
-  process.env.MAIL_ALLOW_PRIVATE = rig.allowlist.join(",");
-  db = freshDb();
-  world = await seedWorld(db);
+  ({ rig, db, world } = await startRigWorld());
 });
 
 afterAll(() => rig?.stop());

@@ -5,8 +5,9 @@ import { type Mailbox, tokenCaches } from "@/db/schema";
 import { createMailbox, updateMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { startMailboxTest, type TestEvent } from "@/lib/service/mailbox-tests";
-import { freshDb, seedWorld, type World } from "../../support/db";
-import { type Rig, startRig } from "../../support/rig/rig";
+import type { World } from "../../support/db";
+import type { Rig } from "../../support/rig/rig";
+import { startRigWorld } from "../../support/rig-world";
 
 // A tenant admin changes where mail goes while a test of the saved settings is fetching its token.
 // The token must never follow the change: not written back into the cache, not sent to the new server.
@@ -17,11 +18,7 @@ let world: World;
 let n = 0;
 
 beforeAll(async () => {
-  rig = await startRig();
-  process.env.ENTRA_AUTHORITY_HOST = rig.entra.authorityHost;
-  process.env.MAIL_ALLOW_PRIVATE = rig.allowlist.join(",");
-  db = freshDb();
-  world = await seedWorld(db);
+  ({ rig, db, world } = await startRigWorld());
 });
 
 afterAll(() => rig?.stop());
@@ -58,6 +55,11 @@ function pausedTest(mailbox: Mailbox) {
   return { atWrite, resume, events: drain(started.events) };
 }
 
+function newMailbox(): Mailbox {
+  const form = rig.mailboxForm(rig.addUser(), { name: `Race ${++n}` });
+  return createMailbox(db, world.adminA, saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...form }));
+}
+
 function save(mailbox: Mailbox, form: Record<string, string>): Mailbox {
   const input = saveMailboxSchema.parse({
     tenantId: String(world.tenantA.id),
@@ -68,15 +70,7 @@ function save(mailbox: Mailbox, form: Record<string, string>): Mailbox {
 
 describe("a save during a test", () => {
   it("a new SMTP server with a password the admin typed gets no cached token", async () => {
-    const user = rig.addUser();
-    const mailbox = createMailbox(
-      db,
-      world.adminA,
-      saveMailboxSchema.parse({
-        tenantId: String(world.tenantA.id),
-        ...rig.mailboxForm(user, { name: `Race ${++n}` }),
-      }),
-    );
+    const mailbox = newMailbox();
     const running = pausedTest(mailbox);
     await running.atWrite;
     // The attacker's server: port 465 of the rig, which records every AUTH it receives.
@@ -101,15 +95,7 @@ describe("a save during a test", () => {
   });
 
   it("removing the stored password leaves nothing to sign in with, even for a server changed afterwards", async () => {
-    const user = rig.addUser();
-    const mailbox = createMailbox(
-      db,
-      world.adminA,
-      saveMailboxSchema.parse({
-        tenantId: String(world.tenantA.id),
-        ...rig.mailboxForm(user, { name: `Race ${++n}` }),
-      }),
-    );
+    const mailbox = newMailbox();
     const running = pausedTest(mailbox);
     await running.atWrite;
     const cleared = save(mailbox, { clearPassword: "on" });
@@ -133,15 +119,7 @@ describe("a save during a test", () => {
   });
 
   it("a test that no save interrupts still caches its token for the next one", async () => {
-    const user = rig.addUser();
-    const mailbox = createMailbox(
-      db,
-      world.adminA,
-      saveMailboxSchema.parse({
-        tenantId: String(world.tenantA.id),
-        ...rig.mailboxForm(user, { name: `Race ${++n}` }),
-      }),
-    );
+    const mailbox = newMailbox();
     const running = pausedTest(mailbox);
     await running.atWrite;
     running.resume();
