@@ -8,6 +8,7 @@ const EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000";
 type TokenClaims = {
   aud?: string;
   scp?: string;
+  roles?: string[];
   upn?: string;
   unique_name?: string;
   preferred_username?: string;
@@ -26,31 +27,36 @@ function decodeClaims(token: string): TokenClaims | null {
   }
 }
 
-const MISSING_SCOPE: Record<string, DiagnosisCode> = {
+const MISSING: Record<string, DiagnosisCode> = {
   "SMTP.Send": "CLAIM_SMTP_SCOPE",
   "IMAP.AccessAsUser.All": "CLAIM_IMAP_SCOPE",
+  "SMTP.SendAsApp": "CLAIM_APP_ROLE",
+  "IMAP.AccessAsApp": "CLAIM_APP_ROLE",
 };
 
 type Verdict = { ok: true; summary: string } | { ok: false; diagnosis: Diagnosis };
 
-/** Explains a token the servers would refuse: wrong audience, missing permission, other user, expired. */
+/**
+ * Explains a token the servers would refuse: wrong audience, missing permission (delegated `scp` or
+ * application `roles`), another user, expired.
+ */
 export function checkClaims(token: string, expect: ClaimsExpectation, cloud: Cloud, now = Date.now()): Verdict {
   const claims = decodeClaims(token);
   if (!claims) return { ok: false, diagnosis: diagnose("CLAIM_MALFORMED") };
-  const resource = CLOUD_PROFILES[cloud].outlookResource;
-  const audiences = [resource, `${resource}/`, EXCHANGE_APP_ID];
-  if (!claims.aud || !audiences.includes(claims.aud)) {
+  const resource = expect.kind === "application" ? expect.resource : CLOUD_PROFILES[cloud].outlookResource;
+  if (!claims.aud || ![resource, `${resource}/`, EXCHANGE_APP_ID].includes(claims.aud)) {
     return { ok: false, diagnosis: diagnose("CLAIM_AUDIENCE", `aud = ${claims.aud ?? "(none)"}`) };
   }
-  const scopes = (claims.scp ?? "").split(" ").filter(Boolean);
-  const missing = expect.scopes.find((scope) => !scopes.includes(scope));
-  if (missing)
-    return {
-      ok: false,
-      diagnosis: diagnose(MISSING_SCOPE[missing] ?? "CLAIM_SMTP_SCOPE", `scp = ${claims.scp || "(none)"}`),
-    };
+  const granted = expect.kind === "application" ? (claims.roles ?? []) : (claims.scp ?? "").split(" ").filter(Boolean);
+  const wanted = expect.kind === "application" ? expect.roles : expect.scopes;
+  const missing = wanted.find((permission) => !granted.includes(permission));
+  if (missing) {
+    const seen =
+      expect.kind === "application" ? `roles = ${granted.join(" ") || "(none)"}` : `scp = ${claims.scp || "(none)"}`;
+    return { ok: false, diagnosis: diagnose(MISSING[missing] ?? "CLAIM_SMTP_SCOPE", `${seen}; needed ${missing}`) };
+  }
   const user = claims.upn ?? claims.unique_name ?? claims.preferred_username ?? "";
-  if (user.toLowerCase() !== expect.user.toLowerCase()) {
+  if (expect.kind === "delegated" && user.toLowerCase() !== expect.user.toLowerCase()) {
     return { ok: false, diagnosis: diagnose("CLAIM_USER", `upn = ${user || "(none)"}, Login = ${expect.user}`) };
   }
   if (!claims.exp || claims.exp * 1000 <= now) {
@@ -58,8 +64,8 @@ export function checkClaims(token: string, expect: ClaimsExpectation, cloud: Clo
     return { ok: false, diagnosis: diagnose("CLAIM_EXPIRED", `exp = ${exp}`) };
   }
   const minutes = Math.round((claims.exp * 1000 - now) / 60000);
-  return {
-    ok: true,
-    summary: `For ${user}, scopes ${scopes.join(" ")}, valid for ${minutes} more minute${minutes === 1 ? "" : "s"}`,
-  };
+  const validity = `valid for ${minutes} more minute${minutes === 1 ? "" : "s"}`;
+  return expect.kind === "application"
+    ? { ok: true, summary: `App-only, roles ${granted.join(" ")}, ${validity}` }
+    : { ok: true, summary: `For ${user}, scopes ${granted.join(" ")}, ${validity}` };
 }

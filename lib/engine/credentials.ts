@@ -11,7 +11,9 @@ export type TokenCacheStore = {
 };
 
 /** What the claims step verifies in a token: delegated scopes for a user, or application roles. */
-export type ClaimsExpectation = { kind: "delegated"; scopes: string[]; user: string };
+export type ClaimsExpectation =
+  | { kind: "delegated"; scopes: string[]; user: string }
+  | { kind: "application"; roles: string[]; resource: string };
 
 export type TokenSource = "cache" | "refresh" | "grant";
 

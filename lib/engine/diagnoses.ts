@@ -11,6 +11,9 @@ export type SetupStep =
   | "password"
   | "exchange-smtp-auth"
   | "exchange-imap"
+  | "client-secret"
+  | "certificate"
+  | "exchange-app-access"
   | "servers"
   | "tls"
   | "product";
@@ -28,6 +31,9 @@ export const SETUP_STEP_LABELS: Record<SetupStep, string> = {
   password: "Password",
   "exchange-smtp-auth": "Authenticated SMTP for the mailbox (Exchange)",
   "exchange-imap": "IMAP for the mailbox (Exchange)",
+  "client-secret": "Client secret of the app registration",
+  certificate: "Certificate of the app registration",
+  "exchange-app-access": "Exchange service principal and mailbox permission (app-only)",
   servers: "SMTP/IMAP Server and Port",
   tls: "Port and Use TLS",
   product: "Navigator Mail itself",
@@ -126,6 +132,21 @@ export const CATALOGUE = {
     "Type the Password again and save.",
   ),
   AADSTS700082: entry("password", "The stored sign-in grant has expired.", "Type the Password again and save."),
+  AADSTS7000215: entry(
+    "client-secret",
+    "Microsoft rejected the client secret.",
+    "In the app registration → Certificates & secrets, create a new client secret and enter its Value (not its Secret ID).",
+  ),
+  AADSTS7000222: entry(
+    "client-secret",
+    "The client secret has expired.",
+    "In the app registration → Certificates & secrets, create a new client secret and enter it here.",
+  ),
+  AADSTS700027: entry(
+    "certificate",
+    "Microsoft did not accept the certificate's signed assertion: the certificate is not on the app registration, or has expired.",
+    "Upload this mailbox's certificate under the app registration → Certificates & secrets → Certificates.",
+  ),
   AADSTS_OTHER: entry(
     "register-app",
     "Microsoft Entra ID refused the token request.",
@@ -147,6 +168,11 @@ export const CATALOGUE = {
     "Fill in the SMTP Server and Port to send, and the IMAP Server and Port to receive.",
   ),
   NO_PASSWORD: entry("password", "No password is stored for this mailbox.", "Type the Password and save."),
+  NO_APP_CREDENTIAL: entry(
+    "client-secret",
+    "No client secret or certificate is stored for this app-only mailbox.",
+    "Enter the app registration's client secret, or generate or upload a certificate, and save.",
+  ),
   // Token claims
   CLAIM_AUDIENCE: entry(
     "api-permissions",
@@ -162,6 +188,11 @@ export const CATALOGUE = {
     "api-permissions",
     "The token lacks the IMAP.AccessAsUser.All permission.",
     "In the app registration → API permissions, add IMAP.AccessAsUser.All (delegated) and grant admin consent.",
+  ),
+  CLAIM_APP_ROLE: entry(
+    "admin-consent",
+    "The app-only token lacks the SMTP.SendAsApp or IMAP.AccessAsApp application permission.",
+    "In the app registration → API permissions, add the application permissions SMTP.SendAsApp / IMAP.AccessAsApp of Office 365 Exchange Online and grant admin consent.",
   ),
   CLAIM_USER: entry(
     "login",
@@ -180,6 +211,11 @@ export const CATALOGUE = {
     "api-permissions",
     "The SMTP server rejected the token.",
     "Check that Login is the token's user and that SMTP.Send is granted with admin consent.",
+  ),
+  SMTP_APP_NOT_PERMITTED: entry(
+    "exchange-app-access",
+    "Exchange refused the app-only token for this mailbox: the app has no Exchange service principal or no permission on the mailbox.",
+    "In Exchange Online PowerShell run New-ServicePrincipal for the app and Add-MailboxPermission for this mailbox (see the setup checklist).",
   ),
   SMTP_PASSWORD_REJECTED: entry(
     "password",
@@ -202,6 +238,11 @@ export const CATALOGUE = {
     "exchange-imap",
     "The IMAP server rejected the sign-in.",
     "Check that IMAP.AccessAsUser.All is granted with admin consent and that IMAP is enabled for the mailbox (Exchange admin center → the mailbox → Email apps).",
+  ),
+  IMAP_APP_NOT_PERMITTED: entry(
+    "exchange-app-access",
+    "Exchange refused the app-only token for this mailbox: the app has no Exchange service principal or no permission on the mailbox.",
+    "In Exchange Online PowerShell run New-ServicePrincipal for the app and Add-MailboxPermission -AccessRights FullAccess for this mailbox.",
   ),
   IMAP_PASSWORD_REJECTED: entry(
     "password",

@@ -2,10 +2,12 @@ import "server-only";
 import net from "node:net";
 import { ImapFlow } from "imapflow";
 import { classifyTransport } from "./classify-mail";
-import { type Diagnosis, diagnose } from "./diagnoses";
+import { type Diagnosis, type DiagnosisCode, diagnose } from "./diagnoses";
 import { redact } from "./redact";
 import { IMAP_PORTS, usesImap } from "./settings";
 import {
+  type AuthKind,
+  authKindOf,
   type Endpoint,
   type InboxWatcher,
   MARKER_HEADER,
@@ -54,14 +56,14 @@ export async function openInbox(target: Endpoint, credentials: MailCredentials):
     await client.connect();
   } catch (error) {
     await client.logout().catch(() => client.close());
-    return { ok: false, diagnosis: classifyImapError(error, oauth, secrets) };
+    return { ok: false, diagnosis: classifyImapError(error, authKindOf(credentials), secrets) };
   }
   let lock: { release(): void };
   try {
     lock = await client.getMailboxLock("INBOX");
   } catch (error) {
     await client.logout().catch(() => client.close());
-    const diagnosis = classifyImapError(error, oauth, secrets);
+    const diagnosis = classifyImapError(error, authKindOf(credentials), secrets);
     return {
       ok: false,
       diagnosis: diagnosis.code === "UNEXPECTED" ? diagnose("IMAP_INBOX", redact(describe(error), secrets)) : diagnosis,
@@ -91,7 +93,7 @@ function inboxWatcher(client: ImapFlow, lock: { release(): void }, secrets: stri
         }
         return { ok: false, diagnosis: diagnose("IMAP_NOT_DELIVERED") };
       } catch (error) {
-        return { ok: false, diagnosis: classifyImapError(error, false, secrets) };
+        return { ok: false, diagnosis: classifyImapError(error, "password", secrets) };
       }
     },
     async close() {
@@ -110,7 +112,8 @@ type ImapError = {
   message?: string;
 };
 
-function classifyImapError(error: unknown, oauth: boolean, secrets: readonly (string | null)[]): Diagnosis {
+function classifyImapError(error: unknown, auth: AuthKind, secrets: readonly (string | null)[]): Diagnosis {
+  const oauth = auth !== "password";
   const e = (error ?? {}) as ImapError;
   const detail = redact(
     [e.responseStatus, e.serverResponseCode && `[${e.serverResponseCode}]`, e.responseText ?? e.message]
@@ -119,7 +122,12 @@ function classifyImapError(error: unknown, oauth: boolean, secrets: readonly (st
     secrets,
   );
   if (e.authenticationFailed || e.serverResponseCode === "AUTHENTICATIONFAILED")
-    return diagnose(oauth ? "IMAP_AUTH_FAILED" : "IMAP_PASSWORD_REJECTED", detail);
+    return diagnose(
+      { password: "IMAP_PASSWORD_REJECTED", "user-token": "IMAP_AUTH_FAILED", "app-token": "IMAP_APP_NOT_PERMITTED" }[
+        auth
+      ] as DiagnosisCode,
+      detail,
+    );
   // Exchange answers BAD with "User is authenticated but not connected" when the identity has no access to the mailbox.
   if (e.responseStatus === "BAD" && e.serverResponseCode === undefined && oauth)
     return diagnose("IMAP_NOT_CONNECTED", detail);

@@ -1,15 +1,22 @@
 import "server-only";
-import { type AuthenticationResult, type ICachePlugin, LogLevel, PublicClientApplication } from "@azure/msal-node";
+import {
+  type AuthenticationResult,
+  ConfidentialClientApplication,
+  type Configuration,
+  type ICachePlugin,
+  LogLevel,
+  type NodeAuthOptions,
+  PublicClientApplication,
+} from "@azure/msal-node";
 import type { AcquireRequest, AcquireResult, ClaimsExpectation, TokenSource } from "./credentials";
 import { TimedHttpClient } from "./http-client";
 
 const TOKEN_TIMEOUT_MS = 15_000;
 
-/** A public client for one check, with our timed network client and the caller's cache store. */
-export function publicClientFor(request: AcquireRequest): { app: PublicClientApplication; http: TimedHttpClient } {
-  const http = new TimedHttpClient(request.timeoutMs ?? TOKEN_TIMEOUT_MS);
+/** MSAL's configuration for one check: our timed network client, the caller's cache store, no discovery. */
+function configFor(request: AcquireRequest, http: TimedHttpClient): Configuration {
   const authority = `${request.authorityHost}/${request.settings.azureTenantId}`;
-  const app = new PublicClientApplication({
+  return {
     auth: {
       clientId: request.settings.azureClientId ?? "",
       authority,
@@ -21,8 +28,23 @@ export function publicClientFor(request: AcquireRequest): { app: PublicClientApp
       networkClient: http,
       loggerOptions: { piiLoggingEnabled: false, logLevel: LogLevel.Error, loggerCallback: () => {} },
     },
-  });
-  return { app, http };
+  };
+}
+
+/** A public client (password grant, device code) for one check. */
+export function publicClientFor(request: AcquireRequest): { app: PublicClientApplication; http: TimedHttpClient } {
+  const http = new TimedHttpClient(request.timeoutMs ?? TOKEN_TIMEOUT_MS);
+  return { app: new PublicClientApplication(configFor(request, http)), http };
+}
+
+/** A confidential client (app-only) for one check, proving itself with a secret or a certificate. */
+export function confidentialClientFor(
+  request: AcquireRequest,
+  credential: Pick<NodeAuthOptions, "clientSecret" | "clientCertificate">,
+): { app: ConfidentialClientApplication; http: TimedHttpClient } {
+  const http = new TimedHttpClient(request.timeoutMs ?? TOKEN_TIMEOUT_MS);
+  const config = configFor(request, http);
+  return { app: new ConfidentialClientApplication({ ...config, auth: { ...config.auth, ...credential } }), http };
 }
 
 /** The account's token without a grant: from the cache, or renewed with its refresh token. */

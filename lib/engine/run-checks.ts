@@ -137,7 +137,11 @@ export async function* runChecks(
       return outcome();
     }
     yield passed("claims", t, claims.summary);
-    credentials = { user: token.xoauth2User, accessToken: token.accessToken };
+    credentials = {
+      user: token.xoauth2User,
+      accessToken: token.accessToken,
+      appOnly: token.expect.kind === "application",
+    };
   }
 
   // 5–6. Receivers sign in before the send, so the arrival is seen as it happens.

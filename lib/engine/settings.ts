@@ -6,6 +6,11 @@ export type MailboxType = (typeof MAILBOX_TYPES)[number];
 export const CLOUDS = ["global", "usgov", "china"] as const;
 export type Cloud = (typeof CLOUDS)[number];
 
+/** An app-only credential: a client secret, or a certificate whose private key signs the client assertion. */
+export type AppCredential =
+  | { kind: "secret"; secret: string }
+  | { kind: "certificate"; certificatePem: string; privateKeyPem: string };
+
 export type CheckSettings = {
   type: MailboxType;
   login: string;
@@ -18,6 +23,9 @@ export type CheckSettings = {
   azureClientId: string | null;
   azureTenantId: string | null;
   cloud: Cloud;
+  /** How the mailbox signs in; without it, OAuth with the password grant when a ClientID is set. */
+  signInMethod?: "basic" | "password" | "app";
+  appCredential?: AppCredential | null;
 };
 
 export function usesSmtp(type: MailboxType): boolean {
@@ -34,6 +42,8 @@ export type CloudProfile = {
   authorityHost: string;
   /** Audience of the SMTP.Send / IMAP.AccessAsUser.All scopes. */
   outlookResource: string;
+  /** Audience of app-only tokens (SMTP.SendAsApp, IMAP.AccessAsApp): `<resource>/.default`. */
+  appResource: string;
   smtp: { host: string; port: number };
   imap: { host: string; port: number };
 };
@@ -43,6 +53,7 @@ export const CLOUD_PROFILES: Record<Cloud, CloudProfile> = {
     label: "Global",
     authorityHost: "https://login.microsoftonline.com",
     outlookResource: "https://outlook.office.com",
+    appResource: "https://outlook.office365.com",
     smtp: { host: "smtp.office365.com", port: 587 },
     imap: { host: "outlook.office365.com", port: 993 },
   },
@@ -50,6 +61,7 @@ export const CLOUD_PROFILES: Record<Cloud, CloudProfile> = {
     label: "US Government (GCC High)",
     authorityHost: "https://login.microsoftonline.us",
     outlookResource: "https://outlook.office365.us",
+    appResource: "https://outlook.office365.us",
     smtp: { host: "smtp.office365.us", port: 587 },
     imap: { host: "outlook.office365.us", port: 993 },
   },
@@ -57,6 +69,7 @@ export const CLOUD_PROFILES: Record<Cloud, CloudProfile> = {
     label: "China (21Vianet)",
     authorityHost: "https://login.chinacloudapi.cn",
     outlookResource: "https://partner.outlook.cn",
+    appResource: "https://partner.outlook.cn",
     smtp: { host: "smtp.partner.outlook.cn", port: 587 },
     imap: { host: "partner.outlook.cn", port: 993 },
   },

@@ -1,3 +1,4 @@
+import { appOnly } from "./app-only";
 import type { CredentialProvider } from "./credentials";
 import { passwordGrant } from "./password-grant";
 import type { CheckSettings } from "./settings";
@@ -9,11 +10,12 @@ import type { CheckSettings } from "./settings";
 export const SIGN_IN_METHODS = {
   basic: { label: "Password login (no OAuth)", provider: null },
   password: { label: "Password (OAuth password grant)", provider: passwordGrant },
+  app: { label: "App-only (client secret or certificate)", provider: appOnly },
 } satisfies Record<string, { label: string; provider: CredentialProvider | null }>;
 
 export type SignInMethod = keyof typeof SIGN_IN_METHODS;
 
 /** With ClientID and TenantID empty the mailbox uses plain password login, as the setup guide says. */
-export function signInMethodOf(settings: Pick<CheckSettings, "azureClientId">): SignInMethod {
-  return settings.azureClientId ? "password" : "basic";
+export function signInMethodOf(settings: Pick<CheckSettings, "azureClientId" | "signInMethod">): SignInMethod {
+  return settings.signInMethod ?? (settings.azureClientId ? "password" : "basic");
 }

@@ -6,6 +6,8 @@ import { type Diagnosis, type DiagnosisCode, diagnose } from "./diagnoses";
 import { redact } from "./redact";
 import { SMTP_PORTS, usesSmtp } from "./settings";
 import {
+  type AuthKind,
+  authKindOf,
   type Endpoint,
   MARKER_HEADER,
   type MailCredentials,
@@ -67,7 +69,9 @@ export async function sendTestMessage(
   } catch (error) {
     return {
       ok: false,
-      diagnosis: classifySmtpError(error, oauth, [oauth ? credentials.accessToken : credentials.password]),
+      diagnosis: classifySmtpError(error, authKindOf(credentials), [
+        oauth ? credentials.accessToken : credentials.password,
+      ]),
     };
   } finally {
     transport.close();
@@ -76,22 +80,27 @@ export async function sendTestMessage(
 
 type SmtpError = { code?: string; responseCode?: number; response?: string; command?: string; message?: string };
 
-function classifySmtpError(error: unknown, oauth: boolean, secrets: readonly (string | null)[]): Diagnosis {
+function classifySmtpError(error: unknown, auth: AuthKind, secrets: readonly (string | null)[]): Diagnosis {
   const transport = classifyTransport(error, secrets);
   const e = (error ?? {}) as SmtpError;
   const detail = redact([e.command && `${e.command}:`, e.response ?? e.message].filter(Boolean).join(" "), secrets);
   if (e.code === "ETLS" && e.command === "STARTTLS" && e.responseCode) return diagnose("TLS_NO_STARTTLS", detail);
   if (transport) return transport;
-  return diagnose(smtpCode(e, oauth), detail);
+  return diagnose(smtpCode(e, auth), detail);
 }
 
-function smtpCode(e: SmtpError, oauth: boolean): DiagnosisCode {
+function smtpCode(e: SmtpError, auth: AuthKind): DiagnosisCode {
+  const oauth = auth !== "password";
   const status = enhancedStatus(e.response);
   if (status === "5.2.252" || status === "5.7.60") return "SMTP_SEND_AS_DENIED";
   if (status === "5.7.30") return "SMTP_BASIC_AUTH_DISABLED";
   if (e.code === "EAUTH" || e.responseCode === 535) {
     if (status === "5.7.139") return oauth ? "SMTP_AUTH_DISABLED" : "SMTP_BASIC_AUTH_DISABLED";
-    return oauth ? "SMTP_TOKEN_REJECTED" : "SMTP_PASSWORD_REJECTED";
+    return {
+      password: "SMTP_PASSWORD_REJECTED",
+      "user-token": "SMTP_TOKEN_REJECTED",
+      "app-token": "SMTP_APP_NOT_PERMITTED",
+    }[auth] as DiagnosisCode;
   }
   if (e.responseCode && e.responseCode >= 400) return "SMTP_REFUSED";
   return "UNEXPECTED";

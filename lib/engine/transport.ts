@@ -4,8 +4,16 @@ import type { CheckSettings, TlsMode } from "./settings";
 /** The header that marks the test message, so the receiving side finds exactly that one. */
 export const MARKER_HEADER = "X-Navigator-Mail-Test";
 
-/** How a transport signs in: a bearer token for XOAUTH2, or a password where OAuth is not used. */
-export type MailCredentials = { user: string } & ({ accessToken: string } | { password: string });
+/** How a transport signs in: a bearer token for XOAUTH2 (a user's, or an app's), or a password without OAuth. */
+export type MailCredentials = { user: string } & ({ accessToken: string; appOnly?: boolean } | { password: string });
+
+/** Who a server refused: it decides whether a refusal means a wrong password, a missing permission or missing app access. */
+export type AuthKind = "password" | "user-token" | "app-token";
+
+export function authKindOf(credentials: MailCredentials): AuthKind {
+  if (!("accessToken" in credentials)) return "password";
+  return credentials.appOnly ? "app-token" : "user-token";
+}
 
 /** A server as the network guard approved it: connect to `address`, verify TLS against `host`. */
 export type Endpoint = { host: string; address: string; port: number; mode: TlsMode };

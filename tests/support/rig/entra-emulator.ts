@@ -1,8 +1,18 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID, X509Certificate } from "node:crypto";
 import fs from "node:fs";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from "jose";
+import {
+  type CryptoKey,
+  decodeProtectedHeader,
+  exportJWK,
+  exportSPKI,
+  generateKeyPair,
+  importX509,
+  type JWK,
+  jwtVerify,
+  SignJWT,
+} from "jose";
 import type { RigTls } from "./tls";
 
 /**
@@ -23,7 +33,7 @@ export type EmuUser = {
   tokenUpn?: string;
 };
 
-type EmuApp = {
+export type EmuApp = {
   clientId: string;
   publicClient: boolean;
   /** Permissions an administrator consented to, e.g. ["SMTP.Send", "IMAP.AccessAsUser.All"]. */
@@ -32,6 +42,14 @@ type EmuApp = {
   dropUnconsented?: boolean;
   /** Audience to put in access tokens instead of Outlook. */
   audience?: string;
+  /** Client secrets of the app registration (client credentials grant). */
+  secrets?: { value: string; expiresAt?: Date }[];
+  /** Public certificates (PEM) uploaded to the app registration, for signed client assertions. */
+  certificates?: string[];
+  /** Application permissions with admin consent, e.g. ["SMTP.SendAsApp", "IMAP.AccessAsApp"]. */
+  appRoles?: string[];
+  /** Object ID of the app's service principal (Enterprise application): the `oid` of its app-only tokens. */
+  servicePrincipalId?: string;
 };
 
 export type EmuTenant = { id: string; domains: string[]; users: EmuUser[]; apps: EmuApp[] };
@@ -149,6 +167,7 @@ export class EntraEmulator {
       );
     if (grant === "password") return this.passwordGrant(res, tenant, form);
     if (grant === "refresh_token") return this.refreshGrant(res, form);
+    if (grant === "client_credentials") return this.clientCredentialsGrant(res, tenant, form, url);
     return aadError(
       res,
       400,
@@ -265,6 +284,110 @@ export class EntraEmulator {
       revoked: false,
     };
     return json(res, 200, await this.tokenResponse(granted, [...resources][0] ?? OUTLOOK));
+  }
+
+  /** App-only: the app proves itself with a secret or a certificate-signed assertion; roles, no user. */
+  private async clientCredentialsGrant(
+    res: import("node:http").ServerResponse,
+    tenant: EmuTenant,
+    form: URLSearchParams,
+    url: URL,
+  ): Promise<void> {
+    const clientId = form.get("client_id") ?? "";
+    const app = tenant.apps.find((a) => a.clientId.toLowerCase() === clientId.toLowerCase());
+    if (!app) {
+      const directory = tenant.domains[0] ?? tenant.id;
+      const description = `Application with identifier '${clientId}' was not found in the directory '${directory}'.`;
+      return aadError(res, 400, "unauthorized_client", 700016, description);
+    }
+    const refusal = await this.authenticateClient(app, form, `${url.origin}${url.pathname}`);
+    if (refusal) return aadError(res, 401, "invalid_client", refusal.code, refusal.description);
+    const scope = form.get("scope") ?? "";
+    if (!scope.endsWith("/.default")) {
+      const description = `The provided value for the input parameter 'scope' is not valid. The scope ${scope} is not valid.`;
+      return aadError(res, 400, "invalid_scope", 1002012, description);
+    }
+    app.servicePrincipalId ??= randomUUID();
+    const resource = scope.slice(0, -"/.default".length);
+    const accessToken = await this.mintAccessToken({
+      aud: app.audience ?? resource,
+      iss: `https://sts.windows.net/${tenant.id}/`,
+      appid: app.clientId,
+      idtyp: "app",
+      oid: app.servicePrincipalId,
+      sub: app.servicePrincipalId,
+      roles: app.appRoles ?? [],
+      tid: tenant.id,
+    });
+    const lifetime = this.accessTokenLifetime;
+    return json(res, 200, {
+      token_type: "Bearer",
+      expires_in: lifetime,
+      ext_expires_in: lifetime,
+      access_token: accessToken,
+    });
+  }
+
+  private async authenticateClient(
+    app: EmuApp,
+    form: URLSearchParams,
+    tokenEndpoint: string,
+  ): Promise<{ code: number; description: string } | null> {
+    const secret = form.get("client_secret");
+    const assertion = form.get("client_assertion");
+    if (secret !== null) {
+      const match = app.secrets?.find((s) => s.value === secret);
+      if (!match) {
+        const description = `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`;
+        return { code: 7000215, description };
+      }
+      if (match.expiresAt && match.expiresAt.getTime() < Date.now()) {
+        return { code: 7000222, description: `The provided client secret keys for app '${app.clientId}' are expired.` };
+      }
+      return null;
+    }
+    if (assertion !== null) return this.checkAssertion(app, assertion, tokenEndpoint);
+    const description = "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";
+    return { code: 7000216, description };
+  }
+
+  /** A client assertion signed by the key of a certificate on the app, named by x5t#S256 (or x5t). */
+  private async checkAssertion(
+    app: EmuApp,
+    assertion: string,
+    tokenEndpoint: string,
+  ): Promise<{ code: number; description: string } | null> {
+    const header = decodeProtectedHeader(assertion) as { alg?: string; "x5t#S256"?: string; x5t?: string };
+    const certificate = (app.certificates ?? []).find((pem) => {
+      const der = new X509Certificate(pem).raw;
+      return (
+        header["x5t#S256"] === createHash("sha256").update(der).digest("base64url") ||
+        header.x5t === createHash("sha1").update(der).digest("base64url")
+      );
+    });
+    if (!certificate) {
+      const description = `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${header["x5t#S256"] ?? header.x5t}']`;
+      return { code: 700027, description };
+    }
+    try {
+      const key = await importX509(certificate, header.alg ?? "RS256");
+      // Entra allows five minutes of clock skew; MSAL rounds nbf to the nearest second.
+      await jwtVerify(assertion, key, {
+        audience: tokenEndpoint,
+        issuer: app.clientId,
+        subject: app.clientId,
+        clockTolerance: 300,
+      });
+      if (Date.parse(new X509Certificate(certificate).validTo) < Date.now()) {
+        return {
+          code: 700027,
+          description: "Client assertion contains an invalid signature. [Reason - The key used is expired.]",
+        };
+      }
+      return null;
+    } catch {
+      return { code: 700027, description: "Client assertion failed signature validation." };
+    }
   }
 
   private async refreshGrant(res: import("node:http").ServerResponse, form: URLSearchParams): Promise<void> {

@@ -31,6 +31,11 @@ const reply = (responseCode: number, message: string): Reply => Object.assign(ne
 export class SmtpRelay {
   private servers: SMTPServer[] = [];
   readonly delivered: string[] = [];
+  /**
+   * Exchange's app-only access: the mailboxes each service principal (token `oid`) was given permission on
+   * with Add-MailboxPermission. An app with no entry has no Exchange service principal.
+   */
+  readonly appMailboxes = new Map<string, Set<string>>();
   /** Every AUTH the peer received, with the port it came in on: what a server owner would see. */
   readonly authentications: { port: number; method: string; user: string }[] = [];
 
@@ -103,9 +108,15 @@ export class SmtpRelay {
     if (auth.method === "XOAUTH2") {
       try {
         const { payload } = await jwtVerify(auth.accessToken ?? "", key, {
-          audience: "https://outlook.office.com",
+          audience: ["https://outlook.office.com", "https://outlook.office365.com"],
           issuer: this.options.issuers,
         });
+        if (Array.isArray(payload.roles)) {
+          const allowed = this.appMailboxes.get(String(payload.oid))?.has(user);
+          if (payload.aud !== "https://outlook.office365.com" || !payload.roles.includes("SMTP.SendAsApp") || !allowed)
+            throw new Error("app without permission");
+          return user;
+        }
         const scopes = String(payload.scp ?? "").split(" ");
         if (String(payload.upn ?? "").toLowerCase() !== user || !scopes.includes("SMTP.Send"))
           throw new Error("wrong user or scope");

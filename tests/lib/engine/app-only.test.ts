@@ -1,0 +1,176 @@
+import { execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TokenCacheStore } from "@/lib/engine/credentials";
+import { runChecksToEnd } from "@/lib/engine/run-checks";
+import type { AppCredential, CheckSettings } from "@/lib/engine/settings";
+import type { EmuApp } from "../../support/rig/entra-emulator";
+import { type Rig, startRig } from "../../support/rig/rig";
+
+// App-only access against the rig: SMTP with the client credentials grant (secret or certificate).
+let rig: Rig;
+
+beforeAll(async () => {
+  rig = await startRig();
+});
+
+afterAll(() => rig?.stop());
+
+/** A key pair and a self-signed certificate, as an administrator would upload to the app registration. */
+function keyAndCertificate(): { certificatePem: string; privateKeyPem: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-app-cert-"));
+  const key = path.join(dir, "key.pem");
+  const cert = path.join(dir, "cert.pem");
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-days",
+      "30",
+      "-subj",
+      "/CN=Navigator Mail test app",
+    ],
+    { stdio: "ignore" },
+  );
+  return { certificatePem: fs.readFileSync(cert, "utf8"), privateKeyPem: fs.readFileSync(key, "utf8") };
+}
+
+/** An app registration with app-only access, and the mailbox it may use (unless told otherwise). */
+function appWith(app: Partial<EmuApp> = {}, mailboxAccess = true) {
+  const clientId = randomUUID();
+  const servicePrincipalId = randomUUID();
+  rig.tenant.apps.push({
+    clientId,
+    publicClient: false,
+    consented: [],
+    appRoles: ["SMTP.SendAsApp"],
+    servicePrincipalId,
+    ...app,
+  });
+  const mailbox = rig.addUser().upn;
+  if (mailboxAccess) rig.smtp.appMailboxes.set(servicePrincipalId, new Set([mailbox]));
+  return { clientId, mailbox };
+}
+
+function settings(app: { clientId: string; mailbox: string }, appCredential: AppCredential): CheckSettings {
+  return {
+    ...rig.settings({ upn: app.mailbox, password: "" }, { type: "smtp", password: null, azureClientId: app.clientId }),
+    signInMethod: "app",
+    appCredential,
+  };
+}
+
+function memoryCache(): TokenCacheStore {
+  let stored: string | null = null;
+  return {
+    read: async () => stored,
+    write: async (serialized) => {
+      stored = serialized;
+    },
+  };
+}
+
+async function check(s: CheckSettings, cache?: TokenCacheStore) {
+  const outcome = await runChecksToEnd(s, {
+    authorityHost: rig.entra.authorityHost,
+    allowlist: rig.allowlist,
+    tokenCache: cache,
+  });
+  return { ...outcome, step: (name: string) => outcome.steps.find((x) => x.name === name) };
+}
+
+describe("app-only with a client secret", () => {
+  it("sends as the mailbox with an app token, and a second test takes the token from the cache", async () => {
+    const app = appWith({ secrets: [{ value: "the-app-secret~value" }] });
+    const cache = memoryCache();
+    const first = await check(settings(app, { kind: "secret", secret: "the-app-secret~value" }), cache);
+    expect(first.steps.map((s) => [s.name, s.status])).toEqual([
+      ["settings", "passed"],
+      ["network", "passed"],
+      ["token", "passed"],
+      ["claims", "passed"],
+      ["smtp", "passed"],
+    ]);
+    expect(first.step("token")).toMatchObject({
+      summary: "Token with the client credentials grant (app-only)",
+      metrics: { tokenRequests: 1 },
+    });
+    expect(first.step("claims")!.summary).toMatch(/^App-only, roles SMTP\.SendAsApp/);
+    const second = await check(settings(app, { kind: "secret", secret: "the-app-secret~value" }), cache);
+    expect(second.step("token")).toMatchObject({ status: "passed", metrics: { tokenRequests: 0 } });
+  });
+
+  it.each([
+    ["AADSTS7000215", { secrets: [{ value: "the-real-secret" }] }, "a-wrong-secret-value"],
+    [
+      "AADSTS7000222",
+      { secrets: [{ value: "an-old-secret", expiresAt: new Date(Date.now() - 86_400_000) }] },
+      "an-old-secret",
+    ],
+  ] as [string, Partial<EmuApp>, string][])(
+    "%s: the secret is refused, named with its setup step, and kept out of the report",
+    async (code, app, secret) => {
+      const result = await check(settings(appWith(app), { kind: "secret", secret }));
+      expect(result.step("token")).toMatchObject({ status: "failed", diagnosis: { code, setupStep: "client-secret" } });
+      expect(JSON.stringify(result.steps)).not.toContain(secret);
+    },
+  );
+});
+
+describe("app-only with a certificate", () => {
+  it("signs a client assertion the emulator verifies against the uploaded certificate", async () => {
+    const pair = keyAndCertificate();
+    const app = appWith({ certificates: [pair.certificatePem] });
+    const result = await check(settings(app, { kind: "certificate", ...pair }));
+    expect(result.steps.find((s) => s.status !== "passed")).toBeUndefined();
+    expect(rig.entra.requests.at(-1)).toMatchObject({ grant: "client_credentials", clientId: app.clientId });
+  });
+
+  it("AADSTS700027: a certificate that is not on the app registration", async () => {
+    const app = appWith({ certificates: [keyAndCertificate().certificatePem] });
+    const result = await check(settings(app, { kind: "certificate", ...keyAndCertificate() }));
+    expect(result.step("token")).toMatchObject({
+      status: "failed",
+      diagnosis: { code: "AADSTS700027", setupStep: "certificate" },
+    });
+  });
+});
+
+describe("what Exchange needs besides the token", () => {
+  it("a token without the SMTP.SendAsApp role: admin consent", async () => {
+    const app = appWith({ secrets: [{ value: "s3cret-value" }], appRoles: [] });
+    const result = await check(settings(app, { kind: "secret", secret: "s3cret-value" }));
+    expect(result.step("claims")).toMatchObject({
+      status: "failed",
+      diagnosis: { code: "CLAIM_APP_ROLE", setupStep: "admin-consent" },
+    });
+  });
+
+  it("535 5.7.3 for an app token: the service principal or the mailbox permission is missing", async () => {
+    const app = appWith({ secrets: [{ value: "s3cret-value" }] }, false);
+    const result = await check(settings(app, { kind: "secret", secret: "s3cret-value" }));
+    expect(result.step("smtp")).toMatchObject({
+      status: "failed",
+      diagnosis: { code: "SMTP_APP_NOT_PERMITTED", setupStep: "exchange-app-access" },
+    });
+  });
+
+  it("no secret or certificate stored: nothing is asked of Entra ID", async () => {
+    const app = appWith({ secrets: [{ value: "s3cret-value" }] });
+    const before = rig.entra.tokenRequests();
+    const result = await check({ ...settings(app, { kind: "secret", secret: "x" }), appCredential: null });
+    expect(result.step("token")).toMatchObject({ status: "failed", diagnosis: { code: "NO_APP_CREDENTIAL" } });
+    expect(rig.entra.tokenRequests()).toBe(before);
+  });
+});
