@@ -87,6 +87,10 @@ export const healthChecks = sqliteTable("health_checks", {
   at: integer("at", { mode: "timestamp_ms" }).notNull(),
 });
 
+/** What an administrator chooses on the form; "password" without Azure fields is plain password login. */
+export const SIGN_IN_CHOICES = ["password", "app"] as const;
+export type SignInChoice = (typeof SIGN_IN_CHOICES)[number];
+
 export const mailboxes = sqliteTable(
   "mailboxes",
   {
@@ -109,6 +113,15 @@ export const mailboxes = sqliteTable(
     azureClientId: text("azure_client_id"),
     azureTenantId: text("azure_tenant_id"),
     cloud: text("cloud", { enum: CLOUDS }).notNull().default("global"),
+    // How the mailbox signs in: the setup guide's password (plain login without Azure fields), or app-only.
+    signInMethod: text("sign_in_method", { enum: SIGN_IN_CHOICES }).notNull().default("password"),
+    // App-only: a client secret, or a certificate (public, shown to the admin) with its private key.
+    clientSecretSealed: text("client_secret_sealed"),
+    certificatePem: text("certificate_pem"),
+    privateKeySealed: text("private_key_sealed"),
+    appCredentialExpiresAt: integer("app_credential_expires_at", { mode: "timestamp_ms" }),
+    appCredentialChangedAt: integer("app_credential_changed_at", { mode: "timestamp_ms" }),
+    appCredentialChangedBy: text("app_credential_changed_by"),
     // Optimistic concurrency: every save must name the version it started from.
     version: integer("version").notNull().default(1),
     updatedBy: text("updated_by").notNull(),

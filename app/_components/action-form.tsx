@@ -52,7 +52,7 @@ type FieldProps = {
   name: string;
   label: string;
   hint?: string;
-  type?: "text" | "email" | "password" | "number";
+  type?: "text" | "email" | "password" | "number" | "date";
   defaultValue?: string;
   autoComplete?: string;
   maxLength?: number;
@@ -88,6 +88,37 @@ export function Field({
         maxLength={maxLength}
         placeholder={placeholder}
         inputMode={inputMode}
+        aria-invalid={errors ? true : undefined}
+        aria-describedby={describedBy(ids, hint, errors)}
+      />
+      {children}
+      <FieldNotes ids={ids} hint={hint} errors={errors} />
+    </div>
+  );
+}
+
+/** A multi-line field (PEM blocks); a secret one is never put back into the form. */
+export function TextAreaField({
+  name,
+  label,
+  hint,
+  defaultValue,
+  secret = false,
+  placeholder,
+  children,
+}: Pick<FieldProps, "name" | "label" | "hint" | "defaultValue" | "placeholder" | "children"> & { secret?: boolean }) {
+  const { errors, typed, ids } = useFieldState(name);
+  return (
+    <div className="field">
+      <label htmlFor={ids.input}>{label}</label>
+      <textarea
+        id={ids.input}
+        name={name}
+        rows={5}
+        spellCheck={false}
+        autoComplete="off"
+        defaultValue={secret ? undefined : (typed ?? defaultValue)}
+        placeholder={placeholder}
         aria-invalid={errors ? true : undefined}
         aria-describedby={describedBy(ids, hint, errors)}
       />

@@ -37,7 +37,10 @@ export function diffChanges(
   secretFields: readonly string[] = [],
 ): Record<string, AuditChange> {
   const changes: Record<string, AuditChange> = {};
-  for (const [field, to] of Object.entries(after)) {
+  // A field present before and gone after was removed: it counts as a change too.
+  const fields = new Set([...Object.keys(before ?? {}), ...Object.keys(after)]);
+  for (const field of fields) {
+    const to = after[field];
     const from = before?.[field];
     if (before && sameValue(from, to)) continue;
     if (secretFields.includes(field)) changes[field] = "changed";

@@ -74,17 +74,17 @@ export const CATALOGUE = {
   AADSTS50076: entry(
     "conditional-access",
     "The account must use multi-factor authentication, which password sign-in cannot do.",
-    "Exclude this mailbox account from MFA (per-user MFA or the Conditional Access policy that requires it), or use a dedicated service account.",
+    "Switch the mailbox to the sign-in method App-only, which needs no user sign-in; or exclude this account from MFA (per-user MFA or the Conditional Access policy that requires it).",
   ),
   AADSTS50079: entry(
     "conditional-access",
     "The account is required to register for multi-factor authentication, which password sign-in cannot do.",
-    "Exclude this mailbox account from MFA registration and the Conditional Access policy that requires MFA.",
+    "Switch the mailbox to the sign-in method App-only, which needs no user sign-in; or exclude this account from MFA registration and the Conditional Access policy that requires MFA.",
   ),
   AADSTS53003: entry(
     "conditional-access",
     "A Conditional Access policy blocked the sign-in.",
-    "In Microsoft Entra ID → Conditional Access, exclude this account or this app from the blocking policy (sign-in logs name it).",
+    "Switch the mailbox to the sign-in method App-only; or in Microsoft Entra ID → Conditional Access, exclude this account or this app from the blocking policy (sign-in logs name it).",
   ),
   AADSTS700016: entry(
     "client-id",

@@ -1,3 +1,4 @@
+import type { SignInChoice } from "@/db/schema";
 import type { MailboxType } from "@/lib/engine/settings";
 
 /** Labels as the setup guide names them, and one line on where each value comes from. */
@@ -21,6 +22,26 @@ export const MAILBOX_FIELDS = {
     label: "Use TLS",
     help: "Encrypted connection to the mail servers: TLS from the start on 465 and 993, STARTTLS on the other ports.",
   },
+  signInMethod: {
+    label: "Sign-in method",
+    help: "How Navigator Mail signs in to Microsoft 365 for this mailbox.",
+  },
+  clientSecret: {
+    label: "Client secret",
+    help: "The Value of a client secret from the app registration → Certificates & secrets. Stored encrypted and never shown again.",
+  },
+  clientSecretExpiresAt: {
+    label: "Client secret expires on",
+    help: "The Expires date shown next to the secret; Navigator Mail warns 30 days before.",
+  },
+  certificatePem: {
+    label: "Certificate (PEM)",
+    help: "Instead of a secret: the certificate uploaded to the app registration → Certificates & secrets → Certificates.",
+  },
+  privateKeyPem: {
+    label: "Private key (PEM)",
+    help: "The certificate's unencrypted private key. Stored encrypted and never shown again; it never leaves the portal.",
+  },
   azureClientId: {
     label: "Azure Application ClientID",
     help: "Application (client) ID on the app registration's Overview page in Microsoft Entra ID.",
@@ -35,4 +56,9 @@ export const MAILBOX_TYPE_LABELS: Record<MailboxType, string> = {
   smtp_imap: "SMTP/IMAP (send and receive)",
   smtp: "SMTP (send only)",
   imap: "IMAP (receive only)",
+};
+
+export const SIGN_IN_CHOICE_LABELS: Record<SignInChoice, string> = {
+  password: "Password, as in the setup guide (plain password login without the Azure fields)",
+  app: "App-only: client secret or certificate (no user password; works with MFA)",
 };

@@ -30,3 +30,7 @@ export function passwordState(
   if (mailbox.passwordSealed === null) return "none";
   return canOpen(mailbox.passwordSealed, mailboxPasswordContext(mailbox), keys) ? "set" : "unreadable";
 }
+
+/** The app-only credentials are sealed like the password, each bound to its own field of the row. */
+export const appSecretContext = (mailbox: Pick<Mailbox, "tenantId" | "id">, field: "client_secret" | "private_key") =>
+  sealingContext({ tenantId: mailbox.tenantId, table: "mailboxes", rowId: mailbox.id, field });

@@ -11,8 +11,11 @@ export type MailboxSummary = Pick<Mailbox, "id" | "name" | "login" | "type" | "u
   passwordSet: boolean;
 };
 
-/** Everything the page may know about a mailbox: no secret, only whether one is stored. */
-export type MailboxView = Omit<Mailbox, "passwordSealed"> & { passwordState: PasswordState };
+/** Everything the page may know about a mailbox: no secret, only whether one is stored (and when it expires). */
+export type MailboxView = Omit<Mailbox, "passwordSealed" | "clientSecretSealed" | "privateKeySealed"> & {
+  passwordState: PasswordState;
+  appCredentialState: "none" | "secret" | "certificate";
+};
 
 export function listMailboxesFor(db: Db, actor: Actor, tenantId: number): MailboxSummary[] {
   assertTenantAccess(actor, tenantId);
@@ -53,8 +56,9 @@ export function getTenantSlug(db: Queryable, tenantId: number): string {
   return db.select({ slug: tenants.slug }).from(tenants).where(eq(tenants.id, tenantId)).get()?.slug ?? "";
 }
 
-/** A loaded mailbox as a page may see it: the sealed password replaced by its state. */
+/** A loaded mailbox as a page may see it: sealed secrets replaced by their state. */
 export function toMailboxView(mailbox: Mailbox): MailboxView {
-  const { passwordSealed: _sealed, ...rest } = mailbox;
-  return { ...rest, passwordState: passwordState(mailbox) };
+  const { passwordSealed: _password, clientSecretSealed, privateKeySealed, ...rest } = mailbox;
+  const appCredentialState = clientSecretSealed ? "secret" : privateKeySealed ? "certificate" : "none";
+  return { ...rest, passwordState: passwordState(mailbox), appCredentialState };
 }

@@ -9,13 +9,15 @@ import { getEnv } from "@/lib/env";
 import { UserError } from "@/lib/errors";
 import { formatUtc } from "@/lib/format-time";
 import { getTenantFor } from "@/lib/tenants/queries";
-import { sealMailboxPassword } from "./password";
+import { credentialColumns, hasAppCredential } from "./credentials";
 import { getMailboxFor } from "./queries";
 import type { MailboxSettings, SaveMailboxInput } from "./schema";
 import { DESTINATION_FIELDS, secretMustBeRetyped } from "./secret-rule";
 import { dropTokenCache } from "./token-cache-store";
 
-const AUDITED_FIELDS = ["name", "type", ...DESTINATION_FIELDS] as const;
+const AUDITED_FIELDS = ["name", "type", "signInMethod", ...DESTINATION_FIELDS] as const;
+// Compared, never shown: the audit log says only "changed".
+const SECRET_AUDIT_FIELDS = ["password", "clientSecret", "privateKey", "certificate"];
 
 type SettingsRow = Pick<Mailbox, (typeof AUDITED_FIELDS)[number]>;
 
@@ -29,22 +31,20 @@ export function createMailbox(db: Db, actor: UserActor, input: SaveMailboxInput)
       .values({ tenantId: input.tenantId, ...settingsRow(input), updatedBy: actor.email })
       .returning()
       .get();
-    // The sealed password is bound to the row id, which exists only after the insert.
-    const mailbox = input.password
-      ? tx
-          .update(mailboxes)
-          .set(passwordColumns(inserted, input.password, actor))
-          .where(eq(mailboxes.id, inserted.id))
-          .returning()
-          .get()
-      : inserted;
+    // Sealed secrets are bound to the row id, which exists only after the insert.
+    requireAppCredential(inserted, input);
+    const secrets = credentialColumns(inserted, input, actor);
+    const mailbox =
+      Object.keys(secrets).length > 0
+        ? tx.update(mailboxes).set(secrets).where(eq(mailboxes.id, inserted.id)).returning().get()
+        : inserted;
     recordAudit(tx, actor, {
       tenantId: mailbox.tenantId,
       action: "mailbox.create",
       targetType: "mailbox",
       targetId: mailbox.id,
       targetLabel: mailbox.name,
-      changes: diffChanges(null, auditView(mailbox), ["password"]),
+      changes: diffChanges(null, auditView(mailbox), SECRET_AUDIT_FIELDS),
     });
     return mailbox;
   });
@@ -61,17 +61,15 @@ export function updateMailbox(
     const next = settingsRow(input);
     if (next.name !== current.name) assertNameFree(tx, input.tenantId, next.name);
     const retype = secretMustBeRetyped(current, next, input);
-    if (retype) throw new UserError(retype, "password");
-    const password = input.password
-      ? passwordColumns(current, input.password, actor)
-      : input.clearPassword
-        ? { passwordSealed: null, passwordChangedAt: new Date(), passwordChangedBy: actor.email }
-        : {};
+    if (retype) throw new UserError(retype.message, retype.field);
+    if (input.signInMethod !== current.signInMethod) requireAppCredential(null, input);
+    else requireAppCredential(current, input);
+    const secrets = credentialColumns(current, input, actor, current);
     const updated = tx
       .update(mailboxes)
       .set({
         ...next,
-        ...password,
+        ...secrets,
         version: sql`${mailboxes.version} + 1`,
         updatedBy: actor.email,
         updatedAt: new Date(),
@@ -82,8 +80,11 @@ export function updateMailbox(
     if (!updated) throw conflict(getMailboxFor(tx, actor, input.tenantId, input.mailboxId));
     // A token belongs to where it was sent and the secret that made it; anything else starts over.
     const tokenChanged = (["type", ...DESTINATION_FIELDS] as const).some((field) => current[field] !== updated[field]);
-    if (tokenChanged || current.passwordSealed !== updated.passwordSealed) dropTokenCache(tx, updated.id);
-    const changes = diffChanges(auditView(current), auditView(updated), ["password"]);
+    const secretChanged = (["passwordSealed", "clientSecretSealed", "privateKeySealed", "signInMethod"] as const).some(
+      (field) => current[field] !== updated[field],
+    );
+    if (tokenChanged || secretChanged) dropTokenCache(tx, updated.id);
+    const changes = diffChanges(auditView(current), auditView(updated), SECRET_AUDIT_FIELDS);
     if (Object.keys(changes).length > 0) {
       recordAudit(tx, actor, {
         tenantId: updated.tenantId,
@@ -130,21 +131,27 @@ export function settingsRow(input: MailboxSettings): SettingsRow {
     azureClientId: input.azureClientId ?? null,
     azureTenantId: input.azureTenantId ?? null,
     cloud: input.cloud,
+    signInMethod: input.signInMethod,
   };
 }
 
-function passwordColumns(mailbox: Pick<Mailbox, "tenantId" | "id">, password: string, actor: UserActor) {
-  return {
-    passwordSealed: sealMailboxPassword(mailbox, password),
-    passwordChangedAt: new Date(),
-    passwordChangedBy: actor.email,
-  };
+/** App-only needs a credential: typed now, or already stored for this method. */
+function requireAppCredential(stored: Mailbox | null, input: SaveMailboxInput): void {
+  if (input.signInMethod !== "app" || input.clientSecret || (input.certificatePem && input.privateKeyPem)) return;
+  if (stored?.signInMethod === "app" && hasAppCredential(stored)) return;
+  throw new UserError("App-only needs a client secret, or a certificate with its private key.", "clientSecret");
 }
 
 function auditView(mailbox: Mailbox): Record<string, unknown> {
   const view: Record<string, unknown> = Object.fromEntries(AUDITED_FIELDS.map((field) => [field, mailbox[field]]));
-  // Compared, never shown: diffChanges prints "changed" for it.
-  view.password = mailbox.passwordSealed ?? "";
+  const secrets = {
+    password: mailbox.passwordSealed,
+    clientSecret: mailbox.clientSecretSealed,
+    privateKey: mailbox.privateKeySealed,
+    certificate: mailbox.certificatePem,
+    credentialExpiresAt: mailbox.appCredentialExpiresAt,
+  };
+  for (const [field, value] of Object.entries(secrets)) if (value) view[field] = value;
   return view;
 }
 

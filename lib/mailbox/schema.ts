@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SIGN_IN_CHOICES } from "@/db/schema";
 import {
   CLOUDS,
   IMAP_PORTS,
@@ -9,6 +10,7 @@ import {
   usesImap,
   usesSmtp,
 } from "@/lib/engine/settings";
+import { checkCertificate, clientSecretError } from "./app-credential";
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
@@ -53,6 +55,23 @@ const mailboxFields = z.object({
   azureClientId: optionalText(100),
   azureTenantId: optionalText(253).transform((v) => v?.toLowerCase()),
   cloud: z.enum(CLOUDS, { error: "Choose a Microsoft cloud." }).default("global"),
+  signInMethod: z.enum(SIGN_IN_CHOICES, { error: "Choose a sign-in method." }).default("password"),
+  clientSecret: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.string().max(512, "Use at most 512 characters.").optional(),
+  ),
+  clientSecretExpiresAt: z.preprocess(
+    blankToUndefined,
+    z.coerce.date({ error: "Enter the date the secret expires, as shown under Certificates & secrets." }).optional(),
+  ),
+  certificatePem: z.preprocess(
+    blankToUndefined,
+    z.string().max(20_000, "This is too long for a certificate.").optional(),
+  ),
+  privateKeyPem: z.preprocess(
+    blankToUndefined,
+    z.string().max(20_000, "This is too long for a private key.").optional(),
+  ),
 });
 
 type Fields = z.infer<typeof mailboxFields>;
@@ -106,6 +125,35 @@ function checkMailboxSettings(value: Fields, ctx: z.RefinementCtx): void {
     add("useTls", "Microsoft 365 accepts OAuth sign-in only over an encrypted connection: turn on Use TLS.");
   if (value.clearPassword && value.password)
     add("password", "Either type a new password or remove the stored one, not both.");
+  if (value.signInMethod === "app") checkAppOnly(value, add);
+}
+
+/** App-only signs in as the app: the Azure fields, and a client secret or a certificate with its key. */
+function checkAppOnly(value: Fields, add: (path: keyof Fields, message: string) => void): void {
+  if (!value.azureClientId && !value.azureTenantId) {
+    add("azureClientId", "App-only signs in as the app registration: enter its ClientID and TenantID.");
+  }
+  if (value.password) add("password", "App-only signs in without the user's password: leave Password empty.");
+  if (value.clientSecret && (value.certificatePem || value.privateKeyPem)) {
+    add("clientSecret", "Use either a client secret or a certificate, not both.");
+    return;
+  }
+  if (value.clientSecret) {
+    const problem = clientSecretError(value.clientSecret);
+    if (problem) add("clientSecret", problem);
+    if (!value.clientSecretExpiresAt)
+      add("clientSecretExpiresAt", "Enter the date the secret expires, as shown under Certificates & secrets.");
+    else if (value.clientSecretExpiresAt.getTime() <= Date.now())
+      add("clientSecretExpiresAt", "This secret has already expired: create a new one.");
+  }
+  if (value.certificatePem || value.privateKeyPem) {
+    if (!value.certificatePem) add("certificatePem", "Paste the certificate that belongs to this private key.");
+    else if (!value.privateKeyPem) add("privateKeyPem", "Paste the certificate's private key too.");
+    else {
+      const checked = checkCertificate(value.certificatePem, value.privateKeyPem);
+      if (!checked.ok) add(checked.field, checked.message);
+    }
+  }
 }
 
 export const mailboxSettingsSchema = mailboxFields.superRefine(checkMailboxSettings);
@@ -124,7 +172,7 @@ export type SaveMailboxInput = z.infer<typeof saveMailboxSchema>;
 
 export const deleteMailboxSchema = z.object({ tenantId: id, mailboxId: id });
 
-export const MAILBOX_SECRET_FIELDS = ["password"] as const;
+export const MAILBOX_SECRET_FIELDS = ["password", "clientSecret", "privateKeyPem"] as const;
 
 function clientIdError(value: string): string | null {
   if (GUID.test(value)) return null;

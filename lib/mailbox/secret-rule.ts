@@ -16,6 +16,18 @@ export const DESTINATION_FIELDS = [
 
 export type Destination = Pick<Mailbox, (typeof DESTINATION_FIELDS)[number]>;
 
+type Stored = Destination &
+  Pick<Mailbox, "signInMethod" | "passwordSealed" | "clientSecretSealed" | "privateKeySealed">;
+
+type Typed = {
+  signInMethod: Mailbox["signInMethod"];
+  password?: string;
+  clearPassword: boolean;
+  clientSecret?: string;
+  certificatePem?: string;
+  privateKeyPem?: string;
+};
+
 /** Labels of the destination fields that differ from the stored mailbox. */
 function changedDestinations(current: Destination, next: Destination): string[] {
   return DESTINATION_FIELDS.filter((field) => current[field] !== next[field]).map(
@@ -24,16 +36,26 @@ function changedDestinations(current: Destination, next: Destination): string[] 
 }
 
 /**
- * The one rule for stored secrets: a secret only ever goes where it was typed. Saving and testing
- * unsaved values both ask it; the answer is the message for the secret's field, or null.
+ * The one rule for stored secrets (a password, a client secret, a certificate's private key): a secret
+ * only ever goes where it was typed. Saving and testing unsaved values both ask it; the answer names
+ * the field to type it in and the message, or is null.
  */
 export function secretMustBeRetyped(
-  current: Destination & Pick<Mailbox, "passwordSealed">,
+  current: Stored,
   next: Destination,
-  typed: { password?: string; clearPassword: boolean },
-): string | null {
-  if (current.passwordSealed === null || typed.password || typed.clearPassword) return null;
+  typed: Typed,
+): { field: "password" | "clientSecret"; message: string } | null {
+  const app = typed.signInMethod === "app";
+  const storedSecret =
+    current.signInMethod === typed.signInMethod &&
+    (app ? Boolean(current.clientSecretSealed || current.privateKeySealed) : current.passwordSealed !== null);
+  const retyped = app
+    ? Boolean(typed.clientSecret || (typed.certificatePem && typed.privateKeyPem))
+    : Boolean(typed.password || typed.clearPassword);
+  if (!storedSecret || retyped) return null;
   const changed = changedDestinations(current, next);
   if (changed.length === 0) return null;
-  return `You changed ${changed.join(", ")}. Type the password again: a stored password is only ever sent where it was entered for.`;
+  const what = app ? "client secret (or the certificate and its key)" : "password";
+  const message = `You changed ${changed.join(", ")}. Type the ${what} again: a stored ${app ? "secret" : "password"} is only ever sent where it was entered for.`;
+  return { field: app ? "clientSecret" : "password", message };
 }

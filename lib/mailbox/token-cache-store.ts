@@ -8,7 +8,11 @@ import type { TokenCacheStore } from "@/lib/engine/credentials";
 import type { CheckSettings } from "@/lib/engine/settings";
 import { signInMethodOf } from "@/lib/engine/sign-in-methods";
 
-type Owner = Pick<Mailbox, "id" | "tenantId" | "version" | "passwordChangedAt">;
+/** The saved mailbox, at the version the test started from. */
+type Owner = Pick<
+  Mailbox,
+  "id" | "tenantId" | "version" | "signInMethod" | "passwordChangedAt" | "appCredentialChangedAt"
+>;
 
 export const tokenCacheContext = (owner: Pick<Mailbox, "id" | "tenantId">) =>
   sealingContext({ tenantId: owner.tenantId, table: "token_caches", rowId: owner.id, field: "msal_cache" });
@@ -47,7 +51,9 @@ export function mailboxTokenCacheStore(
   settings: CheckSettings,
   authorityHost: string,
 ): TokenCacheStore {
-  const fingerprint = tokenCacheFingerprint(settings, authorityHost, owner.passwordChangedAt);
+  // The secret of the mailbox's method: a new one (or none) means a new cache.
+  const secretSetAt = owner.signInMethod === "app" ? owner.appCredentialChangedAt : owner.passwordChangedAt;
+  const fingerprint = tokenCacheFingerprint(settings, authorityHost, secretSetAt);
   const context = tokenCacheContext(owner);
   return {
     async read() {

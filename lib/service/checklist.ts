@@ -1,6 +1,7 @@
 import type { Mailbox, MailboxTest } from "@/db/schema";
 import type { SetupStep } from "@/lib/engine/diagnoses";
-import { usesImap, usesSmtp } from "@/lib/engine/settings";
+import { authorityHostFor, usesImap, usesSmtp } from "@/lib/engine/settings";
+import { type SignInMethod, signInMethodOf } from "@/lib/engine/sign-in-methods";
 import type { StepName, StepResult } from "@/lib/engine/steps";
 
 export type ChecklistStatus = "passed" | "failed" | "unknown" | "not-needed";
@@ -10,19 +11,28 @@ export type ChecklistItem = {
   title: string;
   how: string;
   value?: string;
+  command?: string;
   status: ChecklistStatus;
   note?: string;
 };
+
+type Method = SignInMethod;
 
 type Definition = {
   key: SetupStep;
   title: string;
   how: string;
   provenBy: StepName;
-  oauthOnly: boolean;
+  /** The sign-in methods this step belongs to. */
+  methods: readonly Method[];
   needs?: (m: Pick<Mailbox, "type">) => boolean;
   value?: (m: Mailbox) => string | undefined;
+  /** A ready command or address for this mailbox (PowerShell, the admin-consent page). */
+  command?: (m: Mailbox) => string;
 };
+
+const OAUTH: readonly Method[] = ["password", "app"];
+const ALL: readonly Method[] = ["basic", "password", "app"];
 
 const ITEMS: Definition[] = [
   {
@@ -30,14 +40,14 @@ const ITEMS: Definition[] = [
     title: "Register the application",
     how: "Microsoft Entra ID → App registrations → New registration. Any name; for who can use it choose “Accounts in this organizational directory only” (single tenant), then Register.",
     provenBy: "token",
-    oauthOnly: true,
+    methods: OAUTH,
   },
   {
     key: "client-id",
     title: "Copy the Application (client) ID",
     how: "From the app's Overview page into Azure Application ClientID.",
     provenBy: "token",
-    oauthOnly: true,
+    methods: OAUTH,
     value: (m) => m.azureClientId ?? undefined,
   },
   {
@@ -45,7 +55,7 @@ const ITEMS: Definition[] = [
     title: "Copy the Directory (tenant) ID",
     how: "From the same Overview page into Azure Application TenantID.",
     provenBy: "token",
-    oauthOnly: true,
+    methods: OAUTH,
     value: (m) => m.azureTenantId ?? undefined,
   },
   {
@@ -53,48 +63,90 @@ const ITEMS: Definition[] = [
     title: "Add the SMTP and IMAP permissions",
     how: "API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Delegated permissions: SMTP.Send to send, IMAP.AccessAsUser.All to receive.",
     provenBy: "claims",
-    oauthOnly: true,
+    methods: ["password"],
+  },
+  {
+    key: "api-permissions",
+    title: "Add the SMTP and IMAP application permissions",
+    how: "API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Application permissions: SMTP.SendAsApp to send, IMAP.AccessAsApp to receive.",
+    provenBy: "claims",
+    methods: ["app"],
   },
   {
     key: "admin-consent",
     title: "Grant admin consent",
-    how: "API permissions → Grant admin consent for your organisation; the permissions then show green ticks.",
+    how: "API permissions → Grant admin consent for your organisation; the permissions then show green ticks. Or open this address as an administrator:",
     provenBy: "token",
-    oauthOnly: true,
+    methods: OAUTH,
+    command: (m) => `${authorityHostFor(m)}/${m.azureTenantId}/adminconsent?client_id=${m.azureClientId}`,
   },
   {
     key: "public-client-flows",
     title: "Allow public client flows",
     how: "Authentication → Advanced settings → Allow public client flows → Yes, then Save. It is off by default.",
     provenBy: "token",
-    oauthOnly: true,
+    methods: ["password"],
+  },
+  {
+    key: "client-secret",
+    title: "Create a client secret or upload the certificate",
+    how: "Certificates & secrets → Client secrets → New client secret (copy its Value), or Certificates → Upload certificate (the certificate stored with this mailbox).",
+    provenBy: "token",
+    methods: ["app"],
+  },
+  {
+    key: "exchange-app-access",
+    title: "Give the app access to this mailbox in Exchange",
+    how: "In Exchange Online PowerShell, register the app's service principal (use the Object ID of the Enterprise application, not of the app registration) and give it access to this mailbox:",
+    provenBy: "smtp",
+    methods: ["app"],
+    command: (m) =>
+      [
+        "Connect-ExchangeOnline",
+        `New-ServicePrincipal -AppId ${m.azureClientId} -ObjectId <Enterprise application object ID> -DisplayName "Navigator Mail ${m.name}"`,
+        `Add-MailboxPermission -Identity ${m.login} -User <Enterprise application object ID> -AccessRights FullAccess`,
+      ].join("\n"),
   },
   {
     key: "exchange-smtp-auth",
     title: "Enable authenticated SMTP for the mailbox",
-    how: "Microsoft 365 admin center → Users → the user → Mail → Manage email apps → Authenticated SMTP (and the organisation-wide SMTP AUTH setting).",
+    how: "Microsoft 365 admin center → Users → the user → Mail → Manage email apps → Authenticated SMTP (and the organisation-wide SMTP AUTH setting). In Exchange Online PowerShell:",
     provenBy: "smtp",
-    oauthOnly: false,
+    methods: ALL,
     needs: (m) => usesSmtp(m.type),
+    command: (m) => `Set-CASMailbox -Identity ${m.login} -SmtpClientAuthenticationDisabled $false`,
   },
   {
     key: "exchange-imap",
     title: "Enable IMAP for the mailbox",
     how: "Microsoft 365 admin center → Users → the user → Mail → Manage email apps → IMAP.",
     provenBy: "imap",
-    oauthOnly: false,
+    methods: ALL,
     needs: (m) => usesImap(m.type),
   },
 ];
 
-/** The setup guide's steps for this mailbox, each ticked or crossed from the last finished test. */
+/** The setup guide's steps for this mailbox's sign-in method, each ticked or crossed from the last finished test. */
 export function setupChecklist(mailbox: Mailbox, lastTest: MailboxTest | undefined): ChecklistItem[] {
-  const oauth = mailbox.azureClientId !== null;
+  const method = signInMethodOf({
+    azureClientId: mailbox.azureClientId,
+    signInMethod: mailbox.signInMethod === "app" ? "app" : undefined,
+  });
   const steps = lastTest?.steps ?? [];
   const failed = steps.find((s) => s.status === "failed");
-  return ITEMS.map((item) => {
-    const base = { key: item.key, title: item.title, how: item.how, value: item.value?.(mailbox) };
-    if ((item.oauthOnly && !oauth) || (item.needs && !item.needs(mailbox)))
+  // Another method's variant of a step is left out; the OAuth steps show as not needed for plain password login.
+  const items = ITEMS.filter(
+    (item) => item.methods.includes(method) || (method === "basic" && item.methods.includes("password")),
+  );
+  return items.map((item) => {
+    const base = {
+      key: item.key,
+      title: item.title,
+      how: item.how,
+      value: item.value?.(mailbox),
+      command: item.command?.(mailbox),
+    };
+    if (!item.methods.includes(method) || (item.needs && !item.needs(mailbox)))
       return { ...base, status: "not-needed" as const };
     return { ...base, ...statusFrom(item, steps, failed) };
   });

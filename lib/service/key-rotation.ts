@@ -5,7 +5,7 @@ import { mailboxes, tokenCaches } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/log";
 import { open, type SealingKey, seal, sealedKeyId } from "@/lib/crypto/seal";
 import { getEnv } from "@/lib/env";
-import { mailboxPasswordContext } from "@/lib/mailbox/password";
+import { appSecretContext, mailboxPasswordContext } from "@/lib/mailbox/password";
 import { tokenCacheContext } from "@/lib/mailbox/token-cache-store";
 
 type SealedRow = { mailboxId: number; tenantId: number; name: string; sealed: string };
@@ -37,6 +37,31 @@ const SEALED_COLUMNS: {
       tx.update(mailboxes).set({ passwordSealed: sealed }).where(eq(mailboxes.id, row.mailboxId)).run(),
     unreadable: "report",
   },
+  ...(["clientSecretSealed", "privateKeySealed"] as const).map((column) => ({
+    rows: (tx: Tx) =>
+      tx
+        .select({
+          mailboxId: mailboxes.id,
+          tenantId: mailboxes.tenantId,
+          name: mailboxes.name,
+          sealed: mailboxes[column],
+        })
+        .from(mailboxes)
+        .where(isNotNull(mailboxes[column]))
+        .all() as SealedRow[],
+    context: (row: SealedRow) =>
+      appSecretContext(
+        { id: row.mailboxId, tenantId: row.tenantId },
+        column === "clientSecretSealed" ? "client_secret" : "private_key",
+      ),
+    write: (tx: Tx, row: SealedRow, sealed: string | null) =>
+      tx
+        .update(mailboxes)
+        .set({ [column]: sealed })
+        .where(eq(mailboxes.id, row.mailboxId))
+        .run(),
+    unreadable: "report" as const,
+  })),
   {
     rows: (tx) =>
       tx

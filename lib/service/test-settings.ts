@@ -2,26 +2,21 @@ import "server-only";
 import { z } from "zod";
 import type { Db } from "@/db/client";
 import type { Mailbox } from "@/db/schema";
+import { open } from "@/lib/crypto/seal";
 import type { CheckOptions } from "@/lib/engine/run-checks";
-import { authorityHostFor, type CheckSettings } from "@/lib/engine/settings";
+import { type AppCredential, authorityHostFor, type CheckSettings } from "@/lib/engine/settings";
 import { getEnv } from "@/lib/env";
-import { openMailboxPassword } from "@/lib/mailbox/password";
+import { appSecretContext, openMailboxPassword } from "@/lib/mailbox/password";
 import { settingsRow } from "@/lib/mailbox/save";
-import { mailboxSettingsSchema } from "@/lib/mailbox/schema";
+import { type MailboxSettings, mailboxSettingsSchema } from "@/lib/mailbox/schema";
 import { secretMustBeRetyped } from "@/lib/mailbox/secret-rule";
 import { mailboxTokenCacheStore } from "@/lib/mailbox/token-cache-store";
 import type { Refusal } from "./refusals";
 
-/** A stored mailbox as the engine sees it; a password that cannot be decrypted counts as none. */
+/** A stored mailbox as the engine sees it; a secret that cannot be decrypted counts as none. */
 export function checkSettingsFor(mailbox: Mailbox): CheckSettings {
-  let password: string | null = null;
-  try {
-    password = openMailboxPassword(mailbox);
-  } catch {
-    password = null;
-  }
-  const { type, login, smtpHost, smtpPort, imapHost, imapPort, useTls, azureClientId, azureTenantId, cloud } = mailbox;
-  return { type, login, password, smtpHost, smtpPort, imapHost, imapPort, useTls, azureClientId, azureTenantId, cloud };
+  const password = readable(() => openMailboxPassword(mailbox));
+  return { ...engineSettings(mailbox), password, appCredential: storedAppCredential(mailbox) };
 }
 
 /** Unsaved form values, under the same secret rule as saving. */
@@ -37,13 +32,20 @@ export function settingsFromForm(
       refusal: { kind: "invalid", message: "Correct the highlighted fields before testing these values.", fieldErrors },
     };
   }
-  const row = settingsRow(parsed.data);
-  const retype = secretMustBeRetyped(mailbox, row, parsed.data);
-  if (retype) return { ok: false, refusal: { kind: "invalid", message: retype, fieldErrors: { password: [retype] } } };
-  const typed = parsed.data.password ?? null;
-  const password = typed ?? (parsed.data.clearPassword ? null : checkSettingsFor(mailbox).password);
-  const { name: _name, ...settings } = row;
-  return { ok: true, settings: { ...settings, password } };
+  const input = parsed.data;
+  const row = settingsRow(input);
+  const retype = secretMustBeRetyped(mailbox, row, input);
+  if (retype) {
+    return {
+      ok: false,
+      refusal: { kind: "invalid", message: retype.message, fieldErrors: { [retype.field]: [retype.message] } },
+    };
+  }
+  const stored = checkSettingsFor(mailbox);
+  const sameMethod = input.signInMethod === mailbox.signInMethod;
+  const password = input.password ?? (input.clearPassword || !sameMethod ? null : stored.password);
+  const appCredential = typedAppCredential(input) ?? (sameMethod ? stored.appCredential : null);
+  return { ok: true, settings: { ...engineSettings(row), password, appCredential } };
 }
 
 /** Options from configuration; saved settings also get the mailbox's sealed token cache. */
@@ -52,4 +54,52 @@ export function checkOptionsFor(settings: CheckSettings, saved?: { db: Db; mailb
   const authorityHost = authorityHostFor(settings, env.ENTRA_AUTHORITY_HOST);
   const tokenCache = saved ? mailboxTokenCacheStore(saved.db, saved.mailbox, settings, authorityHost) : undefined;
   return { authorityHost, allowlist: env.MAIL_ALLOW_PRIVATE, tokenCache };
+}
+
+/** The settings without secrets; the stored choice "password" without Azure fields is plain password login. */
+function engineSettings(source: Omit<ReturnType<typeof settingsRow>, "name">): Omit<CheckSettings, "password"> {
+  const { type, login, smtpHost, smtpPort, imapHost, imapPort, useTls, azureClientId, azureTenantId, cloud } = source;
+  const signInMethod = source.signInMethod === "app" ? "app" : undefined;
+  return {
+    type,
+    login,
+    smtpHost,
+    smtpPort,
+    imapHost,
+    imapPort,
+    useTls,
+    azureClientId,
+    azureTenantId,
+    cloud,
+    signInMethod,
+  };
+}
+
+function storedAppCredential(mailbox: Mailbox): AppCredential | null {
+  if (mailbox.clientSecretSealed) {
+    const secret = readable(() => open(mailbox.clientSecretSealed!, appSecretContext(mailbox, "client_secret")));
+    return secret ? { kind: "secret", secret } : null;
+  }
+  if (mailbox.certificatePem && mailbox.privateKeySealed) {
+    const privateKeyPem = readable(() => open(mailbox.privateKeySealed!, appSecretContext(mailbox, "private_key")));
+    return privateKeyPem ? { kind: "certificate", certificatePem: mailbox.certificatePem, privateKeyPem } : null;
+  }
+  return null;
+}
+
+function typedAppCredential(input: MailboxSettings): AppCredential | null {
+  if (input.signInMethod !== "app") return null;
+  if (input.clientSecret) return { kind: "secret", secret: input.clientSecret };
+  if (input.certificatePem && input.privateKeyPem) {
+    return { kind: "certificate", certificatePem: input.certificatePem, privateKeyPem: input.privateKeyPem };
+  }
+  return null;
+}
+
+function readable(read: () => string | null): string | null {
+  try {
+    return read();
+  } catch {
+    return null;
+  }
 }

@@ -1,12 +1,9 @@
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TokenCacheStore } from "@/lib/engine/credentials";
 import { runChecksToEnd } from "@/lib/engine/run-checks";
 import type { AppCredential, CheckSettings } from "@/lib/engine/settings";
+import { keyAndCertificate } from "../../support/certificates";
 import type { EmuApp } from "../../support/rig/entra-emulator";
 import { type Rig, startRig } from "../../support/rig/rig";
 
@@ -18,33 +15,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => rig?.stop());
-
-/** A key pair and a self-signed certificate, as an administrator would upload to the app registration. */
-function keyAndCertificate(): { certificatePem: string; privateKeyPem: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-app-cert-"));
-  const key = path.join(dir, "key.pem");
-  const cert = path.join(dir, "cert.pem");
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "30",
-      "-subj",
-      "/CN=Navigator Mail test app",
-    ],
-    { stdio: "ignore" },
-  );
-  return { certificatePem: fs.readFileSync(cert, "utf8"), privateKeyPem: fs.readFileSync(key, "utf8") };
-}
 
 /** An app registration with app-only access, and the mailbox it may use (unless told otherwise). */
 function appWith(app: Partial<EmuApp> = {}, mailboxAccess = true) {

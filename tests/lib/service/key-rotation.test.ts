@@ -10,6 +10,7 @@ import { createMailbox } from "@/lib/mailbox/save";
 import { mailboxTokenCacheStore, tokenCacheContext } from "@/lib/mailbox/token-cache-store";
 import { resealAll } from "@/lib/service/key-rotation";
 import { checkSettingsFor } from "@/lib/service/test-settings";
+import { keyAndCertificate } from "../../support/certificates";
 import { freshDb, seedWorld, type World } from "../../support/db";
 import { mailboxInput } from "../../support/mailbox";
 
@@ -89,8 +90,26 @@ describe("key rotation across every sealed column", () => {
     );
     const cache = mailboxTokenCacheStore(db, box, checkSettingsFor(box), "https://login.example");
     await cache.write('{"RefreshToken":{"rt":{"secret":"refresh-token-canary"}}}');
+    const appOnly = { signInMethod: "app", password: "", clientSecretExpiresAt: "2099-01-01" };
+    createMailbox(
+      db,
+      world.root,
+      mailboxInput(world.tenantA.id, { name: "App secret", ...appOnly, clientSecret: "app-secret-canary-value" }),
+    );
+    createMailbox(
+      db,
+      world.root,
+      mailboxInput(world.tenantA.id, { name: "App certificate", ...appOnly, ...keyAndCertificate() }),
+    );
     const columns = new Set(everySealedValue().map((v) => v.column));
-    expect(columns).toEqual(new Set(["mailboxes.password_sealed", "token_caches.cache_sealed"]));
+    expect(columns).toEqual(
+      new Set([
+        "mailboxes.password_sealed",
+        "mailboxes.client_secret_sealed",
+        "mailboxes.private_key_sealed",
+        "token_caches.cache_sealed",
+      ]),
+    );
 
     const next = { id: "k2028", key: randomBytes(32) };
     resealAll(db, [next, ...retired]);

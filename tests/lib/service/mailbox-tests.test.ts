@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
@@ -210,5 +211,62 @@ describe("a test of unsaved form values", () => {
       startMailboxTest(db, world.adminA, { tenantId: world.tenantA.id, mailboxId: theirs.id, source: "saved" }),
     ).toThrow("Not found");
     expect(db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, theirs.id)).all()).toEqual([]);
+  });
+});
+
+describe("a test of an app-only mailbox", () => {
+  function appMailbox(secret: string) {
+    const clientId = randomUUID();
+    const servicePrincipalId = randomUUID();
+    rig.tenant.apps.push({
+      clientId,
+      publicClient: false,
+      consented: [],
+      secrets: [{ value: secret }],
+      appRoles: ["SMTP.SendAsApp"],
+      servicePrincipalId,
+    });
+    const mailbox = rig.addUser().upn;
+    rig.smtp.appMailboxes.set(servicePrincipalId, new Set([mailbox]));
+    const form = rig.mailboxForm(
+      { upn: mailbox, password: "" },
+      { name: `App ${++n}`, type: "smtp", azureClientId: clientId },
+    );
+    const expires = new Date(Date.now() + 90 * 86_400_000).toISOString().slice(0, 10);
+    const app = { ...form, signInMethod: "app", clientSecret: secret, clientSecretExpiresAt: expires };
+    return createMailbox(db, world.root, saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...app }));
+  }
+
+  it("sends with the stored secret; a second test takes the app token from the sealed cache", async () => {
+    const mailbox = appMailbox("app-secret-value-for-the-service-test");
+    const first = await runTest(await newAdmin(), mailbox.id);
+    expect(first.ok && first.all.at(-1)).toMatchObject({ type: "done", ok: true });
+    const second = await runTest(await newAdmin(), mailbox.id);
+    const token = second.ok ? second.all.find((e) => e.type === "step" && e.step.name === "token") : undefined;
+    expect(token).toMatchObject({ step: { status: "passed", metrics: { tokenRequests: 0 } } });
+  });
+
+  it("tests a typed secret without saving it, under the same rule as saving", async () => {
+    const mailbox = appMailbox("the-stored-app-secret-value");
+    const form = {
+      ...rig.mailboxForm(
+        { upn: mailbox.login, password: "" },
+        { name: mailbox.name, type: "smtp", azureClientId: mailbox.azureClientId! },
+      ),
+      signInMethod: "app",
+      smtpPort: "465",
+    };
+    const refused = await runTest(await newAdmin(), mailbox.id, "form", form);
+    expect(refused).toMatchObject({
+      ok: false,
+      refusal: { kind: "invalid", fieldErrors: { clientSecret: [expect.stringContaining("You changed SMTP Port")] } },
+    });
+    const wrong = await runTest(await newAdmin(), mailbox.id, "form", {
+      ...form,
+      clientSecret: "a-wrong-app-secret-value",
+      clientSecretExpiresAt: "2099-01-01",
+    });
+    const token = wrong.ok ? wrong.all.find((e) => e.type === "step" && e.step.name === "token") : undefined;
+    expect(token).toMatchObject({ step: { status: "failed", diagnosis: { code: "AADSTS7000215" } } });
   });
 });

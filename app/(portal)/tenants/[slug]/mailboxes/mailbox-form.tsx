@@ -1,10 +1,10 @@
 "use client";
 
-import { ActionForm, CheckboxField, Field, SelectField } from "@/app/_components/action-form";
+import { ActionForm, CheckboxField, Field, SelectField, TextAreaField } from "@/app/_components/action-form";
 import type { ActionResult } from "@/lib/action-result";
 import { CLOUD_PROFILES } from "@/lib/engine/settings";
 import { formatUtc } from "@/lib/format-time";
-import { MAILBOX_FIELDS as F, MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
+import { MAILBOX_FIELDS as F, MAILBOX_TYPE_LABELS, SIGN_IN_CHOICE_LABELS } from "@/lib/mailbox/fields";
 import type { MailboxView } from "@/lib/mailbox/queries";
 
 export const MAILBOX_FORM_ID = "mailbox-settings";
@@ -17,6 +17,7 @@ type Props = {
 
 const CLOUD_OPTIONS = Object.entries(CLOUD_PROFILES).map(([value, profile]) => ({ value, label: profile.label }));
 const TYPE_OPTIONS = Object.entries(MAILBOX_TYPE_LABELS).map(([value, label]) => ({ value, label }));
+const METHOD_OPTIONS = Object.entries(SIGN_IN_CHOICE_LABELS).map(([value, label]) => ({ value, label }));
 
 export function MailboxForm({ action, tenantId, mailbox }: Props) {
   const text = (value: string | number | null | undefined) =>
@@ -46,6 +47,18 @@ export function MailboxForm({ action, tenantId, mailbox }: Props) {
 
       <fieldset>
         <legend>Sign-in</legend>
+        <SelectField
+          name="signInMethod"
+          label={F.signInMethod.label}
+          hint={F.signInMethod.help}
+          options={METHOD_OPTIONS}
+          defaultValue={mailbox?.signInMethod ?? "password"}
+        />
+        <p className="notice method-password">
+          Microsoft is retiring sign-in with a user&apos;s password for apps, and multi-factor authentication or
+          Conditional Access on the account blocks it. If that applies to this mailbox, choose{" "}
+          <a href="#app-only">App-only</a>.
+        </p>
         <Field
           name="login"
           label={F.login.label}
@@ -55,23 +68,62 @@ export function MailboxForm({ action, tenantId, mailbox }: Props) {
           autoComplete="off"
           maxLength={254}
         />
+        <div className="method-password">
+          <Field
+            name="password"
+            label={F.password.label}
+            hint={F.password.help}
+            type="password"
+            autoComplete="new-password"
+            placeholder={mailbox?.passwordState === "set" ? "Leave empty to keep the stored password" : undefined}
+          >
+            <PasswordStatus mailbox={mailbox} />
+          </Field>
+          {mailbox && mailbox.passwordState !== "none" && (
+            <CheckboxField
+              name="clearPassword"
+              label="Remove the stored password"
+              hint="The mailbox then has no password until one is entered."
+            />
+          )}
+        </div>
+      </fieldset>
+
+      <fieldset id="app-only" className="method-app">
+        <legend>App-only credential</legend>
+        <p className="hint">
+          The app registration signs in as itself with the application permissions SMTP.SendAsApp and IMAP.AccessAsApp;
+          Exchange also needs the app&apos;s service principal and a permission on this mailbox (see the setup
+          checklist).
+        </p>
+        <AppCredentialStatus mailbox={mailbox} />
         <Field
-          name="password"
-          label={F.password.label}
-          hint={F.password.help}
+          name="clientSecret"
+          label={F.clientSecret.label}
+          hint={F.clientSecret.help}
           type="password"
           autoComplete="new-password"
-          placeholder={mailbox?.passwordState === "set" ? "Leave empty to keep the stored password" : undefined}
-        >
-          <PasswordStatus mailbox={mailbox} />
-        </Field>
-        {mailbox && mailbox.passwordState !== "none" && (
-          <CheckboxField
-            name="clearPassword"
-            label="Remove the stored password"
-            hint="The mailbox then has no password until one is entered."
-          />
-        )}
+          placeholder={mailbox?.appCredentialState === "secret" ? "Leave empty to keep the stored secret" : undefined}
+        />
+        <Field
+          name="clientSecretExpiresAt"
+          label={F.clientSecretExpiresAt.label}
+          hint={F.clientSecretExpiresAt.help}
+          type="date"
+        />
+        <TextAreaField
+          name="certificatePem"
+          label={F.certificatePem.label}
+          hint={F.certificatePem.help}
+          placeholder="-----BEGIN CERTIFICATE-----"
+        />
+        <TextAreaField
+          name="privateKeyPem"
+          label={F.privateKeyPem.label}
+          hint={F.privateKeyPem.help}
+          placeholder="-----BEGIN PRIVATE KEY-----"
+          secret
+        />
       </fieldset>
 
       <fieldset>
@@ -151,6 +203,29 @@ export function MailboxForm({ action, tenantId, mailbox }: Props) {
         />
       </fieldset>
     </ActionForm>
+  );
+}
+
+/** Which app-only credential is stored and when it expires; within 30 days it says so loudly. */
+function AppCredentialStatus({ mailbox }: { mailbox?: MailboxView }) {
+  if (!mailbox || mailbox.appCredentialState === "none")
+    return <p className="status">No client secret or certificate stored.</p>;
+  const what = mailbox.appCredentialState === "secret" ? "Client secret" : "Certificate";
+  const expires = mailbox.appCredentialExpiresAt;
+  const days = expires ? Math.floor((expires.getTime() - Date.now()) / 86_400_000) : null;
+  const by = mailbox.appCredentialChangedBy ? ` by ${mailbox.appCredentialChangedBy}` : "";
+  const at = mailbox.appCredentialChangedAt ? ` on ${formatUtc(mailbox.appCredentialChangedAt)} UTC` : "";
+  const expiry = expires ? ` It expires on ${formatUtc(expires).slice(0, 10)}.` : "";
+  const warn = days !== null && days <= 30;
+  return (
+    <p className={warn ? "status warn" : "status ok"} role={warn ? "alert" : undefined}>
+      {what} set{at}
+      {by}.{expiry}
+      {warn &&
+        (days < 0
+          ? " It has expired: enter a new one."
+          : ` That is in ${days} day${days === 1 ? "" : "s"}: renew it now.`)}
+    </p>
   );
 }
 

@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { CopyButton } from "@/app/_components/copy-button";
 import { type ChecklistStatus, setupChecklist } from "@/lib/service/checklist";
 import { lastTestsFor } from "@/lib/service/test-history";
 import { loadMailboxPage } from "../load";
@@ -25,6 +26,12 @@ export default async function SetupChecklistPage({ params }: { params: Promise<{
       <p className="muted">
         The steps of the Microsoft Entra and Exchange setup, marked from the last test: <OutcomeBadge test={last} />
       </p>
+      {mailbox.signInMethod === "app" && (
+        <p className="notice">
+          This mailbox signs in app-only: the app registration needs application permissions, a client secret or the
+          certificate, and Exchange needs the app&apos;s service principal with access to the mailbox.
+        </p>
+      )}
       {mailbox.azureClientId === null && (
         <p className="notice">
           This mailbox uses password login (no Azure Application ClientID), so the app registration steps are not
@@ -44,6 +51,12 @@ export default async function SetupChecklistPage({ params }: { params: Promise<{
               <p>
                 Value in Navigator Mail: <code>{item.value}</code>
               </p>
+            )}
+            {item.command && (
+              <div className="command">
+                <pre>{item.command}</pre>
+                <CopyButton text={item.command} label="Copy" copiedLabel="Copied" />
+              </div>
             )}
             {item.note && <p className="muted">{item.note}</p>}
           </li>

@@ -1,0 +1,172 @@
+import { eq } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Db } from "@/db/client";
+import { auditLog, type Mailbox, mailboxes, tokenCaches } from "@/db/schema";
+import { toMailboxView } from "@/lib/mailbox/queries";
+import { createMailbox, updateMailbox } from "@/lib/mailbox/save";
+import { saveMailboxSchema } from "@/lib/mailbox/schema";
+import { mailboxTokenCacheStore } from "@/lib/mailbox/token-cache-store";
+import { checkSettingsFor } from "@/lib/service/test-settings";
+import { keyAndCertificate } from "../../support/certificates";
+import { freshDb, seedWorld, type World } from "../../support/db";
+import { mailboxForm } from "../../support/mailbox";
+
+let db: Db;
+let world: World;
+let n = 0;
+const SECRET = "Abc8Q~client-secret-value-0123456789abcdef";
+const NEXT_YEAR = new Date(Date.now() + 365 * 86_400_000).toISOString().slice(0, 10);
+
+beforeAll(async () => {
+  db = freshDb();
+  world = await seedWorld(db);
+});
+
+const appForm = (overrides: Record<string, string> = {}) =>
+  mailboxForm({
+    name: `App ${++n}`,
+    signInMethod: "app",
+    clientSecret: SECRET,
+    clientSecretExpiresAt: NEXT_YEAR,
+    ...overrides,
+  });
+
+function create(form: Record<string, string>): Mailbox {
+  return createMailbox(db, world.adminA, saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...form }));
+}
+
+function update(mailbox: Mailbox, form: Record<string, string>): Mailbox {
+  const input = saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...form });
+  return updateMailbox(db, world.adminA, { ...input, mailboxId: mailbox.id, version: mailbox.version });
+}
+
+function fieldErrors(form: Record<string, string>) {
+  const parsed = saveMailboxSchema.safeParse({ tenantId: String(world.tenantA.id), ...form });
+  return parsed.success ? {} : Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message]));
+}
+
+const row = (id: number) => db.select().from(mailboxes).where(eq(mailboxes.id, id)).get()!;
+const lastAudit = () => db.select().from(auditLog).all().at(-1)!;
+
+describe("an app-only mailbox with a client secret", () => {
+  it("stores the secret sealed and write-only, with its expiry; the page learns only that one is set", () => {
+    const mailbox = create(appForm());
+    expect(mailbox.signInMethod).toBe("app");
+    expect(mailbox.clientSecretSealed).toMatch(/^v1\./);
+    expect(JSON.stringify(row(mailbox.id))).not.toContain(SECRET);
+    expect(mailbox.appCredentialExpiresAt?.toISOString().slice(0, 10)).toBe(NEXT_YEAR);
+    const view = toMailboxView(mailbox);
+    expect(view.appCredentialState).toBe("secret");
+    expect(JSON.stringify(view)).not.toContain(mailbox.clientSecretSealed!);
+    expect(checkSettingsFor(mailbox)).toMatchObject({
+      signInMethod: "app",
+      appCredential: { kind: "secret", secret: SECRET },
+    });
+    expect(lastAudit().changes).toMatchObject({ clientSecret: "changed", signInMethod: { to: "app" } });
+    expect(JSON.stringify(lastAudit())).not.toContain(SECRET);
+  });
+
+  it.each([
+    ["spaces around the secret", { clientSecret: ` ${SECRET} ` }, "clientSecret", /spaces around it/],
+    [
+      "the secret's ID pasted instead of its value",
+      { clientSecret: "0b7c6d5e-1111-4222-8333-944455556666" },
+      "clientSecret",
+      /secret's ID/,
+    ],
+    ["no expiry date", { clientSecretExpiresAt: "" }, "clientSecretExpiresAt", /date the secret expires/],
+    ["an expired secret", { clientSecretExpiresAt: "2020-01-01" }, "clientSecretExpiresAt", /already expired/],
+    ["a password as well", { password: "user-password" }, "password", /leave Password empty/],
+    ["no Azure fields", { azureClientId: "", azureTenantId: "" }, "azureClientId", /ClientID and TenantID/],
+  ])("refuses %s with a field error", (_what, overrides, field, message) => {
+    expect(fieldErrors(appForm(overrides))[field]).toMatch(message);
+  });
+
+  it("needs the secret again before it would go to a new server, and keeps everything on refusal", () => {
+    const mailbox = create(appForm());
+    const before = row(mailbox.id);
+    expect(() =>
+      update(mailbox, appForm({ name: mailbox.name, clientSecret: "", smtpHost: "smtp.example.net" })),
+    ).toThrow(
+      "You changed SMTP Server. Type the client secret (or the certificate and its key) again: a stored secret is only ever sent where it was entered for.",
+    );
+    expect(row(mailbox.id)).toEqual(before);
+    const renamed = update(mailbox, appForm({ name: "Renamed app box", clientSecret: "", clientSecretExpiresAt: "" }));
+    expect(renamed.clientSecretSealed).toBe(before.clientSecretSealed);
+  });
+});
+
+describe("an app-only mailbox with a certificate", () => {
+  it("keeps the public certificate, seals the key, and reads the expiry from the certificate", () => {
+    const pair = keyAndCertificate(90);
+    const mailbox = create(appForm({ clientSecret: "", clientSecretExpiresAt: "", ...pair }));
+    expect(mailbox).toMatchObject({ certificatePem: pair.certificatePem, clientSecretSealed: null });
+    expect(mailbox.privateKeySealed).toMatch(/^v1\./);
+    expect(JSON.stringify(row(mailbox.id))).not.toContain("PRIVATE KEY");
+    const days = (mailbox.appCredentialExpiresAt!.getTime() - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(88);
+    expect(days).toBeLessThan(91);
+    expect(toMailboxView(mailbox).appCredentialState).toBe("certificate");
+  });
+
+  it.each([
+    [
+      "PEM garbage",
+      () => ({
+        certificatePem: "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----",
+        privateKeyPem: keyAndCertificate().privateKeyPem,
+      }),
+      "certificatePem",
+      /not a PEM certificate/,
+    ],
+    [
+      "a key of another certificate",
+      () => ({ certificatePem: keyAndCertificate().certificatePem, privateKeyPem: keyAndCertificate().privateKeyPem }),
+      "privateKeyPem",
+      /does not belong/,
+    ],
+    ["an expired certificate", () => keyAndCertificate(-1), "certificatePem", /expired on/],
+    [
+      "a certificate without its key",
+      () => ({ certificatePem: keyAndCertificate().certificatePem }),
+      "privateKeyPem",
+      /private key too/,
+    ],
+  ])("refuses %s with a field error, and nothing stored changes", (_what, upload, field, message) => {
+    const mailbox = create(appForm());
+    const before = row(mailbox.id);
+    const form = appForm({ name: mailbox.name, clientSecret: "", clientSecretExpiresAt: "", ...upload() });
+    expect(fieldErrors(form)[field]).toMatch(message);
+    expect(row(mailbox.id)).toEqual(before);
+  });
+});
+
+describe("switching the sign-in method", () => {
+  it("discards the old method's secret and token cache, and the audit log says so", async () => {
+    const mailbox = create(mailboxForm({ name: `Switch ${++n}`, password: "the-user-password" }));
+    await mailboxTokenCacheStore(db, mailbox, checkSettingsFor(mailbox), "https://login.example").write("{}");
+    const app = update(mailbox, appForm({ name: mailbox.name }));
+    expect(app).toMatchObject({ signInMethod: "app", passwordSealed: null });
+    expect(db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, mailbox.id)).all()).toEqual([]);
+    expect(lastAudit().changes).toMatchObject({
+      signInMethod: { from: "password", to: "app" },
+      password: "changed",
+      clientSecret: "changed",
+    });
+
+    const back = update(app, mailboxForm({ name: mailbox.name, password: "a-new-user-password" }));
+    expect(back).toMatchObject({ signInMethod: "password", clientSecretSealed: null, appCredentialExpiresAt: null });
+    expect(lastAudit().changes).toMatchObject({
+      signInMethod: { from: "app", to: "password" },
+      clientSecret: "changed",
+    });
+  });
+
+  it("refuses app-only without a secret or certificate, and a failed switch keeps the password", () => {
+    const mailbox = create(mailboxForm({ name: `Switch ${++n}`, password: "the-user-password" }));
+    expect(() => update(mailbox, appForm({ name: mailbox.name, clientSecret: "", clientSecretExpiresAt: "" }))).toThrow(
+      "App-only needs a client secret, or a certificate with its private key.",
+    );
+    expect(row(mailbox.id).passwordSealed).toBe(mailbox.passwordSealed);
+  });
+});
