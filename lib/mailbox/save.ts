@@ -9,6 +9,7 @@ import { getEnv } from "@/lib/env";
 import { UserError } from "@/lib/errors";
 import { formatUtc } from "@/lib/format-time";
 import { getTenantFor } from "@/lib/tenants/queries";
+import { generateCertificate } from "./certificate";
 import { credentialColumns, hasAppCredential } from "./credentials";
 import { getMailboxFor } from "./queries";
 import type { MailboxSettings, SaveMailboxInput } from "./schema";
@@ -95,6 +96,56 @@ export function updateMailbox(
         changes,
       });
     }
+    return updated;
+  });
+}
+
+/**
+ * Makes a key pair and a self-signed certificate for app-only access, and switches the mailbox to it.
+ * The private key is sealed at once and never leaves the portal; the certificate is for the admin to upload.
+ */
+export function generateAppCertificate(
+  db: Db,
+  actor: UserActor,
+  input: { tenantId: number; mailboxId: number; version: number },
+): Mailbox {
+  return db.transaction((tx) => {
+    const current = getMailboxFor(tx, actor, input.tenantId, input.mailboxId);
+    if (current.version !== input.version) throw conflict(current);
+    if (!current.azureClientId || !current.azureTenantId) {
+      throw new UserError(
+        "Enter and save the Azure Application ClientID and TenantID first: the certificate belongs to that app.",
+      );
+    }
+    const generated = generateCertificate(`Navigator Mail ${current.name}`);
+    const secrets = credentialColumns(
+      current,
+      { signInMethod: "app", clearPassword: false, ...generated },
+      actor,
+      current,
+    );
+    const updated = tx
+      .update(mailboxes)
+      .set({
+        ...secrets,
+        signInMethod: "app",
+        version: sql`${mailboxes.version} + 1`,
+        updatedBy: actor.email,
+        updatedAt: new Date(),
+      })
+      .where(and(eq(mailboxes.id, current.id), eq(mailboxes.version, input.version)))
+      .returning()
+      .get();
+    if (!updated) throw conflict(getMailboxFor(tx, actor, input.tenantId, input.mailboxId));
+    dropTokenCache(tx, updated.id);
+    recordAudit(tx, actor, {
+      tenantId: updated.tenantId,
+      action: "mailbox.certificate",
+      targetType: "mailbox",
+      targetId: updated.id,
+      targetLabel: updated.name,
+      changes: diffChanges(auditView(current), auditView(updated), SECRET_AUDIT_FIELDS),
+    });
     return updated;
   });
 }

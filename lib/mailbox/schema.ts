@@ -171,6 +171,7 @@ export const saveMailboxSchema = mailboxFields
 export type SaveMailboxInput = z.infer<typeof saveMailboxSchema>;
 
 export const deleteMailboxSchema = z.object({ tenantId: id, mailboxId: id });
+export const generateCertificateSchema = z.object({ tenantId: id, mailboxId: id, version: id });
 
 export const MAILBOX_SECRET_FIELDS = ["password", "clientSecret", "privateKeyPem"] as const;
 

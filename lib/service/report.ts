@@ -8,7 +8,21 @@ export type ReportHeader = {
   startedAt: string;
   source: string;
   by: string;
+  /** The app-only credential and its expiry ("Client secret, expires 2030-06-30"), when there is one. */
+  credential?: string;
 };
+
+/** The credential line of a report for a mailbox with an app-only credential; undefined otherwise. */
+export function credentialLine(mailbox: {
+  signInMethod: string;
+  certificatePem: string | null;
+  appCredentialExpiresAt: Date | null;
+}): string | undefined {
+  if (mailbox.signInMethod !== "app") return undefined;
+  const what = mailbox.certificatePem ? "Certificate" : "Client secret";
+  const expires = mailbox.appCredentialExpiresAt;
+  return expires ? `${what}, expires ${expires.toISOString().slice(0, 10)}` : what;
+}
 
 /** The plain-text report for a support ticket; its server replies are already redacted. */
 export function formatReport(
@@ -21,6 +35,7 @@ export function formatReport(
     `Mailbox:  ${header.mailbox} (${header.login})`,
     `Tenant:   ${header.tenant}`,
     `Started:  ${header.startedAt} by ${header.by}, ${header.source === "form" ? "unsaved form values" : "saved settings"}`,
+    ...(header.credential ? [`App-only: ${header.credential}`] : []),
     "",
   ];
   for (const step of steps) {

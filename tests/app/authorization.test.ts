@@ -18,7 +18,9 @@ vi.mock("next/cache", () => ({ revalidatePath: vi.fn() }));
 
 const { createTenantAction, renameTenantAction } = await import("@/app/(portal)/tenants/actions");
 const { createUserAction, setUserDisabledAction } = await import("@/app/(portal)/users/actions");
-const { saveMailboxAction, deleteMailboxAction } = await import("@/app/(portal)/tenants/[slug]/mailboxes/actions");
+const { saveMailboxAction, deleteMailboxAction, generateCertificateAction } = await import(
+  "@/app/(portal)/tenants/[slug]/mailboxes/actions"
+);
 const TenantPage = (await import("@/app/(portal)/tenants/[slug]/page")).default;
 const MailboxPage = (await import("@/app/(portal)/tenants/[slug]/mailboxes/[mailboxId]/page")).default;
 const NewMailboxPage = (await import("@/app/(portal)/tenants/[slug]/mailboxes/new/page")).default;
@@ -226,6 +228,23 @@ actionCases.push(
     name: "deleteMailboxAction (another tenant's mailbox under one's own tenant id)",
     prepare: makeMailbox,
     run: (_whose, id) => deleteMailboxAction(null, form({ tenantId: world.tenantA.id, mailboxId: id })),
+    expected: { super: { own: "ok", other: "404" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
+  },
+);
+
+actionCases.push(
+  {
+    name: "generateCertificateAction",
+    prepare: makeMailbox,
+    run: (whose, id) =>
+      generateCertificateAction(null, form({ tenantId: tenantOf(whose).id, mailboxId: id, version: 1 })),
+    expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
+  },
+  {
+    name: "generateCertificateAction (another tenant's mailbox under one's own tenant id)",
+    prepare: makeMailbox,
+    run: (_whose, id) =>
+      generateCertificateAction(null, form({ tenantId: world.tenantA.id, mailboxId: id, version: 1 })),
     expected: { super: { own: "ok", other: "404" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
   },
 );

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomUUID, X509Certificate } from "node:crypto";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -285,6 +285,10 @@ describe("an app-only mailbox in Chromium", () => {
     expect(await token.textContent()).toContain("AADSTS7000215");
     expect(await token.textContent()).toContain("Client secret of the app registration");
     expect(await page.content()).not.toContain("a-wrong-client-secret-value");
+    await page.getByText("Show the report text").click();
+    expect(await page.locator(".copy-report pre").textContent()).toContain(
+      "App-only: Client secret, expires 2030-06-30",
+    );
   });
 
   it("lists the app-only setup steps with ready PowerShell for this mailbox", async () => {
@@ -297,5 +301,50 @@ describe("an app-only mailbox in Chromium", () => {
     expect(list).toContain("SMTP.SendAsApp");
     expect(list).not.toContain("Allow public client flows");
     await screenshot(page, "app-only-checklist");
+  });
+
+  it("generates a certificate whose key never leaves the portal, and tests with it", async () => {
+    const second = rig.addUser().upn;
+    const app = rig.tenant.apps.find((a) => a.clientId === appApp.clientId)!;
+    rig.smtp.appMailboxes.get(app.servicePrincipalId!)!.add(second);
+    await page.goto(`${portal.url}/tenants/acme/mailboxes/new`);
+    await field("Name").fill("Alerts");
+    await page.getByLabel("Type").selectOption("smtp");
+    await field("Login").fill(second);
+    await field("SMTP Server").fill(rig.ip);
+    await field("SMTP Port").fill("587");
+    await field("Azure Application ClientID").fill(appApp.clientId);
+    await field("Azure Application TenantID").fill(rig.tenant.id);
+    await page.getByRole("button", { name: "Create mailbox" }).click();
+    await page.waitForURL(/\/mailboxes\/\d+\?created=1$/);
+    await page.getByRole("button", { name: "Generate a certificate" }).click();
+    const pem = page.locator("#certificate ~ .command pre, section:has(#certificate) .command pre").first();
+    await pem.waitFor();
+    const certificatePem = (await pem.textContent()) ?? "";
+    expect(certificatePem).toContain("-----BEGIN CERTIFICATE-----");
+    // Key material (base64 of PKCS#8 starts with MII), not the field's placeholder.
+    expect(await page.content()).not.toMatch(/PRIVATE KEY-----\s*MI/);
+    app.certificates = [certificatePem];
+
+    const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+    const download = await fetch(`${page.url().replace(/\?.*$/, "")}/certificate`, { headers: { cookie } });
+    expect(download.status).toBe(200);
+    expect(download.headers.get("content-type")).toBe("application/pkix-cert");
+    const der = Buffer.from(await download.arrayBuffer());
+    expect(new X509Certificate(der).toString().trim()).toBe(certificatePem.trim());
+    const elsewhere = page.url().replace(/\?.*$/, "").replace("/tenants/acme/", "/tenants/nobody/");
+    expect((await fetch(`${elsewhere}/certificate`, { headers: { cookie } })).status).toBe(404);
+
+    await page.reload();
+    await page.getByLabel("Saved settings").check();
+    await sendTest();
+    expect(await stepTexts()).toEqual([
+      "Settings: Passed",
+      "Network: Passed",
+      "Token: Passed",
+      "Token claims: Passed",
+      "SMTP send: Passed",
+    ]);
+    await screenshot(page, "app-only-generated-certificate");
   });
 });

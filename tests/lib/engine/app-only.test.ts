@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TokenCacheStore } from "@/lib/engine/credentials";
 import { runChecksToEnd } from "@/lib/engine/run-checks";
 import type { AppCredential, CheckSettings } from "@/lib/engine/settings";
+import { generateCertificate } from "@/lib/mailbox/certificate";
 import { keyAndCertificate } from "../../support/certificates";
 import type { EmuApp } from "../../support/rig/entra-emulator";
 import { type Rig, startRig } from "../../support/rig/rig";
@@ -105,6 +106,13 @@ describe("app-only with a certificate", () => {
     const result = await check(settings(app, { kind: "certificate", ...pair }));
     expect(result.steps.find((s) => s.status !== "passed")).toBeUndefined();
     expect(rig.entra.requests.at(-1)).toMatchObject({ grant: "client_credentials", clientId: app.clientId });
+  });
+
+  it("works with a certificate the portal generated", async () => {
+    const generated = generateCertificate("Navigator Mail engine test");
+    const app = appWith({ certificates: [generated.certificatePem] });
+    const result = await check(settings(app, { kind: "certificate", ...generated }));
+    expect(result.steps.find((s) => s.status !== "passed")).toBeUndefined();
   });
 
   it("AADSTS700027: a certificate that is not on the app registration", async () => {

@@ -2,8 +2,10 @@ import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
 import { auditLog, type Mailbox, mailboxes, tokenCaches } from "@/db/schema";
+import { checkCertificate } from "@/lib/mailbox/app-credential";
+import { generateCertificate } from "@/lib/mailbox/certificate";
 import { toMailboxView } from "@/lib/mailbox/queries";
-import { createMailbox, updateMailbox } from "@/lib/mailbox/save";
+import { createMailbox, generateAppCertificate, updateMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { mailboxTokenCacheStore } from "@/lib/mailbox/token-cache-store";
 import { checkSettingsFor } from "@/lib/service/test-settings";
@@ -168,5 +170,52 @@ describe("switching the sign-in method", () => {
       "App-only needs a client secret, or a certificate with its private key.",
     );
     expect(row(mailbox.id).passwordSealed).toBe(mailbox.passwordSealed);
+  });
+});
+
+describe("a certificate the portal generates", () => {
+  it("makes a matching key and certificate valid for two years", () => {
+    const generated = generateCertificate("Navigator Mail Test");
+    expect(checkCertificate(generated.certificatePem, generated.privateKeyPem)).toMatchObject({ ok: true });
+    const days = (generated.expiresAt.getTime() - Date.now()) / 86_400_000;
+    expect(Math.round(days)).toBe(730);
+    expect(generateCertificate("Another").certificatePem).not.toBe(generated.certificatePem);
+  });
+
+  it("switches the mailbox to app-only with the new certificate; the key is sealed and audited only as changed", () => {
+    const mailbox = create(mailboxForm({ name: `Generate ${++n}`, password: "the-user-password" }));
+    const updated = generateAppCertificate(db, world.adminA, {
+      tenantId: world.tenantA.id,
+      mailboxId: mailbox.id,
+      version: mailbox.version,
+    });
+    expect(updated).toMatchObject({ signInMethod: "app", passwordSealed: null, version: mailbox.version + 1 });
+    expect(updated.certificatePem).toContain("BEGIN CERTIFICATE");
+    expect(updated.privateKeySealed).toMatch(/^v1\./);
+    expect(JSON.stringify(row(mailbox.id))).not.toContain("PRIVATE KEY");
+    expect(lastAudit()).toMatchObject({
+      action: "mailbox.certificate",
+      changes: { privateKey: "changed", password: "changed" },
+    });
+    expect(checkSettingsFor(updated).appCredential).toMatchObject({
+      kind: "certificate",
+      certificatePem: updated.certificatePem,
+    });
+  });
+
+  it("refuses a mailbox without Azure fields, an old version and another tenant's mailbox", () => {
+    const plain = create(
+      mailboxForm({ name: `Plain ${++n}`, azureClientId: "", azureTenantId: "", password: "pw-long-enough" }),
+    );
+    const generate = (m: Mailbox, actor = world.adminA, tenantId = world.tenantA.id, version = m.version) =>
+      generateAppCertificate(db, actor, { tenantId, mailboxId: m.id, version });
+    expect(() => generate(plain)).toThrow(/ClientID and TenantID first/);
+    const oauth = create(mailboxForm({ name: `Old ${++n}`, password: "pw-long-enough" }));
+    expect(() => generate(oauth, world.adminA, world.tenantA.id, oauth.version + 5)).toThrow(
+      /reload to see the changes/,
+    );
+    expect(() => generate(oauth, world.adminB, world.tenantA.id)).toThrow("Not found");
+    expect(() => generate(oauth, world.adminB, world.tenantB.id)).toThrow("Not found");
+    expect(row(oauth.id)).toEqual(oauth);
   });
 });

@@ -6,8 +6,13 @@ import { getDb } from "@/db/client";
 import { authorizedAction } from "@/lib/action";
 import { UserError } from "@/lib/errors";
 import { getTenantSlug } from "@/lib/mailbox/queries";
-import { createMailbox, deleteMailbox, updateMailbox } from "@/lib/mailbox/save";
-import { deleteMailboxSchema, MAILBOX_SECRET_FIELDS, saveMailboxSchema } from "@/lib/mailbox/schema";
+import { createMailbox, deleteMailbox, generateAppCertificate, updateMailbox } from "@/lib/mailbox/save";
+import {
+  deleteMailboxSchema,
+  generateCertificateSchema,
+  MAILBOX_SECRET_FIELDS,
+  saveMailboxSchema,
+} from "@/lib/mailbox/schema";
 
 export const saveMailboxAction = authorizedAction({
   schema: saveMailboxSchema,
@@ -31,5 +36,15 @@ export const deleteMailboxAction = authorizedAction({
     const db = getDb();
     const mailbox = deleteMailbox(db, actor, input.tenantId, input.mailboxId);
     redirect(`/tenants/${getTenantSlug(db, mailbox.tenantId)}?deleted=${encodeURIComponent(mailbox.name)}`);
+  },
+});
+
+export const generateCertificateAction = authorizedAction({
+  schema: generateCertificateSchema,
+  async run(actor, input) {
+    const db = getDb();
+    const mailbox = generateAppCertificate(db, actor, input);
+    revalidatePath(`/tenants/${getTenantSlug(db, mailbox.tenantId)}`, "layout");
+    return "Generated a certificate; this mailbox now signs in app-only. Upload the certificate to the app registration.";
   },
 });

@@ -1,8 +1,10 @@
 import type { Metadata } from "next";
 import { formatUtc } from "@/lib/format-time";
 import { toMailboxView } from "@/lib/mailbox/queries";
+import { credentialLine } from "@/lib/service/report";
 import { lastTestsFor } from "@/lib/service/test-history";
-import { deleteMailboxAction, saveMailboxAction } from "../actions";
+import { deleteMailboxAction, generateCertificateAction, saveMailboxAction } from "../actions";
+import { AppCertificate } from "../app-certificate";
 import { DeleteMailbox } from "../delete-mailbox";
 import { MAILBOX_FORM_ID, MailboxForm } from "../mailbox-form";
 import { TestPanel } from "../test-panel";
@@ -32,12 +34,25 @@ export default async function MailboxPage({ params, searchParams }: Props) {
         tenantSlug={tenant.slug}
         mailboxId={mailbox.id}
         formId={MAILBOX_FORM_ID}
-        header={{ mailbox: mailbox.name, login: mailbox.login, tenant: tenant.name }}
+        header={{
+          mailbox: mailbox.name,
+          login: mailbox.login,
+          tenant: tenant.name,
+          credential: credentialLine(mailbox),
+        }}
         user={actor.email}
         historyHref={`${base}/tests`}
       />
       <h2>Settings</h2>
       <MailboxForm action={saveMailboxAction} tenantId={tenant.id} mailbox={mailbox} />
+      {mailbox.azureClientId && (
+        <AppCertificate
+          action={generateCertificateAction}
+          mailbox={mailbox}
+          tenantId={tenant.id}
+          downloadHref={`${base}/certificate`}
+        />
+      )}
       <section aria-labelledby="danger">
         <h2 id="danger">Delete</h2>
         <DeleteMailbox action={deleteMailboxAction} tenantId={tenant.id} mailboxId={mailbox.id} name={mailbox.name} />

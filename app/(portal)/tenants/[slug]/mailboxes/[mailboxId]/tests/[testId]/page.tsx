@@ -5,7 +5,7 @@ import { StepList } from "@/app/_components/step-list";
 import { STEP_LABELS } from "@/lib/engine/steps";
 import { formatUtc } from "@/lib/format-time";
 import { loadOr404 } from "@/lib/load-or-404";
-import { formatReport } from "@/lib/service/report";
+import { credentialLine, formatReport } from "@/lib/service/report";
 import { getTestFor } from "@/lib/service/test-history";
 import { loadMailboxPage } from "../../load";
 import { MailboxNav } from "../../mailbox-nav";
@@ -32,6 +32,7 @@ export default async function TestReportPage({
       startedAt: started,
       source: test.source,
       by: test.triggeredBy,
+      credential: credentialLine(mailbox),
     },
     test.steps,
     STEP_LABELS,
