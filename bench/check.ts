@@ -1,34 +1,16 @@
 // The live check against the test rig (Entra emulator, SMTP peer, Dovecot) compared with a bare script
 // doing the same protocol work with the same libraries. Run: npm run bench:check
-import { spawn } from "node:child_process";
-import { randomBytes, randomUUID } from "node:crypto";
-import os from "node:os";
-import path from "node:path";
+import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { createRigTls } from "../tests/support/rig/tls";
+import { withRig } from "./rig-process";
 import { median } from "./stats";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const WARMUP = 2;
 
-if (!process.env.NAVIGATOR_RIG_TLS_DIR) {
-  // Node reads NODE_EXTRA_CA_CERTS at start-up: make the test CA, then run again with it.
-  const tls = createRigTls();
-  const child = spawn(process.execPath, process.execArgv.concat(process.argv.slice(1)), {
-    stdio: "inherit",
-    env: { ...process.env, NAVIGATOR_RIG_TLS_DIR: tls.dir, NAVIGATOR_RIG_IP: tls.ip, NODE_EXTRA_CA_CERTS: tls.caPem },
-  });
-  child.on("exit", (code) => process.exit(code ?? 1));
-} else {
-  await bench();
-}
+await withRig(bench);
 
 async function bench(): Promise<void> {
-  Object.assign(process.env, {
-    AUTH_SECRET: randomBytes(32).toString("base64"),
-    SECRETS_KEYS: `bench:${randomBytes(32).toString("base64")}`,
-    DATABASE_URL: `file:${path.join(os.tmpdir(), `navigator-bench-${randomUUID()}.db`)}`,
-  });
   const { PublicClientApplication } = await import("@azure/msal-node");
   const nodemailer = (await import("nodemailer")).default;
   const { ImapFlow } = await import("imapflow");

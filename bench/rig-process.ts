@@ -1,0 +1,28 @@
+import { spawn } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import os from "node:os";
+import path from "node:path";
+import { createRigTls } from "../tests/support/rig/tls";
+
+/**
+ * Runs a benchmark against the test rig. Node reads NODE_EXTRA_CA_CERTS only at start-up, so the first
+ * process makes the test CA and runs the script again with it; the second gets fresh secrets and a
+ * temporary database before any module reads the environment.
+ */
+export async function withRig(bench: () => Promise<void>): Promise<void> {
+  if (!process.env.NAVIGATOR_RIG_TLS_DIR) {
+    const tls = createRigTls();
+    const child = spawn(process.execPath, process.execArgv.concat(process.argv.slice(1)), {
+      stdio: "inherit",
+      env: { ...process.env, NAVIGATOR_RIG_TLS_DIR: tls.dir, NAVIGATOR_RIG_IP: tls.ip, NODE_EXTRA_CA_CERTS: tls.caPem },
+    });
+    child.on("exit", (code) => process.exit(code ?? 1));
+    return;
+  }
+  Object.assign(process.env, {
+    AUTH_SECRET: randomBytes(32).toString("base64"),
+    SECRETS_KEYS: `bench:${randomBytes(32).toString("base64")}`,
+    DATABASE_URL: `file:${path.join(os.tmpdir(), `navigator-bench-${randomUUID()}.db`)}`,
+  });
+  await bench();
+}
