@@ -2,7 +2,7 @@
 // doing the same protocol work with the same libraries. Run: npm run bench:check
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { withRig } from "./rig-process";
+import { benchTenant, withRig } from "./rig-process";
 import { median } from "./stats";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
@@ -40,29 +40,10 @@ async function bench(): Promise<void> {
     }
 
     // A second check of the same mailbox, with the sealed token cache.
-    const { getDb, migrateDatabase } = await import("@/db/client");
-    const { createTenant } = await import("@/lib/tenants/queries");
-    const { createMailbox } = await import("@/lib/mailbox/save");
-    const { saveMailboxSchema } = await import("@/lib/mailbox/schema");
-    const db = getDb();
-    migrateDatabase(db);
-    const root = {
-      kind: "user" as const,
-      id: 0,
-      email: "bench@navigator.test",
-      name: "Bench",
-      role: "super_admin" as const,
-      tenantId: null,
-      mustChangePassword: false,
-    };
-    const tenant = createTenant(db, root, { name: "Bench", slug: "bench" });
+    const { db, save } = await benchTenant();
     const user = rig.addUser();
     const s = rig.settings(user);
-    const mailbox = createMailbox(
-      db,
-      root,
-      saveMailboxSchema.parse({ tenantId: String(tenant.id), ...rig.mailboxForm(user, { name: "Bench" }) }),
-    );
+    const mailbox = save(rig.mailboxForm(user, { name: "Bench" }));
     const withCache = () => ({ ...options, tokenCache: mailboxTokenCacheStore(db, mailbox, s, options.authorityHost) });
     await runChecksToEnd(s, withCache());
     const before = rig.entra.tokenRequests();

@@ -26,3 +26,26 @@ export async function withRig(bench: () => Promise<void>): Promise<void> {
   });
   await bench();
 }
+
+/** The bench's database with one tenant, and a function that saves a mailbox form in it as a super-admin. */
+export async function benchTenant() {
+  const { getDb, migrateDatabase } = await import("@/db/client");
+  const { createTenant } = await import("@/lib/tenants/queries");
+  const { createMailbox } = await import("@/lib/mailbox/save");
+  const { saveMailboxSchema } = await import("@/lib/mailbox/schema");
+  const db = getDb();
+  migrateDatabase(db);
+  const root = {
+    kind: "user" as const,
+    id: 0,
+    email: "bench@navigator.test",
+    name: "Bench",
+    role: "super_admin" as const,
+    tenantId: null,
+    mustChangePassword: false,
+  };
+  const tenant = createTenant(db, root, { name: "Bench", slug: "bench" });
+  const save = (form: Record<string, string>) =>
+    createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
+  return { db, tenant, save };
+}

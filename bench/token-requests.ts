@@ -1,8 +1,5 @@
-// Token-endpoint requests per test, for each sign-in method: the first (cold) test of a mailbox and the
-// tests after it (warm, from the sealed token cache). Run: npm run bench:tokens
-import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { withRig } from "./rig-process";
+import { benchTenant, withRig } from "./rig-process";
 import { median } from "./stats";
 
 // A mailbox may be tested 5 times a minute: one cold test and four warm ones.
@@ -11,48 +8,20 @@ const WARM_RUNS = Math.min(4, Number(process.env.BENCH_RUNS ?? 4));
 await withRig(bench);
 
 async function bench(): Promise<void> {
-  const { getDb, migrateDatabase } = await import("@/db/client");
   const { SYSTEM_ACTORS } = await import("@/lib/auth/actor");
-  const { createMailbox } = await import("@/lib/mailbox/save");
-  const { saveMailboxSchema } = await import("@/lib/mailbox/schema");
   const { startMailboxTest } = await import("@/lib/service/mailbox-tests");
-  const { createTenant } = await import("@/lib/tenants/queries");
   const { startRig } = await import("../tests/support/rig/rig");
   const rig = await startRig();
   process.env.ENTRA_AUTHORITY_HOST = rig.entra.authorityHost;
   process.env.MAIL_ALLOW_PRIVATE = rig.allowlist.join(",");
+  const { db, tenant, save } = await benchTenant();
   try {
-    const db = getDb();
-    migrateDatabase(db);
-    const root = {
-      kind: "user" as const,
-      id: 0,
-      email: "bench@navigator.test",
-      name: "Bench",
-      role: "super_admin" as const,
-      tenantId: null,
-      mustChangePassword: false,
-    };
-    const tenant = createTenant(db, root, { name: "Bench", slug: "bench" });
-    const save = (form: Record<string, string>) =>
-      createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
-
     const user = rig.addUser();
     const password = save(rig.mailboxForm(user, { name: "Password" }));
 
     const secret = "bench-app-only-client-secret";
-    const servicePrincipalId = randomUUID();
-    const clientId = randomUUID();
-    rig.tenant.apps.push({
-      clientId,
-      publicClient: false,
-      consented: [],
-      secrets: [{ value: secret }],
-      appRoles: ["SMTP.SendAsApp"],
-      servicePrincipalId,
-    });
     const mailbox = rig.addUser().upn;
-    rig.smtp.appMailboxes.set(servicePrincipalId, new Set([mailbox]));
+    const { clientId } = rig.addAppOnlyApp({ secrets: [{ value: secret }] }, [mailbox]);
     const appOnly = save({
       ...rig.mailboxForm({ upn: mailbox, password: "" }, { name: "App-only", type: "smtp", azureClientId: clientId }),
       signInMethod: "app",
@@ -81,7 +50,7 @@ async function bench(): Promise<void> {
   async function oneTest(mailboxId: number): Promise<{ requests: number; ms: number; ok: boolean }> {
     const before = rig.entra.tokenRequests();
     const started = performance.now();
-    const test = startMailboxTest(getDb(), SYSTEM_ACTORS.cli, { tenantId: 1, mailboxId, source: "saved" });
+    const test = startMailboxTest(db, SYSTEM_ACTORS.cli, { tenantId: tenant.id, mailboxId, source: "saved" });
     if (!test.ok) throw new Error(test.refusal.message);
     let ok = false;
     for await (const event of test.events) if (event.type === "done") ok = event.ok;

@@ -230,19 +230,8 @@ describe("an app-only mailbox in Chromium", () => {
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     await signInWith(page, portal.url, admin.email, admin.password);
     await page.waitForURL(`${portal.url}/tenants`);
-    const clientId = randomUUID();
-    const servicePrincipalId = randomUUID();
-    rig.tenant.apps.push({
-      clientId,
-      publicClient: false,
-      consented: [],
-      secrets: [{ value: secret }],
-      appRoles: ["SMTP.SendAsApp"],
-      servicePrincipalId,
-    });
     appMailbox = rig.addUser().upn;
-    rig.smtp.appMailboxes.set(servicePrincipalId, new Set([appMailbox]));
-    Object.assign(appApp, { clientId });
+    Object.assign(appApp, rig.addAppOnlyApp({ secrets: [{ value: secret }] }, [appMailbox]));
   });
   const appApp = { clientId: "" };
 

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TokenCacheStore } from "@/lib/engine/credentials";
 import { runChecksToEnd } from "@/lib/engine/run-checks";
@@ -19,18 +18,8 @@ afterAll(() => rig?.stop());
 
 /** An app registration with app-only access, and the mailbox it may use (unless told otherwise). */
 function appWith(app: Partial<EmuApp> = {}, mailboxAccess = true) {
-  const clientId = randomUUID();
-  const servicePrincipalId = randomUUID();
-  rig.tenant.apps.push({
-    clientId,
-    publicClient: false,
-    consented: [],
-    appRoles: ["SMTP.SendAsApp"],
-    servicePrincipalId,
-    ...app,
-  });
   const mailbox = rig.addUser().upn;
-  if (mailboxAccess) rig.smtp.appMailboxes.set(servicePrincipalId, new Set([mailbox]));
+  const { clientId } = rig.addAppOnlyApp(app, mailboxAccess ? [mailbox] : []);
   return { clientId, mailbox };
 }
 

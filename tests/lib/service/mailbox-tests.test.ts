@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
@@ -216,18 +215,8 @@ describe("a test of unsaved form values", () => {
 
 describe("a test of an app-only mailbox", () => {
   function appMailbox(secret: string) {
-    const clientId = randomUUID();
-    const servicePrincipalId = randomUUID();
-    rig.tenant.apps.push({
-      clientId,
-      publicClient: false,
-      consented: [],
-      secrets: [{ value: secret }],
-      appRoles: ["SMTP.SendAsApp"],
-      servicePrincipalId,
-    });
     const mailbox = rig.addUser().upn;
-    rig.smtp.appMailboxes.set(servicePrincipalId, new Set([mailbox]));
+    const { clientId } = rig.addAppOnlyApp({ secrets: [{ value: secret }] }, [mailbox]);
     const form = rig.mailboxForm(
       { upn: mailbox, password: "" },
       { name: `App ${++n}`, type: "smtp", azureClientId: clientId },

@@ -3,7 +3,7 @@ import type { CheckSettings } from "@/lib/engine/settings";
 import { mailboxForm } from "../mailbox";
 import { freePort } from "../portal";
 import { Dovecot } from "./dovecot";
-import { type EmuTenant, type EmuUser, EntraEmulator } from "./entra-emulator";
+import { type EmuApp, type EmuTenant, type EmuUser, EntraEmulator } from "./entra-emulator";
 import { SmtpRelay } from "./smtp-relay";
 import { issueRigCertificate, type RigTls, rigTlsFromEnv } from "./tls";
 
@@ -21,6 +21,11 @@ export type Rig = {
   /** A fresh user in the emulator's tenant, with a mailbox in Dovecot. */
   addUser(user?: Partial<EmuUser>): EmuUser;
   settings(user: EmuUser, overrides?: Partial<CheckSettings>): CheckSettings;
+  /**
+   * An app registration with app-only access, as an administrator sets it up: application permissions
+   * with consent, a service principal, and Add-MailboxPermission on the given mailboxes (SMTP peer).
+   */
+  addAppOnlyApp(app?: Partial<EmuApp>, mailboxes?: string[]): { clientId: string; servicePrincipalId: string };
   /** The mailbox form, as an administrator fills it, for a rig user. */
   mailboxForm(user: Pick<EmuUser, "upn" | "password">, overrides?: Record<string, string>): Record<string, string>;
   stop(): Promise<void>;
@@ -100,6 +105,20 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
         cloud: "global",
         ...overrides,
       };
+    },
+    addAppOnlyApp(app = {}, mailboxes = []) {
+      const clientId = randomUUID();
+      const servicePrincipalId = randomUUID();
+      tenant.apps.push({
+        clientId,
+        publicClient: false,
+        consented: [],
+        appRoles: ["SMTP.SendAsApp"],
+        servicePrincipalId,
+        ...app,
+      });
+      if (mailboxes.length > 0) smtp.appMailboxes.set(servicePrincipalId, new Set(mailboxes));
+      return { clientId, servicePrincipalId };
     },
     mailboxForm(user, overrides = {}) {
       return mailboxForm({
