@@ -66,19 +66,7 @@ export function updateMailbox(
     if (input.signInMethod !== current.signInMethod) requireAppCredential(null, input);
     else requireAppCredential(current, input);
     const secrets = credentialColumns(current, input, actor, current);
-    const updated = tx
-      .update(mailboxes)
-      .set({
-        ...next,
-        ...secrets,
-        version: sql`${mailboxes.version} + 1`,
-        updatedBy: actor.email,
-        updatedAt: new Date(),
-      })
-      .where(and(eq(mailboxes.id, current.id), eq(mailboxes.version, input.version)))
-      .returning()
-      .get();
-    if (!updated) throw conflict(getMailboxFor(tx, actor, input.tenantId, input.mailboxId));
+    const updated = writeVersion(tx, actor, input, { ...next, ...secrets });
     // A token belongs to where it was sent and the secret that made it; anything else starts over.
     const tokenChanged = (["type", ...DESTINATION_FIELDS] as const).some((field) => current[field] !== updated[field]);
     const secretChanged = (["passwordSealed", "clientSecretSealed", "privateKeySealed", "signInMethod"] as const).some(
@@ -124,19 +112,7 @@ export function generateAppCertificate(
       actor,
       current,
     );
-    const updated = tx
-      .update(mailboxes)
-      .set({
-        ...secrets,
-        signInMethod: "app",
-        version: sql`${mailboxes.version} + 1`,
-        updatedBy: actor.email,
-        updatedAt: new Date(),
-      })
-      .where(and(eq(mailboxes.id, current.id), eq(mailboxes.version, input.version)))
-      .returning()
-      .get();
-    if (!updated) throw conflict(getMailboxFor(tx, actor, input.tenantId, input.mailboxId));
+    const updated = writeVersion(tx, actor, input, { ...secrets, signInMethod: "app" });
     dropTokenCache(tx, updated.id);
     recordAudit(tx, actor, {
       tenantId: updated.tenantId,
@@ -184,6 +160,23 @@ export function settingsRow(input: MailboxSettings): SettingsRow {
     cloud: input.cloud,
     signInMethod: input.signInMethod,
   };
+}
+
+/** Writes the next version of the mailbox, only if it is still at the version the save started from. */
+function writeVersion(
+  tx: Tx,
+  actor: UserActor,
+  at: { tenantId: number; mailboxId: number; version: number },
+  values: Partial<Mailbox>,
+): Mailbox {
+  const updated = tx
+    .update(mailboxes)
+    .set({ ...values, version: sql`${mailboxes.version} + 1`, updatedBy: actor.email, updatedAt: new Date() })
+    .where(and(eq(mailboxes.id, at.mailboxId), eq(mailboxes.version, at.version)))
+    .returning()
+    .get();
+  if (!updated) throw conflict(getMailboxFor(tx, actor, at.tenantId, at.mailboxId));
+  return updated;
 }
 
 /** App-only needs a credential: typed now, or already stored for this method. */

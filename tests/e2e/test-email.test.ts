@@ -235,18 +235,23 @@ describe("an app-only mailbox in Chromium", () => {
   });
   const appApp = { clientId: "" };
 
+  /** A send-only mailbox of the app registration above, on the rig's SMTP peer. */
+  async function fillSendOnlyMailbox(name: string, login: string): Promise<void> {
+    await field("Name").fill(name);
+    await page.getByLabel("Type").selectOption("smtp");
+    await field("Login").fill(login);
+    await field("SMTP Server").fill(rig.ip);
+    await field("SMTP Port").fill("587");
+    await field("Azure Application ClientID").fill(appApp.clientId);
+    await field("Azure Application TenantID").fill(rig.tenant.id);
+  }
+
   it("shows only the chosen method's fields, saves a client secret and passes the test", async () => {
     await page.goto(`${portal.url}/tenants/acme/mailboxes/new`);
     await page.getByLabel("Sign-in method").selectOption("app");
     expect(await field("Password").isVisible()).toBe(false);
     expect(await field("Client secret").isVisible()).toBe(true);
-    await field("Name").fill("Notifications");
-    await page.getByLabel("Type").selectOption("smtp");
-    await field("Login").fill(appMailbox);
-    await field("SMTP Server").fill(rig.ip);
-    await field("SMTP Port").fill("587");
-    await field("Azure Application ClientID").fill(appApp.clientId);
-    await field("Azure Application TenantID").fill(rig.tenant.id);
+    await fillSendOnlyMailbox("Notifications", appMailbox);
     await field("Client secret").fill(secret);
     await field("Client secret expires on").fill("2030-06-30");
     await page.getByRole("button", { name: "Create mailbox" }).click();
@@ -297,13 +302,7 @@ describe("an app-only mailbox in Chromium", () => {
     const app = rig.tenant.apps.find((a) => a.clientId === appApp.clientId)!;
     rig.smtp.appMailboxes.get(app.servicePrincipalId!)!.add(second);
     await page.goto(`${portal.url}/tenants/acme/mailboxes/new`);
-    await field("Name").fill("Alerts");
-    await page.getByLabel("Type").selectOption("smtp");
-    await field("Login").fill(second);
-    await field("SMTP Server").fill(rig.ip);
-    await field("SMTP Port").fill("587");
-    await field("Azure Application ClientID").fill(appApp.clientId);
-    await field("Azure Application TenantID").fill(rig.tenant.id);
+    await fillSendOnlyMailbox("Alerts", second);
     await page.getByRole("button", { name: "Create mailbox" }).click();
     await page.waitForURL(/\/mailboxes\/\d+\?created=1$/);
     await page.getByRole("button", { name: "Generate a certificate" }).click();
