@@ -16,6 +16,10 @@ export const tenants = sqliteTable("tenants", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   slug: text("slug").notNull().unique(),
   name: text("name").notNull(),
+  // The tenant's usual app registration: new mailboxes start from it.
+  defaultAzureClientId: text("default_azure_client_id"),
+  defaultAzureTenantId: text("default_azure_tenant_id"),
+  defaultCloud: text("default_cloud", { enum: CLOUDS }),
   ...timestamps,
 });
 export type Tenant = typeof tenants.$inferSelect;

@@ -175,7 +175,7 @@ export const generateCertificateSchema = z.object({ tenantId: id, mailboxId: id,
 
 export const MAILBOX_SECRET_FIELDS = ["password", "clientSecret", "privateKeyPem"] as const;
 
-function clientIdError(value: string): string | null {
+export function clientIdError(value: string): string | null {
   if (GUID.test(value)) return null;
   if (EMAIL_SHAPE.test(value))
     return "This is an email address. The ClientID is the Application (client) ID, a GUID such as 1b2c3d4e-0000-4000-8000-123456789abc, on the app registration's Overview page.";
@@ -184,7 +184,7 @@ function clientIdError(value: string): string | null {
   return "Enter the Application (client) ID: a GUID such as 1b2c3d4e-0000-4000-8000-123456789abc.";
 }
 
-function tenantIdError(value: string): string | null {
+export function tenantIdError(value: string): string | null {
   if (MULTI_TENANT_ALIASES.includes(value.toLowerCase())) {
     return `"${value}" is not a specific tenant, and password sign-in needs one: enter the Directory (tenant) ID or a verified domain such as contoso.onmicrosoft.com.`;
   }

@@ -2,10 +2,10 @@ import "server-only";
 import { asc, eq } from "drizzle-orm";
 import type { Db, Queryable } from "@/db/client";
 import { type Tenant, tenants } from "@/db/schema";
-import { recordAudit } from "@/lib/audit/log";
+import { diffChanges, recordAudit } from "@/lib/audit/log";
 import { assertSuperAdmin, assertTenantAccess, isSuperAdmin, type UserActor } from "@/lib/auth/actor";
 import { NotFoundError, UserError } from "@/lib/errors";
-import type { CreateTenantInput, RenameTenantInput } from "./schema";
+import type { CreateTenantInput, RenameTenantInput, TenantDefaultsInput } from "./schema";
 
 export function listTenantsFor(db: Db, actor: UserActor): Tenant[] {
   const query = db.select().from(tenants).orderBy(asc(tenants.name));
@@ -64,6 +64,41 @@ export function renameTenant(db: Db, actor: UserActor, input: RenameTenantInput)
       targetLabel: tenant.slug,
       changes: { name: { from: before.name, to: tenant.name } },
     });
+    return tenant;
+  });
+}
+
+/** The tenant's default app registration; its own admins may set it. */
+export function saveTenantDefaults(db: Db, actor: UserActor, input: TenantDefaultsInput): Tenant {
+  return db.transaction((tx) => {
+    const before = getTenantFor(tx, actor, input.tenantId);
+    const values = {
+      defaultAzureClientId: input.azureClientId ?? null,
+      defaultAzureTenantId: input.azureTenantId ?? null,
+      defaultCloud: input.azureClientId ? input.cloud : null,
+    };
+    const tenant = tx
+      .update(tenants)
+      .set({ ...values, updatedAt: new Date() })
+      .where(eq(tenants.id, before.id))
+      .returning()
+      .get();
+    const view = (t: Tenant) => ({
+      defaultAzureClientId: t.defaultAzureClientId,
+      defaultAzureTenantId: t.defaultAzureTenantId,
+      defaultCloud: t.defaultCloud,
+    });
+    const changes = diffChanges(view(before), view(tenant));
+    if (Object.keys(changes).length > 0) {
+      recordAudit(tx, actor, {
+        tenantId: tenant.id,
+        action: "tenant.defaults",
+        targetType: "tenant",
+        targetId: tenant.id,
+        targetLabel: tenant.slug,
+        changes,
+      });
+    }
     return tenant;
   });
 }

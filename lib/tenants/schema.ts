@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { CLOUDS } from "@/lib/engine/settings";
+import { clientIdError, tenantIdError } from "@/lib/mailbox/schema";
 
 const tenantName = z.string().trim().min(1, "Enter a name.").max(100, "Use at most 100 characters.");
 
@@ -18,3 +20,30 @@ export const renameTenantSchema = z.object({
   name: tenantName,
 });
 export type RenameTenantInput = z.infer<typeof renameTenantSchema>;
+
+const optionalId = z.preprocess(
+  (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+  z.string().trim().max(253, "Use at most 253 characters.").optional(),
+);
+
+/** The app registration new mailboxes of the tenant start from; both IDs or neither. */
+export const tenantDefaultsSchema = z
+  .object({
+    tenantId: z.coerce.number().int().positive(),
+    azureClientId: optionalId,
+    azureTenantId: optionalId.transform((v) => v?.toLowerCase()),
+    cloud: z.enum(CLOUDS, { error: "Choose a Microsoft cloud." }).default("global"),
+  })
+  .superRefine((value, ctx) => {
+    const add = (path: "azureClientId" | "azureTenantId", message: string) =>
+      ctx.addIssue({ code: "custom", path: [path], message });
+    if (value.azureClientId && !value.azureTenantId)
+      add("azureTenantId", "Enter the TenantID too, or leave both empty.");
+    if (value.azureTenantId && !value.azureClientId)
+      add("azureClientId", "Enter the ClientID too, or leave both empty.");
+    const clientProblem = value.azureClientId ? clientIdError(value.azureClientId) : null;
+    if (clientProblem) add("azureClientId", clientProblem);
+    const tenantProblem = value.azureTenantId ? tenantIdError(value.azureTenantId) : null;
+    if (tenantProblem) add("azureTenantId", tenantProblem);
+  });
+export type TenantDefaultsInput = z.infer<typeof tenantDefaultsSchema>;

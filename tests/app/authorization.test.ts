@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { eq } from "drizzle-orm";
@@ -16,7 +16,9 @@ import { digestOf, signInAs } from "../support/session";
 vi.mock("next/headers", async () => (await import("../support/session")).nextHeadersMock());
 vi.mock("next/cache", () => ({ revalidatePath: vi.fn() }));
 
-const { createTenantAction, renameTenantAction } = await import("@/app/(portal)/tenants/actions");
+const { createTenantAction, renameTenantAction, saveTenantDefaultsAction } = await import(
+  "@/app/(portal)/tenants/actions"
+);
 const { createUserAction, setUserDisabledAction } = await import("@/app/(portal)/users/actions");
 const { saveMailboxAction, deleteMailboxAction, generateCertificateAction } = await import(
   "@/app/(portal)/tenants/[slug]/mailboxes/actions"
@@ -173,6 +175,16 @@ const actionCases: Case[] = [
     expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
   },
 ];
+
+actionCases.push({
+  name: "saveTenantDefaultsAction",
+  run: (whose) =>
+    saveTenantDefaultsAction(
+      null,
+      form({ tenantId: tenantOf(whose).id, azureClientId: randomUUID(), azureTenantId: randomUUID(), cloud: "global" }),
+    ),
+  expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
+});
 
 const makeMailbox = async (whose: Whose) =>
   createMailbox(

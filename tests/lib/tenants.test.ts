@@ -3,8 +3,14 @@ import { z } from "zod";
 import type { Db } from "@/db/client";
 import { auditLog, tenants } from "@/db/schema";
 import type { UserError } from "@/lib/errors";
-import { createTenant, getTenantBySlugFor, listTenantsFor, renameTenant } from "@/lib/tenants/queries";
-import { createTenantSchema, renameTenantSchema } from "@/lib/tenants/schema";
+import {
+  createTenant,
+  getTenantBySlugFor,
+  listTenantsFor,
+  renameTenant,
+  saveTenantDefaults,
+} from "@/lib/tenants/queries";
+import { createTenantSchema, renameTenantSchema, tenantDefaultsSchema } from "@/lib/tenants/schema";
 import { freshDb, seedWorld, type World } from "../support/db";
 
 let db: Db;
@@ -68,5 +74,68 @@ describe("tenant queries", () => {
     expect(listTenantsFor(db, world.root).length).toBeGreaterThanOrEqual(2);
     expect(() => getTenantBySlugFor(db, world.adminA, "beta")).toThrow("Not found");
     expect(() => getTenantBySlugFor(db, world.adminA, "no-such")).toThrow("Not found");
+  });
+});
+
+describe("a tenant's default app registration", () => {
+  const CLIENT = "1b2c3d4e-0000-4000-8000-123456789abc";
+  const DIRECTORY = "9f8e7d6c-0000-4000-8000-abcdefabcdef";
+  const parse = (values: Record<string, string>) => tenantDefaultsSchema.safeParse(values);
+
+  it("is set by the tenant's own admin, audited, and cleared again", () => {
+    const input = tenantDefaultsSchema.parse({
+      tenantId: String(world.tenantA.id),
+      azureClientId: CLIENT,
+      azureTenantId: DIRECTORY,
+      cloud: "usgov",
+    });
+    const tenant = saveTenantDefaults(db, world.adminA, input);
+    expect(tenant).toMatchObject({
+      defaultAzureClientId: CLIENT,
+      defaultAzureTenantId: DIRECTORY,
+      defaultCloud: "usgov",
+    });
+    const entry = db.select().from(auditLog).all().at(-1)!;
+    expect(entry).toMatchObject({
+      action: "tenant.defaults",
+      actorEmail: world.adminA.email,
+      changes: { defaultAzureClientId: { from: null, to: CLIENT } },
+    });
+    const cleared = saveTenantDefaults(
+      db,
+      world.adminA,
+      tenantDefaultsSchema.parse({ tenantId: String(world.tenantA.id), azureClientId: "", azureTenantId: "" }),
+    );
+    expect(cleared).toMatchObject({ defaultAzureClientId: null, defaultAzureTenantId: null, defaultCloud: null });
+  });
+
+  it("is out of reach for another tenant's admin", () => {
+    const input = tenantDefaultsSchema.parse({
+      tenantId: String(world.tenantB.id),
+      azureClientId: CLIENT,
+      azureTenantId: DIRECTORY,
+    });
+    expect(() => saveTenantDefaults(db, world.adminA, input)).toThrow("Not found");
+    expect(
+      db
+        .select()
+        .from(tenants)
+        .all()
+        .find((t) => t.id === world.tenantB.id)?.defaultAzureClientId,
+    ).toBeNull();
+  });
+
+  it("names the mistakes the mailbox form names", () => {
+    const errors = (values: Record<string, string>) => {
+      const parsed = parse({ tenantId: "1", ...values });
+      return parsed.success ? {} : z.flattenError(parsed.error).fieldErrors;
+    };
+    expect(errors({ azureClientId: "invoices@contoso.com", azureTenantId: DIRECTORY }).azureClientId?.[0]).toMatch(
+      /email address/,
+    );
+    expect(errors({ azureClientId: CLIENT }).azureTenantId?.[0]).toMatch(/TenantID too/);
+    expect(errors({ azureClientId: CLIENT, azureTenantId: "common" }).azureTenantId?.[0]).toMatch(
+      /not a specific tenant/,
+    );
   });
 });

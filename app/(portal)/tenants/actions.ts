@@ -4,8 +4,8 @@ import { revalidatePath } from "next/cache";
 import { redirect } from "next/navigation";
 import { getDb } from "@/db/client";
 import { authorizedAction } from "@/lib/action";
-import { createTenant, renameTenant } from "@/lib/tenants/queries";
-import { createTenantSchema, renameTenantSchema } from "@/lib/tenants/schema";
+import { createTenant, renameTenant, saveTenantDefaults } from "@/lib/tenants/queries";
+import { createTenantSchema, renameTenantSchema, tenantDefaultsSchema } from "@/lib/tenants/schema";
 
 export const createTenantAction = authorizedAction({
   schema: createTenantSchema,
@@ -21,5 +21,16 @@ export const renameTenantAction = authorizedAction({
     const tenant = renameTenant(getDb(), actor, input);
     revalidatePath("/", "layout");
     return `Renamed to ${tenant.name}.`;
+  },
+});
+
+export const saveTenantDefaultsAction = authorizedAction({
+  schema: tenantDefaultsSchema,
+  async run(actor, input) {
+    const tenant = saveTenantDefaults(getDb(), actor, input);
+    revalidatePath(`/tenants/${tenant.slug}`, "layout");
+    return tenant.defaultAzureClientId
+      ? "Saved: new mailboxes start with this app registration."
+      : "Saved: no default app registration.";
   },
 });

@@ -1,16 +1,17 @@
 import type { Metadata } from "next";
 import Link from "next/link";
-import { ActionForm, Field } from "@/app/_components/action-form";
+import { ActionForm, Field, SelectField } from "@/app/_components/action-form";
 import { getDb } from "@/db/client";
 import { isSuperAdmin } from "@/lib/auth/actor";
 import { requireActor } from "@/lib/auth/session";
+import { CLOUD_PROFILES } from "@/lib/engine/settings";
 import { loadOr404 } from "@/lib/load-or-404";
-import { MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
+import { MAILBOX_FIELDS, MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
 import { listMailboxesFor } from "@/lib/mailbox/queries";
 import { lastTestsFor } from "@/lib/service/test-history";
 import { getTenantBySlugFor } from "@/lib/tenants/queries";
 import { listUsersFor } from "@/lib/users/queries";
-import { renameTenantAction } from "../actions";
+import { renameTenantAction, saveTenantDefaultsAction } from "../actions";
 import { OutcomeBadge } from "./mailboxes/[mailboxId]/outcome-badge";
 
 type Props = { params: Promise<{ slug: string }>; searchParams: Promise<{ deleted?: string }> };
@@ -97,6 +98,39 @@ export default async function TenantPage({ params, searchParams }: Props) {
             ))}
           </ul>
         )}
+      </section>
+
+      <section aria-labelledby="defaults">
+        <h2 id="defaults">Default app registration</h2>
+        <p className="hint">
+          New mailboxes of this tenant start with these Azure fields; each mailbox can change them.
+        </p>
+        <ActionForm action={saveTenantDefaultsAction} submitLabel="Save defaults">
+          <input type="hidden" name="tenantId" value={tenant.id} />
+          <Field
+            name="azureClientId"
+            label={MAILBOX_FIELDS.azureClientId.label}
+            hint={MAILBOX_FIELDS.azureClientId.help}
+            defaultValue={tenant.defaultAzureClientId ?? undefined}
+            autoComplete="off"
+            maxLength={100}
+          />
+          <Field
+            name="azureTenantId"
+            label={MAILBOX_FIELDS.azureTenantId.label}
+            hint={MAILBOX_FIELDS.azureTenantId.help}
+            defaultValue={tenant.defaultAzureTenantId ?? undefined}
+            autoComplete="off"
+            maxLength={253}
+          />
+          <SelectField
+            name="cloud"
+            label={MAILBOX_FIELDS.cloud.label}
+            hint={MAILBOX_FIELDS.cloud.help}
+            options={Object.entries(CLOUD_PROFILES).map(([value, profile]) => ({ value, label: profile.label }))}
+            defaultValue={tenant.defaultCloud ?? "global"}
+          />
+        </ActionForm>
       </section>
 
       {isSuperAdmin(actor) && (

@@ -13,13 +13,15 @@ type Props = {
   action: (previous: ActionResult | null, formData: FormData) => Promise<ActionResult>;
   tenantId: number;
   mailbox?: MailboxView;
+  /** The tenant's default app registration, for a new mailbox. */
+  defaults?: Partial<Pick<MailboxView, "azureClientId" | "azureTenantId">> & { cloud?: MailboxView["cloud"] | null };
 };
 
 const CLOUD_OPTIONS = Object.entries(CLOUD_PROFILES).map(([value, profile]) => ({ value, label: profile.label }));
 const TYPE_OPTIONS = Object.entries(MAILBOX_TYPE_LABELS).map(([value, label]) => ({ value, label }));
 const METHOD_OPTIONS = Object.entries(SIGN_IN_CHOICE_LABELS).map(([value, label]) => ({ value, label }));
 
-export function MailboxForm({ action, tenantId, mailbox }: Props) {
+export function MailboxForm({ action, tenantId, mailbox, defaults }: Props) {
   const text = (value: string | number | null | undefined) =>
     value === null || value === undefined ? undefined : String(value);
   return (
@@ -133,7 +135,7 @@ export function MailboxForm({ action, tenantId, mailbox }: Props) {
           label={F.cloud.label}
           hint={F.cloud.help}
           options={CLOUD_OPTIONS}
-          defaultValue={mailbox?.cloud ?? "global"}
+          defaultValue={mailbox?.cloud ?? defaults?.cloud ?? "global"}
         />
         <p>
           <button type="button" className="secondary" onClick={fillMicrosoft365}>
@@ -189,7 +191,7 @@ export function MailboxForm({ action, tenantId, mailbox }: Props) {
           name="azureClientId"
           label={F.azureClientId.label}
           hint={F.azureClientId.help}
-          defaultValue={text(mailbox?.azureClientId)}
+          defaultValue={text(mailbox ? mailbox.azureClientId : defaults?.azureClientId)}
           autoComplete="off"
           maxLength={100}
         />
@@ -197,7 +199,7 @@ export function MailboxForm({ action, tenantId, mailbox }: Props) {
           name="azureTenantId"
           label={F.azureTenantId.label}
           hint={F.azureTenantId.help}
-          defaultValue={text(mailbox?.azureTenantId)}
+          defaultValue={text(mailbox ? mailbox.azureTenantId : defaults?.azureTenantId)}
           autoComplete="off"
           maxLength={253}
         />

@@ -19,7 +19,15 @@ export default async function NewMailboxPage({ params }: { params: Promise<{ slu
         <Link href={`/tenants/${tenant.slug}`}>{tenant.name}</Link>
       </p>
       <h1>New mailbox</h1>
-      <MailboxForm action={saveMailboxAction} tenantId={tenant.id} />
+      <MailboxForm
+        action={saveMailboxAction}
+        tenantId={tenant.id}
+        defaults={{
+          azureClientId: tenant.defaultAzureClientId,
+          azureTenantId: tenant.defaultAzureTenantId,
+          cloud: tenant.defaultCloud,
+        }}
+      />
     </>
   );
 }
