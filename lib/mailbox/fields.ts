@@ -1,5 +1,5 @@
 import type { SignInChoice } from "@/db/schema";
-import type { MailboxType } from "@/lib/engine/settings";
+import { CLOUD_PROFILES, type MailboxType } from "@/lib/engine/settings";
 
 /** Labels as the setup guide names them, and one line on where each value comes from. */
 export const MAILBOX_FIELDS = {
@@ -62,3 +62,9 @@ export const SIGN_IN_CHOICE_LABELS: Record<SignInChoice, string> = {
   password: "Password, as in the setup guide (plain password login without the Azure fields)",
   app: "App-only: client secret or certificate (no user password; works with MFA)",
 };
+
+/** The Microsoft clouds as choices of a form (mailbox settings, a tenant's default app registration). */
+export const CLOUD_OPTIONS = Object.entries(CLOUD_PROFILES).map(([value, profile]) => ({
+  value,
+  label: profile.label,
+}));

@@ -60,6 +60,16 @@ function newMailbox(): Mailbox {
   return createMailbox(db, world.adminA, saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...form }));
 }
 
+/** A test of the saved settings, run to its end. */
+async function testSaved(mailbox: Mailbox, actor = world.adminA): Promise<TestEvent[]> {
+  const started = startMailboxTest(db, actor, { tenantId: world.tenantA.id, mailboxId: mailbox.id, source: "saved" });
+  if (!started.ok) throw new Error(started.refusal.message);
+  return drain(started.events);
+}
+
+const cachedRows = (mailbox: Mailbox) =>
+  db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, mailbox.id)).all();
+
 function save(mailbox: Mailbox, form: Record<string, string>): Mailbox {
   const input = saveMailboxSchema.parse({
     tenantId: String(world.tenantA.id),
@@ -77,17 +87,11 @@ describe("a save during a test", () => {
     const moved = save(mailbox, { smtpPort: "465", password: "a-password-the-attacker-typed" });
     running.resume();
     expect((await running.events).at(-1)).toMatchObject({ type: "done", ok: true });
-    expect(db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, mailbox.id)).all()).toEqual([]);
+    expect(cachedRows(mailbox)).toEqual([]);
 
     const requestsBefore = rig.entra.tokenRequests();
     const authsBefore = rig.smtp.authentications.length;
-    const next = startMailboxTest(db, world.adminA, {
-      tenantId: world.tenantA.id,
-      mailboxId: moved.id,
-      source: "saved",
-    });
-    if (!next.ok) throw new Error(next.refusal.message);
-    const events = await drain(next.events);
+    const events = await testSaved(moved);
     expect(tokenStep(events)).toMatchObject({ status: "failed", diagnosis: { code: "AADSTS50126" } });
     expect(rig.entra.tokenRequests() - requestsBefore).toBe(1);
     const reached465 = rig.smtp.authentications.slice(authsBefore).filter((a) => a.port === 465);
@@ -101,18 +105,12 @@ describe("a save during a test", () => {
     const cleared = save(mailbox, { clearPassword: "on" });
     running.resume();
     await running.events;
-    expect(db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, mailbox.id)).all()).toEqual([]);
+    expect(cachedRows(mailbox)).toEqual([]);
     const moved = save(cleared, { smtpPort: "465" });
 
     const requestsBefore = rig.entra.tokenRequests();
     const authsBefore = rig.smtp.authentications.length;
-    const next = startMailboxTest(db, world.adminA, {
-      tenantId: world.tenantA.id,
-      mailboxId: moved.id,
-      source: "saved",
-    });
-    if (!next.ok) throw new Error(next.refusal.message);
-    const events = await drain(next.events);
+    const events = await testSaved(moved);
     expect(tokenStep(events)).toMatchObject({ status: "failed", diagnosis: { code: "NO_PASSWORD" } });
     expect(rig.entra.tokenRequests() - requestsBefore).toBe(0);
     expect(rig.smtp.authentications.slice(authsBefore)).toEqual([]);
@@ -124,12 +122,9 @@ describe("a save during a test", () => {
     await running.atWrite;
     running.resume();
     await running.events;
-    const next = startMailboxTest(db, world.root, {
-      tenantId: world.tenantA.id,
-      mailboxId: mailbox.id,
-      source: "saved",
+    expect(tokenStep(await testSaved(mailbox, world.root))).toMatchObject({
+      status: "passed",
+      metrics: { tokenRequests: 0 },
     });
-    if (!next.ok) throw new Error(next.refusal.message);
-    expect(tokenStep(await drain(next.events))).toMatchObject({ status: "passed", metrics: { tokenRequests: 0 } });
   });
 });

@@ -4,9 +4,8 @@ import { ActionForm, Field, SelectField } from "@/app/_components/action-form";
 import { getDb } from "@/db/client";
 import { isSuperAdmin } from "@/lib/auth/actor";
 import { requireActor } from "@/lib/auth/session";
-import { CLOUD_PROFILES } from "@/lib/engine/settings";
 import { loadOr404 } from "@/lib/load-or-404";
-import { MAILBOX_FIELDS, MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
+import { CLOUD_OPTIONS, MAILBOX_FIELDS, MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
 import { listMailboxesFor } from "@/lib/mailbox/queries";
 import { lastTestsFor } from "@/lib/service/test-history";
 import { getTenantBySlugFor } from "@/lib/tenants/queries";
@@ -127,7 +126,7 @@ export default async function TenantPage({ params, searchParams }: Props) {
             name="cloud"
             label={MAILBOX_FIELDS.cloud.label}
             hint={MAILBOX_FIELDS.cloud.help}
-            options={Object.entries(CLOUD_PROFILES).map(([value, profile]) => ({ value, label: profile.label }))}
+            options={CLOUD_OPTIONS}
             defaultValue={tenant.defaultCloud ?? "global"}
           />
         </ActionForm>

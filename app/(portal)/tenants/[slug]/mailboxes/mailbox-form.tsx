@@ -4,7 +4,7 @@ import { ActionForm, CheckboxField, Field, SelectField, TextAreaField } from "@/
 import type { ActionResult } from "@/lib/action-result";
 import { CLOUD_PROFILES } from "@/lib/engine/settings";
 import { formatUtc } from "@/lib/format-time";
-import { MAILBOX_FIELDS as F, MAILBOX_TYPE_LABELS, SIGN_IN_CHOICE_LABELS } from "@/lib/mailbox/fields";
+import { CLOUD_OPTIONS, MAILBOX_FIELDS as F, MAILBOX_TYPE_LABELS, SIGN_IN_CHOICE_LABELS } from "@/lib/mailbox/fields";
 import type { MailboxView } from "@/lib/mailbox/queries";
 
 export const MAILBOX_FORM_ID = "mailbox-settings";
@@ -17,7 +17,6 @@ type Props = {
   defaults?: Partial<Pick<MailboxView, "azureClientId" | "azureTenantId">> & { cloud?: MailboxView["cloud"] | null };
 };
 
-const CLOUD_OPTIONS = Object.entries(CLOUD_PROFILES).map(([value, profile]) => ({ value, label: profile.label }));
 const TYPE_OPTIONS = Object.entries(MAILBOX_TYPE_LABELS).map(([value, label]) => ({ value, label }));
 const METHOD_OPTIONS = Object.entries(SIGN_IN_CHOICE_LABELS).map(([value, label]) => ({ value, label }));
 
