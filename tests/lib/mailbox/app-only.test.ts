@@ -42,9 +42,16 @@ function update(mailbox: Mailbox, form: Record<string, string>): Mailbox {
   return updateMailbox(db, world.adminA, { ...input, mailboxId: mailbox.id, version: mailbox.version });
 }
 
-function fieldErrors(form: Record<string, string>) {
+/** Every message of each field, joined: a field can fail more than one rule at once. */
+function fieldErrors(form: Record<string, string>): Record<string, string> {
   const parsed = saveMailboxSchema.safeParse({ tenantId: String(world.tenantA.id), ...form });
-  return parsed.success ? {} : Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message]));
+  if (parsed.success) return {};
+  const errors: Record<string, string> = {};
+  for (const issue of parsed.error.issues) {
+    const field = String(issue.path[0]);
+    errors[field] = errors[field] ? `${errors[field]} ${issue.message}` : issue.message;
+  }
+  return errors;
 }
 
 const row = (id: number) => db.select().from(mailboxes).where(eq(mailboxes.id, id)).get()!;
@@ -133,6 +140,12 @@ describe("an app-only mailbox with a certificate", () => {
       () => ({ certificatePem: keyAndCertificate().certificatePem }),
       "privateKeyPem",
       /private key too/,
+    ],
+    [
+      "an oversized upload",
+      () => ({ certificatePem: "A".repeat(20_001), privateKeyPem: keyAndCertificate().privateKeyPem }),
+      "certificatePem",
+      /too long for a certificate/,
     ],
   ])("refuses %s with a field error, and nothing stored changes", (_what, upload, field, message) => {
     const mailbox = create(appForm());
