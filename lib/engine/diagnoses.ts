@@ -11,6 +11,7 @@ export type SetupStep =
   | "password"
   | "exchange-smtp-auth"
   | "exchange-imap"
+  | "microsoft-sign-in"
   | "client-secret"
   | "certificate"
   | "exchange-app-access"
@@ -31,6 +32,7 @@ export const SETUP_STEP_LABELS: Record<SetupStep, string> = {
   password: "Password",
   "exchange-smtp-auth": "Authenticated SMTP for the mailbox (Exchange)",
   "exchange-imap": "IMAP for the mailbox (Exchange)",
+  "microsoft-sign-in": "Sign in with Microsoft (device code)",
   "client-secret": "Client secret of the app registration",
   certificate: "Certificate of the app registration",
   "exchange-app-access": "Exchange service principal and mailbox permission (app-only)",
@@ -74,17 +76,17 @@ export const CATALOGUE = {
   AADSTS50076: entry(
     "conditional-access",
     "The account must use multi-factor authentication, which password sign-in cannot do.",
-    "Switch the mailbox to the sign-in method App-only, which needs no user sign-in; or exclude this account from MFA (per-user MFA or the Conditional Access policy that requires it).",
+    "Switch the mailbox to the sign-in method Microsoft sign-in (device code), which completes MFA in the browser, or App-only, which needs no user sign-in; or exclude this account from MFA (per-user MFA or the Conditional Access policy that requires it).",
   ),
   AADSTS50079: entry(
     "conditional-access",
     "The account is required to register for multi-factor authentication, which password sign-in cannot do.",
-    "Switch the mailbox to the sign-in method App-only, which needs no user sign-in; or exclude this account from MFA registration and the Conditional Access policy that requires MFA.",
+    "Switch the mailbox to the sign-in method Microsoft sign-in (device code), which completes MFA in the browser, or App-only, which needs no user sign-in; or exclude this account from MFA registration and the Conditional Access policy that requires MFA.",
   ),
   AADSTS53003: entry(
     "conditional-access",
     "A Conditional Access policy blocked the sign-in.",
-    "Switch the mailbox to the sign-in method App-only; or in Microsoft Entra ID → Conditional Access, exclude this account or this app from the blocking policy (sign-in logs name it).",
+    "Switch the mailbox to the sign-in method App-only (a user policy does not apply to an app); or in Microsoft Entra ID → Conditional Access, exclude this account or this app from the blocking policy (sign-in logs name it).",
   ),
   AADSTS700016: entry(
     "client-id",
@@ -147,6 +149,38 @@ export const CATALOGUE = {
     "Microsoft did not accept the certificate's signed assertion: the certificate is not on the app registration, or has expired.",
     "Upload this mailbox's certificate under the app registration → Certificates & secrets → Certificates.",
   ),
+  // Microsoft sign-in (device code)
+  NOT_SIGNED_IN: entry(
+    "microsoft-sign-in",
+    "This mailbox has not been signed in with Microsoft yet.",
+    "On the mailbox page, press Sign in with Microsoft and sign in as the Login.",
+  ),
+  SIGN_IN_AGAIN: entry(
+    "microsoft-sign-in",
+    "The mailbox's Microsoft sign-in has expired or was revoked (a password change, revoked sessions, or 90 days unused).",
+    "On the mailbox page, press Sign in again and sign in as the Login.",
+  ),
+  DEVICE_WRONG_ACCOUNT: entry(
+    "microsoft-sign-in",
+    "Someone signed in with a different account than the mailbox's Login; nothing was stored.",
+    "Sign in again as the Login (use a private browser window if another account is signed in).",
+  ),
+  DEVICE_DECLINED: entry(
+    "microsoft-sign-in",
+    "The sign-in was declined at Microsoft.",
+    "Press Sign in with Microsoft again and accept the request.",
+  ),
+  DEVICE_EXPIRED: entry(
+    "microsoft-sign-in",
+    "The code expired before the sign-in was finished (codes are valid for 15 minutes).",
+    "Press Sign in with Microsoft again and enter the new code promptly.",
+  ),
+  DEVICE_BAD_CODE: entry(
+    "microsoft-sign-in",
+    "Microsoft no longer recognises this sign-in request.",
+    "Press Sign in with Microsoft again for a new code.",
+  ),
+  DEVICE_CANCELLED: entry("microsoft-sign-in", "The sign-in was cancelled.", "Press Sign in with Microsoft to start again."),
   AADSTS_OTHER: entry(
     "register-app",
     "Microsoft Entra ID refused the token request.",

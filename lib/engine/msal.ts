@@ -11,7 +11,7 @@ import {
 import type { AcquireRequest, AcquireResult, ClaimsExpectation, TokenSource } from "./credentials";
 import { TimedHttpClient } from "./http-client";
 
-const TOKEN_TIMEOUT_MS = 15_000;
+export const TOKEN_TIMEOUT_MS = 15_000;
 
 /** MSAL's configuration for one check: our timed network client, the caller's cache store, no discovery. */
 function configFor(request: AcquireRequest, http: TimedHttpClient): Configuration {
@@ -32,8 +32,10 @@ function configFor(request: AcquireRequest, http: TimedHttpClient): Configuratio
 }
 
 /** A public client (password grant, device code) for one check. */
-export function publicClientFor(request: AcquireRequest): { app: PublicClientApplication; http: TimedHttpClient } {
-  const http = new TimedHttpClient(request.timeoutMs ?? TOKEN_TIMEOUT_MS);
+export function publicClientFor<H extends TimedHttpClient = TimedHttpClient>(
+  request: AcquireRequest,
+  http: H = new TimedHttpClient(request.timeoutMs ?? TOKEN_TIMEOUT_MS) as H,
+): { app: PublicClientApplication; http: H } {
   return { app: new PublicClientApplication(configFor(request, http)), http };
 }
 

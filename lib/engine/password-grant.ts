@@ -60,7 +60,7 @@ export const passwordGrant: CredentialProvider = {
   },
 };
 
-function delegated(settings: CheckSettings): ClaimsExpectation {
+export function delegated(settings: CheckSettings): ClaimsExpectation {
   const scopes = [
     ...(usesSmtp(settings.type) ? ["SMTP.Send"] : []),
     ...(usesImap(settings.type) ? ["IMAP.AccessAsUser.All"] : []),

@@ -24,7 +24,7 @@ export type CheckSettings = {
   azureTenantId: string | null;
   cloud: Cloud;
   /** How the mailbox signs in; without it, OAuth with the password grant when a ClientID is set. */
-  signInMethod?: "basic" | "password" | "app";
+  signInMethod?: "basic" | "password" | "device" | "app";
   appCredential?: AppCredential | null;
 };
 

@@ -1,5 +1,6 @@
 import { appOnly } from "./app-only";
 import type { CredentialProvider } from "./credentials";
+import { deviceCode } from "./device-code";
 import { passwordGrant } from "./password-grant";
 import type { CheckSettings } from "./settings";
 
@@ -10,6 +11,7 @@ import type { CheckSettings } from "./settings";
 export const SIGN_IN_METHODS = {
   basic: { label: "Password login (no OAuth)", provider: null },
   password: { label: "Password (OAuth password grant)", provider: passwordGrant },
+  device: { label: "Microsoft sign-in (device code)", provider: deviceCode },
   app: { label: "App-only (client secret or certificate)", provider: appOnly },
 } satisfies Record<string, { label: string; provider: CredentialProvider | null }>;
 

@@ -56,6 +56,26 @@ export type EmuTenant = { id: string; domains: string[]; users: EmuUser[]; apps:
 
 type Grant = { tenant: EmuTenant; app: EmuApp; user: EmuUser; scopes: string[]; revoked: boolean };
 
+/** A device-code sign-in waiting at "Microsoft": the test hooks play the user who types the code. */
+type DeviceCodeEntry = {
+  deviceCode: string;
+  userCode: string;
+  tenant: EmuTenant;
+  app: EmuApp;
+  scopes: string[];
+  resource: string;
+  expiresAt: number;
+  state: "pending" | "approved" | "declined";
+  user?: EmuUser;
+  /** Answers slow_down to this many polls, whatever their pace. */
+  slowDowns: number;
+  lastPollAt?: number;
+};
+
+// MSAL sends the short name; RFC 8628 clients send the URN. Entra accepts both.
+const DEVICE_CODE_GRANTS = ["device_code", "urn:ietf:params:oauth:grant-type:device_code"];
+const DAY_MS = 86_400_000;
+
 export class EntraEmulator {
   readonly tenants: EmuTenant[] = [];
   readonly requests: { grant: string; tenant: string; clientId: string }[] = [];
@@ -66,7 +86,16 @@ export class EntraEmulator {
   private jwk?: JWK;
   readonly kid = randomBytes(8).toString("hex");
   publicKeyPem = "";
-  private refreshTokens = new Map<string, Grant>();
+  private refreshTokens = new Map<string, { grant: Grant; issuedAt: number }>();
+  /** Seconds between device-code polls, as Entra's answer says (Entra: 5). */
+  deviceCodeInterval = 5;
+  /** Seconds a device code stays valid (Entra: 900). */
+  deviceCodeLifetime = 900;
+  private deviceCodes = new Map<string, DeviceCodeEntry>();
+  /** Entra ends a refresh token unused for 90 days (AADSTS700082). */
+  refreshTokenMaxInactiveMs = 90 * DAY_MS;
+  /** Refuse a refresh token once it has been exchanged, so a client that drops the rotated one fails. */
+  strictRefreshRotation = false;
 
   constructor(private readonly tls: RigTls) {}
 
@@ -112,7 +141,55 @@ export class EntraEmulator {
   }
 
   revokeRefreshTokens(upn: string): void {
-    for (const grant of this.refreshTokens.values()) if (grant.user.upn === upn) grant.revoked = true;
+    for (const { grant } of this.refreshTokens.values()) if (grant.user.upn === upn) grant.revoked = true;
+  }
+
+  /** Makes every refresh token of the user look unused for this long (past 90 days: AADSTS700082). */
+  ageRefreshTokens(upn: string, ms: number): void {
+    for (const entry of this.refreshTokens.values()) if (entry.grant.user.upn === upn) entry.issuedAt -= ms;
+  }
+
+  refreshTokensOf(upn: string): number {
+    return [...this.refreshTokens.values()].filter((e) => e.grant.user.upn === upn && !e.grant.revoked).length;
+  }
+
+  /** The newest device code still waiting for its user, as a test reads it off the page. */
+  pendingDeviceCode(): { userCode: string; clientId: string } | undefined {
+    const pending = [...this.deviceCodes.values()].filter((e) => e.state === "pending" && e.expiresAt > Date.now());
+    const last = pending.at(-1);
+    return last && { userCode: last.userCode, clientId: last.app.clientId };
+  }
+
+  /** The user types the code and signs in as `upn` (MFA, if any, is done at Microsoft). */
+  approveDeviceCode(userCode: string, upn: string): void {
+    const entry = this.deviceCodeEntry(userCode);
+    const user = entry.tenant.users.find((u) => u.upn.toLowerCase() === upn.toLowerCase());
+    if (!user) throw new Error(`no user ${upn} in the tenant`);
+    entry.state = "approved";
+    entry.user = user;
+  }
+
+  declineDeviceCode(userCode: string): void {
+    this.deviceCodeEntry(userCode).state = "declined";
+  }
+
+  expireDeviceCode(userCode: string): void {
+    this.deviceCodeEntry(userCode).expiresAt = Date.now() - 1;
+  }
+
+  /** Entra loses the request: the next poll is answered bad_verification_code. */
+  forgetDeviceCode(userCode: string): void {
+    this.deviceCodes.delete(this.deviceCodeEntry(userCode).deviceCode);
+  }
+
+  slowDownDeviceCode(userCode: string, polls = 1): void {
+    this.deviceCodeEntry(userCode).slowDowns += polls;
+  }
+
+  private deviceCodeEntry(userCode: string): DeviceCodeEntry {
+    const entry = [...this.deviceCodes.values()].find((e) => e.userCode === userCode);
+    if (!entry) throw new Error(`no device code ${userCode}`);
+    return entry;
   }
 
   /** Signs an access token with the emulator's key, for tests that hand servers a crafted token. */
@@ -144,6 +221,15 @@ export class EntraEmulator {
       return json(res, 200, this.openIdConfiguration(tenant));
     }
     if (route === "discovery/v2.0/keys") return json(res, 200, { keys: [this.jwk] });
+    if (route === "oauth2/v2.0/devicecode" && req.method === "POST") {
+      const form = new URLSearchParams(await readBody(req));
+      this.requests.push({ grant: "devicecode", tenant: tenantRef ?? "", clientId: form.get("client_id") ?? "" });
+      if (!tenant) {
+        const description = `Tenant '${tenantRef}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`;
+        return aadError(res, 400, "invalid_request", 90002, description);
+      }
+      return this.deviceAuthorization(res, tenant, form);
+    }
     if (route !== "oauth2/v2.0/token" || req.method !== "POST") return json(res, 404, { error: "not_found" });
     const form = new URLSearchParams(await readBody(req));
     const grant = form.get("grant_type") ?? "";
@@ -168,6 +254,7 @@ export class EntraEmulator {
     if (grant === "password") return this.passwordGrant(res, tenant, form);
     if (grant === "refresh_token") return this.refreshGrant(res, form);
     if (grant === "client_credentials") return this.clientCredentialsGrant(res, tenant, form, url);
+    if (DEVICE_CODE_GRANTS.includes(grant)) return this.deviceCodeGrant(res, form);
     return aadError(
       res,
       400,
@@ -390,9 +477,102 @@ export class EntraEmulator {
     }
   }
 
+  /** POST /devicecode: a code for the user to type at Microsoft, and a device code for the poll. */
+  private deviceAuthorization(res: import("node:http").ServerResponse, tenant: EmuTenant, form: URLSearchParams): void {
+    const clientId = form.get("client_id") ?? "";
+    const app = tenant.apps.find((a) => a.clientId.toLowerCase() === clientId.toLowerCase());
+    if (!app) {
+      const directory = tenant.domains[0] ?? tenant.id;
+      const description = `Application with identifier '${clientId}' was not found in the directory '${directory}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`;
+      return aadError(res, 400, "unauthorized_client", 700016, description);
+    }
+    const scopes = (form.get("scope") ?? "").split(" ").filter(Boolean);
+    const resources = new Set(scopes.filter((s) => s.includes("/")).map((s) => s.slice(0, s.lastIndexOf("/"))));
+    if (resources.size > 1) {
+      const description = `The provided value for the input parameter 'scope' is not valid. The scope ${scopes.join(" ")} is not valid. static scope limit exceeded.`;
+      return aadError(res, 400, "invalid_scope", 70011, description);
+    }
+    const letters = "BCDFGHJKLMNPQRSTVWXZ";
+    const userCode = Array.from(randomBytes(9), (b) => letters[b % letters.length]).join("");
+    const entry: DeviceCodeEntry = {
+      deviceCode: randomBytes(48).toString("base64url"),
+      userCode,
+      tenant,
+      app,
+      scopes: scopes.filter((s) => s.includes("/")).map((s) => s.slice(s.lastIndexOf("/") + 1)),
+      resource: [...resources][0] ?? OUTLOOK,
+      expiresAt: Date.now() + this.deviceCodeLifetime * 1000,
+      state: "pending",
+      slowDowns: 0,
+    };
+    this.deviceCodes.set(entry.deviceCode, entry);
+    const verificationUri = "https://microsoft.com/devicelogin";
+    return json(res, 200, {
+      user_code: userCode,
+      device_code: entry.deviceCode,
+      verification_uri: verificationUri,
+      expires_in: this.deviceCodeLifetime,
+      interval: this.deviceCodeInterval,
+      message: `To sign in, use a web browser to open the page ${verificationUri} and enter the code ${userCode} to authenticate.`,
+    });
+  }
+
+  /** The poll: pending until the user acts, then tokens, or the answer that says why not. */
+  private async deviceCodeGrant(res: import("node:http").ServerResponse, form: URLSearchParams): Promise<void> {
+    const entry = this.deviceCodes.get(form.get("device_code") ?? "");
+    if (!entry) {
+      const description = "The provided value for the 'device_code' is not valid. Verification code was not recognized.";
+      return aadError(res, 400, "bad_verification_code", 70018, description);
+    }
+    const { app } = entry;
+    if (!app.publicClient) {
+      const description = "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";
+      return aadError(res, 401, "invalid_client", 7000218, description);
+    }
+    const now = Date.now();
+    if (entry.expiresAt < now) {
+      this.deviceCodes.delete(entry.deviceCode);
+      return aadError(res, 400, "expired_token", 70019, "Verification code expired.");
+    }
+    const tooSoon = entry.lastPollAt !== undefined && now - entry.lastPollAt < this.deviceCodeInterval * 1000 - 250;
+    entry.lastPollAt = now;
+    if (entry.slowDowns > 0 || tooSoon) {
+      entry.slowDowns = Math.max(0, entry.slowDowns - 1);
+      return aadError(res, 400, "slow_down", 70016, "The client is polling too frequently. Slow down.");
+    }
+    if (entry.state === "declined") {
+      this.deviceCodes.delete(entry.deviceCode);
+      return aadError(res, 400, "authorization_declined", 70000, "The user declined the sign-in request.");
+    }
+    if (entry.state === "pending" || !entry.user) {
+      const description = "OAuth 2.0 device flow error. Authorization is pending. Continue polling.";
+      return aadError(res, 400, "authorization_pending", 70016, description);
+    }
+    this.deviceCodes.delete(entry.deviceCode);
+    const user = entry.user;
+    if (user.blockedByConditionalAccess) {
+      const description =
+        "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.";
+      return aadError(res, 400, "invalid_grant", 53003, description);
+    }
+    const missing = entry.scopes.filter((p) => !app.consented.includes(p));
+    if (missing.length > 0 && !app.dropUnconsented) {
+      const description = `The user or administrator has not consented to use the application with ID '${app.clientId}'. Send an interactive authorization request for this user and resource.`;
+      return aadError(res, 400, "invalid_grant", 65001, description, "consent_required");
+    }
+    const scopes = entry.scopes.filter((p) => app.consented.includes(p));
+    const grant: Grant = { tenant: entry.tenant, app, user, scopes, revoked: false };
+    return json(res, 200, await this.tokenResponse(grant, entry.resource));
+  }
+
   private async refreshGrant(res: import("node:http").ServerResponse, form: URLSearchParams): Promise<void> {
-    const grant = this.refreshTokens.get(form.get("refresh_token") ?? "");
-    if (!grant) return aadError(res, 400, "invalid_grant", 700082, "The refresh token has expired due to inactivity.");
+    const presented = form.get("refresh_token") ?? "";
+    const entry = this.refreshTokens.get(presented);
+    if (!entry || Date.now() - entry.issuedAt > this.refreshTokenMaxInactiveMs) {
+      const description = "The refresh token has expired due to inactivity. The token was issued on a date more than 90 days ago and was inactive for 90.00:00:00.";
+      return aadError(res, 400, "invalid_grant", 700082, description);
+    }
+    const { grant } = entry;
     if (grant.revoked)
       return aadError(
         res,
@@ -401,6 +581,7 @@ export class EntraEmulator {
         50173,
         "The provided grant has expired due to it being revoked, a fresh auth token is needed.",
       );
+    if (this.strictRefreshRotation) this.refreshTokens.delete(presented);
     return json(res, 200, await this.tokenResponse(grant, OUTLOOK));
   }
 
@@ -437,7 +618,7 @@ export class EntraEmulator {
       .setProtectedHeader({ alg: "RS256", typ: "JWT", kid: this.kid })
       .sign(this.privateKey!);
     const refreshToken = randomBytes(32).toString("base64url");
-    this.refreshTokens.set(refreshToken, grant);
+    this.refreshTokens.set(refreshToken, { grant, issuedAt: Date.now() });
     return {
       token_type: "Bearer",
       scope: [...grant.scopes.map((p) => `${resource}/${p}`), "openid", "profile", "offline_access"].join(" "),
