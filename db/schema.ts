@@ -92,7 +92,7 @@ export const healthChecks = sqliteTable("health_checks", {
 });
 
 /** What an administrator chooses on the form; "password" without Azure fields is plain password login. */
-export const SIGN_IN_CHOICES = ["password", "app"] as const;
+export const SIGN_IN_CHOICES = ["password", "device", "app"] as const;
 export type SignInChoice = (typeof SIGN_IN_CHOICES)[number];
 
 export const mailboxes = sqliteTable(
@@ -126,6 +126,13 @@ export const mailboxes = sqliteTable(
     appCredentialExpiresAt: integer("app_credential_expires_at", { mode: "timestamp_ms" }),
     appCredentialChangedAt: integer("app_credential_changed_at", { mode: "timestamp_ms" }),
     appCredentialChangedBy: text("app_credential_changed_by"),
+    // Microsoft sign-in (device code): who signed in, when and by whose hand; the tokens are in token_caches.
+    signedInAccount: text("signed_in_account"),
+    signedInAt: integer("signed_in_at", { mode: "timestamp_ms" }),
+    signedInBy: text("signed_in_by"),
+    // Set when Entra refused the stored sign-in (expired, revoked): the mailbox needs "Sign in again".
+    signInLostAt: integer("sign_in_lost_at", { mode: "timestamp_ms" }),
+    signInLostCode: text("sign_in_lost_code"),
     // Optimistic concurrency: every save must name the version it started from.
     version: integer("version").notNull().default(1),
     updatedBy: text("updated_by").notNull(),
@@ -145,6 +152,46 @@ export const tokenCaches = sqliteTable("token_caches", {
   cacheSealed: text("cache_sealed").notNull(),
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
 });
+
+export const DEVICE_SIGN_IN_STATUSES = ["starting", "pending", "succeeded", "failed", "cancelled"] as const;
+export type DeviceSignInStatus = (typeof DEVICE_SIGN_IN_STATUSES)[number];
+
+/**
+ * One "Sign in with Microsoft" of a mailbox. The process that started it polls Entra and writes here;
+ * any process answers the page's status requests from here. The device code itself never leaves memory.
+ */
+export const deviceSignIns = sqliteTable(
+  "device_sign_ins",
+  {
+    // Random and unguessable: it names the sign-in in URLs.
+    id: text("id").primaryKey(),
+    tenantId: integer("tenant_id").notNull(),
+    mailboxId: integer("mailbox_id")
+      .notNull()
+      .references(() => mailboxes.id, { onDelete: "cascade" }),
+    // The mailbox version the sign-in is for; a save in between means its tokens are not stored.
+    mailboxVersion: integer("mailbox_version").notNull(),
+    startedBy: text("started_by").notNull(),
+    startedById: integer("started_by_id"),
+    status: text("status", { enum: DEVICE_SIGN_IN_STATUSES }).notNull(),
+    userCode: text("user_code"),
+    verificationUri: text("verification_uri"),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+    // The last "keep polling" answer: authorization_pending or slow_down.
+    lastAnswer: text("last_answer"),
+    polledAt: integer("polled_at", { mode: "timestamp_ms" }),
+    failureCode: text("failure_code"),
+    failureDetail: text("failure_detail"),
+    account: text("account"),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    index("device_sign_ins_mailbox_created_idx").on(t.mailboxId, t.createdAt),
+    index("device_sign_ins_status_tenant_idx").on(t.status, t.tenantId),
+  ],
+);
+export type DeviceSignIn = typeof deviceSignIns.$inferSelect;
 
 export const TEST_OUTCOMES = ["running", "passed", "failed"] as const;
 

@@ -103,7 +103,12 @@ export async function signInWithDeviceCode(request: DeviceSignInRequest): Promis
   const msalRequest = {
     scopes: scopesFor(settings),
     cancel: false,
-    deviceCodeCallback: (response: { userCode: string; verificationUri: string; expiresIn: number; message: string }) => {
+    deviceCodeCallback: (response: {
+      userCode: string;
+      verificationUri: string;
+      expiresIn: number;
+      message: string;
+    }) => {
       prompted = true;
       void request.onPrompt({
         userCode: response.userCode,

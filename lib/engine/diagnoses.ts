@@ -180,7 +180,16 @@ export const CATALOGUE = {
     "Microsoft no longer recognises this sign-in request.",
     "Press Sign in with Microsoft again for a new code.",
   ),
-  DEVICE_CANCELLED: entry("microsoft-sign-in", "The sign-in was cancelled.", "Press Sign in with Microsoft to start again."),
+  DEVICE_SETTINGS_CHANGED: entry(
+    "microsoft-sign-in",
+    "The mailbox settings were saved while the sign-in was waiting; the sign-in was for the old settings and was not kept.",
+    "Press Sign in with Microsoft again.",
+  ),
+  DEVICE_CANCELLED: entry(
+    "microsoft-sign-in",
+    "The sign-in was cancelled.",
+    "Press Sign in with Microsoft to start again.",
+  ),
   AADSTS_OTHER: entry(
     "register-app",
     "Microsoft Entra ID refused the token request.",

@@ -2,6 +2,7 @@ import "server-only";
 import type { Mailbox } from "@/db/schema";
 import type { UserActor } from "@/lib/auth/actor";
 import { seal } from "@/lib/crypto/seal";
+import type { CheckSettings } from "@/lib/engine/settings";
 import { checkCertificate } from "./app-credential";
 import { appSecretContext, sealMailboxPassword } from "./password";
 import type { MailboxSettings } from "./schema";
@@ -31,7 +32,8 @@ const NO_APP_CREDENTIAL: SecretColumns = {
 
 /**
  * The secret columns a save writes. Each method keeps only its own secret: choosing app-only discards
- * the password, choosing the password discards the client secret and the certificate's key.
+ * the password, choosing the password discards the client secret and the certificate's key, and the
+ * Microsoft sign-in discards both (its tokens live in the token cache).
  */
 export function credentialColumns(
   owner: Owner,
@@ -51,6 +53,11 @@ export function credentialColumns(
   const stamp = { at: new Date(), by: actor.email };
   const password = { passwordChangedAt: stamp.at, passwordChangedBy: stamp.by };
   const app = { appCredentialChangedAt: stamp.at, appCredentialChangedBy: stamp.by };
+  const leftApp: SecretColumns = hasAppCredential(current) ? { ...NO_APP_CREDENTIAL, ...app } : {};
+  if (input.signInMethod === "device") {
+    // The sign-in itself is the credential: it is kept with the tokens, not typed into the form.
+    return { ...(current?.passwordSealed ? { passwordSealed: null, ...password } : {}), ...leftApp };
+  }
   if (input.signInMethod === "app") {
     const leftPassword: SecretColumns = current?.passwordSealed ? { passwordSealed: null, ...password } : {};
     if (input.clientSecret) {
@@ -78,7 +85,6 @@ export function credentialColumns(
     }
     return leftPassword;
   }
-  const leftApp: SecretColumns = hasAppCredential(current) ? { ...NO_APP_CREDENTIAL, ...app } : {};
   if (input.password) return { ...leftApp, passwordSealed: sealMailboxPassword(owner, input.password), ...password };
   if (input.clearPassword) return { ...leftApp, passwordSealed: null, ...password };
   return leftApp;
@@ -88,4 +94,9 @@ export function hasAppCredential(
   mailbox: Pick<Mailbox, "clientSecretSealed" | "privateKeySealed"> | undefined,
 ): boolean {
   return Boolean(mailbox?.clientSecretSealed || mailbox?.privateKeySealed);
+}
+
+/** The engine's method for a stored choice; "password" without Azure fields is plain password login. */
+export function engineMethodOf(mailbox: Pick<Mailbox, "signInMethod">): CheckSettings["signInMethod"] {
+  return mailbox.signInMethod === "password" ? undefined : mailbox.signInMethod;
 }

@@ -60,6 +60,7 @@ export const MAILBOX_TYPE_LABELS: Record<MailboxType, string> = {
 
 export const SIGN_IN_CHOICE_LABELS: Record<SignInChoice, string> = {
   password: "Password, as in the setup guide (plain password login without the Azure fields)",
+  device: "Microsoft sign-in with a device code (no password stored; works with MFA)",
   app: "App-only: client secret or certificate (no user password; works with MFA)",
 };
 

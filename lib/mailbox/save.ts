@@ -20,6 +20,15 @@ const AUDITED_FIELDS = ["name", "type", "signInMethod", ...DESTINATION_FIELDS] a
 // Compared, never shown: the audit log says only "changed".
 const SECRET_AUDIT_FIELDS = ["password", "clientSecret", "privateKey", "certificate"];
 
+/** The Microsoft sign-in belonged to the old settings: the mailbox must sign in again. */
+const NOT_SIGNED_IN = {
+  signedInAccount: null,
+  signedInAt: null,
+  signedInBy: null,
+  signInLostAt: null,
+  signInLostCode: null,
+} satisfies Partial<Mailbox>;
+
 type SettingsRow = Pick<Mailbox, (typeof AUDITED_FIELDS)[number]>;
 
 export function createMailbox(db: Db, actor: UserActor, input: SaveMailboxInput): Mailbox {
@@ -66,13 +75,16 @@ export function updateMailbox(
     if (input.signInMethod !== current.signInMethod) requireAppCredential(null, input);
     else requireAppCredential(current, input);
     const secrets = credentialColumns(current, input, actor, current);
-    const updated = writeVersion(tx, actor, input, { ...next, ...secrets });
-    // A token belongs to where it was sent and the secret that made it; anything else starts over.
-    const tokenChanged = (["type", ...DESTINATION_FIELDS] as const).some((field) => current[field] !== updated[field]);
+    const wanted = { ...current, ...next, ...secrets };
+    // A token belongs to where it was sent and the secret that made it; anything else starts over,
+    // including a Microsoft sign-in.
+    const tokenChanged = (["type", ...DESTINATION_FIELDS] as const).some((field) => current[field] !== wanted[field]);
     const secretChanged = (["passwordSealed", "clientSecretSealed", "privateKeySealed", "signInMethod"] as const).some(
-      (field) => current[field] !== updated[field],
+      (field) => current[field] !== wanted[field],
     );
-    if (tokenChanged || secretChanged) dropTokenCache(tx, updated.id);
+    const startOver = tokenChanged || secretChanged;
+    const updated = writeVersion(tx, actor, input, { ...next, ...secrets, ...(startOver ? NOT_SIGNED_IN : {}) });
+    if (startOver) dropTokenCache(tx, updated.id);
     const changes = diffChanges(auditView(current), auditView(updated), SECRET_AUDIT_FIELDS);
     if (Object.keys(changes).length > 0) {
       recordAudit(tx, actor, {

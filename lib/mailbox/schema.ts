@@ -126,6 +126,12 @@ function checkMailboxSettings(value: Fields, ctx: z.RefinementCtx): void {
   if (value.clearPassword && value.password)
     add("password", "Either type a new password or remove the stored one, not both.");
   if (value.signInMethod === "app") checkAppOnly(value, add);
+  if (value.signInMethod === "device") {
+    if (!value.azureClientId && !value.azureTenantId)
+      add("azureClientId", "Microsoft sign-in uses the app registration: enter its ClientID and TenantID.");
+    if (value.password)
+      add("password", "Microsoft sign-in needs no password: leave Password empty and sign in after saving.");
+  }
 }
 
 /** App-only signs in as the app: the Azure fields, and a client secret or a certificate with its key. */

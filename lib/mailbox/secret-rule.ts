@@ -45,6 +45,8 @@ export function secretMustBeRetyped(
   next: Destination,
   typed: Typed,
 ): { field: "password" | "clientSecret"; message: string } | null {
+  // The Microsoft sign-in stores no typed secret; its tokens are dropped and it signs in again.
+  if (typed.signInMethod === "device") return null;
   const app = typed.signInMethod === "app";
   const storedSecret =
     current.signInMethod === typed.signInMethod &&

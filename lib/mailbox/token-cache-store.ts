@@ -11,7 +11,7 @@ import { signInMethodOf } from "@/lib/engine/sign-in-methods";
 /** The saved mailbox, at the version the test started from. */
 type Owner = Pick<
   Mailbox,
-  "id" | "tenantId" | "version" | "signInMethod" | "passwordChangedAt" | "appCredentialChangedAt"
+  "id" | "tenantId" | "version" | "signInMethod" | "passwordChangedAt" | "appCredentialChangedAt" | "signedInAt"
 >;
 
 export const tokenCacheContext = (owner: Pick<Mailbox, "id" | "tenantId">) =>
@@ -52,8 +52,7 @@ export function mailboxTokenCacheStore(
   authorityHost: string,
 ): TokenCacheStore {
   // The secret of the mailbox's method: a new one (or none) means a new cache.
-  const secretSetAt = owner.signInMethod === "app" ? owner.appCredentialChangedAt : owner.passwordChangedAt;
-  const fingerprint = tokenCacheFingerprint(settings, authorityHost, secretSetAt);
+  const fingerprint = tokenCacheFingerprint(settings, authorityHost, secretSetAt(owner));
   const context = tokenCacheContext(owner);
   return {
     async read() {
@@ -82,6 +81,35 @@ export function mailboxTokenCacheStore(
       });
     },
   };
+}
+
+/** When the secret behind the tokens was set: the password, the app credential, or the Microsoft sign-in. */
+function secretSetAt(owner: Owner): Date | null {
+  if (owner.signInMethod === "app") return owner.appCredentialChangedAt;
+  if (owner.signInMethod === "device") return owner.signedInAt;
+  return owner.passwordChangedAt;
+}
+
+/**
+ * Stores the tokens of a finished Microsoft sign-in, inside the caller's transaction: the cache of the
+ * mailbox at its new sign-in time, replacing whatever was there.
+ */
+export function storeSignedInCache(
+  tx: Queryable,
+  owner: Owner,
+  settings: CheckSettings,
+  authorityHost: string,
+  serialized: string,
+): void {
+  const values = {
+    fingerprint: tokenCacheFingerprint(settings, authorityHost, secretSetAt(owner)),
+    cacheSealed: seal(serialized, tokenCacheContext(owner)),
+    updatedAt: new Date(),
+  };
+  tx.insert(tokenCaches)
+    .values({ mailboxId: owner.id, ...values })
+    .onConflictDoUpdate({ target: tokenCaches.mailboxId, set: values })
+    .run();
 }
 
 export function dropTokenCache(db: Queryable, mailboxId: number): void {

@@ -3,6 +3,7 @@ import type { SetupStep } from "@/lib/engine/diagnoses";
 import { authorityHostFor, usesImap, usesSmtp } from "@/lib/engine/settings";
 import { type SignInMethod, signInMethodOf } from "@/lib/engine/sign-in-methods";
 import type { StepName, StepResult } from "@/lib/engine/steps";
+import { engineMethodOf } from "@/lib/mailbox/credentials";
 
 export type ChecklistStatus = "passed" | "failed" | "unknown" | "not-needed";
 
@@ -31,8 +32,9 @@ type Definition = {
   command?: (m: Mailbox) => string;
 };
 
-const OAUTH: readonly Method[] = ["password", "app"];
-const ALL: readonly Method[] = ["basic", "password", "app"];
+const OAUTH: readonly Method[] = ["password", "device", "app"];
+const DELEGATED: readonly Method[] = ["password", "device"];
+const ALL: readonly Method[] = ["basic", "password", "device", "app"];
 
 const ITEMS: Definition[] = [
   {
@@ -63,7 +65,7 @@ const ITEMS: Definition[] = [
     title: "Add the SMTP and IMAP permissions",
     how: "API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Delegated permissions: SMTP.Send to send, IMAP.AccessAsUser.All to receive.",
     provenBy: "claims",
-    methods: ["password"],
+    methods: DELEGATED,
   },
   {
     key: "api-permissions",
@@ -83,9 +85,17 @@ const ITEMS: Definition[] = [
   {
     key: "public-client-flows",
     title: "Allow public client flows",
-    how: "Authentication → Advanced settings → Allow public client flows → Yes, then Save. It is off by default.",
+    how: "Authentication → Advanced settings → Allow public client flows → Yes, then Save. It is off by default; both the password grant and the device-code sign-in need it.",
     provenBy: "token",
-    methods: ["password"],
+    methods: DELEGATED,
+  },
+  {
+    key: "microsoft-sign-in",
+    title: "Sign in with Microsoft as the mailbox user",
+    how: "On the mailbox page press Sign in with Microsoft, open the address shown, enter the code and sign in as the Login (MFA included). Navigator Mail keeps the sign-in and renews it; sign in again only when the page asks.",
+    provenBy: "token",
+    methods: ["device"],
+    value: (m) => (m.signedInAccount ? `Signed in as ${m.signedInAccount}` : undefined),
   },
   {
     key: "client-secret",
@@ -130,7 +140,7 @@ const ITEMS: Definition[] = [
 export function setupChecklist(mailbox: Mailbox, lastTest: MailboxTest | undefined): ChecklistItem[] {
   const method = signInMethodOf({
     azureClientId: mailbox.azureClientId,
-    signInMethod: mailbox.signInMethod === "app" ? "app" : undefined,
+    signInMethod: engineMethodOf(mailbox),
   });
   const steps = lastTest?.steps ?? [];
   const failed = steps.find((s) => s.status === "failed");

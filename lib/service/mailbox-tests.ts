@@ -5,6 +5,7 @@ import { plannedSteps, runChecks } from "@/lib/engine/run-checks";
 import { type CheckOutcome, STEP_LABELS, type StepName, type StepResult } from "@/lib/engine/steps";
 import { describeError } from "@/lib/errors";
 import { getMailboxFor } from "@/lib/mailbox/queries";
+import { noteSignInLost } from "./device-sign-ins";
 import { EventQueue } from "./event-queue";
 import type { Refusal } from "./refusals";
 import { recordTestEnd, recordTestStart, type TestSource } from "./test-history";
@@ -62,6 +63,7 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
   void relaySteps(runChecks(settings, options), queue)
     .then((outcome) => {
       recordTestEnd(db, actor, test, mailbox.name, outcome);
+      if (request.source === "saved") noteSignInLost(db, mailbox, outcome);
       const arrival = outcome.steps.find((s) => s.metrics?.arrivalMs !== undefined)?.metrics?.arrivalMs;
       queue.push({
         type: "done",

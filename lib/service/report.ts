@@ -8,20 +8,28 @@ export type ReportHeader = {
   startedAt: string;
   source: string;
   by: string;
-  /** The app-only credential and its expiry ("Client secret, expires 2030-06-30"), when there is one. */
+  /** The credential and its expiry ("App-only: client secret, expires 2030-06-30"), for OAuth methods. */
   credential?: string;
 };
 
-/** The credential line of a report for a mailbox with an app-only credential; undefined otherwise. */
+/** The credential line of a report: the app-only credential and its expiry, or who the mailbox is signed in as. */
 export function credentialLine(mailbox: {
   signInMethod: string;
   certificatePem: string | null;
   appCredentialExpiresAt: Date | null;
+  signedInAccount?: string | null;
+  signedInAt?: Date | null;
+  signInLostAt?: Date | null;
 }): string | undefined {
+  if (mailbox.signInMethod === "device") {
+    if (mailbox.signInLostAt) return "Microsoft sign-in: refused by Microsoft, sign in again";
+    if (!mailbox.signedInAt) return "Microsoft sign-in: not signed in";
+    return `Microsoft sign-in: ${mailbox.signedInAccount}, signed in ${mailbox.signedInAt.toISOString().slice(0, 10)}`;
+  }
   if (mailbox.signInMethod !== "app") return undefined;
-  const what = mailbox.certificatePem ? "Certificate" : "Client secret";
+  const what = mailbox.certificatePem ? "certificate" : "client secret";
   const expires = mailbox.appCredentialExpiresAt;
-  return expires ? `${what}, expires ${expires.toISOString().slice(0, 10)}` : what;
+  return `App-only: ${expires ? `${what}, expires ${expires.toISOString().slice(0, 10)}` : what}`;
 }
 
 /** The plain-text report for a support ticket; its server replies are already redacted. */
@@ -35,7 +43,7 @@ export function formatReport(
     `Mailbox:  ${header.mailbox} (${header.login})`,
     `Tenant:   ${header.tenant}`,
     `Started:  ${header.startedAt} by ${header.by}, ${header.source === "form" ? "unsaved form values" : "saved settings"}`,
-    ...(header.credential ? [`App-only: ${header.credential}`] : []),
+    ...(header.credential ? [`Sign-in:  ${header.credential}`] : []),
     "",
   ];
   for (const step of steps) {

@@ -6,6 +6,7 @@ import { open } from "@/lib/crypto/seal";
 import type { CheckOptions } from "@/lib/engine/run-checks";
 import { type AppCredential, authorityHostFor, type CheckSettings } from "@/lib/engine/settings";
 import { getEnv } from "@/lib/env";
+import { engineMethodOf } from "@/lib/mailbox/credentials";
 import { appSecretContext, openMailboxPassword } from "@/lib/mailbox/password";
 import { settingsRow } from "@/lib/mailbox/save";
 import { type MailboxSettings, mailboxSettingsSchema } from "@/lib/mailbox/schema";
@@ -59,7 +60,7 @@ export function checkOptionsFor(settings: CheckSettings, saved?: { db: Db; mailb
 /** The settings without secrets; the stored choice "password" without Azure fields is plain password login. */
 function engineSettings(source: Omit<ReturnType<typeof settingsRow>, "name">): Omit<CheckSettings, "password"> {
   const { type, login, smtpHost, smtpPort, imapHost, imapPort, useTls, azureClientId, azureTenantId, cloud } = source;
-  const signInMethod = source.signInMethod === "app" ? "app" : undefined;
+  const signInMethod = engineMethodOf(source);
   return {
     type,
     login,

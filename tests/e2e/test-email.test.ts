@@ -282,7 +282,7 @@ describe("an app-only mailbox in Chromium", () => {
     expect(await page.content()).not.toContain("a-wrong-client-secret-value");
     await page.getByText("Show the report text").click();
     expect(await page.locator(".copy-report pre").textContent()).toContain(
-      "App-only: Client secret, expires 2030-06-30",
+      "Sign-in:  App-only: client secret, expires 2030-06-30",
     );
   });
 

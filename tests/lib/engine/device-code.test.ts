@@ -93,7 +93,10 @@ describe("Microsoft sign-in with a device code", () => {
       ["smtp", "passed"],
       ["imap", "passed"],
     ]);
-    expect(outcome.steps[2]).toMatchObject({ summary: "Token from the cache (no request)", metrics: { tokenRequests: 0 } });
+    expect(outcome.steps[2]).toMatchObject({
+      summary: "Token from the cache (no request)",
+      metrics: { tokenRequests: 0 },
+    });
     expect(rig.entra.tokenRequests()).toBe(before);
   });
 

@@ -182,6 +182,11 @@ export class EntraEmulator {
     this.deviceCodes.delete(this.deviceCodeEntry(userCode).deviceCode);
   }
 
+  /** The secret half of a device-code sign-in, for tests that prove it goes nowhere else. */
+  deviceCodeOf(userCode: string): string {
+    return this.deviceCodeEntry(userCode).deviceCode;
+  }
+
   slowDownDeviceCode(userCode: string, polls = 1): void {
     this.deviceCodeEntry(userCode).slowDowns += polls;
   }
@@ -478,7 +483,11 @@ export class EntraEmulator {
   }
 
   /** POST /devicecode: a code for the user to type at Microsoft, and a device code for the poll. */
-  private deviceAuthorization(res: import("node:http").ServerResponse, tenant: EmuTenant, form: URLSearchParams): void {
+  private async deviceAuthorization(
+    res: import("node:http").ServerResponse,
+    tenant: EmuTenant,
+    form: URLSearchParams,
+  ): Promise<void> {
     const clientId = form.get("client_id") ?? "";
     const app = tenant.apps.find((a) => a.clientId.toLowerCase() === clientId.toLowerCase());
     if (!app) {
@@ -521,12 +530,14 @@ export class EntraEmulator {
   private async deviceCodeGrant(res: import("node:http").ServerResponse, form: URLSearchParams): Promise<void> {
     const entry = this.deviceCodes.get(form.get("device_code") ?? "");
     if (!entry) {
-      const description = "The provided value for the 'device_code' is not valid. Verification code was not recognized.";
+      const description =
+        "The provided value for the 'device_code' is not valid. Verification code was not recognized.";
       return aadError(res, 400, "bad_verification_code", 70018, description);
     }
     const { app } = entry;
     if (!app.publicClient) {
-      const description = "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";
+      const description =
+        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";
       return aadError(res, 401, "invalid_client", 7000218, description);
     }
     const now = Date.now();
@@ -569,7 +580,8 @@ export class EntraEmulator {
     const presented = form.get("refresh_token") ?? "";
     const entry = this.refreshTokens.get(presented);
     if (!entry || Date.now() - entry.issuedAt > this.refreshTokenMaxInactiveMs) {
-      const description = "The refresh token has expired due to inactivity. The token was issued on a date more than 90 days ago and was inactive for 90.00:00:00.";
+      const description =
+        "The refresh token has expired due to inactivity. The token was issued on a date more than 90 days ago and was inactive for 90.00:00:00.";
       return aadError(res, 400, "invalid_grant", 700082, description);
     }
     const { grant } = entry;

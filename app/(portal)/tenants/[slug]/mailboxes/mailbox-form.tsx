@@ -58,7 +58,12 @@ export function MailboxForm({ action, tenantId, mailbox, defaults }: Props) {
         <p className="notice method-password">
           Microsoft is retiring sign-in with a user&apos;s password for apps, and multi-factor authentication or
           Conditional Access on the account blocks it. If that applies to this mailbox, choose{" "}
-          <a href="#app-only">App-only</a>.
+          <a href="#microsoft-sign-in-method">Microsoft sign-in</a> or <a href="#app-only">App-only</a>.
+        </p>
+        <p id="microsoft-sign-in-method" className="hint method-device">
+          Microsoft sign-in uses the same app registration (Allow public client flows = Yes, the delegated SMTP.Send and
+          IMAP.AccessAsUser.All permissions). After saving, press Sign in with Microsoft on this page and sign in as the
+          Login, with MFA if the account has it. No password is stored; Navigator Mail keeps and renews the sign-in.
         </p>
         <Field
           name="login"

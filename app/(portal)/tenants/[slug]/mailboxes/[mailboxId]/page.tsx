@@ -1,11 +1,13 @@
 import type { Metadata } from "next";
 import { formatUtc } from "@/lib/format-time";
 import { toMailboxView } from "@/lib/mailbox/queries";
+import { openDeviceSignIn, signInStateOf } from "@/lib/service/device-sign-ins";
 import { credentialLine } from "@/lib/service/report";
 import { lastTestsFor } from "@/lib/service/test-history";
 import { deleteMailboxAction, generateCertificateAction, saveMailboxAction } from "../actions";
 import { AppCertificate } from "../app-certificate";
 import { DeleteMailbox } from "../delete-mailbox";
+import { DeviceSignIn } from "../device-sign-in";
 import { MAILBOX_FORM_ID, MailboxForm } from "../mailbox-form";
 import { TestPanel } from "../test-panel";
 import { loadMailboxPage } from "./load";
@@ -30,6 +32,15 @@ export default async function MailboxPage({ params, searchParams }: Props) {
         Last test: <OutcomeBadge test={last} /> · Version {mailbox.version}, last changed by {mailbox.updatedBy} on{" "}
         {formatUtc(mailbox.updatedAt)} UTC.
       </p>
+      {mailbox.signInMethod === "device" && (
+        <DeviceSignIn
+          tenantSlug={tenant.slug}
+          mailboxId={mailbox.id}
+          login={mailbox.login}
+          state={signInStateOf(mailbox)}
+          open={openDeviceSignIn(db, mailbox.id)}
+        />
+      )}
       <TestPanel
         tenantSlug={tenant.slug}
         mailboxId={mailbox.id}

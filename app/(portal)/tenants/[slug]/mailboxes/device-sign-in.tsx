@@ -1,0 +1,190 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useEffect, useState } from "react";
+import { CopyButton } from "@/app/_components/copy-button";
+import { formatUtc } from "@/lib/format-time";
+import type { DeviceSignInView, SignInState } from "@/lib/service/device-sign-ins";
+
+type Props = {
+  tenantSlug: string;
+  mailboxId: number;
+  login: string;
+  state: SignInState;
+  /** A sign-in already waiting for its user (shown again after a reload). */
+  open: DeviceSignInView | null;
+};
+
+const POLL_MS = 2_000;
+
+/**
+ * "Sign in with Microsoft": shows the code and the address to enter it at, each with a copy button,
+ * and asks the portal every two seconds until Microsoft has answered.
+ */
+export function DeviceSignIn({ tenantSlug, mailboxId, login, state, open }: Props) {
+  const [signIn, setSignIn] = useState<DeviceSignInView | null>(open);
+  const [starting, setStarting] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  const router = useRouter();
+  const base = `/api/tenants/${tenantSlug}/mailboxes/${mailboxId}/sign-in`;
+  const waiting = signIn?.status === "starting" || signIn?.status === "pending";
+
+  useEffect(() => {
+    if (!waiting || !signIn) return;
+    let stopped = false;
+    const timer = setTimeout(async () => {
+      try {
+        const response = await fetch(`${base}/${signIn.id}`, { cache: "no-store" });
+        if (stopped) return;
+        if (!response.ok) {
+          setProblem(`The portal did not answer (HTTP ${response.status}); still trying.`);
+          setSignIn({ ...signIn });
+          return;
+        }
+        const next = ((await response.json()) as { signIn: DeviceSignInView }).signIn;
+        setProblem(null);
+        setSignIn(next);
+        if (next.status === "succeeded") router.refresh();
+      } catch {
+        if (!stopped) setSignIn({ ...signIn });
+      }
+    }, POLL_MS);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [waiting, signIn, base, router]);
+
+  async function start() {
+    setStarting(true);
+    setProblem(null);
+    try {
+      const response = await fetch(base, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      const body = (await response.json().catch(() => ({}))) as { signIn?: DeviceSignInView; error?: string };
+      if (!response.ok || !body.signIn) {
+        setProblem(body.error ?? `The sign-in could not start (HTTP ${response.status}).`);
+        return;
+      }
+      setSignIn(body.signIn);
+    } catch {
+      setProblem("The portal could not be reached. Check the connection and try again.");
+    } finally {
+      setStarting(false);
+    }
+  }
+
+  async function cancel() {
+    if (!signIn) return;
+    const response = await fetch(`${base}/${signIn.id}`, { method: "DELETE" });
+    if (response.ok) setSignIn(((await response.json()) as { signIn: DeviceSignInView }).signIn);
+  }
+
+  const again = state.kind !== "not-signed-in";
+  return (
+    <section aria-labelledby="microsoft-sign-in">
+      <h2 id="microsoft-sign-in">Microsoft sign-in</h2>
+      <SignInStatus state={state} />
+      {waiting && signIn ? (
+        <Prompt signIn={signIn} login={login} onCancel={() => void cancel()} />
+      ) : (
+        <>
+          {signIn && <Ending signIn={signIn} />}
+          <p>
+            <button type="button" onClick={() => void start()} disabled={starting}>
+              {starting ? "Asking Microsoft for a code…" : again ? "Sign in again" : "Sign in with Microsoft"}
+            </button>
+          </p>
+        </>
+      )}
+      <p role="alert" className="error">
+        {problem}
+      </p>
+    </section>
+  );
+}
+
+function SignInStatus({ state }: { state: SignInState }) {
+  if (state.kind === "not-signed-in") {
+    return <p className="status">Not signed in yet. Sign in as the Login; MFA is done at Microsoft.</p>;
+  }
+  if (state.kind === "sign-in-again") {
+    return (
+      <p className="status warn" role="alert" data-sign-in="again">
+        Sign in again: Microsoft refused the stored sign-in{state.account ? ` of ${state.account}` : ""} on{" "}
+        {formatUtc(state.since)} UTC{state.code ? ` (${state.code})` : ""}. It expires after 90 days unused, and when
+        the password changes or sessions are revoked.
+      </p>
+    );
+  }
+  return (
+    <p className="status ok" data-sign-in="ok">
+      Signed in as {state.account} on {formatUtc(state.at)} UTC{state.by ? ` by ${state.by}` : ""}. Navigator Mail
+      renews the sign-in by itself.
+    </p>
+  );
+}
+
+function Prompt({ signIn, login, onCancel }: { signIn: DeviceSignInView; login: string; onCancel: () => void }) {
+  if (signIn.status === "starting" || !signIn.userCode) {
+    return <p aria-live="polite">Asking Microsoft for a code…</p>;
+  }
+  const until = signIn.expiresAt ? formatUtc(new Date(signIn.expiresAt)).slice(11) : null;
+  return (
+    <div className="device-code">
+      <ol>
+        <li>
+          Open{" "}
+          {signIn.verificationUri ? (
+            <a href={signIn.verificationUri} target="_blank" rel="noopener noreferrer">
+              {signIn.verificationUri}
+            </a>
+          ) : (
+            "Microsoft's sign-in page"
+          )}{" "}
+          {signIn.verificationUri && (
+            <CopyButton text={signIn.verificationUri} label="Copy address" copiedLabel="Address copied" />
+          )}
+        </li>
+        <li>
+          Enter the code{" "}
+          <code className="user-code" data-user-code={signIn.userCode}>
+            {signIn.userCode}
+          </code>{" "}
+          <CopyButton text={signIn.userCode} label="Copy code" copiedLabel="Code copied" />
+        </li>
+        <li>Sign in as {login}.</li>
+      </ol>
+      <p aria-live="polite" className="muted">
+        {signIn.waiting}
+        {until && ` The code is valid until ${until} UTC.`}
+      </p>
+      <p>
+        <button type="button" className="secondary" onClick={onCancel}>
+          Cancel
+        </button>
+      </p>
+    </div>
+  );
+}
+
+function Ending({ signIn }: { signIn: DeviceSignInView }) {
+  if (signIn.status === "succeeded") {
+    return (
+      <p className="status ok" role="status">
+        Signed in as {signIn.account}. Send a test email to prove the whole path.
+      </p>
+    );
+  }
+  const diagnosis = signIn.diagnosis;
+  return (
+    <div className="status warn" role="alert" data-sign-in-failure={diagnosis?.code}>
+      <p>{diagnosis?.cause ?? "The sign-in did not finish."}</p>
+      {diagnosis?.fix && <p>{diagnosis.fix}</p>}
+      {diagnosis?.detail && <p className="muted">{diagnosis.detail}</p>}
+    </div>
+  );
+}

@@ -1,0 +1,18 @@
+import { readJsonBody } from "@/app/_lib/json-body";
+import { refusalResponse } from "@/app/_lib/refusal-response";
+import { startDeviceSignIn } from "@/lib/service/device-sign-ins";
+import { type MailboxRouteParams, withMailbox } from "./with-mailbox";
+
+export const dynamic = "force-dynamic";
+
+/** "Sign in with Microsoft": answers with the code to enter as soon as Entra gives it. */
+export async function POST(request: Request, context: { params: Promise<MailboxRouteParams> }) {
+  // JSON only: a cross-site form cannot send it without a CORS preflight, which is never granted.
+  const json = await readJsonBody(request);
+  if (!json.ok) return json.response;
+  return withMailbox(context, async ({ db, actor, ref }) => {
+    const started = await startDeviceSignIn(db, actor, ref);
+    if (!started.ok) return refusalResponse(started.refusal);
+    return Response.json({ signIn: started.signIn }, { headers: { "cache-control": "no-store" } });
+  });
+}

@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { type Db, getDb } from "@/db/client";
+import type { UserActor } from "@/lib/auth/actor";
+import { currentActor } from "@/lib/auth/session";
+import { describeError, NotFoundError } from "@/lib/errors";
+import { getTenantBySlugFor } from "@/lib/tenants/queries";
+
+export type MailboxRouteParams = { slug: string; mailboxId: string; signInId?: string };
+
+const params = z.object({
+  slug: z.string().min(1).max(100),
+  mailboxId: z.coerce.number().int().positive(),
+  signInId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{24}$/)
+    .optional(),
+});
+
+type Scope = { db: Db; actor: UserActor; ref: { tenantId: number; mailboxId: number }; signInId?: string };
+
+/**
+ * The signed-in administrator and the mailbox of the address, for the sign-in routes: 401 without a
+ * session, 404 for another tenant's mailbox or an unknown one, 500 without details for anything else.
+ */
+export async function withMailbox(
+  context: { params: Promise<MailboxRouteParams> },
+  handle: (scope: Scope) => Promise<Response> | Response,
+): Promise<Response> {
+  const actor = await currentActor();
+  if (!actor) return Response.json({ error: "Sign in first." }, { status: 401 });
+  if (actor.mustChangePassword) return Response.json({ error: "Change your password first." }, { status: 403 });
+  const ids = params.safeParse(await context.params);
+  if (!ids.success) return Response.json({ error: "Not found" }, { status: 404 });
+  try {
+    const db = getDb();
+    const tenant = getTenantBySlugFor(db, actor, ids.data.slug);
+    const ref = { tenantId: tenant.id, mailboxId: ids.data.mailboxId };
+    return await handle({ db, actor, ref, signInId: ids.data.signInId });
+  } catch (error) {
+    if (error instanceof NotFoundError) return Response.json({ error: "Not found" }, { status: 404 });
+    console.error("sign-in request failed:", describeError(error));
+    return Response.json({ error: "Something went wrong on the server." }, { status: 500 });
+  }
+}

@@ -1,0 +1,336 @@
+import "server-only";
+import { randomBytes } from "node:crypto";
+import { and, count, desc, eq, gt, inArray, lt } from "drizzle-orm";
+import type { Db, Queryable } from "@/db/client";
+import { type DeviceSignIn, deviceSignIns, type Mailbox, mailboxes } from "@/db/schema";
+import { recordAudit } from "@/lib/audit/log";
+import type { UserActor } from "@/lib/auth/actor";
+import { type DeviceSignInEnd, signInWithDeviceCode } from "@/lib/engine/device-code";
+import { CATALOGUE, type Diagnosis, type DiagnosisCode, diagnose } from "@/lib/engine/diagnoses";
+import type { CheckOutcome } from "@/lib/engine/steps";
+import { describeError, NotFoundError } from "@/lib/errors";
+import { getMailboxFor } from "@/lib/mailbox/queries";
+import { storeSignedInCache } from "@/lib/mailbox/token-cache-store";
+import type { Refusal } from "./refusals";
+import { checkOptionsFor, checkSettingsFor } from "./test-settings";
+
+/** Each sign-in polls Entra for up to 15 minutes: caps keep one tenant from holding the portal's pollers. */
+export const SIGN_IN_LIMITS = { perTenant: 5, everywhere: 50, perMailboxPer10Minutes: 10 };
+// The code is shown to the admin within this time, or the start is reported as failed.
+const PROMPT_WAIT_MS = 20_000;
+// A sign-in still "starting" after this never reached Entra (the process stopped).
+const STALE_START_MS = 60_000;
+const OPEN: DeviceSignIn["status"][] = ["starting", "pending"];
+
+/** What a page may know about a sign-in: never the device code, which stays in the polling process. */
+export type DeviceSignInView = {
+  id: string;
+  status: "starting" | "pending" | "succeeded" | "failed" | "cancelled";
+  userCode: string | null;
+  verificationUri: string | null;
+  expiresAt: string | null;
+  /** The latest answer from Entra in words, while the sign-in waits. */
+  waiting: string | null;
+  account: string | null;
+  diagnosis: Pick<Diagnosis, "code" | "cause" | "fix" | "setupStep" | "detail"> | null;
+};
+
+export type StartedSignIn = { ok: true; signIn: DeviceSignInView } | { ok: false; refusal: Refusal };
+
+type Ref = { tenantId: number; mailboxId: number };
+
+const WAITING_WORDS: Record<string, string> = {
+  authorization_pending: "Waiting for you to enter the code and sign in at Microsoft.",
+  slow_down: "Microsoft asked to be asked less often; still waiting, a little more slowly.",
+};
+
+/**
+ * Starts "Sign in with Microsoft" for a saved mailbox whose method is the device code. Resolves once
+ * Entra has given the code (or refused), so the page shows the code at once; the polling goes on in
+ * this process and writes each answer to the database, where any process can read it.
+ */
+export async function startDeviceSignIn(db: Db, actor: UserActor, ref: Ref): Promise<StartedSignIn> {
+  const mailbox = getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
+  if (mailbox.signInMethod !== "device" || !mailbox.azureClientId || !mailbox.azureTenantId) {
+    const message =
+      "Choose the sign-in method Microsoft sign-in, enter the ClientID and TenantID, and save before signing in.";
+    return { ok: false, refusal: { kind: "invalid", message, fieldErrors: {} } };
+  }
+  const now = Date.now();
+  const opened = db.transaction(
+    (tx) => {
+      settleAbandoned(tx, now);
+      const open = tx
+        .select()
+        .from(deviceSignIns)
+        .where(and(eq(deviceSignIns.mailboxId, mailbox.id), inArray(deviceSignIns.status, OPEN)))
+        .get();
+      // Pressing the button again (or a second admin) shows the sign-in already waiting.
+      if (open) return { ok: true as const, row: open, existing: true };
+      const refusal = limitsRefusal(tx, mailbox, now);
+      if (refusal) return { ok: false as const, refusal };
+      const row = tx
+        .insert(deviceSignIns)
+        .values({
+          id: randomBytes(18).toString("base64url"),
+          tenantId: mailbox.tenantId,
+          mailboxId: mailbox.id,
+          mailboxVersion: mailbox.version,
+          startedBy: actor.email,
+          startedById: actor.id,
+          status: "starting",
+          createdAt: new Date(now),
+        })
+        .returning()
+        .get();
+      return { ok: true as const, row, existing: false };
+    },
+    { behavior: "immediate" },
+  );
+  if (!opened.ok) return opened;
+  if (opened.existing) return { ok: true, signIn: toView(opened.row) };
+
+  let prompted!: () => void;
+  const shown = new Promise<void>((resolve) => {
+    prompted = resolve;
+  });
+  void runSignIn(db, actor, mailbox, opened.row, prompted).catch((error: unknown) => {
+    console.error("device sign-in failed unexpectedly:", describeError(error));
+    finish(db, opened.row.id, { status: "failed", diagnosis: diagnose("UNEXPECTED") });
+    prompted();
+  });
+  await Promise.race([shown, new Promise((resolve) => setTimeout(resolve, PROMPT_WAIT_MS).unref())]);
+  return { ok: true, signIn: toView(rowOf(db, opened.row.id)) };
+}
+
+async function runSignIn(
+  db: Db,
+  actor: UserActor,
+  mailbox: Mailbox,
+  row: DeviceSignIn,
+  prompted: () => void,
+): Promise<void> {
+  const settings = checkSettingsFor(mailbox);
+  const { authorityHost } = checkOptionsFor(settings);
+  const open = and(eq(deviceSignIns.id, row.id), inArray(deviceSignIns.status, OPEN));
+  const end = await signInWithDeviceCode({
+    settings,
+    authorityHost,
+    onPrompt(prompt) {
+      const { userCode, verificationUri, expiresAt } = prompt;
+      // Only a web address is ever shown as a link.
+      const uri = /^https:\/\//i.test(verificationUri) ? verificationUri : null;
+      db.update(deviceSignIns).set({ status: "pending", userCode, verificationUri: uri, expiresAt }).where(open).run();
+      prompted();
+    },
+    onAnswer(answer) {
+      db.update(deviceSignIns).set({ lastAnswer: answer, polledAt: new Date() }).where(open).run();
+    },
+    cancelled: () => rowOf(db, row.id).status === "cancelled",
+  });
+  settle(db, actor, mailbox, row, end, authorityHost);
+  prompted();
+}
+
+/** Stores a successful sign-in with the mailbox, or records why there is none. */
+function settle(
+  db: Db,
+  actor: UserActor,
+  mailbox: Mailbox,
+  row: DeviceSignIn,
+  end: DeviceSignInEnd,
+  authorityHost: string,
+): void {
+  if (!end.ok) {
+    finish(db, row.id, { status: end.reason === "cancelled" ? "cancelled" : "failed", diagnosis: end.diagnosis });
+    if (end.reason === "wrong_account") audit(db, actor, mailbox, { outcome: { to: end.diagnosis.code } });
+    return;
+  }
+  db.transaction(
+    (tx) => {
+      const current = tx.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get();
+      const stillOpen = rowOf(tx, row.id).status === "pending";
+      if (!current || current.version !== row.mailboxVersion || current.signInMethod !== "device" || !stillOpen) {
+        const code = stillOpen ? "DEVICE_SETTINGS_CHANGED" : "DEVICE_CANCELLED";
+        finish(tx, row.id, { status: stillOpen ? "failed" : "cancelled", diagnosis: diagnose(code) });
+        return;
+      }
+      const signedInAt = new Date();
+      tx.update(mailboxes)
+        .set({
+          signedInAccount: end.account,
+          signedInAt,
+          signedInBy: actor.email,
+          signInLostAt: null,
+          signInLostCode: null,
+        })
+        .where(eq(mailboxes.id, mailbox.id))
+        .run();
+      storeSignedInCache(tx, { ...current, signedInAt }, checkSettingsFor(current), authorityHost, end.cache);
+      finish(tx, row.id, { status: "succeeded", account: end.account });
+      audit(tx, actor, mailbox, { outcome: { to: "signed in" }, account: { to: end.account } });
+    },
+    { behavior: "immediate" },
+  );
+}
+
+function audit(db: Queryable, actor: UserActor, mailbox: Mailbox, changes: Record<string, { to: string }>): void {
+  recordAudit(db, actor, {
+    tenantId: mailbox.tenantId,
+    action: "mailbox.sign_in",
+    targetType: "mailbox",
+    targetId: mailbox.id,
+    targetLabel: mailbox.name,
+    changes,
+  });
+}
+
+function finish(
+  db: Queryable,
+  id: string,
+  end: { status: DeviceSignIn["status"]; diagnosis?: Diagnosis; account?: string },
+): void {
+  db.update(deviceSignIns)
+    .set({
+      status: end.status,
+      failureCode: end.diagnosis?.code ?? null,
+      failureDetail: end.diagnosis?.detail ?? null,
+      account: end.account ?? null,
+      finishedAt: new Date(),
+    })
+    .where(and(eq(deviceSignIns.id, id), inArray(deviceSignIns.status, OPEN)))
+    .run();
+}
+
+/** The sign-in as the page polls it; another mailbox's or tenant's sign-in is as missing as none. */
+export function getDeviceSignIn(db: Db, actor: UserActor, ref: Ref, id: string): DeviceSignInView {
+  const mailbox = getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
+  settleAbandoned(db, Date.now());
+  const row = db
+    .select()
+    .from(deviceSignIns)
+    .where(and(eq(deviceSignIns.id, id), eq(deviceSignIns.mailboxId, mailbox.id)))
+    .get();
+  if (!row) throw new NotFoundError();
+  return toView(row);
+}
+
+/** Stops a waiting sign-in; the polling process sees it after its next answer from Entra. */
+export function cancelDeviceSignIn(db: Db, actor: UserActor, ref: Ref, id: string): DeviceSignInView {
+  getDeviceSignIn(db, actor, ref, id);
+  finish(db, id, { status: "cancelled", diagnosis: diagnose("DEVICE_CANCELLED") });
+  return toView(rowOf(db, id));
+}
+
+/** The sign-in of this mailbox still waiting for its user, to show again after a reload. */
+export function openDeviceSignIn(db: Db, mailboxId: number): DeviceSignInView | null {
+  settleAbandoned(db, Date.now());
+  const row = db
+    .select()
+    .from(deviceSignIns)
+    .where(and(eq(deviceSignIns.mailboxId, mailboxId), inArray(deviceSignIns.status, OPEN)))
+    .orderBy(desc(deviceSignIns.createdAt))
+    .get();
+  return row ? toView(row) : null;
+}
+
+export type SignInState =
+  | { kind: "not-signed-in" }
+  | { kind: "signed-in"; account: string; at: Date; by: string | null }
+  | { kind: "sign-in-again"; account: string | null; since: Date; code: string | null };
+
+/** Where a device-code mailbox stands: never signed in, signed in, or refused by Entra since. */
+export function signInStateOf(
+  mailbox: Pick<Mailbox, "signedInAccount" | "signedInAt" | "signedInBy" | "signInLostAt" | "signInLostCode">,
+): SignInState {
+  if (mailbox.signInLostAt) {
+    return {
+      kind: "sign-in-again",
+      account: mailbox.signedInAccount,
+      since: mailbox.signInLostAt,
+      code: mailbox.signInLostCode,
+    };
+  }
+  if (!mailbox.signedInAt || !mailbox.signedInAccount) return { kind: "not-signed-in" };
+  return { kind: "signed-in", account: mailbox.signedInAccount, at: mailbox.signedInAt, by: mailbox.signedInBy };
+}
+
+/**
+ * After a test of the saved settings: Entra refused the stored sign-in, so the mailbox now needs
+ * "Sign in again". A sign-in that happened meanwhile is not touched.
+ */
+export function noteSignInLost(db: Db, mailbox: Mailbox, outcome: CheckOutcome): void {
+  if (mailbox.signInMethod !== "device" || !mailbox.signedInAt) return;
+  const token = outcome.steps.find((s) => s.name === "token");
+  if (token?.diagnosis?.code !== "SIGN_IN_AGAIN") return;
+  const detail = token.diagnosis.detail ?? "";
+  const code = /AADSTS\d+/.exec(detail)?.[0] ?? (detail.includes("invalid_grant") ? "invalid_grant" : null);
+  db.update(mailboxes)
+    .set({ signInLostAt: new Date(), signInLostCode: code })
+    .where(and(eq(mailboxes.id, mailbox.id), eq(mailboxes.signedInAt, mailbox.signedInAt)))
+    .run();
+}
+
+function limitsRefusal(tx: Queryable, mailbox: Mailbox, now: number): Refusal | null {
+  const open = inArray(deviceSignIns.status, OPEN);
+  const inTenant =
+    tx
+      .select({ n: count() })
+      .from(deviceSignIns)
+      .where(and(open, eq(deviceSignIns.tenantId, mailbox.tenantId)))
+      .get()?.n ?? 0;
+  if (inTenant >= SIGN_IN_LIMITS.perTenant) {
+    const message = `This tenant already has ${inTenant} Microsoft sign-ins waiting, the most it may have. Finish or cancel one first.`;
+    return { kind: "capacity", message, retryAfterSeconds: 30 };
+  }
+  const everywhere = tx.select({ n: count() }).from(deviceSignIns).where(open).get()?.n ?? 0;
+  if (everywhere >= SIGN_IN_LIMITS.everywhere) {
+    const message = "The portal has as many Microsoft sign-ins waiting as it may. Try again in a minute.";
+    return { kind: "capacity", message, retryAfterSeconds: 60 };
+  }
+  const recent =
+    tx
+      .select({ n: count() })
+      .from(deviceSignIns)
+      .where(and(eq(deviceSignIns.mailboxId, mailbox.id), gt(deviceSignIns.createdAt, new Date(now - 600_000))))
+      .get()?.n ?? 0;
+  if (recent >= SIGN_IN_LIMITS.perMailboxPer10Minutes) {
+    const message = `This mailbox started ${recent} sign-ins in the last 10 minutes. Try again later.`;
+    return { kind: "rate_limited", message, retryAfterSeconds: 600 };
+  }
+  return null;
+}
+
+/** Sign-ins whose process stopped (restart): past their code's expiry, or never got a code. */
+function settleAbandoned(db: Queryable, now: number): void {
+  const expired = and(eq(deviceSignIns.status, "pending"), lt(deviceSignIns.expiresAt, new Date(now - 5_000)));
+  for (const row of db.select({ id: deviceSignIns.id }).from(deviceSignIns).where(expired).all())
+    finish(db, row.id, { status: "failed", diagnosis: diagnose("DEVICE_EXPIRED") });
+  const stuck = and(eq(deviceSignIns.status, "starting"), lt(deviceSignIns.createdAt, new Date(now - STALE_START_MS)));
+  for (const row of db.select({ id: deviceSignIns.id }).from(deviceSignIns).where(stuck).all())
+    finish(db, row.id, { status: "failed", diagnosis: diagnose("TOKEN_TIMEOUT") });
+}
+
+function rowOf(db: Queryable, id: string): DeviceSignIn {
+  return db.select().from(deviceSignIns).where(eq(deviceSignIns.id, id)).get()!;
+}
+
+function toView(row: DeviceSignIn): DeviceSignInView {
+  const open = OPEN.includes(row.status);
+  const code = row.failureCode as DiagnosisCode | null;
+  const entry = code && code in CATALOGUE ? diagnose(code, row.failureDetail ?? undefined) : null;
+  return {
+    id: row.id,
+    status: row.status,
+    userCode: open ? row.userCode : null,
+    verificationUri: open ? row.verificationUri : null,
+    expiresAt: open && row.expiresAt ? row.expiresAt.toISOString() : null,
+    waiting: open ? (WAITING_WORDS[row.lastAnswer ?? "authorization_pending"] ?? null) : null,
+    account: row.account,
+    diagnosis: entry
+      ? { code: entry.code, cause: entry.cause, fix: entry.fix, setupStep: entry.setupStep, detail: entry.detail }
+      : code
+        ? { ...diagnose("AADSTS_OTHER", row.failureDetail ?? undefined), code }
+        : null,
+  };
+}
