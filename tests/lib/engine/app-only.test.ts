@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TokenCacheStore } from "@/lib/engine/credentials";
+import { openInbox } from "@/lib/engine/imap";
 import { runChecksToEnd } from "@/lib/engine/run-checks";
 import type { AppCredential, CheckSettings } from "@/lib/engine/settings";
 import { generateCertificate } from "@/lib/mailbox/certificate";
@@ -139,5 +140,62 @@ describe("what Exchange needs besides the token", () => {
     const result = await check({ ...settings(app, { kind: "secret", secret: "x" }), appCredential: null });
     expect(result.step("token")).toMatchObject({ status: "failed", diagnosis: { code: "NO_APP_CREDENTIAL" } });
     expect(rig.entra.tokenRequests()).toBe(before);
+  });
+});
+
+describe("app-only IMAP (Dovecot checks the role and the mailbox permission, as Exchange does)", () => {
+  const BOTH_ROLES = ["SMTP.SendAsApp", "IMAP.AccessAsApp"];
+  const sendAndReceive = (app: { clientId: string; mailbox: string }) => ({
+    ...settings(app, { kind: "secret", secret: "s3cret-value" }),
+    type: "smtp_imap" as const,
+  });
+
+  it("sends and receives the test message as the mailbox with one app token", async () => {
+    const app = appWith({ secrets: [{ value: "s3cret-value" }], appRoles: BOTH_ROLES });
+    const result = await check(sendAndReceive(app));
+    expect(result.steps.map((s) => [s.name, s.status])).toEqual([
+      ["settings", "passed"],
+      ["network", "passed"],
+      ["token", "passed"],
+      ["claims", "passed"],
+      ["smtp", "passed"],
+      ["imap", "passed"],
+    ]);
+    expect(rig.dovecot.inboxCount(app.mailbox)).toBe(0);
+  });
+
+  it("NO AUTHENTICATE failed for an app token without permission on the mailbox", async () => {
+    const app = appWith({ secrets: [{ value: "s3cret-value" }], appRoles: BOTH_ROLES });
+    const other = rig.addUser().upn;
+    // Permission on another mailbox only: the token is fine, Exchange still refuses this one.
+    const result = await check({ ...sendAndReceive({ ...app, mailbox: other }), type: "imap" });
+    expect(result.step("imap")).toMatchObject({
+      status: "failed",
+      diagnosis: { code: "IMAP_APP_NOT_PERMITTED", setupStep: "exchange-app-access" },
+    });
+  });
+
+  it("a token without IMAP.AccessAsApp is refused by the claims check before IMAP is tried", async () => {
+    const app = appWith({ secrets: [{ value: "s3cret-value" }] });
+    const result = await check({ ...sendAndReceive(app), type: "imap" });
+    expect(result.step("claims")).toMatchObject({ status: "failed", diagnosis: { code: "CLAIM_APP_ROLE" } });
+    expect(result.step("imap")).toMatchObject({ status: "skipped" });
+  });
+});
+
+describe("the rig's IMAP refuses what Exchange refuses", () => {
+  it("an app token without IMAP.AccessAsApp, sent anyway, is refused by Dovecot", async () => {
+    const app = appWith({ appRoles: ["SMTP.SendAsApp"] });
+    const token = await rig.entra.mintAccessToken({
+      aud: "https://outlook.office365.com",
+      iss: `https://sts.windows.net/${rig.tenant.id}/`,
+      oid: rig.tenant.apps.find((a) => a.clientId === app.clientId)!.servicePrincipalId,
+      roles: ["SMTP.SendAsApp"],
+      idtyp: "app",
+    });
+    const endpoint = { host: rig.ip, port: 993, address: rig.ip, mode: "implicit" as const };
+    const opened = await openInbox(endpoint, { user: app.mailbox, accessToken: token, appOnly: true });
+    expect(opened).toMatchObject({ ok: false, diagnosis: { code: "IMAP_APP_NOT_PERMITTED" } });
+    if (opened.ok) await opened.watcher.close();
   });
 });

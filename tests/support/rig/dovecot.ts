@@ -17,7 +17,11 @@ export type DovecotOptions = {
   publicKeyPem: string;
   /** Users allowed plain password login (the password mailboxes). */
   passwords: Record<string, string>;
+  /** The file of Exchange's mailbox permissions for app-only service principals (AppMailboxAccess). */
+  appAccessFile: string;
 };
+
+const APP_TOKEN_CHECK = path.join(import.meta.dirname, "dovecot-app-token.mjs");
 
 /** Dovecot 2.3 with its own configuration, on the rig's loopback address: IMAP 143 (STARTTLS), 993 (TLS), LMTP. */
 export class Dovecot {
@@ -57,6 +61,29 @@ export class Dovecot {
         "active_value =",
         "",
       ].join("\n"),
+    );
+    // App-only tokens carry no upn: a Lua step checks the role and the mailbox permission, as Exchange does.
+    fs.writeFileSync(
+      path.join(dir, "app-token.json"),
+      JSON.stringify({ publicKeyPem: o.publicKeyPem, issuers: o.issuers, accessFile: o.appAccessFile }),
+      { mode: 0o644 },
+    );
+    const check = `"${process.execPath}" "${APP_TOKEN_CHECK}" "${dir}/app-token.json" >/dev/null`;
+    fs.writeFileSync(
+      path.join(dir, "app-token.lua"),
+      [
+        "function auth_passdb_lookup(request)",
+        '  return dovecot.auth.PASSDB_RESULT_USER_UNKNOWN, "app tokens only"',
+        "end",
+        "function auth_password_verify(request, token)",
+        `  local check = io.popen([[${check}]], "w")`,
+        '  check:write(request.user .. "\\0" .. token .. "\\0")',
+        "  if check:close() then return dovecot.auth.PASSDB_RESULT_OK, {} end",
+        '  return dovecot.auth.PASSDB_RESULT_PASSWORD_MISMATCH, "app token refused"',
+        "end",
+        "",
+      ].join("\n"),
+      { mode: 0o644 },
     );
     fs.writeFileSync(path.join(dir, "dovecot.conf"), this.config());
     this.process = spawn(DOVECOT_BIN, ["-F", "-c", path.join(dir, "dovecot.conf")], {
@@ -134,6 +161,10 @@ service lmtp {
     port = ${o.lmtpPort}
   }
 }
+service auth-worker {
+  # The app-token check runs Node, whose address-space reservation exceeds Dovecot's default 256 MB limit.
+  vsz_limit = 0
+}
 service anvil {
   # No auth-penalty socket, no failed-login penalty (2-15 s) slowing the failure tests down.
   unix_listener anvil-auth-penalty {
@@ -145,6 +176,11 @@ passdb {
   driver = oauth2
   mechanisms = xoauth2
   args = ${dir}/oauth2.conf
+}
+passdb {
+  driver = lua
+  mechanisms = xoauth2
+  args = file=${dir}/app-token.lua blocking=yes
 }
 passdb {
   driver = passwd-file

@@ -1,7 +1,11 @@
 import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import type { CheckSettings } from "@/lib/engine/settings";
 import { mailboxForm } from "../mailbox";
 import { freePort } from "../portal";
+import { AppMailboxAccess } from "./app-access";
 import { Dovecot } from "./dovecot";
 import { type EmuApp, type EmuTenant, type EmuUser, EntraEmulator } from "./entra-emulator";
 import { SmtpRelay } from "./smtp-relay";
@@ -17,13 +21,15 @@ export type Rig = {
   tenant: EmuTenant;
   dovecot: Dovecot;
   smtp: SmtpRelay;
+  /** Exchange's Add-MailboxPermission for app-only service principals, seen by SMTP and IMAP alike. */
+  appAccess: AppMailboxAccess;
   allowlist: string[];
   /** A fresh user in the emulator's tenant, with a mailbox in Dovecot. */
   addUser(user?: Partial<EmuUser>): EmuUser;
   settings(user: EmuUser, overrides?: Partial<CheckSettings>): CheckSettings;
   /**
    * An app registration with app-only access, as an administrator sets it up: application permissions
-   * with consent, a service principal, and Add-MailboxPermission on the given mailboxes (SMTP peer).
+   * with consent, a service principal, and Add-MailboxPermission on the given mailboxes.
    */
   addAppOnlyApp(app?: Partial<EmuApp>, mailboxes?: string[]): { clientId: string; servicePrincipalId: string };
   /** The mailbox form, as an administrator fills it, for a rig user. */
@@ -52,6 +58,9 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
   });
   const issuers = [`https://sts.windows.net/${tenant.id}/`];
   const lmtpPort = await freePort();
+  const accessDir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-exchange-"));
+  fs.chmodSync(accessDir, 0o755);
+  const appAccess = new AppMailboxAccess(path.join(accessDir, "app-mailbox-access.json"));
   const passwords = options.passwords ?? {};
   const dovecot = await new Dovecot({
     ip,
@@ -61,6 +70,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     kid: entra.kid,
     publicKeyPem: entra.publicKeyPem,
     passwords,
+    appAccessFile: appAccess.file,
   }).start();
   const smtp = await new SmtpRelay({
     ip,
@@ -69,6 +79,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     publicKeyPem: entra.publicKeyPem,
     issuers,
     passwords,
+    appAccess,
     smtpAuthDisabled: new Set(options.smtpAuthDisabled ?? []),
     basicAuthDisabled: new Set(options.basicAuthDisabled ?? []),
     sendAsDenied: new Set(options.sendAsDenied ?? []),
@@ -83,6 +94,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     tenant,
     dovecot,
     smtp,
+    appAccess,
     allowlist: [465, 587, 143, 993].map((port) => `${ip}:${port}`),
     addUser(user = {}) {
       const local = `u${randomUUID().slice(0, 8)}`;
@@ -117,7 +129,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
         servicePrincipalId,
         ...app,
       });
-      if (mailboxes.length > 0) smtp.appMailboxes.set(servicePrincipalId, new Set(mailboxes));
+      if (mailboxes.length > 0) appAccess.grant(servicePrincipalId, ...mailboxes);
       return { clientId, servicePrincipalId };
     },
     mailboxForm(user, overrides = {}) {

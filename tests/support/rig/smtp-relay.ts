@@ -2,6 +2,7 @@ import fs from "node:fs";
 import { importSPKI, jwtVerify } from "jose";
 import nodemailer from "nodemailer";
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerSession } from "smtp-server";
+import type { AppMailboxAccess } from "./app-access";
 import type { RigTls } from "./tls";
 
 export type RelayOptions = {
@@ -11,6 +12,8 @@ export type RelayOptions = {
   publicKeyPem: string;
   issuers: string[];
   passwords: Record<string, string>;
+  /** Exchange's mailbox permissions of app-only service principals. */
+  appAccess: AppMailboxAccess;
   /** Users for whom SMTP AUTH is switched off, as Exchange answers then. */
   smtpAuthDisabled?: Set<string>;
   /** Users whose password login is refused because basic authentication is off. */
@@ -31,11 +34,6 @@ const reply = (responseCode: number, message: string): Reply => Object.assign(ne
 export class SmtpRelay {
   private servers: SMTPServer[] = [];
   readonly delivered: string[] = [];
-  /**
-   * Exchange's app-only access: the mailboxes each service principal (token `oid`) was given permission on
-   * with Add-MailboxPermission. An app with no entry has no Exchange service principal.
-   */
-  readonly appMailboxes = new Map<string, Set<string>>();
   /** Every AUTH the peer received, with the port it came in on: what a server owner would see. */
   readonly authentications: { port: number; method: string; user: string }[] = [];
 
@@ -112,7 +110,7 @@ export class SmtpRelay {
           issuer: this.options.issuers,
         });
         if (Array.isArray(payload.roles)) {
-          const allowed = this.appMailboxes.get(String(payload.oid))?.has(user);
+          const allowed = this.options.appAccess.allows(String(payload.oid), user);
           if (payload.aud !== "https://outlook.office365.com" || !payload.roles.includes("SMTP.SendAsApp") || !allowed)
             throw new Error("app without permission");
           return user;
