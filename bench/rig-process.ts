@@ -47,5 +47,5 @@ export async function benchTenant() {
   const tenant = createTenant(db, root, { name: "Bench", slug: "bench" });
   const save = (form: Record<string, string>) =>
     createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
-  return { db, tenant, save };
+  return { db, tenant, save, root };
 }

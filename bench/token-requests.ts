@@ -2,7 +2,8 @@ import { performance } from "node:perf_hooks";
 import { benchTenant, withRig } from "./rig-process";
 import { median } from "./stats";
 
-// A mailbox may be tested 5 times a minute: one cold test and four warm ones.
+// A mailbox may be tested 5 times a minute: one cold test and four warm ones. The device-code mailbox's
+// cold test is its first after the sign-in, whose token is already in the cache.
 const WARM_RUNS = Math.min(4, Number(process.env.BENCH_RUNS ?? 4));
 
 await withRig(bench);
@@ -10,11 +11,13 @@ await withRig(bench);
 async function bench(): Promise<void> {
   const { SYSTEM_ACTORS } = await import("@/lib/auth/actor");
   const { startMailboxTest } = await import("@/lib/service/mailbox-tests");
+  const { cancelDeviceSignIn, getDeviceSignIn, startDeviceSignIn } = await import("@/lib/service/device-sign-ins");
   const { startRig } = await import("../tests/support/rig/rig");
   const rig = await startRig();
   process.env.ENTRA_AUTHORITY_HOST = rig.entra.authorityHost;
   process.env.MAIL_ALLOW_PRIVATE = rig.allowlist.join(",");
-  const { db, tenant, save } = await benchTenant();
+  rig.entra.deviceCodeInterval = 1;
+  const { db, tenant, save, root } = await benchTenant();
   try {
     const user = rig.addUser();
     const password = save(rig.mailboxForm(user, { name: "Password" }));
@@ -29,10 +32,33 @@ async function bench(): Promise<void> {
       clientSecretExpiresAt: "2099-01-01",
     });
 
+    const deviceUser = rig.addUser({ mfa: "required" });
+    const device = save(rig.mailboxForm(deviceUser, { name: "Device", password: "", signInMethod: "device" }));
+    const ref = { tenantId: tenant.id, mailboxId: device.id };
+
+    // "Sign in with Microsoft": from the press to the code on the page is one service call.
+    const codeMs: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const pressed = performance.now();
+      const started = await startDeviceSignIn(db, root, ref);
+      codeMs.push(performance.now() - pressed);
+      if (!started.ok || !started.signIn.userCode) throw new Error("no code shown");
+      if (i < 6) cancelDeviceSignIn(db, root, ref, started.signIn.id);
+      else {
+        rig.entra.approveDeviceCode(started.signIn.userCode, deviceUser.upn);
+        while (getDeviceSignIn(db, root, ref, started.signIn.id).status !== "succeeded")
+          await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    console.log(
+      `device-code sign-in: code shown ${median(codeMs).toFixed(0)} ms after the press (median of ${codeMs.length}; ` +
+        `min ${Math.min(...codeMs).toFixed(0)}, max ${Math.max(...codeMs).toFixed(0)})`,
+    );
+
     console.log(
       `token-endpoint requests per test (cold = first test of the mailbox, warm = ${WARM_RUNS} tests after it)`,
     );
-    for (const box of [password, appOnly]) {
+    for (const box of [password, appOnly, device]) {
       const runs: { requests: number; ms: number; ok: boolean }[] = [];
       for (let i = 0; i < WARM_RUNS + 1; i++) runs.push(await oneTest(box.id));
       const [cold, ...warm] = runs;
