@@ -1,9 +1,8 @@
-import { eq, or, sql } from "drizzle-orm";
 import { closeDb, getDb, migrateDatabase } from "@/db/client";
-import { mailboxes, tenants } from "@/db/schema";
 import { SYSTEM_ACTORS } from "@/lib/auth/actor";
 import { STEP_LABELS, type StepResult } from "@/lib/engine/steps";
 import { startMailboxTest } from "@/lib/service/mailbox-tests";
+import { findMailbox, mailboxArguments } from "./find-mailbox";
 import { loadLaunchEnv } from "./launch-env";
 
 // npm run mailbox:test -- <mailbox id or name> [--tenant <slug>] [--json]   (npm run check is the same)
@@ -11,26 +10,15 @@ import { loadLaunchEnv } from "./launch-env";
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");
-const tenantSlug = flagValue("--tenant");
-const target = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--tenant");
+const { target, tenantSlug } = mailboxArguments(args);
 if (!target) usage("name the mailbox to test (its id or its name)");
 
 loadLaunchEnv();
 const db = getDb();
 migrateDatabase(db);
-const matches = db
-  .select({ mailbox: mailboxes, tenantSlug: tenants.slug })
-  .from(mailboxes)
-  .innerJoin(tenants, eq(mailboxes.tenantId, tenants.id))
-  .where(or(eq(mailboxes.id, Number(target) || -1), sql`lower(${mailboxes.name}) = lower(${target})`))
-  .all()
-  .filter((m) => !tenantSlug || m.tenantSlug === tenantSlug);
-if (matches.length === 0) usage(`no mailbox "${target}"${tenantSlug ? ` in tenant ${tenantSlug}` : ""}`);
-if (matches.length > 1)
-  usage(
-    `"${target}" names mailboxes in several tenants (${matches.map((m) => m.tenantSlug).join(", ")}): add --tenant <slug>`,
-  );
-const { mailbox, tenantSlug: slug } = matches[0]!;
+const found = findMailbox(db, target, tenantSlug);
+if (!found.ok) usage(found.problem);
+const { mailbox, tenantSlug: slug } = found;
 
 // Runs like the portal's button, so the test lands in the mailbox's history and audit log.
 const started = startMailboxTest(db, SYSTEM_ACTORS.cli, {
@@ -83,11 +71,6 @@ function printStep(step: StepResult): void {
     console.log(`      setup step: ${d.setupStep}`);
     if (d.detail) console.log(`      server:     ${d.detail}`);
   }
-}
-
-function flagValue(flag: string): string | undefined {
-  const index = args.indexOf(flag);
-  return index >= 0 ? args[index + 1] : undefined;
 }
 
 function usage(problem: string): never {

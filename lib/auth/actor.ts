@@ -25,6 +25,7 @@ export type Actor = UserActor | SystemActor;
 
 export const SYSTEM_ACTORS = {
   cli: { kind: "system", label: "npm run check" },
+  cliSignIn: { kind: "system", label: "npm run sign-in" },
 } as const satisfies Record<string, SystemActor>;
 
 /** Who did it, as the audit log and the test history say it. */

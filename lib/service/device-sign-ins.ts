@@ -4,7 +4,7 @@ import { and, count, desc, eq, gt, inArray, lt } from "drizzle-orm";
 import type { Db, Queryable } from "@/db/client";
 import { type DeviceSignIn, deviceSignIns, type Mailbox, mailboxes } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/log";
-import type { UserActor } from "@/lib/auth/actor";
+import { type Actor, actorLabel, actorUserId } from "@/lib/auth/actor";
 import { type DeviceSignInEnd, signInWithDeviceCode } from "@/lib/engine/device-code";
 import { CATALOGUE, type Diagnosis, type DiagnosisCode, diagnose } from "@/lib/engine/diagnoses";
 import type { CheckOutcome } from "@/lib/engine/steps";
@@ -49,7 +49,7 @@ const WAITING_WORDS: Record<string, string> = {
  * Entra has given the code (or refused), so the page shows the code at once; the polling goes on in
  * this process and writes each answer to the database, where any process can read it.
  */
-export async function startDeviceSignIn(db: Db, actor: UserActor, ref: Ref): Promise<StartedSignIn> {
+export async function startDeviceSignIn(db: Db, actor: Actor, ref: Ref): Promise<StartedSignIn> {
   const mailbox = getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
   if (mailbox.signInMethod !== "device" || !mailbox.azureClientId || !mailbox.azureTenantId) {
     const message =
@@ -76,8 +76,8 @@ export async function startDeviceSignIn(db: Db, actor: UserActor, ref: Ref): Pro
           tenantId: mailbox.tenantId,
           mailboxId: mailbox.id,
           mailboxVersion: mailbox.version,
-          startedBy: actor.email,
-          startedById: actor.id,
+          startedBy: actorLabel(actor),
+          startedById: actorUserId(actor),
           status: "starting",
           createdAt: new Date(now),
         })
@@ -105,7 +105,7 @@ export async function startDeviceSignIn(db: Db, actor: UserActor, ref: Ref): Pro
 
 async function runSignIn(
   db: Db,
-  actor: UserActor,
+  actor: Actor,
   mailbox: Mailbox,
   row: DeviceSignIn,
   prompted: () => void,
@@ -135,7 +135,7 @@ async function runSignIn(
 /** Stores a successful sign-in with the mailbox, or records why there is none. */
 function settle(
   db: Db,
-  actor: UserActor,
+  actor: Actor,
   mailbox: Mailbox,
   row: DeviceSignIn,
   end: DeviceSignInEnd,
@@ -160,7 +160,7 @@ function settle(
         .set({
           signedInAccount: end.account,
           signedInAt,
-          signedInBy: actor.email,
+          signedInBy: actorLabel(actor),
           signInLostAt: null,
           signInLostCode: null,
         })
@@ -174,7 +174,7 @@ function settle(
   );
 }
 
-function audit(db: Queryable, actor: UserActor, mailbox: Mailbox, changes: Record<string, { to: string }>): void {
+function audit(db: Queryable, actor: Actor, mailbox: Mailbox, changes: Record<string, { to: string }>): void {
   recordAudit(db, actor, {
     tenantId: mailbox.tenantId,
     action: "mailbox.sign_in",
@@ -203,7 +203,7 @@ function finish(
 }
 
 /** The sign-in as the page polls it; another mailbox's or tenant's sign-in is as missing as none. */
-export function getDeviceSignIn(db: Db, actor: UserActor, ref: Ref, id: string): DeviceSignInView {
+export function getDeviceSignIn(db: Db, actor: Actor, ref: Ref, id: string): DeviceSignInView {
   const mailbox = getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
   settleAbandoned(db, Date.now());
   const row = db
@@ -216,7 +216,7 @@ export function getDeviceSignIn(db: Db, actor: UserActor, ref: Ref, id: string):
 }
 
 /** Stops a waiting sign-in; the polling process sees it after its next answer from Entra. */
-export function cancelDeviceSignIn(db: Db, actor: UserActor, ref: Ref, id: string): DeviceSignInView {
+export function cancelDeviceSignIn(db: Db, actor: Actor, ref: Ref, id: string): DeviceSignInView {
   getDeviceSignIn(db, actor, ref, id);
   finish(db, id, { status: "cancelled", diagnosis: diagnose("DEVICE_CANCELLED") });
   return toView(rowOf(db, id));

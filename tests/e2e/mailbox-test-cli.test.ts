@@ -9,6 +9,7 @@ import { appDb, seedWorld } from "../support/db";
 import { type Rig, startRig } from "../support/rig/rig";
 
 let rig: Rig;
+const deviceUser = { upn: "", password: "" };
 
 beforeAll(async () => {
   rig = await startRig();
@@ -22,16 +23,32 @@ beforeAll(async () => {
     );
   const good = rig.addUser();
   store("Invoices", good.password, good.upn);
+  rig.entra.deviceCodeInterval = 1;
+  Object.assign(deviceUser, rig.addUser({ mfa: "required" }));
+  createMailbox(
+    db,
+    world.root,
+    saveMailboxSchema.parse({
+      tenantId: String(world.tenantA.id),
+      ...rig.mailboxForm(deviceUser, { name: "Device", password: "", signInMethod: "device" }),
+    }),
+  );
   store("Broken", "not-the-password", rig.addUser().upn);
 });
 
 afterAll(() => rig?.stop());
 
+type Run = { status: number | null; stdout: string; stderr: string };
+
 /** Asynchronous on purpose: the rig's emulator answers from this very process. */
-function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function cli(...args: string[]): Promise<Run> {
+  return command("scripts/mailbox-test.ts", args);
+}
+
+function command(script: string, args: string[], onOutput?: (stdout: string) => void): Promise<Run> {
   const child = spawn(
     process.execPath,
-    [path.resolve("node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "scripts/mailbox-test.ts", ...args],
+    [path.resolve("node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", script, ...args],
     {
       env: {
         ...process.env,
@@ -42,7 +59,10 @@ function cli(...args: string[]): Promise<{ status: number | null; stdout: string
   );
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (c) => (stdout += c));
+  child.stdout.on("data", (c) => {
+    stdout += c;
+    onOutput?.(stdout);
+  });
   child.stderr.on("data", (c) => (stderr += c));
   return new Promise((resolve) => child.on("close", (status) => resolve({ status, stdout, stderr })));
 }
@@ -100,5 +120,39 @@ describe("npm run mailbox:test", () => {
     const run = await cli("Nope");
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('no mailbox "Nope"');
+  });
+});
+
+describe("npm run sign-in", () => {
+  it("prints the code and the address, waits for the sign-in, and the mailbox then tests green", async () => {
+    let approved = false;
+    const run = await command("scripts/mailbox-sign-in.ts", ["Device", "--tenant", "alpha"], (stdout) => {
+      const code = /Enter {2}([A-Z]{9})/.exec(stdout)?.[1];
+      if (code && !approved) {
+        approved = true;
+        rig.entra.approveDeviceCode(code, deviceUser.upn);
+      }
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain("Open   https://microsoft.com/devicelogin");
+    expect(run.stdout).toContain(`Signed in as ${deviceUser.upn}.`);
+    const test = await cli("Device", "--json");
+    expect(test.status, test.stdout).toBe(0);
+    const steps = (JSON.parse(test.stdout) as { steps: { name: string; summary: string }[] }).steps;
+    expect(steps.find((s) => s.name === "token")?.summary).toBe("Token from the cache (no request)");
+  });
+
+  it("exits 1 and says why when the sign-in is declined, and 2 for a mailbox that does not exist", async () => {
+    let declined = false;
+    const run = await command("scripts/mailbox-sign-in.ts", ["Device"], (stdout) => {
+      const code = /Enter {2}([A-Z]{9})/.exec(stdout)?.[1];
+      if (code && !declined) {
+        declined = true;
+        rig.entra.declineDeviceCode(code);
+      }
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("The sign-in was declined at Microsoft.");
+    expect((await command("scripts/mailbox-sign-in.ts", ["Nowhere"])).status).toBe(2);
   });
 });
