@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { CLOUDS, MAILBOX_TYPES } from "../lib/engine/settings";
 import type { StepResult } from "../lib/engine/steps";
 
@@ -193,6 +193,62 @@ export const deviceSignIns = sqliteTable(
 );
 export type DeviceSignIn = typeof deviceSignIns.$inferSelect;
 
+export const API_SCOPES = ["mailboxes:read", "tokens:issue", "tests:run"] as const;
+export type ApiScope = (typeof API_SCOPES)[number];
+
+/**
+ * A tenant's key for the business-system API (/api/v1). The key is shown once; only the SHA-256 of its
+ * secret part is stored, found by its public id. Revoked keys stay for the audit trail.
+ */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenantId: integer("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    // The public part of the key ("nvm_" + 12 characters), shown in lists and logs.
+    publicId: text("public_id").notNull().unique(),
+    secretHash: text("secret_hash").notNull(),
+    scopes: text("scopes", { mode: "json" }).$type<ApiScope[]>().notNull(),
+    // The mailboxes the key is limited to; null for every mailbox of the tenant.
+    mailboxIds: text("mailbox_ids", { mode: "json" }).$type<number[] | null>(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+    createdBy: text("created_by").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+    revokedBy: text("revoked_by"),
+    lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+    lastUsedFrom: text("last_used_from"),
+  },
+  (t) => [
+    index("api_keys_tenant_idx").on(t.tenantId),
+    uniqueIndex("api_keys_tenant_name_unique").on(t.tenantId, t.name),
+  ],
+);
+export type ApiKey = typeof apiKeys.$inferSelect;
+
+/**
+ * The last access token each key was given for each mailbox: a new token is audited, the same token
+ * handed out again only counts here, so a consumer asking every minute does not flood the audit log.
+ */
+export const apiTokenIssues = sqliteTable(
+  "api_token_issues",
+  {
+    apiKeyId: integer("api_key_id")
+      .notNull()
+      .references(() => apiKeys.id, { onDelete: "cascade" }),
+    mailboxId: integer("mailbox_id")
+      .notNull()
+      .references(() => mailboxes.id, { onDelete: "cascade" }),
+    tokenExpiresAt: integer("token_expires_at", { mode: "timestamp_ms" }).notNull(),
+    issued: integer("issued").notNull(),
+    lastAt: integer("last_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.apiKeyId, t.mailboxId] })],
+);
+
 export const TEST_OUTCOMES = ["running", "passed", "failed"] as const;
 
 /** One test of a mailbox ("Send test email", the command line), with its steps as reported (already redacted). */
@@ -207,8 +263,8 @@ export const mailboxTests = sqliteTable(
     startedAt: integer("started_at", { mode: "timestamp_ms" }).notNull(),
     finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
     outcome: text("outcome", { enum: TEST_OUTCOMES }).notNull(),
-    // "saved" settings or unsaved "form" values
-    source: text("source", { enum: ["saved", "form"] }).notNull(),
+    // "saved" settings, unsaved "form" values, or a "token" request of the API that Microsoft refused
+    source: text("source", { enum: ["saved", "form", "token"] }).notNull(),
     triggeredBy: text("triggered_by").notNull(),
     triggeredById: integer("triggered_by_id"),
     steps: text("steps", { mode: "json" }).$type<StepResult[]>().notNull(),

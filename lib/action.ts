@@ -1,7 +1,7 @@
 import "server-only";
 import { notFound, unstable_rethrow } from "next/navigation";
 import { z } from "zod";
-import type { ActionResult } from "@/lib/action-result";
+import type { ActionResult, Reveal } from "@/lib/action-result";
 import type { UserActor } from "@/lib/auth/actor";
 import { requireActor } from "@/lib/auth/session";
 import { describeError, NotFoundError, UserError } from "@/lib/errors";
@@ -16,7 +16,9 @@ type Definition<S extends z.ZodType> = {
   schema: S;
   /** Field names never echoed back into the form. */
   secretFields?: readonly string[];
-  run: (actor: UserActor, input: z.infer<S>) => Promise<string>;
+  run: (actor: UserActor, input: z.infer<S>) => Promise<string | { message: string; reveal: Reveal }>;
+  /** Fields that may repeat (checkboxes, a multiple select): parsed as arrays. */
+  lists?: readonly string[];
   /** Allowed while the user must still replace a generated password (only the change itself). */
   duringPasswordChange?: boolean;
 };
@@ -26,11 +28,15 @@ export function authorizedAction<S extends z.ZodType>(definition: Definition<S>)
   const action = async (_previous: ActionResult | null, formData: FormData): Promise<ActionResult> => {
     const actor = await requireActor({ duringPasswordChange: definition.duringPasswordChange });
     const raw = formValues(formData);
+    const lists = Object.fromEntries(
+      (definition.lists ?? []).map((name) => [name, formData.getAll(name).filter((v) => typeof v === "string")]),
+    );
+    for (const [name, all] of Object.entries(lists)) raw[name] = all.join(",");
     const secrets = definition.secretFields ?? [];
     const values = withoutSecrets(raw, secrets);
     // Secrets are never sent back, so say that they must be typed again.
     const retype = secrets.some((field) => raw[field]) ? " Passwords are not kept: type them again." : "";
-    const parsed = definition.schema.safeParse(raw);
+    const parsed = definition.schema.safeParse({ ...raw, ...lists });
     if (!parsed.success) {
       return {
         ok: false,
@@ -40,7 +46,8 @@ export function authorizedAction<S extends z.ZodType>(definition: Definition<S>)
       };
     }
     try {
-      return { ok: true, message: await definition.run(actor, parsed.data) };
+      const done = await definition.run(actor, parsed.data);
+      return typeof done === "string" ? { ok: true, message: done } : { ok: true, ...done };
     } catch (error) {
       if (error instanceof NotFoundError) notFound();
       if (error instanceof UserError) {

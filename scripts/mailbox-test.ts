@@ -1,7 +1,7 @@
 import { closeDb, getDb, migrateDatabase } from "@/db/client";
 import { SYSTEM_ACTORS } from "@/lib/auth/actor";
 import { STEP_LABELS, type StepResult } from "@/lib/engine/steps";
-import { startMailboxTest } from "@/lib/service/mailbox-tests";
+import { startMailboxTest, testToEnd } from "@/lib/service/mailbox-tests";
 import { findMailbox, mailboxArguments } from "./find-mailbox";
 import { loadLaunchEnv } from "./launch-env";
 
@@ -31,30 +31,11 @@ if (!started.ok) {
   process.exit(1);
 }
 if (!json) console.log(`Testing mailbox ${mailbox.id} "${mailbox.name}" (${mailbox.login}) of tenant ${slug}`);
-const steps: StepResult[] = [];
-let result = { ok: false, durationMs: 0 };
-for await (const event of started.events) {
-  if (event.type === "step") {
-    steps.push(event.step);
-    if (!json) printStep(event.step);
-  }
-  if (event.type === "done") result = event;
-}
+const result = await testToEnd(started, { id: mailbox.id, name: mailbox.name, tenant: slug }, (step) => {
+  if (!json) printStep(step);
+});
 closeDb();
-if (json)
-  console.log(
-    JSON.stringify(
-      {
-        mailbox: { id: mailbox.id, name: mailbox.name, tenant: slug },
-        testId: started.testId,
-        ok: result.ok,
-        durationMs: result.durationMs,
-        steps,
-      },
-      null,
-      2,
-    ),
-  );
+if (json) console.log(JSON.stringify(result, null, 2));
 else
   console.log(result.ok ? `\nAll steps passed in ${(result.durationMs / 1000).toFixed(1)} s.` : "\nThe test failed.");
 process.exit(result.ok ? 0 : 1);

@@ -2,6 +2,7 @@
 
 import { createContext, useActionState, useContext, useId } from "react";
 import type { ActionResult } from "@/lib/action-result";
+import { CopyButton } from "./copy-button";
 
 type Action = (previous: ActionResult | null, formData: FormData) => Promise<ActionResult>;
 
@@ -43,6 +44,17 @@ export function ActionForm({
             {state?.ok && <span className="form-ok">{state.message}</span>}
           </span>
         </div>
+        {state?.ok && state.reveal && (
+          <div className="reveal" role="status">
+            <p>
+              <strong>{state.reveal.label}</strong> It is shown only now: copy it into the system that uses it.
+            </p>
+            <div className="command">
+              <pre data-reveal>{state.reveal.value}</pre>
+              <CopyButton text={state.reveal.value} label="Copy" copiedLabel="Copied" />
+            </div>
+          </div>
+        )}
       </FormState.Provider>
     </form>
   );
@@ -154,6 +166,78 @@ export function CheckboxField({
         aria-describedby={describedBy(ids, hint, errors)}
       />
       <label htmlFor={ids.input}>{label}</label>
+      <FieldNotes ids={ids} hint={hint} errors={errors} />
+    </div>
+  );
+}
+
+/** Several boxes under one name (permissions); after a failed save the ticked ones stay ticked. */
+export function CheckboxGroupField({
+  name,
+  legend,
+  hint,
+  options,
+}: {
+  name: string;
+  legend: string;
+  hint?: string;
+  options: { value: string; label: string }[];
+}) {
+  const { errors, failed, ids } = useFieldState(name);
+  const ticked = new Set((failed?.values[name] ?? "").split(",").filter(Boolean));
+  return (
+    <fieldset className="field checkbox-group" aria-describedby={describedBy(ids, hint, errors)}>
+      <legend>{legend}</legend>
+      {options.map((option) => (
+        <label key={option.value} className="checkbox">
+          <input
+            key={String(ticked.has(option.value))}
+            type="checkbox"
+            name={name}
+            value={option.value}
+            defaultChecked={ticked.has(option.value)}
+          />{" "}
+          {option.label}
+        </label>
+      ))}
+      <FieldNotes ids={ids} hint={hint} errors={errors} />
+    </fieldset>
+  );
+}
+
+/** A list to pick any number from (mailboxes); none picked is a choice too. */
+export function MultiSelectField({
+  name,
+  label,
+  hint,
+  options,
+}: {
+  name: string;
+  label: string;
+  hint?: string;
+  options: { value: string; label: string }[];
+}) {
+  const { errors, failed, ids } = useFieldState(name);
+  const chosen = (failed?.values[name] ?? "").split(",").filter(Boolean);
+  return (
+    <div className="field">
+      <label htmlFor={ids.input}>{label}</label>
+      <select
+        key={chosen.join(",")}
+        id={ids.input}
+        name={name}
+        multiple
+        size={Math.min(8, Math.max(3, options.length))}
+        defaultValue={chosen}
+        aria-invalid={errors ? true : undefined}
+        aria-describedby={describedBy(ids, hint, errors)}
+      >
+        {options.map((option) => (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        ))}
+      </select>
       <FieldNotes ids={ids} hint={hint} errors={errors} />
     </div>
   );

@@ -9,17 +9,18 @@ function isJsonContentType(header: string | null): boolean {
   return mediaType === "application/json";
 }
 
+type Refuse = (status: 400 | 413 | 415, message: string) => Response;
+
+const plainRefusal: Refuse = (status, message) => Response.json({ error: message }, { status });
+
 /** Reads at most JSON_BODY_LIMIT bytes: 415 for another type, 413 above the limit, 400 for broken JSON. */
-export async function readJsonBody(request: Request): Promise<BodyResult> {
+export async function readJsonBody(request: Request, refuse: Refuse = plainRefusal): Promise<BodyResult> {
   if (!isJsonContentType(request.headers.get("content-type"))) {
-    return { ok: false, response: Response.json({ error: "Send JSON." }, { status: 415 }) };
+    return { ok: false, response: refuse(415, "Send JSON (Content-Type: application/json).") };
   }
   const tooLarge = () => ({
     ok: false as const,
-    response: Response.json(
-      { error: `The request body is larger than ${JSON_BODY_LIMIT / 1024} KiB.` },
-      { status: 413 },
-    ),
+    response: refuse(413, `The request body is larger than ${JSON_BODY_LIMIT / 1024} KiB.`),
   });
   if (Number(request.headers.get("content-length") ?? 0) > JSON_BODY_LIMIT) return tooLarge();
   const chunks: Uint8Array[] = [];
@@ -38,6 +39,6 @@ export async function readJsonBody(request: Request): Promise<BodyResult> {
   try {
     return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString("utf8")) };
   } catch {
-    return { ok: false, response: Response.json({ error: "The request is not understood." }, { status: 400 }) };
+    return { ok: false, response: refuse(400, "The request body is not valid JSON.") };
   }
 }

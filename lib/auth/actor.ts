@@ -1,7 +1,7 @@
 import "server-only";
 import { eq } from "drizzle-orm";
 import type { Db } from "@/db/client";
-import { type Role, users } from "@/db/schema";
+import { type ApiScope, type Role, users } from "@/db/schema";
 import { NotFoundError } from "@/lib/errors";
 
 export const SESSION_MAX_AGE_SECONDS = 8 * 60 * 60;
@@ -21,7 +21,19 @@ export type UserActor = {
 /** The portal acting on its own (command line, scheduler): every tenant, and its own name in the audit log. */
 export type SystemActor = { kind: "system"; label: string };
 
-export type Actor = UserActor | SystemActor;
+/** A business system calling /api/v1 with one of its tenant's API keys: that tenant, those scopes. */
+export type ApiKeyActor = {
+  kind: "api_key";
+  id: number;
+  publicId: string;
+  name: string;
+  tenantId: number;
+  scopes: ApiScope[];
+  /** The mailboxes the key is limited to; null for all of the tenant's. */
+  mailboxIds: number[] | null;
+};
+
+export type Actor = UserActor | SystemActor | ApiKeyActor;
 
 export const SYSTEM_ACTORS = {
   cli: { kind: "system", label: "npm run check" },
@@ -30,6 +42,7 @@ export const SYSTEM_ACTORS = {
 
 /** Who did it, as the audit log and the test history say it. */
 export function actorLabel(actor: Actor): string {
+  if (actor.kind === "api_key") return `API key ${actor.name} (${actor.publicId})`;
   return actor.kind === "user" ? actor.email : actor.label;
 }
 
@@ -55,6 +68,11 @@ export function isSuperAdmin(actor: Actor): boolean {
 
 function canAccessTenant(actor: Actor, tenantId: number): boolean {
   return actor.kind === "system" || isSuperAdmin(actor) || actor.tenantId === tenantId;
+}
+
+/** A key limited to some mailboxes reaches only those; another mailbox answers like a missing one. */
+export function assertMailboxAccess(actor: Actor, mailboxId: number): void {
+  if (actor.kind === "api_key" && actor.mailboxIds && !actor.mailboxIds.includes(mailboxId)) throw new NotFoundError();
 }
 
 /** Another tenant's row answers exactly like a missing one. */

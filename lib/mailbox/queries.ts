@@ -2,7 +2,7 @@ import "server-only";
 import { and, asc, eq } from "drizzle-orm";
 import type { Db, Queryable } from "@/db/client";
 import { type Mailbox, mailboxes, tenants } from "@/db/schema";
-import { type Actor, assertTenantAccess } from "@/lib/auth/actor";
+import { type Actor, assertMailboxAccess, assertTenantAccess } from "@/lib/auth/actor";
 import { NotFoundError } from "@/lib/errors";
 import { type PasswordState, passwordState } from "./password";
 
@@ -43,6 +43,7 @@ export function listMailboxesFor(db: Db, actor: Actor, tenantId: number): Mailbo
 /** Fetch-or-throw within the tenant: another tenant's mailbox is as missing as one that never existed. */
 export function getMailboxFor(db: Queryable, actor: Actor, tenantId: number, mailboxId: number): Mailbox {
   assertTenantAccess(actor, tenantId);
+  assertMailboxAccess(actor, mailboxId);
   const mailbox = db
     .select()
     .from(mailboxes)

@@ -93,3 +93,30 @@ async function relaySteps(
     queue.push({ type: "step", step: next.value });
   }
 }
+
+/** A finished test as machines read it: the command line's --json and the API's answer. */
+export type TestResultJson = {
+  mailbox: { id: number; name: string; tenant: string };
+  testId: number;
+  ok: boolean;
+  durationMs: number;
+  steps: StepResult[];
+};
+
+/** Follows a started test to its end; onStep sees each step as it finishes. */
+export async function testToEnd(
+  started: { testId: number; events: AsyncIterable<TestEvent> },
+  mailbox: { id: number; name: string; tenant: string },
+  onStep?: (step: StepResult) => void,
+): Promise<TestResultJson> {
+  const steps: StepResult[] = [];
+  let result = { ok: false, durationMs: 0 };
+  for await (const event of started.events) {
+    if (event.type === "step") {
+      steps.push(event.step);
+      onStep?.(event.step);
+    }
+    if (event.type === "done") result = event;
+  }
+  return { mailbox, testId: started.testId, ok: result.ok, durationMs: result.durationMs, steps };
+}

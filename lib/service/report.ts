@@ -1,5 +1,13 @@
+import type { MailboxTest } from "@/db/schema";
 import { SETUP_STEP_LABELS } from "@/lib/engine/diagnoses";
 import type { StepResult } from "@/lib/engine/steps";
+
+/** What a test was run on, in words; a refused API token request is recorded as a test too. */
+export const TEST_SOURCE_LABELS: Record<MailboxTest["source"], string> = {
+  saved: "saved settings",
+  form: "unsaved form values",
+  token: "an API token request",
+};
 
 export type ReportHeader = {
   mailbox: string;
@@ -42,7 +50,7 @@ export function formatReport(
     "Navigator Mail test report",
     `Mailbox:  ${header.mailbox} (${header.login})`,
     `Tenant:   ${header.tenant}`,
-    `Started:  ${header.startedAt} by ${header.by}, ${header.source === "form" ? "unsaved form values" : "saved settings"}`,
+    `Started:  ${header.startedAt} by ${header.by}, ${TEST_SOURCE_LABELS[header.source as MailboxTest["source"]] ?? header.source}`,
     ...(header.credential ? [`Sign-in:  ${header.credential}`] : []),
     "",
   ];

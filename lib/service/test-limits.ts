@@ -83,20 +83,39 @@ export function refusalFor(
       return { kind: "rate_limited", message, retryAfterSeconds };
     }
   }
+  return cooldownFrom(recent, fingerprint, now);
+}
+
+/**
+ * The credential cool-down alone, for callers that use the credentials without running a test (a
+ * token for the API): after Microsoft refused these very credentials, they are not tried again for a while.
+ */
+export function credentialCooldown(db: Queryable, mailboxId: number, fingerprint: string, now = Date.now()) {
+  const recent = db
+    .select()
+    .from(mailboxTests)
+    .where(
+      and(eq(mailboxTests.mailboxId, mailboxId), gt(mailboxTests.startedAt, new Date(now - CREDENTIAL_COOLDOWN_MS))),
+    )
+    .orderBy(desc(mailboxTests.startedAt))
+    .all();
+  return cooldownFrom(recent, fingerprint, now);
+}
+
+function cooldownFrom(recent: MailboxTest[], fingerprint: string, now: number): Refusal | null {
   const lockout = recent.find(
     (test) =>
       test.credentialFingerprint === fingerprint && test.failureCode && CREDENTIAL_FAILURES.includes(test.failureCode),
   );
-  if (lockout) {
-    const until = new Date(lockout.startedAt.getTime() + CREDENTIAL_COOLDOWN_MS);
-    const retryAfterSeconds = Math.max(1, Math.ceil((until.getTime() - now) / 1000));
-    const message =
-      `The test at ${hhmm(lockout.startedAt)} UTC failed with ${lockout.failureCode} (the sign-in itself was refused). ` +
-      `To keep the account from being locked, the same Login and Password are not tried again until ${hhmm(until)} UTC. ` +
-      "Correct the Login or Password to test now.";
-    return { kind: "cooldown", message, retryAfterSeconds };
-  }
-  return null;
+  if (!lockout) return null;
+  const until = new Date(lockout.startedAt.getTime() + CREDENTIAL_COOLDOWN_MS);
+  const retryAfterSeconds = Math.max(1, Math.ceil((until.getTime() - now) / 1000));
+  const what = lockout.source === "token" ? "The token request" : "The test";
+  const message =
+    `${what} at ${hhmm(lockout.startedAt)} UTC failed with ${lockout.failureCode} (the sign-in itself was refused). ` +
+    `To keep the account from being locked, the same Login and Password are not tried again until ${hhmm(until)} UTC. ` +
+    "Correct the Login or Password to test now.";
+  return { kind: "cooldown", message, retryAfterSeconds };
 }
 
 function capacityRefusal(db: Queryable, tenantId: number, now: number): Refusal | null {

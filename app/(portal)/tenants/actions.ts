@@ -4,6 +4,8 @@ import { revalidatePath } from "next/cache";
 import { redirect } from "next/navigation";
 import { getDb } from "@/db/client";
 import { authorizedAction } from "@/lib/action";
+import { createApiKey, revokeApiKey } from "@/lib/api-keys/keys";
+import { createApiKeySchema, revokeApiKeySchema } from "@/lib/api-keys/schema";
 import { createTenant, renameTenant, saveTenantDefaults } from "@/lib/tenants/queries";
 import { createTenantSchema, renameTenantSchema, tenantDefaultsSchema } from "@/lib/tenants/schema";
 
@@ -32,5 +34,24 @@ export const saveTenantDefaultsAction = authorizedAction({
     return tenant.defaultAzureClientId
       ? "Saved: new mailboxes start with this app registration."
       : "Saved: no default app registration.";
+  },
+});
+
+export const createApiKeyAction = authorizedAction({
+  schema: createApiKeySchema,
+  lists: ["scopes", "mailboxIds"],
+  async run(actor, input) {
+    const { view, key } = createApiKey(getDb(), actor, input);
+    revalidatePath("/tenants/[slug]", "page");
+    return { message: `API key ${view.name} created.`, reveal: { label: `The key ${view.name}:`, value: key } };
+  },
+});
+
+export const revokeApiKeyAction = authorizedAction({
+  schema: revokeApiKeySchema,
+  async run(actor, input) {
+    const view = revokeApiKey(getDb(), actor, input.tenantId, input.keyId);
+    revalidatePath("/tenants/[slug]", "page");
+    return `API key ${view.name} revoked; requests with it are refused from now on.`;
   },
 });

@@ -3,6 +3,7 @@ import Link from "next/link";
 import { formatMs } from "@/app/_components/step-list";
 import { STEP_LABELS } from "@/lib/engine/steps";
 import { formatUtc } from "@/lib/format-time";
+import { TEST_SOURCE_LABELS } from "@/lib/service/report";
 import { listTestsFor } from "@/lib/service/test-history";
 import { loadMailboxPage } from "../load";
 import { MailboxNav } from "../mailbox-nav";
@@ -37,7 +38,9 @@ export default async function TestHistoryPage({ params }: { params: Promise<{ sl
                   <Link href={`${base}/tests/${test.id}`}>{formatUtc(test.startedAt, "seconds")}</Link>
                 </td>
                 <td>{test.triggeredBy}</td>
-                <td>{test.source === "form" ? "Unsaved form values" : "Saved"}</td>
+                <td>
+                  <span className="capitalise">{TEST_SOURCE_LABELS[test.source]}</span>
+                </td>
                 <td>
                   <OutcomeBadge test={test} />
                 </td>

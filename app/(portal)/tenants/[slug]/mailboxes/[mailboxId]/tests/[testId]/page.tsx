@@ -5,7 +5,7 @@ import { StepList } from "@/app/_components/step-list";
 import { STEP_LABELS } from "@/lib/engine/steps";
 import { formatUtc } from "@/lib/format-time";
 import { loadOr404 } from "@/lib/load-or-404";
-import { credentialLine, formatReport } from "@/lib/service/report";
+import { credentialLine, formatReport, TEST_SOURCE_LABELS } from "@/lib/service/report";
 import { getTestFor } from "@/lib/service/test-history";
 import { loadMailboxPage } from "../../load";
 import { MailboxNav } from "../../mailbox-nav";
@@ -42,8 +42,7 @@ export default async function TestReportPage({
       <MailboxNav base={base} current="/tests" tenant={tenant} />
       <h1>Test of {mailbox.name}</h1>
       <p>
-        {started} by {test.triggeredBy}, {test.source === "form" ? "unsaved form values" : "saved settings"}:{" "}
-        <OutcomeBadge test={test} />
+        {started} by {test.triggeredBy}, {TEST_SOURCE_LABELS[test.source]}: <OutcomeBadge test={test} />
         {test.arrivalMs !== null && ` · message arrived after ${(test.arrivalMs / 1000).toFixed(2)} s`}
       </p>
       <StepList

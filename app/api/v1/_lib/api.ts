@@ -1,0 +1,126 @@
+import type { z } from "zod";
+import { readJsonBody } from "@/app/_lib/json-body";
+import { type Db, getDb } from "@/db/client";
+import type { ApiScope } from "@/db/schema";
+import { authenticateApiKey, hasScope, type KeyRefusal } from "@/lib/api-keys/keys";
+import type { ApiKeyActor } from "@/lib/auth/actor";
+import { clientAddressOf } from "@/lib/auth/client-address";
+import { describeError, NotFoundError } from "@/lib/errors";
+import type { Refusal } from "@/lib/service/refusals";
+
+const PROBLEM_BASE = "https://navigator-mail.invalid/problems";
+
+type ProblemExtras = { code?: string; errors?: Record<string, string[]>; headers?: Record<string, string> };
+
+/** RFC 9457 problem details: every error of /api/v1 has this shape. */
+export function problem(status: number, type: string, title: string, detail: string, extras: ProblemExtras = {}) {
+  const { headers, ...rest } = extras;
+  return new Response(JSON.stringify({ type: `${PROBLEM_BASE}/${type}`, title, status, detail, ...rest }), {
+    status,
+    headers: { "content-type": "application/problem+json", "cache-control": "no-store", ...headers },
+  });
+}
+
+const KEY_PROBLEMS: Record<KeyRefusal, string> = {
+  missing: "Send the API key as Authorization: Bearer nvm_…",
+  malformed: "The Authorization header does not hold an API key (Bearer nvm_…).",
+  unknown: "This API key is not known.",
+  revoked: "This API key was revoked.",
+  expired: "This API key has expired.",
+};
+
+const REFUSAL_STATUS: Record<Refusal["kind"], number> = {
+  invalid: 422,
+  busy: 409,
+  capacity: 429,
+  rate_limited: 429,
+  cooldown: 429,
+};
+
+/** A service's refusal as a problem, with Retry-After where waiting helps. */
+export function refusalProblem(refusal: Refusal): Response {
+  const headers: Record<string, string> =
+    "retryAfterSeconds" in refusal ? { "retry-after": String(refusal.retryAfterSeconds) } : {};
+  const errors = refusal.kind === "invalid" ? (refusal.fieldErrors as Record<string, string[]>) : undefined;
+  const title = {
+    invalid: "Not possible",
+    busy: "Busy",
+    capacity: "Busy",
+    rate_limited: "Too many",
+    cooldown: "Cooling down",
+  };
+  return problem(REFUSAL_STATUS[refusal.kind], refusal.kind, title[refusal.kind], refusal.message, {
+    headers,
+    ...(errors && Object.keys(errors).length > 0 ? { errors } : {}),
+  });
+}
+
+/** The request's zod issues, per field, as a 400 problem that names each field. */
+export function invalidRequest(error: z.ZodError, what: string): Response {
+  const errors: Record<string, string[]> = {};
+  for (const issue of error.issues) {
+    const fields =
+      issue.code === "unrecognized_keys" ? issue.keys : [issue.path.length > 0 ? issue.path.join(".") : "(body)"];
+    for (const field of fields) {
+      const message = issue.code === "unrecognized_keys" ? "Unknown field." : issue.message;
+      errors[field] = [...(errors[field] ?? []), message];
+    }
+  }
+  const named = Object.keys(errors).join(", ");
+  return problem(400, "invalid-request", "Invalid request", `The ${what} is not valid: ${named}.`, { errors });
+}
+
+/** The JSON body of a POST; no body at all counts as {}. */
+export async function jsonBody(
+  request: Request,
+): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
+  const length = request.headers.get("content-length");
+  if (!request.headers.get("content-type") && (length === null || length === "0") && !request.body) {
+    return { ok: true, value: {} };
+  }
+  if (!request.headers.get("content-type") && length === "0") return { ok: true, value: {} };
+  return readJsonBody(request, (status, message) =>
+    problem(
+      status,
+      { 400: "invalid-json", 413: "too-large", 415: "unsupported-media-type" }[status],
+      "Bad body",
+      message,
+    ),
+  );
+}
+
+type Handler<P> = (scope: { db: Db; actor: ApiKeyActor; request: Request; params: P }) => Promise<Response> | Response;
+
+/**
+ * One API operation: the caller is an API key (never a session cookie), holding the scope the operation
+ * needs. Another tenant's or an unknown mailbox is 404; anything unexpected is a 500 without details.
+ */
+export function apiOperation<P>(scope: ApiScope, handle: Handler<P>) {
+  return async (request: Request, context: { params: Promise<P> }): Promise<Response> => {
+    try {
+      const db = getDb();
+      const auth = authenticateApiKey(db, request.headers.get("authorization"), clientAddressOf(request.headers));
+      if (!auth.ok) {
+        return problem(401, "unauthorized", "Unauthorized", KEY_PROBLEMS[auth.refusal], {
+          headers: { "www-authenticate": 'Bearer realm="navigator-mail"' },
+        });
+      }
+      if (!hasScope(auth.actor, scope)) {
+        return problem(403, "forbidden", "Forbidden", `This API key does not have the scope ${scope}.`);
+      }
+      return await handle({ db, actor: auth.actor, request, params: await context.params });
+    } catch (error) {
+      if (error instanceof NotFoundError)
+        return problem(404, "not-found", "Not found", "No such mailbox for this key.");
+      console.error("api request failed:", describeError(error));
+      return problem(500, "internal", "Internal error", "Something went wrong on the server.");
+    }
+  };
+}
+
+/** A mailbox id from the path: a positive whole number, or the mailbox does not exist. */
+export function mailboxIdOf(params: { id: string }): number {
+  const id = /^[1-9]\d{0,9}$/.test(params.id) ? Number(params.id) : Number.NaN;
+  if (!Number.isSafeInteger(id) || id > 2 ** 31) throw new NotFoundError();
+  return id;
+}

@@ -1,0 +1,171 @@
+import "server-only";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { and, count, desc, eq, inArray, isNull } from "drizzle-orm";
+import type { Db } from "@/db/client";
+import { type ApiKey, type ApiScope, apiKeys, mailboxes } from "@/db/schema";
+import { recordAudit } from "@/lib/audit/log";
+import { type ApiKeyActor, assertTenantAccess, type UserActor } from "@/lib/auth/actor";
+import { NotFoundError, UserError } from "@/lib/errors";
+import type { CreateApiKeyInput } from "./schema";
+
+/** `nvm_` + 12 hex characters (the public id, shown in lists) + `_` + 43 characters of a 256-bit secret. */
+const KEY_SHAPE = /^nvm_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
+export const MAX_ACTIVE_KEYS_PER_TENANT = 50;
+// The last-used time and address are written at most this often per key (and at once when the address changes).
+const LAST_USED_EVERY_MS = 60_000;
+
+const hashOf = (secret: string) => createHash("sha256").update(secret).digest();
+
+export type ApiKeyView = Omit<ApiKey, "secretHash"> & { state: "active" | "revoked" | "expired" };
+
+/** A new key for the tenant; the returned `key` is the only time its secret exists outside the caller. */
+export function createApiKey(db: Db, actor: UserActor, input: CreateApiKeyInput): { view: ApiKeyView; key: string } {
+  return db.transaction(
+    (tx) => {
+      assertTenantAccess(actor, input.tenantId);
+      const active =
+        tx
+          .select({ n: count() })
+          .from(apiKeys)
+          .where(and(eq(apiKeys.tenantId, input.tenantId), isNull(apiKeys.revokedAt)))
+          .get()?.n ?? 0;
+      if (active >= MAX_ACTIVE_KEYS_PER_TENANT) {
+        throw new UserError(`This tenant has ${active} active API keys, the most it may have. Revoke one first.`);
+      }
+      const clash = tx
+        .select({ id: apiKeys.id })
+        .from(apiKeys)
+        .where(and(eq(apiKeys.tenantId, input.tenantId), eq(apiKeys.name, input.name)))
+        .get();
+      if (clash) throw new UserError(`This tenant already has an API key named "${input.name}".`, "name");
+      const mailboxIds = input.mailboxIds.length > 0 ? [...new Set(input.mailboxIds)].sort((a, b) => a - b) : null;
+      if (mailboxIds) {
+        const own = tx
+          .select({ id: mailboxes.id })
+          .from(mailboxes)
+          .where(and(eq(mailboxes.tenantId, input.tenantId), inArray(mailboxes.id, mailboxIds)))
+          .all();
+        if (own.length !== mailboxIds.length) throw new UserError("Choose mailboxes of this tenant.", "mailboxIds");
+      }
+      const publicId = `nvm_${randomBytes(6).toString("hex")}`;
+      const secret = randomBytes(32).toString("base64url");
+      const row = tx
+        .insert(apiKeys)
+        .values({
+          tenantId: input.tenantId,
+          name: input.name,
+          publicId,
+          secretHash: hashOf(secret).toString("hex"),
+          scopes: input.scopes,
+          mailboxIds,
+          expiresAt: input.expiresAt ?? null,
+          createdBy: actor.email,
+          createdAt: new Date(),
+        })
+        .returning()
+        .get();
+      recordAudit(tx, actor, {
+        tenantId: input.tenantId,
+        action: "api_key.create",
+        targetType: "api_key",
+        targetId: row.id,
+        targetLabel: `${row.name} (${publicId})`,
+        changes: {
+          scopes: { to: row.scopes.join(" ") },
+          mailboxes: { to: mailboxIds ? mailboxIds.join(", ") : "all" },
+          expiresAt: { to: row.expiresAt?.toISOString() ?? "never" },
+        },
+      });
+      return { view: toView(row), key: `${publicId}_${secret}` };
+    },
+    { behavior: "immediate" },
+  );
+}
+
+export function listApiKeys(db: Db, actor: UserActor, tenantId: number): ApiKeyView[] {
+  assertTenantAccess(actor, tenantId);
+  return db
+    .select()
+    .from(apiKeys)
+    .where(eq(apiKeys.tenantId, tenantId))
+    .orderBy(desc(apiKeys.createdAt))
+    .all()
+    .map(toView);
+}
+
+export function revokeApiKey(db: Db, actor: UserActor, tenantId: number, keyId: number): ApiKeyView {
+  return db.transaction((tx) => {
+    assertTenantAccess(actor, tenantId);
+    const row = tx
+      .select()
+      .from(apiKeys)
+      .where(and(eq(apiKeys.id, keyId), eq(apiKeys.tenantId, tenantId)))
+      .get();
+    if (!row) throw new NotFoundError();
+    if (row.revokedAt) return toView(row);
+    const revoked = tx
+      .update(apiKeys)
+      .set({ revokedAt: new Date(), revokedBy: actor.email })
+      .where(eq(apiKeys.id, row.id))
+      .returning()
+      .get();
+    recordAudit(tx, actor, {
+      tenantId,
+      action: "api_key.revoke",
+      targetType: "api_key",
+      targetId: row.id,
+      targetLabel: `${row.name} (${row.publicId})`,
+    });
+    return toView(revoked);
+  });
+}
+
+export type KeyRefusal = "missing" | "malformed" | "unknown" | "revoked" | "expired";
+
+/**
+ * The caller of /api/v1, from `Authorization: Bearer <key>`. Only the hash of the secret is compared,
+ * in constant time; the key's last use (time and client address) is kept.
+ */
+export function authenticateApiKey(
+  db: Db,
+  authorization: string | null,
+  client: string,
+  now = Date.now(),
+): { ok: true; actor: ApiKeyActor } | { ok: false; refusal: KeyRefusal } {
+  if (!authorization) return { ok: false, refusal: "missing" };
+  const bearer = /^Bearer ([^\s]{1,200})$/i.exec(authorization.trim())?.[1];
+  const parts = bearer ? KEY_SHAPE.exec(bearer) : null;
+  if (!parts) return { ok: false, refusal: "malformed" };
+  const row = db
+    .select()
+    .from(apiKeys)
+    .where(eq(apiKeys.publicId, `nvm_${parts[1]}`))
+    .get();
+  const presented = hashOf(parts[2]!);
+  const stored = Buffer.from(row?.secretHash ?? "00".repeat(32), "hex");
+  if (!timingSafeEqual(presented, stored) || !row) return { ok: false, refusal: "unknown" };
+  if (row.revokedAt) return { ok: false, refusal: "revoked" };
+  if (row.expiresAt && row.expiresAt.getTime() <= now) return { ok: false, refusal: "expired" };
+  if (!row.lastUsedAt || now - row.lastUsedAt.getTime() >= LAST_USED_EVERY_MS || row.lastUsedFrom !== client) {
+    db.update(apiKeys)
+      .set({ lastUsedAt: new Date(now), lastUsedFrom: client })
+      .where(eq(apiKeys.id, row.id))
+      .run();
+  }
+  const { id, publicId, name, tenantId, scopes, mailboxIds } = row;
+  return { ok: true, actor: { kind: "api_key", id, publicId, name, tenantId, scopes, mailboxIds } };
+}
+
+export function hasScope(actor: ApiKeyActor, scope: ApiScope): boolean {
+  return actor.scopes.includes(scope);
+}
+
+function toView(row: ApiKey): ApiKeyView {
+  const { secretHash: _hash, ...rest } = row;
+  const state = row.revokedAt
+    ? "revoked"
+    : row.expiresAt && row.expiresAt.getTime() <= Date.now()
+      ? "expired"
+      : "active";
+  return { ...rest, state };
+}

@@ -1,0 +1,144 @@
+import { z } from "zod";
+import { CLOUDS, MAILBOX_TYPES } from "@/lib/engine/settings";
+import { SIGN_IN_METHODS } from "@/lib/engine/sign-in-methods";
+import { STEP_LABELS } from "@/lib/engine/steps";
+
+// The shapes of /api/v1: the route handlers parse and answer with these, and the OpenAPI document is
+// generated from the very same schemas.
+
+const timestamp = z.iso.datetime().describe("UTC time, ISO 8601");
+const stepNames = Object.keys(STEP_LABELS) as [keyof typeof STEP_LABELS, ...(keyof typeof STEP_LABELS)[]];
+const methods = Object.keys(SIGN_IN_METHODS) as [keyof typeof SIGN_IN_METHODS, ...(keyof typeof SIGN_IN_METHODS)[]];
+
+export const problemSchema = z
+  .object({
+    type: z.string().describe("A URI naming the kind of problem"),
+    title: z.string(),
+    status: z.int(),
+    detail: z.string(),
+    code: z
+      .string()
+      .optional()
+      .describe("The diagnosis code, when Microsoft or a mail server refused (e.g. AADSTS50126)"),
+    errors: z.record(z.string(), z.array(z.string())).optional().describe("Messages per request field"),
+  })
+  .meta({ id: "Problem", description: "RFC 9457 problem details" });
+
+export const mailboxSummarySchema = z
+  .object({
+    id: z.int(),
+    name: z.string(),
+    type: z.enum(MAILBOX_TYPES),
+    login: z.string(),
+    sign_in_method: z.enum(methods),
+    updated_at: timestamp,
+  })
+  .meta({ id: "MailboxSummary" });
+
+export const mailboxListSchema = z
+  .object({
+    items: z.array(mailboxSummarySchema),
+    next_cursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last page"),
+  })
+  .meta({ id: "MailboxList" });
+
+const server = z.object({ host: z.string(), port: z.int() }).nullable();
+
+export const mailboxDetailSchema = mailboxSummarySchema
+  .extend({
+    smtp: server,
+    imap: server,
+    use_tls: z.boolean(),
+    azure: z.object({ client_id: z.string(), tenant_id: z.string(), cloud: z.enum(CLOUDS) }).nullable(),
+    sign_in: z
+      .object({
+        state: z.enum(["signed-in", "not-signed-in", "sign-in-again"]),
+        account: z.string().nullable(),
+      })
+      .nullable()
+      .describe("The Microsoft sign-in of a device-code mailbox; null for other methods"),
+    credential_expires_at: timestamp.nullable().describe("When the app-only secret or certificate expires"),
+    last_test: z
+      .object({
+        id: z.int(),
+        outcome: z.enum(["passed", "failed"]),
+        finished_at: timestamp,
+        failure_code: z.string().nullable(),
+      })
+      .nullable(),
+    version: z.int(),
+  })
+  .meta({ id: "MailboxDetail", description: "A mailbox's settings; secrets are never part of it" });
+
+export const tokenRequestSchema = z
+  .strictObject({
+    purpose: z.enum(["smtp", "imap"]).optional().describe("Narrows the delegated scopes to one protocol"),
+  })
+  .meta({ id: "TokenRequest" });
+
+export const tokenResponseSchema = z
+  .object({
+    access_token: z.string(),
+    token_type: z.literal("Bearer"),
+    expires_at: timestamp,
+    scope: z.string(),
+    xoauth2_user: z.string().describe("The user to name in SASL XOAUTH2: the Login, or the mailbox for app-only"),
+  })
+  .meta({ id: "TokenResponse" });
+
+export const testRequestSchema = z.strictObject({}).meta({ id: "TestRequest" });
+
+const diagnosisSchema = z.object({
+  code: z.string(),
+  cause: z.string(),
+  fix: z.string(),
+  setupStep: z.string(),
+  detail: z.string().optional(),
+});
+
+export const stepSchema = z
+  .object({
+    name: z.enum(stepNames),
+    status: z.enum(["passed", "failed", "skipped"]),
+    durationMs: z.number(),
+    summary: z.string(),
+    diagnosis: diagnosisSchema.optional(),
+    metrics: z.record(z.string(), z.number()).optional(),
+  })
+  .meta({ id: "Step" });
+
+export const testResultSchema = z
+  .object({
+    mailbox: z.object({ id: z.int(), name: z.string(), tenant: z.string() }),
+    testId: z.int(),
+    ok: z.boolean(),
+    durationMs: z.number(),
+    steps: z.array(stepSchema),
+  })
+  .meta({ id: "TestResult", description: "The same JSON as `npm run check -- <mailbox> --json`" });
+
+export const testEventSchema = z
+  .discriminatedUnion("type", [
+    z.object({
+      type: z.literal("plan"),
+      testId: z.int(),
+      steps: z.array(z.object({ name: z.enum(stepNames), label: z.string() })),
+    }),
+    z.object({ type: z.literal("step"), step: stepSchema }),
+    z.object({
+      type: z.literal("done"),
+      testId: z.int(),
+      ok: z.boolean(),
+      durationMs: z.number(),
+      arrivalMs: z.number().nullable(),
+    }),
+  ])
+  .meta({ id: "TestEvent", description: "One line of the application/x-ndjson stream" });
+
+export const listQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,20}$/, "Use the next_cursor of the previous page.")
+    .optional(),
+});

@@ -1,0 +1,87 @@
+import "server-only";
+import { and, asc, eq, gt, inArray } from "drizzle-orm";
+import type { z } from "zod";
+import type { Db } from "@/db/client";
+import { type Mailbox, mailboxes } from "@/db/schema";
+import type { mailboxDetailSchema, mailboxListSchema, mailboxSummarySchema } from "@/lib/api/schemas";
+import { type ApiKeyActor, assertTenantAccess } from "@/lib/auth/actor";
+import { signInMethodOf } from "@/lib/engine/sign-in-methods";
+import { engineMethodOf } from "@/lib/mailbox/credentials";
+import { getMailboxFor } from "@/lib/mailbox/queries";
+import { signInStateOf } from "./device-sign-ins";
+import { lastTestsFor } from "./test-history";
+
+type Summary = z.infer<typeof mailboxSummarySchema>;
+
+/** A page of the mailboxes the key may see, by id; the cursor is the last id of the page before. */
+export function listMailboxesForKey(
+  db: Db,
+  actor: ApiKeyActor,
+  page: { limit: number; cursor?: string },
+): z.infer<typeof mailboxListSchema> {
+  assertTenantAccess(actor, actor.tenantId);
+  const after = page.cursor ? Number.parseInt(Buffer.from(page.cursor, "base64url").toString("utf8"), 10) : 0;
+  const rows = db
+    .select()
+    .from(mailboxes)
+    .where(
+      and(
+        eq(mailboxes.tenantId, actor.tenantId),
+        gt(mailboxes.id, Number.isFinite(after) ? after : 0),
+        actor.mailboxIds ? inArray(mailboxes.id, actor.mailboxIds) : undefined,
+      ),
+    )
+    .orderBy(asc(mailboxes.id))
+    .limit(page.limit + 1)
+    .all();
+  const items = rows.slice(0, page.limit);
+  const more = rows.length > page.limit;
+  const last = items.at(-1);
+  return {
+    items: items.map(summaryOf),
+    next_cursor: more && last ? Buffer.from(String(last.id)).toString("base64url") : null,
+  };
+}
+
+/** One mailbox as the business system may see it: settings without secrets, sign-in state, last test. */
+export function mailboxForKey(db: Db, actor: ApiKeyActor, mailboxId: number): z.infer<typeof mailboxDetailSchema> {
+  const mailbox = getMailboxFor(db, actor, actor.tenantId, mailboxId);
+  const last = lastTestsFor(db, [mailbox.id]).get(mailbox.id);
+  const signIn = signInStateOf(mailbox);
+  return {
+    ...summaryOf(mailbox),
+    smtp: mailbox.smtpHost && mailbox.smtpPort ? { host: mailbox.smtpHost, port: mailbox.smtpPort } : null,
+    imap: mailbox.imapHost && mailbox.imapPort ? { host: mailbox.imapHost, port: mailbox.imapPort } : null,
+    use_tls: mailbox.useTls,
+    azure:
+      mailbox.azureClientId && mailbox.azureTenantId
+        ? { client_id: mailbox.azureClientId, tenant_id: mailbox.azureTenantId, cloud: mailbox.cloud }
+        : null,
+    sign_in:
+      mailbox.signInMethod === "device"
+        ? { state: signIn.kind, account: signIn.kind === "not-signed-in" ? null : signIn.account }
+        : null,
+    credential_expires_at: mailbox.appCredentialExpiresAt?.toISOString() ?? null,
+    last_test:
+      last?.finishedAt && last.outcome !== "running"
+        ? {
+            id: last.id,
+            outcome: last.outcome,
+            finished_at: last.finishedAt.toISOString(),
+            failure_code: last.failureCode,
+          }
+        : null,
+    version: mailbox.version,
+  };
+}
+
+function summaryOf(mailbox: Mailbox): Summary {
+  return {
+    id: mailbox.id,
+    name: mailbox.name,
+    type: mailbox.type,
+    login: mailbox.login,
+    sign_in_method: signInMethodOf({ azureClientId: mailbox.azureClientId, signInMethod: engineMethodOf(mailbox) }),
+    updated_at: mailbox.updatedAt.toISOString(),
+  };
+}

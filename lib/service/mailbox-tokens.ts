@@ -1,0 +1,166 @@
+import "server-only";
+import { and, eq } from "drizzle-orm";
+import type { Db } from "@/db/client";
+import { apiTokenIssues, type Mailbox, mailboxTests } from "@/db/schema";
+import { recordAudit } from "@/lib/audit/log";
+import { type ApiKeyActor, actorLabel } from "@/lib/auth/actor";
+import type { Diagnosis } from "@/lib/engine/diagnoses";
+import { type CheckSettings, CLOUD_PROFILES, type MailboxType, usesImap, usesSmtp } from "@/lib/engine/settings";
+import { SIGN_IN_METHODS, signInMethodOf } from "@/lib/engine/sign-in-methods";
+import { getMailboxFor } from "@/lib/mailbox/queries";
+import { noteSignInLost } from "./device-sign-ins";
+import type { Refusal } from "./refusals";
+import { credentialCooldown, credentialFingerprint } from "./test-limits";
+import { checkOptionsFor, checkSettingsFor } from "./test-settings";
+
+export type Purpose = "smtp" | "imap";
+
+/** What the business system gets: a short-lived access token and the user to name in XOAUTH2. Never a refresh token. */
+type IssuedToken = {
+  access_token: string;
+  token_type: "Bearer";
+  expires_at: string;
+  scope: string;
+  xoauth2_user: string;
+};
+
+export type TokenAnswer =
+  | { ok: true; token: IssuedToken }
+  | { ok: false; refusal: Refusal }
+  | { ok: false; diagnosis: Diagnosis };
+
+/**
+ * A fresh access token for a mailbox, the way a test gets one: from the sealed cache, renewed with the
+ * refresh token, or with the mailbox's own flow (password grant, client credentials). The credential
+ * cool-down applies, and a refused sign-in is recorded so it applies to the next caller too.
+ */
+export async function issueMailboxToken(
+  db: Db,
+  actor: ApiKeyActor,
+  ref: { tenantId: number; mailboxId: number },
+  purpose?: Purpose,
+): Promise<TokenAnswer> {
+  const mailbox = getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
+  const settings = checkSettingsFor(mailbox);
+  const provider = SIGN_IN_METHODS[signInMethodOf(settings)].provider;
+  if (!provider) {
+    const message = "This mailbox signs in with a plain password (no Azure fields): there is no token to issue.";
+    return { ok: false, refusal: { kind: "invalid", message, fieldErrors: {} } };
+  }
+  if (purpose && !(purpose === "smtp" ? usesSmtp(settings.type) : usesImap(settings.type))) {
+    const message = `This mailbox's Type does not include ${purpose.toUpperCase()}.`;
+    return { ok: false, refusal: { kind: "invalid", message, fieldErrors: { purpose: [message] } } };
+  }
+  const fingerprint = credentialFingerprint(settings);
+  const cooldown = credentialCooldown(db, mailbox.id, fingerprint);
+  if (cooldown) return { ok: false, refusal: cooldown };
+
+  // The cache belongs to the saved settings as a whole; a purpose only narrows the scopes asked for.
+  const options = checkOptionsFor(settings, { db, mailbox });
+  const asked: CheckSettings = purpose ? { ...settings, type: purpose satisfies MailboxType } : settings;
+  const started = new Date();
+  const token = await provider.acquire({
+    settings: asked,
+    authorityHost: options.authorityHost,
+    cache: options.tokenCache,
+  });
+  if (!token.ok) {
+    recordRefusal(db, actor, mailbox, fingerprint, started, token.diagnosis);
+    return { ok: false, diagnosis: token.diagnosis };
+  }
+  const expiresAt = token.expiresOn ?? new Date(Date.now() + 3_600_000);
+  noteIssue(db, actor, mailbox, expiresAt, token.source);
+  const scope =
+    token.expect.kind === "application"
+      ? `${CLOUD_PROFILES[settings.cloud].appResource}/.default`
+      : token.expect.scopes.map((s) => `${CLOUD_PROFILES[settings.cloud].outlookResource}/${s}`).join(" ");
+  return {
+    ok: true,
+    token: {
+      access_token: token.accessToken,
+      token_type: "Bearer",
+      expires_at: expiresAt.toISOString(),
+      scope,
+      xoauth2_user: token.xoauth2User,
+    },
+  };
+}
+
+/**
+ * A new token is audited with the key's name; the same token handed out again is only counted, so a
+ * consumer asking every minute does not flood the audit log. The count is in the next audit entry.
+ */
+function noteIssue(db: Db, actor: ApiKeyActor, mailbox: Mailbox, expiresAt: Date, source: string): void {
+  const now = new Date();
+  const key = and(eq(apiTokenIssues.apiKeyId, actor.id), eq(apiTokenIssues.mailboxId, mailbox.id));
+  const last = db.select().from(apiTokenIssues).where(key).get();
+  if (last && last.tokenExpiresAt.getTime() === expiresAt.getTime()) {
+    db.update(apiTokenIssues)
+      .set({ issued: last.issued + 1, lastAt: now })
+      .where(key)
+      .run();
+    return;
+  }
+  db.transaction((tx) => {
+    recordAudit(tx, actor, {
+      tenantId: mailbox.tenantId,
+      action: "mailbox.token",
+      targetType: "mailbox",
+      targetId: mailbox.id,
+      targetLabel: mailbox.name,
+      changes: {
+        expiresAt: { to: expiresAt.toISOString() },
+        source: { to: source },
+        ...(last ? { previousTokenIssued: { to: `${last.issued} time${last.issued === 1 ? "" : "s"}` } } : {}),
+      },
+    });
+    const values = { tokenExpiresAt: expiresAt, issued: 1, lastAt: now };
+    tx.insert(apiTokenIssues)
+      .values({ apiKeyId: actor.id, mailboxId: mailbox.id, ...values })
+      .onConflictDoUpdate({ target: [apiTokenIssues.apiKeyId, apiTokenIssues.mailboxId], set: values })
+      .run();
+  });
+}
+
+/** A refused token request goes into the mailbox's history, where the cool-down and the admins see it. */
+function recordRefusal(
+  db: Db,
+  actor: ApiKeyActor,
+  mailbox: Mailbox,
+  fingerprint: string,
+  startedAt: Date,
+  diagnosis: Diagnosis,
+): void {
+  const step = {
+    name: "token" as const,
+    status: "failed" as const,
+    durationMs: Date.now() - startedAt.getTime(),
+    summary: diagnosis.cause,
+    diagnosis,
+  };
+  db.transaction((tx) => {
+    tx.insert(mailboxTests)
+      .values({
+        mailboxId: mailbox.id,
+        tenantId: mailbox.tenantId,
+        startedAt,
+        finishedAt: new Date(),
+        outcome: "failed",
+        source: "token",
+        triggeredBy: actorLabel(actor),
+        steps: [step],
+        credentialFingerprint: fingerprint,
+        failureCode: diagnosis.code,
+      })
+      .run();
+    recordAudit(tx, actor, {
+      tenantId: mailbox.tenantId,
+      action: "mailbox.token",
+      targetType: "mailbox",
+      targetId: mailbox.id,
+      targetLabel: mailbox.name,
+      changes: { outcome: { to: "refused" }, failure: { to: diagnosis.code } },
+    });
+  });
+  noteSignInLost(db, mailbox, { ok: false, durationMs: step.durationMs, steps: [step] });
+}

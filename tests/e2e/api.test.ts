@@ -1,0 +1,381 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { eq } from "drizzle-orm";
+import { ImapFlow } from "imapflow";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Db, openDatabase } from "@/db/client";
+import { apiKeys, auditLog, type Mailbox, users } from "@/db/schema";
+import { createApiKey, revokeApiKey } from "@/lib/api-keys/keys";
+import { createApiKeySchema } from "@/lib/api-keys/schema";
+import type { UserActor } from "@/lib/auth/actor";
+import { createMailbox } from "@/lib/mailbox/save";
+import { saveMailboxSchema } from "@/lib/mailbox/schema";
+import { createTenant } from "@/lib/tenants/queries";
+import { createUser } from "@/lib/users/queries";
+import { asActor } from "../support/db";
+import { loadSpec } from "../support/openapi";
+import { type Portal, startPortal } from "../support/portal";
+import type { EmuUser } from "../support/rig/entra-emulator";
+import { type Rig, startRig } from "../support/rig/rig";
+
+let rig: Rig;
+let portal: Portal;
+let db: Db;
+let spec: Awaited<ReturnType<typeof loadSpec>>;
+let root: UserActor;
+let adminA: UserActor;
+let adminB: UserActor;
+const box: Record<"invoices" | "notify" | "broken" | "other", Mailbox> = {} as never;
+const keys: Record<"full" | "readOnly" | "limited" | "tenantB" | "revoked" | "expired", string> = {} as never;
+let invoicesUser: EmuUser;
+const APP_SECRET = "api-test-app-secret~value-0123456789";
+const CANARY_PASSWORD = "canary-password-never-in-an-answer";
+
+beforeAll(async () => {
+  rig = await startRig();
+  portal = await startPortal({
+    ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,
+    MAIL_ALLOW_PRIVATE: rig.allowlist.join(","),
+    // The test writes sealed mailboxes into the portal's database: both use the same keys.
+    AUTH_SECRET: process.env.AUTH_SECRET!,
+    SECRETS_KEYS: process.env.SECRETS_KEYS!,
+  });
+  spec = await loadSpec(portal.url);
+  db = openDatabase(path.join(portal.dataDir, "navigator-mail.db"));
+  root = asActor(db.select().from(users).where(eq(users.email, portal.admin.email)).get()!);
+  const tenantA = createTenant(db, root, { name: "Alpha", slug: "alpha" });
+  const tenantB = createTenant(db, root, { name: "Beta", slug: "beta" });
+  const admin = (email: string, tenantId: number) =>
+    createUser(db, root, { email, name: email, role: "tenant_admin", tenantId, password: "an admin password 1" });
+  adminA = asActor(await admin("a@alpha.example", tenantA.id));
+  adminB = asActor(await admin("b@beta.example", tenantB.id));
+  const save = (tenantId: number, form: Record<string, string>) =>
+    createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenantId), ...form }));
+
+  invoicesUser = rig.addUser({ password: CANARY_PASSWORD });
+  box.invoices = save(tenantA.id, rig.mailboxForm(invoicesUser, { name: "Invoices" }));
+  const notifyMailbox = rig.addUser().upn;
+  const { clientId } = rig.addAppOnlyApp({ secrets: [{ value: APP_SECRET }] }, [notifyMailbox]);
+  box.notify = save(tenantA.id, {
+    ...rig.mailboxForm({ upn: notifyMailbox, password: "" }, { name: "Notify", type: "smtp", azureClientId: clientId }),
+    signInMethod: "app",
+    clientSecret: APP_SECRET,
+    clientSecretExpiresAt: "2099-01-01",
+  });
+  box.broken = save(
+    tenantA.id,
+    rig.mailboxForm({ ...rig.addUser(), password: "not-the-password" }, { name: "Broken" }),
+  );
+  box.other = save(tenantB.id, rig.mailboxForm(rig.addUser(), { name: "Other" }));
+
+  const key = (actor: UserActor, tenantId: number, fields: Record<string, unknown>) =>
+    createApiKey(db, actor, createApiKeySchema.parse({ tenantId, ...fields })).key;
+  const all = ["mailboxes:read", "tokens:issue", "tests:run"];
+  keys.full = key(adminA, tenantA.id, { name: "ERP", scopes: all });
+  keys.readOnly = key(adminA, tenantA.id, { name: "Reporting", scopes: ["mailboxes:read"] });
+  keys.limited = key(adminA, tenantA.id, { name: "Notifier", scopes: all, mailboxIds: [box.notify.id] });
+  keys.tenantB = key(adminB, tenantB.id, { name: "Beta ERP", scopes: all });
+  keys.revoked = key(adminA, tenantA.id, { name: "Old", scopes: all });
+  const revokedId = db.select().from(apiKeys).where(eq(apiKeys.name, "Old")).get()!.id;
+  revokeApiKey(db, adminA, tenantA.id, revokedId);
+  keys.expired = key(adminA, tenantA.id, { name: "Trial", scopes: all, expiresAt: "2099-01-01" });
+  db.update(apiKeys)
+    .set({ expiresAt: new Date(Date.now() - 1000) })
+    .where(eq(apiKeys.name, "Trial"))
+    .run();
+}, 180_000);
+
+afterAll(async () => {
+  db?.$client.close();
+  await portal?.stop();
+  await rig?.stop();
+});
+
+const url = (p: string) => `${portal.url}/api/v1${p}`;
+
+/** Calls the API and checks the answer against the OpenAPI document before the test looks at it. */
+async function call(
+  method: "GET" | "POST",
+  template: string,
+  options: { id?: number | string; key?: string; body?: string; headers?: Record<string, string>; query?: string } = {},
+  // biome-ignore lint/suspicious/noExplicitAny: every answer is checked against the OpenAPI document first
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const p = template.replace("{id}", String(options.id ?? ""));
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.key) headers.authorization = `Bearer ${options.key}`;
+  if (options.body !== undefined && !headers["content-type"]) headers["content-type"] = "application/json";
+  const response = await fetch(url(p) + (options.query ?? ""), { method, headers, body: options.body });
+  const copy = response.clone();
+  const body = await spec.check(response, method, template);
+  return { status: copy.status, body, headers: copy.headers };
+}
+
+describe("the OpenAPI document", () => {
+  it("is valid OpenAPI 3.1 and describes every operation", () => {
+    expect(Object.keys(spec.doc.paths).sort()).toEqual([
+      "/mailboxes",
+      "/mailboxes/{id}",
+      "/mailboxes/{id}/tests",
+      "/mailboxes/{id}/token",
+    ]);
+  });
+});
+
+describe("API keys", () => {
+  it.each([
+    ["no key", undefined, "Send the API key"],
+    ["a malformed key", "not-a-key", "does not hold an API key"],
+    ["an unknown key", `nvm_000000000000_${"A".repeat(43)}`, "not known"],
+    ["a revoked key", "revoked", "revoked"],
+    ["an expired key", "expired", "expired"],
+  ])("refuses %s with 401 and WWW-Authenticate", async (_what, key, detail) => {
+    const value = key === "revoked" || key === "expired" ? keys[key] : key;
+    const answer = await call("GET", "/mailboxes", { key: value });
+    expect(answer.status).toBe(401);
+    expect(answer.headers.get("www-authenticate")).toContain("Bearer");
+    expect(answer.body.detail).toContain(detail);
+  });
+
+  it("does not take a session cookie on /api/v1, and a key opens no page", async () => {
+    const signIn = await fetch(`${portal.url}/api/auth/csrf`);
+    const cookie = signIn.headers.getSetCookie().join("; ");
+    expect((await call("GET", "/mailboxes", { headers: { cookie } })).status).toBe(401);
+    const page = await fetch(`${portal.url}/tenants/alpha`, {
+      headers: { authorization: `Bearer ${keys.full}` },
+      redirect: "manual",
+    });
+    expect([302, 303, 307]).toContain(page.status);
+    expect(page.headers.get("location")).toContain("/signin");
+  });
+
+  it("needs the scope of the operation (403)", async () => {
+    const answer = await call("POST", "/mailboxes/{id}/token", { id: box.invoices.id, key: keys.readOnly });
+    expect(answer.status).toBe(403);
+    expect(answer.body.detail).toContain("tokens:issue");
+  });
+
+  it("keeps a key inside its tenant and its mailboxes: everything else is 404", async () => {
+    for (const [key, id] of [
+      [keys.tenantB, box.invoices.id],
+      [keys.full, box.other.id],
+      [keys.limited, box.invoices.id],
+    ] as const) {
+      expect((await call("GET", "/mailboxes/{id}", { id, key })).status).toBe(404);
+      expect((await call("POST", "/mailboxes/{id}/token", { id, key })).status).toBe(404);
+      expect((await call("POST", "/mailboxes/{id}/tests", { id, key })).status).toBe(404);
+    }
+    const limited = await call("GET", "/mailboxes", { key: keys.limited });
+    expect(limited.body.items.map((m: { id: number }) => m.id)).toEqual([box.notify.id]);
+  });
+
+  it("records when and from where a key was last used", () => {
+    const row = db.select().from(apiKeys).where(eq(apiKeys.name, "ERP")).get()!;
+    expect(row.lastUsedAt).toBeInstanceOf(Date);
+    expect(row.lastUsedFrom).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
+    expect(row.secretHash).not.toContain(keys.full.split("_")[2]);
+  });
+});
+
+describe("GET /mailboxes", () => {
+  it("pages through the tenant's mailboxes with a cursor", async () => {
+    const first = await call("GET", "/mailboxes", { key: keys.full, query: "?limit=2" });
+    expect(first.body.items.map((m: { name: string }) => m.name)).toEqual(["Invoices", "Notify"]);
+    expect(first.body.next_cursor).toEqual(expect.any(String));
+    const second = await call("GET", "/mailboxes", {
+      key: keys.full,
+      query: `?limit=2&cursor=${first.body.next_cursor}`,
+    });
+    expect(second.body).toMatchObject({ items: [{ name: "Broken" }], next_cursor: null });
+  });
+
+  it("names the bad query parameter (400)", async () => {
+    for (const query of ["?limit=0", "?limit=abc", "?cursor=%00", "?colour=red"]) {
+      const answer = await call("GET", "/mailboxes", { key: keys.full, query });
+      expect(answer.status, query).toBe(400);
+      expect(Object.keys(answer.body.errors)).toHaveLength(1);
+    }
+  });
+});
+
+describe("GET /mailboxes/{id}", () => {
+  it("gives the settings, method, last test and expiry, and never a secret", async () => {
+    const answer = await call("GET", "/mailboxes/{id}", { id: box.notify.id, key: keys.full });
+    expect(answer.body).toMatchObject({
+      id: box.notify.id,
+      sign_in_method: "app",
+      smtp: { host: rig.ip, port: 587 },
+      imap: null,
+      credential_expires_at: "2099-01-01T00:00:00.000Z",
+      last_test: null,
+    });
+    expect(JSON.stringify(answer.body)).not.toContain(APP_SECRET);
+    const invoices = await call("GET", "/mailboxes/{id}", { id: box.invoices.id, key: keys.full });
+    expect(JSON.stringify(invoices.body)).not.toContain(CANARY_PASSWORD);
+  });
+
+  it.each(["999999", "abc", "0", "-1", "1e3", "99999999999999999999"])("answers 404 for the id %s", async (id) => {
+    expect((await call("GET", "/mailboxes/{id}", { id, key: keys.full })).status).toBe(404);
+  });
+});
+
+describe("POST /mailboxes/{id}/token", () => {
+  it("gives a token, then the same one from the cache with no request to Microsoft, audited once", async () => {
+    const auditsBefore = db.select().from(auditLog).where(eq(auditLog.action, "mailbox.token")).all().length;
+    const first = await call("POST", "/mailboxes/{id}/token", { id: box.invoices.id, key: keys.full });
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ token_type: "Bearer", xoauth2_user: invoicesUser.upn });
+    expect(first.body.scope).toBe(
+      "https://outlook.office.com/SMTP.Send https://outlook.office.com/IMAP.AccessAsUser.All",
+    );
+    expect(first.body).not.toHaveProperty("refresh_token");
+    expect(first.headers.get("cache-control")).toContain("no-store");
+    const requests = rig.entra.tokenRequests();
+    for (let i = 0; i < 3; i++) {
+      const again = await call("POST", "/mailboxes/{id}/token", { id: box.invoices.id, key: keys.full, body: "{}" });
+      expect(again.body.access_token).toBe(first.body.access_token);
+    }
+    expect(rig.entra.tokenRequests()).toBe(requests);
+    const audits = db.select().from(auditLog).where(eq(auditLog.action, "mailbox.token")).all();
+    expect(audits.length).toBe(auditsBefore + 1);
+    expect(audits.at(-1)!.actorEmail).toMatch(/^API key ERP \(nvm_[0-9a-f]{12}\)$/);
+  });
+
+  it("gives an app-only token for the mailbox itself", async () => {
+    const answer = await call("POST", "/mailboxes/{id}/token", { id: box.notify.id, key: keys.limited });
+    expect(answer.body).toMatchObject({ scope: "https://outlook.office365.com/.default" });
+    expect(answer.body.xoauth2_user).toBe(box.notify.login);
+  });
+
+  it("refuses a purpose the Type does not have (422), and bad bodies with the field named", async () => {
+    const imap = await call("POST", "/mailboxes/{id}/token", {
+      id: box.notify.id,
+      key: keys.full,
+      body: '{"purpose":"imap"}',
+    });
+    expect(imap.status).toBe(422);
+    const cases: [string, Record<string, string>, number, string?][] = [
+      ['{"purpose":"smtp","refresh":true}', {}, 400, "refresh"],
+      ['{"purpose":"pop3"}', {}, 400, "purpose"],
+      ["{not json", {}, 400],
+      ["[]", {}, 400, "(body)"],
+      ['{"purpose":"smtp"}', { "content-type": "text/plain" }, 415],
+      [JSON.stringify({ purpose: "smtp", pad: "x".repeat(100_000) }), {}, 413],
+    ];
+    for (const [body, headers, status, field] of cases) {
+      const answer = await call("POST", "/mailboxes/{id}/token", {
+        id: box.invoices.id,
+        key: keys.full,
+        body,
+        headers,
+      });
+      expect(answer.status, body.slice(0, 40)).toBe(status);
+      if (field) expect(Object.keys(answer.body.errors)).toContain(field);
+    }
+  });
+
+  it("says why Microsoft refused (502 with the code), then cools down instead of locking the account", async () => {
+    const before = rig.entra.tokenRequests("password");
+    const refused = await call("POST", "/mailboxes/{id}/token", { id: box.broken.id, key: keys.full });
+    expect(refused.status).toBe(502);
+    expect(refused.body.code).toBe("AADSTS50126");
+    const again = await call("POST", "/mailboxes/{id}/token", { id: box.broken.id, key: keys.full });
+    expect(again.status).toBe(429);
+    expect(Number(again.headers.get("retry-after"))).toBeGreaterThan(60);
+    expect(rig.entra.tokenRequests("password")).toBe(before + 1);
+  });
+});
+
+describe("POST /mailboxes/{id}/tests", () => {
+  it("runs the button's test and answers like npm run check --json", async () => {
+    const answer = await call("POST", "/mailboxes/{id}/tests", { id: box.notify.id, key: keys.limited });
+    expect(answer.body).toMatchObject({
+      mailbox: { id: box.notify.id, name: "Notify", tenant: "alpha" },
+      ok: true,
+      testId: expect.any(Number),
+    });
+    expect(answer.body.steps.map((s: { name: string }) => s.name)).toEqual([
+      "settings",
+      "network",
+      "token",
+      "claims",
+      "smtp",
+    ]);
+  });
+
+  it("streams each step as a line with Accept: application/x-ndjson", async () => {
+    const answer = await call("POST", "/mailboxes/{id}/tests", {
+      id: box.invoices.id,
+      key: keys.full,
+      headers: { accept: "application/x-ndjson" },
+    });
+    const types = (answer.body as { type: string }[]).map((e) => e.type);
+    expect(types[0]).toBe("plan");
+    expect(types.filter((t) => t === "step")).toHaveLength(6);
+    expect(types.at(-1)).toBe("done");
+  });
+});
+
+describe("Connect your business system (the README's example)", () => {
+  it("gets a token from the API, sends through SMTP, and the message arrives over IMAP", async () => {
+    const readme = fs.readFileSync("README.md", "utf8");
+    const example = /<!-- example: send-with-navigator\.mjs -->\n```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example).toContain("nodemailer");
+    const dir = fs.mkdtempSync(path.join(process.cwd(), "node_modules", ".navigator-example-"));
+    const file = path.join(dir, "send-with-navigator.mjs");
+    fs.writeFileSync(file, example!);
+    const subject = `README example ${Date.now()}`;
+    const run = await new Promise<{ status: number | null; output: string }>((resolve) => {
+      const child = spawn(process.execPath, [file], {
+        env: {
+          ...process.env,
+          NAVIGATOR_URL: portal.url,
+          NAVIGATOR_API_KEY: keys.full,
+          MAILBOX_ID: String(box.invoices.id),
+          SUBJECT: subject,
+        },
+      });
+      let output = "";
+      child.stdout.on("data", (c) => (output += c));
+      child.stderr.on("data", (c) => (output += c));
+      child.on("close", (status) => resolve({ status, output }));
+    });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(run.status, run.output).toBe(0);
+
+    const token = await call("POST", "/mailboxes/{id}/token", {
+      id: box.invoices.id,
+      key: keys.full,
+      body: '{"purpose":"imap"}',
+    });
+    const client = new ImapFlow({
+      host: rig.ip,
+      port: 993,
+      secure: true,
+      auth: { user: token.body.xoauth2_user, accessToken: token.body.access_token },
+      logger: false,
+    });
+    await client.connect();
+    try {
+      await client.mailboxOpen("INBOX");
+      await expect.poll(async () => (await client.search({ subject })) || [], { timeout: 10_000 }).toHaveLength(1);
+    } finally {
+      await client.logout();
+    }
+  });
+});
+
+describe("secrets", () => {
+  it("never puts a password, client secret or refresh token into an answer, the log or the audit log", async () => {
+    const cache = db.$client.prepare("select cache_sealed from token_caches").all() as { cache_sealed: string }[];
+    expect(cache.length).toBeGreaterThan(0);
+    const everything = [
+      portal.output(),
+      JSON.stringify(db.select().from(auditLog).all()),
+      JSON.stringify((await call("GET", "/mailboxes", { key: keys.full })).body),
+    ].join("\n");
+    for (const secret of [CANARY_PASSWORD, APP_SECRET, keys.full, "refresh_token", "RefreshToken"]) {
+      expect(everything.includes(secret), secret).toBe(false);
+    }
+  });
+});
