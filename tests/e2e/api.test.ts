@@ -13,6 +13,7 @@ import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { createTenant } from "@/lib/tenants/queries";
 import { createUser } from "@/lib/users/queries";
+import { launchBrowser, screenshot, signInWith } from "../support/browser";
 import { asActor } from "../support/db";
 import { loadSpec } from "../support/openapi";
 import { type Portal, startPortal } from "../support/portal";
@@ -376,6 +377,66 @@ describe("secrets", () => {
     ].join("\n");
     for (const secret of [CANARY_PASSWORD, APP_SECRET, keys.full, "refresh_token", "RefreshToken"]) {
       expect(everything.includes(secret), secret).toBe(false);
+    }
+  });
+});
+
+describe("API keys on the tenant page (Chromium)", () => {
+  it("creates a key shown once, lists it without its secret, and revokes it", { timeout: 60_000 }, async () => {
+    const browser = await launchBrowser();
+    try {
+      const context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"] });
+      const page = await context.newPage();
+      await signInWith(page, portal.url, "a@alpha.example", "an admin password 1");
+      await page.waitForURL((u) => !u.pathname.startsWith("/signin"), { timeout: 10_000 });
+      await page.goto(`${portal.url}/tenants/alpha`);
+      const form = page.locator("form").filter({ has: page.getByRole("button", { name: "Create API key" }) });
+      // Nothing chosen: each field says what is missing, and what was typed stays.
+      await form.getByLabel("Name").fill("Warehouse");
+      await form.getByRole("button", { name: "Create API key" }).click();
+      await expect
+        .poll(() => form.locator(".field-error, [role=alert]").allTextContents())
+        .toContain("Choose at least one permission.");
+      expect(await form.getByLabel("Name").inputValue()).toBe("Warehouse");
+
+      await form.getByRole("checkbox", { name: /tokens:issue/ }).check();
+      await form.getByLabel("Only these mailboxes").selectOption([String(box.invoices.id)]);
+      await form.getByRole("button", { name: "Create API key" }).click();
+      const revealed = form.locator("[data-reveal]");
+      await revealed.waitFor();
+      const key = (await revealed.textContent()) ?? "";
+      expect(key).toMatch(/^nvm_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
+      await form.getByRole("button", { name: "Copy" }).click();
+      await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(key);
+      await screenshot(page, "api-key-created");
+
+      const token = await fetch(url(`/mailboxes/${box.invoices.id}/token`), {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(token.status).toBe(200);
+
+      await page.reload();
+      expect(await page.content()).not.toContain(key.split("_")[2]!);
+      const row = page.locator(`tr[data-key="${key.slice(0, 16)}"]`);
+      expect(await row.textContent()).toContain("Invoices");
+      expect(await row.textContent()).toContain("tokens:issue");
+      await row.getByRole("button", { name: "Revoke" }).click();
+      await expect.poll(() => row.textContent()).toContain("revoked");
+      const refused = await fetch(url(`/mailboxes/${box.invoices.id}/token`), {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(refused.status).toBe(401);
+      const audit = db
+        .select()
+        .from(auditLog)
+        .all()
+        .filter((a) => a.targetType === "api_key");
+      expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(["api_key.create", "api_key.revoke"]));
+      expect(JSON.stringify(audit)).not.toContain(key.split("_")[2]!);
+    } finally {
+      await browser.close();
     }
   });
 });

@@ -70,23 +70,32 @@ export function invalidRequest(error: z.ZodError, what: string): Response {
   return problem(400, "invalid-request", "Invalid request", `The ${what} is not valid: ${named}.`, { errors });
 }
 
-/** The JSON body of a POST; no body at all counts as {}. */
+/** The JSON body of a POST; no body at all (and no Content-Type) counts as {}. */
 export async function jsonBody(
   request: Request,
 ): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
-  const length = request.headers.get("content-length");
-  if (!request.headers.get("content-type") && (length === null || length === "0") && !request.body) {
-    return { ok: true, value: {} };
-  }
-  if (!request.headers.get("content-type") && length === "0") return { ok: true, value: {} };
-  return readJsonBody(request, (status, message) =>
+  const refuse = (status: 400 | 413 | 415, message: string) =>
     problem(
       status,
       { 400: "invalid-json", 413: "too-large", 415: "unsupported-media-type" }[status],
       "Bad body",
       message,
-    ),
-  );
+    );
+  if (!request.headers.get("content-type")) {
+    // Only an empty body may come without a type: one read tells, without taking in more.
+    const reader = request.body?.getReader();
+    let empty = true;
+    for (let next = await reader?.read(); next && !next.done; next = await reader?.read()) {
+      if (next.value.byteLength > 0) {
+        empty = false;
+        break;
+      }
+    }
+    await reader?.cancel();
+    if (empty) return { ok: true, value: {} };
+    return { ok: false, response: refuse(415, "Send JSON (Content-Type: application/json).") };
+  }
+  return readJsonBody(request, refuse);
 }
 
 type Handler<P> = (scope: { db: Db; actor: ApiKeyActor; request: Request; params: P }) => Promise<Response> | Response;

@@ -1,0 +1,95 @@
+// POST /api/v1/mailboxes/{id}/token answered from the sealed token cache: the server's own time
+// (Server-Timing) over sequential requests, then throughput under load with autocannon, against the
+// production build. Microsoft is the test rig's emulator; the figures include no request to it.
+// Run: npm run bench:api
+import { randomBytes } from "node:crypto";
+import autocannon from "autocannon";
+import { withRig } from "./rig-process";
+import { median } from "./stats";
+
+const SEQUENTIAL = Number(process.env.BENCH_RUNS ?? 300);
+const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = 16;
+
+await withRig(bench);
+
+async function bench(): Promise<void> {
+  const { startRig } = await import("../tests/support/rig/rig");
+  const { startPortal } = await import("../tests/support/portal");
+  const rig = await startRig();
+  const secrets = {
+    AUTH_SECRET: randomBytes(32).toString("base64"),
+    SECRETS_KEYS: `bench:${randomBytes(32).toString("base64")}`,
+  };
+  const portal = await startPortal({
+    ...secrets,
+    ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,
+    MAIL_ALLOW_PRIVATE: rig.allowlist.join(","),
+  });
+  Object.assign(process.env, secrets, { DATABASE_URL: `file:${portal.dataDir}/navigator-mail.db` });
+  try {
+    const { getDb } = await import("@/db/client");
+    const { createTenant } = await import("@/lib/tenants/queries");
+    const { createMailbox } = await import("@/lib/mailbox/save");
+    const { saveMailboxSchema } = await import("@/lib/mailbox/schema");
+    const { createApiKey } = await import("@/lib/api-keys/keys");
+    const db = getDb();
+    const root = {
+      kind: "user" as const,
+      id: 1,
+      email: portal.admin.email,
+      name: "Administrator",
+      role: "super_admin" as const,
+      tenantId: null,
+      mustChangePassword: false,
+    };
+    const tenant = createTenant(db, root, { name: "Bench", slug: "bench" });
+    const user = rig.addUser();
+    const form = rig.mailboxForm(user, { name: "Invoices" });
+    const mailbox = createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
+    const { key } = createApiKey(db, root, {
+      tenantId: tenant.id,
+      name: "Bench",
+      scopes: ["tokens:issue"],
+      mailboxIds: [],
+    });
+    const url = `${portal.url}/api/v1/mailboxes/${mailbox.id}/token`;
+    const request = { method: "POST", headers: { authorization: `Bearer ${key}` } } as const;
+
+    const first = await fetch(url, request);
+    if (first.status !== 200) throw new Error(`the first token request answered ${first.status}`);
+    const entraBefore = rig.entra.tokenRequests();
+
+    const serverMs: number[] = [];
+    for (let i = 0; i < SEQUENTIAL; i++) {
+      const answer = await fetch(url, request);
+      await answer.arrayBuffer();
+      const timing = /app;dur=([\d.]+)/.exec(answer.headers.get("server-timing") ?? "")?.[1];
+      if (answer.status !== 200 || !timing) throw new Error(`answered ${answer.status}`);
+      serverMs.push(Number(timing));
+    }
+    serverMs.sort((a, b) => a - b);
+    console.log(
+      `token from the cache, server time: median ${median(serverMs).toFixed(2)} ms, ` +
+        `p90 ${serverMs[Math.floor(serverMs.length * 0.9)]!.toFixed(2)} ms over ${SEQUENTIAL} sequential requests`,
+    );
+
+    const load = await autocannon({
+      url,
+      method: "POST",
+      headers: request.headers,
+      connections: CONNECTIONS,
+      duration: LOAD_SECONDS,
+    });
+    console.log(
+      `under load (autocannon, ${CONNECTIONS} connections, ${LOAD_SECONDS} s): ${load.requests.average.toFixed(0)} requests/s ` +
+        `(min ${load.requests.min}, max ${load.requests.max} per second), latency median ${load.latency.p50} ms, ` +
+        `p99 ${load.latency.p99} ms, non-2xx ${load.non2xx}, errors ${load.errors}`,
+    );
+    if (load.non2xx > 0) console.log("answers by status:", JSON.stringify(load.statusCodeStats));
+    console.log(`requests to Microsoft Entra ID during both: ${rig.entra.tokenRequests() - entraBefore}`);
+  } finally {
+    await portal.stop();
+    await rig.stop();
+  }
+}
