@@ -59,3 +59,28 @@ export function closeDb(): void {
 export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 /** Either the connection or a transaction on it. */
 export type Queryable = Db | Tx;
+
+const statements = new WeakMap<object, Map<string, unknown>>();
+
+/**
+ * A query prepared once per connection (or transaction) and reused: for the few queries on the hot
+ * path of the API, where building and preparing the SQL each time would cost more than running it.
+ */
+export function preparedOnce<T>(db: Queryable, name: string, prepare: (db: Queryable) => T): T {
+  let byName = statements.get(db);
+  if (!byName) {
+    byName = new Map();
+    statements.set(db, byName);
+  }
+  let statement = byName.get(name) as T | undefined;
+  if (!statement) {
+    statement = prepare(db);
+    byName.set(name, statement);
+  }
+  return statement;
+}
+
+/** The same, in plain SQL on the connection itself: for a hot query whose drizzle row mapping would dominate. */
+export function rawOnce(db: Db, name: string, text: string): Database.Statement {
+  return preparedOnce(db, `raw:${name}`, () => db.$client.prepare(text));
+}

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { buildSync } from "esbuild";
 
 const SOURCES = ["app", "lib", "db", "public", "next.config.js", "package-lock.json", "tsconfig.json"];
 
@@ -27,8 +28,36 @@ export function buildIfNeeded(env: NodeJS.ProcessEnv): boolean {
   console.log("Building the portal (first start or changed sources)...");
   const result = spawnSync(process.execPath, [NEXT_BIN, "build"], { stdio: "inherit", env });
   if (result.status !== 0) return false;
+  if (!bundleApiRouter()) return false;
   fs.writeFileSync(marker, fingerprint);
   return true;
+}
+
+/** Where the production server finds the direct route to /api/v1 (see lib/api/router.ts). */
+export const API_ROUTER_BUNDLE = path.join(".next", "navigator-api.cjs");
+
+/**
+ * Bundles lib/api/router.ts for scripts/serve.mjs, which runs under plain Node: our TypeScript is
+ * compiled in, and packages stay external (better-sqlite3 is native).
+ */
+function bundleApiRouter(): boolean {
+  try {
+    buildSync({
+      entryPoints: ["lib/api/router.ts"],
+      outfile: API_ROUTER_BUNDLE,
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      target: "node20",
+      logLevel: "warning",
+      // Packages load from node_modules at run time; "server-only" is the empty module it is on the server.
+      packages: "external",
+      alias: { "server-only": path.resolve("node_modules/server-only/empty.js") },
+    });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function sourceFingerprint(): string {

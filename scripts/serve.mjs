@@ -1,6 +1,10 @@
 // The portal's HTTP server: Next.js behind a plain Node server that says, in one header the client
 // cannot forge, which address a request came from. Started by scripts/start.ts with a checked environment.
+import fs from "node:fs";
 import http from "node:http";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { Readable } from "node:stream";
 import next from "next";
 
 const CLIENT_HEADER = "x-navigator-client";
@@ -14,10 +18,45 @@ const app = next({ dev, dir: process.cwd(), port });
 const handle = app.getRequestHandler();
 await app.prepare();
 
+// Production answers /api/v1 with the same operations as its Next.js route files, without the page
+// machinery in between: a business system may ask for tokens hundreds of times a second.
+const bundle = path.join(process.cwd(), ".next", "navigator-api.cjs");
+const api = !dev && fs.existsSync(bundle) ? createRequire(import.meta.url)(bundle) : null;
+
 const server = http.createServer((request, response) => {
   request.headers[CLIENT_HEADER] = clientAddress(request);
+  if (api && request.url?.startsWith("/api/v1/")) {
+    answerDirectly(request, response).catch((error) => {
+      console.error("api request failed:", error?.name ?? "Error");
+      if (!response.headersSent) response.writeHead(500, { "content-type": "application/problem+json" });
+      response.end();
+    });
+    return;
+  }
   handle(request, response);
 });
+
+/** One /api/v1 request through lib/api/router.ts; anything it does not know goes to Next.js. */
+async function answerDirectly(request, response) {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+  }
+  const method = request.method ?? "GET";
+  const hasBody = method !== "GET" && method !== "HEAD";
+  const webRequest = new Request(`http://${request.headers.host ?? "localhost"}${request.url}`, {
+    method,
+    headers,
+    body: hasBody ? Readable.toWeb(request) : undefined,
+    duplex: "half",
+  });
+  const answer = await api.routeApiV1(webRequest);
+  if (!answer) return handle(request, response);
+  response.writeHead(answer.status, Object.fromEntries(answer.headers));
+  if (!answer.body) return void response.end();
+  for await (const chunk of answer.body) response.write(chunk);
+  response.end();
+}
 server.listen(port, () => {
   console.log(`Navigator Mail listening on port ${port} (${dev ? "development" : "production"})`);
   console.log(`Ready in ${Math.round(performance.now() - started)}ms`);

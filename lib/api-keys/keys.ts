@@ -1,7 +1,7 @@
 import "server-only";
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { and, count, desc, eq, inArray, isNull } from "drizzle-orm";
-import type { Db } from "@/db/client";
+import { and, count, desc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { type Db, preparedOnce } from "@/db/client";
 import { type ApiKey, type ApiScope, apiKeys, mailboxes } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/log";
 import { type ApiKeyActor, assertTenantAccess, type UserActor } from "@/lib/auth/actor";
@@ -136,11 +136,13 @@ export function authenticateApiKey(
   const bearer = /^Bearer ([^\s]{1,200})$/i.exec(authorization.trim())?.[1];
   const parts = bearer ? KEY_SHAPE.exec(bearer) : null;
   if (!parts) return { ok: false, refusal: "malformed" };
-  const row = db
-    .select()
-    .from(apiKeys)
-    .where(eq(apiKeys.publicId, `nvm_${parts[1]}`))
-    .get();
+  const row = preparedOnce(db, "apiKeyByPublicId", (q) =>
+    q
+      .select()
+      .from(apiKeys)
+      .where(eq(apiKeys.publicId, sql.placeholder("publicId")))
+      .prepare(),
+  ).get({ publicId: `nvm_${parts[1]}` });
   const presented = hashOf(parts[2]!);
   const stored = Buffer.from(row?.secretHash ?? "00".repeat(32), "hex");
   if (!timingSafeEqual(presented, stored) || !row) return { ok: false, refusal: "unknown" };

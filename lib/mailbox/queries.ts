@@ -1,6 +1,6 @@
 import "server-only";
-import { and, asc, eq } from "drizzle-orm";
-import type { Db, Queryable } from "@/db/client";
+import { and, asc, eq, sql } from "drizzle-orm";
+import { type Db, preparedOnce, type Queryable } from "@/db/client";
 import { type Mailbox, mailboxes, tenants } from "@/db/schema";
 import { type Actor, assertMailboxAccess, assertTenantAccess } from "@/lib/auth/actor";
 import { NotFoundError } from "@/lib/errors";
@@ -44,11 +44,13 @@ export function listMailboxesFor(db: Db, actor: Actor, tenantId: number): Mailbo
 export function getMailboxFor(db: Queryable, actor: Actor, tenantId: number, mailboxId: number): Mailbox {
   assertTenantAccess(actor, tenantId);
   assertMailboxAccess(actor, mailboxId);
-  const mailbox = db
-    .select()
-    .from(mailboxes)
-    .where(and(eq(mailboxes.id, mailboxId), eq(mailboxes.tenantId, tenantId)))
-    .get();
+  const mailbox = preparedOnce(db, "mailboxInTenant", (q) =>
+    q
+      .select()
+      .from(mailboxes)
+      .where(and(eq(mailboxes.id, sql.placeholder("id")), eq(mailboxes.tenantId, sql.placeholder("tenantId"))))
+      .prepare(),
+  ).get({ id: mailboxId, tenantId });
   if (!mailbox) throw new NotFoundError();
   return mailbox;
 }

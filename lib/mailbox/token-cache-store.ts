@@ -1,7 +1,7 @@
 import "server-only";
 import { createHash } from "node:crypto";
 import { and, eq } from "drizzle-orm";
-import type { Db, Queryable } from "@/db/client";
+import { type Db, type Queryable, rawOnce } from "@/db/client";
 import { type Mailbox, mailboxes, tokenCaches } from "@/db/schema";
 import { open, seal, sealingContext } from "@/lib/crypto/seal";
 import type { TokenCacheStore } from "@/lib/engine/credentials";
@@ -56,10 +56,15 @@ export function mailboxTokenCacheStore(
   const context = tokenCacheContext(owner);
   return {
     async read() {
-      const row = db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, owner.id)).get();
+      // Read on every token the API hands out: plain SQL, no row mapping.
+      const row = rawOnce(
+        db,
+        "tokenCacheOfMailbox",
+        "SELECT fingerprint, cache_sealed FROM token_caches WHERE mailbox_id = ?",
+      ).get(owner.id) as { fingerprint: string; cache_sealed: string } | undefined;
       if (!row || row.fingerprint !== fingerprint) return null;
       try {
-        return open(row.cacheSealed, context);
+        return open(row.cache_sealed, context);
       } catch {
         // Unreadable (retired key, tampering): start with an empty cache.
         return null;

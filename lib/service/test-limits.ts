@@ -1,7 +1,7 @@
 import "server-only";
 import { createHmac } from "node:crypto";
-import { and, count, desc, eq, gt } from "drizzle-orm";
-import type { Queryable } from "@/db/client";
+import { and, count, desc, eq, gt, isNotNull, sql } from "drizzle-orm";
+import { preparedOnce, type Queryable } from "@/db/client";
 import { type MailboxTest, mailboxTests } from "@/db/schema";
 import { type Actor, actorUserId } from "@/lib/auth/actor";
 import type { CheckSettings } from "@/lib/engine/settings";
@@ -91,14 +91,20 @@ export function refusalFor(
  * token for the API): after Microsoft refused these very credentials, they are not tried again for a while.
  */
 export function credentialCooldown(db: Queryable, mailboxId: number, fingerprint: string, now = Date.now()) {
-  const recent = db
-    .select()
-    .from(mailboxTests)
-    .where(
-      and(eq(mailboxTests.mailboxId, mailboxId), gt(mailboxTests.startedAt, new Date(now - CREDENTIAL_COOLDOWN_MS))),
-    )
-    .orderBy(desc(mailboxTests.startedAt))
-    .all();
+  const recent = preparedOnce(db, "recentFailuresOfMailbox", (q) =>
+    q
+      .select()
+      .from(mailboxTests)
+      .where(
+        and(
+          eq(mailboxTests.mailboxId, sql.placeholder("mailboxId")),
+          gt(mailboxTests.startedAt, sql.placeholder("since")),
+          isNotNull(mailboxTests.failureCode),
+        ),
+      )
+      .orderBy(desc(mailboxTests.startedAt))
+      .prepare(),
+  ).all({ mailboxId, since: now - CREDENTIAL_COOLDOWN_MS });
   return cooldownFrom(recent, fingerprint, now);
 }
 

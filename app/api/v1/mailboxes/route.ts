@@ -1,11 +1,4 @@
-import { listQuerySchema } from "@/lib/api/schemas";
-import { listMailboxesForKey } from "@/lib/service/api-mailboxes";
-import { apiOperation, invalidRequest } from "../_lib/api";
+// The operation lives in lib/api/operations.ts, shared with the production server's direct route.
+export { listMailboxes as GET } from "@/lib/api/operations";
 
 export const dynamic = "force-dynamic";
-
-export const GET = apiOperation("mailboxes:read", ({ db, actor, request }) => {
-  const query = listQuerySchema.safeParse(Object.fromEntries(new URL(request.url).searchParams));
-  if (!query.success) return invalidRequest(query.error, "query");
-  return Response.json(listMailboxesForKey(db, actor, query.data), { headers: { "cache-control": "no-store" } });
-});

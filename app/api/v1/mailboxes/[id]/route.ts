@@ -1,8 +1,4 @@
-import { mailboxForKey } from "@/lib/service/api-mailboxes";
-import { apiOperation, mailboxIdOf } from "../../_lib/api";
+// The operation lives in lib/api/operations.ts, shared with the production server's direct route.
+export { getMailbox as GET } from "@/lib/api/operations";
 
 export const dynamic = "force-dynamic";
-
-export const GET = apiOperation<{ id: string }>("mailboxes:read", ({ db, actor, params }) =>
-  Response.json(mailboxForKey(db, actor, mailboxIdOf(params)), { headers: { "cache-control": "no-store" } }),
-);

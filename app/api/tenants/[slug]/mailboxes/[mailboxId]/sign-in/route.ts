@@ -1,5 +1,5 @@
-import { readJsonBody } from "@/app/_lib/json-body";
 import { refusalResponse } from "@/app/_lib/refusal-response";
+import { readJsonBody } from "@/lib/json-body";
 import { startDeviceSignIn } from "@/lib/service/device-sign-ins";
 import { type MailboxRouteParams, withMailbox } from "./with-mailbox";
 

@@ -1,9 +1,9 @@
 import { z } from "zod";
-import { readJsonBody } from "@/app/_lib/json-body";
 import { refusalResponse } from "@/app/_lib/refusal-response";
 import { getDb } from "@/db/client";
 import { currentActor } from "@/lib/auth/session";
 import { describeError, NotFoundError } from "@/lib/errors";
+import { readJsonBody } from "@/lib/json-body";
 import { startMailboxTest } from "@/lib/service/mailbox-tests";
 import { getTenantBySlugFor } from "@/lib/tenants/queries";
 

@@ -1,11 +1,12 @@
 import type { z } from "zod";
-import { readJsonBody } from "@/app/_lib/json-body";
 import { type Db, getDb } from "@/db/client";
 import type { ApiScope } from "@/db/schema";
 import { authenticateApiKey, hasScope, type KeyRefusal } from "@/lib/api-keys/keys";
 import type { ApiKeyActor } from "@/lib/auth/actor";
 import { clientAddressOf } from "@/lib/auth/client-address";
 import { describeError, NotFoundError } from "@/lib/errors";
+import { readJsonBody } from "@/lib/json-body";
+import { API_POLICY, PERMISSIONS_POLICY, strictTransportSecurity } from "@/lib/security-headers";
 import type { Refusal } from "@/lib/service/refusals";
 
 const PROBLEM_BASE = "https://navigator-mail.invalid/problems";
@@ -105,7 +106,9 @@ type Handler<P> = (scope: { db: Db; actor: ApiKeyActor; request: Request; params
  * needs. Another tenant's or an unknown mailbox is 404; anything unexpected is a 500 without details.
  */
 export function apiOperation<P>(scope: ApiScope, handle: Handler<P>) {
-  return async (request: Request, context: { params: Promise<P> }): Promise<Response> => {
+  return async (request: Request, context: { params: Promise<P> }): Promise<Response> =>
+    withSecurityHeaders(await answer(request, context));
+  async function answer(request: Request, context: { params: Promise<P> }): Promise<Response> {
     try {
       const db = getDb();
       const auth = authenticateApiKey(db, request.headers.get("authorization"), clientAddressOf(request.headers));
@@ -124,7 +127,16 @@ export function apiOperation<P>(scope: ApiScope, handle: Handler<P>) {
       console.error("api request failed:", describeError(error));
       return problem(500, "internal", "Internal error", "Something went wrong on the server.");
     }
-  };
+  }
+}
+
+/** What proxy.ts sets on every other answer: API answers load nothing, use no browser feature, and HSTS over https. */
+export function withSecurityHeaders(response: Response): Response {
+  response.headers.set("content-security-policy", API_POLICY);
+  response.headers.set("permissions-policy", PERMISSIONS_POLICY);
+  const hsts = strictTransportSecurity(process.env.NEXTAUTH_URL);
+  if (hsts) response.headers.set("strict-transport-security", hsts);
+  return response;
 }
 
 /** A mailbox id from the path: a positive whole number, or the mailbox does not exist. */
