@@ -1,0 +1,148 @@
+import { eq } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Db } from "@/db/client";
+import { apiKeys, auditLog } from "@/db/schema";
+import {
+  authenticateApiKey,
+  createApiKey,
+  listApiKeys,
+  MAX_ACTIVE_KEYS_PER_TENANT,
+  revokeApiKey,
+} from "@/lib/api-keys/keys";
+import { createApiKeySchema } from "@/lib/api-keys/schema";
+import { NotFoundError, UserError } from "@/lib/errors";
+import { getMailboxFor } from "@/lib/mailbox/queries";
+import { createMailbox } from "@/lib/mailbox/save";
+import { createTenant } from "@/lib/tenants/queries";
+import { freshDb, seedWorld, type World } from "../support/db";
+import { mailboxInput } from "../support/mailbox";
+
+let db: Db;
+let world: World;
+let n = 0;
+
+beforeAll(async () => {
+  db = freshDb();
+  world = await seedWorld(db);
+});
+
+const input = (fields: Record<string, unknown> = {}, tenantId = world.tenantA.id) =>
+  createApiKeySchema.parse({ tenantId, name: `Key ${++n}`, scopes: ["mailboxes:read"], ...fields });
+
+const fieldErrors = (fields: Record<string, unknown>) => {
+  const parsed = createApiKeySchema.safeParse({
+    tenantId: world.tenantA.id,
+    name: "x",
+    scopes: ["tokens:issue"],
+    ...fields,
+  });
+  return parsed.success ? {} : Object.fromEntries(parsed.error.issues.map((i) => [String(i.path[0]), i.message]));
+};
+
+describe("an API key", () => {
+  it("is shown once and stored only as a hash of its secret", () => {
+    const { view, key } = createApiKey(db, world.adminA, input());
+    expect(key).toMatch(/^nvm_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
+    const secret = key.slice(17);
+    const row = db.select().from(apiKeys).where(eq(apiKeys.id, view.id)).get()!;
+    expect(JSON.stringify(row)).not.toContain(secret);
+    expect(row.secretHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(listApiKeys(db, world.adminA, world.tenantA.id))).not.toContain(secret);
+    expect(JSON.stringify(db.select().from(auditLog).all())).not.toContain(secret);
+    expect(authenticateApiKey(db, `Bearer ${key}`, "10.0.0.1")).toMatchObject({
+      ok: true,
+      actor: { kind: "api_key", tenantId: world.tenantA.id, scopes: ["mailboxes:read"] },
+    });
+  });
+
+  it("refuses a key whose secret differs in one character, or whose id belongs to another key", () => {
+    const { key } = createApiKey(db, world.adminA, input());
+    const other = createApiKey(db, world.adminA, input()).key;
+    const flipped = key.slice(0, -1) + (key.endsWith("A") ? "B" : "A");
+    expect(authenticateApiKey(db, `Bearer ${flipped}`, "c")).toEqual({ ok: false, refusal: "unknown" });
+    const spliced = key.slice(0, 17) + other.slice(17);
+    expect(authenticateApiKey(db, `Bearer ${spliced}`, "c")).toEqual({ ok: false, refusal: "unknown" });
+  });
+
+  it.each([
+    ["", "missing"],
+    ["Basic dXNlcjpwdw==", "malformed"],
+    [`Bearer ${"x".repeat(10_000)}`, "malformed"],
+    ["Bearer nvm_zzzzzzzzzzzz_" + "A".repeat(43), "malformed"],
+  ])("refuses the header %#: %s", (header, refusal) => {
+    expect(authenticateApiKey(db, header || null, "c")).toEqual({ ok: false, refusal });
+  });
+
+  it("writes its last use at most once a minute from the same address, at once from a new one", () => {
+    const { view, key } = createApiKey(db, world.adminA, input());
+    const now = Date.now();
+    authenticateApiKey(db, `Bearer ${key}`, "10.0.0.1", now);
+    authenticateApiKey(db, `Bearer ${key}`, "10.0.0.1", now + 30_000);
+    const row = () => db.select().from(apiKeys).where(eq(apiKeys.id, view.id)).get()!;
+    expect(row().lastUsedAt?.getTime()).toBe(now);
+    authenticateApiKey(db, `Bearer ${key}`, "10.0.0.2", now + 31_000);
+    expect(row()).toMatchObject({ lastUsedFrom: "10.0.0.2" });
+    expect(row().lastUsedAt?.getTime()).toBe(now + 31_000);
+  });
+});
+
+describe("keys and tenants", () => {
+  it("cannot be made, listed or revoked by another tenant's admin", () => {
+    const { view } = createApiKey(db, world.adminA, input());
+    expect(() => createApiKey(db, world.adminB, input())).toThrow(NotFoundError);
+    expect(() => listApiKeys(db, world.adminB, world.tenantA.id)).toThrow(NotFoundError);
+    expect(() => revokeApiKey(db, world.adminB, world.tenantA.id, view.id)).toThrow(NotFoundError);
+    // Naming the key under the admin's own tenant does not find it either.
+    expect(() => revokeApiKey(db, world.adminB, world.tenantB.id, view.id)).toThrow(NotFoundError);
+    expect(listApiKeys(db, world.adminA, world.tenantA.id).find((k) => k.id === view.id)?.state).toBe("active");
+  });
+
+  it("may be limited only to the tenant's own mailboxes, and then reaches no other", () => {
+    const own = createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: `Own ${++n}` }));
+    const second = createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: `Second ${++n}` }));
+    const theirs = createMailbox(db, world.root, mailboxInput(world.tenantB.id, { name: `Theirs ${++n}` }));
+    expect(() => createApiKey(db, world.adminA, input({ mailboxIds: [own.id, theirs.id] }))).toThrow(UserError);
+    const { key } = createApiKey(db, world.adminA, input({ mailboxIds: [own.id] }));
+    const auth = authenticateApiKey(db, `Bearer ${key}`, "c");
+    if (!auth.ok) throw new Error(auth.refusal);
+    expect(getMailboxFor(db, auth.actor, world.tenantA.id, own.id).id).toBe(own.id);
+    expect(() => getMailboxFor(db, auth.actor, world.tenantA.id, second.id)).toThrow(NotFoundError);
+    expect(() => getMailboxFor(db, auth.actor, world.tenantB.id, theirs.id)).toThrow(NotFoundError);
+  });
+
+  it("keeps names unique in a tenant, also for two creations at once", async () => {
+    const [first, second] = await Promise.allSettled([
+      Promise.resolve().then(() => createApiKey(db, world.adminA, input({ name: "Twin" }))),
+      Promise.resolve().then(() => createApiKey(db, world.adminA, input({ name: "Twin" }))),
+    ]);
+    expect([first.status, second.status].sort()).toEqual(["fulfilled", "rejected"]);
+    expect(createApiKey(db, world.adminB, input({ name: "Twin" }, world.tenantB.id)).view.name).toBe("Twin");
+  });
+
+  it(`allows ${MAX_ACTIVE_KEYS_PER_TENANT} active keys per tenant; revoked ones do not count`, () => {
+    const tenant = createTenant(db, world.root, { name: "Many", slug: `many-${++n}` });
+    const made = Array.from({ length: MAX_ACTIVE_KEYS_PER_TENANT }, () =>
+      createApiKey(db, world.root, input({}, tenant.id)),
+    );
+    expect(() => createApiKey(db, world.root, input({}, tenant.id))).toThrow(/most it may have/);
+    revokeApiKey(db, world.root, tenant.id, made[0]!.view.id);
+    expect(createApiKey(db, world.root, input({}, tenant.id)).view.state).toBe("active");
+    const revokedKey = made[0]!.key;
+    expect(authenticateApiKey(db, `Bearer ${revokedKey}`, "c")).toEqual({ ok: false, refusal: "revoked" });
+  });
+});
+
+describe("the Create API key form", () => {
+  it.each([
+    [{ name: "" }, "name"],
+    [{ name: "x".repeat(101) }, "name"],
+    [{ scopes: [] }, "scopes"],
+    [{ scopes: ["tokens:issue", "admin"] }, "scopes"],
+    [{ mailboxIds: Array.from({ length: 1001 }, (_, i) => i + 1) }, "mailboxIds"],
+    [{ mailboxIds: ["abc"] }, "mailboxIds"],
+    [{ expiresAt: "2001-01-01" }, "expiresAt"],
+    [{ expiresAt: "tomorrow" }, "expiresAt"],
+  ])("puts the error next to the field: %o", (fields, field) => {
+    expect(Object.keys(fieldErrors(fields))).toEqual([field]);
+  });
+});
