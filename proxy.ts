@@ -18,6 +18,6 @@ export function proxy(request: NextRequest) {
   return response;
 }
 
-// The business-system API (/api/v1) sets the same headers in its one wrapper (app/api/v1/_lib/api.ts):
-// it is called hundreds of times a second, and skipping this step halves its cost.
+// The business-system API (/api/v1) sets the same headers itself (lib/api/http.ts): in production
+// scripts/serve.mjs answers it without Next.js's routing and middleware.
 export const config = { matcher: ["/((?!_next/static|_next/image|favicon.ico|api/v1/).*)"] };
