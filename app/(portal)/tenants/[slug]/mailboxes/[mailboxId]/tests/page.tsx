@@ -39,7 +39,7 @@ export default async function TestHistoryPage({ params }: { params: Promise<{ sl
                 </td>
                 <td>{test.triggeredBy}</td>
                 <td>
-                  <span className="capitalise">{TEST_SOURCE_LABELS[test.source]}</span>
+                  {sentenceCase(TEST_SOURCE_LABELS[test.source])}
                 </td>
                 <td>
                   <OutcomeBadge test={test} />
@@ -59,4 +59,8 @@ export default async function TestHistoryPage({ params }: { params: Promise<{ sl
       )}
     </>
   );
+}
+
+function sentenceCase(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
