@@ -23,6 +23,11 @@ export type CheckOptions = {
   budgetMs?: number;
   tokenTimeoutMs?: number;
   beforeCacheWrite?: () => Promise<void>;
+  /**
+   * "full" (the default) sends a marked message and waits for it; "light" only signs in to each
+   * server (SMTP AUTH, IMAP LOGIN and INBOX), as the hourly monitoring does.
+   */
+  mode?: "full" | "light";
 };
 
 const CHECK_BUDGET_MS = 120_000;
@@ -144,6 +149,11 @@ export async function* runChecks(
     };
   }
 
+  if (options.mode === "light") {
+    yield* signInOnly(transports, endpoints, credentials, clock, passed, failed);
+    return outcome();
+  }
+
   // 5–6. Receivers sign in before the send, so the arrival is seen as it happens.
   const marker = randomUUID();
   const receiving = transports.flatMap(([name, transport]) =>
@@ -194,6 +204,33 @@ export async function* runChecks(
     const late = await Promise.all(receiving.map((r) => r.opened.catch(() => null)));
     for (const inbox of late) if (inbox?.ok && !watchers.includes(inbox.watcher)) watchers.push(inbox.watcher);
     await Promise.all(watchers.map((w) => w.close()));
+  }
+}
+
+/** The light test: each server is signed in to and left again; no message is sent. */
+async function* signInOnly(
+  transports: [TransportName, Transport][],
+  endpoints: Map<TransportName, Endpoint>,
+  credentials: MailCredentials,
+  clock: () => number,
+  passed: (name: StepName, since: number, summary: string) => StepResult,
+  failed: (name: StepName, since: number, diagnosis: Diagnosis) => StepResult,
+): AsyncGenerator<StepResult> {
+  for (const [name, transport] of transports) {
+    const since = clock();
+    const endpoint = endpoints.get(name)!;
+    if (transport.role === "send") {
+      const signedIn = await transport.signIn(endpoint, credentials);
+      yield signedIn.ok ? passed(name, since, signedIn.response) : failed(name, since, signedIn.diagnosis);
+      continue;
+    }
+    const inbox = await transport.open(endpoint, credentials);
+    if (!inbox.ok) {
+      yield failed(name, since, inbox.diagnosis);
+      continue;
+    }
+    await inbox.watcher.close();
+    yield passed(name, since, "Signed in and opened INBOX (light test)");
   }
 }
 

@@ -13,6 +13,7 @@ import {
   type MailCredentials,
   type SendResult,
   type SendTransport,
+  type SignInResult,
   type TestMessage,
 } from "./transport";
 
@@ -28,16 +29,26 @@ export const smtpTransport: SendTransport = {
       ? { host: s.smtpHost, port: s.smtpPort }
       : { missing: "SMTP Server or SMTP Port is empty" },
   send: sendTestMessage,
+  signIn: signInOnly,
 };
 
-/** Sends one marked message from the mailbox to itself, connecting to the address the guard checked. */
-export async function sendTestMessage(
-  target: Endpoint,
-  credentials: MailCredentials,
-  message: TestMessage,
-): Promise<SendResult> {
+/** Connects, upgrades to TLS and signs in (EHLO, AUTH), then quits without a message: the light test. */
+async function signInOnly(target: Endpoint, credentials: MailCredentials): Promise<SignInResult> {
+  const transport = transportFor(target, credentials);
+  try {
+    await transport.verify();
+    return { ok: true, response: "Signed in; no message sent (light test)" };
+  } catch (error) {
+    const secret = "accessToken" in credentials ? credentials.accessToken : credentials.password;
+    return { ok: false, diagnosis: classifySmtpError(error, authKindOf(credentials), [secret]) };
+  } finally {
+    transport.close();
+  }
+}
+
+function transportFor(target: Endpoint, credentials: MailCredentials) {
   const oauth = "accessToken" in credentials;
-  const transport = nodemailer.createTransport({
+  return nodemailer.createTransport({
     host: target.address,
     port: target.port,
     secure: target.mode === "implicit",
@@ -56,6 +67,16 @@ export async function sendTestMessage(
     logger: false,
     debug: false,
   });
+}
+
+/** Sends one marked message from the mailbox to itself, connecting to the address the guard checked. */
+export async function sendTestMessage(
+  target: Endpoint,
+  credentials: MailCredentials,
+  message: TestMessage,
+): Promise<SendResult> {
+  const oauth = "accessToken" in credentials;
+  const transport = transportFor(target, credentials);
   const { address, marker } = message;
   try {
     const info = await transport.sendMail({

@@ -44,9 +44,13 @@ type TransportBase = {
   server(settings: CheckSettings): { host: string; port: number } | { missing: string };
 };
 
+export type SignInResult = { ok: true; response: string } | { ok: false; diagnosis: Diagnosis };
+
 export type SendTransport = TransportBase & {
   role: "send";
   send(endpoint: Endpoint, credentials: MailCredentials, message: TestMessage): Promise<SendResult>;
+  /** Connects and signs in without sending anything: the light test. */
+  signIn(endpoint: Endpoint, credentials: MailCredentials): Promise<SignInResult>;
 };
 
 /** Opened before the message is sent, so its arrival is seen as it happens. */

@@ -38,9 +38,7 @@ export default async function TestHistoryPage({ params }: { params: Promise<{ sl
                   <Link href={`${base}/tests/${test.id}`}>{formatUtc(test.startedAt, "seconds")}</Link>
                 </td>
                 <td>{test.triggeredBy}</td>
-                <td>
-                  {sentenceCase(TEST_SOURCE_LABELS[test.source])}
-                </td>
+                <td>{sentenceCase(TEST_SOURCE_LABELS[test.source])}</td>
                 <td>
                   <OutcomeBadge test={test} />
                 </td>
