@@ -12,6 +12,10 @@ const timestamps = {
     .$defaultFn(() => new Date()),
 };
 
+/** How often the scheduler tests a mailbox: a light test (sign-in only) and a full send/receive test. */
+export const MONITOR_FREQUENCIES = ["off", "hourly", "daily"] as const;
+export type MonitorFrequency = (typeof MONITOR_FREQUENCIES)[number];
+
 export const tenants = sqliteTable("tenants", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   slug: text("slug").notNull().unique(),
@@ -20,6 +24,9 @@ export const tenants = sqliteTable("tenants", {
   defaultAzureClientId: text("default_azure_client_id"),
   defaultAzureTenantId: text("default_azure_tenant_id"),
   defaultCloud: text("default_cloud", { enum: CLOUDS }),
+  // Monitoring of the tenant's mailboxes, unless a mailbox says otherwise.
+  monitorLight: text("monitor_light", { enum: MONITOR_FREQUENCIES }).notNull().default("hourly"),
+  monitorFull: text("monitor_full", { enum: MONITOR_FREQUENCIES }).notNull().default("daily"),
   ...timestamps,
 });
 export type Tenant = typeof tenants.$inferSelect;
@@ -133,6 +140,11 @@ export const mailboxes = sqliteTable(
     // Set when Entra refused the stored sign-in (expired, revoked): the mailbox needs "Sign in again".
     signInLostAt: integer("sign_in_lost_at", { mode: "timestamp_ms" }),
     signInLostCode: text("sign_in_lost_code"),
+    // Monitoring: null follows the tenant; the times are when the scheduler last started each kind.
+    monitorLight: text("monitor_light", { enum: MONITOR_FREQUENCIES }),
+    monitorFull: text("monitor_full", { enum: MONITOR_FREQUENCIES }),
+    lastMonitorLightAt: integer("last_monitor_light_at", { mode: "timestamp_ms" }),
+    lastMonitorFullAt: integer("last_monitor_full_at", { mode: "timestamp_ms" }),
     // Optimistic concurrency: every save must name the version it started from.
     version: integer("version").notNull().default(1),
     updatedBy: text("updated_by").notNull(),
@@ -249,6 +261,16 @@ export const apiTokenIssues = sqliteTable(
   (t) => [primaryKey({ columns: [t.apiKeyId, t.mailboxId] })],
 );
 
+/**
+ * Who may run a periodic job now: a process takes the row when it is free or expired and renews it
+ * while it works, so several portal processes on one database never sweep at the same time.
+ */
+export const schedulerLeases = sqliteTable("scheduler_leases", {
+  name: text("name").primaryKey(),
+  holder: text("holder").notNull(),
+  expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+});
+
 export const TEST_OUTCOMES = ["running", "passed", "failed"] as const;
 
 /** One test of a mailbox ("Send test email", the command line), with its steps as reported (already redacted). */
@@ -265,6 +287,10 @@ export const mailboxTests = sqliteTable(
     outcome: text("outcome", { enum: TEST_OUTCOMES }).notNull(),
     // "saved" settings, unsaved "form" values, or a "token" request of the API that Microsoft refused
     source: text("source", { enum: ["saved", "form", "token"] }).notNull(),
+    // "full" sends and receives a message; "light" only signs in (the hourly monitoring).
+    mode: text("mode", { enum: ["full", "light"] })
+      .notNull()
+      .default("full"),
     triggeredBy: text("triggered_by").notNull(),
     triggeredById: integer("triggered_by_id"),
     steps: text("steps", { mode: "json" }).$type<StepResult[]>().notNull(),

@@ -1,4 +1,5 @@
 import "server-only";
+import { Cron } from "croner";
 import { z } from "zod";
 
 // The only module that reads process.env: everything else asks for getEnv().
@@ -82,6 +83,21 @@ const envSchema = z.object({
     .enum(["true", "false"], { error: "ALLOW_INSECURE_HTTP must be true or false" })
     .default("false")
     .transform((v) => v === "true"),
+  // Monitoring: every MONITOR_SCHEDULE (a cron pattern, seconds optional) the scheduler starts the
+  // tests that are due, at most MONITOR_CONCURRENCY at once.
+  MONITOR: z.enum(["on", "off"], { error: "MONITOR must be on or off" }).default("on"),
+  MONITOR_SCHEDULE: z
+    .string()
+    .default("* * * * *")
+    .refine((pattern) => {
+      try {
+        new Cron(pattern, { paused: true }).stop();
+        return true;
+      } catch {
+        return false;
+      }
+    }, "MONITOR_SCHEDULE must be a cron pattern such as */5 * * * * (every five minutes)"),
+  MONITOR_CONCURRENCY: limit("MONITOR_CONCURRENCY", 4),
   FIRST_ADMIN_EMAIL: z.email("FIRST_ADMIN_EMAIL must be an email address").optional(),
   FIRST_ADMIN_PASSWORD: z.string().min(12, "FIRST_ADMIN_PASSWORD must be at least 12 characters").optional(),
 });

@@ -134,6 +134,10 @@ export function apiOperation<P>(scope: ApiScope, handle: Handler<P>) {
 export function withSecurityHeaders(response: Response): Response {
   response.headers.set("content-security-policy", API_POLICY);
   response.headers.set("permissions-policy", PERMISSIONS_POLICY);
+  // next.config.js sets these on everything Next.js answers; the direct route answers without it.
+  response.headers.set("x-frame-options", "DENY");
+  response.headers.set("x-content-type-options", "nosniff");
+  response.headers.set("referrer-policy", "same-origin");
   const hsts = strictTransportSecurity(process.env.NEXTAUTH_URL);
   if (hsts) response.headers.set("strict-transport-security", hsts);
   return response;

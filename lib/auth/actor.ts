@@ -38,6 +38,7 @@ export type Actor = UserActor | SystemActor | ApiKeyActor;
 export const SYSTEM_ACTORS = {
   cli: { kind: "system", label: "npm run check" },
   cliSignIn: { kind: "system", label: "npm run sign-in" },
+  scheduler: { kind: "system", label: "scheduler" },
 } as const satisfies Record<string, SystemActor>;
 
 /** Who did it, as the audit log and the test history say it. */

@@ -21,7 +21,14 @@ export type StartedTest =
   | { ok: true; testId: number; events: AsyncIterable<TestEvent> }
   | { ok: false; refusal: Refusal };
 
-export type TestRequest = { tenantId: number; mailboxId: number; source: TestSource; form?: Record<string, string> };
+export type TestRequest = {
+  tenantId: number;
+  mailboxId: number;
+  source: TestSource;
+  form?: Record<string, string>;
+  /** "light" signs in only (the hourly monitoring); the default sends and receives a message. */
+  mode?: "full" | "light";
+};
 
 /** Test-only seams into a running test; production passes none. */
 export type TestHooks = { beforeCacheWrite?: () => Promise<void> };
@@ -46,7 +53,8 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
       const owner = { mailboxId: mailbox.id, tenantId: mailbox.tenantId };
       const refusal = refusalFor(tx, actor, owner, fingerprint);
       if (refusal) return { ok: false as const, refusal };
-      return { ok: true as const, test: recordTestStart(tx, actor, owner, request.source, fingerprint) };
+      const mode = request.mode ?? "full";
+      return { ok: true as const, test: recordTestStart(tx, actor, owner, request.source, fingerprint, mode) };
     },
     { behavior: "immediate" },
   );
@@ -56,6 +64,7 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
   const options = {
     ...checkOptionsFor(settings, request.source === "saved" ? { db, mailbox } : undefined),
     beforeCacheWrite: hooks.beforeCacheWrite,
+    mode: request.mode,
   };
   const queue = new EventQueue<TestEvent>();
   const steps = plannedSteps(settings).map((name) => ({ name, label: STEP_LABELS[name] }));

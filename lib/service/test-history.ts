@@ -15,6 +15,7 @@ export function recordTestStart(
   owner: { mailboxId: number; tenantId: number },
   source: TestSource,
   fingerprint: string,
+  mode: MailboxTest["mode"] = "full",
 ): MailboxTest {
   return db
     .insert(mailboxTests)
@@ -23,6 +24,7 @@ export function recordTestStart(
       startedAt: new Date(),
       outcome: "running",
       source,
+      mode,
       triggeredBy: actorLabel(actor),
       triggeredById: actorUserId(actor),
       steps: [],

@@ -14,7 +14,7 @@ const CREDENTIAL_COOLDOWN_MS = 15 * 60_000;
 // A test older than this that never finished was cut off (restart); it no longer blocks new tests.
 const STALE_TEST_MS = 3 * 60_000;
 /** Failures that more attempts with the same credentials could turn into a locked account. */
-const CREDENTIAL_FAILURES = [
+export const CREDENTIAL_FAILURES = [
   "AADSTS50126",
   "AADSTS50053",
   "AADSTS50055",

@@ -231,6 +231,11 @@ describe("POST /mailboxes/{id}/token", () => {
     );
     expect(first.body).not.toHaveProperty("refresh_token");
     expect(first.headers.get("cache-control")).toContain("no-store");
+    // The same security headers as every other answer of the portal.
+    expect(first.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(first.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(first.headers.get("x-frame-options")).toBe("DENY");
+    expect(first.headers.get("permissions-policy")).toContain("camera=()");
     const requests = rig.entra.tokenRequests();
     for (let i = 0; i < 3; i++) {
       const again = await call("POST", "/mailboxes/{id}/token", { id: box.invoices.id, key: keys.full, body: "{}" });

@@ -1,0 +1,180 @@
+import "server-only";
+import { and, desc, eq, lt, or } from "drizzle-orm";
+import pLimit from "p-limit";
+import type { Db } from "@/db/client";
+import { type MonitorFrequency, mailboxes, mailboxTests, schedulerLeases, tenants } from "@/db/schema";
+import { SYSTEM_ACTORS } from "@/lib/auth/actor";
+import { describeError } from "@/lib/errors";
+import { startMailboxTest, testToEnd } from "./mailbox-tests";
+import { CREDENTIAL_FAILURES } from "./test-limits";
+
+export type MonitorMode = "light" | "full";
+
+export const MONITOR_INTERVAL_MS: Record<Exclude<MonitorFrequency, "off">, number> = {
+  hourly: 3_600_000,
+  daily: 86_400_000,
+};
+
+/** Failures a new attempt with the same settings cannot fix, and might make worse (a locked account). */
+const HOLD_FAILURES = new Set([...CREDENTIAL_FAILURES, "SIGN_IN_AGAIN", "NOT_SIGNED_IN"]);
+
+export type DueRun = { mailboxId: number; tenantId: number; mode: MonitorMode; lastAt: Date | null };
+
+/**
+ * The scheduled tests due at `now`: a full test when its interval has passed, otherwise a light one
+ * when its interval has passed since the last test of either kind (a full test signs in too). A
+ * mailbox follows its tenant unless it has its own setting. Never-tested mailboxes come first.
+ */
+export function dueRuns(db: Db, now: number): DueRun[] {
+  const rows = db
+    .select({
+      mailboxId: mailboxes.id,
+      tenantId: mailboxes.tenantId,
+      light: mailboxes.monitorLight,
+      full: mailboxes.monitorFull,
+      lastLight: mailboxes.lastMonitorLightAt,
+      lastFull: mailboxes.lastMonitorFullAt,
+      tenantLight: tenants.monitorLight,
+      tenantFull: tenants.monitorFull,
+    })
+    .from(mailboxes)
+    .innerJoin(tenants, eq(mailboxes.tenantId, tenants.id))
+    .all();
+  const due: DueRun[] = [];
+  for (const row of rows) {
+    const full = row.full ?? row.tenantFull;
+    const light = row.light ?? row.tenantLight;
+    const lastFull = row.lastFull?.getTime() ?? null;
+    const lastAny = Math.max(lastFull ?? 0, row.lastLight?.getTime() ?? 0) || null;
+    if (full !== "off" && (lastFull === null || now - lastFull >= MONITOR_INTERVAL_MS[full])) {
+      due.push({ mailboxId: row.mailboxId, tenantId: row.tenantId, mode: "full", lastAt: row.lastFull });
+    } else if (light !== "off" && (lastAny === null || now - lastAny >= MONITOR_INTERVAL_MS[light])) {
+      const lastAt = lastAny === null ? null : new Date(lastAny);
+      due.push({ mailboxId: row.mailboxId, tenantId: row.tenantId, mode: "light", lastAt });
+    }
+  }
+  return due.sort((a, b) => (a.lastAt?.getTime() ?? 0) - (b.lastAt?.getTime() ?? 0));
+}
+
+/**
+ * Whether the scheduler holds back: its own last test of the mailbox failed in a way that only a
+ * change can fix (a refused password, a lost Microsoft sign-in), and nothing was saved or signed in
+ * since. It never retries such a failure, so it never locks the Microsoft account.
+ */
+export function heldBack(db: Db, mailboxId: number): boolean {
+  const last = db
+    .select({ startedAt: mailboxTests.startedAt, failureCode: mailboxTests.failureCode })
+    .from(mailboxTests)
+    .where(and(eq(mailboxTests.mailboxId, mailboxId), eq(mailboxTests.triggeredBy, SYSTEM_ACTORS.scheduler.label)))
+    .orderBy(desc(mailboxTests.startedAt))
+    .get();
+  if (!last?.failureCode || !HOLD_FAILURES.has(last.failureCode)) return false;
+  const mailbox = db
+    .select({ updatedAt: mailboxes.updatedAt, signedInAt: mailboxes.signedInAt })
+    .from(mailboxes)
+    .where(eq(mailboxes.id, mailboxId))
+    .get();
+  if (!mailbox) return true;
+  const changed = Math.max(mailbox.updatedAt.getTime(), mailbox.signedInAt?.getTime() ?? 0);
+  return changed <= last.startedAt.getTime();
+}
+
+/** Takes (or renews) the named lease for `holder` unless another holder's lease is still running. */
+export function takeLease(db: Db, name: string, holder: string, now: number, durationMs: number): boolean {
+  return db.transaction(
+    (tx) => {
+      const expiresAt = new Date(now + durationMs);
+      tx.insert(schedulerLeases)
+        .values({ name, holder, expiresAt })
+        .onConflictDoUpdate({
+          target: schedulerLeases.name,
+          set: { holder, expiresAt },
+          setWhere: or(lt(schedulerLeases.expiresAt, new Date(now)), eq(schedulerLeases.holder, holder)),
+        })
+        .run();
+      return tx.select().from(schedulerLeases).where(eq(schedulerLeases.name, name)).get()?.holder === holder;
+    },
+    { behavior: "immediate" },
+  );
+}
+
+export function releaseLease(db: Db, name: string, holder: string): void {
+  db.delete(schedulerLeases)
+    .where(and(eq(schedulerLeases.name, name), eq(schedulerLeases.holder, holder)))
+    .run();
+}
+
+export type SweepReport = {
+  /** False when another process held the lease. */
+  swept: boolean;
+  due: number;
+  held: number;
+  passed: number;
+  failed: number;
+  /** Refused for now (capacity, a running test, a cool-down): tried again at the next sweep. */
+  deferred: number;
+};
+
+export type SweepOptions = {
+  holder: string;
+  concurrency: number;
+  now?: () => number;
+  leaseMs?: number;
+};
+
+const SWEEP_LEASE = "monitor-sweep";
+const LEASE_MS = 5 * 60_000;
+
+/**
+ * One sweep: under the lease, every due test runs through the same service as the button, as the
+ * system actor "scheduler", at most `concurrency` at once; the lease is renewed as tests finish.
+ */
+export async function runSweep(db: Db, options: SweepOptions): Promise<SweepReport> {
+  const now = options.now ?? Date.now;
+  const leaseMs = options.leaseMs ?? LEASE_MS;
+  const report: SweepReport = { swept: false, due: 0, held: 0, passed: 0, failed: 0, deferred: 0 };
+  if (!takeLease(db, SWEEP_LEASE, options.holder, now(), leaseMs)) return report;
+  report.swept = true;
+  try {
+    const due = dueRuns(db, now());
+    report.due = due.length;
+    const limit = pLimit(options.concurrency);
+    await Promise.all(
+      due.map((run) =>
+        limit(async () => {
+          if (heldBack(db, run.mailboxId)) {
+            report.held++;
+            return;
+          }
+          const outcome = await runOne(db, run, now());
+          report[outcome]++;
+          takeLease(db, SWEEP_LEASE, options.holder, now(), leaseMs);
+        }),
+      ),
+    );
+  } finally {
+    releaseLease(db, SWEEP_LEASE, options.holder);
+  }
+  return report;
+}
+
+async function runOne(db: Db, run: DueRun, startedAt: number): Promise<"passed" | "failed" | "deferred"> {
+  const column =
+    run.mode === "full" ? { lastMonitorFullAt: new Date(startedAt) } : { lastMonitorLightAt: new Date(startedAt) };
+  try {
+    const started = startMailboxTest(db, SYSTEM_ACTORS.scheduler, {
+      tenantId: run.tenantId,
+      mailboxId: run.mailboxId,
+      source: "saved",
+      mode: run.mode,
+    });
+    if (!started.ok) return "deferred";
+    // Marked once started: a test that cannot finish is not started again before its interval.
+    db.update(mailboxes).set(column).where(eq(mailboxes.id, run.mailboxId)).run();
+    const result = await testToEnd(started, { id: run.mailboxId, name: "", tenant: "" });
+    return result.ok ? "passed" : "failed";
+  } catch (error) {
+    console.error("scheduled test failed unexpectedly:", describeError(error));
+    return "failed";
+  }
+}
