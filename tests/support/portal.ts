@@ -47,6 +47,8 @@ export async function startPortal(
         DATABASE_URL: `file:${path.join(dataDir, "navigator-mail.db")}`,
         // The address the tests use, as an operator sets it for the address users reach.
         NEXTAUTH_URL: `http://127.0.0.1:${port}`,
+        // A test that wants the scheduler says so; the others must not see scheduled tests appear.
+        MONITOR: "off",
         ...(chosenPassword ? { FIRST_ADMIN_PASSWORD: chosenPassword } : {}),
         ...env,
       } as unknown as NodeJS.ProcessEnv,
