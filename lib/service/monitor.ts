@@ -8,9 +8,9 @@ import { describeError } from "@/lib/errors";
 import { startMailboxTest, testToEnd } from "./mailbox-tests";
 import { CREDENTIAL_FAILURES } from "./test-limits";
 
-export type MonitorMode = "light" | "full";
+type MonitorMode = "light" | "full";
 
-export const MONITOR_INTERVAL_MS: Record<Exclude<MonitorFrequency, "off">, number> = {
+const MONITOR_INTERVAL_MS: Record<Exclude<MonitorFrequency, "off">, number> = {
   hourly: 3_600_000,
   daily: 86_400_000,
 };
@@ -98,7 +98,7 @@ export function takeLease(db: Db, name: string, holder: string, now: number, dur
   );
 }
 
-export function releaseLease(db: Db, name: string, holder: string): void {
+function releaseLease(db: Db, name: string, holder: string): void {
   db.delete(schedulerLeases)
     .where(and(eq(schedulerLeases.name, name), eq(schedulerLeases.holder, holder)))
     .run();
