@@ -16,7 +16,7 @@ import type { MailboxSettings, SaveMailboxInput } from "./schema";
 import { DESTINATION_FIELDS, secretMustBeRetyped } from "./secret-rule";
 import { dropTokenCache } from "./token-cache-store";
 
-const AUDITED_FIELDS = ["name", "type", "signInMethod", ...DESTINATION_FIELDS] as const;
+const AUDITED_FIELDS = ["name", "type", "signInMethod", ...DESTINATION_FIELDS, "monitorLight", "monitorFull"] as const;
 // Compared, never shown: the audit log says only "changed".
 const SECRET_AUDIT_FIELDS = ["password", "clientSecret", "privateKey", "certificate"];
 
@@ -171,6 +171,8 @@ export function settingsRow(input: MailboxSettings): SettingsRow {
     azureTenantId: input.azureTenantId ?? null,
     cloud: input.cloud,
     signInMethod: input.signInMethod,
+    monitorLight: input.monitorLight ?? null,
+    monitorFull: input.monitorFull ?? null,
   };
 }
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SIGN_IN_CHOICES } from "@/db/schema";
+import { MONITOR_FREQUENCIES, SIGN_IN_CHOICES } from "@/db/schema";
 import {
   CLOUDS,
   IMAP_PORTS,
@@ -71,6 +71,15 @@ const mailboxFields = z.object({
   privateKeyPem: z.preprocess(
     blankToUndefined,
     z.string().max(20_000, "This is too long for a private key.").optional(),
+  ),
+  // Empty: as the tenant says.
+  monitorLight: z.preprocess(
+    blankToUndefined,
+    z.enum(MONITOR_FREQUENCIES, { error: "Choose as the tenant, off, hourly or daily." }).optional(),
+  ),
+  monitorFull: z.preprocess(
+    blankToUndefined,
+    z.enum(MONITOR_FREQUENCIES, { error: "Choose as the tenant, off, hourly or daily." }).optional(),
   ),
 });
 

@@ -5,7 +5,7 @@ import { type Tenant, tenants } from "@/db/schema";
 import { diffChanges, recordAudit } from "@/lib/audit/log";
 import { assertSuperAdmin, assertTenantAccess, isSuperAdmin, type UserActor } from "@/lib/auth/actor";
 import { NotFoundError, UserError } from "@/lib/errors";
-import type { CreateTenantInput, RenameTenantInput, TenantDefaultsInput } from "./schema";
+import type { CreateTenantInput, RenameTenantInput, TenantDefaultsInput, TenantMonitoringInput } from "./schema";
 
 export function listTenantsFor(db: Db, actor: UserActor): Tenant[] {
   const query = db.select().from(tenants).orderBy(asc(tenants.name));
@@ -93,6 +93,31 @@ export function saveTenantDefaults(db: Db, actor: UserActor, input: TenantDefaul
       recordAudit(tx, actor, {
         tenantId: tenant.id,
         action: "tenant.defaults",
+        targetType: "tenant",
+        targetId: tenant.id,
+        targetLabel: tenant.slug,
+        changes,
+      });
+    }
+    return tenant;
+  });
+}
+
+export function saveTenantMonitoring(db: Db, actor: UserActor, input: TenantMonitoringInput): Tenant {
+  return db.transaction((tx) => {
+    const before = getTenantFor(tx, actor, input.tenantId);
+    const tenant = tx
+      .update(tenants)
+      .set({ monitorLight: input.monitorLight, monitorFull: input.monitorFull, updatedAt: new Date() })
+      .where(eq(tenants.id, before.id))
+      .returning()
+      .get();
+    const view = (t: Tenant) => ({ monitorLight: t.monitorLight, monitorFull: t.monitorFull });
+    const changes = diffChanges(view(before), view(tenant));
+    if (Object.keys(changes).length > 0) {
+      recordAudit(tx, actor, {
+        tenantId: tenant.id,
+        action: "tenant.monitoring",
         targetType: "tenant",
         targetId: tenant.id,
         targetLabel: tenant.slug,

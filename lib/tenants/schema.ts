@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MONITOR_FREQUENCIES } from "@/db/schema";
 import { CLOUDS } from "@/lib/engine/settings";
 import { clientIdError, tenantIdError } from "@/lib/mailbox/schema";
 
@@ -47,3 +48,13 @@ export const tenantDefaultsSchema = z
     if (tenantProblem) add("azureTenantId", tenantProblem);
   });
 export type TenantDefaultsInput = z.infer<typeof tenantDefaultsSchema>;
+
+const frequency = z.enum(MONITOR_FREQUENCIES, { error: "Choose off, hourly or daily." });
+
+/** How often the scheduler tests the tenant's mailboxes (each mailbox may say otherwise). */
+export const tenantMonitoringSchema = z.object({
+  tenantId: z.coerce.number().int().positive(),
+  monitorLight: frequency,
+  monitorFull: frequency,
+});
+export type TenantMonitoringInput = z.infer<typeof tenantMonitoringSchema>;

@@ -6,8 +6,13 @@ import { getDb } from "@/db/client";
 import { authorizedAction } from "@/lib/action";
 import { createApiKey, revokeApiKey } from "@/lib/api-keys/keys";
 import { createApiKeySchema, revokeApiKeySchema } from "@/lib/api-keys/schema";
-import { createTenant, renameTenant, saveTenantDefaults } from "@/lib/tenants/queries";
-import { createTenantSchema, renameTenantSchema, tenantDefaultsSchema } from "@/lib/tenants/schema";
+import { createTenant, renameTenant, saveTenantDefaults, saveTenantMonitoring } from "@/lib/tenants/queries";
+import {
+  createTenantSchema,
+  renameTenantSchema,
+  tenantDefaultsSchema,
+  tenantMonitoringSchema,
+} from "@/lib/tenants/schema";
 
 export const createTenantAction = authorizedAction({
   schema: createTenantSchema,
@@ -53,5 +58,14 @@ export const revokeApiKeyAction = authorizedAction({
     const view = revokeApiKey(getDb(), actor, input.tenantId, input.keyId);
     revalidatePath("/tenants/[slug]", "page");
     return `API key ${view.name} revoked; requests with it are refused from now on.`;
+  },
+});
+
+export const saveTenantMonitoringAction = authorizedAction({
+  schema: tenantMonitoringSchema,
+  async run(actor, input) {
+    const tenant = saveTenantMonitoring(getDb(), actor, input);
+    revalidatePath(`/tenants/${tenant.slug}`, "layout");
+    return "Saved: mailboxes without their own setting are tested on this schedule.";
   },
 });

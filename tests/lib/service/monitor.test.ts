@@ -1,11 +1,12 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
-import { type Mailbox, mailboxes, mailboxTests, tenants } from "@/db/schema";
+import { auditLog, type Mailbox, mailboxes, mailboxTests, tenants } from "@/db/schema";
+import { NotFoundError } from "@/lib/errors";
 import { createMailbox, updateMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { dueRuns, heldBack, runSweep, takeLease } from "@/lib/service/monitor";
-import { createTenant } from "@/lib/tenants/queries";
+import { createTenant, saveTenantMonitoring } from "@/lib/tenants/queries";
 import type { World } from "../../support/db";
 import type { Rig } from "../../support/rig/rig";
 import { startRigWorld } from "../../support/rig-world";
@@ -143,5 +144,26 @@ describe("the lease", () => {
     ]);
     expect([first.swept, second.swept].sort()).toEqual([false, true]);
     expect(first.passed + second.passed).toBe(2);
+  });
+});
+
+describe("monitoring settings", () => {
+  it("are the tenant's admins' to change, audited, and the others' to leave alone", () => {
+    const input = { tenantId: world.tenantA.id, monitorLight: "daily" as const, monitorFull: "off" as const };
+    expect(() => saveTenantMonitoring(db, world.adminB, input)).toThrow(NotFoundError);
+    expect(saveTenantMonitoring(db, world.adminA, input)).toMatchObject({ monitorLight: "daily", monitorFull: "off" });
+    const audit = db.select().from(auditLog).all().at(-1)!;
+    expect(audit).toMatchObject({ action: "tenant.monitoring", actorEmail: world.adminA.email });
+    expect(audit.changes).toMatchObject({ monitorLight: { to: "daily" } });
+  });
+
+  it("on a mailbox: empty follows the tenant, anything but off, hourly or daily is a field error", () => {
+    const form = (monitorLight: string) =>
+      saveMailboxSchema.safeParse({ tenantId: "1", ...rig.mailboxForm(rig.addUser(), { monitorLight }) });
+    const empty = form("");
+    expect(empty.success && empty.data.monitorLight).toBeUndefined();
+    const weekly = form("weekly");
+    expect(weekly.success).toBe(false);
+    if (!weekly.success) expect(weekly.error.issues[0]!.path).toEqual(["monitorLight"]);
   });
 });

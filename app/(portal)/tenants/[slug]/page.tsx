@@ -13,7 +13,13 @@ import { listMailboxesFor } from "@/lib/mailbox/queries";
 import { lastTestsFor } from "@/lib/service/test-history";
 import { getTenantBySlugFor } from "@/lib/tenants/queries";
 import { listUsersFor } from "@/lib/users/queries";
-import { createApiKeyAction, renameTenantAction, revokeApiKeyAction, saveTenantDefaultsAction } from "../actions";
+import {
+  createApiKeyAction,
+  renameTenantAction,
+  revokeApiKeyAction,
+  saveTenantDefaultsAction,
+  saveTenantMonitoringAction,
+} from "../actions";
 import { OutcomeBadge } from "./mailboxes/[mailboxId]/outcome-badge";
 
 type Props = { params: Promise<{ slug: string }>; searchParams: Promise<{ deleted?: string }> };
@@ -137,6 +143,25 @@ export default async function TenantPage({ params, searchParams }: Props) {
         </ActionForm>
       </section>
 
+      <section aria-labelledby="monitoring">
+        <h2 id="monitoring">Monitoring</h2>
+        <p className="hint">
+          Navigator Mail tests the tenant&apos;s mailboxes on its own: a light test signs in to SMTP and IMAP, a full
+          test sends and receives a message. A mailbox can set its own schedule. After Microsoft refuses a password,
+          that mailbox is not tried again until its settings change.
+        </p>
+        <ActionForm action={saveTenantMonitoringAction} submitLabel="Save monitoring">
+          <input type="hidden" name="tenantId" value={tenant.id} />
+          <SelectField
+            name="monitorLight"
+            label="Light test"
+            options={FREQUENCIES}
+            defaultValue={tenant.monitorLight}
+          />
+          <SelectField name="monitorFull" label="Full test" options={FREQUENCIES} defaultValue={tenant.monitorFull} />
+        </ActionForm>
+      </section>
+
       <section aria-labelledby="api-keys">
         <h2 id="api-keys">API keys</h2>
         <p className="hint">
@@ -221,6 +246,12 @@ export default async function TenantPage({ params, searchParams }: Props) {
     </>
   );
 }
+
+const FREQUENCIES = [
+  { value: "off", label: "Off" },
+  { value: "hourly", label: "Hourly" },
+  { value: "daily", label: "Daily" },
+];
 
 const SCOPE_LABELS: Record<(typeof API_SCOPES)[number], string> = {
   "mailboxes:read": "mailboxes:read: read mailbox settings (never secrets)",

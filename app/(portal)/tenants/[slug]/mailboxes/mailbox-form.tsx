@@ -12,15 +12,26 @@ export const MAILBOX_FORM_ID = "mailbox-settings";
 type Props = {
   action: (previous: ActionResult | null, formData: FormData) => Promise<ActionResult>;
   tenantId: number;
+  /** The tenant's monitoring, which the mailbox follows unless it says otherwise. */
+  tenantMonitoring: { monitorLight: string; monitorFull: string };
   mailbox?: MailboxView;
   /** The tenant's default app registration, for a new mailbox. */
   defaults?: Partial<Pick<MailboxView, "azureClientId" | "azureTenantId">> & { cloud?: MailboxView["cloud"] | null };
 };
 
 const TYPE_OPTIONS = Object.entries(MAILBOX_TYPE_LABELS).map(([value, label]) => ({ value, label }));
+const FREQUENCY_LABELS: Record<string, string> = { off: "Off", hourly: "Hourly", daily: "Daily" };
+
+function frequencyOptions(tenant: string) {
+  return [
+    { value: "", label: `As the tenant (${FREQUENCY_LABELS[tenant]?.toLowerCase() ?? tenant})` },
+    ...Object.entries(FREQUENCY_LABELS).map(([value, label]) => ({ value, label })),
+  ];
+}
+
 const METHOD_OPTIONS = Object.entries(SIGN_IN_CHOICE_LABELS).map(([value, label]) => ({ value, label }));
 
-export function MailboxForm({ action, tenantId, mailbox, defaults }: Props) {
+export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defaults }: Props) {
   const text = (value: string | number | null | undefined) =>
     value === null || value === undefined ? undefined : String(value);
   return (
@@ -186,6 +197,28 @@ export function MailboxForm({ action, tenantId, mailbox, defaults }: Props) {
           hint={F.useTls.help}
           defaultChecked={mailbox?.useTls ?? true}
         />
+      </fieldset>
+
+      <fieldset>
+        <legend>Monitoring</legend>
+        <p className="hint">
+          Navigator Mail tests the mailbox on its own and shows the result on the status page. A light test only signs
+          in; a full test sends and receives a message.
+        </p>
+        <div className="pair">
+          <SelectField
+            name="monitorLight"
+            label="Light test"
+            options={frequencyOptions(tenantMonitoring.monitorLight)}
+            defaultValue={mailbox?.monitorLight ?? ""}
+          />
+          <SelectField
+            name="monitorFull"
+            label="Full test"
+            options={frequencyOptions(tenantMonitoring.monitorFull)}
+            defaultValue={mailbox?.monitorFull ?? ""}
+          />
+        </div>
       </fieldset>
 
       <fieldset>

@@ -55,7 +55,7 @@ export default async function MailboxPage({ params, searchParams }: Props) {
         historyHref={`${base}/tests`}
       />
       <h2>Settings</h2>
-      <MailboxForm action={saveMailboxAction} tenantId={tenant.id} mailbox={mailbox} />
+      <MailboxForm action={saveMailboxAction} tenantId={tenant.id} tenantMonitoring={tenant} mailbox={mailbox} />
       {mailbox.azureClientId && (
         <AppCertificate
           action={generateCertificateAction}

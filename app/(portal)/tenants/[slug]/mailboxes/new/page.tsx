@@ -22,6 +22,7 @@ export default async function NewMailboxPage({ params }: { params: Promise<{ slu
       <MailboxForm
         action={saveMailboxAction}
         tenantId={tenant.id}
+        tenantMonitoring={tenant}
         defaults={{
           azureClientId: tenant.defaultAzureClientId,
           azureTenantId: tenant.defaultAzureTenantId,
