@@ -145,12 +145,22 @@ export const mailboxes = sqliteTable(
     monitorFull: text("monitor_full", { enum: MONITOR_FREQUENCIES }),
     lastMonitorLightAt: integer("last_monitor_light_at", { mode: "timestamp_ms" }),
     lastMonitorFullAt: integer("last_monitor_full_at", { mode: "timestamp_ms" }),
+    // The outcome of the latest test of the saved settings, and since when it has been so (status page, alerts).
+    health: text("health", { enum: ["unknown", "healthy", "failing"] })
+      .notNull()
+      .default("unknown"),
+    healthSince: integer("health_since", { mode: "timestamp_ms" }),
+    lastTestAt: integer("last_test_at", { mode: "timestamp_ms" }),
+    lastFailureCode: text("last_failure_code"),
     // Optimistic concurrency: every save must name the version it started from.
     version: integer("version").notNull().default(1),
     updatedBy: text("updated_by").notNull(),
     ...timestamps,
   },
-  (t) => [uniqueIndex("mailboxes_tenant_name_unique").on(t.tenantId, t.name)],
+  (t) => [
+    uniqueIndex("mailboxes_tenant_name_unique").on(t.tenantId, t.name),
+    index("mailboxes_tenant_health_idx").on(t.tenantId, t.health, t.healthSince),
+  ],
 );
 export type Mailbox = typeof mailboxes.$inferSelect;
 

@@ -1,7 +1,7 @@
 import "server-only";
-import { and, desc, eq, inArray, isNotNull, max } from "drizzle-orm";
+import { and, desc, eq, inArray, isNotNull, max, sql } from "drizzle-orm";
 import type { Db, Queryable } from "@/db/client";
-import { type MailboxTest, mailboxTests } from "@/db/schema";
+import { type MailboxTest, mailboxes, mailboxTests } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/log";
 import { type Actor, actorLabel, actorUserId, assertTenantAccess } from "@/lib/auth/actor";
 import type { CheckOutcome } from "@/lib/engine/steps";
@@ -56,6 +56,8 @@ export function recordTestEnd(
       .where(eq(mailboxTests.id, test.id))
       .returning()
       .get();
+    // The saved settings' health: what the status page and the alerts go by.
+    if (test.source === "saved") noteHealth(tx, test.mailboxId, finished);
     recordAudit(tx, actor, {
       tenantId: test.tenantId,
       action: "mailbox.test",
@@ -109,4 +111,19 @@ export function lastTestsFor(db: Db, mailboxIds: number[]): Map<number, MailboxT
   for (const test of db.select().from(mailboxTests).where(inArray(mailboxTests.id, ids)).all())
     latest.set(test.mailboxId, test);
   return latest;
+}
+
+/** The mailbox's health after a test of its saved settings; `healthSince` moves only when it changes. */
+function noteHealth(tx: Queryable, mailboxId: number, test: MailboxTest): void {
+  const health = test.outcome === "passed" ? "healthy" : "failing";
+  const at = test.finishedAt ?? new Date();
+  tx.update(mailboxes)
+    .set({
+      health,
+      healthSince: sql`CASE WHEN ${mailboxes.health} = ${health} THEN ${mailboxes.healthSince} ELSE ${at.getTime()} END`,
+      lastTestAt: at,
+      lastFailureCode: test.failureCode,
+    })
+    .where(eq(mailboxes.id, mailboxId))
+    .run();
 }

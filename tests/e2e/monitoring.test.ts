@@ -7,7 +7,7 @@ import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { createTenant } from "@/lib/tenants/queries";
 import { asActor } from "../support/db";
-import { type Portal, startPortal } from "../support/portal";
+import { type Portal, signInOverHttp, startPortal } from "../support/portal";
 import { type Rig, startRig } from "../support/rig/rig";
 
 let rig: Rig;
@@ -50,5 +50,13 @@ describe("the scheduler in the portal process", () => {
     // Not again within its interval, however often the sweep looks.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     expect(runs()).toHaveLength(1);
+
+    // The status page shows it healthy, with today's test in its 30-day picture.
+    const cookie = await signInOverHttp(portal.url, portal.admin.email, portal.admin.password);
+    const page = await (await fetch(`${portal.url}/status?q=invoices`, { headers: { cookie } })).text();
+    expect(page).toContain(`data-mailbox="${mailbox.id}"`);
+    expect(page).toMatch(/data-state="healthy"[^>]*>Healthy</);
+    expect(page).toContain('class="day-passed"');
+    expect(page).toContain("Tested on 1 of the last 30 days; failures on 0");
   });
 });

@@ -1,0 +1,158 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { getDb } from "@/db/client";
+import { requireActor } from "@/lib/auth/session";
+import { formatUtc } from "@/lib/format-time";
+import { MAILBOX_STATES, type MailboxState, STATE_LABELS, type StatusRow, statusPage } from "@/lib/service/status";
+
+export const metadata: Metadata = { title: "Status" };
+
+type Props = { searchParams: Promise<{ state?: string; q?: string; page?: string }> };
+
+/** Every mailbox the signed-in admin may see, worst first, with 30 days of tests as a small picture. */
+export default async function StatusPage({ searchParams }: Props) {
+  const actor = await requireActor();
+  const params = await searchParams;
+  const state = MAILBOX_STATES.find((s) => s === params.state);
+  const q = params.q?.slice(0, 100) ?? "";
+  const page = Number.parseInt(params.page ?? "1", 10) || 1;
+  const now = Date.now();
+  const status = statusPage(getDb(), actor, { state, q, page }, now);
+  const href = (changes: { state?: MailboxState | null; page?: number }) => {
+    const search = new URLSearchParams();
+    const chosen = changes.state === undefined ? state : changes.state;
+    if (chosen) search.set("state", chosen);
+    if (q) search.set("q", q);
+    if (changes.page && changes.page > 1) search.set("page", String(changes.page));
+    const text = search.toString();
+    return text ? `/status?${text}` : "/status";
+  };
+  const all = Object.values(status.counts).reduce((a, b) => a + b, 0);
+  return (
+    <>
+      <h1>Status</h1>
+      <nav aria-label="Filter by state" className="state-filters">
+        <Link href={href({ state: null })} aria-current={!state ? "page" : undefined}>
+          All <span className="count">{all}</span>
+        </Link>
+        {MAILBOX_STATES.map((s) => (
+          <Link key={s} href={href({ state: s })} aria-current={state === s ? "page" : undefined} data-state={s}>
+            {STATE_LABELS[s]} <span className="count">{status.counts[s]}</span>
+          </Link>
+        ))}
+      </nav>
+      <search>
+        <form method="get" action="/status" className="inline-form">
+          {state && <input type="hidden" name="state" value={state} />}
+          <label htmlFor="status-search">Search</label>
+          <input id="status-search" name="q" type="search" defaultValue={q} placeholder="Mailbox, login or tenant" />
+          <button type="submit" className="secondary">
+            Search
+          </button>
+        </form>
+      </search>
+      {status.rows.length === 0 ? (
+        <p className="empty">No mailboxes {state || q ? "match" : "yet"}.</p>
+      ) : (
+        <table className="status-table">
+          <thead>
+            <tr>
+              <th scope="col">Mailbox</th>
+              <th scope="col">Tenant</th>
+              <th scope="col">State</th>
+              <th scope="col">Last 30 days</th>
+            </tr>
+          </thead>
+          <tbody>
+            {status.rows.map((row) => (
+              <tr key={row.id} data-mailbox={row.id}>
+                <td>
+                  <Link href={`/tenants/${row.tenantSlug}/mailboxes/${row.id}`}>{row.name}</Link>
+                  <div className="muted">{row.login}</div>
+                </td>
+                <td>{row.tenantName}</td>
+                <td>
+                  <span className={`badge state-${row.state}`} data-state={row.state}>
+                    {stateText(row, now)}
+                  </span>
+                  {row.lastTestAt && <div className="muted">Last test {formatUtc(row.lastTestAt)} UTC</div>}
+                </td>
+                <td>
+                  <Timeline days={row.days} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {status.pages > 1 && (
+        <nav aria-label="Pages" className="pager">
+          {status.page > 1 && <Link href={href({ page: status.page - 1 })}>Previous</Link>}
+          <span>
+            Page {status.page} of {status.pages}
+          </span>
+          {status.page < status.pages && <Link href={href({ page: status.page + 1 })}>Next</Link>}
+        </nav>
+      )}
+    </>
+  );
+}
+
+function stateText(row: StatusRow, now: number): string {
+  switch (row.state) {
+    case "failing":
+      return `Failing since ${row.healthSince ? formatUtc(row.healthSince) : "the last test"}${row.lastFailureCode ? ` (${row.lastFailureCode})` : ""}`;
+    case "expiring": {
+      const days = Math.floor(((row.credentialExpiresAt?.getTime() ?? now) - now) / 86_400_000);
+      return days < 0 ? "Credential expired" : `Credential expires in ${days} day${days === 1 ? "" : "s"}`;
+    }
+    case "stale":
+      return "Stale: no test for over a day";
+    case "needs-sign-in":
+      return "Needs sign-in with Microsoft";
+    case "never-tested":
+      return "Never tested";
+    default:
+      return "Healthy";
+  }
+}
+
+const BAR = 6;
+const GAP = 2;
+const HEIGHT = 24;
+
+/**
+ * One bar per day, drawn on the server: red with a failure that day, green when all passed, grey
+ * without a test; the height follows the mean test time (longer is taller, up to 30 s).
+ */
+function Timeline({ days }: { days: StatusRow["days"] }) {
+  const width = days.length * (BAR + GAP);
+  const failedDays = days.filter((d) => d.failed > 0).length;
+  const testedDays = days.filter((d) => d.passed + d.failed > 0).length;
+  return (
+    <svg
+      className="timeline"
+      width={width}
+      height={HEIGHT}
+      viewBox={`0 0 ${width} ${HEIGHT}`}
+      role="img"
+      aria-label={`Tested on ${testedDays} of the last ${days.length} days; failures on ${failedDays}`}
+    >
+      {days.map((day, i) => {
+        const tests = day.passed + day.failed;
+        const height = tests === 0 ? 4 : Math.max(6, Math.min(HEIGHT, 6 + (day.meanMs / 30_000) * (HEIGHT - 6)));
+        const kind = tests === 0 ? "none" : day.failed > 0 ? "failed" : "passed";
+        return (
+          // biome-ignore lint/suspicious/noArrayIndexKey: the days are positions in a fixed 30-day window
+          <rect key={i} x={i * (BAR + GAP)} y={HEIGHT - height} width={BAR} height={height} className={`day-${kind}`}>
+            <title>
+              {tests === 0
+                ? "No test"
+                : `${day.passed} passed, ${day.failed} failed, mean ${(day.meanMs / 1000).toFixed(1)} s`}
+            </title>
+          </rect>
+        );
+      })}
+    </svg>
+  );
+}

@@ -1,0 +1,174 @@
+import "server-only";
+import { and, eq, gte, inArray, type SQL, sql } from "drizzle-orm";
+import type { Db } from "@/db/client";
+import { mailboxes, mailboxTests, tenants } from "@/db/schema";
+import { type Actor, isSuperAdmin } from "@/lib/auth/actor";
+
+/** Where a mailbox stands, worst first. */
+export const MAILBOX_STATES = ["needs-sign-in", "failing", "expiring", "stale", "never-tested", "healthy"] as const;
+export type MailboxState = (typeof MAILBOX_STATES)[number];
+
+export const STATE_LABELS: Record<MailboxState, string> = {
+  "needs-sign-in": "Needs sign-in",
+  failing: "Failing",
+  expiring: "Credential expiring",
+  stale: "Stale",
+  "never-tested": "Never tested",
+  healthy: "Healthy",
+};
+
+const DAY = 86_400_000;
+/** A secret or certificate expiring this soon counts as a problem. */
+export const EXPIRY_WARNING_DAYS = 30;
+/** No test for this long (a daily test and some slack) counts as stale. */
+const STALE_AFTER_MS = 26 * 3_600_000;
+const PAGE_SIZE = 50;
+const TIMELINE_DAYS = 30;
+
+export type StatusRow = {
+  id: number;
+  name: string;
+  login: string;
+  tenantSlug: string;
+  tenantName: string;
+  state: MailboxState;
+  healthSince: Date | null;
+  lastTestAt: Date | null;
+  lastFailureCode: string | null;
+  credentialExpiresAt: Date | null;
+  /** Tests per day of the last 30 days, oldest first. */
+  days: { passed: number; failed: number; meanMs: number }[];
+};
+
+export type StatusPage = {
+  counts: Record<MailboxState, number>;
+  rows: StatusRow[];
+  total: number;
+  page: number;
+  pages: number;
+};
+
+/** The state as SQL, so the page can count, filter and sort by it without loading every mailbox. */
+function stateSql(now: number): SQL<MailboxState> {
+  return sql<MailboxState>`CASE
+    WHEN ${mailboxes.signInMethod} = 'device' AND (${mailboxes.signedInAt} IS NULL OR ${mailboxes.signInLostAt} IS NOT NULL) THEN 'needs-sign-in'
+    WHEN ${mailboxes.health} = 'failing' THEN 'failing'
+    WHEN ${mailboxes.appCredentialExpiresAt} IS NOT NULL AND ${mailboxes.appCredentialExpiresAt} < ${now + EXPIRY_WARNING_DAYS * DAY} THEN 'expiring'
+    WHEN ${mailboxes.lastTestAt} IS NULL THEN 'never-tested'
+    WHEN ${mailboxes.lastTestAt} < ${now - STALE_AFTER_MS} THEN 'stale'
+    ELSE 'healthy' END`;
+}
+
+const RANK = sql.raw(`CASE state ${MAILBOX_STATES.map((s, i) => `WHEN '${s}' THEN ${i}`).join(" ")} END`);
+
+/**
+ * The status page: every mailbox the actor may see, with its state, counts per state, a filter, a
+ * search over name, login and tenant, worst first and a page at a time.
+ */
+export function statusPage(
+  db: Db,
+  actor: Actor,
+  query: { state?: MailboxState; q?: string; page?: number },
+  now = Date.now(),
+): StatusPage {
+  const state = stateSql(now);
+  const scope: SQL[] = [];
+  if (actor.kind !== "system" && !isSuperAdmin(actor)) scope.push(eq(mailboxes.tenantId, actor.tenantId ?? -1));
+  const q = query.q?.trim().toLowerCase();
+  if (q) {
+    const like = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    scope.push(
+      sql`(lower(${mailboxes.name}) LIKE ${like} ESCAPE '\\' OR lower(${mailboxes.login}) LIKE ${like} ESCAPE '\\' OR lower(${tenants.name}) LIKE ${like} ESCAPE '\\')`,
+    );
+  }
+  const base = db
+    .select({
+      id: mailboxes.id,
+      name: mailboxes.name,
+      login: mailboxes.login,
+      tenantSlug: tenants.slug,
+      tenantName: tenants.name,
+      state: state.as("state"),
+      healthSince: mailboxes.healthSince,
+      lastTestAt: mailboxes.lastTestAt,
+      lastFailureCode: mailboxes.lastFailureCode,
+      credentialExpiresAt: mailboxes.appCredentialExpiresAt,
+    })
+    .from(mailboxes)
+    .innerJoin(tenants, eq(mailboxes.tenantId, tenants.id))
+    .where(scope.length > 0 ? and(...scope) : undefined)
+    .as("listed");
+
+  const counts = Object.fromEntries(MAILBOX_STATES.map((s) => [s, 0])) as Record<MailboxState, number>;
+  for (const row of db
+    .select({ state: sql<MailboxState>`state`, n: sql<number>`count(*)` })
+    .from(base)
+    .groupBy(sql`state`)
+    .all()) {
+    counts[row.state] = row.n;
+  }
+  const total = query.state ? counts[query.state] : Object.values(counts).reduce((a, b) => a + b, 0);
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  const page = Math.min(Math.max(1, query.page ?? 1), pages);
+  const listed = db
+    .select()
+    .from(base)
+    .where(query.state ? sql`state = ${query.state}` : undefined)
+    .orderBy(RANK, sql`coalesce(${base.healthSince}, 0)`, base.name)
+    .limit(PAGE_SIZE)
+    .offset((page - 1) * PAGE_SIZE)
+    .all();
+  const days = timelines(
+    db,
+    listed.map((r) => r.id),
+    now,
+  );
+  const rows = listed.map((row) => ({
+    ...row,
+    healthSince: toDate(row.healthSince),
+    lastTestAt: toDate(row.lastTestAt),
+    credentialExpiresAt: toDate(row.credentialExpiresAt),
+    days: days.get(row.id) ?? emptyDays(),
+  }));
+  return { counts, rows, total, page, pages };
+}
+
+/** Tests per mailbox and day over the last 30 days: passed, failed and their mean duration. */
+function timelines(db: Db, ids: number[], now: number): Map<number, StatusRow["days"]> {
+  const byMailbox = new Map<number, StatusRow["days"]>();
+  if (ids.length === 0) return byMailbox;
+  const start = startOfDay(now) - (TIMELINE_DAYS - 1) * DAY;
+  const day = sql<number>`CAST((${mailboxTests.startedAt} - ${start}) / ${DAY} AS INTEGER)`;
+  const rows = db
+    .select({
+      mailboxId: mailboxTests.mailboxId,
+      day,
+      passed: sql<number>`sum(${mailboxTests.outcome} = 'passed')`,
+      failed: sql<number>`sum(${mailboxTests.outcome} = 'failed')`,
+      meanMs: sql<number>`avg(${mailboxTests.finishedAt} - ${mailboxTests.startedAt})`,
+    })
+    .from(mailboxTests)
+    .where(and(inArray(mailboxTests.mailboxId, ids), gte(mailboxTests.startedAt, new Date(start))))
+    .groupBy(mailboxTests.mailboxId, day)
+    .all();
+  for (const row of rows) {
+    const days = byMailbox.get(row.mailboxId) ?? emptyDays();
+    const slot = days[row.day];
+    if (slot) Object.assign(slot, { passed: row.passed, failed: row.failed, meanMs: row.meanMs ?? 0 });
+    byMailbox.set(row.mailboxId, days);
+  }
+  return byMailbox;
+}
+
+function emptyDays(): StatusRow["days"] {
+  return Array.from({ length: TIMELINE_DAYS }, () => ({ passed: 0, failed: 0, meanMs: 0 }));
+}
+
+function startOfDay(ms: number): number {
+  return ms - (ms % DAY);
+}
+
+function toDate(value: Date | number | null): Date | null {
+  if (value === null) return null;
+  return value instanceof Date ? value : new Date(value);
+}
