@@ -19,7 +19,7 @@ export const STATE_LABELS: Record<MailboxState, string> = {
 
 const DAY = 86_400_000;
 /** A secret or certificate expiring this soon counts as a problem. */
-export const EXPIRY_WARNING_DAYS = 30;
+const EXPIRY_WARNING_DAYS = 30;
 /** No test for this long (a daily test and some slack) counts as stale. */
 const STALE_AFTER_MS = 26 * 3_600_000;
 const PAGE_SIZE = 50;
