@@ -3,12 +3,15 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import { type Db, preparedOnce, type Queryable } from "@/db/client";
 import { type Mailbox, mailboxes, tenants } from "@/db/schema";
 import { type Actor, assertMailboxAccess, assertTenantAccess } from "@/lib/auth/actor";
+import { type SignInMethod, signInMethodOf } from "@/lib/engine/sign-in-methods";
 import { NotFoundError } from "@/lib/errors";
+import { engineMethodOf } from "./credentials";
 import { type PasswordState, passwordState } from "./password";
 
 export type MailboxSummary = Pick<Mailbox, "id" | "name" | "login" | "type" | "updatedAt"> & {
-  oauth: boolean;
-  passwordSet: boolean;
+  method: SignInMethod;
+  /** What the method still lacks before a test can pass, in words; null when nothing. */
+  missing: string | null;
 };
 
 /** Everything the page may know about a mailbox: no secret, only whether one is stored (and when it expires). */
@@ -20,24 +23,25 @@ export type MailboxView = Omit<Mailbox, "passwordSealed" | "clientSecretSealed" 
 export function listMailboxesFor(db: Db, actor: Actor, tenantId: number): MailboxSummary[] {
   assertTenantAccess(actor, tenantId);
   return db
-    .select({
-      id: mailboxes.id,
-      name: mailboxes.name,
-      login: mailboxes.login,
-      type: mailboxes.type,
-      updatedAt: mailboxes.updatedAt,
-      azureClientId: mailboxes.azureClientId,
-      passwordSealed: mailboxes.passwordSealed,
-    })
+    .select()
     .from(mailboxes)
     .where(eq(mailboxes.tenantId, tenantId))
     .orderBy(asc(mailboxes.name))
     .all()
-    .map(({ azureClientId, passwordSealed, ...row }) => ({
-      ...row,
-      oauth: azureClientId !== null,
-      passwordSet: passwordSealed !== null,
-    }));
+    .map((mailbox) => {
+      const method = signInMethodOf({ azureClientId: mailbox.azureClientId, signInMethod: engineMethodOf(mailbox) });
+      const { id, name, login, type, updatedAt } = mailbox;
+      return { id, name, login, type, updatedAt, method, missing: missingCredential(mailbox, method) };
+    });
+}
+
+function missingCredential(mailbox: Mailbox, method: SignInMethod): string | null {
+  if (method === "app") return mailbox.clientSecretSealed || mailbox.privateKeySealed ? null : "no credential";
+  if (method === "device") {
+    if (mailbox.signInLostAt) return "sign in again";
+    return mailbox.signedInAt ? null : "not signed in";
+  }
+  return mailbox.passwordSealed ? null : "no password";
 }
 
 /** Fetch-or-throw within the tenant: another tenant's mailbox is as missing as one that never existed. */

@@ -4,6 +4,7 @@ import type { Db } from "@/db/client";
 import { auditLog, deviceSignIns, type Mailbox, mailboxes, tokenCaches } from "@/db/schema";
 import type { UserActor } from "@/lib/auth/actor";
 import { NotFoundError } from "@/lib/errors";
+import { listMailboxesFor } from "@/lib/mailbox/queries";
 import { createMailbox, updateMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { setupChecklist } from "@/lib/service/checklist";
@@ -85,6 +86,8 @@ describe("Sign in with Microsoft (device code) for a saved mailbox", () => {
     const mailbox = deviceMailbox(user);
     expect(mailbox).toMatchObject({ signInMethod: "device", passwordSealed: null });
     expect(signInStateOf(mailbox)).toEqual({ kind: "not-signed-in" });
+    const listed = () => listMailboxesFor(db, world.adminA, mailbox.tenantId).find((m) => m.id === mailbox.id);
+    expect(listed()).toMatchObject({ method: "device", missing: "not signed in" });
 
     const view = await start(mailbox);
     expect(view).toMatchObject({ status: "pending", verificationUri: "https://microsoft.com/devicelogin" });
@@ -103,6 +106,7 @@ describe("Sign in with Microsoft (device code) for a saved mailbox", () => {
       version: mailbox.version,
     });
     expect(signInStateOf(stored)).toMatchObject({ kind: "signed-in", account: user.upn });
+    expect(listed()).toMatchObject({ method: "device", missing: null });
     const cache = cacheOf(mailbox.id)!;
     expect(cache.cacheSealed).not.toMatch(/RefreshToken|refresh_token|secret/i);
     const audit = db.select().from(auditLog).all().at(-1)!;

@@ -80,8 +80,8 @@ export default async function TenantPage({ params, searchParams }: Props) {
                   <td>{mailbox.login}</td>
                   <td>{MAILBOX_TYPE_LABELS[mailbox.type]}</td>
                   <td>
-                    {mailbox.oauth ? "Microsoft 365 (OAuth)" : "Password"}
-                    {!mailbox.passwordSet && <span className="badge badge-off">no password</span>}
+                    {METHOD_SHORT[mailbox.method]}
+                    {mailbox.missing && <span className="badge badge-off">{mailbox.missing}</span>}
                   </td>
                   <td>
                     <OutcomeBadge test={lastTests.get(mailbox.id)} />
@@ -246,6 +246,13 @@ export default async function TenantPage({ params, searchParams }: Props) {
     </>
   );
 }
+
+const METHOD_SHORT = {
+  basic: "Password",
+  password: "Microsoft 365, password",
+  device: "Microsoft 365, Microsoft sign-in",
+  app: "Microsoft 365, app-only",
+} as const;
 
 const FREQUENCIES = [
   { value: "off", label: "Off" },
