@@ -2,6 +2,7 @@ import "server-only";
 import { performance } from "node:perf_hooks";
 import { getEnv } from "@/lib/env";
 import { getMailboxFor, getTenantSlug } from "@/lib/mailbox/queries";
+import { ndjsonResponse } from "@/lib/ndjson";
 import { listMailboxesForKey, mailboxForKey } from "@/lib/service/api-mailboxes";
 import { startMailboxTest, testToEnd } from "@/lib/service/mailbox-tests";
 import { issueMailboxToken } from "@/lib/service/mailbox-tokens";
@@ -68,20 +69,7 @@ export const runTest = apiOperation<{ id: string }>("tests:run", async ({ db, ac
   const started = startMailboxTest(db, actor, { tenantId: actor.tenantId, mailboxId, source: "saved" });
   if (!started.ok) return refusalProblem(started.refusal);
   if ((request.headers.get("accept") ?? "").includes("application/x-ndjson")) {
-    const encoder = new TextEncoder();
-    const events = started.events;
-    const stream = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        try {
-          for await (const event of events) controller.enqueue(encoder.encode(`${JSON.stringify(event)}\n`));
-        } finally {
-          controller.close();
-        }
-      },
-    });
-    return new Response(stream, {
-      headers: { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store" },
-    });
+    return ndjsonResponse(started.events);
   }
   const tenant = getTenantSlug(db, mailbox.tenantId);
   const result = await testToEnd(started, { id: mailbox.id, name: mailbox.name, tenant });

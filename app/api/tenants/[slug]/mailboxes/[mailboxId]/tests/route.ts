@@ -4,6 +4,7 @@ import { getDb } from "@/db/client";
 import { currentActor } from "@/lib/auth/session";
 import { describeError, NotFoundError } from "@/lib/errors";
 import { readJsonBody } from "@/lib/json-body";
+import { ndjsonResponse } from "@/lib/ndjson";
 import { startMailboxTest } from "@/lib/service/mailbox-tests";
 import { getTenantBySlugFor } from "@/lib/tenants/queries";
 
@@ -38,22 +39,5 @@ export async function POST(request: Request, context: { params: Promise<{ slug: 
     return Response.json({ error: "Something went wrong on the server; no test was started." }, { status: 500 });
   }
   if (!started.ok) return refusalResponse(started.refusal);
-  const events = started.events;
-  const encoder = new TextEncoder();
-  const stream = new ReadableStream<Uint8Array>({
-    async start(controller) {
-      try {
-        for await (const event of events) controller.enqueue(encoder.encode(`${JSON.stringify(event)}\n`));
-      } finally {
-        controller.close();
-      }
-    },
-  });
-  return new Response(stream, {
-    headers: {
-      "content-type": "application/x-ndjson; charset=utf-8",
-      "cache-control": "no-store",
-      "x-accel-buffering": "no",
-    },
-  });
+  return ndjsonResponse(started.events);
 }
