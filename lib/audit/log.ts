@@ -30,6 +30,24 @@ export function recordAudit(tx: Queryable, actor: Actor | null, record: AuditRec
     .run();
 }
 
+/** An entry about one mailbox: its tenant, id and name as the target. */
+export function recordMailboxAudit(
+  tx: Queryable,
+  actor: Actor,
+  mailbox: { id: number; tenantId: number; name: string },
+  action: string,
+  changes: Record<string, AuditChange>,
+): void {
+  recordAudit(tx, actor, {
+    tenantId: mailbox.tenantId,
+    action,
+    targetType: "mailbox",
+    targetId: mailbox.id,
+    targetLabel: mailbox.name,
+    changes,
+  });
+}
+
 /** Field-by-field changes; secret fields only ever say "changed". */
 export function diffChanges(
   before: Record<string, unknown> | null,

@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { and, count, desc, eq, gt, inArray, lt } from "drizzle-orm";
 import type { Db, Queryable } from "@/db/client";
 import { type DeviceSignIn, deviceSignIns, type Mailbox, mailboxes } from "@/db/schema";
-import { recordAudit } from "@/lib/audit/log";
+import { recordMailboxAudit } from "@/lib/audit/log";
 import { type Actor, actorLabel, actorUserId } from "@/lib/auth/actor";
 import { type DeviceSignInEnd, signInWithDeviceCode } from "@/lib/engine/device-code";
 import { CATALOGUE, type Diagnosis, type DiagnosisCode, diagnose } from "@/lib/engine/diagnoses";
@@ -143,7 +143,8 @@ function settle(
 ): void {
   if (!end.ok) {
     finish(db, row.id, { status: end.reason === "cancelled" ? "cancelled" : "failed", diagnosis: end.diagnosis });
-    if (end.reason === "wrong_account") audit(db, actor, mailbox, { outcome: { to: end.diagnosis.code } });
+    if (end.reason === "wrong_account")
+      recordMailboxAudit(db, actor, mailbox, "mailbox.sign_in", { outcome: { to: end.diagnosis.code } });
     return;
   }
   db.transaction(
@@ -168,21 +169,13 @@ function settle(
         .run();
       storeSignedInCache(tx, { ...current, signedInAt }, checkSettingsFor(current), authorityHost, end.cache);
       finish(tx, row.id, { status: "succeeded", account: end.account });
-      audit(tx, actor, mailbox, { outcome: { to: "signed in" }, account: { to: end.account } });
+      recordMailboxAudit(tx, actor, mailbox, "mailbox.sign_in", {
+        outcome: { to: "signed in" },
+        account: { to: end.account },
+      });
     },
     { behavior: "immediate" },
   );
-}
-
-function audit(db: Queryable, actor: Actor, mailbox: Mailbox, changes: Record<string, { to: string }>): void {
-  recordAudit(db, actor, {
-    tenantId: mailbox.tenantId,
-    action: "mailbox.sign_in",
-    targetType: "mailbox",
-    targetId: mailbox.id,
-    targetLabel: mailbox.name,
-    changes,
-  });
 }
 
 function finish(

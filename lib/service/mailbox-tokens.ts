@@ -2,7 +2,7 @@ import "server-only";
 import { and, eq } from "drizzle-orm";
 import { type Db, rawOnce } from "@/db/client";
 import { apiTokenIssues, type Mailbox, mailboxTests } from "@/db/schema";
-import { recordAudit } from "@/lib/audit/log";
+import { recordMailboxAudit } from "@/lib/audit/log";
 import { type ApiKeyActor, actorLabel } from "@/lib/auth/actor";
 import type { Diagnosis } from "@/lib/engine/diagnoses";
 import { type CheckSettings, CLOUD_PROFILES, type MailboxType, usesImap, usesSmtp } from "@/lib/engine/settings";
@@ -102,17 +102,10 @@ function noteIssue(db: Db, actor: ApiKeyActor, mailbox: Mailbox, expiresAt: Date
   const key = and(eq(apiTokenIssues.apiKeyId, actor.id), eq(apiTokenIssues.mailboxId, mailbox.id));
   const last = db.select().from(apiTokenIssues).where(key).get();
   db.transaction((tx) => {
-    recordAudit(tx, actor, {
-      tenantId: mailbox.tenantId,
-      action: "mailbox.token",
-      targetType: "mailbox",
-      targetId: mailbox.id,
-      targetLabel: mailbox.name,
-      changes: {
-        expiresAt: { to: expiresAt.toISOString() },
-        source: { to: source },
-        ...(last ? { previousTokenIssued: { to: `${last.issued} time${last.issued === 1 ? "" : "s"}` } } : {}),
-      },
+    recordMailboxAudit(tx, actor, mailbox, "mailbox.token", {
+      expiresAt: { to: expiresAt.toISOString() },
+      source: { to: source },
+      ...(last ? { previousTokenIssued: { to: `${last.issued} time${last.issued === 1 ? "" : "s"}` } } : {}),
     });
     const values = { tokenExpiresAt: expiresAt, issued: 1, lastAt: now };
     tx.insert(apiTokenIssues)
@@ -153,13 +146,9 @@ function recordRefusal(
         failureCode: diagnosis.code,
       })
       .run();
-    recordAudit(tx, actor, {
-      tenantId: mailbox.tenantId,
-      action: "mailbox.token",
-      targetType: "mailbox",
-      targetId: mailbox.id,
-      targetLabel: mailbox.name,
-      changes: { outcome: { to: "refused" }, failure: { to: diagnosis.code } },
+    recordMailboxAudit(tx, actor, mailbox, "mailbox.token", {
+      outcome: { to: "refused" },
+      failure: { to: diagnosis.code },
     });
   });
   noteSignInLost(db, mailbox, { ok: false, durationMs: step.durationMs, steps: [step] });
