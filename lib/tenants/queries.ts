@@ -70,54 +70,45 @@ export function renameTenant(db: Db, actor: UserActor, input: RenameTenantInput)
 
 /** The tenant's default app registration; its own admins may set it. */
 export function saveTenantDefaults(db: Db, actor: UserActor, input: TenantDefaultsInput): Tenant {
+  return saveTenantSettings(db, actor, input.tenantId, "tenant.defaults", {
+    defaultAzureClientId: input.azureClientId ?? null,
+    defaultAzureTenantId: input.azureTenantId ?? null,
+    defaultCloud: input.azureClientId ? input.cloud : null,
+  });
+}
+
+/** How often the tenant's mailboxes are tested; its own admins may set it. */
+export function saveTenantMonitoring(db: Db, actor: UserActor, input: TenantMonitoringInput): Tenant {
+  return saveTenantSettings(db, actor, input.tenantId, "tenant.monitoring", {
+    monitorLight: input.monitorLight,
+    monitorFull: input.monitorFull,
+  });
+}
+
+/** Writes some of a tenant's settings and audits those that changed, under `action`. */
+function saveTenantSettings(
+  db: Db,
+  actor: UserActor,
+  tenantId: number,
+  action: string,
+  values: Partial<
+    Pick<Tenant, "defaultAzureClientId" | "defaultAzureTenantId" | "defaultCloud" | "monitorLight" | "monitorFull">
+  >,
+): Tenant {
   return db.transaction((tx) => {
-    const before = getTenantFor(tx, actor, input.tenantId);
-    const values = {
-      defaultAzureClientId: input.azureClientId ?? null,
-      defaultAzureTenantId: input.azureTenantId ?? null,
-      defaultCloud: input.azureClientId ? input.cloud : null,
-    };
+    const before = getTenantFor(tx, actor, tenantId);
     const tenant = tx
       .update(tenants)
       .set({ ...values, updatedAt: new Date() })
       .where(eq(tenants.id, before.id))
       .returning()
       .get();
-    const view = (t: Tenant) => ({
-      defaultAzureClientId: t.defaultAzureClientId,
-      defaultAzureTenantId: t.defaultAzureTenantId,
-      defaultCloud: t.defaultCloud,
-    });
+    const view = (t: Tenant) => Object.fromEntries(Object.keys(values).map((key) => [key, t[key as keyof Tenant]]));
     const changes = diffChanges(view(before), view(tenant));
     if (Object.keys(changes).length > 0) {
       recordAudit(tx, actor, {
         tenantId: tenant.id,
-        action: "tenant.defaults",
-        targetType: "tenant",
-        targetId: tenant.id,
-        targetLabel: tenant.slug,
-        changes,
-      });
-    }
-    return tenant;
-  });
-}
-
-export function saveTenantMonitoring(db: Db, actor: UserActor, input: TenantMonitoringInput): Tenant {
-  return db.transaction((tx) => {
-    const before = getTenantFor(tx, actor, input.tenantId);
-    const tenant = tx
-      .update(tenants)
-      .set({ monitorLight: input.monitorLight, monitorFull: input.monitorFull, updatedAt: new Date() })
-      .where(eq(tenants.id, before.id))
-      .returning()
-      .get();
-    const view = (t: Tenant) => ({ monitorLight: t.monitorLight, monitorFull: t.monitorFull });
-    const changes = diffChanges(view(before), view(tenant));
-    if (Object.keys(changes).length > 0) {
-      recordAudit(tx, actor, {
-        tenantId: tenant.id,
-        action: "tenant.monitoring",
+        action,
         targetType: "tenant",
         targetId: tenant.id,
         targetLabel: tenant.slug,
