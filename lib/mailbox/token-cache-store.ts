@@ -71,18 +71,13 @@ export function mailboxTokenCacheStore(
       }
     },
     async write(serialized) {
-      const values = { fingerprint, cacheSealed: seal(serialized, context), updatedAt: new Date() };
       db.transaction((tx) => {
         const current = tx
           .select({ id: mailboxes.id })
           .from(mailboxes)
           .where(and(eq(mailboxes.id, owner.id), eq(mailboxes.version, owner.version)))
           .get();
-        if (!current) return;
-        tx.insert(tokenCaches)
-          .values({ mailboxId: owner.id, ...values })
-          .onConflictDoUpdate({ target: tokenCaches.mailboxId, set: values })
-          .run();
+        if (current) putCache(tx, owner, fingerprint, serialized);
       });
     },
   };
@@ -106,11 +101,12 @@ export function storeSignedInCache(
   authorityHost: string,
   serialized: string,
 ): void {
-  const values = {
-    fingerprint: tokenCacheFingerprint(settings, authorityHost, secretSetAt(owner)),
-    cacheSealed: seal(serialized, tokenCacheContext(owner)),
-    updatedAt: new Date(),
-  };
+  putCache(tx, owner, tokenCacheFingerprint(settings, authorityHost, secretSetAt(owner)), serialized);
+}
+
+/** The mailbox's one cache row, sealed, replacing whatever was there. */
+function putCache(tx: Queryable, owner: Owner, fingerprint: string, serialized: string): void {
+  const values = { fingerprint, cacheSealed: seal(serialized, tokenCacheContext(owner)), updatedAt: new Date() };
   tx.insert(tokenCaches)
     .values({ mailboxId: owner.id, ...values })
     .onConflictDoUpdate({ target: tokenCaches.mailboxId, set: values })
