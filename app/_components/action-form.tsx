@@ -171,6 +171,11 @@ export function CheckboxField({
   );
 }
 
+/** What was chosen in a field that repeats (the action joins the values with commas) before a failed save. */
+function listValues(failed: { values: Record<string, string> } | undefined | null, name: string): string[] {
+  return (failed?.values[name] ?? "").split(",").filter(Boolean);
+}
+
 /** Several boxes under one name (permissions); after a failed save the ticked ones stay ticked. */
 export function CheckboxGroupField({
   name,
@@ -184,7 +189,7 @@ export function CheckboxGroupField({
   options: { value: string; label: string }[];
 }) {
   const { errors, failed, ids } = useFieldState(name);
-  const ticked = new Set((failed?.values[name] ?? "").split(",").filter(Boolean));
+  const ticked = new Set(listValues(failed, name));
   return (
     <fieldset className="field checkbox-group" aria-describedby={describedBy(ids, hint, errors)}>
       <legend>{legend}</legend>
@@ -218,7 +223,7 @@ export function MultiSelectField({
   options: { value: string; label: string }[];
 }) {
   const { errors, failed, ids } = useFieldState(name);
-  const chosen = (failed?.values[name] ?? "").split(",").filter(Boolean);
+  const chosen = listValues(failed, name);
   return (
     <div className="field">
       <label htmlFor={ids.input}>{label}</label>
