@@ -215,24 +215,14 @@ export class EntraEmulator {
     const route = rest.join("/");
     const tenant = this.findTenant(tenantRef ?? "");
     if (route === "v2.0/.well-known/openid-configuration") {
-      if (!tenant)
-        return aadError(
-          res,
-          400,
-          "invalid_tenant",
-          90002,
-          `Tenant '${tenantRef}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
-        );
+      if (!tenant) return tenantNotFound(res, tenantRef, "invalid_tenant");
       return json(res, 200, this.openIdConfiguration(tenant));
     }
     if (route === "discovery/v2.0/keys") return json(res, 200, { keys: [this.jwk] });
     if (route === "oauth2/v2.0/devicecode" && req.method === "POST") {
       const form = new URLSearchParams(await readBody(req));
       this.requests.push({ grant: "devicecode", tenant: tenantRef ?? "", clientId: form.get("client_id") ?? "" });
-      if (!tenant) {
-        const description = `Tenant '${tenantRef}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`;
-        return aadError(res, 400, "invalid_request", 90002, description);
-      }
+      if (!tenant) return tenantNotFound(res, tenantRef, "invalid_request");
       return this.deviceAuthorization(res, tenant, form);
     }
     if (route !== "oauth2/v2.0/token" || req.method !== "POST") return json(res, 404, { error: "not_found" });
@@ -248,14 +238,7 @@ export class EntraEmulator {
         `Specified tenant identifier '${tenantRef}' is neither a valid DNS name, nor a valid external domain.`,
       );
     }
-    if (!tenant)
-      return aadError(
-        res,
-        400,
-        "invalid_request",
-        90002,
-        `Tenant '${tenantRef}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
-      );
+    if (!tenant) return tenantNotFound(res, tenantRef, "invalid_request");
     if (grant === "password") return this.passwordGrant(res, tenant, form);
     if (grant === "refresh_token") return this.refreshGrant(res, form);
     if (grant === "client_credentials") return this.clientCredentialsGrant(res, tenant, form, url);
@@ -275,33 +258,11 @@ export class EntraEmulator {
     form: URLSearchParams,
   ): Promise<void> {
     const clientId = form.get("client_id") ?? "";
-    const app = tenant.apps.find((a) => a.clientId.toLowerCase() === clientId.toLowerCase());
-    if (!app)
-      return aadError(
-        res,
-        400,
-        "unauthorized_client",
-        700016,
-        `Application with identifier '${clientId}' was not found in the directory '${tenant.domains[0] ?? tenant.id}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
-      );
-    if (!app.publicClient)
-      return aadError(
-        res,
-        401,
-        "invalid_client",
-        7000218,
-        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-      );
-    const scopes = (form.get("scope") ?? "").split(" ").filter(Boolean);
-    const resources = new Set(scopes.filter((s) => s.includes("/")).map((s) => s.slice(0, s.lastIndexOf("/"))));
-    if (resources.size > 1)
-      return aadError(
-        res,
-        400,
-        "invalid_scope",
-        70011,
-        `The provided value for the input parameter 'scope' is not valid. The scope ${scopes.join(" ")} is not valid. static scope limit exceeded.`,
-      );
+    const app = findApp(tenant, clientId);
+    if (!app) return appNotFound(res, tenant, clientId);
+    if (!app.publicClient) return aadError(res, 401, "invalid_client", 7000218, CLIENT_AUTH_MISSING);
+    const requested = requestedScopes(form);
+    if (requested.resources.length > 1) return mixedResources(res, requested.scopes);
     const username = (form.get("username") ?? "").toLowerCase();
     const user = tenant.users.find((u) => u.upn.toLowerCase() === username);
     if (!user)
@@ -348,34 +309,16 @@ export class EntraEmulator {
         "Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication.",
         "basic_action",
       );
-    if (user.blockedByConditionalAccess)
-      return aadError(
-        res,
-        400,
-        "invalid_grant",
-        53003,
-        "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
-      );
-    const wanted = scopes.filter((s) => s.includes("/")).map((s) => s.slice(s.lastIndexOf("/") + 1));
-    const missing = wanted.filter((p) => !app.consented.includes(p));
-    if (missing.length > 0 && !app.dropUnconsented) {
-      return aadError(
-        res,
-        400,
-        "invalid_grant",
-        65001,
-        `The user or administrator has not consented to use the application with ID '${app.clientId}'. Send an interactive authorization request for this user and resource.`,
-        "consent_required",
-      );
-    }
+    if (user.blockedByConditionalAccess) return blockedByConditionalAccess(res);
+    if (lacksConsent(app, requested.permissions)) return consentRequired(res, app);
     const granted: Grant = {
       tenant,
       app,
       user,
-      scopes: wanted.filter((p) => app.consented.includes(p)),
+      scopes: requested.permissions.filter((p) => app.consented.includes(p)),
       revoked: false,
     };
-    return json(res, 200, await this.tokenResponse(granted, [...resources][0] ?? OUTLOOK));
+    return json(res, 200, await this.tokenResponse(granted, requested.resources[0] ?? OUTLOOK));
   }
 
   /** App-only: the app proves itself with a secret or a certificate-signed assertion; roles, no user. */
@@ -386,12 +329,8 @@ export class EntraEmulator {
     url: URL,
   ): Promise<void> {
     const clientId = form.get("client_id") ?? "";
-    const app = tenant.apps.find((a) => a.clientId.toLowerCase() === clientId.toLowerCase());
-    if (!app) {
-      const directory = tenant.domains[0] ?? tenant.id;
-      const description = `Application with identifier '${clientId}' was not found in the directory '${directory}'.`;
-      return aadError(res, 400, "unauthorized_client", 700016, description);
-    }
+    const app = findApp(tenant, clientId);
+    if (!app) return appNotFound(res, tenant, clientId);
     const refusal = await this.authenticateClient(app, form, `${url.origin}${url.pathname}`);
     if (refusal) return aadError(res, 401, "invalid_client", refusal.code, refusal.description);
     const scope = form.get("scope") ?? "";
@@ -439,8 +378,7 @@ export class EntraEmulator {
       return null;
     }
     if (assertion !== null) return this.checkAssertion(app, assertion, tokenEndpoint);
-    const description = "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";
-    return { code: 7000216, description };
+    return { code: 7000216, description: CLIENT_AUTH_MISSING };
   }
 
   /** A client assertion signed by the key of a certificate on the app, named by x5t#S256 (or x5t). */
@@ -489,18 +427,10 @@ export class EntraEmulator {
     form: URLSearchParams,
   ): Promise<void> {
     const clientId = form.get("client_id") ?? "";
-    const app = tenant.apps.find((a) => a.clientId.toLowerCase() === clientId.toLowerCase());
-    if (!app) {
-      const directory = tenant.domains[0] ?? tenant.id;
-      const description = `Application with identifier '${clientId}' was not found in the directory '${directory}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`;
-      return aadError(res, 400, "unauthorized_client", 700016, description);
-    }
-    const scopes = (form.get("scope") ?? "").split(" ").filter(Boolean);
-    const resources = new Set(scopes.filter((s) => s.includes("/")).map((s) => s.slice(0, s.lastIndexOf("/"))));
-    if (resources.size > 1) {
-      const description = `The provided value for the input parameter 'scope' is not valid. The scope ${scopes.join(" ")} is not valid. static scope limit exceeded.`;
-      return aadError(res, 400, "invalid_scope", 70011, description);
-    }
+    const app = findApp(tenant, clientId);
+    if (!app) return appNotFound(res, tenant, clientId);
+    const requested = requestedScopes(form);
+    if (requested.resources.length > 1) return mixedResources(res, requested.scopes);
     const letters = "BCDFGHJKLMNPQRSTVWXZ";
     const userCode = Array.from(randomBytes(9), (b) => letters[b % letters.length]).join("");
     const entry: DeviceCodeEntry = {
@@ -508,8 +438,8 @@ export class EntraEmulator {
       userCode,
       tenant,
       app,
-      scopes: scopes.filter((s) => s.includes("/")).map((s) => s.slice(s.lastIndexOf("/") + 1)),
-      resource: [...resources][0] ?? OUTLOOK,
+      scopes: requested.permissions,
+      resource: requested.resources[0] ?? OUTLOOK,
       expiresAt: Date.now() + this.deviceCodeLifetime * 1000,
       state: "pending",
       slowDowns: 0,
@@ -535,11 +465,7 @@ export class EntraEmulator {
       return aadError(res, 400, "bad_verification_code", 70018, description);
     }
     const { app } = entry;
-    if (!app.publicClient) {
-      const description =
-        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";
-      return aadError(res, 401, "invalid_client", 7000218, description);
-    }
+    if (!app.publicClient) return aadError(res, 401, "invalid_client", 7000218, CLIENT_AUTH_MISSING);
     const now = Date.now();
     if (entry.expiresAt < now) {
       this.deviceCodes.delete(entry.deviceCode);
@@ -561,16 +487,8 @@ export class EntraEmulator {
     }
     this.deviceCodes.delete(entry.deviceCode);
     const user = entry.user;
-    if (user.blockedByConditionalAccess) {
-      const description =
-        "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.";
-      return aadError(res, 400, "invalid_grant", 53003, description);
-    }
-    const missing = entry.scopes.filter((p) => !app.consented.includes(p));
-    if (missing.length > 0 && !app.dropUnconsented) {
-      const description = `The user or administrator has not consented to use the application with ID '${app.clientId}'. Send an interactive authorization request for this user and resource.`;
-      return aadError(res, 400, "invalid_grant", 65001, description, "consent_required");
-    }
+    if (user.blockedByConditionalAccess) return blockedByConditionalAccess(res);
+    if (lacksConsent(app, entry.scopes)) return consentRequired(res, app);
     const scopes = entry.scopes.filter((p) => app.consented.includes(p));
     const grant: Grant = { tenant: entry.tenant, app, user, scopes, revoked: false };
     return json(res, 200, await this.tokenResponse(grant, entry.resource));
@@ -660,6 +578,58 @@ export class EntraEmulator {
     const key = ref.toLowerCase();
     return this.tenants.find((t) => t.id.toLowerCase() === key || t.domains.some((d) => d.toLowerCase() === key));
   }
+}
+
+type Res = import("node:http").ServerResponse;
+
+const CLIENT_AUTH_MISSING =
+  "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";
+
+function findApp(tenant: EmuTenant, clientId: string): EmuApp | undefined {
+  return tenant.apps.find((a) => a.clientId.toLowerCase() === clientId.toLowerCase());
+}
+
+function appNotFound(res: Res, tenant: EmuTenant, clientId: string): void {
+  const description = `Application with identifier '${clientId}' was not found in the directory '${tenant.domains[0] ?? tenant.id}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`;
+  aadError(res, 400, "unauthorized_client", 700016, description);
+}
+
+function tenantNotFound(res: Res, ref: string | undefined, error: string): void {
+  const description = `Tenant '${ref}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`;
+  aadError(res, 400, error, 90002, description);
+}
+
+/** The delegated scopes of a request: the permission names, and the resources they belong to. */
+function requestedScopes(form: URLSearchParams): { scopes: string[]; resources: string[]; permissions: string[] } {
+  const scopes = (form.get("scope") ?? "").split(" ").filter(Boolean);
+  const qualified = scopes.filter((s) => s.includes("/"));
+  return {
+    scopes,
+    resources: [...new Set(qualified.map((s) => s.slice(0, s.lastIndexOf("/"))))],
+    permissions: qualified.map((s) => s.slice(s.lastIndexOf("/") + 1)),
+  };
+}
+
+/** Entra takes the scopes of one resource per request (AADSTS70011). */
+function mixedResources(res: Res, scopes: string[]): void {
+  const description = `The provided value for the input parameter 'scope' is not valid. The scope ${scopes.join(" ")} is not valid. static scope limit exceeded.`;
+  aadError(res, 400, "invalid_scope", 70011, description);
+}
+
+/** Some asked-for permission has no consent, and the app is not one that silently leaves it out. */
+function lacksConsent(app: EmuApp, permissions: string[]): boolean {
+  return !app.dropUnconsented && permissions.some((p) => !app.consented.includes(p));
+}
+
+function consentRequired(res: Res, app: EmuApp): void {
+  const description = `The user or administrator has not consented to use the application with ID '${app.clientId}'. Send an interactive authorization request for this user and resource.`;
+  aadError(res, 400, "invalid_grant", 65001, description, "consent_required");
+}
+
+function blockedByConditionalAccess(res: Res): void {
+  const description =
+    "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.";
+  aadError(res, 400, "invalid_grant", 53003, description);
 }
 
 function aadError(
