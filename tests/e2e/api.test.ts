@@ -16,9 +16,10 @@ import { createUser } from "@/lib/users/queries";
 import { launchBrowser, screenshot, signInWith } from "../support/browser";
 import { asActor } from "../support/db";
 import { loadSpec } from "../support/openapi";
-import { type Portal, startPortal } from "../support/portal";
+import type { Portal } from "../support/portal";
 import type { EmuUser } from "../support/rig/entra-emulator";
 import { type Rig, startRig } from "../support/rig/rig";
+import { startRigPortal } from "../support/rig-portal";
 
 let rig: Rig;
 let portal: Portal;
@@ -35,16 +36,8 @@ const CANARY_PASSWORD = "canary-password-never-in-an-answer";
 
 beforeAll(async () => {
   rig = await startRig();
-  portal = await startPortal({
-    ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,
-    MAIL_ALLOW_PRIVATE: rig.allowlist.join(","),
-    // The test writes sealed mailboxes into the portal's database: both use the same keys.
-    AUTH_SECRET: process.env.AUTH_SECRET!,
-    SECRETS_KEYS: process.env.SECRETS_KEYS!,
-  });
+  ({ portal, db, root } = await startRigPortal(rig));
   spec = await loadSpec(portal.url);
-  db = openDatabase(path.join(portal.dataDir, "navigator-mail.db"));
-  root = asActor(db.select().from(users).where(eq(users.email, portal.admin.email)).get()!);
   const tenantA = createTenant(db, root, { name: "Alpha", slug: "alpha" });
   const tenantB = createTenant(db, root, { name: "Beta", slug: "beta" });
   const admin = (email: string, tenantId: number) =>

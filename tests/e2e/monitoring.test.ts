@@ -3,29 +3,27 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Db, openDatabase } from "@/db/client";
 import { mailboxTests, users } from "@/db/schema";
+import type { UserActor } from "@/lib/auth/actor";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { createTenant } from "@/lib/tenants/queries";
 import { asActor } from "../support/db";
 import { type Portal, signInOverHttp, startPortal } from "../support/portal";
 import { type Rig, startRig } from "../support/rig/rig";
+import { startRigPortal } from "../support/rig-portal";
 
 let rig: Rig;
 let portal: Portal;
 let db: Db;
+let root: UserActor;
 
 beforeAll(async () => {
   rig = await startRig();
-  portal = await startPortal({
-    ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,
-    MAIL_ALLOW_PRIVATE: rig.allowlist.join(","),
-    AUTH_SECRET: process.env.AUTH_SECRET!,
-    SECRETS_KEYS: process.env.SECRETS_KEYS!,
+  ({ portal, db, root } = await startRigPortal(rig, {
     MONITOR: "on",
     // Every two seconds, so the test need not wait a minute.
     MONITOR_SCHEDULE: "*/2 * * * * *",
-  });
-  db = openDatabase(path.join(portal.dataDir, "navigator-mail.db"));
+  }));
 }, 180_000);
 
 afterAll(async () => {
@@ -36,7 +34,6 @@ afterAll(async () => {
 
 describe("the scheduler in the portal process", () => {
   it("starts with npm start and tests a new mailbox on its own, as 'scheduler'", async () => {
-    const root = asActor(db.select().from(users).where(eq(users.email, portal.admin.email)).get()!);
     const tenant = createTenant(db, root, { name: "Watched", slug: "watched" });
     const mailbox = createMailbox(
       db,

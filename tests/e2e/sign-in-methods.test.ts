@@ -3,7 +3,14 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "@/db/client";
 import { createUser } from "@/lib/users/queries";
-import { launchBrowser, screenshot, signInAndCreateTenant, signInWith } from "../support/browser";
+import {
+  launchBrowser,
+  screenshot,
+  sendTestEmail,
+  signInAndCreateTenant,
+  signInWith,
+  stepTexts as stepTextsOf,
+} from "../support/browser";
 import { type Portal, startPortal } from "../support/portal";
 import type { EmuUser } from "../support/rig/entra-emulator";
 import { RIG_CLIENT_ID, type Rig, startRig } from "../support/rig/rig";
@@ -40,17 +47,8 @@ afterAll(async () => {
 
 const field = (label: string) => page.getByLabel(label, { exact: true });
 
-async function sendTest(): Promise<void> {
-  await page.getByRole("button", { name: "Send test email" }).click();
-  await page.locator(".result").waitFor({ timeout: 60_000 });
-}
-
-const stepTexts = () =>
-  page
-    .locator(".steps > li")
-    .evaluateAll((items) =>
-      items.map((li) => `${li.querySelector("strong")?.textContent}: ${li.querySelector(".step-status")?.textContent}`),
-    );
+const sendTest = () => sendTestEmail(page);
+const stepTexts = () => stepTextsOf(page);
 
 /** Presses the sign-in button and returns the code the page shows. */
 async function pressSignIn(name: "Sign in with Microsoft" | "Sign in again"): Promise<string> {

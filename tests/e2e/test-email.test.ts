@@ -4,7 +4,13 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "@/db/client";
 import { createUser } from "@/lib/users/queries";
-import { launchBrowser, screenshot, signInAndCreateTenant, signInWith } from "../support/browser";
+import {
+  launchBrowser,
+  screenshot,
+  signInAndCreateTenant,
+  signInWith,
+  stepTexts as stepTextsOf,
+} from "../support/browser";
 import { type Portal, startPortal } from "../support/portal";
 import { RIG_CLIENT_ID, type Rig, startRig } from "../support/rig/rig";
 
@@ -69,12 +75,7 @@ async function sendTest(): Promise<void> {
   await page.locator(".result").waitFor({ timeout: 60_000 });
 }
 
-const stepTexts = () =>
-  page
-    .locator(".steps > li")
-    .evaluateAll((items) =>
-      items.map((li) => `${li.querySelector("strong")?.textContent}: ${li.querySelector(".step-status")?.textContent}`),
-    );
+const stepTexts = () => stepTextsOf(page);
 
 describe("the Send test email button in Chromium", () => {
   it("runs every step against the rig and shows the arrival time", async () => {

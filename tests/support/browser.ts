@@ -56,3 +56,18 @@ export async function signInAndCreateTenant(
   await page.getByRole("button", { name: "Create tenant" }).click();
   await page.waitForURL(`${portal.url}/tenants/${slug}`);
 }
+
+/** Presses Send test email and waits for the result line. */
+export async function sendTestEmail(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Send test email" }).click();
+  await page.locator(".result").waitFor({ timeout: 60_000 });
+}
+
+/** The steps of the test on the page, each as "Label: Status". */
+export function stepTexts(page: Page): Promise<string[]> {
+  return page
+    .locator(".steps > li")
+    .evaluateAll((items) =>
+      items.map((li) => `${li.querySelector("strong")?.textContent}: ${li.querySelector(".step-status")?.textContent}`),
+    );
+}

@@ -7,6 +7,7 @@ import { generateCertificate } from "@/lib/mailbox/certificate";
 import { keyAndCertificate } from "../../support/certificates";
 import type { EmuApp } from "../../support/rig/entra-emulator";
 import { type Rig, startRig } from "../../support/rig/rig";
+import { EVERY_STEP_PASSED, stepStatuses } from "../../support/steps";
 
 // App-only access against the rig: SMTP with the client credentials grant (secret or certificate).
 let rig: Rig;
@@ -153,14 +154,7 @@ describe("app-only IMAP (Dovecot checks the role and the mailbox permission, as 
   it("sends and receives the test message as the mailbox with one app token", async () => {
     const app = appWith({ secrets: [{ value: "s3cret-value" }], appRoles: BOTH_ROLES });
     const result = await check(sendAndReceive(app));
-    expect(result.steps.map((s) => [s.name, s.status])).toEqual([
-      ["settings", "passed"],
-      ["network", "passed"],
-      ["token", "passed"],
-      ["claims", "passed"],
-      ["smtp", "passed"],
-      ["imap", "passed"],
-    ]);
+    expect(stepStatuses(result)).toEqual(EVERY_STEP_PASSED);
     expect(rig.dovecot.inboxCount(app.mailbox)).toBe(0);
   });
 

@@ -1,0 +1,28 @@
+import path from "node:path";
+import { eq } from "drizzle-orm";
+import { type Db, openDatabase } from "@/db/client";
+import { users } from "@/db/schema";
+import type { UserActor } from "@/lib/auth/actor";
+import { asActor } from "./db";
+import { type Portal, startPortal } from "./portal";
+import type { Rig } from "./rig/rig";
+
+/**
+ * The built portal pointed at the rig, for tests that also write to its database: it shares this
+ * process's secrets (so sealed values written here open there), and its first admin is the actor.
+ */
+export async function startRigPortal(
+  rig: Rig,
+  env: Record<string, string> = {},
+): Promise<{ portal: Portal; db: Db; root: UserActor }> {
+  const portal = await startPortal({
+    ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,
+    MAIL_ALLOW_PRIVATE: rig.allowlist.join(","),
+    AUTH_SECRET: process.env.AUTH_SECRET!,
+    SECRETS_KEYS: process.env.SECRETS_KEYS!,
+    ...env,
+  });
+  const db = openDatabase(path.join(portal.dataDir, "navigator-mail.db"));
+  const root = asActor(db.select().from(users).where(eq(users.email, portal.admin.email)).get()!);
+  return { portal, db, root };
+}
