@@ -54,12 +54,10 @@ export function credentialColumns(
   const password = { passwordChangedAt: stamp.at, passwordChangedBy: stamp.by };
   const app = { appCredentialChangedAt: stamp.at, appCredentialChangedBy: stamp.by };
   const leftApp: SecretColumns = hasAppCredential(current) ? { ...NO_APP_CREDENTIAL, ...app } : {};
-  if (input.signInMethod === "device") {
-    // The sign-in itself is the credential: it is kept with the tokens, not typed into the form.
-    return { ...(current?.passwordSealed ? { passwordSealed: null, ...password } : {}), ...leftApp };
-  }
+  const leftPassword: SecretColumns = current?.passwordSealed ? { passwordSealed: null, ...password } : {};
+  // The sign-in itself is the credential: it is kept with the tokens, not typed into the form.
+  if (input.signInMethod === "device") return { ...leftPassword, ...leftApp };
   if (input.signInMethod === "app") {
-    const leftPassword: SecretColumns = current?.passwordSealed ? { passwordSealed: null, ...password } : {};
     if (input.clientSecret) {
       const clientSecretSealed = seal(input.clientSecret, appSecretContext(owner, "client_secret"));
       return {
