@@ -52,7 +52,11 @@ async function answerDirectly(request, response) {
   });
   const answer = await api.routeApiV1(webRequest);
   if (!answer) return handle(request, response);
-  response.writeHead(answer.status, Object.fromEntries(answer.headers));
+  const answerHeaders = Object.fromEntries(answer.headers);
+  // A body refused before it was read to the end (too large, not JSON) leaves the rest of it in the
+  // connection: close it after this answer, so the client's next request does not land in it.
+  if (!request.complete) answerHeaders.connection = "close";
+  response.writeHead(answer.status, answerHeaders);
   if (!answer.body) return void response.end();
   for await (const chunk of answer.body) response.write(chunk);
   response.end();

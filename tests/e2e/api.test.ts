@@ -4,8 +4,8 @@ import path from "node:path";
 import { eq } from "drizzle-orm";
 import { ImapFlow } from "imapflow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Db, openDatabase } from "@/db/client";
-import { apiKeys, auditLog, type Mailbox, users } from "@/db/schema";
+import type { Db } from "@/db/client";
+import { apiKeys, auditLog, type Mailbox } from "@/db/schema";
 import { createApiKey, revokeApiKey } from "@/lib/api-keys/keys";
 import { createApiKeySchema } from "@/lib/api-keys/schema";
 import type { UserActor } from "@/lib/auth/actor";
@@ -270,6 +270,16 @@ describe("POST /mailboxes/{id}/token", () => {
       });
       expect(answer.status, body.slice(0, 40)).toBe(status);
       if (field) expect(Object.keys(answer.body.errors)).toContain(field);
+    }
+  });
+
+  it("answers the next request on the same connection after refusing an oversized body", async () => {
+    const big = JSON.stringify({ purpose: "smtp", pad: "x".repeat(200_000) });
+    for (let i = 0; i < 10; i++) {
+      const refused = await call("POST", "/mailboxes/{id}/token", { id: box.invoices.id, key: keys.full, body: big });
+      expect(refused.status).toBe(413);
+      const next = await call("GET", "/mailboxes/{id}", { id: box.invoices.id, key: keys.full });
+      expect(next.status).toBe(200);
     }
   });
 
