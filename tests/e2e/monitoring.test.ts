@@ -1,14 +1,12 @@
-import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Db, openDatabase } from "@/db/client";
-import { mailboxTests, users } from "@/db/schema";
+import type { Db } from "@/db/client";
+import { mailboxTests } from "@/db/schema";
 import type { UserActor } from "@/lib/auth/actor";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { createTenant } from "@/lib/tenants/queries";
-import { asActor } from "../support/db";
-import { type Portal, signInOverHttp, startPortal } from "../support/portal";
+import { type Portal, signInOverHttp } from "../support/portal";
 import { type Rig, startRig } from "../support/rig/rig";
 import { startRigPortal } from "../support/rig-portal";
 
