@@ -16,6 +16,10 @@ const timestamps = {
 export const MONITOR_FREQUENCIES = ["off", "hourly", "daily"] as const;
 export type MonitorFrequency = (typeof MONITOR_FREQUENCIES)[number];
 
+/** Where a mailbox stands for its alerts; "ok" is the quiet state the others recover to. */
+export const ALERT_STATES = ["ok", "failing", "needs-sign-in", "expiring"] as const;
+export type AlertState = (typeof ALERT_STATES)[number];
+
 export const tenants = sqliteTable("tenants", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   slug: text("slug").notNull().unique(),
@@ -152,6 +156,10 @@ export const mailboxes = sqliteTable(
     healthSince: integer("health_since", { mode: "timestamp_ms" }),
     lastTestAt: integer("last_test_at", { mode: "timestamp_ms" }),
     lastFailureCode: text("last_failure_code"),
+    // Alerts: the state last alerted about (null: none yet), since when, and when the last alert or reminder went out.
+    alertState: text("alert_state", { enum: ALERT_STATES }),
+    alertStateSince: integer("alert_state_since", { mode: "timestamp_ms" }),
+    lastAlertAt: integer("last_alert_at", { mode: "timestamp_ms" }),
     // Optimistic concurrency: every save must name the version it started from.
     version: integer("version").notNull().default(1),
     updatedBy: text("updated_by").notNull(),
@@ -280,6 +288,93 @@ export const schedulerLeases = sqliteTable("scheduler_leases", {
   holder: text("holder").notNull(),
   expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
 });
+
+export const ALERT_KINDS = ["failing", "needs-sign-in", "expiring", "recovered", "reminder", "test"] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+export const ALERT_CHANNEL_KINDS = ["webhook", "email"] as const;
+export type AlertChannelKind = (typeof ALERT_CHANNEL_KINDS)[number];
+
+/**
+ * Where a tenant's alerts go. A webhook's URL and signing secret are sealed together (a Teams or
+ * Slack URL is itself a credential); the page shows only the host. An email channel names its
+ * recipients and the mailbox it sends from.
+ */
+export const alertChannels = sqliteTable(
+  "alert_channels",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenantId: integer("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: ALERT_CHANNEL_KINDS }).notNull(),
+    name: text("name").notNull(),
+    webhookHost: text("webhook_host"),
+    webhookSealed: text("webhook_sealed"),
+    recipients: text("recipients", { mode: "json" }).$type<string[]>(),
+    // The tenant's mailbox that sends (null once it is deleted), or the portal's alert sender.
+    senderMailboxId: integer("sender_mailbox_id").references(() => mailboxes.id, { onDelete: "set null" }),
+    portalSender: integer("portal_sender", { mode: "boolean" }).notNull().default(false),
+    createdBy: text("created_by").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    // The latest delivery's outcome, shown beside the channel.
+    lastDeliveryAt: integer("last_delivery_at", { mode: "timestamp_ms" }),
+    lastDeliveryOk: integer("last_delivery_ok", { mode: "boolean" }),
+    lastError: text("last_error"),
+  },
+  (t) => [uniqueIndex("alert_channels_tenant_name_unique").on(t.tenantId, t.name)],
+);
+export type AlertChannel = typeof alertChannels.$inferSelect;
+
+/** One alert about one mailbox (or a channel's test alert), with the words every channel sends. */
+export const alerts = sqliteTable(
+  "alerts",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenantId: integer("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    mailboxId: integer("mailbox_id").references(() => mailboxes.id, { onDelete: "set null" }),
+    mailboxName: text("mailbox_name"),
+    kind: text("kind", { enum: ALERT_KINDS }).notNull(),
+    state: text("state", { enum: ALERT_STATES }).notNull(),
+    previousState: text("previous_state", { enum: ALERT_STATES }),
+    code: text("code"),
+    title: text("title").notNull(),
+    detail: text("detail").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [index("alerts_tenant_created_idx").on(t.tenantId, t.createdAt)],
+);
+export type Alert = typeof alerts.$inferSelect;
+
+export const DELIVERY_STATUSES = ["pending", "delivered", "failed"] as const;
+
+/** One alert to one channel: retried with backoff until delivered or out of attempts. */
+export const alertDeliveries = sqliteTable(
+  "alert_deliveries",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    alertId: integer("alert_id")
+      .notNull()
+      .references(() => alerts.id, { onDelete: "cascade" }),
+    channelId: integer("channel_id")
+      .notNull()
+      .references(() => alertChannels.id, { onDelete: "cascade" }),
+    status: text("status", { enum: DELIVERY_STATUSES }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }).notNull(),
+    // A process sending this delivery holds it until then, so two never send it at once.
+    claimedUntil: integer("claimed_until", { mode: "timestamp_ms" }),
+    lastError: text("last_error"),
+    deliveredAt: integer("delivered_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [
+    index("alert_deliveries_status_next_idx").on(t.status, t.nextAttemptAt),
+    index("alert_deliveries_alert_idx").on(t.alertId),
+    index("alert_deliveries_channel_idx").on(t.channelId),
+  ],
+);
+export type AlertDelivery = typeof alertDeliveries.$inferSelect;
 
 export const TEST_OUTCOMES = ["running", "passed", "failed"] as const;
 

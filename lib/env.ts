@@ -98,6 +98,12 @@ const envSchema = z.object({
       }
     }, "MONITOR_SCHEDULE must be a cron pattern such as */5 * * * * (every five minutes)"),
   MONITOR_CONCURRENCY: limit("MONITOR_CONCURRENCY", 4),
+  // The mailbox (by id) that sends alert email for tenants that choose "the portal's alert sender".
+  ALERT_SENDER_MAILBOX: z.coerce
+    .number({ error: "ALERT_SENDER_MAILBOX must be a mailbox id (a whole number)" })
+    .int("ALERT_SENDER_MAILBOX must be a mailbox id (a whole number)")
+    .positive("ALERT_SENDER_MAILBOX must be a mailbox id (a whole number)")
+    .optional(),
   FIRST_ADMIN_EMAIL: z.email("FIRST_ADMIN_EMAIL must be an email address").optional(),
   FIRST_ADMIN_PASSWORD: z.string().min(12, "FIRST_ADMIN_PASSWORD must be at least 12 characters").optional(),
 });

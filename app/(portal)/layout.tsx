@@ -16,6 +16,7 @@ export default async function PortalLayout({ children }: { children: React.React
         </Link>
         <nav aria-label="Main">
           <Link href="/status">Status</Link>
+          <Link href="/alerts">Alerts</Link>
           <Link href="/tenants">{isSuperAdmin(actor) ? "Tenants" : "My tenant"}</Link>
           <Link href="/users">Users</Link>
           <Link href="/audit">Audit log</Link>

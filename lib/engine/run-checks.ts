@@ -248,7 +248,7 @@ export async function runChecksToEnd(
   }
 }
 
-function providerFor(settings: CheckSettings): CredentialProvider | null {
+export function providerFor(settings: CheckSettings): CredentialProvider | null {
   return SIGN_IN_METHODS[signInMethodOf(settings)].provider;
 }
 

@@ -70,22 +70,31 @@ function transportFor(target: Endpoint, credentials: MailCredentials) {
 }
 
 /** Sends one marked message from the mailbox to itself, connecting to the address the guard checked. */
-export async function sendTestMessage(
-  target: Endpoint,
-  credentials: MailCredentials,
-  message: TestMessage,
-): Promise<SendResult> {
+export function sendTestMessage(target: Endpoint, credentials: MailCredentials, message: TestMessage): Promise<SendResult> {
+  const { address, marker } = message;
+  return sendMessage(target, credentials, {
+    from: address,
+    to: [address],
+    subject: `Navigator Mail test ${marker.slice(0, 8)}`,
+    text: `This message was sent by Navigator Mail to test this mailbox's settings. It is deleted automatically once received.\n\nTest id: ${marker}\n`,
+    headers: { [MARKER_HEADER]: marker },
+  });
+}
+
+export type OutgoingMail = {
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+  headers?: Record<string, string>;
+};
+
+/** Sends one message over SMTP to the address the guard checked; a refusal comes back as a diagnosis. */
+export async function sendMessage(target: Endpoint, credentials: MailCredentials, mail: OutgoingMail): Promise<SendResult> {
   const oauth = "accessToken" in credentials;
   const transport = transportFor(target, credentials);
-  const { address, marker } = message;
   try {
-    const info = await transport.sendMail({
-      from: address,
-      to: address,
-      subject: `Navigator Mail test ${marker.slice(0, 8)}`,
-      text: `This message was sent by Navigator Mail to test this mailbox's settings. It is deleted automatically once received.\n\nTest id: ${marker}\n`,
-      headers: { [MARKER_HEADER]: marker },
-    });
+    const info = await transport.sendMail(mail);
     return { ok: true, acceptedAt: Date.now(), response: info.response };
   } catch (error) {
     return {

@@ -5,6 +5,7 @@ import type { Db } from "@/db/client";
 import { type MonitorFrequency, mailboxes, mailboxTests, schedulerLeases, tenants } from "@/db/schema";
 import { SYSTEM_ACTORS } from "@/lib/auth/actor";
 import { describeError } from "@/lib/errors";
+import { evaluateAlerts } from "./alerts";
 import { startMailboxTest, testToEnd } from "./mailbox-tests";
 import { CREDENTIAL_FAILURES } from "./test-limits";
 
@@ -113,6 +114,8 @@ export type SweepReport = {
   failed: number;
   /** Refused for now (capacity, a running test, a cool-down): tried again at the next sweep. */
   deferred: number;
+  /** Alerts raised after the tests: state changes and reminders. */
+  alerts: number;
 };
 
 export type SweepOptions = {
@@ -132,7 +135,7 @@ const LEASE_MS = 5 * 60_000;
 export async function runSweep(db: Db, options: SweepOptions): Promise<SweepReport> {
   const now = options.now ?? Date.now;
   const leaseMs = options.leaseMs ?? LEASE_MS;
-  const report: SweepReport = { swept: false, due: 0, held: 0, passed: 0, failed: 0, deferred: 0 };
+  const report: SweepReport = { swept: false, due: 0, held: 0, passed: 0, failed: 0, deferred: 0, alerts: 0 };
   if (!takeLease(db, SWEEP_LEASE, options.holder, now(), leaseMs)) return report;
   report.swept = true;
   try {
@@ -152,6 +155,8 @@ export async function runSweep(db: Db, options: SweepOptions): Promise<SweepRepo
         }),
       ),
     );
+    // Every mailbox, tested now or not: an expiring credential or a lost sign-in needs no test to alert.
+    report.alerts = evaluateAlerts(db, now());
   } finally {
     releaseLease(db, SWEEP_LEASE, options.holder);
   }

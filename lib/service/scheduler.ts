@@ -5,9 +5,10 @@ import { Cron } from "croner";
 import { getDb } from "@/db/client";
 import { getEnv } from "@/lib/env";
 import { describeError } from "@/lib/errors";
+import { deliverDueAlerts } from "./alerts";
 import { runSweep } from "./monitor";
 
-const globalForScheduler = globalThis as unknown as { navigatorScheduler?: Cron };
+const globalForScheduler = globalThis as unknown as { navigatorScheduler?: Cron[] };
 
 /**
  * Starts the monitoring in this portal process (npm start does, unless MONITOR=off): every
@@ -18,17 +19,27 @@ export function startMonitoring(): void {
   const env = getEnv();
   if (env.MONITOR === "off" || globalForScheduler.navigatorScheduler) return;
   const holder = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  globalForScheduler.navigatorScheduler = new Cron(
-    env.MONITOR_SCHEDULE,
-    // protect: a sweep still running when the next one is due is not started twice.
-    { name: "monitor", protect: true, catch: (error) => console.error("monitor:", describeError(error)) },
-    async () => {
-      const report = await runSweep(getDb(), { holder, concurrency: env.MONITOR_CONCURRENCY });
-      if (report.swept && report.due > 0) {
-        console.log(
-          `monitor: ${report.due} due, ${report.passed} passed, ${report.failed} failed, ${report.held} held back, ${report.deferred} deferred`,
-        );
+  const catcher = (name: string) => (error: unknown) => console.error(`${name}:`, describeError(error));
+  globalForScheduler.navigatorScheduler = [
+    new Cron(
+      env.MONITOR_SCHEDULE,
+      // protect: a sweep still running when the next one is due is not started twice.
+      { name: "monitor", protect: true, catch: catcher("monitor") },
+      async () => {
+        const report = await runSweep(getDb(), { holder, concurrency: env.MONITOR_CONCURRENCY });
+        if (report.swept && (report.due > 0 || report.alerts > 0)) {
+          console.log(
+            `monitor: ${report.due} due, ${report.passed} passed, ${report.failed} failed, ${report.held} held back, ${report.deferred} deferred, ${report.alerts} alerts`,
+          );
+        }
+      },
+    ),
+    // Alerts go out on their own schedule, so a slow webhook never holds up a sweep (or the reverse).
+    new Cron(env.MONITOR_SCHEDULE, { name: "alerts", protect: true, catch: catcher("alerts") }, async () => {
+      const report = await deliverDueAlerts(getDb());
+      if (report.delivered + report.retrying + report.failed > 0) {
+        console.log(`alerts: ${report.delivered} delivered, ${report.retrying} to retry, ${report.failed} failed`);
       }
-    },
-  );
+    }),
+  ];
 }

@@ -4,8 +4,12 @@ import { revalidatePath } from "next/cache";
 import { redirect } from "next/navigation";
 import { getDb } from "@/db/client";
 import { authorizedAction } from "@/lib/action";
+import { createEmailChannel, createWebhookChannel, deleteAlertChannel } from "@/lib/alerts/channels";
+import { channelRefSchema, createEmailChannelSchema, createWebhookChannelSchema } from "@/lib/alerts/schema";
 import { createApiKey, revokeApiKey } from "@/lib/api-keys/keys";
 import { createApiKeySchema, revokeApiKeySchema } from "@/lib/api-keys/schema";
+import { UserError } from "@/lib/errors";
+import { sendTestAlert } from "@/lib/service/alerts";
 import { createTenant, renameTenant, saveTenantDefaults, saveTenantMonitoring } from "@/lib/tenants/queries";
 import {
   createTenantSchema,
@@ -67,5 +71,47 @@ export const saveTenantMonitoringAction = authorizedAction({
     const tenant = saveTenantMonitoring(getDb(), actor, input);
     revalidatePath(`/tenants/${tenant.slug}`, "layout");
     return "Saved: mailboxes without their own setting are tested on this schedule.";
+  },
+});
+
+export const createWebhookChannelAction = authorizedAction({
+  schema: createWebhookChannelSchema,
+  // The URL of a Teams or Slack webhook is itself a credential: it is not echoed back.
+  secretFields: ["url"],
+  async run(actor, input) {
+    const { view, secret } = await createWebhookChannel(getDb(), actor, input);
+    revalidatePath("/tenants/[slug]", "page");
+    return {
+      message: `Webhook ${view.name} added. Alerts are signed in the X-Signature header with this secret.`,
+      reveal: { label: `Signing secret of ${view.name}:`, value: secret },
+    };
+  },
+});
+
+export const createEmailChannelAction = authorizedAction({
+  schema: createEmailChannelSchema,
+  async run(actor, input) {
+    const view = createEmailChannel(getDb(), actor, input);
+    revalidatePath("/tenants/[slug]", "page");
+    return `Email channel ${view.name} added: alerts go to ${(view.recipients ?? []).join(", ")}.`;
+  },
+});
+
+export const deleteAlertChannelAction = authorizedAction({
+  schema: channelRefSchema,
+  async run(actor, input) {
+    const view = deleteAlertChannel(getDb(), actor, input.tenantId, input.channelId);
+    revalidatePath("/tenants/[slug]", "page");
+    return `Alert channel ${view.name} deleted.`;
+  },
+});
+
+export const sendTestAlertAction = authorizedAction({
+  schema: channelRefSchema,
+  async run(actor, input) {
+    const result = await sendTestAlert(getDb(), actor, input.tenantId, input.channelId);
+    revalidatePath("/tenants/[slug]", "page");
+    if (!result.ok) throw new UserError(`The test alert was not delivered: ${result.error}`);
+    return "Test alert delivered.";
   },
 });

@@ -1,0 +1,116 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { getDb } from "@/db/client";
+import type { AlertKind } from "@/db/schema";
+import { requireActor } from "@/lib/auth/session";
+import { formatUtc } from "@/lib/format-time";
+import { type AlertRow, listAlerts } from "@/lib/service/alerts";
+
+export const metadata: Metadata = { title: "Alerts" };
+
+type Props = { searchParams: Promise<{ q?: string; tenant?: string; page?: string }> };
+
+const KIND_LABELS: Record<AlertKind, string> = {
+  failing: "Failing",
+  "needs-sign-in": "Needs sign-in",
+  expiring: "Expiring",
+  recovered: "Recovered",
+  reminder: "Reminder",
+  test: "Test",
+};
+
+/** Every alert the admin may see, newest first, with what became of it on each channel. */
+export default async function AlertsPage({ searchParams }: Props) {
+  const actor = await requireActor();
+  const params = await searchParams;
+  const q = params.q?.slice(0, 100) ?? "";
+  const tenant = params.tenant?.slice(0, 40);
+  const page = Number.parseInt(params.page ?? "1", 10) || 1;
+  const list = listAlerts(getDb(), actor, { q, tenant, page });
+  const href = (to: number) => {
+    const search = new URLSearchParams();
+    if (q) search.set("q", q);
+    if (tenant) search.set("tenant", tenant);
+    if (to > 1) search.set("page", String(to));
+    const text = search.toString();
+    return text ? `/alerts?${text}` : "/alerts";
+  };
+  return (
+    <>
+      <h1>Alerts</h1>
+      <search>
+        <form method="get" action="/alerts" className="inline-form">
+          {tenant && <input type="hidden" name="tenant" value={tenant} />}
+          <label htmlFor="alert-search">Search</label>
+          <input id="alert-search" name="q" type="search" defaultValue={q} placeholder="Mailbox or tenant" />
+          <button type="submit" className="secondary">
+            Search
+          </button>
+        </form>
+      </search>
+      {list.rows.length === 0 ? (
+        <p className="empty">No alerts {q || tenant ? "match" : "yet"}.</p>
+      ) : (
+        <table className="alerts-table">
+          <thead>
+            <tr>
+              <th scope="col">When (UTC)</th>
+              <th scope="col">Alert</th>
+              <th scope="col">Tenant</th>
+              <th scope="col">Deliveries</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.rows.map((row) => (
+              <tr key={row.id} data-alert={row.id} data-kind={row.kind}>
+                <td>{formatUtc(row.createdAt)}</td>
+                <td>
+                  <span className={`badge alert-${row.kind}`}>{KIND_LABELS[row.kind]}</span>{" "}
+                  {row.mailboxId ? (
+                    <Link href={`/tenants/${row.tenantSlug}/mailboxes/${row.mailboxId}`}>{row.title}</Link>
+                  ) : (
+                    row.title
+                  )}
+                  <div className="muted">{row.detail}</div>
+                </td>
+                <td>
+                  <Link href={`/tenants/${row.tenantSlug}`}>{row.tenantName}</Link>
+                </td>
+                <td>
+                  <Deliveries row={row} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {(page > 1 || list.hasMore) && (
+        <nav aria-label="Pages" className="pager">
+          {page > 1 && <Link href={href(page - 1)}>Newer</Link>}
+          <span>Page {list.page}</span>
+          {list.hasMore && <Link href={href(page + 1)}>Older</Link>}
+        </nav>
+      )}
+    </>
+  );
+}
+
+function Deliveries({ row }: { row: AlertRow }) {
+  if (row.deliveries.length === 0) return <span className="muted">No channel</span>;
+  return (
+    <ul className="plain">
+      {row.deliveries.map((d) => (
+        <li key={d.channelName} data-delivery={d.status}>
+          {d.channelName}:{" "}
+          {d.status === "delivered"
+            ? `delivered ${d.deliveredAt ? formatUtc(d.deliveredAt, "seconds") : ""}`
+            : d.status === "failed"
+              ? `failed after ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}: ${d.lastError ?? ""}`
+              : d.attempts > 0
+                ? `retrying at ${formatUtc(d.nextAttemptAt, "seconds")} (${d.attempts} failed: ${d.lastError ?? ""})`
+                : "sending"}
+        </li>
+      ))}
+    </ul>
+  );
+}

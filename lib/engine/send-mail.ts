@@ -1,0 +1,45 @@
+import "server-only";
+import { type Diagnosis, diagnose } from "./diagnoses";
+import { guardHost } from "./network-guard";
+import { type CheckOptions, providerFor } from "./run-checks";
+import { type CheckSettings, tlsModeFor, usesSmtp } from "./settings";
+import { sendMessage, smtpTransport } from "./smtp";
+import type { MailCredentials } from "./transport";
+
+export type MailToSend = { to: string[]; subject: string; text: string };
+
+/**
+ * Sends a message from a mailbox the way its test does: the network guard, a token from the
+ * mailbox's own sign-in method (the sealed cache first), then SMTP with XOAUTH2. Alert email uses it.
+ */
+export async function sendMailAs(
+  settings: CheckSettings,
+  options: CheckOptions,
+  mail: MailToSend,
+): Promise<{ ok: true } | { ok: false; diagnosis: Diagnosis }> {
+  const server = smtpTransport.server(settings);
+  if (!usesSmtp(settings.type) || "missing" in server) {
+    return { ok: false, diagnosis: diagnose("SETTINGS_INCOMPLETE", "the sending mailbox has no SMTP Server") };
+  }
+  const service = { name: "SMTP", ports: smtpTransport.ports };
+  const guard = await guardHost(service, server.host, server.port, options.allowlist, options.resolver);
+  if (!guard.ok) return guard;
+  const provider = providerFor(settings);
+  let credentials: MailCredentials = { user: settings.login, password: settings.password ?? "" };
+  if (provider) {
+    const token = await provider.acquire({
+      settings,
+      authorityHost: options.authorityHost,
+      cache: options.tokenCache,
+      timeoutMs: options.tokenTimeoutMs,
+    });
+    if (!token.ok) return token;
+    const appOnly = token.expect.kind === "application";
+    credentials = { user: token.xoauth2User, accessToken: token.accessToken, appOnly };
+  } else if (!settings.password) {
+    return { ok: false, diagnosis: diagnose("NO_PASSWORD") };
+  }
+  const endpoint = { ...server, address: guard.address, mode: tlsModeFor(server.port, settings.useTls) };
+  const sent = await sendMessage(endpoint, credentials, { from: settings.login, ...mail });
+  return sent.ok ? { ok: true } : sent;
+}
