@@ -17,9 +17,9 @@ if (report.dropped > 0)
   );
 if (report.unreadable.length > 0) {
   console.error(
-    `${report.unreadable.length} secret(s) could not be opened with any configured key; their passwords must be entered again:`,
+    `${report.unreadable.length} secret(s) could not be opened with any configured key; they must be entered again:`,
   );
   for (const item of report.unreadable)
-    console.error(`  mailbox ${item.mailboxId} "${item.name}" (tenant ${item.tenantId})`);
+    console.error(`  ${item.owner} ${item.id} "${item.name}" (tenant ${item.tenantId})`);
   process.exit(2);
 }

@@ -55,7 +55,10 @@ export function createEmailChannel(db: Db, actor: UserActor, input: CreateEmailC
   assertTenantAccess(actor, input.tenantId);
   const senderId = input.senderMailboxId;
   if (senderId === null && getEnv().ALERT_SENDER_MAILBOX === undefined) {
-    throw new UserError("This portal has no alert sender of its own: choose one of the tenant's mailboxes.", "senderMailboxId");
+    throw new UserError(
+      "This portal has no alert sender of its own: choose one of the tenant's mailboxes.",
+      "senderMailboxId",
+    );
   }
   if (senderId !== null) {
     const sender = db
@@ -99,10 +102,7 @@ function insertChannel(
         .returning()
         .get();
       const rest = complete(tx, row);
-      tx.update(alertChannels)
-        .set(rest)
-        .where(eq(alertChannels.id, row.id))
-        .run();
+      tx.update(alertChannels).set(rest).where(eq(alertChannels.id, row.id)).run();
       const channel = tx.select().from(alertChannels).where(eq(alertChannels.id, row.id)).get()!;
       recordAudit(tx, actor, {
         tenantId,
@@ -173,7 +173,11 @@ function withSenderName(db: Db | Tx, row: AlertChannel): AlertChannelView {
   const sender =
     senderId === null
       ? undefined
-      : db.select({ name: mailboxes.name, login: mailboxes.login }).from(mailboxes).where(eq(mailboxes.id, senderId)).get();
+      : db
+          .select({ name: mailboxes.name, login: mailboxes.login })
+          .from(mailboxes)
+          .where(eq(mailboxes.id, senderId))
+          .get();
   const senderName = sender
     ? row.portalSender
       ? `the portal's alert sender (${sender.login})`

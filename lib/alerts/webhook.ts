@@ -69,13 +69,16 @@ export async function postWebhook(
         response.on("close", () => {
           const status = response.statusCode ?? 0;
           if (status >= 200 && status < 300) resolve({ ok: true, status });
-          else if (status >= 300 && status < 400) resolve({ ok: false, error: `HTTP ${status}: redirects are not followed` });
+          else if (status >= 300 && status < 400)
+            resolve({ ok: false, error: `HTTP ${status}: redirects are not followed` });
           else resolve({ ok: false, error: `HTTP ${status}` });
         });
         response.resume();
       },
     );
-    request.on("timeout", () => request.destroy(new Error(`no answer within ${(target.timeoutMs ?? TIMEOUT_MS) / 1000} s`)));
+    request.on("timeout", () =>
+      request.destroy(new Error(`no answer within ${(target.timeoutMs ?? TIMEOUT_MS) / 1000} s`)),
+    );
     request.on("error", (error: NodeJS.ErrnoException) =>
       resolve({ ok: false, error: error.code ? `${error.code}: ${error.message}` : error.message }),
     );

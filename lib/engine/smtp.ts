@@ -70,7 +70,11 @@ function transportFor(target: Endpoint, credentials: MailCredentials) {
 }
 
 /** Sends one marked message from the mailbox to itself, connecting to the address the guard checked. */
-export function sendTestMessage(target: Endpoint, credentials: MailCredentials, message: TestMessage): Promise<SendResult> {
+export function sendTestMessage(
+  target: Endpoint,
+  credentials: MailCredentials,
+  message: TestMessage,
+): Promise<SendResult> {
   const { address, marker } = message;
   return sendMessage(target, credentials, {
     from: address,
@@ -90,7 +94,11 @@ export type OutgoingMail = {
 };
 
 /** Sends one message over SMTP to the address the guard checked; a refusal comes back as a diagnosis. */
-export async function sendMessage(target: Endpoint, credentials: MailCredentials, mail: OutgoingMail): Promise<SendResult> {
+export async function sendMessage(
+  target: Endpoint,
+  credentials: MailCredentials,
+  mail: OutgoingMail,
+): Promise<SendResult> {
   const oauth = "accessToken" in credentials;
   const transport = transportFor(target, credentials);
   try {

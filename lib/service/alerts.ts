@@ -14,7 +14,7 @@ import {
   mailboxes,
   tenants,
 } from "@/db/schema";
-import { openWebhook } from "@/lib/alerts/channels";
+import { getAlertChannelFor, openWebhook } from "@/lib/alerts/channels";
 import { postWebhook, type WebhookTarget } from "@/lib/alerts/webhook";
 import { type Actor, isSuperAdmin, type UserActor } from "@/lib/auth/actor";
 import { CATALOGUE, SETUP_STEP_LABELS } from "@/lib/engine/diagnoses";
@@ -22,7 +22,6 @@ import { sendMailAs } from "@/lib/engine/send-mail";
 import { getEnv } from "@/lib/env";
 import { describeError } from "@/lib/errors";
 import { formatUtc } from "@/lib/format-time";
-import { getAlertChannelFor } from "@/lib/alerts/channels";
 import { credentialCooldown, credentialFingerprint } from "./test-limits";
 import { checkOptionsFor, checkSettingsFor } from "./test-settings";
 
@@ -86,7 +85,10 @@ export function evaluateAlerts(db: Db, now = Date.now()): number {
     .where(
       or(
         sql`${state} <> coalesce(${mailboxes.alertState}, 'ok')`,
-        and(sql`${state} <> 'ok'`, or(isNull(mailboxes.lastAlertAt), lte(mailboxes.lastAlertAt, new Date(now - REMINDER_MS)))),
+        and(
+          sql`${state} <> 'ok'`,
+          or(isNull(mailboxes.lastAlertAt), lte(mailboxes.lastAlertAt, new Date(now - REMINDER_MS))),
+        ),
       ),
     )
     .all() as Subject[];
@@ -99,7 +101,8 @@ export function evaluateAlerts(db: Db, now = Date.now()): number {
 
 function raiseAlert(db: Db, subject: Subject, now: number): boolean {
   const previous = subject.previous ?? "ok";
-  const kind: Exclude<AlertKind, "test"> = subject.state === previous ? "reminder" : subject.state === "ok" ? "recovered" : subject.state;
+  const kind: Exclude<AlertKind, "test"> =
+    subject.state === previous ? "reminder" : subject.state === "ok" ? "recovered" : subject.state;
   const words = alertWords(kind, subject, now);
   const at = new Date(now);
   return db.transaction(
@@ -152,7 +155,9 @@ function queueDeliveries(tx: Tx, alert: Alert, at: Date, channelIds?: number[]):
     .all();
   if (channels.length === 0) return;
   tx.insert(alertDeliveries)
-    .values(channels.map((c) => ({ alertId: alert.id, channelId: c.id, status: "pending" as const, nextAttemptAt: at })))
+    .values(
+      channels.map((c) => ({ alertId: alert.id, channelId: c.id, status: "pending" as const, nextAttemptAt: at })),
+    )
     .run();
 }
 
@@ -170,7 +175,11 @@ const STATE_WORDS: Record<AlertState, string> = {
 };
 
 /** The words every channel sends: a title and what to do, from the diagnosis catalogue. */
-function alertWords(kind: Exclude<AlertKind, "test">, subject: Subject, now: number): { title: string; detail: string } {
+function alertWords(
+  kind: Exclude<AlertKind, "test">,
+  subject: Subject,
+  now: number,
+): { title: string; detail: string } {
   const name = subject.name;
   const explain = (): string => {
     if (subject.state === "expiring" && subject.expiresAt) {
@@ -200,7 +209,10 @@ function alertWords(kind: Exclude<AlertKind, "test">, subject: Subject, now: num
     }
     case "reminder": {
       const since = subject.previousSince ? ` since ${formatUtc(subject.previousSince)} UTC` : "";
-      return { title: `Still ${STATE_WORDS[subject.state]}: ${name}`, detail: `Reminder: ${STATE_WORDS[subject.state]}${since}. ${explain()}` };
+      return {
+        title: `Still ${STATE_WORDS[subject.state]}: ${name}`,
+        detail: `Reminder: ${STATE_WORDS[subject.state]}${since}. ${explain()}`,
+      };
     }
   }
 }
@@ -228,7 +240,12 @@ export type DeliveryReport = { delivered: number; retrying: number; failed: numb
 export async function deliverDueAlerts(db: Db, options: DeliveryOptions = {}): Promise<DeliveryReport> {
   const now = options.now ?? Date.now;
   const due = db
-    .select({ delivery: alertDeliveries, alert: alerts, channel: alertChannels, tenant: { slug: tenants.slug, name: tenants.name } })
+    .select({
+      delivery: alertDeliveries,
+      alert: alerts,
+      channel: alertChannels,
+      tenant: { slug: tenants.slug, name: tenants.name },
+    })
     .from(alertDeliveries)
     .innerJoin(alerts, eq(alerts.id, alertDeliveries.alertId))
     .innerJoin(alertChannels, eq(alertChannels.id, alertDeliveries.channelId))
@@ -308,7 +325,10 @@ async function deliverOne(
 /** One attempt; null when the channel took it, else the reason in words (no secrets, no URL path). */
 async function send(db: Db, { delivery, alert, channel, tenant }: Pending, options: DeliveryOptions, now: number) {
   const env = getEnv();
-  const link = alert.mailboxId && env.NEXTAUTH_URL ? new URL(`/tenants/${tenant.slug}/mailboxes/${alert.mailboxId}`, env.NEXTAUTH_URL).href : null;
+  const link =
+    alert.mailboxId && env.NEXTAUTH_URL
+      ? new URL(`/tenants/${tenant.slug}/mailboxes/${alert.mailboxId}`, env.NEXTAUTH_URL).href
+      : null;
   const text = `${alert.title} (${tenant.name}). ${alert.detail}${link ? ` ${link}` : ""}`;
   if (channel.kind === "webhook") {
     const { url, secret } = openWebhook(channel);
@@ -328,7 +348,13 @@ async function send(db: Db, { delivery, alert, channel, tenant }: Pending, optio
       sentAt: new Date(now).toISOString(),
     });
     const target = { allowlist: env.MAIL_ALLOW_PRIVATE, ...options.webhook };
-    const answer = await postWebhook(new URL(url), body, secret, { "x-navigator-delivery": String(delivery.id) }, target);
+    const answer = await postWebhook(
+      new URL(url),
+      body,
+      secret,
+      { "x-navigator-delivery": String(delivery.id) },
+      target,
+    );
     return answer.ok ? null : answer.error;
   }
   const senderId = channel.portalSender ? env.ALERT_SENDER_MAILBOX : channel.senderMailboxId;
@@ -365,7 +391,11 @@ export async function sendTestAlert(
       .get();
     queueDeliveries(tx, alert, at, [channel.id]);
     const delivery = tx.select().from(alertDeliveries).where(eq(alertDeliveries.alertId, alert.id)).get()!;
-    const tenant = tx.select({ slug: tenants.slug, name: tenants.name }).from(tenants).where(eq(tenants.id, tenantId)).get()!;
+    const tenant = tx
+      .select({ slug: tenants.slug, name: tenants.name })
+      .from(tenants)
+      .where(eq(tenants.id, tenantId))
+      .get()!;
     return { delivery, alert, channel, tenant };
   });
   // A test alert is tried once, so the administrator sees the answer at once.
@@ -396,7 +426,9 @@ export function listAlerts(
   const q = query.q?.trim().toLowerCase();
   if (q) {
     const like = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    scope.push(sql`(lower(${alerts.title}) LIKE ${like} ESCAPE '\\' OR lower(${tenants.name}) LIKE ${like} ESCAPE '\\')`);
+    scope.push(
+      sql`(lower(${alerts.title}) LIKE ${like} ESCAPE '\\' OR lower(${tenants.name}) LIKE ${like} ESCAPE '\\')`,
+    );
   }
   const page = Math.max(1, query.page ?? 1);
   const listed = db

@@ -1,30 +1,35 @@
 import "server-only";
 import { eq, isNotNull } from "drizzle-orm";
 import type { Db, Tx } from "@/db/client";
-import { mailboxes, tokenCaches } from "@/db/schema";
+import { alertChannels, mailboxes, tokenCaches } from "@/db/schema";
+import { webhookContext } from "@/lib/alerts/channels";
 import { recordAudit } from "@/lib/audit/log";
 import { open, type SealingKey, seal, sealedKeyId } from "@/lib/crypto/seal";
 import { getEnv } from "@/lib/env";
 import { appSecretContext, mailboxPasswordContext } from "@/lib/mailbox/password";
 import { tokenCacheContext } from "@/lib/mailbox/token-cache-store";
 
-type SealedRow = { mailboxId: number; tenantId: number; name: string; sealed: string };
+/** A sealed value and its owner: a mailbox's field, or an alert channel's webhook. */
+type SealedRow = { id: number; tenantId: number; name: string; sealed: string };
+type Owner = "mailbox" | "alert channel";
 
 /**
  * Every column that holds a sealed value. A secret an administrator typed is reported when no key
  * opens it (it must be typed again); a token cache is only a cache, so an unreadable one is dropped.
  */
 const SEALED_COLUMNS: {
+  owner: Owner;
   rows(tx: Tx): SealedRow[];
   context(row: SealedRow): string;
   write(tx: Tx, row: SealedRow, sealed: string | null): void;
   unreadable: "report" | "drop";
 }[] = [
   {
+    owner: "mailbox",
     rows: (tx) =>
       tx
         .select({
-          mailboxId: mailboxes.id,
+          id: mailboxes.id,
           tenantId: mailboxes.tenantId,
           name: mailboxes.name,
           sealed: mailboxes.passwordSealed,
@@ -32,16 +37,17 @@ const SEALED_COLUMNS: {
         .from(mailboxes)
         .where(isNotNull(mailboxes.passwordSealed))
         .all() as SealedRow[],
-    context: (row) => mailboxPasswordContext({ id: row.mailboxId, tenantId: row.tenantId }),
+    context: (row) => mailboxPasswordContext({ id: row.id, tenantId: row.tenantId }),
     write: (tx, row, sealed) =>
-      tx.update(mailboxes).set({ passwordSealed: sealed }).where(eq(mailboxes.id, row.mailboxId)).run(),
+      tx.update(mailboxes).set({ passwordSealed: sealed }).where(eq(mailboxes.id, row.id)).run(),
     unreadable: "report",
   },
   ...(["clientSecretSealed", "privateKeySealed"] as const).map((column) => ({
+    owner: "mailbox" as const,
     rows: (tx: Tx) =>
       tx
         .select({
-          mailboxId: mailboxes.id,
+          id: mailboxes.id,
           tenantId: mailboxes.tenantId,
           name: mailboxes.name,
           sealed: mailboxes[column],
@@ -51,22 +57,23 @@ const SEALED_COLUMNS: {
         .all() as SealedRow[],
     context: (row: SealedRow) =>
       appSecretContext(
-        { id: row.mailboxId, tenantId: row.tenantId },
+        { id: row.id, tenantId: row.tenantId },
         column === "clientSecretSealed" ? "client_secret" : "private_key",
       ),
     write: (tx: Tx, row: SealedRow, sealed: string | null) =>
       tx
         .update(mailboxes)
         .set({ [column]: sealed })
-        .where(eq(mailboxes.id, row.mailboxId))
+        .where(eq(mailboxes.id, row.id))
         .run(),
     unreadable: "report" as const,
   })),
   {
+    owner: "mailbox",
     rows: (tx) =>
       tx
         .select({
-          mailboxId: mailboxes.id,
+          id: mailboxes.id,
           tenantId: mailboxes.tenantId,
           name: mailboxes.name,
           sealed: tokenCaches.cacheSealed,
@@ -74,20 +81,38 @@ const SEALED_COLUMNS: {
         .from(tokenCaches)
         .innerJoin(mailboxes, eq(mailboxes.id, tokenCaches.mailboxId))
         .all(),
-    context: (row) => tokenCacheContext({ id: row.mailboxId, tenantId: row.tenantId }),
+    context: (row) => tokenCacheContext({ id: row.id, tenantId: row.tenantId }),
     write: (tx, row, sealed) =>
       sealed === null
-        ? tx.delete(tokenCaches).where(eq(tokenCaches.mailboxId, row.mailboxId)).run()
-        : tx.update(tokenCaches).set({ cacheSealed: sealed }).where(eq(tokenCaches.mailboxId, row.mailboxId)).run(),
+        ? tx.delete(tokenCaches).where(eq(tokenCaches.mailboxId, row.id)).run()
+        : tx.update(tokenCaches).set({ cacheSealed: sealed }).where(eq(tokenCaches.mailboxId, row.id)).run(),
     unreadable: "drop",
+  },
+  {
+    owner: "alert channel",
+    rows: (tx) =>
+      tx
+        .select({
+          id: alertChannels.id,
+          tenantId: alertChannels.tenantId,
+          name: alertChannels.name,
+          sealed: alertChannels.webhookSealed,
+        })
+        .from(alertChannels)
+        .where(isNotNull(alertChannels.webhookSealed))
+        .all() as SealedRow[],
+    context: (row) => webhookContext(row),
+    write: (tx, row, sealed) =>
+      tx.update(alertChannels).set({ webhookSealed: sealed }).where(eq(alertChannels.id, row.id)).run(),
+    unreadable: "report",
   },
 ];
 
 export type RotationReport = {
   resealed: number;
   current: number;
-  /** Typed secrets no configured key opens: they must be entered again. */
-  unreadable: { mailboxId: number; tenantId: number; name: string }[];
+  /** Typed secrets (passwords, app credentials, webhook URLs) no configured key opens: they must be entered again. */
+  unreadable: { owner: Owner; id: number; tenantId: number; name: string }[];
   /** Token caches no configured key opens: dropped, so the next test signs in afresh. */
   dropped: number;
 };
@@ -109,7 +134,7 @@ export function resealAll(db: Db, keys: SealingKey[] = getEnv().SECRETS_KEYS): R
           plain = open(row.sealed, context, keys);
         } catch {
           if (column.unreadable === "report") {
-            report.unreadable.push({ mailboxId: row.mailboxId, tenantId: row.tenantId, name: row.name });
+            report.unreadable.push({ owner: column.owner, id: row.id, tenantId: row.tenantId, name: row.name });
           } else {
             column.write(tx, row, null);
             report.dropped++;

@@ -49,7 +49,12 @@ describe("key rotation", () => {
     );
     const stranger = [{ id: "only", key: randomBytes(32) }];
     const report = resealAll(db, stranger);
-    expect(report.unreadable).toContainEqual({ mailboxId: box.id, tenantId: world.tenantB.id, name: "Orphan" });
+    expect(report.unreadable).toContainEqual({
+      owner: "mailbox",
+      id: box.id,
+      tenantId: world.tenantB.id,
+      name: "Orphan",
+    });
     expect(db.select().from(mailboxes).where(eq(mailboxes.id, box.id)).get()!.passwordSealed).toBe(box.passwordSealed);
   });
 });

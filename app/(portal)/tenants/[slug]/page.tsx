@@ -226,7 +226,12 @@ export default async function TenantPage({ params, searchParams }: Props) {
                     )}
                   </td>
                   <td className="actions">
-                    <ActionForm action={sendTestAlertAction} submitLabel="Send test alert" pendingLabel="Sending…" inline>
+                    <ActionForm
+                      action={sendTestAlertAction}
+                      submitLabel="Send test alert"
+                      pendingLabel="Sending…"
+                      inline
+                    >
                       <input type="hidden" name="tenantId" value={tenant.id} />
                       <input type="hidden" name="channelId" value={channel.id} />
                     </ActionForm>
