@@ -1,32 +1,47 @@
+import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
+import { ImapFlow } from "imapflow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
-import { mailboxTests } from "@/db/schema";
+import { mailboxes, mailboxTests } from "@/db/schema";
+import { createEmailChannel, createWebhookChannel } from "@/lib/alerts/channels";
+import { createEmailChannelSchema, createWebhookChannelSchema } from "@/lib/alerts/schema";
 import type { UserActor } from "@/lib/auth/actor";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { createTenant } from "@/lib/tenants/queries";
 import { type Portal, signInOverHttp } from "../support/portal";
-import { type Rig, startRig } from "../support/rig/rig";
+import { BOTH_PERMISSIONS, type Rig, startRig } from "../support/rig/rig";
 import { startRigPortal } from "../support/rig-portal";
+import { validSignature, WebhookReceiver } from "../support/webhook-receiver";
 
 let rig: Rig;
 let portal: Portal;
 let db: Db;
 let root: UserActor;
 
+let receiver: WebhookReceiver;
+const ALERT_INBOX = { upn: "alerts@contoso.com", password: "alert-inbox-password" };
+
 beforeAll(async () => {
-  rig = await startRig();
+  rig = await startRig({ passwords: { [ALERT_INBOX.upn]: ALERT_INBOX.password } });
+  // Tokens live 200 s, less than MSAL's five-minute margin: every test asks Entra, so a revoked
+  // consent shows at the next test instead of an hour later.
+  rig.entra.accessTokenLifetime = 200;
+  receiver = await new WebhookReceiver(rig.tls).start();
   ({ portal, db, root } = await startRigPortal(rig, {
     MONITOR: "on",
     // Every two seconds, so the test need not wait a minute.
     MONITOR_SCHEDULE: "*/2 * * * * *",
+    MAIL_ALLOW_PRIVATE: [...rig.allowlist, receiver.allowEntry].join(","),
+    NEXTAUTH_URL: "https://portal.example.com",
   }));
 }, 180_000);
 
 afterAll(async () => {
   db?.$client.close();
   await portal?.stop();
+  await receiver?.stop();
   await rig?.stop();
 });
 
@@ -54,4 +69,104 @@ describe("the scheduler in the portal process", () => {
     expect(page).toContain('class="day-passed"');
     expect(page).toContain("Tested on 1 of the last 30 days; failures on 0");
   });
+});
+
+/** The subjects in the alert inbox, read over IMAP as any mail client would. */
+async function alertInboxSubjects(): Promise<string[]> {
+  const client = new ImapFlow({
+    host: rig.ip,
+    port: 993,
+    secure: true,
+    auth: { user: ALERT_INBOX.upn, pass: ALERT_INBOX.password },
+    logger: false,
+  });
+  await client.connect();
+  try {
+    await client.mailboxOpen("INBOX");
+    const subjects: string[] = [];
+    for await (const message of client.fetch("1:*", { envelope: true })) subjects.push(message.envelope?.subject ?? "");
+    return subjects;
+  } catch {
+    return [];
+  } finally {
+    await client.logout();
+  }
+}
+
+describe("alerts from the scheduler", () => {
+  it("alerts a signed webhook and an alert mailbox when consent is revoked, and again when it is restored", async () => {
+    const tenant = createTenant(db, root, { name: "Alerted", slug: "alerted" });
+    const app = { clientId: randomUUID(), publicClient: true, consented: [...BOTH_PERMISSIONS] };
+    rig.tenant.apps.push(app);
+    const form = (name: string, overrides: Record<string, string> = {}) =>
+      saveMailboxSchema.parse({
+        tenantId: String(tenant.id),
+        ...rig.mailboxForm(rig.addUser(), { name, ...overrides }),
+      });
+    const sender = createMailbox(db, root, form("Alert sender", { monitorLight: "off", monitorFull: "off" }));
+    const watched = createMailbox(db, root, form("Orders", { azureClientId: app.clientId }));
+    const allowlist = [receiver.allowEntry];
+    const hook = await createWebhookChannel(
+      db,
+      root,
+      createWebhookChannelSchema.parse({ tenantId: String(tenant.id), name: "Ops", url: receiver.url("/teams") }),
+      { allowlist },
+    );
+    createEmailChannel(
+      db,
+      root,
+      createEmailChannelSchema.parse({
+        tenantId: String(tenant.id),
+        name: "IT",
+        recipients: ALERT_INBOX.upn,
+        senderMailboxId: String(sender.id),
+      }),
+    );
+    const healthOf = () => db.select().from(mailboxes).where(eq(mailboxes.id, watched.id)).get()!;
+    await expect.poll(() => healthOf().health, { timeout: 60_000 }).toBe("healthy");
+    expect(receiver.received).toEqual([]);
+
+    // An hour passes (the light test is due again) and an administrator revokes the consent.
+    app.consented = [];
+    const anHourAgo = new Date(Date.now() - 3_700_000);
+    const due = () =>
+      db.update(mailboxes)
+        .set({ lastMonitorLightAt: anHourAgo, lastMonitorFullAt: anHourAgo })
+        .where(eq(mailboxes.id, watched.id))
+        .run();
+    due();
+    const bodies = () => receiver.received.map((r) => ({ request: r, body: JSON.parse(r.body) }));
+    await expect.poll(() => bodies().map((b) => b.body.type), { timeout: 60_000 }).toEqual(["mailbox.failing"]);
+    const [failing] = bodies();
+    expect(validSignature(failing!.request, hook.secret)).toBe(true);
+    expect(failing!.request.path).toBe("/teams");
+    expect(failing!.body).toMatchObject({ state: "failing", code: "AADSTS65001", mailbox: { name: "Orders" } });
+    expect(failing!.body.text).toContain("Orders is failing (Alerted).");
+    expect(failing!.body.text).toContain('setup step "Grant admin consent"');
+    expect(failing!.body.text).toContain(`https://portal.example.com/tenants/alerted/mailboxes/${watched.id}`);
+    await expect
+      .poll(alertInboxSubjects, { timeout: 60_000, interval: 1000 })
+      .toEqual(["[Navigator Mail] Orders is failing"]);
+
+    // The consent is granted again; at the next light test the mailbox recovers and says so.
+    app.consented = [...BOTH_PERMISSIONS];
+    due();
+    await expect
+      .poll(() => bodies().map((b) => b.body.type), { timeout: 60_000 })
+      .toEqual(["mailbox.failing", "mailbox.recovered"]);
+    expect(validSignature(bodies()[1]!.request, hook.secret)).toBe(true);
+    await expect
+      .poll(alertInboxSubjects, { timeout: 60_000, interval: 1000 })
+      .toEqual(["[Navigator Mail] Orders is failing", "[Navigator Mail] Orders works again"]);
+    expect(portal.output()).toMatch(/alerts: 2 delivered/);
+    // Neither the webhook URL nor its secret reached the log.
+    expect(portal.output()).not.toContain(hook.secret);
+    expect(portal.output()).not.toContain("/teams");
+
+    // The alert history shows both, each delivered to both channels.
+    const cookie = await signInOverHttp(portal.url, portal.admin.email, portal.admin.password);
+    const page = await (await fetch(`${portal.url}/alerts?tenant=alerted`, { headers: { cookie } })).text();
+    expect(page.match(/data-kind="(failing|recovered)"/g)).toEqual(['data-kind="recovered"', 'data-kind="failing"']);
+    expect(page.match(/data-delivery="delivered"/g)).toHaveLength(4);
+  }, 240_000);
 });

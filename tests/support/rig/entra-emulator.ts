@@ -511,6 +511,8 @@ export class EntraEmulator {
         50173,
         "The provided grant has expired due to it being revoked, a fresh auth token is needed.",
       );
+    // An administrator who revokes the consent (deletes the permission grant) stops its refresh tokens too.
+    if (lacksConsent(grant.app, grant.scopes)) return consentRequired(res, grant.app);
     if (this.strictRefreshRotation) this.refreshTokens.delete(presented);
     return json(res, 200, await this.tokenResponse(grant, OUTLOOK));
   }
