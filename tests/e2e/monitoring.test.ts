@@ -10,6 +10,7 @@ import type { UserActor } from "@/lib/auth/actor";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { createTenant } from "@/lib/tenants/queries";
+import { launchBrowser, signInAndCreateTenant } from "../support/browser";
 import { type Portal, signInOverHttp } from "../support/portal";
 import { BOTH_PERMISSIONS, type Rig, startRig } from "../support/rig/rig";
 import { startRigPortal } from "../support/rig-portal";
@@ -130,7 +131,8 @@ describe("alerts from the scheduler", () => {
     app.consented = [];
     const anHourAgo = new Date(Date.now() - 3_700_000);
     const due = () =>
-      db.update(mailboxes)
+      db
+        .update(mailboxes)
         .set({ lastMonitorLightAt: anHourAgo, lastMonitorFullAt: anHourAgo })
         .where(eq(mailboxes.id, watched.id))
         .run();
@@ -169,4 +171,49 @@ describe("alerts from the scheduler", () => {
     expect(page.match(/data-kind="(failing|recovered)"/g)).toEqual(['data-kind="recovered"', 'data-kind="failing"']);
     expect(page.match(/data-delivery="delivered"/g)).toHaveLength(4);
   }, 240_000);
+});
+
+describe("alert channels in the browser", () => {
+  it("adds a webhook (refusing http with the reason), shows its secret once, and sends a test alert", async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await (await browser.newContext()).newPage();
+      await signInAndCreateTenant(page, portal, "Paged", "paged");
+      const form = page.locator("form", { has: page.getByRole("button", { name: "Add webhook" }) });
+      await form.getByLabel("Name").fill("Ops on Teams");
+      await form.getByLabel("Webhook URL").fill("http://hooks.example.com/x");
+      await form.getByRole("button", { name: "Add webhook" }).click();
+      const url = form.getByLabel("Webhook URL");
+      await expect.poll(() => url.getAttribute("aria-invalid")).toBe("true");
+      expect(await form.textContent()).toContain("Use an https:// URL");
+      // What was typed stays, except the URL, which is a credential.
+      expect(await form.getByLabel("Name").inputValue()).toBe("Ops on Teams");
+      expect(await url.inputValue()).toBe("");
+
+      await url.fill(receiver.url("/from-browser"));
+      await form.getByRole("button", { name: "Add webhook" }).click();
+      const secret = (await form.locator("[data-reveal]").textContent({ timeout: 15_000 }))!.trim();
+      expect(secret).toMatch(/^whsec_/);
+      await page.reload();
+      expect(await page.content()).not.toContain(secret);
+      expect(await page.content()).not.toContain("/from-browser");
+      const row = page.locator('tr[data-channel="Ops on Teams"]');
+      expect(await row.textContent()).toContain(`Webhook to ${receiver.allowEntry}`);
+
+      const before = receiver.received.length;
+      await row.getByRole("button", { name: "Send test alert" }).click();
+      await expect
+        .poll(() => row.locator("form").first().textContent(), { timeout: 15_000 })
+        .toContain("Test alert delivered.");
+      const request = receiver.received.slice(before).find((r) => r.path === "/from-browser")!;
+      expect(validSignature(request, secret)).toBe(true);
+      expect(JSON.parse(request.body)).toMatchObject({ type: "mailbox.test", tenant: { slug: "paged" } });
+
+      await page.goto(`${portal.url}/alerts?tenant=paged`);
+      expect(await page.locator('tr[data-kind="test"]').count()).toBe(1);
+      expect(await page.locator('[data-delivery="delivered"]').textContent()).toContain("Ops on Teams: delivered");
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
 });
