@@ -20,19 +20,24 @@ export type MonitorFrequency = (typeof MONITOR_FREQUENCIES)[number];
 export const ALERT_STATES = ["ok", "failing", "needs-sign-in", "expiring"] as const;
 export type AlertState = (typeof ALERT_STATES)[number];
 
-export const tenants = sqliteTable("tenants", {
-  id: integer("id").primaryKey({ autoIncrement: true }),
-  slug: text("slug").notNull().unique(),
-  name: text("name").notNull(),
-  // The tenant's usual app registration: new mailboxes start from it.
-  defaultAzureClientId: text("default_azure_client_id"),
-  defaultAzureTenantId: text("default_azure_tenant_id"),
-  defaultCloud: text("default_cloud", { enum: CLOUDS }),
-  // Monitoring of the tenant's mailboxes, unless a mailbox says otherwise.
-  monitorLight: text("monitor_light", { enum: MONITOR_FREQUENCIES }).notNull().default("hourly"),
-  monitorFull: text("monitor_full", { enum: MONITOR_FREQUENCIES }).notNull().default("daily"),
-  ...timestamps,
-});
+export const tenants = sqliteTable(
+  "tenants",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    slug: text("slug").notNull().unique(),
+    name: text("name").notNull(),
+    // The tenant's usual app registration: new mailboxes start from it.
+    defaultAzureClientId: text("default_azure_client_id"),
+    defaultAzureTenantId: text("default_azure_tenant_id"),
+    defaultCloud: text("default_cloud", { enum: CLOUDS }),
+    // Monitoring of the tenant's mailboxes, unless a mailbox says otherwise.
+    monitorLight: text("monitor_light", { enum: MONITOR_FREQUENCIES }).notNull().default("hourly"),
+    monitorFull: text("monitor_full", { enum: MONITOR_FREQUENCIES }).notNull().default("daily"),
+    ...timestamps,
+  },
+  // The Tenants page lists by name a page at a time.
+  (t) => [index("tenants_name_idx").on(t.name, t.id)],
+);
 export type Tenant = typeof tenants.$inferSelect;
 
 export const ROLES = ["super_admin", "tenant_admin"] as const;
@@ -55,7 +60,8 @@ export const users = sqliteTable(
     ...timestamps,
   },
   (t) => [
-    index("users_tenant_idx").on(t.tenantId),
+    // A tenant's admins by email (the tenant page, a tenant admin's Users page).
+    index("users_tenant_email_idx").on(t.tenantId, t.email),
     check(
       "users_role_tenant",
       sql`(${t.role} = 'super_admin' AND ${t.tenantId} IS NULL) OR (${t.role} = 'tenant_admin' AND ${t.tenantId} IS NOT NULL)`,
@@ -343,7 +349,7 @@ export const alerts = sqliteTable(
     detail: text("detail").notNull(),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
   },
-  (t) => [index("alerts_tenant_created_idx").on(t.tenantId, t.createdAt)],
+  (t) => [index("alerts_tenant_created_idx").on(t.tenantId, t.createdAt), index("alerts_created_idx").on(t.createdAt)],
 );
 export type Alert = typeof alerts.$inferSelect;
 

@@ -12,13 +12,13 @@ import { NotFoundError, UserError } from "@/lib/errors";
 import type { CreateEmailChannelInput, CreateWebhookChannelInput } from "./schema";
 import { type WebhookTarget, webhookRefusal } from "./webhook";
 
-export const MAX_CHANNELS_PER_TENANT = 20;
+const MAX_CHANNELS_PER_TENANT = 20;
 
 /** A channel as pages see it: never the URL's path or the signing secret. */
 export type AlertChannelView = Omit<AlertChannel, "webhookSealed"> & { senderName: string | null };
 
 /** What a webhook delivery needs; opened only by the sender, never for a page. */
-export type WebhookSecrets = { url: string; secret: string };
+type WebhookSecrets = { url: string; secret: string };
 
 export const webhookContext = (channel: Pick<AlertChannel, "tenantId" | "id">) =>
   sealingContext({ tenantId: channel.tenantId, table: "alert_channels", rowId: channel.id, field: "webhook" });

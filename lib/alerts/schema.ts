@@ -13,7 +13,7 @@ const channelName = z
  * A webhook URL as typed: https only, no user name or password in it, at most 2,048 characters.
  * Whether its host may be reached is decided at save by the network guard.
  */
-export const webhookUrl = z
+const webhookUrl = z
   .string({ error: "Enter the webhook URL." })
   .trim()
   .min(1, "Enter the webhook URL.")

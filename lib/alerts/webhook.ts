@@ -5,7 +5,7 @@ import net from "node:net";
 import { guardHost, type Resolver } from "@/lib/engine/network-guard";
 
 /** Webhooks go to https on 443; any other port (or a private address) needs a MAIL_ALLOW_PRIVATE entry. */
-export const WEBHOOK_SERVICE = { name: "Webhook", ports: [443] } as const;
+const WEBHOOK_SERVICE = { name: "Webhook", ports: [443] } as const;
 const TIMEOUT_MS = 10_000;
 const MAX_ANSWER_BYTES = 64 * 1024;
 
@@ -21,7 +21,7 @@ export async function webhookRefusal(url: URL, target: WebhookTarget): Promise<s
 }
 
 /** `sha256=` and the hex HMAC-SHA256 of the exact body bytes, under the channel's secret. */
-export function signatureOf(body: string, secret: string): string {
+function signatureOf(body: string, secret: string): string {
   return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 }
 

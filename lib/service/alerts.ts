@@ -22,12 +22,13 @@ import { sendMailAs } from "@/lib/engine/send-mail";
 import { getEnv } from "@/lib/env";
 import { describeError } from "@/lib/errors";
 import { formatUtc } from "@/lib/format-time";
+import { containsPattern, PAGE_SIZE } from "@/lib/paging";
 import { credentialCooldown, credentialFingerprint } from "./test-limits";
 import { checkOptionsFor, checkSettingsFor } from "./test-settings";
 
 const DAY = 86_400_000;
 /** A secret or certificate expiring this soon raises an alert. */
-export const EXPIRY_ALERT_DAYS = 14;
+const EXPIRY_ALERT_DAYS = 14;
 /** While a mailbox stays broken, a reminder goes out this long after the last alert. */
 export const REMINDER_MS = DAY;
 /** Waits before the 2nd, 3rd, 4th and 5th attempt of a delivery; after the 5th it is failed. */
@@ -412,8 +413,6 @@ export type AlertRow = Alert & {
   })[];
 };
 
-const ALERT_PAGE_SIZE = 50;
-
 /** The alert history the actor may see, newest first, a page at a time, each with its deliveries. */
 export function listAlerts(
   db: Db,
@@ -423,9 +422,9 @@ export function listAlerts(
   const scope: SQL[] = [];
   if (query.tenant) scope.push(eq(tenants.slug, query.tenant));
   if (actor.kind !== "system" && !isSuperAdmin(actor)) scope.push(eq(alerts.tenantId, actor.tenantId ?? -1));
-  const q = query.q?.trim().toLowerCase();
+  const q = query.q?.trim();
   if (q) {
-    const like = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const like = containsPattern(q);
     scope.push(
       sql`(lower(${alerts.title}) LIKE ${like} ESCAPE '\\' OR lower(${tenants.name}) LIKE ${like} ESCAPE '\\')`,
     );
@@ -437,10 +436,10 @@ export function listAlerts(
     .innerJoin(tenants, eq(tenants.id, alerts.tenantId))
     .where(scope.length > 0 ? and(...scope) : undefined)
     .orderBy(desc(alerts.createdAt), desc(alerts.id))
-    .limit(ALERT_PAGE_SIZE + 1)
-    .offset((page - 1) * ALERT_PAGE_SIZE)
+    .limit(PAGE_SIZE + 1)
+    .offset((page - 1) * PAGE_SIZE)
     .all();
-  const ids = listed.slice(0, ALERT_PAGE_SIZE).map((r) => r.alert.id);
+  const ids = listed.slice(0, PAGE_SIZE).map((r) => r.alert.id);
   const deliveries =
     ids.length === 0
       ? []
@@ -458,11 +457,11 @@ export function listAlerts(
           .innerJoin(alertChannels, eq(alertChannels.id, alertDeliveries.channelId))
           .where(inArray(alertDeliveries.alertId, ids))
           .all();
-  const rows = listed.slice(0, ALERT_PAGE_SIZE).map(({ alert, tenantSlug, tenantName }) => ({
+  const rows = listed.slice(0, PAGE_SIZE).map(({ alert, tenantSlug, tenantName }) => ({
     ...alert,
     tenantSlug,
     tenantName,
     deliveries: deliveries.filter((d) => d.alertId === alert.id),
   }));
-  return { rows, page, hasMore: listed.length > ALERT_PAGE_SIZE };
+  return { rows, page, hasMore: listed.length > PAGE_SIZE };
 }

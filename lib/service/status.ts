@@ -3,6 +3,7 @@ import { and, eq, gte, inArray, type SQL, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { mailboxes, mailboxTests, tenants } from "@/db/schema";
 import { type Actor, isSuperAdmin } from "@/lib/auth/actor";
+import { containsPattern, PAGE_SIZE, pageWindow } from "@/lib/paging";
 
 /** Where a mailbox stands, worst first. */
 export const MAILBOX_STATES = ["needs-sign-in", "failing", "expiring", "stale", "never-tested", "healthy"] as const;
@@ -22,7 +23,6 @@ const DAY = 86_400_000;
 const EXPIRY_WARNING_DAYS = 30;
 /** No test for this long (a daily test and some slack) counts as stale. */
 const STALE_AFTER_MS = 26 * 3_600_000;
-const PAGE_SIZE = 50;
 const TIMELINE_DAYS = 30;
 
 export type StatusRow = {
@@ -74,9 +74,9 @@ export function statusPage(
   const state = stateSql(now);
   const scope: SQL[] = [];
   if (actor.kind !== "system" && !isSuperAdmin(actor)) scope.push(eq(mailboxes.tenantId, actor.tenantId ?? -1));
-  const q = query.q?.trim().toLowerCase();
+  const q = query.q?.trim();
   if (q) {
-    const like = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const like = containsPattern(q);
     scope.push(
       sql`(lower(${mailboxes.name}) LIKE ${like} ESCAPE '\\' OR lower(${mailboxes.login}) LIKE ${like} ESCAPE '\\' OR lower(${tenants.name}) LIKE ${like} ESCAPE '\\')`,
     );
@@ -108,15 +108,14 @@ export function statusPage(
     counts[row.state] = row.n;
   }
   const total = query.state ? counts[query.state] : Object.values(counts).reduce((a, b) => a + b, 0);
-  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-  const page = Math.min(Math.max(1, query.page ?? 1), pages);
+  const { page, pages, offset } = pageWindow(total, query.page);
   const listed = db
     .select()
     .from(base)
     .where(query.state ? sql`state = ${query.state}` : undefined)
     .orderBy(RANK, sql`coalesce(${base.healthSince}, 0)`, base.name)
     .limit(PAGE_SIZE)
-    .offset((page - 1) * PAGE_SIZE)
+    .offset(offset)
     .all();
   const days = timelines(
     db,

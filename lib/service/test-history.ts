@@ -1,11 +1,12 @@
 import "server-only";
-import { and, desc, eq, inArray, isNotNull, max, sql } from "drizzle-orm";
+import { and, count, desc, eq, inArray, isNotNull, max, sql } from "drizzle-orm";
 import type { Db, Queryable } from "@/db/client";
 import { type MailboxTest, mailboxes, mailboxTests } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/log";
 import { type Actor, actorLabel, actorUserId, assertTenantAccess } from "@/lib/auth/actor";
 import type { CheckOutcome } from "@/lib/engine/steps";
 import { NotFoundError } from "@/lib/errors";
+import { containsPattern, PAGE_SIZE, pageWindow } from "@/lib/paging";
 
 export type TestSource = MailboxTest["source"];
 
@@ -74,15 +75,37 @@ export function recordTestEnd(
   });
 }
 
-export function listTestsFor(db: Db, actor: Actor, tenantId: number, mailboxId: number, limit = 50): MailboxTest[] {
-  assertTenantAccess(actor, tenantId);
-  return db
+/**
+ * A mailbox's tests, newest first, a page at a time: every outcome or one of them, and `who`
+ * searching who started them ("scheduler", an admin's email, an API key's name).
+ */
+export function listTestsPage(
+  db: Db,
+  actor: Actor,
+  mailbox: { tenantId: number; mailboxId: number },
+  query: { outcome?: "passed" | "failed"; who?: string; page?: number },
+): { rows: MailboxTest[]; total: number; page: number; pages: number } {
+  assertTenantAccess(actor, mailbox.tenantId);
+  const where = [eq(mailboxTests.mailboxId, mailbox.mailboxId), eq(mailboxTests.tenantId, mailbox.tenantId)];
+  if (query.outcome) where.push(eq(mailboxTests.outcome, query.outcome));
+  const who = query.who?.trim();
+  if (who) where.push(sql`lower(${mailboxTests.triggeredBy}) LIKE ${containsPattern(who)} ESCAPE '\\'`);
+  const total =
+    db
+      .select({ n: count() })
+      .from(mailboxTests)
+      .where(and(...where))
+      .get()?.n ?? 0;
+  const window = pageWindow(total, query.page);
+  const rows = db
     .select()
     .from(mailboxTests)
-    .where(and(eq(mailboxTests.tenantId, tenantId), eq(mailboxTests.mailboxId, mailboxId)))
-    .orderBy(desc(mailboxTests.id))
-    .limit(limit)
+    .where(and(...where))
+    .orderBy(desc(mailboxTests.startedAt), desc(mailboxTests.id))
+    .limit(PAGE_SIZE)
+    .offset(window.offset)
     .all();
+  return { rows, total, page: window.page, pages: window.pages };
 }
 
 export function getTestFor(db: Db, actor: Actor, tenantId: number, mailboxId: number, testId: number): MailboxTest {

@@ -1,15 +1,55 @@
 import "server-only";
-import { asc, eq } from "drizzle-orm";
+import { and, asc, count, eq, type SQL, sql } from "drizzle-orm";
 import type { Db, Queryable } from "@/db/client";
 import { type Tenant, tenants } from "@/db/schema";
 import { diffChanges, recordAudit } from "@/lib/audit/log";
 import { assertSuperAdmin, assertTenantAccess, isSuperAdmin, type UserActor } from "@/lib/auth/actor";
 import { NotFoundError, UserError } from "@/lib/errors";
+import { containsPattern, PAGE_SIZE, pageWindow } from "@/lib/paging";
 import type { CreateTenantInput, RenameTenantInput, TenantDefaultsInput, TenantMonitoringInput } from "./schema";
 
 export function listTenantsFor(db: Db, actor: UserActor): Tenant[] {
   const query = db.select().from(tenants).orderBy(asc(tenants.name));
   return isSuperAdmin(actor) ? query.all() : query.where(eq(tenants.id, actor.tenantId ?? -1)).all();
+}
+
+/** The tenants the actor may see, by name, a page at a time; `q` searches name and slug. */
+export function listTenantsPage(
+  db: Db,
+  actor: UserActor,
+  query: { q?: string; page?: number },
+): { rows: Tenant[]; total: number; page: number; pages: number } {
+  const where: SQL[] = [];
+  if (!isSuperAdmin(actor)) where.push(eq(tenants.id, actor.tenantId ?? -1));
+  const q = query.q?.trim();
+  if (q) {
+    const like = containsPattern(q);
+    where.push(sql`(lower(${tenants.name}) LIKE ${like} ESCAPE '\\' OR ${tenants.slug} LIKE ${like} ESCAPE '\\')`);
+  }
+  const condition = where.length > 0 ? and(...where) : undefined;
+  const total = db.select({ n: count() }).from(tenants).where(condition).get()?.n ?? 0;
+  const window = pageWindow(total, query.page);
+  const rows = db
+    .select()
+    .from(tenants)
+    .where(condition)
+    .orderBy(asc(tenants.name), asc(tenants.id))
+    .limit(PAGE_SIZE)
+    .offset(window.offset)
+    .all();
+  return { rows, total, page: window.page, pages: window.pages };
+}
+
+/** How many tenants there are (the Users page offers a list only when it is short). */
+export function countTenants(db: Db): number {
+  return db.select({ n: count() }).from(tenants).get()?.n ?? 0;
+}
+
+/** A tenant by slug for a super-admin's form, or a field error. */
+export function tenantIdBySlug(db: Db, slug: string): number {
+  const row = db.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, slug.trim().toLowerCase())).get();
+  if (!row) throw new UserError(`No tenant has the slug "${slug}".`, "tenantSlug");
+  return row.id;
 }
 
 export function getTenantBySlugFor(db: Db, actor: UserActor, slug: string): Tenant {

@@ -1,5 +1,5 @@
 import "server-only";
-import { asc, count, eq, sql } from "drizzle-orm";
+import { and, asc, count, eq, type SQL, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { tenants, type User, users } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/log";
@@ -9,6 +9,7 @@ import { hashPassword, verifyPassword } from "@/lib/auth/password";
 import type { AttemptSource } from "@/lib/auth/sign-in";
 import { getEnv } from "@/lib/env";
 import { NotFoundError, UserError } from "@/lib/errors";
+import { containsPattern, PAGE_SIZE, pageWindow } from "@/lib/paging";
 import type { ChangePasswordInput, CreateUserInput, SetUserDisabledInput } from "./schema";
 
 /** What pages may show of a user: never the hash. */
@@ -16,19 +17,54 @@ export type UserSummary = Omit<User, "passwordHash" | "sessionVersion" | "mustCh
   tenantName: string | null;
 };
 
+const summary = {
+  id: users.id,
+  email: users.email,
+  name: users.name,
+  role: users.role,
+  tenantId: users.tenantId,
+  disabled: users.disabled,
+  createdAt: users.createdAt,
+  updatedAt: users.updatedAt,
+  tenantName: tenants.name,
+};
+
+/** The users the actor may see, by email, a page at a time; `q` searches email, name and tenant. */
+export function listUsersPage(
+  db: Db,
+  actor: UserActor,
+  query: { q?: string; page?: number; tenantId?: number },
+): { rows: UserSummary[]; total: number; page: number; pages: number } {
+  const where: SQL[] = [];
+  if (!isSuperAdmin(actor)) where.push(eq(users.tenantId, actor.tenantId ?? -1));
+  if (query.tenantId !== undefined) where.push(eq(users.tenantId, query.tenantId));
+  const q = query.q?.trim();
+  if (q) {
+    const like = containsPattern(q);
+    where.push(
+      sql`(${users.email} LIKE ${like} ESCAPE '\\' OR lower(${users.name}) LIKE ${like} ESCAPE '\\' OR lower(${tenants.name}) LIKE ${like} ESCAPE '\\')`,
+    );
+  }
+  const condition = where.length > 0 ? and(...where) : undefined;
+  const total =
+    db.select({ n: count() }).from(users).leftJoin(tenants, eq(users.tenantId, tenants.id)).where(condition).get()?.n ??
+    0;
+  const window = pageWindow(total, query.page);
+  const rows = db
+    .select(summary)
+    .from(users)
+    .leftJoin(tenants, eq(users.tenantId, tenants.id))
+    .where(condition)
+    .orderBy(asc(users.email))
+    .limit(PAGE_SIZE)
+    .offset(window.offset)
+    .all();
+  return { rows, total, page: window.page, pages: window.pages };
+}
+
 export function listUsersFor(db: Db, actor: UserActor): UserSummary[] {
   const query = db
-    .select({
-      id: users.id,
-      email: users.email,
-      name: users.name,
-      role: users.role,
-      tenantId: users.tenantId,
-      disabled: users.disabled,
-      createdAt: users.createdAt,
-      updatedAt: users.updatedAt,
-      tenantName: tenants.name,
-    })
+    .select(summary)
     .from(users)
     .leftJoin(tenants, eq(users.tenantId, tenants.id))
     .orderBy(asc(users.email));

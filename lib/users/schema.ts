@@ -24,16 +24,24 @@ export const createUserSchema = z
     name: z.string().trim().min(1, "Enter a name.").max(100, "Use at most 100 characters."),
     role: z.enum(ROLES, { error: "Choose a role." }),
     tenantId: optionalId,
+    // With many tenants the form asks for the slug instead of offering a list.
+    tenantSlug: z.preprocess(
+      (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+      z.string().trim().toLowerCase().max(40, "Use at most 40 characters.").optional(),
+    ),
     password: newPassword,
   })
   .superRefine((value, ctx) => {
-    if (value.role === "tenant_admin" && value.tenantId === undefined) {
+    const field = value.tenantSlug !== undefined || value.tenantId === undefined ? "tenantSlug" : "tenantId";
+    const chosen = value.tenantId !== undefined || value.tenantSlug !== undefined;
+    if (value.role === "tenant_admin" && !chosen) {
       ctx.addIssue({ code: "custom", path: ["tenantId"], message: "A tenant admin needs a tenant." });
+      ctx.addIssue({ code: "custom", path: ["tenantSlug"], message: "A tenant admin needs a tenant." });
     }
-    if (value.role === "super_admin" && value.tenantId !== undefined) {
+    if (value.role === "super_admin" && chosen) {
       ctx.addIssue({
         code: "custom",
-        path: ["tenantId"],
+        path: [field],
         message: "A super-admin belongs to no tenant; leave this empty.",
       });
     }

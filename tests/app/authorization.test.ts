@@ -275,7 +275,11 @@ const pageCases: Case[] = [
   {
     name: "test history page",
     prepare: makeMailbox,
-    run: (whose, id) => HistoryPage({ params: Promise.resolve({ slug: tenantOf(whose).slug, mailboxId: String(id) }) }),
+    run: (whose, id) =>
+      HistoryPage({
+        params: Promise.resolve({ slug: tenantOf(whose).slug, mailboxId: String(id) }),
+        searchParams: Promise.resolve({}),
+      }),
     expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
   },
   {
@@ -338,13 +342,13 @@ describe("authorization matrix: role × own/other tenant × page", () => {
 
   it.each(["anonymous", "disabled"] as Who[])("lists and audit pages send %s to sign-in", async (who) => {
     await signIn(who);
-    expect(await outcomeOf(() => UsersPage())).toBe("signin");
+    expect(await outcomeOf(() => UsersPage({ searchParams: Promise.resolve({}) }))).toBe("signin");
     expect(await outcomeOf(() => AuditPage({ searchParams: Promise.resolve({}) }))).toBe("signin");
   });
 
   it("a session older than 8 hours is signed out", async () => {
     await signInAs(world.adminA, { signedInAt: Date.now() - 8 * 3600 * 1000 - 1000 });
-    expect(await outcomeOf(() => UsersPage())).toBe("signin");
+    expect(await outcomeOf(() => UsersPage({ searchParams: Promise.resolve({}) }))).toBe("signin");
   });
 });
 

@@ -7,6 +7,7 @@ import {
   createTenant,
   getTenantBySlugFor,
   listTenantsFor,
+  listTenantsPage,
   renameTenant,
   saveTenantDefaults,
 } from "@/lib/tenants/queries";
@@ -137,5 +138,27 @@ describe("a tenant's default app registration", () => {
     expect(errors({ azureClientId: CLIENT, azureTenantId: "common" }).azureTenantId?.[0]).toMatch(
       /not a specific tenant/,
     );
+  });
+});
+
+describe("the Tenants list at scale", () => {
+  it("pages by name, searches name and slug (with % and _ taken literally), and stays within the actor's tenant", () => {
+    for (let i = 0; i < 120; i++)
+      createTenant(db, world.root, { name: `Paged ${String(i).padStart(3, "0")}`, slug: `paged-${i}` });
+    createTenant(db, world.root, { name: "Percent 100% Co", slug: "percent-co" });
+    const first = listTenantsPage(db, world.root, { q: "paged" });
+    expect(first).toMatchObject({ total: 120, page: 1, pages: 3 });
+    expect(first.rows.map((t) => t.name).slice(0, 2)).toEqual(["Paged 000", "Paged 001"]);
+    const last = listTenantsPage(db, world.root, { q: "paged", page: 99 });
+    expect(last.page).toBe(3);
+    expect(last.rows).toHaveLength(20);
+    expect(
+      listTenantsPage(db, world.root, { q: "paged-11" })
+        .rows.map((t) => t.slug)
+        .sort(),
+    ).toEqual(["paged-11", ...Array.from({ length: 10 }, (_, i) => `paged-11${i}`)].sort());
+    expect(listTenantsPage(db, world.root, { q: "100%" }).rows.map((t) => t.slug)).toEqual(["percent-co"]);
+    expect(listTenantsPage(db, world.root, { q: "1_0" }).total).toBe(0);
+    expect(listTenantsPage(db, world.adminA, { q: "a" }).rows.map((t) => t.slug)).toEqual(["alpha"]);
   });
 });

@@ -5,7 +5,7 @@ import type { Db } from "@/db/client";
 import { auditLog, users } from "@/db/schema";
 import { MAX_FAILURES } from "@/lib/auth/attempts";
 import { signInWithPassword } from "@/lib/auth/sign-in";
-import { changeOwnPassword, createUser, listUsersFor, setUserDisabled } from "@/lib/users/queries";
+import { changeOwnPassword, createUser, listUsersFor, listUsersPage, setUserDisabled } from "@/lib/users/queries";
 import { changePasswordSchema, createUserSchema } from "@/lib/users/schema";
 import { asActor, freshDb, PASSWORD, seedWorld, type World } from "../support/db";
 
@@ -132,6 +132,16 @@ describe("user queries", () => {
       .all()
       .map((e) => e.action);
     expect(actions).toEqual(["user.create", "user.disable", "user.enable"]);
+  });
+
+  it("the Users list pages and searches, and a tenant admin's search never reaches another tenant", () => {
+    const everyone = listUsersPage(db, world.root, { q: "@" });
+    expect(everyone.total).toBeGreaterThanOrEqual(3);
+    const bEmail = listUsersFor(db, world.adminB)[0]!.email;
+    expect(listUsersPage(db, world.root, { q: bEmail }).rows.map((u) => u.email)).toEqual([bEmail]);
+    expect(listUsersPage(db, world.adminA, { q: bEmail }).rows).toEqual([]);
+    expect(listUsersPage(db, world.adminA, { q: "beta" }).total).toBe(0);
+    expect(listUsersPage(db, world.adminA, { tenantId: world.tenantB.id }).rows).toEqual([]);
   });
 
   it("an admin cannot disable themselves", () => {

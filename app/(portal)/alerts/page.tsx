@@ -1,9 +1,11 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { ListSearch, listHref } from "@/app/_components/pager";
 import { getDb } from "@/db/client";
 import type { AlertKind } from "@/db/schema";
 import { requireActor } from "@/lib/auth/session";
 import { formatUtc } from "@/lib/format-time";
+import { pageParam } from "@/lib/paging";
 import { type AlertRow, listAlerts } from "@/lib/service/alerts";
 
 export const metadata: Metadata = { title: "Alerts" };
@@ -25,29 +27,13 @@ export default async function AlertsPage({ searchParams }: Props) {
   const params = await searchParams;
   const q = params.q?.slice(0, 100) ?? "";
   const tenant = params.tenant?.slice(0, 40);
-  const page = Number.parseInt(params.page ?? "1", 10) || 1;
+  const page = pageParam(params.page);
   const list = listAlerts(getDb(), actor, { q, tenant, page });
-  const href = (to: number) => {
-    const search = new URLSearchParams();
-    if (q) search.set("q", q);
-    if (tenant) search.set("tenant", tenant);
-    if (to > 1) search.set("page", String(to));
-    const text = search.toString();
-    return text ? `/alerts?${text}` : "/alerts";
-  };
+  const href = (to: number) => listHref("/alerts", { q, tenant }, to);
   return (
     <>
       <h1>Alerts</h1>
-      <search>
-        <form method="get" action="/alerts" className="inline-form">
-          {tenant && <input type="hidden" name="tenant" value={tenant} />}
-          <label htmlFor="alert-search">Search</label>
-          <input id="alert-search" name="q" type="search" defaultValue={q} placeholder="Mailbox or tenant" />
-          <button type="submit" className="secondary">
-            Search
-          </button>
-        </form>
-      </search>
+      <ListSearch action="/alerts" id="alert-search" q={q} placeholder="Mailbox or tenant" keep={{ tenant }} />
       {list.rows.length === 0 ? (
         <p className="empty">No alerts {q || tenant ? "match" : "yet"}.</p>
       ) : (

@@ -1,8 +1,10 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { ListSearch, listHref, Pager } from "@/app/_components/pager";
 import { getDb } from "@/db/client";
 import { requireActor } from "@/lib/auth/session";
 import { formatUtc } from "@/lib/format-time";
+import { pageParam } from "@/lib/paging";
 import { MAILBOX_STATES, type MailboxState, STATE_LABELS, type StatusRow, statusPage } from "@/lib/service/status";
 
 export const metadata: Metadata = { title: "Status" };
@@ -15,18 +17,15 @@ export default async function StatusPage({ searchParams }: Props) {
   const params = await searchParams;
   const state = MAILBOX_STATES.find((s) => s === params.state);
   const q = params.q?.slice(0, 100) ?? "";
-  const page = Number.parseInt(params.page ?? "1", 10) || 1;
+  const page = pageParam(params.page);
   const now = Date.now();
   const status = statusPage(getDb(), actor, { state, q, page }, now);
-  const href = (changes: { state?: MailboxState | null; page?: number }) => {
-    const search = new URLSearchParams();
-    const chosen = changes.state === undefined ? state : changes.state;
-    if (chosen) search.set("state", chosen);
-    if (q) search.set("q", q);
-    if (changes.page && changes.page > 1) search.set("page", String(changes.page));
-    const text = search.toString();
-    return text ? `/status?${text}` : "/status";
-  };
+  const href = (changes: { state?: MailboxState | null; page?: number }) =>
+    listHref(
+      "/status",
+      { state: changes.state === undefined ? state : (changes.state ?? undefined), q },
+      changes.page ?? 1,
+    );
   const all = Object.values(status.counts).reduce((a, b) => a + b, 0);
   return (
     <>
@@ -41,16 +40,7 @@ export default async function StatusPage({ searchParams }: Props) {
           </Link>
         ))}
       </nav>
-      <search>
-        <form method="get" action="/status" className="inline-form">
-          {state && <input type="hidden" name="state" value={state} />}
-          <label htmlFor="status-search">Search</label>
-          <input id="status-search" name="q" type="search" defaultValue={q} placeholder="Mailbox, login or tenant" />
-          <button type="submit" className="secondary">
-            Search
-          </button>
-        </form>
-      </search>
+      <ListSearch action="/status" id="status-search" q={q} placeholder="Mailbox, login or tenant" keep={{ state }} />
       {status.rows.length === 0 ? (
         <p className="empty">No mailboxes {state || q ? "match" : "yet"}.</p>
       ) : (
@@ -85,15 +75,7 @@ export default async function StatusPage({ searchParams }: Props) {
           </tbody>
         </table>
       )}
-      {status.pages > 1 && (
-        <nav aria-label="Pages" className="pager">
-          {status.page > 1 && <Link href={href({ page: status.page - 1 })}>Previous</Link>}
-          <span>
-            Page {status.page} of {status.pages}
-          </span>
-          {status.page < status.pages && <Link href={href({ page: status.page + 1 })}>Next</Link>}
-        </nav>
-      )}
+      <Pager page={status.page} pages={status.pages} href={(page) => href({ page })} />
     </>
   );
 }

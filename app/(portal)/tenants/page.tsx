@@ -2,27 +2,35 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound, redirect } from "next/navigation";
 import { ActionForm, Field } from "@/app/_components/action-form";
+import { ListSearch, listHref, Pager } from "@/app/_components/pager";
 import { getDb } from "@/db/client";
 import { isSuperAdmin } from "@/lib/auth/actor";
 import { requireActor } from "@/lib/auth/session";
-import { listTenantsFor } from "@/lib/tenants/queries";
+import { pageParam } from "@/lib/paging";
+import { listTenantsFor, listTenantsPage } from "@/lib/tenants/queries";
 import { createTenantAction } from "./actions";
 
 export const metadata: Metadata = { title: "Tenants" };
 
-export default async function TenantsPage() {
+type Props = { searchParams: Promise<{ q?: string; page?: string }> };
+
+export default async function TenantsPage({ searchParams }: Props) {
   const actor = await requireActor();
-  const tenants = listTenantsFor(getDb(), actor);
   if (!isSuperAdmin(actor)) {
-    const own = tenants[0];
+    const own = listTenantsFor(getDb(), actor)[0];
     if (!own) notFound();
     redirect(`/tenants/${own.slug}`);
   }
+  const params = await searchParams;
+  const q = params.q?.slice(0, 100) ?? "";
+  const list = listTenantsPage(getDb(), actor, { q, page: pageParam(params.page) });
+  const tenants = list.rows;
   return (
     <>
       <h1>Tenants</h1>
+      <ListSearch action="/tenants" id="tenant-search" q={q} placeholder="Name or slug" />
       {tenants.length === 0 ? (
-        <p className="empty">No tenants yet. Create the first one below.</p>
+        <p className="empty">{q ? "No tenants match." : "No tenants yet. Create the first one below."}</p>
       ) : (
         <table>
           <thead>
@@ -47,6 +55,7 @@ export default async function TenantsPage() {
           </tbody>
         </table>
       )}
+      <Pager page={list.page} pages={list.pages} href={(page) => listHref("/tenants", { q }, page)} />
       <section aria-labelledby="new-tenant">
         <h2 id="new-tenant">New tenant</h2>
         <ActionForm action={createTenantAction} submitLabel="Create tenant" pendingLabel="Creating…">

@@ -6,6 +6,7 @@ import { redirect } from "next/navigation";
 import { getDb } from "@/db/client";
 import { authorizedAction } from "@/lib/action";
 import { clientAddressOf } from "@/lib/auth/client-address";
+import { tenantIdBySlug } from "@/lib/tenants/queries";
 import { changeOwnPassword, createUser, setUserDisabled } from "@/lib/users/queries";
 import { changePasswordSchema, createUserSchema, setUserDisabledSchema, USER_SECRET_FIELDS } from "@/lib/users/schema";
 
@@ -13,7 +14,9 @@ export const createUserAction = authorizedAction({
   schema: createUserSchema,
   secretFields: USER_SECRET_FIELDS,
   async run(actor, input) {
-    const user = await createUser(getDb(), actor, input);
+    const { tenantSlug, ...rest } = input;
+    const tenantId = tenantSlug === undefined ? rest.tenantId : tenantIdBySlug(getDb(), tenantSlug);
+    const user = await createUser(getDb(), actor, { ...rest, tenantId });
     revalidatePath("/", "layout");
     return `Created ${user.email}. Give them their password through a separate channel.`;
   },

@@ -1,10 +1,12 @@
 import type { Metadata } from "next";
 import { ActionForm, Field, SelectField } from "@/app/_components/action-form";
+import { ListSearch, listHref, Pager } from "@/app/_components/pager";
 import { getDb } from "@/db/client";
 import { isSuperAdmin } from "@/lib/auth/actor";
 import { requireActor } from "@/lib/auth/session";
-import { listTenantsFor } from "@/lib/tenants/queries";
-import { listUsersFor } from "@/lib/users/queries";
+import { pageParam } from "@/lib/paging";
+import { countTenants, listTenantsFor } from "@/lib/tenants/queries";
+import { listUsersPage } from "@/lib/users/queries";
 import { PASSWORD_MIN } from "@/lib/users/schema";
 import { createUserAction, setUserDisabledAction } from "./actions";
 
@@ -12,16 +14,26 @@ export const metadata: Metadata = { title: "Users" };
 
 const ROLE_LABELS = { super_admin: "Super-admin", tenant_admin: "Tenant admin" } as const;
 
-export default async function UsersPage() {
+/** Up to this many tenants the form offers a list; beyond it the admin types the tenant's slug. */
+const TENANT_LIST_MAX = 100;
+
+type Props = { searchParams: Promise<{ q?: string; page?: string }> };
+
+export default async function UsersPage({ searchParams }: Props) {
   const actor = await requireActor();
   const db = getDb();
-  const users = listUsersFor(db, actor);
-  const tenants = listTenantsFor(db, actor);
+  const params = await searchParams;
+  const q = params.q?.slice(0, 100) ?? "";
+  const list = listUsersPage(db, actor, { q, page: pageParam(params.page) });
+  const users = list.rows;
   const superAdmin = isSuperAdmin(actor);
+  const tenants = superAdmin && countTenants(db) <= TENANT_LIST_MAX ? listTenantsFor(db, actor) : null;
   return (
     <>
       <h1>Users</h1>
-      <table>
+      <ListSearch action="/users" id="user-search" q={q} placeholder="Email, name or tenant" />
+      {users.length === 0 && <p className="empty">No users match.</p>}
+      <table hidden={users.length === 0}>
         <thead>
           <tr>
             <th scope="col">Email</th>
@@ -65,6 +77,7 @@ export default async function UsersPage() {
           ))}
         </tbody>
       </table>
+      <Pager page={list.page} pages={list.pages} href={(page) => listHref("/users", { q }, page)} />
 
       <section aria-labelledby="new-user">
         <h2 id="new-user">New user</h2>
@@ -83,15 +96,25 @@ export default async function UsersPage() {
                   { value: "super_admin", label: ROLE_LABELS.super_admin },
                 ]}
               />
-              <SelectField
-                name="tenantId"
-                label="Tenant"
-                hint="Required for a tenant admin; leave empty for a super-admin."
-                options={[
-                  { value: "", label: "— none —" },
-                  ...tenants.map((t) => ({ value: String(t.id), label: t.name })),
-                ]}
-              />
+              {tenants ? (
+                <SelectField
+                  name="tenantId"
+                  label="Tenant"
+                  hint="Required for a tenant admin; leave empty for a super-admin."
+                  options={[
+                    { value: "", label: "— none —" },
+                    ...tenants.map((t) => ({ value: String(t.id), label: t.name })),
+                  ]}
+                />
+              ) : (
+                <Field
+                  name="tenantSlug"
+                  label="Tenant slug"
+                  hint="Required for a tenant admin (find it on the Tenants page); leave empty for a super-admin."
+                  maxLength={40}
+                  autoComplete="off"
+                />
+              )}
             </>
           ) : (
             <>

@@ -22,7 +22,7 @@ import { CLOUD_OPTIONS, MAILBOX_FIELDS, MAILBOX_TYPE_LABELS } from "@/lib/mailbo
 import { listMailboxesFor } from "@/lib/mailbox/queries";
 import { lastTestsFor } from "@/lib/service/test-history";
 import { getTenantBySlugFor } from "@/lib/tenants/queries";
-import { listUsersFor } from "@/lib/users/queries";
+import { listUsersPage } from "@/lib/users/queries";
 import {
   createApiKeyAction,
   createEmailChannelAction,
@@ -47,7 +47,7 @@ export default async function TenantPage({ params, searchParams }: Props) {
   const { slug } = await params;
   const db = getDb();
   const tenant = loadOr404(() => getTenantBySlugFor(db, actor, slug));
-  const admins = listUsersFor(db, actor).filter((user) => user.tenantId === tenant.id);
+  const admins = listUsersPage(db, actor, { tenantId: tenant.id }).rows;
   const mailboxes = listMailboxesFor(db, actor, tenant.id);
   const lastTests = lastTestsFor(
     db,
