@@ -1,4 +1,5 @@
-// Server time of the list pages with 10,000 tenants and 20,000 mailboxes (and three tests each),
+// Server time of the list pages with 10,000 tenants and 20,000 mailboxes (three tests each, an admin
+// per tenant, an alert per failing mailbox),
 // against the production build. Run: npm run bench:lists
 import { performance } from "node:perf_hooks";
 import { startSeededPortal } from "./seeded-portal";
@@ -19,9 +20,15 @@ try {
     ["status, search", "/status?q=box-1234"],
     ["status, page 200", "/status?page=200"],
     ["tenants", "/tenants"],
+    ["tenants, search", "/tenants?q=tenant 12"],
+    ["tenants, page 150", "/tenants?page=150"],
     ["users", "/users"],
+    ["users, search", "/users?q=admin-777"],
+    ["alerts", "/alerts"],
+    ["alerts, search", "/alerts?q=box-1"],
     ["tenant page", `/tenants/${seeded.busiestSlug}`],
     ["test history of a mailbox", `/tenants/${seeded.busiestSlug}/mailboxes/${seeded.mailboxId}/tests`],
+    ["test history, failures", `/tenants/${seeded.busiestSlug}/mailboxes/${seeded.mailboxId}/tests?outcome=failed`],
   ];
   for (const [label, path] of pages) {
     const times: number[] = [];

@@ -3,7 +3,8 @@ import { getDb } from "@/db/client";
 
 /**
  * Seeds the portal's database directly: `tenants` tenants, `mailboxes` Microsoft 365 mailboxes spread
- * over them (a tenth of the tenants hold most), and three finished tests per mailbox in the last days.
+ * over them (a tenth of the tenants hold most), three finished tests per mailbox in the last days, an
+ * admin per tenant, and an alert (delivered to one webhook channel) per failing mailbox.
  */
 export function seedAtScale(tenantCount: number, mailboxCount: number) {
   const started = performance.now();
@@ -20,13 +21,30 @@ export function seedAtScale(tenantCount: number, mailboxCount: number) {
     `INSERT INTO mailbox_tests (mailbox_id, tenant_id, started_at, finished_at, outcome, source, mode, triggered_by, steps, credential_fingerprint, failure_code)
      VALUES (?, ?, ?, ?, ?, 'saved', 'light', 'scheduler', '[]', 'bench', ?)`,
   );
+  const addUser = sqlite.prepare(
+    `INSERT INTO users (email, name, password_hash, role, tenant_id, created_at, updated_at)
+     VALUES (?, ?, 'bench-no-password', 'tenant_admin', ?, ?, ?)`,
+  );
+  const addChannel = sqlite.prepare(
+    `INSERT INTO alert_channels (tenant_id, kind, name, webhook_host, created_by, created_at) VALUES (?, 'webhook', 'Ops', 'hooks.example.com', 'bench', ?)`,
+  );
+  const addAlert = sqlite.prepare(
+    `INSERT INTO alerts (tenant_id, mailbox_id, mailbox_name, kind, state, title, detail, created_at)
+     VALUES (?, ?, ?, 'failing', 'failing', ?, 'The password was refused.', ?)`,
+  );
+  const addDelivery = sqlite.prepare(
+    `INSERT INTO alert_deliveries (alert_id, channel_id, status, attempts, next_attempt_at, delivered_at) VALUES (?, ?, 'delivered', 1, ?, ?)`,
+  );
+  const channels = new Map<number, number>();
   let tests = 0;
   let busiest = { slug: "", mailboxId: 0 };
   sqlite.transaction(() => {
     const tenantIds: number[] = [];
     for (let t = 0; t < tenantCount; t++) {
       const slug = `tenant-${t}`;
-      tenantIds.push(Number(addTenant.run(slug, `Tenant ${t}`, now, now).lastInsertRowid));
+      const tenantId = Number(addTenant.run(slug, `Tenant ${t}`, now, now).lastInsertRowid);
+      tenantIds.push(tenantId);
+      addUser.run(`admin-${t}@tenant-${t}.example`, `Admin ${t}`, tenantId, now, now);
     }
     for (let m = 0; m < mailboxCount; m++) {
       // Half the mailboxes in the first tenth of the tenants, the rest one or two per tenant.
@@ -58,6 +76,14 @@ export function seedAtScale(tenantCount: number, mailboxCount: number) {
           failing && k === 0 ? "AADSTS50126" : null,
         );
         tests++;
+      }
+      if (failing) {
+        const channelId = channels.get(tenantId) ?? Number(addChannel.run(tenantId, now).lastInsertRowid);
+        channels.set(tenantId, channelId);
+        const alertId = Number(
+          addAlert.run(tenantId, mailboxId, `Box-${m}`, `Box-${m} is failing`, last).lastInsertRowid,
+        );
+        addDelivery.run(alertId, channelId, last, last);
       }
       if (index === 0) busiest = { slug: "tenant-0", mailboxId };
     }

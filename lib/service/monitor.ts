@@ -54,7 +54,27 @@ export function dueRuns(db: Db, now: number): DueRun[] {
       due.push({ mailboxId: row.mailboxId, tenantId: row.tenantId, mode: "light", lastAt });
     }
   }
-  return due.sort((a, b) => (a.lastAt?.getTime() ?? 0) - (b.lastAt?.getTime() ?? 0));
+  return interleaveTenants(due.sort((a, b) => (a.lastAt?.getTime() ?? 0) - (b.lastAt?.getTime() ?? 0)));
+}
+
+/**
+ * Takes one run of each tenant in turn (each tenant's in their order): a tenant may run only a few
+ * tests at once (MAX_TESTS_PER_TENANT), so a sweep that started them tenant by tenant would have most
+ * of its concurrency refused.
+ */
+function interleaveTenants(runs: DueRun[]): DueRun[] {
+  const byTenant = new Map<number, DueRun[]>();
+  for (const run of runs) {
+    const queue = byTenant.get(run.tenantId) ?? [];
+    queue.push(run);
+    byTenant.set(run.tenantId, queue);
+  }
+  const queues = [...byTenant.values()];
+  const interleaved: DueRun[] = [];
+  for (let round = 0; interleaved.length < runs.length; round++) {
+    for (const queue of queues) if (round < queue.length) interleaved.push(queue[round]!);
+  }
+  return interleaved;
 }
 
 /**

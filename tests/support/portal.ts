@@ -9,6 +9,8 @@ export type Portal = {
   url: string;
   dataDir: string;
   admin: { email: string; password: string };
+  /** The process group of the portal (npm start and the server it runs). */
+  pid: number;
   output: () => string;
   stop: () => Promise<void>;
 };
@@ -72,6 +74,7 @@ export async function startPortal(
     url: `http://127.0.0.1:${port}`,
     dataDir,
     admin: { email, password },
+    pid: child.pid!,
     output: () => output,
     stop: () => stopProcess(child),
   };

@@ -51,6 +51,13 @@ function only(tenantId: number): void {
 }
 
 describe("what is due (injected clock)", () => {
+  it("takes one tenant's mailbox after another's, so the per-tenant test limit does not refuse a sweep", () => {
+    const a = tenantWith(3);
+    const b = tenantWith(3);
+    const due = dueRuns(db, Date.now()).filter((r) => r.tenantId === a.tenant.id || r.tenantId === b.tenant.id);
+    expect(due.map((r) => r.tenantId)).toEqual([a, b, a, b, a, b].map((t) => t.tenant.id));
+  });
+
   it("runs a full test first, a light one each hour after, and the next full one after a day", () => {
     const { tenant, boxes } = tenantWith(1);
     const t0 = Date.now();
