@@ -18,7 +18,13 @@ export function openDatabase(file: string): Db {
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("synchronous = NORMAL");
-  return drizzle(sqlite, { schema });
+  const db = drizzle(sqlite, { schema });
+  // Every transaction takes the write lock when it begins (BEGIN IMMEDIATE). A deferred one that read
+  // and then wrote would fail with SQLITE_BUSY, without waiting, whenever another process (a second
+  // portal, the scheduler of another, the command line) had written in between.
+  const transaction = db.transaction.bind(db);
+  db.transaction = ((run, config) => transaction(run, { behavior: "immediate", ...config })) as Db["transaction"];
+  return db;
 }
 
 /**

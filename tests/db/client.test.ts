@@ -33,3 +33,35 @@ describe("the database files", () => {
     db.$client.close();
   });
 });
+
+describe("transactions across processes", () => {
+  it("take the write lock at BEGIN, so another connection's write cannot make them fail halfway", () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "navigator-immediate-")), "db.sqlite");
+    const db = openDatabase(file);
+    migrateDatabase(db);
+    const other = openDatabase(file);
+    other.$client.pragma("busy_timeout = 50");
+    let otherWrote = true;
+    // Read, let the other connection try to write, then write: a deferred transaction would lose here
+    // with SQLITE_BUSY_SNAPSHOT; this one makes the other connection wait (and give up) instead.
+    db.transaction((tx) => {
+      tx.select().from(tenants).all();
+      try {
+        other.insert(tenants).values({ slug: "other", name: "Other" }).run();
+      } catch {
+        otherWrote = false;
+      }
+      tx.insert(tenants).values({ slug: "mine", name: "Mine" }).run();
+    });
+    expect(otherWrote).toBe(false);
+    expect(
+      db
+        .select()
+        .from(tenants)
+        .all()
+        .map((t) => t.slug),
+    ).toEqual(["mine"]);
+    db.$client.close();
+    other.$client.close();
+  });
+});

@@ -36,6 +36,11 @@ export class SmtpRelay {
   readonly delivered: string[] = [];
   /** Every AUTH the peer received, with the port it came in on: what a server owner would see. */
   readonly authentications: { port: number; method: string; user: string }[] = [];
+  /**
+   * 0: the message is in the mailbox before the peer answers 250 (the default for tests). Above 0 the
+   * peer answers "queued" at once and delivers this much later, as Exchange Online's transport does.
+   */
+  deliveryDelayMs = 0;
 
   constructor(private readonly options: RelayOptions) {}
 
@@ -73,6 +78,12 @@ export class SmtpRelay {
           const chunks: Buffer[] = [];
           stream.on("data", (c: Buffer) => chunks.push(c));
           stream.on("end", () => {
+            if (this.deliveryDelayMs > 0) {
+              const raw = Buffer.concat(chunks);
+              const envelope = structuredClone(session.envelope);
+              setTimeout(() => void this.deliver({ ...session, envelope }, raw).catch(() => {}), this.deliveryDelayMs);
+              return callback(null);
+            }
             this.deliver(session, Buffer.concat(chunks)).then(
               () => callback(null),
               (error: Error) => callback(reply(451, `4.3.0 delivery failed: ${error.message}`)),
