@@ -1,10 +1,11 @@
 import "server-only";
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, count, eq, sql } from "drizzle-orm";
 import { type Db, preparedOnce, type Queryable } from "@/db/client";
 import { type Mailbox, mailboxes, tenants } from "@/db/schema";
 import { type Actor, assertMailboxAccess, assertTenantAccess } from "@/lib/auth/actor";
 import { type SignInMethod, signInMethodOf } from "@/lib/engine/sign-in-methods";
 import { NotFoundError } from "@/lib/errors";
+import { containsPattern, PAGE_SIZE, pageWindow } from "@/lib/paging";
 import { engineMethodOf } from "./credentials";
 import { type PasswordState, passwordState } from "./password";
 
@@ -28,11 +29,48 @@ export function listMailboxesFor(db: Db, actor: Actor, tenantId: number): Mailbo
     .where(eq(mailboxes.tenantId, tenantId))
     .orderBy(asc(mailboxes.name))
     .all()
-    .map((mailbox) => {
-      const method = signInMethodOf({ azureClientId: mailbox.azureClientId, signInMethod: engineMethodOf(mailbox) });
-      const { id, name, login, type, updatedAt } = mailbox;
-      return { id, name, login, type, updatedAt, method, missing: missingCredential(mailbox, method) };
-    });
+    .map(summaryOf);
+}
+
+/** The tenant page's list: the tenant's mailboxes by name, a page at a time; `q` searches name and login. */
+export function listMailboxesPage(
+  db: Db,
+  actor: Actor,
+  tenantId: number,
+  query: { q?: string; page?: number },
+): { rows: MailboxSummary[]; total: number; page: number; pages: number } {
+  assertTenantAccess(actor, tenantId);
+  const where = [eq(mailboxes.tenantId, tenantId)];
+  const q = query.q?.trim();
+  if (q) {
+    const like = containsPattern(q);
+    where.push(
+      sql`(lower(${mailboxes.name}) LIKE ${like} ESCAPE '\\' OR lower(${mailboxes.login}) LIKE ${like} ESCAPE '\\')`,
+    );
+  }
+  const total =
+    db
+      .select({ n: count() })
+      .from(mailboxes)
+      .where(and(...where))
+      .get()?.n ?? 0;
+  const window = pageWindow(total, query.page);
+  const rows = db
+    .select()
+    .from(mailboxes)
+    .where(and(...where))
+    .orderBy(asc(mailboxes.name))
+    .limit(PAGE_SIZE)
+    .offset(window.offset)
+    .all()
+    .map(summaryOf);
+  return { rows, total, page: window.page, pages: window.pages };
+}
+
+function summaryOf(mailbox: Mailbox): MailboxSummary {
+  const method = signInMethodOf({ azureClientId: mailbox.azureClientId, signInMethod: engineMethodOf(mailbox) });
+  const { id, name, login, type, updatedAt } = mailbox;
+  return { id, name, login, type, updatedAt, method, missing: missingCredential(mailbox, method) };
 }
 
 function missingCredential(mailbox: Mailbox, method: SignInMethod): string | null {

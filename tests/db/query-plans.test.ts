@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
+import { listMailboxesPage } from "@/lib/mailbox/queries";
 import { createMailbox } from "@/lib/mailbox/save";
 import { listAlerts } from "@/lib/service/alerts";
 import { statusPage } from "@/lib/service/status";
@@ -58,6 +59,8 @@ describe("the list queries use indexes (EXPLAIN QUERY PLAN)", () => {
   it.each([
     ["tenants, first page", () => listTenantsPage(db, world.root, {})],
     ["tenants, page 3", () => listTenantsPage(db, world.root, { page: 3 })],
+    ["mailboxes of a tenant", () => listMailboxesPage(db, world.root, world.tenantA.id, {})],
+    ["mailboxes of a tenant, page 2", () => listMailboxesPage(db, world.root, world.tenantA.id, { page: 2 })],
     ["users of a tenant", () => listUsersPage(db, world.root, { tenantId: world.tenantA.id })],
     ["users, a tenant admin's", () => listUsersPage(db, world.adminA, {})],
     ["test history", () => listTestsPage(db, world.root, { tenantId: world.tenantA.id, mailboxId }, {})],

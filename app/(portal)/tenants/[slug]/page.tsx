@@ -8,6 +8,7 @@ import {
   SelectField,
   TextAreaField,
 } from "@/app/_components/action-form";
+import { ListSearch, listHref, Pager } from "@/app/_components/pager";
 import { getDb } from "@/db/client";
 import { API_SCOPES } from "@/db/schema";
 import { listAlertChannels } from "@/lib/alerts/channels";
@@ -19,7 +20,8 @@ import { getEnv } from "@/lib/env";
 import { formatUtc } from "@/lib/format-time";
 import { loadOr404 } from "@/lib/load-or-404";
 import { CLOUD_OPTIONS, MAILBOX_FIELDS, MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
-import { listMailboxesFor } from "@/lib/mailbox/queries";
+import { listMailboxesFor, listMailboxesPage } from "@/lib/mailbox/queries";
+import { PAGE_SIZE, pageParam } from "@/lib/paging";
 import { lastTestsFor } from "@/lib/service/test-history";
 import { getTenantBySlugFor } from "@/lib/tenants/queries";
 import { listUsersPage } from "@/lib/users/queries";
@@ -36,7 +38,10 @@ import {
 } from "../actions";
 import { OutcomeBadge } from "./mailboxes/[mailboxId]/outcome-badge";
 
-type Props = { params: Promise<{ slug: string }>; searchParams: Promise<{ deleted?: string }> };
+type Props = {
+  params: Promise<{ slug: string }>;
+  searchParams: Promise<{ deleted?: string; q?: string; page?: string }>;
+};
 
 export async function generateMetadata({ params }: Props): Promise<Metadata> {
   return { title: (await params).slug };
@@ -48,10 +53,14 @@ export default async function TenantPage({ params, searchParams }: Props) {
   const db = getDb();
   const tenant = loadOr404(() => getTenantBySlugFor(db, actor, slug));
   const admins = listUsersPage(db, actor, { tenantId: tenant.id }).rows;
+  const query = await searchParams;
+  const q = query.q?.slice(0, 100) ?? "";
+  // Every mailbox for the forms' choices (at most MAX_MAILBOXES_PER_TENANT); a page of them for the list.
   const mailboxes = listMailboxesFor(db, actor, tenant.id);
+  const listed = listMailboxesPage(db, actor, tenant.id, { q, page: pageParam(query.page) });
   const lastTests = lastTestsFor(
     db,
-    mailboxes.map((m) => m.id),
+    listed.rows.map((m) => m.id),
   );
   const keys = listApiKeys(db, actor, tenant.id);
   const channels = listAlertChannels(db, actor, tenant.id);
@@ -60,7 +69,7 @@ export default async function TenantPage({ params, searchParams }: Props) {
     ...(getEnv().ALERT_SENDER_MAILBOX ? [{ value: "", label: "The portal's alert sender" }] : []),
   ];
   const mailboxNames = new Map(mailboxes.map((m) => [m.id, m.name]));
-  const { deleted } = await searchParams;
+  const { deleted } = query;
   return (
     <>
       <p className="breadcrumbs">{isSuperAdmin(actor) && <Link href="/tenants">Tenants</Link>}</p>
@@ -77,8 +86,11 @@ export default async function TenantPage({ params, searchParams }: Props) {
             Add mailbox
           </Link>
         </div>
-        {mailboxes.length === 0 ? (
-          <p className="empty">No mailboxes are configured for this tenant yet.</p>
+        {mailboxes.length > PAGE_SIZE && (
+          <ListSearch action={`/tenants/${tenant.slug}`} id="mailbox-search" q={q} placeholder="Name or login" />
+        )}
+        {listed.rows.length === 0 ? (
+          <p className="empty">{q ? "No mailboxes match." : "No mailboxes are configured for this tenant yet."}</p>
         ) : (
           <table>
             <thead>
@@ -91,7 +103,7 @@ export default async function TenantPage({ params, searchParams }: Props) {
               </tr>
             </thead>
             <tbody>
-              {mailboxes.map((mailbox) => (
+              {listed.rows.map((mailbox) => (
                 <tr key={mailbox.id}>
                   <td>
                     <Link href={`/tenants/${tenant.slug}/mailboxes/${mailbox.id}`}>{mailbox.name}</Link>
@@ -110,6 +122,11 @@ export default async function TenantPage({ params, searchParams }: Props) {
             </tbody>
           </table>
         )}
+        <Pager
+          page={listed.page}
+          pages={listed.pages}
+          href={(page) => listHref(`/tenants/${tenant.slug}`, { q }, page)}
+        />
       </section>
 
       <section aria-labelledby="admins">
