@@ -46,7 +46,14 @@ try {
       const lhr = result!.lhr;
       performance.push(Math.round((lhr.categories.performance?.score ?? 0) * 100));
       accessibility.push(Math.round((lhr.categories.accessibility?.score ?? 0) * 100));
-      for (const id of METRICS) (metrics[id] ??= []).push(lhr.audits[id]?.numericValue ?? Number.NaN);
+      for (const id of METRICS) {
+        metrics[id] = [...(metrics[id] ?? []), lhr.audits[id]?.numericValue ?? Number.NaN];
+      }
+      if (process.env.BENCH_DETAILS && i === 0) {
+        const details = (id: string) => JSON.stringify(lhr.audits[id]?.details ?? {}).slice(0, 1500);
+        for (const id of ["largest-contentful-paint-element", "mainthread-work-breakdown", "bootup-time", "long-tasks"])
+          console.log(`  ${id}: ${details(id)}`);
+      }
       for (const ref of lhr.categories.accessibility?.auditRefs ?? []) {
         const audit = lhr.audits[ref.id];
         if (audit && audit.score !== null && audit.score < 1 && ref.weight > 0)
