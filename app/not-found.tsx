@@ -6,7 +6,9 @@ export default function NotFound() {
       <h1>Not found</h1>
       <p>This page does not exist, or you do not have access to it.</p>
       <p>
-        <Link href="/">Back to the portal</Link>
+        <Link prefetch={false} href="/">
+          Back to the portal
+        </Link>
       </p>
     </main>
   );

@@ -11,16 +11,28 @@ export default async function PortalLayout({ children }: { children: React.React
         Skip to content
       </a>
       <header className="topbar">
-        <Link href="/" className="brand">
+        <Link prefetch={false} href="/" className="brand">
           Navigator Mail
         </Link>
         <nav aria-label="Main">
-          <Link href="/status">Status</Link>
-          <Link href="/alerts">Alerts</Link>
-          <Link href="/tenants">{isSuperAdmin(actor) ? "Tenants" : "My tenant"}</Link>
-          <Link href="/users">Users</Link>
-          <Link href="/audit">Audit log</Link>
-          <Link href="/account">Account</Link>
+          <Link prefetch={false} href="/status">
+            Status
+          </Link>
+          <Link prefetch={false} href="/alerts">
+            Alerts
+          </Link>
+          <Link prefetch={false} href="/tenants">
+            {isSuperAdmin(actor) ? "Tenants" : "My tenant"}
+          </Link>
+          <Link prefetch={false} href="/users">
+            Users
+          </Link>
+          <Link prefetch={false} href="/audit">
+            Audit log
+          </Link>
+          <Link prefetch={false} href="/account">
+            Account
+          </Link>
         </nav>
         <div className="who">
           <span title={actor.role === "super_admin" ? "Super-admin" : "Tenant admin"}>{actor.email}</span>

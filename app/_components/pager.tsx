@@ -5,11 +5,19 @@ export function Pager({ page, pages, href }: { page: number; pages: number; href
   if (pages <= 1) return null;
   return (
     <nav aria-label="Pages" className="pager">
-      {page > 1 && <Link href={href(page - 1)}>Previous</Link>}
+      {page > 1 && (
+        <Link prefetch={false} href={href(page - 1)}>
+          Previous
+        </Link>
+      )}
       <span>
         Page {page} of {pages}
       </span>
-      {page < pages && <Link href={href(page + 1)}>Next</Link>}
+      {page < pages && (
+        <Link prefetch={false} href={href(page + 1)}>
+          Next
+        </Link>
+      )}
     </nav>
   );
 }

@@ -53,14 +53,18 @@ export default async function AlertsPage({ searchParams }: Props) {
                 <td>
                   <span className={`badge alert-${row.kind}`}>{KIND_LABELS[row.kind]}</span>{" "}
                   {row.mailboxId ? (
-                    <Link href={`/tenants/${row.tenantSlug}/mailboxes/${row.mailboxId}`}>{row.title}</Link>
+                    <Link prefetch={false} href={`/tenants/${row.tenantSlug}/mailboxes/${row.mailboxId}`}>
+                      {row.title}
+                    </Link>
                   ) : (
                     row.title
                   )}
                   <div className="muted">{row.detail}</div>
                 </td>
                 <td>
-                  <Link href={`/tenants/${row.tenantSlug}`}>{row.tenantName}</Link>
+                  <Link prefetch={false} href={`/tenants/${row.tenantSlug}`}>
+                    {row.tenantName}
+                  </Link>
                 </td>
                 <td>
                   <Deliveries row={row} />
@@ -72,9 +76,17 @@ export default async function AlertsPage({ searchParams }: Props) {
       )}
       {(page > 1 || list.hasMore) && (
         <nav aria-label="Pages" className="pager">
-          {page > 1 && <Link href={href(page - 1)}>Newer</Link>}
+          {page > 1 && (
+            <Link prefetch={false} href={href(page - 1)}>
+              Newer
+            </Link>
+          )}
           <span>Page {list.page}</span>
-          {list.hasMore && <Link href={href(page + 1)}>Older</Link>}
+          {list.hasMore && (
+            <Link prefetch={false} href={href(page + 1)}>
+              Older
+            </Link>
+          )}
         </nav>
       )}
     </>

@@ -59,7 +59,9 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
       )}
       {entries.length === PAGE_SIZE && (
         <p>
-          <Link href={`/audit?before=${entries[entries.length - 1]!.id}`}>Older entries</Link>
+          <Link prefetch={false} href={`/audit?before=${entries[entries.length - 1]!.id}`}>
+            Older entries
+          </Link>
         </p>
       )}
     </>

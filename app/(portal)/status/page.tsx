@@ -31,11 +31,17 @@ export default async function StatusPage({ searchParams }: Props) {
     <>
       <h1>Status</h1>
       <nav aria-label="Filter by state" className="state-filters">
-        <Link href={href({ state: null })} aria-current={!state ? "page" : undefined}>
+        <Link prefetch={false} href={href({ state: null })} aria-current={!state ? "page" : undefined}>
           All <span className="count">{all}</span>
         </Link>
         {MAILBOX_STATES.map((s) => (
-          <Link key={s} href={href({ state: s })} aria-current={state === s ? "page" : undefined} data-state={s}>
+          <Link
+            prefetch={false}
+            key={s}
+            href={href({ state: s })}
+            aria-current={state === s ? "page" : undefined}
+            data-state={s}
+          >
             {STATE_LABELS[s]} <span className="count">{status.counts[s]}</span>
           </Link>
         ))}
@@ -57,7 +63,9 @@ export default async function StatusPage({ searchParams }: Props) {
             {status.rows.map((row) => (
               <tr key={row.id} data-mailbox={row.id}>
                 <td>
-                  <Link href={`/tenants/${row.tenantSlug}/mailboxes/${row.id}`}>{row.name}</Link>
+                  <Link prefetch={false} href={`/tenants/${row.tenantSlug}/mailboxes/${row.id}`}>
+                    {row.name}
+                  </Link>
                   <div className="muted">{row.login}</div>
                 </td>
                 <td>{row.tenantName}</td>

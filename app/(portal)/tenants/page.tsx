@@ -44,7 +44,9 @@ export default async function TenantsPage({ searchParams }: Props) {
             {tenants.map((tenant) => (
               <tr key={tenant.id}>
                 <td>
-                  <Link href={`/tenants/${tenant.slug}`}>{tenant.name}</Link>
+                  <Link prefetch={false} href={`/tenants/${tenant.slug}`}>
+                    {tenant.name}
+                  </Link>
                 </td>
                 <td>
                   <code>{tenant.slug}</code>

@@ -72,7 +72,13 @@ export default async function TenantPage({ params, searchParams }: Props) {
   const { deleted } = query;
   return (
     <>
-      <p className="breadcrumbs">{isSuperAdmin(actor) && <Link href="/tenants">Tenants</Link>}</p>
+      <p className="breadcrumbs">
+        {isSuperAdmin(actor) && (
+          <Link prefetch={false} href="/tenants">
+            Tenants
+          </Link>
+        )}
+      </p>
       <h1>{tenant.name}</h1>
       <p className="muted">
         Slug <code>{tenant.slug}</code>
@@ -82,7 +88,7 @@ export default async function TenantPage({ params, searchParams }: Props) {
       <section aria-labelledby="mailboxes">
         <div className="section-head">
           <h2 id="mailboxes">Mailboxes</h2>
-          <Link className="button" href={`/tenants/${tenant.slug}/mailboxes/new`}>
+          <Link prefetch={false} className="button" href={`/tenants/${tenant.slug}/mailboxes/new`}>
             Add mailbox
           </Link>
         </div>
@@ -106,7 +112,9 @@ export default async function TenantPage({ params, searchParams }: Props) {
               {listed.rows.map((mailbox) => (
                 <tr key={mailbox.id}>
                   <td>
-                    <Link href={`/tenants/${tenant.slug}/mailboxes/${mailbox.id}`}>{mailbox.name}</Link>
+                    <Link prefetch={false} href={`/tenants/${tenant.slug}/mailboxes/${mailbox.id}`}>
+                      {mailbox.name}
+                    </Link>
                   </td>
                   <td>{mailbox.login}</td>
                   <td>{MAILBOX_TYPE_LABELS[mailbox.type]}</td>
@@ -133,7 +141,10 @@ export default async function TenantPage({ params, searchParams }: Props) {
         <h2 id="admins">Tenant admins</h2>
         {admins.length === 0 ? (
           <p className="empty">
-            No tenant admins yet. <Link href="/users">Add one on the Users page.</Link>
+            No tenant admins yet.{" "}
+            <Link prefetch={false} href="/users">
+              Add one on the Users page.
+            </Link>
           </p>
         ) : (
           <ul className="plain">
@@ -201,7 +212,9 @@ export default async function TenantPage({ params, searchParams }: Props) {
       <section aria-labelledby="alerts">
         <div className="section-head">
           <h2 id="alerts">Alerts</h2>
-          <Link href={`/alerts?tenant=${tenant.slug}`}>Alert history</Link>
+          <Link prefetch={false} href={`/alerts?tenant=${tenant.slug}`}>
+            Alert history
+          </Link>
         </div>
         <p className="hint">
           When a mailbox starts failing, needs &quot;Sign in again&quot;, or its client secret or certificate expires

@@ -93,7 +93,9 @@ export function TestPanel({ tenantSlug, mailboxId, formId, header, user, history
         <button type="button" className="primary" onClick={() => void run()} disabled={running} aria-busy={running}>
           {running ? "Testing…" : "Send test email"}
         </button>
-        <Link href={historyHref}>Test history</Link>
+        <Link prefetch={false} href={historyHref}>
+          Test history
+        </Link>
       </div>
       <div aria-live="polite" className="test-live">
         {problem && (

@@ -18,11 +18,18 @@ export function MailboxNav({
   return (
     <>
       <p className="breadcrumbs">
-        <Link href={`/tenants/${tenant.slug}`}>{tenant.name}</Link>
+        <Link prefetch={false} href={`/tenants/${tenant.slug}`}>
+          {tenant.name}
+        </Link>
       </p>
       <nav aria-label="Mailbox" className="tabs">
         {TABS.map((tab) => (
-          <Link key={tab.href} href={`${base}${tab.href}`} aria-current={tab.href === current ? "page" : undefined}>
+          <Link
+            prefetch={false}
+            key={tab.href}
+            href={`${base}${tab.href}`}
+            aria-current={tab.href === current ? "page" : undefined}
+          >
             {tab.label}
           </Link>
         ))}

@@ -16,7 +16,9 @@ export default async function NewMailboxPage({ params }: { params: Promise<{ slu
   return (
     <>
       <p className="breadcrumbs">
-        <Link href={`/tenants/${tenant.slug}`}>{tenant.name}</Link>
+        <Link prefetch={false} href={`/tenants/${tenant.slug}`}>
+          {tenant.name}
+        </Link>
       </p>
       <h1>New mailbox</h1>
       <MailboxForm

@@ -44,6 +44,7 @@ export default async function TestHistoryPage({ params, searchParams }: Props) {
       <nav aria-label="Filter by outcome" className="state-filters">
         {OUTCOME_FILTERS.map((filter) => (
           <Link
+            prefetch={false}
             key={filter.label}
             href={href(1, filter.value)}
             aria-current={outcome === filter.value ? "page" : undefined}
@@ -76,7 +77,9 @@ export default async function TestHistoryPage({ params, searchParams }: Props) {
             {tests.map((test) => (
               <tr key={test.id}>
                 <td>
-                  <Link href={`${base}/tests/${test.id}`}>{formatUtc(test.startedAt, "seconds")}</Link>
+                  <Link prefetch={false} href={`${base}/tests/${test.id}`}>
+                    {formatUtc(test.startedAt, "seconds")}
+                  </Link>
                 </td>
                 <td>{test.triggeredBy}</td>
                 <td>{sentenceCase(TEST_SOURCE_LABELS[test.source])}</td>
