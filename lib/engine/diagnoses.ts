@@ -190,6 +190,37 @@ export const CATALOGUE = {
     "The sign-in was cancelled.",
     "Press Sign in with Microsoft to start again.",
   ),
+  // One-click setup through Microsoft Graph
+  SETUP_ROLE_MISSING: entry(
+    "register-app",
+    "The account you signed in with may not register apps or grant admin consent (Graph: Authorization_RequestDenied).",
+    "Sign in as a user with the Application Administrator or Cloud Application Administrator role (or Global Administrator).",
+  ),
+  SETUP_CONSENT_BLOCKED: entry(
+    "admin-consent",
+    "The tenant's consent policy does not allow granting this consent.",
+    "Ask a Global Administrator to allow the grant (Entra ID → Enterprise applications → Consent and permissions), or grant it in the Azure portal.",
+  ),
+  SETUP_NAME_TAKEN: entry(
+    "register-app",
+    "An app registration with this name already exists and belongs to someone else.",
+    "Choose another name, or ask its owner to add you as an owner.",
+  ),
+  SETUP_THROTTLED: entry(
+    "product",
+    "Microsoft Graph asked to wait before more requests (429 Too Many Requests).",
+    "Wait the time Microsoft asked for, then resume the setup; nothing done so far is lost.",
+  ),
+  SETUP_NOT_MEMBER: entry(
+    "account",
+    "The setup was signed in with a guest or personal Microsoft account, which cannot register apps in this organisation.",
+    "Sign in with an account of the organisation itself (name@yourdomain), not a guest or an outlook.com account.",
+  ),
+  SETUP_GRAPH_ERROR: entry(
+    "register-app",
+    "Microsoft Graph refused a setup step.",
+    "Read the reply below; the Graph error code in it names the problem.",
+  ),
   AADSTS_OTHER: entry(
     "register-app",
     "Microsoft Entra ID refused the token request.",

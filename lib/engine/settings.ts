@@ -40,6 +40,8 @@ export function usesImap(type: MailboxType): boolean {
 export type CloudProfile = {
   label: string;
   authorityHost: string;
+  /** Microsoft Graph in this cloud: where the one-click setup registers the app. */
+  graphHost: string;
   /** Audience of the SMTP.Send / IMAP.AccessAsUser.All scopes. */
   outlookResource: string;
   /** Audience of app-only tokens (SMTP.SendAsApp, IMAP.AccessAsApp): `<resource>/.default`. */
@@ -52,6 +54,7 @@ export const CLOUD_PROFILES: Record<Cloud, CloudProfile> = {
   global: {
     label: "Global",
     authorityHost: "https://login.microsoftonline.com",
+    graphHost: "https://graph.microsoft.com",
     outlookResource: "https://outlook.office.com",
     appResource: "https://outlook.office365.com",
     smtp: { host: "smtp.office365.com", port: 587 },
@@ -60,6 +63,7 @@ export const CLOUD_PROFILES: Record<Cloud, CloudProfile> = {
   usgov: {
     label: "US Government (GCC High)",
     authorityHost: "https://login.microsoftonline.us",
+    graphHost: "https://graph.microsoft.us",
     outlookResource: "https://outlook.office365.us",
     appResource: "https://outlook.office365.us",
     smtp: { host: "smtp.office365.us", port: 587 },
@@ -68,6 +72,7 @@ export const CLOUD_PROFILES: Record<Cloud, CloudProfile> = {
   china: {
     label: "China (21Vianet)",
     authorityHost: "https://login.chinacloudapi.cn",
+    graphHost: "https://microsoftgraph.chinacloudapi.cn",
     outlookResource: "https://partner.outlook.cn",
     appResource: "https://partner.outlook.cn",
     smtp: { host: "smtp.partner.outlook.cn", port: 587 },

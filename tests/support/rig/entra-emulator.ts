@@ -13,6 +13,8 @@ import {
   jwtVerify,
   SignJWT,
 } from "jose";
+import type { EmuApp, EmuTenant, EmuUser } from "./entra-types";
+import { type GraphDirectory, GraphEmulator, newDirectory } from "./graph-emulator";
 import type { RigTls } from "./tls";
 
 /**
@@ -22,37 +24,7 @@ import type { RigTls } from "./tls";
 
 const OUTLOOK = "https://outlook.office.com";
 
-export type EmuUser = {
-  upn: string;
-  password: string;
-  oid?: string;
-  state?: "locked" | "expired" | "disabled";
-  mfa?: "required" | "registration";
-  blockedByConditionalAccess?: boolean;
-  /** Mint the access token as if for another user (the servers must refuse it). */
-  tokenUpn?: string;
-};
-
-export type EmuApp = {
-  clientId: string;
-  publicClient: boolean;
-  /** Permissions an administrator consented to, e.g. ["SMTP.Send", "IMAP.AccessAsUser.All"]. */
-  consented: string[];
-  /** Issue tokens even for scopes without consent, leaving them out of scp (a misconfigured app). */
-  dropUnconsented?: boolean;
-  /** Audience to put in access tokens instead of Outlook. */
-  audience?: string;
-  /** Client secrets of the app registration (client credentials grant). */
-  secrets?: { value: string; expiresAt?: Date }[];
-  /** Public certificates (PEM) uploaded to the app registration, for signed client assertions. */
-  certificates?: string[];
-  /** Application permissions with admin consent, e.g. ["SMTP.SendAsApp", "IMAP.AccessAsApp"]. */
-  appRoles?: string[];
-  /** Object ID of the app's service principal (Enterprise application): the `oid` of its app-only tokens. */
-  servicePrincipalId?: string;
-};
-
-export type EmuTenant = { id: string; domains: string[]; users: EmuUser[]; apps: EmuApp[] };
+export type { EmuApp, EmuTenant, EmuUser } from "./entra-types";
 
 type Grant = { tenant: EmuTenant; app: EmuApp; user: EmuUser; scopes: string[]; revoked: boolean };
 
@@ -83,6 +55,14 @@ export class EntraEmulator {
   delayMs = 0;
   private server?: https.Server;
   private privateKey?: CryptoKey;
+  private publicKey?: CryptoKey;
+  private directories = new Map<string, GraphDirectory>();
+  /** Microsoft Graph's setup endpoints on the same server, under /v1.0 (ENTRA_GRAPH_HOST in tests). */
+  readonly graph = new GraphEmulator(
+    () => this.tenants,
+    (tenant) => this.directoryOf(tenant),
+    () => this.publicKey!,
+  );
   private jwk?: JWK;
   readonly kid = randomBytes(8).toString("hex");
   publicKeyPem = "";
@@ -106,6 +86,7 @@ export class EntraEmulator {
   async start(): Promise<this> {
     const { privateKey, publicKey } = await generateKeyPair("RS256", { extractable: true });
     this.privateKey = privateKey;
+    this.publicKey = publicKey;
     this.jwk = { ...(await exportJWK(publicKey)), kid: this.kid, use: "sig", alg: "RS256" };
     this.publicKeyPem = await exportSPKI(publicKey);
     this.server = https.createServer(
@@ -134,6 +115,16 @@ export class EntraEmulator {
     };
     this.tenants.push(full);
     return full;
+  }
+
+  /** The tenant's directory as Microsoft Graph shows it (Exchange Online's service principal from the start). */
+  directoryOf(tenant: EmuTenant): GraphDirectory {
+    let directory = this.directories.get(tenant.id);
+    if (!directory) {
+      directory = newDirectory();
+      this.directories.set(tenant.id, directory);
+    }
+    return directory;
   }
 
   tokenRequests(grant?: string): number {
@@ -211,6 +202,7 @@ export class EntraEmulator {
   ): Promise<void> {
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     const url = new URL(req.url ?? "/", this.authorityHost);
+    if (url.pathname.startsWith("/v1.0/")) return this.graph.handle(req, res, url);
     const [tenantRef, ...rest] = url.pathname.split("/").filter(Boolean);
     const route = rest.join("/");
     const tenant = this.findTenant(tenantRef ?? "");
@@ -532,6 +524,7 @@ export class EntraEmulator {
       tid: tenant.id,
       oid,
       sub: randomBytes(16).toString("base64url"),
+      ...(user.guest ? { acct: 1, idp: "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/" } : { acct: 0 }),
     });
     const now = Math.floor(Date.now() / 1000);
     const idToken = await new SignJWT({
@@ -588,7 +581,7 @@ const CLIENT_AUTH_MISSING =
   "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";
 
 function findApp(tenant: EmuTenant, clientId: string): EmuApp | undefined {
-  return tenant.apps.find((a) => a.clientId.toLowerCase() === clientId.toLowerCase());
+  return tenant.apps.find((a) => a.clientId.toLowerCase() === clientId.toLowerCase() && !a.missingServicePrincipal);
 }
 
 function appNotFound(res: Res, tenant: EmuTenant, clientId: string): void {

@@ -1,0 +1,386 @@
+import "server-only";
+import { type Diagnosis, diagnose } from "./diagnoses";
+
+/**
+ * The one-click Entra setup through Microsoft Graph: find or register the app, make it single-tenant
+ * with public client flows (delegated) or give it the certificate (app-only), ask for Exchange
+ * Online's permissions by name, create its service principal and grant admin consent. Every step
+ * looks first, so running it again corrects instead of duplicating, and a half-finished setup resumes.
+ */
+
+/** Office 365 Exchange Online, as its service principal is named in every tenant. */
+const EXCHANGE_NAME = "Office 365 Exchange Online";
+const DELEGATED_PERMISSIONS = ["SMTP.Send", "IMAP.AccessAsUser.All"] as const;
+const APP_PERMISSIONS = ["SMTP.SendAsApp", "IMAP.AccessAsApp"] as const;
+
+/**
+ * The delegated Graph scopes the setup signs in with, and why: registering and correcting the app
+ * (Application.ReadWrite.All), granting tenant-wide consent to delegated permissions
+ * (DelegatedPermissionGrant.ReadWrite.All), and, for app-only, assigning application permissions
+ * (AppRoleAssignment.ReadWrite.All).
+ */
+export function setupScopes(graphHost: string, appOnly: boolean): string[] {
+  const names = ["Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"];
+  if (appOnly) names.push("AppRoleAssignment.ReadWrite.All");
+  return names.map((name) => `${graphHost}/${name}`);
+}
+
+export type SetupRequest = {
+  appName: string;
+  /** "delegated": the password or Microsoft sign-in methods; "app": app-only with a certificate. */
+  kind: "delegated" | "app";
+  /** Base64 DER of the mailbox's certificate (app-only). */
+  certificate?: { der: string; thumbprint: string; notAfter: Date };
+  /** The signed-in admin, to tell "yours" from "someone else's" app of the same name. */
+  admin: string;
+};
+
+class GraphError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(`${status} ${code}: ${message}`);
+    this.name = "GraphError";
+  }
+}
+
+type GraphBody = Record<string, unknown> & { value?: Record<string, unknown>[] };
+export type Graph = (method: "GET" | "POST" | "PATCH", path: string, body?: unknown) => Promise<GraphBody>;
+
+/**
+ * A Graph client for one setup: the token stays in this closure. A 429 is waited out as Retry-After
+ * asks (up to `maxWaitMs` in all); a longer wait is reported instead of slept.
+ */
+export function graphClient(
+  graphHost: string,
+  accessToken: string,
+  options: { maxWaitMs?: number; sleep?: (ms: number) => Promise<void>; timeoutMs?: number } = {},
+): Graph {
+  const sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  let waitBudget = options.maxWaitMs ?? 30_000;
+  return async (method, path, body) => {
+    for (;;) {
+      const answer = await fetch(`${graphHost}/v1.0/${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${accessToken}`,
+          accept: "application/json",
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(options.timeoutMs ?? 20_000),
+      });
+      const text = await answer.text();
+      const parsed = text ? (JSON.parse(text) as GraphBody) : {};
+      if (answer.ok) return parsed;
+      const error = (parsed.error ?? {}) as { code?: string; message?: string };
+      const retryAfter = Number(answer.headers.get("retry-after") ?? Number.NaN);
+      if (answer.status === 429 && Number.isFinite(retryAfter) && retryAfter * 1000 <= waitBudget) {
+        waitBudget -= retryAfter * 1000;
+        await sleep(retryAfter * 1000);
+        continue;
+      }
+      throw new GraphError(
+        answer.status,
+        error.code ?? "unknown",
+        error.message ?? text.slice(0, 200),
+        retryAfter || undefined,
+      );
+    }
+  };
+}
+
+/** What Graph's answer means for the admin: the role, the policy, the wait. */
+export function diagnoseGraphError(error: unknown): Diagnosis {
+  if (!(error instanceof GraphError)) return diagnose("SETUP_GRAPH_ERROR", String((error as Error)?.message ?? error));
+  const detail = `${error.status} ${error.code}: ${error.message.replace(/^\d+ [\w.]+: /, "")}`;
+  if (error.status === 429) {
+    return diagnose(
+      "SETUP_THROTTLED",
+      `${detail}${error.retryAfterSeconds ? ` (Retry-After ${error.retryAfterSeconds} s)` : ""}`,
+    );
+  }
+  if (error.code === "SetupNameTaken") return diagnose("SETUP_NAME_TAKEN", detail);
+  if (error.code === "Authorization_RequestDenied" && /policy/i.test(error.message))
+    return diagnose("SETUP_CONSENT_BLOCKED", detail);
+  if (error.status === 403 || error.code === "Authorization_RequestDenied")
+    return diagnose("SETUP_ROLE_MISSING", detail);
+  return diagnose("SETUP_GRAPH_ERROR", detail);
+}
+
+type Permission = { id: string; value: string };
+
+export type PlanStep = {
+  key: "application" | "public-client" | "permissions" | "certificate" | "service-principal" | "consent";
+  label: string;
+  done: boolean;
+};
+
+export type SetupPlan = {
+  appName: string;
+  kind: SetupRequest["kind"];
+  /** The app found by name (ours to correct), or null to register one. */
+  application: { id: string; appId: string } | null;
+  servicePrincipalId: string | null;
+  exchange: { servicePrincipalId: string; appId: string; permissions: Permission[] };
+  steps: PlanStep[];
+};
+
+type App = {
+  id: string;
+  appId: string;
+  displayName: string;
+  signInAudience: string;
+  isFallbackPublicClient: boolean;
+  requiredResourceAccess: { resourceAppId: string; resourceAccess: { id: string; type: string }[] }[];
+  keyCredentials: { customKeyIdentifier?: string; displayName?: string; type: string }[];
+};
+
+const quote = (value: string) => `'${value.replaceAll("'", "''")}'`;
+
+/** Looks at the tenant and says what the setup will create or change; nothing is written. */
+export async function planSetup(graph: Graph, request: SetupRequest): Promise<SetupPlan> {
+  const exchangeSp = (await graph("GET", `servicePrincipals?$filter=displayName eq ${quote(EXCHANGE_NAME)}`))
+    .value?.[0] as
+    | { id: string; appId: string; oauth2PermissionScopes: Permission[]; appRoles: Permission[] }
+    | undefined;
+  if (!exchangeSp)
+    throw new GraphError(
+      404,
+      "Request_ResourceNotFound",
+      `No service principal named ${EXCHANGE_NAME} in this tenant.`,
+    );
+  const wanted: readonly string[] = request.kind === "app" ? APP_PERMISSIONS : DELEGATED_PERMISSIONS;
+  const pool = request.kind === "app" ? exchangeSp.appRoles : exchangeSp.oauth2PermissionScopes;
+  const permissions = wanted.map((value) => {
+    const found = pool.find((p) => p.value === value);
+    if (!found)
+      throw new GraphError(404, "Request_ResourceNotFound", `${EXCHANGE_NAME} publishes no permission ${value}.`);
+    return { id: found.id, value };
+  });
+
+  const apps = ((await graph("GET", `applications?$filter=displayName eq ${quote(request.appName)}`)).value ??
+    []) as App[];
+  let app: App | null = null;
+  for (const candidate of apps) {
+    const owners = ((await graph("GET", `applications/${candidate.id}/owners`)).value ?? []) as {
+      userPrincipalName?: string;
+    }[];
+    if (owners.some((o) => o.userPrincipalName?.toLowerCase() === request.admin.toLowerCase())) app = candidate;
+  }
+  if (!app && apps.length > 0)
+    throw new GraphError(409, "SetupNameTaken", `An app named "${request.appName}" belongs to someone else.`);
+
+  const sp = app
+    ? (((await graph("GET", `servicePrincipals?$filter=appId eq ${quote(app.appId)}`)).value?.[0] as
+        | { id: string }
+        | undefined) ?? null)
+    : null;
+  const access = app?.requiredResourceAccess.find((r) => r.resourceAppId === exchangeSp.appId)?.resourceAccess ?? [];
+  const type = request.kind === "app" ? "Role" : "Scope";
+  const hasPermissions = permissions.every((p) => access.some((a) => a.id === p.id && a.type === type));
+  const consented = sp ? await hasConsent(graph, request.kind, sp.id, exchangeSp.id, permissions) : false;
+  const steps: PlanStep[] = [
+    {
+      key: "application",
+      label: app
+        ? `Use the app registration "${request.appName}" (${app.appId}), single tenant`
+        : `Register the app "${request.appName}", single tenant (this organisation only)`,
+      done: app !== null && app.signInAudience === "AzureADMyOrg",
+    },
+    ...(request.kind === "delegated"
+      ? [
+          {
+            key: "public-client" as const,
+            label: "Allow public client flows: Yes",
+            done: app?.isFallbackPublicClient === true,
+          },
+        ]
+      : []),
+    {
+      key: "permissions",
+      label: `API permissions of ${EXCHANGE_NAME} (${request.kind === "app" ? "application" : "delegated"}): ${permissions.map((p) => p.value).join(", ")}`,
+      done: hasPermissions,
+    },
+    ...(request.kind === "app" && request.certificate
+      ? [
+          {
+            key: "certificate" as const,
+            label: `Add the mailbox's certificate (thumbprint ${request.certificate.thumbprint}) to the app`,
+            done: (app?.keyCredentials ?? []).some(
+              (k) => k.displayName === certificateName(request.certificate!.thumbprint),
+            ),
+          },
+        ]
+      : []),
+    {
+      key: "service-principal",
+      label: "Create the app's service principal (Enterprise application)",
+      done: sp !== null,
+    },
+    {
+      key: "consent",
+      label: `Grant admin consent for ${permissions.map((p) => p.value).join(" and ")}`,
+      done: consented,
+    },
+  ];
+  return {
+    appName: request.appName,
+    kind: request.kind,
+    application: app ? { id: app.id, appId: app.appId } : null,
+    servicePrincipalId: sp?.id ?? null,
+    exchange: { servicePrincipalId: exchangeSp.id, appId: exchangeSp.appId, permissions },
+    steps,
+  };
+}
+
+async function hasConsent(
+  graph: Graph,
+  kind: SetupRequest["kind"],
+  clientSpId: string,
+  exchangeSpId: string,
+  permissions: Permission[],
+): Promise<boolean> {
+  if (kind === "app") {
+    const assigned = ((await graph("GET", `servicePrincipals/${exchangeSpId}/appRoleAssignedTo`)).value ?? []) as {
+      principalId: string;
+      appRoleId: string;
+    }[];
+    return permissions.every((p) => assigned.some((a) => a.principalId === clientSpId && a.appRoleId === p.id));
+  }
+  const grants = ((await graph("GET", `oauth2PermissionGrants?$filter=clientId eq ${quote(clientSpId)}`)).value ??
+    []) as {
+    consentType: string;
+    resourceId: string;
+    scope: string;
+  }[];
+  const granted = grants
+    .filter((g) => g.consentType === "AllPrincipals" && g.resourceId === exchangeSpId)
+    .flatMap((g) => g.scope.split(" "));
+  return permissions.every((p) => granted.includes(p.value));
+}
+
+const certificateName = (thumbprint: string) => `Navigator Mail ${thumbprint.slice(0, 16)}`;
+
+export type SetupObjects = {
+  applicationId: string;
+  /** The Azure Application ClientID the mailbox needs. */
+  appId: string;
+  servicePrincipalId: string;
+  grantId?: string;
+  assignmentIds?: string[];
+};
+
+/**
+ * Does what the plan says is not done yet, in order, each step looking again first: a second run (or
+ * one after a failure halfway) changes only what is still missing. `onStep` sees each step as it is done.
+ */
+export async function applySetup(
+  graph: Graph,
+  request: SetupRequest,
+  onStep: (step: PlanStep, objectId: string) => void = () => {},
+): Promise<SetupObjects> {
+  const plan = await planSetup(graph, request);
+  const step = (key: PlanStep["key"]) => plan.steps.find((s) => s.key === key);
+  const { exchange } = plan;
+  const type = request.kind === "app" ? "Role" : "Scope";
+  const requiredResourceAccess = [
+    { resourceAppId: exchange.appId, resourceAccess: exchange.permissions.map((p) => ({ id: p.id, type })) },
+  ];
+  const keyCredentials = request.certificate
+    ? [
+        {
+          type: "AsymmetricX509Cert",
+          usage: "Verify",
+          key: request.certificate.der,
+          displayName: certificateName(request.certificate.thumbprint),
+          endDateTime: request.certificate.notAfter.toISOString(),
+        },
+      ]
+    : undefined;
+
+  let app = plan.application;
+  if (!app) {
+    const created = (await graph("POST", "applications", {
+      displayName: request.appName,
+      signInAudience: "AzureADMyOrg",
+      isFallbackPublicClient: request.kind === "delegated",
+      requiredResourceAccess,
+      ...(keyCredentials ? { keyCredentials } : {}),
+    })) as { id: string; appId: string };
+    app = { id: created.id, appId: created.appId };
+    for (const key of ["application", "public-client", "permissions", "certificate"] as const) {
+      const s = step(key);
+      if (s) onStep(s, app.id);
+    }
+  } else {
+    const fix: Record<string, unknown> = {};
+    if (!step("application")?.done) fix.signInAudience = "AzureADMyOrg";
+    if (step("public-client") && !step("public-client")?.done) fix.isFallbackPublicClient = true;
+    if (!step("permissions")?.done) fix.requiredResourceAccess = requiredResourceAccess;
+    if (step("certificate") && !step("certificate")?.done) fix.keyCredentials = keyCredentials;
+    if (Object.keys(fix).length > 0) {
+      await graph("PATCH", `applications/${app.id}`, fix);
+      for (const key of ["application", "public-client", "permissions", "certificate"] as const) {
+        const s = step(key);
+        if (s && !s.done) onStep(s, app.id);
+      }
+    }
+  }
+
+  let spId = plan.servicePrincipalId;
+  if (!spId) {
+    spId = ((await graph("POST", "servicePrincipals", { appId: app.appId })) as { id: string }).id;
+    onStep(step("service-principal")!, spId);
+  }
+
+  const objects: SetupObjects = { applicationId: app.id, appId: app.appId, servicePrincipalId: spId };
+  if (!step("consent")?.done || !plan.servicePrincipalId) {
+    if (request.kind === "app") {
+      const assigned = ((await graph("GET", `servicePrincipals/${exchange.servicePrincipalId}/appRoleAssignedTo`))
+        .value ?? []) as {
+        principalId: string;
+        appRoleId: string;
+      }[];
+      objects.assignmentIds = [];
+      for (const permission of exchange.permissions) {
+        if (assigned.some((a) => a.principalId === spId && a.appRoleId === permission.id)) continue;
+        const assignment = (await graph("POST", `servicePrincipals/${exchange.servicePrincipalId}/appRoleAssignedTo`, {
+          principalId: spId,
+          resourceId: exchange.servicePrincipalId,
+          appRoleId: permission.id,
+        })) as { id: string };
+        objects.assignmentIds.push(assignment.id);
+      }
+      onStep(step("consent")!, objects.assignmentIds.join(", ") || exchange.servicePrincipalId);
+    } else {
+      const scope = exchange.permissions.map((p) => p.value).join(" ");
+      const grants = ((await graph("GET", `oauth2PermissionGrants?$filter=clientId eq ${quote(spId)}`)).value ??
+        []) as {
+        id: string;
+        consentType: string;
+        resourceId: string;
+      }[];
+      const existing = grants.find(
+        (g) => g.consentType === "AllPrincipals" && g.resourceId === exchange.servicePrincipalId,
+      );
+      if (existing) {
+        await graph("PATCH", `oauth2PermissionGrants/${existing.id}`, { scope });
+        objects.grantId = existing.id;
+      } else {
+        const grant = (await graph("POST", "oauth2PermissionGrants", {
+          clientId: spId,
+          consentType: "AllPrincipals",
+          resourceId: exchange.servicePrincipalId,
+          scope,
+        })) as { id: string };
+        objects.grantId = grant.id;
+      }
+      onStep(step("consent")!, objects.grantId);
+    }
+  }
+  return objects;
+}

@@ -1,0 +1,218 @@
+import { X509Certificate } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  applySetup,
+  diagnoseGraphError,
+  graphClient,
+  planSetup,
+  type SetupRequest,
+  setupScopes,
+} from "@/lib/engine/entra-setup";
+import { runChecksToEnd } from "@/lib/engine/run-checks";
+import { CLOUD_PROFILES } from "@/lib/engine/settings";
+import { keyAndCertificate } from "../../support/certificates";
+import type { EmuTenant, EmuUser } from "../../support/rig/entra-emulator";
+import { GRAPH_RESOURCE } from "../../support/rig/graph-emulator";
+import { type Rig, startRig } from "../../support/rig/rig";
+import { EVERY_STEP_PASSED, stepStatuses } from "../../support/steps";
+
+// The one-click setup's Graph steps against the emulator's Graph endpoints, from a tenant with no app.
+let rig: Rig;
+let n = 0;
+
+beforeAll(async () => {
+  rig = await startRig();
+});
+afterAll(() => rig?.stop());
+
+const SETUP_SCOPES = "Application.ReadWrite.All DelegatedPermissionGrant.ReadWrite.All AppRoleAssignment.ReadWrite.All";
+
+/** A tenant of its own (with the rig's mail servers' trust) and an admin with the given roles. */
+function tenantWithAdmin(roles: string[] = ["Application Administrator"]) {
+  const tenant = rig.tenant;
+  const admin: EmuUser = rig.addUser({ roles });
+  return { tenant, admin };
+}
+
+async function graphFor(tenant: EmuTenant, admin: EmuUser, scp = SETUP_SCOPES, options = {}) {
+  const token = await rig.entra.mintAccessToken({
+    aud: GRAPH_RESOURCE,
+    iss: `https://sts.windows.net/${tenant.id}/`,
+    tid: tenant.id,
+    upn: admin.upn,
+    scp,
+  });
+  return graphClient(rig.entra.authorityHost, token, options);
+}
+
+const request = (admin: EmuUser, extra: Partial<SetupRequest> = {}): SetupRequest => ({
+  appName: `Navigator Mail ${++n}`,
+  kind: "delegated",
+  admin: admin.upn,
+  ...extra,
+});
+
+describe("one-click setup through Microsoft Graph", () => {
+  it("plans everything for an empty tenant, then registers an app that passes the SMTP and IMAP test", async () => {
+    const { tenant, admin } = tenantWithAdmin();
+    const graph = await graphFor(tenant, admin);
+    const wanted = request(admin);
+    const plan = await planSetup(graph, wanted);
+    expect(plan.application).toBeNull();
+    expect(plan.steps.map((s) => [s.key, s.done])).toEqual([
+      ["application", false],
+      ["public-client", false],
+      ["permissions", false],
+      ["service-principal", false],
+      ["consent", false],
+    ]);
+    // Looked up by name, not hard-coded: the emulator gives Exchange's permissions fresh ids per run.
+    const exchange = rig.entra
+      .directoryOf(tenant)
+      .servicePrincipals.find((s) => s.displayName === "Office 365 Exchange Online")!;
+    expect(plan.exchange.permissions).toEqual(
+      ["SMTP.Send", "IMAP.AccessAsUser.All"].map((value) => ({
+        value,
+        id: exchange.oauth2PermissionScopes.find((p) => p.value === value)!.id,
+      })),
+    );
+
+    const done: string[] = [];
+    const objects = await applySetup(graph, wanted, (step) => done.push(step.key));
+    expect(done).toEqual(["application", "public-client", "permissions", "service-principal", "consent"]);
+    const after = await planSetup(graph, wanted);
+    expect(after.steps.every((s) => s.done)).toBe(true);
+    expect(after.application?.appId).toBe(objects.appId);
+
+    const user = rig.addUser();
+    const outcome = await runChecksToEnd(rig.settings(user, { azureClientId: objects.appId }), {
+      authorityHost: rig.entra.authorityHost,
+      allowlist: rig.allowlist,
+    });
+    expect(stepStatuses(outcome)).toEqual(EVERY_STEP_PASSED);
+  });
+
+  it("never registers the app twice, and corrects an app whose settings drifted", async () => {
+    const { tenant, admin } = tenantWithAdmin();
+    const graph = await graphFor(tenant, admin);
+    const wanted = request(admin);
+    const first = await applySetup(graph, wanted);
+    const again = await applySetup(graph, wanted);
+    expect(again.appId).toBe(first.appId);
+    const directory = rig.entra.directoryOf(tenant);
+    expect(directory.applications.filter((a) => a.displayName === wanted.appName)).toHaveLength(1);
+    expect(directory.servicePrincipals.filter((s) => s.appId === first.appId)).toHaveLength(1);
+    expect(directory.grants.filter((g) => g.clientId === first.servicePrincipalId)).toHaveLength(1);
+
+    // Someone switches public client flows off and removes a permission in the portal.
+    const app = directory.applications.find((a) => a.appId === first.appId)!;
+    app.isFallbackPublicClient = false;
+    app.requiredResourceAccess = [];
+    const plan = await planSetup(graph, wanted);
+    expect(plan.steps.filter((s) => !s.done).map((s) => s.key)).toEqual(["public-client", "permissions"]);
+    await applySetup(graph, wanted);
+    expect(app.isFallbackPublicClient).toBe(true);
+    expect(directory.applications.filter((a) => a.displayName === wanted.appName)).toHaveLength(1);
+  });
+
+  it("resumes a setup that failed at consent (blocked by policy) without a second app", async () => {
+    const { tenant, admin } = tenantWithAdmin();
+    const graph = await graphFor(tenant, admin);
+    const wanted = request(admin);
+    rig.entra.graph.faults.set(tenant.id, { consentBlocked: true });
+    const failed = await applySetup(graph, wanted).catch((error) => error);
+    rig.entra.graph.faults.delete(tenant.id);
+    expect(diagnoseGraphError(failed)).toMatchObject({ code: "SETUP_CONSENT_BLOCKED", setupStep: "admin-consent" });
+    const halfway = await planSetup(graph, wanted);
+    expect(halfway.steps.filter((s) => !s.done).map((s) => s.key)).toEqual(["consent"]);
+    const objects = await applySetup(graph, wanted);
+    expect(rig.entra.directoryOf(tenant).applications.filter((a) => a.displayName === wanted.appName)).toHaveLength(1);
+    expect(objects.grantId).toBeDefined();
+  });
+
+  it("names the missing role when the admin may not register apps", async () => {
+    const { tenant, admin } = tenantWithAdmin([]);
+    const graph = await graphFor(tenant, admin);
+    const error = await applySetup(graph, request(admin)).catch((e) => e);
+    expect(diagnoseGraphError(error)).toMatchObject({ code: "SETUP_ROLE_MISSING" });
+    expect(diagnoseGraphError(error).fix).toContain("Application Administrator or Cloud Application Administrator");
+  });
+
+  it("refuses an app of the same name that someone else owns", async () => {
+    const { tenant, admin } = tenantWithAdmin();
+    const other = rig.addUser({ roles: ["Cloud Application Administrator"] });
+    const wanted = request(admin);
+    await applySetup(await graphFor(tenant, other), { ...wanted, admin: other.upn });
+    const error = await planSetup(await graphFor(tenant, admin), wanted).catch((e) => e);
+    expect(diagnoseGraphError(error)).toMatchObject({ code: "SETUP_NAME_TAKEN" });
+  });
+
+  it("waits out a short 429 as Retry-After asks, and reports a long one instead of sleeping", async () => {
+    const { tenant, admin } = tenantWithAdmin();
+    const slept: number[] = [];
+    const graph = await graphFor(tenant, admin, SETUP_SCOPES, { sleep: async (ms: number) => void slept.push(ms) });
+    rig.entra.graph.faults.set(tenant.id, { throttle: { requests: 2, retryAfterSeconds: 3 } });
+    const plan = await planSetup(graph, request(admin));
+    expect(slept).toEqual([3000, 3000]);
+    expect(plan.application).toBeNull();
+    rig.entra.graph.faults.set(tenant.id, { throttle: { requests: 1, retryAfterSeconds: 120 } });
+    const error = await planSetup(graph, request(admin)).catch((e) => e);
+    rig.entra.graph.faults.delete(tenant.id);
+    expect(diagnoseGraphError(error)).toMatchObject({ code: "SETUP_THROTTLED" });
+    expect(diagnoseGraphError(error).detail).toContain("Retry-After 120 s");
+  });
+
+  it("sets up app-only with the mailbox's certificate and application permissions", async () => {
+    const { tenant, admin } = tenantWithAdmin();
+    const graph = await graphFor(tenant, admin);
+    const credential = keyAndCertificate();
+    const x509 = new X509Certificate(credential.certificatePem);
+    const wanted = request(admin, {
+      kind: "app",
+      certificate: {
+        der: x509.raw.toString("base64"),
+        thumbprint: x509.fingerprint.replaceAll(":", ""),
+        notAfter: new Date(x509.validTo),
+      },
+    });
+    const plan = await planSetup(graph, wanted);
+    expect(plan.steps.map((s) => s.key)).toEqual([
+      "application",
+      "permissions",
+      "certificate",
+      "service-principal",
+      "consent",
+    ]);
+    const objects = await applySetup(graph, wanted);
+    expect(objects.assignmentIds).toHaveLength(2);
+    // Exchange's own step (Add-MailboxPermission), which Graph cannot do:
+    const mailbox = rig.addUser().upn;
+    rig.appAccess.grant(objects.servicePrincipalId, mailbox);
+    const outcome = await runChecksToEnd(
+      {
+        ...rig.settings({ upn: mailbox, password: "" }, { type: "smtp", password: null, azureClientId: objects.appId }),
+        signInMethod: "app",
+        appCredential: { kind: "certificate", ...credential },
+      },
+      { authorityHost: rig.entra.authorityHost, allowlist: rig.allowlist },
+    );
+    expect(outcome.ok, JSON.stringify(outcome.steps.at(-1))).toBe(true);
+  });
+
+  it("signs in with only the Graph scopes the setup needs: app-role assignment for app-only alone", () => {
+    const host = CLOUD_PROFILES.usgov.graphHost;
+    expect(setupScopes(host, false)).toEqual([
+      "https://graph.microsoft.us/Application.ReadWrite.All",
+      "https://graph.microsoft.us/DelegatedPermissionGrant.ReadWrite.All",
+    ]);
+    expect(setupScopes(host, true)).toContain("https://graph.microsoft.us/AppRoleAssignment.ReadWrite.All");
+  });
+
+  it("knows Graph's host in each Microsoft cloud", () => {
+    expect(Object.fromEntries(Object.entries(CLOUD_PROFILES).map(([cloud, p]) => [cloud, p.graphHost]))).toEqual({
+      global: "https://graph.microsoft.com",
+      usgov: "https://graph.microsoft.us",
+      china: "https://microsoftgraph.chinacloudapi.cn",
+    });
+  });
+});
