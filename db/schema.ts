@@ -382,6 +382,51 @@ export const alertDeliveries = sqliteTable(
 );
 export type AlertDelivery = typeof alertDeliveries.$inferSelect;
 
+export const ENTRA_SETUP_STATUSES = [
+  "starting",
+  "waiting",
+  "planned",
+  "applying",
+  "applied",
+  "done",
+  "failed",
+] as const;
+
+/**
+ * "Set up in Microsoft Entra for me" for one mailbox: the device-code sign-in as the tenant's admin,
+ * the plan it showed, each step done (with Graph's object IDs) and the test that proved it. The Graph
+ * token is never stored: it stays in the memory of the process that signed in.
+ */
+export const entraSetups = sqliteTable(
+  "entra_setups",
+  {
+    id: text("id").primaryKey(),
+    tenantId: integer("tenant_id").notNull(),
+    mailboxId: integer("mailbox_id")
+      .notNull()
+      .references(() => mailboxes.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: ["delegated", "app"] }).notNull(),
+    appName: text("app_name").notNull(),
+    directory: text("directory").notNull(),
+    status: text("status", { enum: ENTRA_SETUP_STATUSES }).notNull(),
+    userCode: text("user_code"),
+    verificationUri: text("verification_uri"),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
+    admin: text("admin"),
+    directoryId: text("directory_id"),
+    steps: text("steps", { mode: "json" }).$type<{ key: string; label: string; done: boolean; objectId?: string }[]>(),
+    appId: text("app_id"),
+    testId: integer("test_id"),
+    failureCode: text("failure_code"),
+    failureDetail: text("failure_detail"),
+    startedBy: text("started_by").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("entra_setups_mailbox_created_idx").on(t.mailboxId, t.createdAt)],
+);
+export type EntraSetup = typeof entraSetups.$inferSelect;
+
 export const TEST_OUTCOMES = ["running", "passed", "failed"] as const;
 
 /** One test of a mailbox ("Send test email", the command line), with its steps as reported (already redacted). */

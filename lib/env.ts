@@ -67,6 +67,16 @@ const envSchema = z.object({
     .refine((v) => Buffer.byteLength(v) >= 32, `AUTH_SECRET must be at least 32 bytes (${SECRET_HINT})`),
   SECRETS_KEYS: secretsKeys,
   ENTRA_AUTHORITY_HOST: z.url({ protocol: /^https$/, error: "ENTRA_AUTHORITY_HOST must be an https URL" }).optional(),
+  // The one-click Entra setup: the public client the admin signs in to (default: Microsoft Graph
+  // PowerShell's), and, for tests only, another Graph host than the cloud's.
+  ENTRA_SETUP_CLIENT_ID: z
+    .string()
+    .regex(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+      "ENTRA_SETUP_CLIENT_ID must be an application (client) ID",
+    )
+    .default("14d82eec-204b-4c2f-b7e8-296a70dab67e"),
+  ENTRA_GRAPH_HOST: z.url({ protocol: /^https$/, error: "ENTRA_GRAPH_HOST must be an https URL" }).optional(),
   MAIL_ALLOW_PRIVATE: hostPortList,
   TRUST_PROXY: z
     .enum(["true", "false"], { error: "TRUST_PROXY must be true or false" })

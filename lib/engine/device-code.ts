@@ -20,7 +20,7 @@ export type DeviceCodePrompt = {
 };
 
 export type DeviceSignInEnd =
-  | { ok: true; account: string; cache: string }
+  | { ok: true; account: string; cache: string; accessToken: string }
   | {
       ok: false;
       /** declined, expired and bad_code are the device-code answers; refused is any other Entra error. */
@@ -37,6 +37,8 @@ export type DeviceSignInRequest = {
   /** Asked after every answer that says "keep polling"; true stops the polling. */
   cancelled?(): boolean | Promise<boolean>;
   now?: () => number;
+  /** Other scopes than the mailbox's (the Entra setup's Graph scopes); any account may then sign in. */
+  scopes?: string[];
 };
 
 /** RFC 8628 §3.5: on slow_down the interval grows by 5 seconds for this and every later request. */
@@ -101,7 +103,7 @@ export async function signInWithDeviceCode(request: DeviceSignInRequest): Promis
   const now = request.now ?? Date.now;
   let prompted = false;
   const msalRequest = {
-    scopes: scopesFor(settings),
+    scopes: request.scopes ?? scopesFor(settings),
     cancel: false,
     deviceCodeCallback: (response: {
       userCode: string;
@@ -125,11 +127,11 @@ export async function signInWithDeviceCode(request: DeviceSignInRequest): Promis
     if (!result?.accessToken || !serialized) {
       return { ok: false, reason: "refused", diagnosis: diagnose("UNEXPECTED", "no access token in the answer") };
     }
-    if (account.toLowerCase() !== settings.login.trim().toLowerCase()) {
+    if (!request.scopes && account.toLowerCase() !== settings.login.trim().toLowerCase()) {
       const detail = `Signed in as ${account || "an unnamed account"}; the Login is ${settings.login}.`;
       return { ok: false, reason: "wrong_account", diagnosis: diagnose("DEVICE_WRONG_ACCOUNT", detail) };
     }
-    return { ok: true, account, cache: serialized };
+    return { ok: true, account, cache: serialized, accessToken: result.accessToken };
   } catch (error) {
     return endOf(error, http, prompted);
   }

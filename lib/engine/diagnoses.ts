@@ -216,6 +216,11 @@ export const CATALOGUE = {
     "The setup was signed in with a guest or personal Microsoft account, which cannot register apps in this organisation.",
     "Sign in with an account of the organisation itself (name@yourdomain), not a guest or an outlook.com account.",
   ),
+  SETUP_SIGNED_OUT: entry(
+    "register-app",
+    "The sign-in for this setup has ended (it lasts an hour, and only in the portal process that made it).",
+    "Press Set up in Microsoft Entra for me again; what was already done is kept and not done twice.",
+  ),
   SETUP_GRAPH_ERROR: entry(
     "register-app",
     "Microsoft Graph refused a setup step.",

@@ -101,6 +101,33 @@ export function updateMailbox(
 }
 
 /**
+ * The app registration the one-click Entra setup made (and proved), written into the mailbox's Azure
+ * fields as a save would: a new version, the token cache and any Microsoft sign-in dropped, audited.
+ */
+export function saveEntraApp(
+  db: Db,
+  actor: UserActor,
+  at: { tenantId: number; mailboxId: number; version: number },
+  app: { azureClientId: string; azureTenantId: string },
+): Mailbox {
+  return db.transaction((tx) => {
+    const current = getMailboxFor(tx, actor, at.tenantId, at.mailboxId);
+    if (current.version !== at.version) throw conflict(current);
+    const updated = writeVersion(tx, actor, at, { ...app, ...NOT_SIGNED_IN });
+    dropTokenCache(tx, updated.id);
+    recordAudit(tx, actor, {
+      tenantId: updated.tenantId,
+      action: "mailbox.update",
+      targetType: "mailbox",
+      targetId: updated.id,
+      targetLabel: updated.name,
+      changes: diffChanges(auditView(current), auditView(updated), SECRET_AUDIT_FIELDS),
+    });
+    return updated;
+  });
+}
+
+/**
  * Makes a key pair and a self-signed certificate for app-only access, and switches the mailbox to it.
  * The private key is sealed at once and never leaves the portal; the certificate is for the admin to upload.
  */

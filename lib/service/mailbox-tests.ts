@@ -2,6 +2,7 @@ import "server-only";
 import type { Db } from "@/db/client";
 import type { Actor } from "@/lib/auth/actor";
 import { plannedSteps, runChecks } from "@/lib/engine/run-checks";
+import type { CheckSettings } from "@/lib/engine/settings";
 import { type CheckOutcome, STEP_LABELS, type StepName, type StepResult } from "@/lib/engine/steps";
 import { describeError } from "@/lib/errors";
 import { getMailboxFor } from "@/lib/mailbox/queries";
@@ -26,6 +27,8 @@ export type TestRequest = {
   mailboxId: number;
   source: TestSource;
   form?: Record<string, string>;
+  /** Unsaved settings from the portal itself (the Entra setup proving a new app), for source "form". */
+  settings?: CheckSettings;
   /** "light" signs in only (the hourly monitoring); the default sends and receives a message. */
   mode?: "full" | "light";
 };
@@ -41,9 +44,11 @@ export type TestHooks = { beforeCacheWrite?: () => Promise<void> };
 export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hooks: TestHooks = {}): StartedTest {
   const mailbox = getMailboxFor(db, actor, request.tenantId, request.mailboxId);
   const chosen =
-    request.source === "form"
-      ? settingsFromForm(mailbox, request.form ?? {})
-      : { ok: true as const, settings: checkSettingsFor(mailbox) };
+    request.source !== "form"
+      ? { ok: true as const, settings: checkSettingsFor(mailbox) }
+      : request.settings
+        ? { ok: true as const, settings: request.settings }
+        : settingsFromForm(mailbox, request.form ?? {});
   if (!chosen.ok) return chosen;
   const { settings } = chosen;
   const fingerprint = credentialFingerprint(settings);

@@ -1,0 +1,298 @@
+import "server-only";
+import { randomBytes } from "node:crypto";
+import { and, eq, inArray } from "drizzle-orm";
+import { decodeJwt } from "jose";
+import type { Db } from "@/db/client";
+import { type EntraSetup, entraSetups, type Mailbox } from "@/db/schema";
+import { recordMailboxAudit } from "@/lib/audit/log";
+import { type Actor, actorLabel, type UserActor } from "@/lib/auth/actor";
+import { signInWithDeviceCode } from "@/lib/engine/device-code";
+import { CATALOGUE, type Diagnosis, type DiagnosisCode, diagnose } from "@/lib/engine/diagnoses";
+import {
+  applySetup,
+  diagnoseGraphError,
+  type Graph,
+  graphClient,
+  type PlanStep,
+  planSetup,
+  type SetupRequest,
+  setupScopes,
+} from "@/lib/engine/entra-setup";
+import { authorityHostFor, CLOUD_PROFILES } from "@/lib/engine/settings";
+import { getEnv } from "@/lib/env";
+import { describeError, NotFoundError } from "@/lib/errors";
+import { getMailboxFor } from "@/lib/mailbox/queries";
+import { saveEntraApp } from "@/lib/mailbox/save";
+import { startMailboxTest, testToEnd } from "./mailbox-tests";
+import type { Refusal } from "./refusals";
+import { checkSettingsFor } from "./test-settings";
+
+/** The tenant a personal Microsoft account signs in from: it holds no organisation's apps. */
+const CONSUMER_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad";
+const PROMPT_WAIT_MS = 20_000;
+const OPEN: EntraSetup["status"][] = ["starting", "waiting", "planned", "applying"];
+
+type Ref = { tenantId: number; mailboxId: number };
+
+/** The Graph token of each setup, in this process's memory only, for the hour it lasts. */
+const globalTokens = globalThis as unknown as { navigatorSetupTokens?: Map<string, { token: string; until: number }> };
+globalTokens.navigatorSetupTokens ??= new Map();
+const tokens = globalTokens.navigatorSetupTokens;
+
+export type EntraSetupView = Pick<
+  EntraSetup,
+  "id" | "status" | "userCode" | "verificationUri" | "admin" | "appName" | "appId" | "testId" | "kind"
+> & {
+  expiresAt: string | null;
+  steps: { key: string; label: string; done: boolean; objectId?: string }[];
+  diagnosis: Pick<Diagnosis, "code" | "cause" | "fix" | "setupStep" | "detail"> | null;
+};
+
+/**
+ * "Set up in Microsoft Entra for me": the admin signs in with a device code (ENTRA_SETUP_CLIENT_ID,
+ * only the Graph scopes the setup needs), and the plan is made from what the tenant holds. Resolves
+ * as soon as Entra gives the code; the sign-in and the plan go on in this process.
+ */
+export async function startEntraSetup(
+  db: Db,
+  actor: UserActor,
+  ref: Ref,
+  input: { directory: string; appName: string },
+): Promise<{ ok: true; setup: EntraSetupView } | { ok: false; refusal: Refusal }> {
+  const mailbox = getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
+  if (mailbox.signInMethod === "app") {
+    const message =
+      "The one-click setup registers apps for the password and Microsoft sign-in methods; for app-only, follow the setup checklist.";
+    return { ok: false, refusal: { kind: "invalid", message, fieldErrors: {} } };
+  }
+  // Looked for and written in one write transaction: pressing the button twice, in any process,
+  // shows the setup already under way, so there are never two apps.
+  const opened = db.transaction((tx) => {
+    const open = tx
+      .select()
+      .from(entraSetups)
+      .where(and(eq(entraSetups.mailboxId, mailbox.id), inArray(entraSetups.status, OPEN)))
+      .get();
+    if (open && (open.expiresAt?.getTime() ?? Date.now() + 1) > Date.now()) return { open };
+    const row = tx
+      .insert(entraSetups)
+      .values({
+        id: randomBytes(18).toString("base64url"),
+        tenantId: mailbox.tenantId,
+        mailboxId: mailbox.id,
+        kind: "delegated",
+        appName: input.appName,
+        directory: input.directory,
+        status: "starting",
+        startedBy: actorLabel(actor),
+        createdAt: new Date(),
+      })
+      .returning()
+      .get();
+    return { row };
+  });
+  if (opened.open) return { ok: true, setup: toView(opened.open) };
+  const { row } = opened;
+  let prompted!: () => void;
+  const shown = new Promise<void>((resolve) => {
+    prompted = resolve;
+  });
+  void signInAndPlan(db, mailbox, row, prompted).catch((error: unknown) => {
+    console.error("entra setup failed unexpectedly:", describeError(error));
+    fail(db, row.id, diagnose("UNEXPECTED"));
+    prompted();
+  });
+  await Promise.race([shown, new Promise((resolve) => setTimeout(resolve, PROMPT_WAIT_MS).unref())]);
+  return { ok: true, setup: toView(rowOf(db, row.id)) };
+}
+
+function graphHostFor(mailbox: Mailbox): string {
+  return (getEnv().ENTRA_GRAPH_HOST ?? CLOUD_PROFILES[mailbox.cloud].graphHost).replace(/\/+$/, "");
+}
+
+async function signInAndPlan(db: Db, mailbox: Mailbox, row: EntraSetup, prompted: () => void): Promise<void> {
+  const env = getEnv();
+  const settings = {
+    ...checkSettingsFor(mailbox),
+    azureClientId: env.ENTRA_SETUP_CLIENT_ID,
+    azureTenantId: row.directory,
+    login: "",
+  };
+  const end = await signInWithDeviceCode({
+    settings,
+    authorityHost: authorityHostFor(settings, env.ENTRA_AUTHORITY_HOST),
+    // Graph's own resource identifier, whichever host the requests go to.
+    scopes: setupScopes(CLOUD_PROFILES[mailbox.cloud].graphHost, row.kind === "app"),
+    onPrompt(prompt) {
+      const uri = /^https:\/\//i.test(prompt.verificationUri) ? prompt.verificationUri : null;
+      db.update(entraSetups)
+        .set({ status: "waiting", userCode: prompt.userCode, verificationUri: uri, expiresAt: prompt.expiresAt })
+        .where(eq(entraSetups.id, row.id))
+        .run();
+      prompted();
+    },
+  });
+  prompted();
+  if (!end.ok) return fail(db, row.id, end.diagnosis);
+  const claims = decodeJwt(end.accessToken) as { tid?: string; acct?: number; upn?: string };
+  if (claims.acct === 1 || claims.tid === CONSUMER_TENANT) {
+    return fail(db, row.id, diagnose("SETUP_NOT_MEMBER", `Signed in as ${end.account}.`));
+  }
+  tokens.set(row.id, { token: end.accessToken, until: Date.now() + 55 * 60_000 });
+  db.update(entraSetups)
+    .set({ admin: end.account, directoryId: claims.tid ?? null })
+    .where(eq(entraSetups.id, row.id))
+    .run();
+  try {
+    const plan = await planSetup(graphFor(mailbox, row.id), requestOf(rowOf(db, row.id)));
+    db.update(entraSetups)
+      .set({ status: "planned", steps: plan.steps, appId: plan.application?.appId ?? null })
+      .where(eq(entraSetups.id, row.id))
+      .run();
+  } catch (error) {
+    fail(db, row.id, diagnoseGraphError(error));
+  }
+}
+
+function graphFor(mailbox: Mailbox, id: string): Graph {
+  const held = tokens.get(id);
+  if (!held || held.until < Date.now()) throw new SignedOut();
+  return graphClient(graphHostFor(mailbox), held.token);
+}
+
+class SignedOut extends Error {}
+
+function requestOf(row: EntraSetup): SetupRequest {
+  return { appName: row.appName, kind: row.kind, admin: row.admin ?? "" };
+}
+
+/**
+ * The admin confirmed the plan: each step is done (and audited with Graph's object IDs), then the new
+ * app is proven with a test of the mailbox's settings with its ClientID and TenantID, unsaved. Only a
+ * passed test writes them into the mailbox. A failure leaves the plan to resume.
+ */
+export async function confirmEntraSetup(db: Db, actor: UserActor, ref: Ref, id: string): Promise<EntraSetupView> {
+  const mailbox = getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
+  const taken = db
+    .update(entraSetups)
+    .set({ status: "applying", failureCode: null, failureDetail: null })
+    .where(
+      and(
+        eq(entraSetups.id, id),
+        eq(entraSetups.mailboxId, mailbox.id),
+        inArray(entraSetups.status, ["planned", "failed", "applied"]),
+      ),
+    )
+    .returning()
+    .get();
+  if (!taken) return getEntraSetup(db, actor, ref, id);
+  const steps = [...(taken.steps ?? [])];
+  let graph: Graph;
+  try {
+    graph = graphFor(mailbox, id);
+  } catch {
+    fail(db, id, diagnose("SETUP_SIGNED_OUT"));
+    return getEntraSetup(db, actor, ref, id);
+  }
+  let appId: string;
+  try {
+    const objects = await applySetup(graph, requestOf(taken), (step: PlanStep, objectId: string) => {
+      const at = steps.findIndex((s) => s.key === step.key);
+      if (at >= 0) steps[at] = { ...steps[at]!, done: true, objectId };
+      db.update(entraSetups).set({ steps }).where(eq(entraSetups.id, id)).run();
+      recordMailboxAudit(db, actor, mailbox, "mailbox.entra_setup", {
+        step: { to: step.label },
+        objectId: { to: objectId },
+      });
+    });
+    appId = objects.appId;
+    const done = steps.map((s) => ({ ...s, done: true }));
+    db.update(entraSetups).set({ steps: done, appId }).where(eq(entraSetups.id, id)).run();
+  } catch (error) {
+    fail(db, id, diagnoseGraphError(error));
+    return getEntraSetup(db, actor, ref, id);
+  }
+  const directoryId = rowOf(db, id).directoryId ?? taken.directory;
+  const app = { azureClientId: appId, azureTenantId: directoryId };
+  if (mailbox.signInMethod === "device") {
+    // A Microsoft sign-in can only follow the app: the app is written in, and the next step is the sign-in.
+    saveEntraApp(db, actor, { ...ref, version: mailbox.version }, app);
+    finishSetup(db, id, "done");
+    return getEntraSetup(db, actor, ref, id);
+  }
+  const started = startMailboxTest(db, actor, {
+    ...ref,
+    source: "form",
+    settings: { ...checkSettingsFor(mailbox), ...app },
+  });
+  if (!started.ok) {
+    fail(db, id, diagnose("SETUP_GRAPH_ERROR", started.refusal.message), "applied");
+    return getEntraSetup(db, actor, ref, id);
+  }
+  const result = await testToEnd(started, { id: mailbox.id, name: mailbox.name, tenant: "" });
+  db.update(entraSetups).set({ testId: result.testId }).where(eq(entraSetups.id, id)).run();
+  if (!result.ok) {
+    const failedStep = result.steps.find((s) => s.status === "failed");
+    fail(db, id, failedStep?.diagnosis ?? diagnose("UNEXPECTED"), "applied");
+    return getEntraSetup(db, actor, ref, id);
+  }
+  saveEntraApp(db, actor, { ...ref, version: mailbox.version }, app);
+  finishSetup(db, id, "done");
+  return getEntraSetup(db, actor, ref, id);
+}
+
+function finishSetup(db: Db, id: string, status: EntraSetup["status"]): void {
+  tokens.delete(id);
+  db.update(entraSetups).set({ status, finishedAt: new Date() }).where(eq(entraSetups.id, id)).run();
+}
+
+function fail(db: Db, id: string, diagnosis: Diagnosis, status: EntraSetup["status"] = "failed"): void {
+  db.update(entraSetups)
+    .set({ status, failureCode: diagnosis.code, failureDetail: diagnosis.detail ?? null, finishedAt: new Date() })
+    .where(eq(entraSetups.id, id))
+    .run();
+}
+
+export function getEntraSetup(db: Db, actor: Actor, ref: Ref, id: string): EntraSetupView {
+  getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
+  const row = db
+    .select()
+    .from(entraSetups)
+    .where(
+      and(eq(entraSetups.id, id), eq(entraSetups.mailboxId, ref.mailboxId), eq(entraSetups.tenantId, ref.tenantId)),
+    )
+    .get();
+  if (!row) throw new NotFoundError();
+  return toView(row);
+}
+
+function rowOf(db: Db, id: string): EntraSetup {
+  return db.select().from(entraSetups).where(eq(entraSetups.id, id)).get()!;
+}
+
+function toView(row: EntraSetup): EntraSetupView {
+  const code = row.failureCode;
+  const diagnosis = code
+    ? diagnose(code in CATALOGUE ? (code as DiagnosisCode) : "UNEXPECTED", row.failureDetail ?? undefined)
+    : null;
+  return {
+    id: row.id,
+    kind: row.kind,
+    status: row.status,
+    userCode: row.status === "waiting" ? row.userCode : null,
+    verificationUri: row.status === "waiting" ? row.verificationUri : null,
+    expiresAt: row.expiresAt?.toISOString() ?? null,
+    admin: row.admin,
+    appName: row.appName,
+    appId: row.appId,
+    testId: row.testId,
+    steps: row.steps ?? [],
+    diagnosis: diagnosis && {
+      code: code!,
+      cause: diagnosis.cause,
+      fix: diagnosis.fix,
+      setupStep: diagnosis.setupStep,
+      detail: diagnosis.detail,
+    },
+  };
+}

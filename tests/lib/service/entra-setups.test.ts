@@ -1,0 +1,156 @@
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Db } from "@/db/client";
+import { auditLog, mailboxes } from "@/db/schema";
+import { NotFoundError } from "@/lib/errors";
+import { createMailbox } from "@/lib/mailbox/save";
+import { saveMailboxSchema } from "@/lib/mailbox/schema";
+import { confirmEntraSetup, type EntraSetupView, getEntraSetup, startEntraSetup } from "@/lib/service/entra-setups";
+import { freshDb, seedWorld, type World } from "../../support/db";
+import type { EmuUser } from "../../support/rig/entra-emulator";
+import { type Rig, startRig } from "../../support/rig/rig";
+
+// "Set up in Microsoft Entra for me" through the service, against the emulator's Entra and Graph.
+const SETUP_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+let rig: Rig;
+let db: Db;
+let world: World;
+let n = 0;
+
+beforeAll(async () => {
+  rig = await startRig();
+  rig.entra.deviceCodeInterval = 1;
+  // Microsoft Graph PowerShell's public client, as every tenant has it.
+  rig.tenant.apps.push({
+    clientId: SETUP_CLIENT_ID,
+    publicClient: true,
+    consented: [
+      "Application.ReadWrite.All",
+      "DelegatedPermissionGrant.ReadWrite.All",
+      "AppRoleAssignment.ReadWrite.All",
+    ],
+  });
+  Object.assign(process.env, {
+    ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,
+    ENTRA_GRAPH_HOST: rig.entra.authorityHost,
+    MAIL_ALLOW_PRIVATE: rig.allowlist.join(","),
+  });
+  db = freshDb();
+  world = await seedWorld(db);
+});
+afterAll(() => rig?.stop());
+
+/** A mailbox as an admin adds it before any app exists: Login and Password, no Azure fields. */
+function bareMailbox(tenantId = world.tenantA.id) {
+  const user = rig.addUser();
+  const form = rig.mailboxForm(user, { name: `Bare ${++n}`, azureClientId: "", azureTenantId: "" });
+  return createMailbox(db, world.root, saveMailboxSchema.parse({ tenantId: String(tenantId), ...form }));
+}
+
+async function settled(ref: { tenantId: number; mailboxId: number }, id: string, until: EntraSetupView["status"][]) {
+  for (let i = 0; i < 100; i++) {
+    const view = getEntraSetup(db, world.root, ref, id);
+    if (until.includes(view.status)) return view;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`setup still ${getEntraSetup(db, world.root, ref, id).status}`);
+}
+
+async function signedIn(admin: EmuUser, appName = `Navigator Mail ${++n}`) {
+  const mailbox = bareMailbox();
+  const ref = { tenantId: mailbox.tenantId, mailboxId: mailbox.id };
+  const started = await startEntraSetup(db, world.root, ref, { directory: "contoso.onmicrosoft.com", appName });
+  if (!started.ok) throw new Error(started.refusal.message);
+  expect(started.setup).toMatchObject({ status: "waiting", verificationUri: "https://microsoft.com/devicelogin" });
+  rig.entra.approveDeviceCode(started.setup.userCode!, admin.upn);
+  const planned = await settled(ref, started.setup.id, ["planned", "failed"]);
+  return { mailbox, ref, setup: planned };
+}
+
+describe("Set up in Microsoft Entra for me", () => {
+  it("signs in, plans, registers the app, proves it with a test, and only then fills ClientID and TenantID", async () => {
+    const admin = rig.addUser({ roles: ["Application Administrator"] });
+    const { mailbox, ref, setup } = await signedIn(admin);
+    expect(setup.status).toBe("planned");
+    expect(setup.admin).toBe(admin.upn);
+    expect(setup.steps.map((s) => s.done)).toEqual([false, false, false, false, false]);
+    expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()!.azureClientId).toBeNull();
+
+    const done = await confirmEntraSetup(db, world.root, ref, setup.id);
+    expect(done.status).toBe("done");
+    expect(done.steps.every((s) => s.done && s.objectId)).toBe(true);
+    const saved = db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()!;
+    expect(saved).toMatchObject({
+      azureClientId: done.appId,
+      azureTenantId: rig.tenant.id,
+      version: mailbox.version + 1,
+    });
+    expect(done.testId).toBeGreaterThan(0);
+    const audit = db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.targetId, String(mailbox.id)))
+      .all();
+    expect(audit.filter((a) => a.action === "mailbox.entra_setup")).toHaveLength(5);
+    expect(JSON.stringify(audit)).toContain(done.appId!);
+  });
+
+  it("pressed twice, shows the same setup; never two apps", async () => {
+    const mailbox = bareMailbox();
+    const ref = { tenantId: mailbox.tenantId, mailboxId: mailbox.id };
+    const input = { directory: "contoso.onmicrosoft.com", appName: `Twice ${++n}` };
+    const [a, b] = await Promise.all([
+      startEntraSetup(db, world.root, ref, input),
+      startEntraSetup(db, world.root, ref, input),
+    ]);
+    expect(a.ok && b.ok).toBe(true);
+    if (a.ok && b.ok) expect(a.setup.id).toBe(b.setup.id);
+  });
+
+  it("refuses a guest's sign-in, with the reason", async () => {
+    const guest = rig.addUser({ roles: ["Application Administrator"], guest: true });
+    const { setup } = await signedIn(guest);
+    expect(setup).toMatchObject({ status: "failed", diagnosis: { code: "SETUP_NOT_MEMBER", setupStep: "account" } });
+  });
+
+  it("names the missing role, and changes nothing in the portal", async () => {
+    const plain = rig.addUser();
+    const { mailbox, setup } = await signedIn(plain);
+    // Reading the tenant needs no role; registering does.
+    expect(setup.status).toBe("planned");
+    const ref = { tenantId: mailbox.tenantId, mailboxId: mailbox.id };
+    const failed = await confirmEntraSetup(db, world.root, ref, setup.id);
+    expect(failed).toMatchObject({ status: "failed", diagnosis: { code: "SETUP_ROLE_MISSING" } });
+    expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
+  });
+
+  it("resumes after consent was blocked halfway, with one app and the mailbox untouched until then", async () => {
+    const admin = rig.addUser({ roles: ["Cloud Application Administrator"] });
+    const { mailbox, ref, setup } = await signedIn(admin);
+    rig.entra.graph.faults.set(rig.tenant.id, { consentBlocked: true });
+    const halfway = await confirmEntraSetup(db, world.root, ref, setup.id);
+    rig.entra.graph.faults.delete(rig.tenant.id);
+    expect(halfway).toMatchObject({ status: "failed", diagnosis: { code: "SETUP_CONSENT_BLOCKED" } });
+    expect(halfway.steps.filter((s) => !s.done).map((s) => s.key)).toEqual(["consent"]);
+    expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
+    const done = await confirmEntraSetup(db, world.root, ref, setup.id);
+    expect(done.status).toBe("done");
+    expect(rig.entra.directoryOf(rig.tenant).applications.filter((a) => a.displayName === setup.appName)).toHaveLength(
+      1,
+    );
+  });
+
+  it("hides a setup from another tenant's admin, and from another mailbox", async () => {
+    const admin = rig.addUser({ roles: ["Application Administrator"] });
+    const { ref, setup } = await signedIn(admin);
+    expect(() => getEntraSetup(db, world.adminB, ref, setup.id)).toThrow(NotFoundError);
+    expect(() =>
+      getEntraSetup(db, world.adminB, { tenantId: world.tenantB.id, mailboxId: ref.mailboxId }, setup.id),
+    ).toThrow(NotFoundError);
+    const other = bareMailbox();
+    expect(() => getEntraSetup(db, world.root, { tenantId: other.tenantId, mailboxId: other.id }, setup.id)).toThrow(
+      NotFoundError,
+    );
+    await expect(confirmEntraSetup(db, world.adminB, ref, setup.id)).rejects.toThrow(NotFoundError);
+  });
+});
