@@ -8,6 +8,7 @@ import { deleteMailboxAction, generateCertificateAction, saveMailboxAction } fro
 import { AppCertificate } from "../app-certificate";
 import { DeleteMailbox } from "../delete-mailbox";
 import { DeviceSignIn } from "../device-sign-in";
+import { EntraSetup } from "../entra-setup";
 import { MAILBOX_FORM_ID, MailboxForm } from "../mailbox-form";
 import { TestPanel } from "../test-panel";
 import { loadMailboxPage } from "./load";
@@ -32,6 +33,9 @@ export default async function MailboxPage({ params, searchParams }: Props) {
         Last test: <OutcomeBadge test={last} /> · Version {mailbox.version}, last changed by {mailbox.updatedBy} on{" "}
         {formatUtc(mailbox.updatedAt)} UTC.
       </p>
+      {!mailbox.azureClientId && mailbox.signInMethod !== "app" && (
+        <EntraSetup tenantSlug={tenant.slug} mailboxId={mailbox.id} login={mailbox.login} />
+      )}
       {mailbox.signInMethod === "device" && (
         <DeviceSignIn
           tenantSlug={tenant.slug}

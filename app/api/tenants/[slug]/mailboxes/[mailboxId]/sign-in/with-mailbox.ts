@@ -5,7 +5,7 @@ import { currentActor } from "@/lib/auth/session";
 import { describeError, NotFoundError } from "@/lib/errors";
 import { getTenantBySlugFor } from "@/lib/tenants/queries";
 
-export type MailboxRouteParams = { slug: string; mailboxId: string; signInId?: string };
+export type MailboxRouteParams = { slug: string; mailboxId: string; signInId?: string; setupId?: string };
 
 const params = z.object({
   slug: z.string().min(1).max(100),
@@ -14,12 +14,22 @@ const params = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{24}$/)
     .optional(),
+  setupId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{24}$/)
+    .optional(),
 });
 
-type Scope = { db: Db; actor: UserActor; ref: { tenantId: number; mailboxId: number }; signInId?: string };
+type Scope = {
+  db: Db;
+  actor: UserActor;
+  ref: { tenantId: number; mailboxId: number };
+  signInId?: string;
+  setupId?: string;
+};
 
 /**
- * The signed-in administrator and the mailbox of the address, for the sign-in routes: 401 without a
+ * The signed-in administrator and the mailbox of the address, for the sign-in and Entra setup routes: 401 without a
  * session, 404 for another tenant's mailbox or an unknown one, 500 without details for anything else.
  */
 export async function withMailbox(
@@ -35,7 +45,7 @@ export async function withMailbox(
     const db = getDb();
     const tenant = getTenantBySlugFor(db, actor, ids.data.slug);
     const ref = { tenantId: tenant.id, mailboxId: ids.data.mailboxId };
-    return await handle({ db, actor, ref, signInId: ids.data.signInId });
+    return await handle({ db, actor, ref, signInId: ids.data.signInId, setupId: ids.data.setupId });
   } catch (error) {
     if (error instanceof NotFoundError) return Response.json({ error: "Not found" }, { status: 404 });
     console.error("sign-in request failed:", describeError(error));

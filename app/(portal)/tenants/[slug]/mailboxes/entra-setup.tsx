@@ -1,0 +1,223 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useEffect, useState } from "react";
+import { CopyButton } from "@/app/_components/copy-button";
+import type { EntraSetupView } from "@/lib/service/entra-setups";
+
+type Props = { tenantSlug: string; mailboxId: number; login: string };
+
+const POLL_MS = 2_000;
+const POLLING: EntraSetupView["status"][] = ["starting", "waiting"];
+
+/**
+ * "Set up in Microsoft Entra for me": the admin's organisation and an app name, a device-code
+ * sign-in as an admin who may register apps, the plan to confirm, then each step and the test.
+ */
+export function EntraSetup({ tenantSlug, mailboxId, login }: Props) {
+  const [setup, setSetup] = useState<EntraSetupView | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [fieldErrors, setFieldErrors] = useState<Record<string, string[] | undefined>>({});
+  const router = useRouter();
+  const base = `/api/tenants/${tenantSlug}/mailboxes/${mailboxId}/entra-setup`;
+  const polling = setup !== null && POLLING.includes(setup.status);
+
+  useEffect(() => {
+    if (!polling || !setup) return;
+    let stopped = false;
+    const timer = setTimeout(async () => {
+      try {
+        const response = await fetch(`${base}/${setup.id}`, { cache: "no-store" });
+        if (stopped) return;
+        if (response.ok) setSetup(((await response.json()) as { setup: EntraSetupView }).setup);
+        else setSetup({ ...setup });
+      } catch {
+        if (!stopped) setSetup({ ...setup });
+      }
+    }, POLL_MS);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [polling, setup, base]);
+
+  async function call(url: string, body: unknown) {
+    setBusy(true);
+    setProblem(null);
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const answer = (await response.json().catch(() => ({}))) as {
+        setup?: EntraSetupView;
+        error?: string;
+        fieldErrors?: Record<string, string[]>;
+      };
+      setFieldErrors(answer.fieldErrors ?? {});
+      if (!response.ok || !answer.setup) {
+        setProblem(answer.error ?? `The portal answered HTTP ${response.status}.`);
+        return;
+      }
+      setSetup(answer.setup);
+      if (answer.setup.status === "done") router.refresh();
+    } catch {
+      setProblem("The portal could not be reached. Check the connection and try again.");
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function start(form: FormData) {
+    void call(base, { directory: form.get("directory"), appName: form.get("appName") });
+  }
+
+  const domain = login.includes("@") ? login.split("@")[1] : "";
+  return (
+    <section aria-labelledby="entra-setup">
+      <h2 id="entra-setup">Set up in Microsoft Entra</h2>
+      {!setup || setup.status === "failed" ? (
+        <>
+          <p className="hint">
+            Navigator Mail registers the app for you: single tenant, public client flows on, SMTP.Send and
+            IMAP.AccessAsUser.All, admin consent. You sign in once as an Application Administrator, Cloud Application
+            Administrator or Global Administrator and confirm the plan; nothing is created before that.
+          </p>
+          {setup && <Failure setup={setup} />}
+          {setup?.status === "failed" && setup.steps.length > 0 && setup.steps.some((s) => s.done) && (
+            <p>
+              <button type="button" disabled={busy} onClick={() => void call(`${base}/${setup.id}`, {})}>
+                {busy ? "Resuming…" : "Resume the setup"}
+              </button>
+            </p>
+          )}
+          <form action={start} className="entra-setup-form">
+            <div className="field">
+              <label htmlFor="entra-directory">Your organisation&apos;s domain or TenantID</label>
+              <input
+                id="entra-directory"
+                name="directory"
+                defaultValue={domain}
+                autoComplete="off"
+                maxLength={253}
+                aria-invalid={fieldErrors.directory ? true : undefined}
+              />
+              {fieldErrors.directory && <p className="field-error">{fieldErrors.directory[0]}</p>}
+            </div>
+            <div className="field">
+              <label htmlFor="entra-app-name">App name</label>
+              <input
+                id="entra-app-name"
+                name="appName"
+                defaultValue="Navigator Mail"
+                maxLength={120}
+                aria-invalid={fieldErrors.appName ? true : undefined}
+              />
+              {fieldErrors.appName && <p className="field-error">{fieldErrors.appName[0]}</p>}
+            </div>
+            <button type="submit" disabled={busy}>
+              {busy ? "Asking Microsoft for a code…" : "Set up in Microsoft Entra for me"}
+            </button>
+          </form>
+        </>
+      ) : setup.status === "starting" || setup.status === "waiting" ? (
+        <Prompt setup={setup} />
+      ) : setup.status === "planned" ? (
+        <>
+          <p>
+            Signed in as {setup.admin}. This is what will be created or changed in your organisation&apos;s Microsoft
+            Entra ID:
+          </p>
+          <Steps setup={setup} />
+          <p>
+            <button type="button" disabled={busy} onClick={() => void call(`${base}/${setup.id}`, {})}>
+              {busy ? "Setting up and testing…" : "Confirm and set up"}
+            </button>
+          </p>
+        </>
+      ) : setup.status === "applying" ? (
+        <p aria-live="polite">Setting up and testing…</p>
+      ) : setup.status === "done" ? (
+        <div className="status ok" role="status" data-entra-setup="done">
+          <p>
+            Done: the app {setup.appName} ({setup.appId}) is set up, and its ClientID and TenantID are saved in this
+            mailbox.
+          </p>
+          <Steps setup={setup} />
+        </div>
+      ) : (
+        <>
+          <Steps setup={setup} />
+          <Failure setup={setup} />
+          <p>
+            <button type="button" disabled={busy} onClick={() => void call(`${base}/${setup.id}`, {})}>
+              {busy ? "Testing again…" : "Test again"}
+            </button>
+          </p>
+        </>
+      )}
+      <p role="alert" className="error">
+        {problem}
+      </p>
+    </section>
+  );
+}
+
+function Steps({ setup }: { setup: EntraSetupView }) {
+  return (
+    <ol className="plan">
+      {setup.steps.map((step) => (
+        <li key={step.key} data-step={step.key} data-done={step.done}>
+          {step.done ? "✓ " : ""}
+          {step.label}
+          {step.objectId && <span className="muted"> ({step.objectId})</span>}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function Failure({ setup }: { setup: EntraSetupView }) {
+  const diagnosis = setup.diagnosis;
+  if (!diagnosis) return null;
+  return (
+    <div className="status warn" role="alert" data-entra-setup-failure={diagnosis.code}>
+      <p>{diagnosis.cause}</p>
+      <p>{diagnosis.fix}</p>
+      {diagnosis.detail && <p className="muted">{diagnosis.detail}</p>}
+    </div>
+  );
+}
+
+function Prompt({ setup }: { setup: EntraSetupView }) {
+  if (!setup.userCode) return <p aria-live="polite">Asking Microsoft for a code…</p>;
+  return (
+    <div className="device-code">
+      <ol>
+        <li>
+          Open{" "}
+          {setup.verificationUri ? (
+            <a href={setup.verificationUri} target="_blank" rel="noopener noreferrer">
+              {setup.verificationUri}
+            </a>
+          ) : (
+            "Microsoft's sign-in page"
+          )}
+        </li>
+        <li>
+          Enter the code{" "}
+          <code className="user-code" data-user-code={setup.userCode}>
+            {setup.userCode}
+          </code>{" "}
+          <CopyButton text={setup.userCode} label="Copy code" copiedLabel="Code copied" />
+        </li>
+        <li>Sign in as an admin of your organisation who may register apps.</li>
+      </ol>
+      <p aria-live="polite" className="muted">
+        Waiting for the sign-in at Microsoft…
+      </p>
+    </div>
+  );
+}

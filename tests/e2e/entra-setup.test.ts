@@ -1,0 +1,141 @@
+import { eq } from "drizzle-orm";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Db } from "@/db/client";
+import { mailboxes } from "@/db/schema";
+import type { UserActor } from "@/lib/auth/actor";
+import { createMailbox } from "@/lib/mailbox/save";
+import { saveMailboxSchema } from "@/lib/mailbox/schema";
+import { createTenant } from "@/lib/tenants/queries";
+import { launchBrowser, signInWith } from "../support/browser";
+import type { Portal } from "../support/portal";
+import type { EmuUser } from "../support/rig/entra-emulator";
+import { type Rig, startRig } from "../support/rig/rig";
+import { startRigPortal } from "../support/rig-portal";
+
+// From a mailbox with only Login and Password to a passed test: one sign-in and one confirmation.
+const SETUP_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+let rig: Rig;
+let portal: Portal;
+let db: Db;
+let root: UserActor;
+let browser: Browser;
+let page: Page;
+let n = 0;
+
+beforeAll(async () => {
+  rig = await startRig();
+  rig.entra.deviceCodeInterval = 1;
+  // The mailboxes' own domain is a verified domain of the organisation, as it usually is.
+  rig.tenant.domains.push("contoso.com");
+  rig.tenant.apps.push({
+    clientId: SETUP_CLIENT_ID,
+    publicClient: true,
+    consented: [
+      "Application.ReadWrite.All",
+      "DelegatedPermissionGrant.ReadWrite.All",
+      "AppRoleAssignment.ReadWrite.All",
+    ],
+  });
+  [{ portal, db, root }, browser] = await Promise.all([
+    startRigPortal(rig, { ENTRA_GRAPH_HOST: rig.entra.authorityHost }),
+    launchBrowser(),
+  ]);
+  page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  await signInWith(page, portal.url, portal.admin.email, portal.admin.password);
+  await page.waitForURL(`${portal.url}/tenants`);
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  db?.$client.close();
+  await portal?.stop();
+  await rig?.stop();
+});
+
+/** A tenant and a mailbox as an administrator enters them before any app exists: no Azure fields. */
+async function openBareMailbox() {
+  const slug = `setup-${++n}`;
+  const tenant = createTenant(db, root, { name: `Setup ${n}`, slug });
+  const form = rig.mailboxForm(rig.addUser(), { name: "Orders", azureClientId: "", azureTenantId: "" });
+  const mailbox = createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
+  await page.goto(`${portal.url}/tenants/${slug}/mailboxes/${mailbox.id}`);
+  return mailbox;
+}
+
+async function signInAtMicrosoft(admin: EmuUser): Promise<void> {
+  const code = page.locator(".user-code");
+  await code.waitFor({ timeout: 10_000 });
+  rig.entra.approveDeviceCode((await code.textContent()) ?? "", admin.upn);
+}
+
+describe("Set up in Microsoft Entra for me, in the browser", () => {
+  it("goes from a mailbox with no app to a passed test with one sign-in and one confirmation", async () => {
+    const admin = rig.addUser({ roles: ["Application Administrator"] });
+    const mailbox = await openBareMailbox();
+    const started = Date.now();
+    let inputs = 0;
+    await page.getByRole("button", { name: "Set up in Microsoft Entra for me" }).click();
+    inputs++;
+    await signInAtMicrosoft(admin);
+    inputs++; // the sign-in at Microsoft
+    const confirm = page.getByRole("button", { name: "Confirm and set up" });
+    await confirm.waitFor({ timeout: 20_000 });
+    const plan = await page.locator("ol.plan li").allTextContents();
+    expect(plan.join("\n")).toMatch(/Register the app "Navigator Mail", single tenant/);
+    expect(plan.join("\n")).toContain("Allow public client flows: Yes");
+    expect(plan.join("\n")).toContain("SMTP.Send, IMAP.AccessAsUser.All");
+    expect(plan.join("\n")).toContain("Grant admin consent");
+    // Nothing exists before the confirmation.
+    expect(rig.entra.directoryOf(rig.tenant).applications.filter((a) => a.displayName === "Navigator Mail")).toEqual(
+      [],
+    );
+    await confirm.click();
+    inputs++;
+    await page.locator('[data-entra-setup="done"]').waitFor({ timeout: 60_000 });
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`one-click setup: ${seconds.toFixed(1)} s from the button to a passed test, ${inputs} inputs`);
+    expect(seconds).toBeLessThan(60);
+    expect(inputs).toBeLessThanOrEqual(6);
+    const saved = db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()!;
+    expect(saved.azureTenantId).toBe(rig.tenant.id);
+    expect(rig.entra.directoryOf(rig.tenant).applications.map((a) => a.appId)).toContain(saved.azureClientId);
+    // The page now shows the saved app and a passed test.
+    await page.reload();
+    expect(await page.getByLabel("Azure Application ClientID").inputValue()).toBe(saved.azureClientId);
+    expect(await page.textContent("body")).toMatch(/Passed/);
+  }, 120_000);
+
+  it("names the missing role, with the fix, and leaves the mailbox as it was", async () => {
+    const plain = rig.addUser();
+    const mailbox = await openBareMailbox();
+    await page.getByLabel("App name").fill(`No role ${n}`);
+    await page.getByRole("button", { name: "Set up in Microsoft Entra for me" }).click();
+    await signInAtMicrosoft(plain);
+    await page.getByRole("button", { name: "Confirm and set up" }).click({ timeout: 20_000 });
+    const failure = page.locator('[data-entra-setup-failure="SETUP_ROLE_MISSING"]');
+    await failure.waitFor({ timeout: 20_000 });
+    expect(await failure.textContent()).toContain("Application Administrator or Cloud Application Administrator");
+    expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
+  }, 60_000);
+
+  it("refuses a guest's sign-in with the reason", async () => {
+    const guest = rig.addUser({ roles: ["Application Administrator"], guest: true });
+    await openBareMailbox();
+    await page.getByLabel("App name").fill(`Guest ${n}`);
+    await page.getByRole("button", { name: "Set up in Microsoft Entra for me" }).click();
+    await signInAtMicrosoft(guest);
+    const failure = page.locator('[data-entra-setup-failure="SETUP_NOT_MEMBER"]');
+    await failure.waitFor({ timeout: 20_000 });
+    expect(await failure.textContent()).toContain("guest or personal Microsoft account");
+  }, 60_000);
+
+  it("refuses a malformed domain beside the field, before asking Microsoft", async () => {
+    await openBareMailbox();
+    const before = rig.entra.tokenRequests("devicecode");
+    await page.getByLabel("Your organisation's domain or TenantID").fill("not a domain");
+    await page.getByRole("button", { name: "Set up in Microsoft Entra for me" }).click();
+    await expect.poll(() => page.locator(".field-error").first().textContent()).toContain("organisation's domain");
+    expect(rig.entra.tokenRequests("devicecode")).toBe(before);
+  }, 30_000);
+});
