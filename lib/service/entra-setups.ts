@@ -1,6 +1,6 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
-import { and, eq, inArray } from "drizzle-orm";
+import { and, desc, eq, inArray } from "drizzle-orm";
 import { decodeJwt } from "jose";
 import type { Db } from "@/db/client";
 import { type EntraSetup, entraSetups, type Mailbox } from "@/db/schema";
@@ -251,6 +251,22 @@ function fail(db: Db, id: string, diagnosis: Diagnosis, status: EntraSetup["stat
     .set({ status, failureCode: diagnosis.code, failureDetail: diagnosis.detail ?? null, finishedAt: new Date() })
     .where(eq(entraSetups.id, id))
     .run();
+}
+
+/**
+ * The mailbox's setup the page shows again after a reload: one still under way, or one that ended
+ * in the last ten minutes (so its outcome stays on the page once the mailbox has its ClientID).
+ */
+export function recentEntraSetup(db: Db, mailboxId: number, now = Date.now()): EntraSetupView | null {
+  const row = db
+    .select()
+    .from(entraSetups)
+    .where(eq(entraSetups.mailboxId, mailboxId))
+    .orderBy(desc(entraSetups.createdAt))
+    .get();
+  if (!row) return null;
+  const recent = OPEN.includes(row.status) || (row.finishedAt && now - row.finishedAt.getTime() < 10 * 60_000);
+  return recent ? toView(row) : null;
 }
 
 export function getEntraSetup(db: Db, actor: Actor, ref: Ref, id: string): EntraSetupView {

@@ -104,6 +104,7 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     await page.reload();
     expect(await page.getByLabel("Azure Application ClientID").inputValue()).toBe(saved.azureClientId);
     expect(await page.textContent("body")).toMatch(/Passed/);
+    expect(await page.locator('[data-entra-setup="done"]').textContent()).toContain(saved.azureClientId!);
   }, 120_000);
 
   it("names the missing role, with the fix, and leaves the mailbox as it was", async () => {

@@ -5,7 +5,13 @@ import { useEffect, useState } from "react";
 import { CopyButton } from "@/app/_components/copy-button";
 import type { EntraSetupView } from "@/lib/service/entra-setups";
 
-type Props = { tenantSlug: string; mailboxId: number; login: string };
+type Props = {
+  tenantSlug: string;
+  mailboxId: number;
+  login: string;
+  /** A setup under way or just finished, shown again after a reload. */
+  initial: EntraSetupView | null;
+};
 
 const POLL_MS = 2_000;
 const POLLING: EntraSetupView["status"][] = ["starting", "waiting"];
@@ -14,8 +20,8 @@ const POLLING: EntraSetupView["status"][] = ["starting", "waiting"];
  * "Set up in Microsoft Entra for me": the admin's organisation and an app name, a device-code
  * sign-in as an admin who may register apps, the plan to confirm, then each step and the test.
  */
-export function EntraSetup({ tenantSlug, mailboxId, login }: Props) {
-  const [setup, setSetup] = useState<EntraSetupView | null>(null);
+export function EntraSetup({ tenantSlug, mailboxId, login, initial }: Props) {
+  const [setup, setSetup] = useState<EntraSetupView | null>(initial);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string[] | undefined>>({});

@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { formatUtc } from "@/lib/format-time";
 import { toMailboxView } from "@/lib/mailbox/queries";
 import { openDeviceSignIn, signInStateOf } from "@/lib/service/device-sign-ins";
+import { recentEntraSetup } from "@/lib/service/entra-setups";
 import { credentialLine } from "@/lib/service/report";
 import { lastTestsFor } from "@/lib/service/test-history";
 import { deleteMailboxAction, generateCertificateAction, saveMailboxAction } from "../actions";
@@ -23,6 +24,7 @@ export default async function MailboxPage({ params, searchParams }: Props) {
   const { actor, db, tenant, mailbox: row, base } = await loadMailboxPage(params);
   const mailbox = toMailboxView(row);
   const last = lastTestsFor(db, [mailbox.id]).get(mailbox.id);
+  const setup = recentEntraSetup(db, mailbox.id);
   const { created } = await searchParams;
   return (
     <>
@@ -33,8 +35,8 @@ export default async function MailboxPage({ params, searchParams }: Props) {
         Last test: <OutcomeBadge test={last} /> · Version {mailbox.version}, last changed by {mailbox.updatedBy} on{" "}
         {formatUtc(mailbox.updatedAt)} UTC.
       </p>
-      {!mailbox.azureClientId && mailbox.signInMethod !== "app" && (
-        <EntraSetup tenantSlug={tenant.slug} mailboxId={mailbox.id} login={mailbox.login} />
+      {(!mailbox.azureClientId || setup) && mailbox.signInMethod !== "app" && (
+        <EntraSetup tenantSlug={tenant.slug} mailboxId={mailbox.id} login={mailbox.login} initial={setup} />
       )}
       {mailbox.signInMethod === "device" && (
         <DeviceSignIn
