@@ -120,6 +120,55 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
   }, 60_000);
 
+  it("resumes after the consent was blocked by policy, without a second app", async () => {
+    const admin = rig.addUser({ roles: ["Cloud Application Administrator"] });
+    const mailbox = await openBareMailbox();
+    const appName = `Blocked ${n}`;
+    await page.getByLabel("App name").fill(appName);
+    await page.getByRole("button", { name: "Set up in Microsoft Entra for me" }).click();
+    await signInAtMicrosoft(admin);
+    rig.entra.graph.faults.set(rig.tenant.id, { consentBlocked: true });
+    await page.getByRole("button", { name: "Confirm and set up" }).click({ timeout: 20_000 });
+    await page.locator('[data-entra-setup-failure="SETUP_CONSENT_BLOCKED"]').waitFor({ timeout: 20_000 });
+    expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
+    // What was done stays done; only the consent is left, and Resume does just that.
+    expect(
+      await page
+        .locator('ol.plan li[data-done="false"]')
+        .evaluateAll((items) => items.map((li) => li.getAttribute("data-step"))),
+    ).toEqual(["consent"]);
+    rig.entra.graph.faults.delete(rig.tenant.id);
+    await page.getByRole("button", { name: "Resume the setup" }).click();
+    await page.locator('[data-entra-setup="done"]').waitFor({ timeout: 30_000 });
+    expect(rig.entra.directoryOf(rig.tenant).applications.filter((a) => a.displayName === appName)).toHaveLength(1);
+  }, 60_000);
+
+  it("refuses an app of the same name that someone else owns, and waits out Graph's short 429", async () => {
+    const admin = rig.addUser({ roles: ["Application Administrator"] });
+    const owner = rig.addUser({ roles: ["Application Administrator"] });
+    rig.entra.directoryOf(rig.tenant).applications.push({
+      id: crypto.randomUUID(),
+      appId: crypto.randomUUID(),
+      displayName: "Taken",
+      signInAudience: "AzureADMyOrg",
+      isFallbackPublicClient: false,
+      requiredResourceAccess: [],
+      keyCredentials: [],
+      ownerUpns: [owner.upn],
+    });
+    await openBareMailbox();
+    await page.getByLabel("App name").fill("Taken");
+    // Two 429s with Retry-After: 1 are waited out on the way.
+    rig.entra.graph.faults.set(rig.tenant.id, { throttle: { requests: 2, retryAfterSeconds: 1 } });
+    await page.getByRole("button", { name: "Set up in Microsoft Entra for me" }).click();
+    await signInAtMicrosoft(admin);
+    const failure = page.locator('[data-entra-setup-failure="SETUP_NAME_TAKEN"]');
+    await failure.waitFor({ timeout: 20_000 });
+    expect(await failure.textContent()).toContain("Choose another name");
+    expect(rig.entra.graph.calls.filter((c) => c.status === 429).length).toBeGreaterThanOrEqual(2);
+    rig.entra.graph.faults.delete(rig.tenant.id);
+  }, 60_000);
+
   it("refuses a guest's sign-in with the reason", async () => {
     const guest = rig.addUser({ roles: ["Application Administrator"], guest: true });
     await openBareMailbox();

@@ -92,6 +92,7 @@ export function EntraSetup({ tenantSlug, mailboxId, login, initial }: Props) {
             Administrator or Global Administrator and confirm the plan; nothing is created before that.
           </p>
           {setup && <Failure setup={setup} />}
+          {setup && setup.steps.length > 0 && <Steps setup={setup} />}
           {setup?.status === "failed" && setup.steps.length > 0 && setup.steps.some((s) => s.done) && (
             <p>
               <button type="button" disabled={busy} onClick={() => void call(`${base}/${setup.id}`, {})}>
