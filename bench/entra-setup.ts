@@ -6,7 +6,6 @@ import { withRig } from "./rig-process";
 import { median } from "./stats";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const SETUP_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
 
 await withRig(bench);
 
@@ -16,12 +15,7 @@ async function bench(): Promise<void> {
   const { launchBrowser, signInWith } = await import("../tests/support/browser");
   const rig = await startRig();
   rig.entra.deviceCodeInterval = 1;
-  rig.tenant.domains.push("contoso.com");
-  rig.tenant.apps.push({
-    clientId: SETUP_CLIENT_ID,
-    publicClient: true,
-    consented: ["Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"],
-  });
+  rig.addSetupClient();
   const { portal, db, root } = await startRigPortal(rig, { ENTRA_GRAPH_HOST: rig.entra.authorityHost });
   const browser = await launchBrowser();
   try {

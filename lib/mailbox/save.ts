@@ -110,21 +110,7 @@ export function saveEntraApp(
   at: { tenantId: number; mailboxId: number; version: number },
   app: { azureClientId: string; azureTenantId: string },
 ): Mailbox {
-  return db.transaction((tx) => {
-    const current = getMailboxFor(tx, actor, at.tenantId, at.mailboxId);
-    if (current.version !== at.version) throw conflict(current);
-    const updated = writeVersion(tx, actor, at, { ...app, ...NOT_SIGNED_IN });
-    dropTokenCache(tx, updated.id);
-    recordAudit(tx, actor, {
-      tenantId: updated.tenantId,
-      action: "mailbox.update",
-      targetType: "mailbox",
-      targetId: updated.id,
-      targetLabel: updated.name,
-      changes: diffChanges(auditView(current), auditView(updated), SECRET_AUDIT_FIELDS),
-    });
-    return updated;
-  });
+  return rewriteCredentials(db, actor, at, "mailbox.update", () => ({ ...app, ...NOT_SIGNED_IN }));
 }
 
 /**
@@ -136,9 +122,7 @@ export function generateAppCertificate(
   actor: UserActor,
   input: { tenantId: number; mailboxId: number; version: number },
 ): Mailbox {
-  return db.transaction((tx) => {
-    const current = getMailboxFor(tx, actor, input.tenantId, input.mailboxId);
-    if (current.version !== input.version) throw conflict(current);
+  return rewriteCredentials(db, actor, input, "mailbox.certificate", (current) => {
     if (!current.azureClientId || !current.azureTenantId) {
       throw new UserError(
         "Enter and save the Azure Application ClientID and TenantID first: the certificate belongs to that app.",
@@ -151,11 +135,29 @@ export function generateAppCertificate(
       actor,
       current,
     );
-    const updated = writeVersion(tx, actor, input, { ...secrets, signInMethod: "app" });
+    return { ...secrets, signInMethod: "app" };
+  });
+}
+
+/**
+ * A new version of the mailbox whose sign-in changed (its app, its credential): the version checked,
+ * the token cache dropped, the change audited without secrets, in one transaction.
+ */
+function rewriteCredentials(
+  db: Db,
+  actor: UserActor,
+  at: { tenantId: number; mailboxId: number; version: number },
+  action: string,
+  change: (current: Mailbox) => Partial<Mailbox>,
+): Mailbox {
+  return db.transaction((tx) => {
+    const current = getMailboxFor(tx, actor, at.tenantId, at.mailboxId);
+    if (current.version !== at.version) throw conflict(current);
+    const updated = writeVersion(tx, actor, at, change(current));
     dropTokenCache(tx, updated.id);
     recordAudit(tx, actor, {
       tenantId: updated.tenantId,
-      action: "mailbox.certificate",
+      action,
       targetType: "mailbox",
       targetId: updated.id,
       targetLabel: updated.name,

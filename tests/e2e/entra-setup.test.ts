@@ -14,7 +14,6 @@ import { type Rig, startRig } from "../support/rig/rig";
 import { startRigPortal } from "../support/rig-portal";
 
 // From a mailbox with only Login and Password to a passed test: one sign-in and one confirmation.
-const SETUP_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
 let rig: Rig;
 let portal: Portal;
 let db: Db;
@@ -26,17 +25,7 @@ let n = 0;
 beforeAll(async () => {
   rig = await startRig();
   rig.entra.deviceCodeInterval = 1;
-  // The mailboxes' own domain is a verified domain of the organisation, as it usually is.
-  rig.tenant.domains.push("contoso.com");
-  rig.tenant.apps.push({
-    clientId: SETUP_CLIENT_ID,
-    publicClient: true,
-    consented: [
-      "Application.ReadWrite.All",
-      "DelegatedPermissionGrant.ReadWrite.All",
-      "AppRoleAssignment.ReadWrite.All",
-    ],
-  });
+  rig.addSetupClient();
   [{ portal, db, root }, browser] = await Promise.all([
     startRigPortal(rig, { ENTRA_GRAPH_HOST: rig.entra.authorityHost }),
     launchBrowser(),

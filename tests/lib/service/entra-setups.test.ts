@@ -11,7 +11,6 @@ import type { EmuUser } from "../../support/rig/entra-emulator";
 import { type Rig, startRig } from "../../support/rig/rig";
 
 // "Set up in Microsoft Entra for me" through the service, against the emulator's Entra and Graph.
-const SETUP_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
 let rig: Rig;
 let db: Db;
 let world: World;
@@ -20,16 +19,7 @@ let n = 0;
 beforeAll(async () => {
   rig = await startRig();
   rig.entra.deviceCodeInterval = 1;
-  // Microsoft Graph PowerShell's public client, as every tenant has it.
-  rig.tenant.apps.push({
-    clientId: SETUP_CLIENT_ID,
-    publicClient: true,
-    consented: [
-      "Application.ReadWrite.All",
-      "DelegatedPermissionGrant.ReadWrite.All",
-      "AppRoleAssignment.ReadWrite.All",
-    ],
-  });
+  rig.addSetupClient();
   Object.assign(process.env, {
     ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,
     ENTRA_GRAPH_HOST: rig.entra.authorityHost,

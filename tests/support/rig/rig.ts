@@ -13,6 +13,7 @@ import { issueRigCertificate, type RigTls, rigTlsFromEnv } from "./tls";
 
 export const RIG_CLIENT_ID = "0b7c6d5e-1111-4222-8333-944455556666";
 export const BOTH_PERMISSIONS = ["SMTP.Send", "IMAP.AccessAsUser.All"];
+const SETUP_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
 
 export type Rig = {
   tls: RigTls;
@@ -32,6 +33,11 @@ export type Rig = {
    * with consent, a service principal, and Add-MailboxPermission on the given mailboxes.
    */
   addAppOnlyApp(app?: Partial<EmuApp>, mailboxes?: string[]): { clientId: string; servicePrincipalId: string };
+  /**
+   * Microsoft Graph PowerShell's public client, as every tenant has it, for the Entra setup's sign-in
+   * (ENTRA_SETUP_CLIENT_ID's default); the tenant also gets the mailboxes' domain as a verified domain.
+   */
+  addSetupClient(): string;
   /** The mailbox form, as an administrator fills it, for a rig user. */
   mailboxForm(user: Pick<EmuUser, "upn" | "password">, overrides?: Record<string, string>): Record<string, string>;
   stop(): Promise<void>;
@@ -131,6 +137,19 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
       });
       if (mailboxes.length > 0) appAccess.grant(servicePrincipalId, ...mailboxes);
       return { clientId, servicePrincipalId };
+    },
+    addSetupClient() {
+      tenant.domains.push("contoso.com");
+      tenant.apps.push({
+        clientId: SETUP_CLIENT_ID,
+        publicClient: true,
+        consented: [
+          "Application.ReadWrite.All",
+          "DelegatedPermissionGrant.ReadWrite.All",
+          "AppRoleAssignment.ReadWrite.All",
+        ],
+      });
+      return SETUP_CLIENT_ID;
     },
     mailboxForm(user, overrides = {}) {
       return mailboxForm({

@@ -2,7 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
-import { CopyButton } from "@/app/_components/copy-button";
+import { DeviceCodeSteps } from "@/app/_components/device-code";
 import { formatUtc } from "@/lib/format-time";
 import type { DeviceSignInView, SignInState } from "@/lib/service/device-sign-ins";
 
@@ -135,29 +135,11 @@ function Prompt({ signIn, login, onCancel }: { signIn: DeviceSignInView; login: 
   const until = signIn.expiresAt ? formatUtc(new Date(signIn.expiresAt)).slice(11) : null;
   return (
     <div className="device-code">
-      <ol>
-        <li>
-          Open{" "}
-          {signIn.verificationUri ? (
-            <a href={signIn.verificationUri} target="_blank" rel="noopener noreferrer">
-              {signIn.verificationUri}
-            </a>
-          ) : (
-            "Microsoft's sign-in page"
-          )}{" "}
-          {signIn.verificationUri && (
-            <CopyButton text={signIn.verificationUri} label="Copy address" copiedLabel="Address copied" />
-          )}
-        </li>
-        <li>
-          Enter the code{" "}
-          <code className="user-code" data-user-code={signIn.userCode}>
-            {signIn.userCode}
-          </code>{" "}
-          <CopyButton text={signIn.userCode} label="Copy code" copiedLabel="Code copied" />
-        </li>
-        <li>Sign in as {login}.</li>
-      </ol>
+      <DeviceCodeSteps
+        userCode={signIn.userCode}
+        verificationUri={signIn.verificationUri}
+        who={`Sign in as ${login}.`}
+      />
       <p aria-live="polite" className="muted">
         {signIn.waiting}
         {until && ` The code is valid until ${until} UTC.`}

@@ -2,7 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
-import { CopyButton } from "@/app/_components/copy-button";
+import { DeviceCodeSteps } from "@/app/_components/device-code";
 import type { EntraSetupView } from "@/lib/service/entra-setups";
 
 type Props = {
@@ -202,26 +202,11 @@ function Prompt({ setup }: { setup: EntraSetupView }) {
   if (!setup.userCode) return <p aria-live="polite">Asking Microsoft for a code…</p>;
   return (
     <div className="device-code">
-      <ol>
-        <li>
-          Open{" "}
-          {setup.verificationUri ? (
-            <a href={setup.verificationUri} target="_blank" rel="noopener noreferrer">
-              {setup.verificationUri}
-            </a>
-          ) : (
-            "Microsoft's sign-in page"
-          )}
-        </li>
-        <li>
-          Enter the code{" "}
-          <code className="user-code" data-user-code={setup.userCode}>
-            {setup.userCode}
-          </code>{" "}
-          <CopyButton text={setup.userCode} label="Copy code" copiedLabel="Code copied" />
-        </li>
-        <li>Sign in as an admin of your organisation who may register apps.</li>
-      </ol>
+      <DeviceCodeSteps
+        userCode={setup.userCode}
+        verificationUri={setup.verificationUri}
+        who="Sign in as an admin of your organisation who may register apps."
+      />
       <p aria-live="polite" className="muted">
         Waiting for the sign-in at Microsoft…
       </p>
