@@ -31,6 +31,9 @@ import { checkSettingsFor } from "./test-settings";
 const CONSUMER_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad";
 const PROMPT_WAIT_MS = 20_000;
 const OPEN: EntraSetup["status"][] = ["starting", "waiting", "planned", "applying"];
+/** Waits before testing a just-created app again (four tests within the per-mailbox limit of a minute). */
+const PROPAGATION_WAITS_MS = [10_000, 20_000, 30_000];
+const NOT_YET_PROPAGATED = new Set(["AADSTS700016", "AADSTS65001", "AADSTS7000218"]);
 
 type Ref = { tenantId: number; mailboxId: number };
 
@@ -171,7 +174,13 @@ function requestOf(row: EntraSetup): SetupRequest {
  * app is proven with a test of the mailbox's settings with its ClientID and TenantID, unsaved. Only a
  * passed test writes them into the mailbox. A failure leaves the plan to resume.
  */
-export async function confirmEntraSetup(db: Db, actor: UserActor, ref: Ref, id: string): Promise<EntraSetupView> {
+export async function confirmEntraSetup(
+  db: Db,
+  actor: UserActor,
+  ref: Ref,
+  id: string,
+  options: { propagationWaitsMs: number[] } = { propagationWaitsMs: PROPAGATION_WAITS_MS },
+): Promise<EntraSetupView> {
   const mailbox = getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
   const taken = db
     .update(entraSetups)
@@ -220,19 +229,24 @@ export async function confirmEntraSetup(db: Db, actor: UserActor, ref: Ref, id: 
     finishSetup(db, id, "done");
     return getEntraSetup(db, actor, ref, id);
   }
-  const started = startMailboxTest(db, actor, {
-    ...ref,
-    source: "form",
-    settings: { ...checkSettingsFor(mailbox), ...app },
-  });
-  if (!started.ok) {
-    fail(db, id, diagnose("SETUP_GRAPH_ERROR", started.refusal.message), "applied");
-    return getEntraSetup(db, actor, ref, id);
+  const settings = { ...checkSettingsFor(mailbox), ...app };
+  let result: Awaited<ReturnType<typeof testToEnd>> | null = null;
+  for (const wait of [0, ...options.propagationWaitsMs]) {
+    // A new app takes a while to reach every Entra replica: until then its sign-in is refused as
+    // unknown (AADSTS700016), without consent (65001) or public client flows (7000218). Wait and retry.
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const started = startMailboxTest(db, actor, { ...ref, source: "form", settings });
+    if (!started.ok) {
+      fail(db, id, diagnose("SETUP_GRAPH_ERROR", started.refusal.message), "applied");
+      return getEntraSetup(db, actor, ref, id);
+    }
+    result = await testToEnd(started, { id: mailbox.id, name: mailbox.name, tenant: "" });
+    db.update(entraSetups).set({ testId: result.testId }).where(eq(entraSetups.id, id)).run();
+    const code = result.steps.find((s) => s.status === "failed")?.diagnosis?.code;
+    if (result.ok || !code || !NOT_YET_PROPAGATED.has(code)) break;
   }
-  const result = await testToEnd(started, { id: mailbox.id, name: mailbox.name, tenant: "" });
-  db.update(entraSetups).set({ testId: result.testId }).where(eq(entraSetups.id, id)).run();
-  if (!result.ok) {
-    const failedStep = result.steps.find((s) => s.status === "failed");
+  if (!result?.ok) {
+    const failedStep = result?.steps.find((s) => s.status === "failed");
     fail(db, id, failedStep?.diagnosis ?? diagnose("UNEXPECTED"), "applied");
     return getEntraSetup(db, actor, ref, id);
   }

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
-import { auditLog, mailboxes } from "@/db/schema";
+import { auditLog, mailboxes, mailboxTests } from "@/db/schema";
 import { NotFoundError } from "@/lib/errors";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
@@ -83,6 +83,20 @@ describe("Set up in Microsoft Entra for me", () => {
       .all();
     expect(audit.filter((a) => a.action === "mailbox.entra_setup")).toHaveLength(5);
     expect(JSON.stringify(audit)).toContain(done.appId!);
+  });
+
+  it("waits for a new app to reach Entra's replicas before calling the test failed", async () => {
+    const admin = rig.addUser({ roles: ["Application Administrator"] });
+    const { mailbox, ref, setup } = await signedIn(admin);
+    rig.entra.graph.propagationMs = 1_500;
+    const done = await confirmEntraSetup(db, world.root, ref, setup.id, { propagationWaitsMs: [2_000] });
+    rig.entra.graph.propagationMs = 0;
+    expect(done.status).toBe("done");
+    const tests = db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, mailbox.id)).all();
+    expect(tests.map((t) => [t.outcome, t.failureCode])).toEqual([
+      ["failed", "AADSTS700016"],
+      ["passed", null],
+    ]);
   });
 
   it("pressed twice, shows the same setup; never two apps", async () => {

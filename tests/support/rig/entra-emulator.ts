@@ -581,7 +581,12 @@ const CLIENT_AUTH_MISSING =
   "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";
 
 function findApp(tenant: EmuTenant, clientId: string): EmuApp | undefined {
-  return tenant.apps.find((a) => a.clientId.toLowerCase() === clientId.toLowerCase() && !a.missingServicePrincipal);
+  return tenant.apps.find(
+    (a) =>
+      a.clientId.toLowerCase() === clientId.toLowerCase() &&
+      !a.missingServicePrincipal &&
+      (a.visibleFrom === undefined || Date.now() >= a.visibleFrom),
+  );
 }
 
 function appNotFound(res: Res, tenant: EmuTenant, clientId: string): void {

@@ -34,6 +34,8 @@ export type EmuApp = {
   servicePrincipalId?: string;
   /** Registered but without a service principal in the tenant: sign-in answers AADSTS700016. */
   missingServicePrincipal?: boolean;
+  /** Not yet known to the token endpoint before this time (a new app reaching Entra's replicas). */
+  visibleFrom?: number;
 };
 
 export type EmuTenant = { id: string; domains: string[]; users: EmuUser[]; apps: EmuApp[] };

@@ -107,6 +107,8 @@ export type GraphFaults = {
 export class GraphEmulator {
   readonly faults = new Map<string, GraphFaults>();
   readonly calls: { method: string; path: string; status: number }[] = [];
+  /** How long a new app takes to reach the token endpoint (Entra's replication); 0 in most tests. */
+  propagationMs = 0;
 
   constructor(
     private readonly tenants: () => EmuTenant[],
@@ -312,6 +314,7 @@ export class GraphEmulator {
         clientId: app.appId,
         publicClient: false,
         consented: [],
+        visibleFrom: Date.now() + this.propagationMs,
       };
       if (!tenant.apps.includes(entry)) tenant.apps.push(entry);
       // Without a service principal the app does not exist in the tenant for sign-in (AADSTS700016).
