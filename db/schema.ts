@@ -393,7 +393,7 @@ export const ENTRA_SETUP_STATUSES = [
 ] as const;
 
 /**
- * "Set up in Microsoft Entra for me" for one mailbox: the device-code sign-in as the tenant's admin,
+ * "Set up in Microsoft Entra for me" for one mailbox (or the tenant's default app registration): the device-code sign-in as the tenant's admin,
  * the plan it showed, each step done (with Graph's object IDs) and the test that proved it. The Graph
  * token is never stored: it stays in the memory of the process that signed in.
  */
@@ -401,10 +401,11 @@ export const entraSetups = sqliteTable(
   "entra_setups",
   {
     id: text("id").primaryKey(),
-    tenantId: integer("tenant_id").notNull(),
-    mailboxId: integer("mailbox_id")
+    tenantId: integer("tenant_id")
       .notNull()
-      .references(() => mailboxes.id, { onDelete: "cascade" }),
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    // The mailbox the app is for; null for the tenant's default app registration.
+    mailboxId: integer("mailbox_id").references(() => mailboxes.id, { onDelete: "cascade" }),
     kind: text("kind", { enum: ["delegated", "app"] }).notNull(),
     appName: text("app_name").notNull(),
     directory: text("directory").notNull(),
@@ -423,7 +424,10 @@ export const entraSetups = sqliteTable(
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
   },
-  (t) => [index("entra_setups_mailbox_created_idx").on(t.mailboxId, t.createdAt)],
+  (t) => [
+    index("entra_setups_mailbox_created_idx").on(t.mailboxId, t.createdAt),
+    index("entra_setups_tenant_created_idx").on(t.tenantId, t.createdAt),
+  ],
 );
 export type EntraSetup = typeof entraSetups.$inferSelect;
 

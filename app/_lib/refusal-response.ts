@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { Refusal, RefusalKind } from "@/lib/service/refusals";
 
 /** The one place a refused test becomes an HTTP answer. */
@@ -17,4 +18,10 @@ export function refusalResponse(refusal: Refusal): Response {
     { error: refusal.message, kind: refusal.kind, fieldErrors },
     { status: STATUS[refusal.kind], headers },
   );
+}
+
+/** A request body that does not parse: 400 with each field's messages, for the page to put beside the field. */
+export function fieldErrorsResponse(error: z.ZodError): Response {
+  const fieldErrors = z.flattenError(error).fieldErrors;
+  return Response.json({ error: "Correct the highlighted fields.", fieldErrors }, { status: 400 });
 }

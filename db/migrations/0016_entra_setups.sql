@@ -1,7 +1,7 @@
 CREATE TABLE `entra_setups` (
 	`id` text PRIMARY KEY NOT NULL,
 	`tenant_id` integer NOT NULL,
-	`mailbox_id` integer NOT NULL,
+	`mailbox_id` integer,
 	`kind` text NOT NULL,
 	`app_name` text NOT NULL,
 	`directory` text NOT NULL,
@@ -19,7 +19,9 @@ CREATE TABLE `entra_setups` (
 	`started_by` text NOT NULL,
 	`created_at` integer NOT NULL,
 	`finished_at` integer,
+	FOREIGN KEY (`tenant_id`) REFERENCES `tenants`(`id`) ON UPDATE no action ON DELETE cascade,
 	FOREIGN KEY (`mailbox_id`) REFERENCES `mailboxes`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE INDEX `entra_setups_mailbox_created_idx` ON `entra_setups` (`mailbox_id`,`created_at`);
+CREATE INDEX `entra_setups_mailbox_created_idx` ON `entra_setups` (`mailbox_id`,`created_at`);--> statement-breakpoint
+CREATE INDEX `entra_setups_tenant_created_idx` ON `entra_setups` (`tenant_id`,`created_at`);

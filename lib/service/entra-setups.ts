@@ -1,10 +1,11 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
-import { and, desc, eq, inArray } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import { decodeJwt } from "jose";
+import { z } from "zod";
 import type { Db } from "@/db/client";
 import { type EntraSetup, entraSetups, type Mailbox } from "@/db/schema";
-import { recordMailboxAudit } from "@/lib/audit/log";
+import { recordAudit, recordMailboxAudit } from "@/lib/audit/log";
 import { type Actor, actorLabel, type UserActor } from "@/lib/auth/actor";
 import { signInWithDeviceCode } from "@/lib/engine/device-code";
 import { CATALOGUE, type Diagnosis, type DiagnosisCode, diagnose } from "@/lib/engine/diagnoses";
@@ -18,11 +19,12 @@ import {
   type SetupRequest,
   setupScopes,
 } from "@/lib/engine/entra-setup";
-import { authorityHostFor, CLOUD_PROFILES } from "@/lib/engine/settings";
+import { authorityHostFor, type CheckSettings, CLOUD_PROFILES, type Cloud } from "@/lib/engine/settings";
 import { getEnv } from "@/lib/env";
 import { describeError, NotFoundError } from "@/lib/errors";
 import { getMailboxFor } from "@/lib/mailbox/queries";
 import { saveEntraApp } from "@/lib/mailbox/save";
+import { getTenantFor, saveTenantDefaults } from "@/lib/tenants/queries";
 import { startMailboxTest, testToEnd } from "./mailbox-tests";
 import type { Refusal } from "./refusals";
 import { checkSettingsFor } from "./test-settings";
@@ -35,7 +37,39 @@ const OPEN: EntraSetup["status"][] = ["starting", "waiting", "planned", "applyin
 const PROPAGATION_WAITS_MS = [10_000, 20_000, 30_000];
 const NOT_YET_PROPAGATED = new Set(["AADSTS700016", "AADSTS65001", "AADSTS7000218"]);
 
-type Ref = { tenantId: number; mailboxId: number };
+/** What the admin types to start: the organisation (a verified domain or the tenant ID) and the app's name. */
+export const entraSetupStartSchema = z.object({
+  directory: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(
+      /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|([a-z0-9-]+\.)+[a-z]{2,63})$/,
+      "Enter your organisation's domain (contoso.onmicrosoft.com) or its Directory (tenant) ID.",
+    )
+    .max(253),
+  appName: z.string().trim().min(1, "Name the app registration.").max(120, "Use at most 120 characters."),
+});
+
+/** What the setup is for: a mailbox, or (mailboxId null) the tenant's default app registration. */
+type Ref = { tenantId: number; mailboxId: number | null };
+type Target = { tenantId: number; mailbox: Mailbox | null; cloud: Cloud };
+
+/** The setup's target as the actor may see it; another tenant's mailbox is as missing as none. */
+function targetOf(db: Db, actor: UserActor, ref: Ref): Target {
+  if (ref.mailboxId !== null) {
+    const mailbox = getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
+    return { tenantId: mailbox.tenantId, mailbox, cloud: mailbox.cloud };
+  }
+  const tenant = getTenantFor(db, actor, ref.tenantId);
+  return { tenantId: tenant.id, mailbox: null, cloud: tenant.defaultCloud ?? "global" };
+}
+
+const sameTarget = (ref: Ref) =>
+  and(
+    eq(entraSetups.tenantId, ref.tenantId),
+    ref.mailboxId === null ? isNull(entraSetups.mailboxId) : eq(entraSetups.mailboxId, ref.mailboxId),
+  );
 
 /** The Graph token of each setup, in this process's memory only, for the hour it lasts. */
 const globalTokens = globalThis as unknown as { navigatorSetupTokens?: Map<string, { token: string; until: number }> };
@@ -62,8 +96,8 @@ export async function startEntraSetup(
   ref: Ref,
   input: { directory: string; appName: string },
 ): Promise<{ ok: true; setup: EntraSetupView } | { ok: false; refusal: Refusal }> {
-  const mailbox = getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
-  if (mailbox.signInMethod === "app") {
+  const target = targetOf(db, actor, ref);
+  if (target.mailbox?.signInMethod === "app") {
     const message =
       "The one-click setup registers apps for the password and Microsoft sign-in methods; for app-only, follow the setup checklist.";
     return { ok: false, refusal: { kind: "invalid", message, fieldErrors: {} } };
@@ -74,15 +108,15 @@ export async function startEntraSetup(
     const open = tx
       .select()
       .from(entraSetups)
-      .where(and(eq(entraSetups.mailboxId, mailbox.id), inArray(entraSetups.status, OPEN)))
+      .where(and(sameTarget(ref), inArray(entraSetups.status, OPEN)))
       .get();
     if (open && (open.expiresAt?.getTime() ?? Date.now() + 1) > Date.now()) return { open };
     const row = tx
       .insert(entraSetups)
       .values({
         id: randomBytes(18).toString("base64url"),
-        tenantId: mailbox.tenantId,
-        mailboxId: mailbox.id,
+        tenantId: target.tenantId,
+        mailboxId: target.mailbox?.id ?? null,
         kind: "delegated",
         appName: input.appName,
         directory: input.directory,
@@ -100,7 +134,7 @@ export async function startEntraSetup(
   const shown = new Promise<void>((resolve) => {
     prompted = resolve;
   });
-  void signInAndPlan(db, mailbox, row, prompted).catch((error: unknown) => {
+  void signInAndPlan(db, target, row, prompted).catch((error: unknown) => {
     console.error("entra setup failed unexpectedly:", describeError(error));
     fail(db, row.id, diagnose("UNEXPECTED"));
     prompted();
@@ -109,23 +143,31 @@ export async function startEntraSetup(
   return { ok: true, setup: toView(rowOf(db, row.id)) };
 }
 
-function graphHostFor(mailbox: Mailbox): string {
-  return (getEnv().ENTRA_GRAPH_HOST ?? CLOUD_PROFILES[mailbox.cloud].graphHost).replace(/\/+$/, "");
+function graphHostFor(cloud: Cloud): string {
+  return (getEnv().ENTRA_GRAPH_HOST ?? CLOUD_PROFILES[cloud].graphHost).replace(/\/+$/, "");
 }
 
-async function signInAndPlan(db: Db, mailbox: Mailbox, row: EntraSetup, prompted: () => void): Promise<void> {
+async function signInAndPlan(db: Db, target: Target, row: EntraSetup, prompted: () => void): Promise<void> {
   const env = getEnv();
-  const settings = {
-    ...checkSettingsFor(mailbox),
+  // The setup's own public client at the organisation's directory; nothing of a mailbox is sent.
+  const settings: CheckSettings = {
+    type: "smtp_imap",
+    login: "",
+    password: null,
+    smtpHost: null,
+    smtpPort: null,
+    imapHost: null,
+    imapPort: null,
+    useTls: true,
     azureClientId: env.ENTRA_SETUP_CLIENT_ID,
     azureTenantId: row.directory,
-    login: "",
+    cloud: target.cloud,
   };
   const end = await signInWithDeviceCode({
     settings,
     authorityHost: authorityHostFor(settings, env.ENTRA_AUTHORITY_HOST),
     // Graph's own resource identifier, whichever host the requests go to.
-    scopes: setupScopes(CLOUD_PROFILES[mailbox.cloud].graphHost, row.kind === "app"),
+    scopes: setupScopes(CLOUD_PROFILES[target.cloud].graphHost, row.kind === "app"),
     onPrompt(prompt) {
       const uri = /^https:\/\//i.test(prompt.verificationUri) ? prompt.verificationUri : null;
       db.update(entraSetups)
@@ -147,7 +189,7 @@ async function signInAndPlan(db: Db, mailbox: Mailbox, row: EntraSetup, prompted
     .where(eq(entraSetups.id, row.id))
     .run();
   try {
-    const plan = await planSetup(graphFor(mailbox, row.id), requestOf(rowOf(db, row.id)));
+    const plan = await planSetup(graphFor(target.cloud, row.id), requestOf(rowOf(db, row.id)));
     db.update(entraSetups)
       .set({ status: "planned", steps: plan.steps, appId: plan.application?.appId ?? null })
       .where(eq(entraSetups.id, row.id))
@@ -157,10 +199,10 @@ async function signInAndPlan(db: Db, mailbox: Mailbox, row: EntraSetup, prompted
   }
 }
 
-function graphFor(mailbox: Mailbox, id: string): Graph {
+function graphFor(cloud: Cloud, id: string): Graph {
   const held = tokens.get(id);
   if (!held || held.until < Date.now()) throw new SignedOut();
-  return graphClient(graphHostFor(mailbox), held.token);
+  return graphClient(graphHostFor(cloud), held.token);
 }
 
 class SignedOut extends Error {}
@@ -181,24 +223,19 @@ export async function confirmEntraSetup(
   id: string,
   options: { propagationWaitsMs: number[] } = { propagationWaitsMs: PROPAGATION_WAITS_MS },
 ): Promise<EntraSetupView> {
-  const mailbox = getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
+  const target = targetOf(db, actor, ref);
+  const { mailbox } = target;
   const taken = db
     .update(entraSetups)
     .set({ status: "applying", failureCode: null, failureDetail: null })
-    .where(
-      and(
-        eq(entraSetups.id, id),
-        eq(entraSetups.mailboxId, mailbox.id),
-        inArray(entraSetups.status, ["planned", "failed", "applied"]),
-      ),
-    )
+    .where(and(eq(entraSetups.id, id), sameTarget(ref), inArray(entraSetups.status, ["planned", "failed", "applied"])))
     .returning()
     .get();
   if (!taken) return getEntraSetup(db, actor, ref, id);
   const steps = [...(taken.steps ?? [])];
   let graph: Graph;
   try {
-    graph = graphFor(mailbox, id);
+    graph = graphFor(target.cloud, id);
   } catch {
     fail(db, id, diagnose("SETUP_SIGNED_OUT"));
     return getEntraSetup(db, actor, ref, id);
@@ -209,10 +246,17 @@ export async function confirmEntraSetup(
       const at = steps.findIndex((s) => s.key === step.key);
       if (at >= 0) steps[at] = { ...steps[at]!, done: true, objectId };
       db.update(entraSetups).set({ steps }).where(eq(entraSetups.id, id)).run();
-      recordMailboxAudit(db, actor, mailbox, "mailbox.entra_setup", {
-        step: { to: step.label },
-        objectId: { to: objectId },
-      });
+      const changes = { step: { to: step.label }, objectId: { to: objectId } };
+      if (mailbox) recordMailboxAudit(db, actor, mailbox, "mailbox.entra_setup", changes);
+      else
+        recordAudit(db, actor, {
+          tenantId: target.tenantId,
+          action: "tenant.entra_setup",
+          targetType: "tenant",
+          targetId: target.tenantId,
+          targetLabel: taken.appName,
+          changes,
+        });
     });
     appId = objects.appId;
     const done = steps.map((s) => ({ ...s, done: true }));
@@ -223,9 +267,16 @@ export async function confirmEntraSetup(
   }
   const directoryId = rowOf(db, id).directoryId ?? taken.directory;
   const app = { azureClientId: appId, azureTenantId: directoryId };
+  if (!mailbox) {
+    // The tenant's default: new mailboxes start from it, and each proves it with its first test.
+    saveTenantDefaults(db, actor, { tenantId: target.tenantId, ...app, cloud: target.cloud });
+    finishSetup(db, id, "done");
+    return getEntraSetup(db, actor, ref, id);
+  }
+  const at = { tenantId: mailbox.tenantId, mailboxId: mailbox.id };
   if (mailbox.signInMethod === "device") {
     // A Microsoft sign-in can only follow the app: the app is written in, and the next step is the sign-in.
-    saveEntraApp(db, actor, { ...ref, version: mailbox.version }, app);
+    saveEntraApp(db, actor, { ...at, version: mailbox.version }, app);
     finishSetup(db, id, "done");
     return getEntraSetup(db, actor, ref, id);
   }
@@ -235,7 +286,7 @@ export async function confirmEntraSetup(
     // A new app takes a while to reach every Entra replica: until then its sign-in is refused as
     // unknown (AADSTS700016), without consent (65001) or public client flows (7000218). Wait and retry.
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const started = startMailboxTest(db, actor, { ...ref, source: "form", settings });
+    const started = startMailboxTest(db, actor, { ...at, source: "form", settings });
     if (!started.ok) {
       fail(db, id, diagnose("SETUP_GRAPH_ERROR", started.refusal.message), "applied");
       return getEntraSetup(db, actor, ref, id);
@@ -250,7 +301,7 @@ export async function confirmEntraSetup(
     fail(db, id, failedStep?.diagnosis ?? diagnose("UNEXPECTED"), "applied");
     return getEntraSetup(db, actor, ref, id);
   }
-  saveEntraApp(db, actor, { ...ref, version: mailbox.version }, app);
+  saveEntraApp(db, actor, { ...at, version: mailbox.version }, app);
   finishSetup(db, id, "done");
   return getEntraSetup(db, actor, ref, id);
 }
@@ -271,26 +322,19 @@ function fail(db: Db, id: string, diagnosis: Diagnosis, status: EntraSetup["stat
  * The mailbox's setup the page shows again after a reload: one still under way, or one that ended
  * in the last ten minutes (so its outcome stays on the page once the mailbox has its ClientID).
  */
-export function recentEntraSetup(db: Db, mailboxId: number, now = Date.now()): EntraSetupView | null {
-  const row = db
-    .select()
-    .from(entraSetups)
-    .where(eq(entraSetups.mailboxId, mailboxId))
-    .orderBy(desc(entraSetups.createdAt))
-    .get();
+export function recentEntraSetup(db: Db, ref: Ref, now = Date.now()): EntraSetupView | null {
+  const row = db.select().from(entraSetups).where(sameTarget(ref)).orderBy(desc(entraSetups.createdAt)).get();
   if (!row) return null;
   const recent = OPEN.includes(row.status) || (row.finishedAt && now - row.finishedAt.getTime() < 10 * 60_000);
   return recent ? toView(row) : null;
 }
 
-export function getEntraSetup(db: Db, actor: Actor, ref: Ref, id: string): EntraSetupView {
-  getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
+export function getEntraSetup(db: Db, actor: UserActor, ref: Ref, id: string): EntraSetupView {
+  targetOf(db, actor, ref);
   const row = db
     .select()
     .from(entraSetups)
-    .where(
-      and(eq(entraSetups.id, id), eq(entraSetups.mailboxId, ref.mailboxId), eq(entraSetups.tenantId, ref.tenantId)),
-    )
+    .where(and(eq(entraSetups.id, id), sameTarget(ref)))
     .get();
   if (!row) throw new NotFoundError();
   return toView(row);

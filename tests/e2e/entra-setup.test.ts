@@ -96,6 +96,25 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     expect(await page.locator('[data-entra-setup="done"]').textContent()).toContain(saved.azureClientId!);
   }, 120_000);
 
+  it("sets up the tenant's default app registration from the tenant page", async () => {
+    const admin = rig.addUser({ roles: ["Application Administrator"] });
+    const slug = `setup-tenant-${++n}`;
+    createTenant(db, root, { name: `Tenant ${n}`, slug });
+    await page.goto(`${portal.url}/tenants/${slug}`);
+    const section = page.locator("section", { has: page.locator("#entra-setup") });
+    await section.getByLabel("Your organisation's domain or TenantID").fill("contoso.com");
+    await section.getByLabel("App name").fill(`Default ${n}`);
+    await section.getByRole("button", { name: "Set up in Microsoft Entra for me" }).click();
+    await signInAtMicrosoft(admin);
+    await section.getByRole("button", { name: "Confirm and set up" }).click({ timeout: 20_000 });
+    const done = section.locator('[data-entra-setup="done"]');
+    await done.waitFor({ timeout: 30_000 });
+    expect(await done.textContent()).toContain("default app registration");
+    await page.reload();
+    const app = rig.entra.directoryOf(rig.tenant).applications.find((a) => a.displayName === `Default ${n}`)!;
+    expect(await page.getByLabel("Azure Application ClientID").inputValue()).toBe(app.appId);
+  }, 60_000);
+
   it("names the missing role, with the fix, and leaves the mailbox as it was", async () => {
     const plain = rig.addUser();
     const mailbox = await openBareMailbox();

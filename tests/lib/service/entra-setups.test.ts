@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
-import { auditLog, mailboxes, mailboxTests } from "@/db/schema";
+import { auditLog, mailboxes, mailboxTests, tenants } from "@/db/schema";
 import { NotFoundError } from "@/lib/errors";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
@@ -142,6 +142,28 @@ describe("Set up in Microsoft Entra for me", () => {
     expect(rig.entra.directoryOf(rig.tenant).applications.filter((a) => a.displayName === setup.appName)).toHaveLength(
       1,
     );
+  });
+
+  it("sets up the tenant's default app registration from the tenant page, audited on the tenant", async () => {
+    const admin = rig.addUser({ roles: ["Application Administrator"] });
+    const ref = { tenantId: world.tenantB.id, mailboxId: null };
+    const started = await startEntraSetup(db, world.adminB, ref, {
+      directory: rig.tenant.id,
+      appName: `Tenant ${++n}`,
+    });
+    if (!started.ok) throw new Error(started.refusal.message);
+    rig.entra.approveDeviceCode(started.setup.userCode!, admin.upn);
+    for (let i = 0; i < 100 && getEntraSetup(db, world.adminB, ref, started.setup.id).status !== "planned"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // Another tenant's admin sees nothing of it; a mailbox's setup is not the tenant's.
+    expect(() => getEntraSetup(db, world.adminA, ref, started.setup.id)).toThrow(NotFoundError);
+    const done = await confirmEntraSetup(db, world.adminB, ref, started.setup.id);
+    expect(done.status).toBe("done");
+    const tenant = db.select().from(tenants).where(eq(tenants.id, world.tenantB.id)).get()!;
+    expect(tenant).toMatchObject({ defaultAzureClientId: done.appId, defaultAzureTenantId: rig.tenant.id });
+    const audit = db.select().from(auditLog).where(eq(auditLog.action, "tenant.entra_setup")).all();
+    expect(audit.filter((a) => a.tenantId === world.tenantB.id)).toHaveLength(5);
   });
 
   it("hides a setup from another tenant's admin, and from another mailbox", async () => {

@@ -22,6 +22,7 @@ import { loadOr404 } from "@/lib/load-or-404";
 import { CLOUD_OPTIONS, MAILBOX_FIELDS, MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
 import { listMailboxesFor, listMailboxesPage } from "@/lib/mailbox/queries";
 import { PAGE_SIZE, pageParam } from "@/lib/paging";
+import { recentEntraSetup } from "@/lib/service/entra-setups";
 import { lastTestsFor } from "@/lib/service/test-history";
 import { getTenantBySlugFor } from "@/lib/tenants/queries";
 import { listUsersPage } from "@/lib/users/queries";
@@ -37,6 +38,7 @@ import {
   sendTestAlertAction,
 } from "../actions";
 import { OutcomeBadge } from "./mailboxes/[mailboxId]/outcome-badge";
+import { EntraSetup } from "./mailboxes/entra-setup";
 
 type Props = {
   params: Promise<{ slug: string }>;
@@ -189,6 +191,13 @@ export default async function TenantPage({ params, searchParams }: Props) {
           />
         </ActionForm>
       </section>
+
+      <EntraSetup
+        api={`/api/tenants/${tenant.slug}/entra-setup`}
+        target="tenant"
+        domain={tenant.defaultAzureTenantId ?? ""}
+        initial={recentEntraSetup(db, { tenantId: tenant.id, mailboxId: null })}
+      />
 
       <section aria-labelledby="monitoring">
         <h2 id="monitoring">Monitoring</h2>

@@ -6,9 +6,11 @@ import { DeviceCodeSteps } from "@/app/_components/device-code";
 import type { EntraSetupView } from "@/lib/service/entra-setups";
 
 type Props = {
-  tenantSlug: string;
-  mailboxId: number;
-  login: string;
+  /** The setup's API: the mailbox's, or the tenant's for its default app registration. */
+  api: string;
+  target: "mailbox" | "tenant";
+  /** Prefills the organisation's domain. */
+  domain: string;
   /** A setup under way or just finished, shown again after a reload. */
   initial: EntraSetupView | null;
 };
@@ -20,13 +22,13 @@ const POLLING: EntraSetupView["status"][] = ["starting", "waiting"];
  * "Set up in Microsoft Entra for me": the admin's organisation and an app name, a device-code
  * sign-in as an admin who may register apps, the plan to confirm, then each step and the test.
  */
-export function EntraSetup({ tenantSlug, mailboxId, login, initial }: Props) {
+export function EntraSetup({ api, target, domain, initial }: Props) {
   const [setup, setSetup] = useState<EntraSetupView | null>(initial);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string[] | undefined>>({});
   const router = useRouter();
-  const base = `/api/tenants/${tenantSlug}/mailboxes/${mailboxId}/entra-setup`;
+  const base = api;
   const polling = setup !== null && POLLING.includes(setup.status);
 
   useEffect(() => {
@@ -80,7 +82,6 @@ export function EntraSetup({ tenantSlug, mailboxId, login, initial }: Props) {
     void call(base, { directory: form.get("directory"), appName: form.get("appName") });
   }
 
-  const domain = login.includes("@") ? login.split("@")[1] : "";
   return (
     <section aria-labelledby="entra-setup">
       <h2 id="entra-setup">Set up in Microsoft Entra</h2>
@@ -149,8 +150,10 @@ export function EntraSetup({ tenantSlug, mailboxId, login, initial }: Props) {
       ) : setup.status === "done" ? (
         <div className="status ok" role="status" data-entra-setup="done">
           <p>
-            Done: the app {setup.appName} ({setup.appId}) is set up, and its ClientID and TenantID are saved in this
-            mailbox.
+            Done: the app {setup.appName} ({setup.appId}) is set up, and its ClientID and TenantID are saved{" "}
+            {target === "mailbox"
+              ? "in this mailbox."
+              : "as the tenant's default app registration: new mailboxes start from it."}
           </p>
           <Steps setup={setup} />
         </div>

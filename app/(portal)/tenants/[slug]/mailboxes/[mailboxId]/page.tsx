@@ -24,7 +24,7 @@ export default async function MailboxPage({ params, searchParams }: Props) {
   const { actor, db, tenant, mailbox: row, base } = await loadMailboxPage(params);
   const mailbox = toMailboxView(row);
   const last = lastTestsFor(db, [mailbox.id]).get(mailbox.id);
-  const setup = recentEntraSetup(db, mailbox.id);
+  const setup = recentEntraSetup(db, { tenantId: tenant.id, mailboxId: mailbox.id });
   const { created } = await searchParams;
   return (
     <>
@@ -36,7 +36,12 @@ export default async function MailboxPage({ params, searchParams }: Props) {
         {formatUtc(mailbox.updatedAt)} UTC.
       </p>
       {(!mailbox.azureClientId || setup) && mailbox.signInMethod !== "app" && (
-        <EntraSetup tenantSlug={tenant.slug} mailboxId={mailbox.id} login={mailbox.login} initial={setup} />
+        <EntraSetup
+          api={`/api/tenants/${tenant.slug}/mailboxes/${mailbox.id}/entra-setup`}
+          target="mailbox"
+          domain={mailbox.login.split("@")[1] ?? ""}
+          initial={setup}
+        />
       )}
       {mailbox.signInMethod === "device" && (
         <DeviceSignIn

@@ -9,7 +9,7 @@ export type MailboxRouteParams = { slug: string; mailboxId: string; signInId?: s
 
 const params = z.object({
   slug: z.string().min(1).max(100),
-  mailboxId: z.coerce.number().int().positive(),
+  mailboxId: z.coerce.number().int().positive().optional(),
   signInId: z
     .string()
     .regex(/^[A-Za-z0-9_-]{24}$/)
@@ -36,6 +36,37 @@ export async function withMailbox(
   context: { params: Promise<MailboxRouteParams> },
   handle: (scope: Scope) => Promise<Response> | Response,
 ): Promise<Response> {
+  return withTenantScope(context, (scope) =>
+    scope.mailboxId === undefined
+      ? Response.json({ error: "Not found" }, { status: 404 })
+      : handle({ ...scope, ref: { tenantId: scope.tenantId, mailboxId: scope.mailboxId } }),
+  );
+}
+
+/** The same for the tenant's own routes (the Entra setup of its default app registration). */
+export async function withTenant(
+  context: { params: Promise<Omit<MailboxRouteParams, "mailboxId">> },
+  handle: (scope: {
+    db: Db;
+    actor: UserActor;
+    ref: { tenantId: number; mailboxId: null };
+    setupId?: string;
+  }) => Promise<Response> | Response,
+): Promise<Response> {
+  return withTenantScope(context, (scope) => handle({ ...scope, ref: { tenantId: scope.tenantId, mailboxId: null } }));
+}
+
+async function withTenantScope(
+  context: { params: Promise<Partial<MailboxRouteParams>> },
+  handle: (scope: {
+    db: Db;
+    actor: UserActor;
+    tenantId: number;
+    mailboxId?: number;
+    signInId?: string;
+    setupId?: string;
+  }) => Promise<Response> | Response,
+): Promise<Response> {
   const actor = await currentActor();
   if (!actor) return Response.json({ error: "Sign in first." }, { status: 401 });
   if (actor.mustChangePassword) return Response.json({ error: "Change your password first." }, { status: 403 });
@@ -44,8 +75,8 @@ export async function withMailbox(
   try {
     const db = getDb();
     const tenant = getTenantBySlugFor(db, actor, ids.data.slug);
-    const ref = { tenantId: tenant.id, mailboxId: ids.data.mailboxId };
-    return await handle({ db, actor, ref, signInId: ids.data.signInId, setupId: ids.data.setupId });
+    const { mailboxId, signInId, setupId } = ids.data;
+    return await handle({ db, actor, tenantId: tenant.id, mailboxId, signInId, setupId });
   } catch (error) {
     if (error instanceof NotFoundError) return Response.json({ error: "Not found" }, { status: 404 });
     console.error("sign-in request failed:", describeError(error));

@@ -1,0 +1,21 @@
+import { fieldErrorsResponse, refusalResponse } from "@/app/_lib/refusal-response";
+import { readJsonBody } from "@/lib/json-body";
+import { entraSetupStartSchema, startEntraSetup } from "@/lib/service/entra-setups";
+import { type MailboxRouteParams, withTenant } from "../mailboxes/[mailboxId]/sign-in/with-mailbox";
+
+export const dynamic = "force-dynamic";
+
+type Context = { params: Promise<Omit<MailboxRouteParams, "mailboxId">> };
+
+/** "Set up in Microsoft Entra for me" for the tenant's default app registration. */
+export async function POST(request: Request, context: Context) {
+  const json = await readJsonBody(request);
+  if (!json.ok) return json.response;
+  const input = entraSetupStartSchema.safeParse(json.value);
+  if (!input.success) return fieldErrorsResponse(input.error);
+  return withTenant(context, async ({ db, actor, ref }) => {
+    const started = await startEntraSetup(db, actor, ref, input.data);
+    if (!started.ok) return refusalResponse(started.refusal);
+    return Response.json({ setup: started.setup }, { headers: { "cache-control": "no-store" } });
+  });
+}
