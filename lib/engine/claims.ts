@@ -14,10 +14,12 @@ type TokenClaims = {
   preferred_username?: string;
   exp?: number;
   tid?: string;
+  /** 1 for a guest from another organisation. */
+  acct?: number;
 };
 
 /** Reads the payload without verifying the signature: the servers verify; this only explains. */
-function decodeClaims(token: string): TokenClaims | null {
+export function decodeClaims(token: string): TokenClaims | null {
   const payload = token.split(".")[1];
   if (!payload) return null;
   try {

@@ -1,12 +1,12 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
 import { and, desc, eq, inArray, isNull } from "drizzle-orm";
-import { decodeJwt } from "jose";
 import { z } from "zod";
 import type { Db } from "@/db/client";
 import { type EntraSetup, entraSetups, type Mailbox } from "@/db/schema";
 import { recordAudit, recordMailboxAudit } from "@/lib/audit/log";
 import { type Actor, actorLabel, type UserActor } from "@/lib/auth/actor";
+import { decodeClaims } from "@/lib/engine/claims";
 import { signInWithDeviceCode } from "@/lib/engine/device-code";
 import { CATALOGUE, type Diagnosis, type DiagnosisCode, diagnose } from "@/lib/engine/diagnoses";
 import {
@@ -179,7 +179,8 @@ async function signInAndPlan(db: Db, target: Target, row: EntraSetup, prompted: 
   });
   prompted();
   if (!end.ok) return fail(db, row.id, end.diagnosis);
-  const claims = decodeJwt(end.accessToken) as { tid?: string; acct?: number; upn?: string };
+  // Just received from Entra over TLS: read, not verified (Graph verifies it on every call).
+  const claims = decodeClaims(end.accessToken) ?? {};
   if (claims.acct === 1 || claims.tid === CONSUMER_TENANT) {
     return fail(db, row.id, diagnose("SETUP_NOT_MEMBER", `Signed in as ${end.account}.`));
   }
