@@ -188,6 +188,21 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     expect(await failure.textContent()).toContain("guest or personal Microsoft account");
   }, 60_000);
 
+  it("answers a caller without a session 401 before looking at the request, on both routes", async () => {
+    const mailbox = await openBareMailbox();
+    for (const path of [
+      `/api/tenants/setup-${n}/mailboxes/${mailbox.id}/entra-setup`,
+      `/api/tenants/setup-${n}/entra-setup`,
+    ]) {
+      const answer = await fetch(`${portal.url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ directory: "not a domain" }),
+      });
+      expect([path, answer.status]).toEqual([path, 401]);
+    }
+  }, 30_000);
+
   it("refuses a malformed domain beside the field, before asking Microsoft", async () => {
     await openBareMailbox();
     const before = rig.entra.tokenRequests("devicecode");

@@ -11,9 +11,10 @@ type Context = { params: Promise<Omit<MailboxRouteParams, "mailboxId">> };
 export async function POST(request: Request, context: Context) {
   const json = await readJsonBody(request);
   if (!json.ok) return json.response;
-  const input = entraSetupStartSchema.safeParse(json.value);
-  if (!input.success) return fieldErrorsResponse(input.error);
   return withTenant(context, async ({ db, actor, ref }) => {
+    // Checked once the caller is known to be an admin of this tenant: a stranger only learns 401.
+    const input = entraSetupStartSchema.safeParse(json.value);
+    if (!input.success) return fieldErrorsResponse(input.error);
     const started = await startEntraSetup(db, actor, ref, input.data);
     if (!started.ok) return refusalResponse(started.refusal);
     return Response.json({ setup: started.setup }, { headers: { "cache-control": "no-store" } });

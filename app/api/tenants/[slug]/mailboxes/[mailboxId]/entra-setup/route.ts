@@ -9,9 +9,10 @@ export const dynamic = "force-dynamic";
 export async function POST(request: Request, context: { params: Promise<MailboxRouteParams> }) {
   const json = await readJsonBody(request);
   if (!json.ok) return json.response;
-  const input = entraSetupStartSchema.safeParse(json.value);
-  if (!input.success) return fieldErrorsResponse(input.error);
   return withMailbox(context, async ({ db, actor, ref }) => {
+    // Checked once the caller is known to be an admin of this tenant: a stranger only learns 401.
+    const input = entraSetupStartSchema.safeParse(json.value);
+    if (!input.success) return fieldErrorsResponse(input.error);
     const started = await startEntraSetup(db, actor, ref, input.data);
     if (!started.ok) return refusalResponse(started.refusal);
     return Response.json({ setup: started.setup }, { headers: { "cache-control": "no-store" } });
