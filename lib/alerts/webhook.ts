@@ -14,10 +14,19 @@ export type WebhookAnswer = { ok: true; status: number } | { ok: false; error: s
 
 const portOf = (url: URL) => Number(url.port || 443);
 
-/** Whether the portal may post to this URL: the same guard as mail servers, with the reason when not. */
-export async function webhookRefusal(url: URL, target: WebhookTarget): Promise<string | null> {
+/** The same guard as mail servers: the address to connect to, or the reason in words. */
+async function guardWebhook(
+  url: URL,
+  target: WebhookTarget,
+): Promise<{ ok: true; address: string; family: 4 | 6 } | { ok: false; error: string }> {
   const guard = await guardHost(WEBHOOK_SERVICE, url.hostname, portOf(url), target.allowlist, target.resolver);
-  return guard.ok ? null : `${guard.diagnosis.cause} (${guard.diagnosis.detail ?? url.host})`;
+  return guard.ok ? guard : { ok: false, error: `${guard.diagnosis.cause} (${guard.diagnosis.detail ?? url.host})` };
+}
+
+/** Whether the portal may post to this URL, with the reason when not. */
+export async function webhookRefusal(url: URL, target: WebhookTarget): Promise<string | null> {
+  const guard = await guardWebhook(url, target);
+  return guard.ok ? null : guard.error;
 }
 
 /** `sha256=` and the hex HMAC-SHA256 of the exact body bytes, under the channel's secret. */
@@ -38,8 +47,8 @@ export async function postWebhook(
   target: WebhookTarget,
 ): Promise<WebhookAnswer> {
   const host = url.hostname.replace(/^\[|\]$/g, "");
-  const guard = await guardHost(WEBHOOK_SERVICE, url.hostname, portOf(url), target.allowlist, target.resolver);
-  if (!guard.ok) return { ok: false, error: `${guard.diagnosis.cause} (${guard.diagnosis.detail ?? url.host})` };
+  const guard = await guardWebhook(url, target);
+  if (!guard.ok) return guard;
   return new Promise((resolve) => {
     const request = https.request(
       {
