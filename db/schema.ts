@@ -417,6 +417,12 @@ export const entraSetups = sqliteTable(
     directoryId: text("directory_id"),
     steps: text("steps", { mode: "json" }).$type<{ key: string; label: string; done: boolean; objectId?: string }[]>(),
     appId: text("app_id"),
+    // The app's Enterprise application (service principal), for the Exchange PowerShell of app-only.
+    servicePrincipalId: text("service_principal_id"),
+    // App-only: the certificate made for the new app, its private key sealed, until a test proves the
+    // app and both move into the mailbox.
+    certificatePem: text("certificate_pem"),
+    privateKeySealed: text("private_key_sealed"),
     testId: integer("test_id"),
     failureCode: text("failure_code"),
     failureDetail: text("failure_detail"),

@@ -109,8 +109,14 @@ export function saveEntraApp(
   actor: UserActor,
   at: { tenantId: number; mailboxId: number; version: number },
   app: { azureClientId: string; azureTenantId: string },
+  /** App-only: the certificate the setup made and the app now holds, with its private key. */
+  certificate?: { certificatePem: string; privateKeyPem: string },
 ): Mailbox {
-  return rewriteCredentials(db, actor, at, "mailbox.update", () => ({ ...app, ...NOT_SIGNED_IN }));
+  return rewriteCredentials(db, actor, at, "mailbox.update", (current) => {
+    if (!certificate) return { ...app, ...NOT_SIGNED_IN };
+    const input = { signInMethod: "app" as const, clearPassword: false, ...certificate };
+    return { ...app, ...NOT_SIGNED_IN, ...credentialColumns(current, input, actor, current), signInMethod: "app" };
+  });
 }
 
 /**

@@ -19,6 +19,9 @@ export type ChecklistItem = {
 
 type Method = SignInMethod;
 
+/** What the portal may know beyond the mailbox: the Enterprise application's object ID, after the Entra setup. */
+type Known = { servicePrincipalId?: string };
+
 type Definition = {
   key: SetupStep;
   title: string;
@@ -29,7 +32,7 @@ type Definition = {
   needs?: (m: Pick<Mailbox, "type">) => boolean;
   value?: (m: Mailbox) => string | undefined;
   /** A ready command or address for this mailbox (PowerShell, the admin-consent page). */
-  command?: (m: Mailbox) => string;
+  command?: (m: Mailbox, known: Known) => string;
 };
 
 const OAUTH: readonly Method[] = ["password", "device", "app"];
@@ -110,12 +113,14 @@ const ITEMS: Definition[] = [
     how: "In Exchange Online PowerShell, register the app's service principal (use the Object ID of the Enterprise application, not of the app registration) and give it access to this mailbox:",
     provenBy: "smtp",
     methods: ["app"],
-    command: (m) =>
-      [
+    command: (m, known) => {
+      const objectId = known.servicePrincipalId ?? "<Enterprise application object ID>";
+      return [
         "Connect-ExchangeOnline",
-        `New-ServicePrincipal -AppId ${m.azureClientId} -ObjectId <Enterprise application object ID> -DisplayName "Navigator Mail ${m.name}"`,
-        `Add-MailboxPermission -Identity ${m.login} -User <Enterprise application object ID> -AccessRights FullAccess`,
-      ].join("\n"),
+        `New-ServicePrincipal -AppId ${m.azureClientId} -ObjectId ${objectId} -DisplayName "Navigator Mail ${m.name}"`,
+        `Add-MailboxPermission -Identity ${m.login} -User ${objectId} -AccessRights FullAccess`,
+      ].join("\n");
+    },
   },
   {
     key: "exchange-smtp-auth",
@@ -129,15 +134,20 @@ const ITEMS: Definition[] = [
   {
     key: "exchange-imap",
     title: "Enable IMAP for the mailbox",
-    how: "Microsoft 365 admin center → Users → the user → Mail → Manage email apps → IMAP.",
+    how: "Microsoft 365 admin center → Users → the user → Mail → Manage email apps → IMAP. In Exchange Online PowerShell:",
     provenBy: "imap",
     methods: ALL,
     needs: (m) => usesImap(m.type),
+    command: (m) => `Set-CASMailbox -Identity ${m.login} -ImapEnabled $true`,
   },
 ];
 
 /** The setup guide's steps for this mailbox's sign-in method, each ticked or crossed from the last finished test. */
-export function setupChecklist(mailbox: Mailbox, lastTest: MailboxTest | undefined): ChecklistItem[] {
+export function setupChecklist(
+  mailbox: Mailbox,
+  lastTest: MailboxTest | undefined,
+  known: Known = {},
+): ChecklistItem[] {
   const method = signInMethodOf({
     azureClientId: mailbox.azureClientId,
     signInMethod: engineMethodOf(mailbox),
@@ -154,7 +164,7 @@ export function setupChecklist(mailbox: Mailbox, lastTest: MailboxTest | undefin
       title: item.title,
       how: item.how,
       value: item.value?.(mailbox),
-      command: item.command?.(mailbox),
+      command: item.command?.(mailbox, known),
     };
     if (!item.methods.includes(method) || (item.needs && !item.needs(mailbox)))
       return { ...base, status: "not-needed" as const };

@@ -1,11 +1,12 @@
 import "server-only";
-import { randomBytes } from "node:crypto";
+import { randomBytes, X509Certificate } from "node:crypto";
 import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "@/db/client";
-import { type EntraSetup, entraSetups, type Mailbox } from "@/db/schema";
+import { type EntraSetup, entraSetups, type Mailbox, type MailboxTest, mailboxes, mailboxTests } from "@/db/schema";
 import { recordAudit, recordMailboxAudit } from "@/lib/audit/log";
-import { type Actor, actorLabel, type UserActor } from "@/lib/auth/actor";
+import { actorLabel, type UserActor } from "@/lib/auth/actor";
+import { open, seal, sealingContext } from "@/lib/crypto/seal";
 import { decodeClaims } from "@/lib/engine/claims";
 import { signInWithDeviceCode } from "@/lib/engine/device-code";
 import { CATALOGUE, type Diagnosis, type DiagnosisCode, diagnose } from "@/lib/engine/diagnoses";
@@ -22,9 +23,11 @@ import {
 import { authorityHostFor, type CheckSettings, CLOUD_PROFILES, type Cloud } from "@/lib/engine/settings";
 import { getEnv } from "@/lib/env";
 import { describeError, NotFoundError } from "@/lib/errors";
+import { generateCertificate } from "@/lib/mailbox/certificate";
 import { getMailboxFor } from "@/lib/mailbox/queries";
 import { saveEntraApp } from "@/lib/mailbox/save";
 import { getTenantFor, saveTenantDefaults } from "@/lib/tenants/queries";
+import { type ChecklistItem, setupChecklist } from "./checklist";
 import { startMailboxTest, testToEnd } from "./mailbox-tests";
 import type { Refusal } from "./refusals";
 import { checkSettingsFor } from "./test-settings";
@@ -35,7 +38,7 @@ const PROMPT_WAIT_MS = 20_000;
 const OPEN: EntraSetup["status"][] = ["starting", "waiting", "planned", "applying"];
 /** Waits before testing a just-created app again (four tests within the per-mailbox limit of a minute). */
 const PROPAGATION_WAITS_MS = [10_000, 20_000, 30_000];
-const NOT_YET_PROPAGATED = new Set(["AADSTS700016", "AADSTS65001", "AADSTS7000218"]);
+const NOT_YET_PROPAGATED = new Set(["AADSTS700016", "AADSTS65001", "AADSTS7000218", "AADSTS700027"]);
 
 /** What the admin types to start: the organisation (a verified domain or the tenant ID) and the app's name. */
 export const entraSetupStartSchema = z.object({
@@ -49,6 +52,12 @@ export const entraSetupStartSchema = z.object({
     )
     .max(253),
   appName: z.string().trim().min(1, "Name the app registration.").max(120, "Use at most 120 characters."),
+  /**
+   * How the mailbox will sign in: as its user (password or Microsoft sign-in; delegated permissions,
+   * public client flows), or as the app (application permissions, a new certificate). Unset: as the
+   * mailbox signs in now.
+   */
+  kind: z.enum(["delegated", "app"], { error: "Choose delegated or app-only." }).optional(),
 });
 
 /** What the setup is for: a mailbox, or (mailboxId null) the tenant's default app registration. */
@@ -83,7 +92,16 @@ export type EntraSetupView = Pick<
   expiresAt: string | null;
   steps: { key: string; label: string; done: boolean; objectId?: string }[];
   diagnosis: Pick<Diagnosis, "code" | "cause" | "fix" | "setupStep" | "detail"> | null;
+  /**
+   * What Graph cannot do, once the app exists: the Exchange steps of the setup checklist with their
+   * PowerShell for this app and mailbox, each ticked once the setup's test proves it.
+   */
+  exchange: Pick<ChecklistItem, "key" | "title" | "how" | "command" | "status">[];
 };
+
+/** The private key of the certificate a setup made, bound to its setup row until it moves into the mailbox. */
+export const setupKeyContext = (row: Pick<EntraSetup, "tenantId" | "id">) =>
+  sealingContext({ tenantId: row.tenantId, table: "entra_setups", rowId: row.id, field: "private_key" });
 
 /**
  * "Set up in Microsoft Entra for me": the admin signs in with a device code (ENTRA_SETUP_CLIENT_ID,
@@ -94,13 +112,15 @@ export async function startEntraSetup(
   db: Db,
   actor: UserActor,
   ref: Ref,
-  input: { directory: string; appName: string },
+  input: z.infer<typeof entraSetupStartSchema>,
 ): Promise<{ ok: true; setup: EntraSetupView } | { ok: false; refusal: Refusal }> {
   const target = targetOf(db, actor, ref);
-  if (target.mailbox?.signInMethod === "app") {
+  // App-only gets application permissions and a new certificate; the others, delegated permissions.
+  const kind = input.kind ?? (target.mailbox?.signInMethod === "app" ? "app" : "delegated");
+  if (kind === "app" && !target.mailbox) {
     const message =
-      "The one-click setup registers apps for the password and Microsoft sign-in methods; for app-only, follow the setup checklist.";
-    return { ok: false, refusal: { kind: "invalid", message, fieldErrors: {} } };
+      "The tenant's default app registration is for delegated sign-in; set up app-only from the mailbox, which keeps the certificate.";
+    return { ok: false, refusal: { kind: "invalid", message, fieldErrors: { kind: [message] } } };
   }
   // Looked for and written in one write transaction: pressing the button twice, in any process,
   // shows the setup already under way, so there are never two apps.
@@ -111,13 +131,20 @@ export async function startEntraSetup(
       .where(and(sameTarget(ref), inArray(entraSetups.status, OPEN)))
       .get();
     if (open && (open.expiresAt?.getTime() ?? Date.now() + 1) > Date.now()) return { open };
+    const id = randomBytes(18).toString("base64url");
+    const certificate =
+      kind === "app" && target.mailbox ? generateCertificate(`Navigator Mail ${target.mailbox.name}`) : null;
     const row = tx
       .insert(entraSetups)
       .values({
-        id: randomBytes(18).toString("base64url"),
+        id,
         tenantId: target.tenantId,
         mailboxId: target.mailbox?.id ?? null,
-        kind: "delegated",
+        kind,
+        certificatePem: certificate?.certificatePem ?? null,
+        privateKeySealed: certificate
+          ? seal(certificate.privateKeyPem, setupKeyContext({ tenantId: target.tenantId, id }))
+          : null,
         appName: input.appName,
         directory: input.directory,
         status: "starting",
@@ -128,7 +155,7 @@ export async function startEntraSetup(
       .get();
     return { row };
   });
-  if (opened.open) return { ok: true, setup: toView(opened.open) };
+  if (opened.open) return { ok: true, setup: toView(db, opened.open) };
   const { row } = opened;
   let prompted!: () => void;
   const shown = new Promise<void>((resolve) => {
@@ -140,7 +167,7 @@ export async function startEntraSetup(
     prompted();
   });
   await Promise.race([shown, new Promise((resolve) => setTimeout(resolve, PROMPT_WAIT_MS).unref())]);
-  return { ok: true, setup: toView(rowOf(db, row.id)) };
+  return { ok: true, setup: toView(db, rowOf(db, row.id)) };
 }
 
 function graphHostFor(cloud: Cloud): string {
@@ -178,7 +205,11 @@ async function signInAndPlan(db: Db, target: Target, row: EntraSetup, prompted: 
     },
   });
   prompted();
-  if (!end.ok) return fail(db, row.id, end.diagnosis);
+  if (!end.ok) {
+    // A personal Microsoft account (or any account the organisation does not hold) is refused at sign-in.
+    const outsider = end.diagnosis.code === "AADSTS50020";
+    return fail(db, row.id, outsider ? diagnose("SETUP_NOT_MEMBER", end.diagnosis.detail) : end.diagnosis);
+  }
   // Just received from Entra over TLS: read, not verified (Graph verifies it on every call).
   const claims = decodeClaims(end.accessToken) ?? {};
   if (claims.acct === 1 || claims.tid === CONSUMER_TENANT) {
@@ -209,13 +240,25 @@ function graphFor(cloud: Cloud, id: string): Graph {
 class SignedOut extends Error {}
 
 function requestOf(row: EntraSetup): SetupRequest {
-  return { appName: row.appName, kind: row.kind, admin: row.admin ?? "" };
+  const request: SetupRequest = { appName: row.appName, kind: row.kind, admin: row.admin ?? "" };
+  if (!row.certificatePem) return request;
+  // Entra names a certificate by its SHA-1 thumbprint and takes its DER, base64.
+  const certificate = new X509Certificate(row.certificatePem);
+  return {
+    ...request,
+    certificate: {
+      der: certificate.raw.toString("base64"),
+      thumbprint: certificate.fingerprint.replaceAll(":", ""),
+      notAfter: new Date(certificate.validTo),
+    },
+  };
 }
 
 /**
  * The admin confirmed the plan: each step is done (and audited with Graph's object IDs), then the new
  * app is proven with a test of the mailbox's settings with its ClientID and TenantID, unsaved. Only a
- * passed test writes them into the mailbox. A failure leaves the plan to resume.
+ * passed test writes them into the mailbox. A failure leaves the plan to resume; once every Graph step
+ * is done, pressing again only tests (the Exchange steps of app-only are the admin's, in PowerShell).
  */
 export async function confirmEntraSetup(
   db: Db,
@@ -233,41 +276,10 @@ export async function confirmEntraSetup(
     .returning()
     .get();
   if (!taken) return getEntraSetup(db, actor, ref, id);
-  const steps = [...(taken.steps ?? [])];
-  let graph: Graph;
-  try {
-    graph = graphFor(target.cloud, id);
-  } catch {
-    fail(db, id, diagnose("SETUP_SIGNED_OUT"));
-    return getEntraSetup(db, actor, ref, id);
-  }
-  let appId: string;
-  try {
-    const objects = await applySetup(graph, requestOf(taken), (step: PlanStep, objectId: string) => {
-      const at = steps.findIndex((s) => s.key === step.key);
-      if (at >= 0) steps[at] = { ...steps[at]!, done: true, objectId };
-      db.update(entraSetups).set({ steps }).where(eq(entraSetups.id, id)).run();
-      const changes = { step: { to: step.label }, objectId: { to: objectId } };
-      if (mailbox) recordMailboxAudit(db, actor, mailbox, "mailbox.entra_setup", changes);
-      else
-        recordAudit(db, actor, {
-          tenantId: target.tenantId,
-          action: "tenant.entra_setup",
-          targetType: "tenant",
-          targetId: target.tenantId,
-          targetLabel: taken.appName,
-          changes,
-        });
-    });
-    appId = objects.appId;
-    const done = steps.map((s) => ({ ...s, done: true }));
-    db.update(entraSetups).set({ steps: done, appId }).where(eq(entraSetups.id, id)).run();
-  } catch (error) {
-    fail(db, id, diagnoseGraphError(error));
-    return getEntraSetup(db, actor, ref, id);
-  }
-  const directoryId = rowOf(db, id).directoryId ?? taken.directory;
-  const app = { azureClientId: appId, azureTenantId: directoryId };
+  const applied = taken.appId !== null && (taken.steps ?? []).length > 0 && (taken.steps ?? []).every((s) => s.done);
+  if (!applied && !(await applyPlan(db, actor, target, taken))) return getEntraSetup(db, actor, ref, id);
+  const row = rowOf(db, id);
+  const app = { azureClientId: row.appId!, azureTenantId: row.directoryId ?? row.directory };
   if (!mailbox) {
     // The tenant's default: new mailboxes start from it, and each proves it with its first test.
     saveTenantDefaults(db, actor, { tenantId: target.tenantId, ...app, cloud: target.cloud });
@@ -281,11 +293,28 @@ export async function confirmEntraSetup(
     finishSetup(db, id, "done");
     return getEntraSetup(db, actor, ref, id);
   }
-  const settings = { ...checkSettingsFor(mailbox), ...app };
+  const certificate = row.certificatePem
+    ? { certificatePem: row.certificatePem, privateKeyPem: open(row.privateKeySealed!, setupKeyContext(row)) }
+    : null;
+  const settings = {
+    ...checkSettingsFor(mailbox),
+    ...app,
+    // App-only signs in as the app with the new certificate, whatever the mailbox did before.
+    ...(certificate
+      ? {
+          signInMethod: "app" as const,
+          password: null,
+          appCredential: { kind: "certificate" as const, ...certificate },
+        }
+      : {}),
+  };
+  // Only the first press waits for the new app to reach Entra's servers; a later one tests once.
+  const waits = taken.testId === null ? options.propagationWaitsMs : [];
   let result: Awaited<ReturnType<typeof testToEnd>> | null = null;
-  for (const wait of [0, ...options.propagationWaitsMs]) {
+  for (const wait of [0, ...waits]) {
     // A new app takes a while to reach every Entra replica: until then its sign-in is refused as
-    // unknown (AADSTS700016), without consent (65001) or public client flows (7000218). Wait and retry.
+    // unknown (AADSTS700016), without consent (65001), public client flows (7000218) or its
+    // certificate (700027). Wait and retry.
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const started = startMailboxTest(db, actor, { ...at, source: "form", settings });
     if (!started.ok) {
@@ -302,9 +331,54 @@ export async function confirmEntraSetup(
     fail(db, id, failedStep?.diagnosis ?? diagnose("UNEXPECTED"), "applied");
     return getEntraSetup(db, actor, ref, id);
   }
-  saveEntraApp(db, actor, { ...at, version: mailbox.version }, app);
+  saveEntraApp(db, actor, { ...at, version: mailbox.version }, app, certificate ?? undefined);
+  // The key now lives in the mailbox, sealed to it; the setup keeps only the public certificate.
+  db.update(entraSetups).set({ privateKeySealed: null }).where(eq(entraSetups.id, id)).run();
   finishSetup(db, id, "done");
   return getEntraSetup(db, actor, ref, id);
+}
+
+/** The Graph half: the plan's steps done in order, each audited with its object ID. False when it failed. */
+async function applyPlan(db: Db, actor: UserActor, target: Target, taken: EntraSetup): Promise<boolean> {
+  const { mailbox } = target;
+  const steps = [...(taken.steps ?? [])];
+  let graph: Graph;
+  try {
+    graph = graphFor(target.cloud, taken.id);
+  } catch {
+    fail(db, taken.id, diagnose("SETUP_SIGNED_OUT"));
+    return false;
+  }
+  try {
+    const objects = await applySetup(graph, requestOf(taken), (step: PlanStep, objectId: string) => {
+      const at = steps.findIndex((s) => s.key === step.key);
+      if (at >= 0) steps[at] = { ...steps[at]!, done: true, objectId };
+      db.update(entraSetups).set({ steps }).where(eq(entraSetups.id, taken.id)).run();
+      const changes = { step: { to: step.label }, objectId: { to: objectId } };
+      if (mailbox) recordMailboxAudit(db, actor, mailbox, "mailbox.entra_setup", changes);
+      else
+        recordAudit(db, actor, {
+          tenantId: target.tenantId,
+          action: "tenant.entra_setup",
+          targetType: "tenant",
+          targetId: target.tenantId,
+          targetLabel: taken.appName,
+          changes,
+        });
+    });
+    db.update(entraSetups)
+      .set({
+        steps: steps.map((s) => ({ ...s, done: true })),
+        appId: objects.appId,
+        servicePrincipalId: objects.servicePrincipalId,
+      })
+      .where(eq(entraSetups.id, taken.id))
+      .run();
+    return true;
+  } catch (error) {
+    fail(db, taken.id, diagnoseGraphError(error));
+    return false;
+  }
 }
 
 function finishSetup(db: Db, id: string, status: EntraSetup["status"]): void {
@@ -327,7 +401,7 @@ export function recentEntraSetup(db: Db, ref: Ref, now = Date.now()): EntraSetup
   const row = db.select().from(entraSetups).where(sameTarget(ref)).orderBy(desc(entraSetups.createdAt)).get();
   if (!row) return null;
   const recent = OPEN.includes(row.status) || (row.finishedAt && now - row.finishedAt.getTime() < 10 * 60_000);
-  return recent ? toView(row) : null;
+  return recent ? toView(db, row) : null;
 }
 
 export function getEntraSetup(db: Db, actor: UserActor, ref: Ref, id: string): EntraSetupView {
@@ -338,14 +412,14 @@ export function getEntraSetup(db: Db, actor: UserActor, ref: Ref, id: string): E
     .where(and(eq(entraSetups.id, id), sameTarget(ref)))
     .get();
   if (!row) throw new NotFoundError();
-  return toView(row);
+  return toView(db, row);
 }
 
 function rowOf(db: Db, id: string): EntraSetup {
   return db.select().from(entraSetups).where(eq(entraSetups.id, id)).get()!;
 }
 
-function toView(row: EntraSetup): EntraSetupView {
+function toView(db: Db, row: EntraSetup): EntraSetupView {
   const code = row.failureCode;
   const diagnosis = code
     ? diagnose(code in CATALOGUE ? (code as DiagnosisCode) : "UNEXPECTED", row.failureDetail ?? undefined)
@@ -369,5 +443,29 @@ function toView(row: EntraSetup): EntraSetupView {
       setupStep: diagnosis.setupStep,
       detail: diagnosis.detail,
     },
+    exchange: exchangeSteps(db, row),
   };
+}
+
+/**
+ * The Exchange steps for the app the setup made, from the setup checklist: for app-only, its service
+ * principal in Exchange and the mailbox permission (with the Enterprise application's object ID
+ * filled in); for every method, SMTP AUTH and IMAP for the mailbox. Ticked by the setup's own test.
+ */
+function exchangeSteps(db: Db, row: EntraSetup): EntraSetupView["exchange"] {
+  if (!row.mailboxId || !row.appId) return [];
+  const mailbox = db.select().from(mailboxes).where(eq(mailboxes.id, row.mailboxId)).get();
+  if (!mailbox) return [];
+  const test: MailboxTest | undefined = row.testId
+    ? db.select().from(mailboxTests).where(eq(mailboxTests.id, row.testId)).get()
+    : undefined;
+  const asSetUp: Mailbox = {
+    ...mailbox,
+    azureClientId: row.appId,
+    azureTenantId: row.directoryId ?? row.directory,
+    signInMethod: row.kind === "app" ? "app" : mailbox.signInMethod,
+  };
+  return setupChecklist(asSetUp, test, { servicePrincipalId: row.servicePrincipalId ?? undefined })
+    .filter((item) => item.key.startsWith("exchange-") && item.status !== "not-needed")
+    .map(({ key, title, how, command, status }) => ({ key, title, how, command, status }));
 }

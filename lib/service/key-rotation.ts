@@ -1,17 +1,18 @@
 import "server-only";
 import { eq, isNotNull } from "drizzle-orm";
 import type { Db, Tx } from "@/db/client";
-import { alertChannels, mailboxes, tokenCaches } from "@/db/schema";
+import { alertChannels, entraSetups, mailboxes, tokenCaches } from "@/db/schema";
 import { webhookContext } from "@/lib/alerts/channels";
 import { recordAudit } from "@/lib/audit/log";
 import { open, type SealingKey, seal, sealedKeyId } from "@/lib/crypto/seal";
 import { getEnv } from "@/lib/env";
 import { appSecretContext, mailboxPasswordContext } from "@/lib/mailbox/password";
 import { tokenCacheContext } from "@/lib/mailbox/token-cache-store";
+import { setupKeyContext } from "./entra-setups";
 
-/** A sealed value and its owner: a mailbox's field, or an alert channel's webhook. */
-type SealedRow = { id: number; tenantId: number; name: string; sealed: string };
-type Owner = "mailbox" | "alert channel";
+/** A sealed value and its owner: a mailbox's field, an alert channel's webhook, an Entra setup's new key. */
+type SealedRow = { id: number | string; tenantId: number; name: string; sealed: string };
+type Owner = "mailbox" | "alert channel" | "Entra setup";
 
 /**
  * Every column that holds a sealed value. A secret an administrator typed is reported when no key
@@ -37,9 +38,13 @@ const SEALED_COLUMNS: {
         .from(mailboxes)
         .where(isNotNull(mailboxes.passwordSealed))
         .all() as SealedRow[],
-    context: (row) => mailboxPasswordContext({ id: row.id, tenantId: row.tenantId }),
+    context: (row) => mailboxPasswordContext({ id: Number(row.id), tenantId: row.tenantId }),
     write: (tx, row, sealed) =>
-      tx.update(mailboxes).set({ passwordSealed: sealed }).where(eq(mailboxes.id, row.id)).run(),
+      tx
+        .update(mailboxes)
+        .set({ passwordSealed: sealed })
+        .where(eq(mailboxes.id, Number(row.id)))
+        .run(),
     unreadable: "report",
   },
   ...(["clientSecretSealed", "privateKeySealed"] as const).map((column) => ({
@@ -57,14 +62,14 @@ const SEALED_COLUMNS: {
         .all() as SealedRow[],
     context: (row: SealedRow) =>
       appSecretContext(
-        { id: row.id, tenantId: row.tenantId },
+        { id: Number(row.id), tenantId: row.tenantId },
         column === "clientSecretSealed" ? "client_secret" : "private_key",
       ),
     write: (tx: Tx, row: SealedRow, sealed: string | null) =>
       tx
         .update(mailboxes)
         .set({ [column]: sealed })
-        .where(eq(mailboxes.id, row.id))
+        .where(eq(mailboxes.id, Number(row.id)))
         .run(),
     unreadable: "report" as const,
   })),
@@ -81,11 +86,18 @@ const SEALED_COLUMNS: {
         .from(tokenCaches)
         .innerJoin(mailboxes, eq(mailboxes.id, tokenCaches.mailboxId))
         .all(),
-    context: (row) => tokenCacheContext({ id: row.id, tenantId: row.tenantId }),
+    context: (row) => tokenCacheContext({ id: Number(row.id), tenantId: row.tenantId }),
     write: (tx, row, sealed) =>
       sealed === null
-        ? tx.delete(tokenCaches).where(eq(tokenCaches.mailboxId, row.id)).run()
-        : tx.update(tokenCaches).set({ cacheSealed: sealed }).where(eq(tokenCaches.mailboxId, row.id)).run(),
+        ? tx
+            .delete(tokenCaches)
+            .where(eq(tokenCaches.mailboxId, Number(row.id)))
+            .run()
+        : tx
+            .update(tokenCaches)
+            .set({ cacheSealed: sealed })
+            .where(eq(tokenCaches.mailboxId, Number(row.id)))
+            .run(),
     unreadable: "drop",
   },
   {
@@ -101,10 +113,43 @@ const SEALED_COLUMNS: {
         .from(alertChannels)
         .where(isNotNull(alertChannels.webhookSealed))
         .all() as SealedRow[],
-    context: (row) => webhookContext(row),
+    context: (row) => webhookContext({ id: Number(row.id), tenantId: row.tenantId }),
     write: (tx, row, sealed) =>
-      tx.update(alertChannels).set({ webhookSealed: sealed }).where(eq(alertChannels.id, row.id)).run(),
+      tx
+        .update(alertChannels)
+        .set({ webhookSealed: sealed })
+        .where(eq(alertChannels.id, Number(row.id)))
+        .run(),
     unreadable: "report",
+  },
+  {
+    // A setup still waiting for its test holds the key of the certificate it gave the app. One no key
+    // opens is dropped with its setup: starting again gives the app a new certificate.
+    owner: "Entra setup",
+    rows: (tx) =>
+      tx
+        .select({
+          id: entraSetups.id,
+          tenantId: entraSetups.tenantId,
+          name: entraSetups.appName,
+          sealed: entraSetups.privateKeySealed,
+        })
+        .from(entraSetups)
+        .where(isNotNull(entraSetups.privateKeySealed))
+        .all() as SealedRow[],
+    context: (row) => setupKeyContext({ tenantId: row.tenantId, id: String(row.id) }),
+    write: (tx, row, sealed) =>
+      sealed === null
+        ? tx
+            .delete(entraSetups)
+            .where(eq(entraSetups.id, String(row.id)))
+            .run()
+        : tx
+            .update(entraSetups)
+            .set({ privateKeySealed: sealed })
+            .where(eq(entraSetups.id, String(row.id)))
+            .run(),
+    unreadable: "drop",
   },
 ];
 
@@ -112,8 +157,8 @@ export type RotationReport = {
   resealed: number;
   current: number;
   /** Typed secrets (passwords, app credentials, webhook URLs) no configured key opens: they must be entered again. */
-  unreadable: { owner: Owner; id: number; tenantId: number; name: string }[];
-  /** Token caches no configured key opens: dropped, so the next test signs in afresh. */
+  unreadable: { owner: Owner; id: number | string; tenantId: number; name: string }[];
+  /** Token caches (and unfinished setups' keys) no configured key opens: dropped, so the next test signs in afresh. */
   dropped: number;
 };
 

@@ -68,7 +68,7 @@ describe("an API key", () => {
     ["", "missing"],
     ["Basic dXNlcjpwdw==", "malformed"],
     [`Bearer ${"x".repeat(10_000)}`, "malformed"],
-    ["Bearer nvm_zzzzzzzzzzzz_" + "A".repeat(43), "malformed"],
+    [`Bearer nvm_zzzzzzzzzzzz_${"A".repeat(43)}`, "malformed"],
   ])("refuses the header %#: %s", (header, refusal) => {
     expect(authenticateApiKey(db, header || null, "c")).toEqual({ ok: false, refusal });
   });

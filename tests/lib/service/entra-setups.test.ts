@@ -1,11 +1,19 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
-import { auditLog, mailboxes, mailboxTests, tenants } from "@/db/schema";
+import { auditLog, entraSetups, mailboxes, mailboxTests, tenants } from "@/db/schema";
+import { open } from "@/lib/crypto/seal";
 import { NotFoundError } from "@/lib/errors";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
-import { confirmEntraSetup, type EntraSetupView, getEntraSetup, startEntraSetup } from "@/lib/service/entra-setups";
+import {
+  confirmEntraSetup,
+  type EntraSetupView,
+  getEntraSetup,
+  setupKeyContext,
+  startEntraSetup,
+} from "@/lib/service/entra-setups";
+import { startMailboxTest, testToEnd } from "@/lib/service/mailbox-tests";
 import { freshDb, seedWorld, type World } from "../../support/db";
 import type { EmuUser } from "../../support/rig/entra-emulator";
 import { type Rig, startRig } from "../../support/rig/rig";
@@ -117,6 +125,23 @@ describe("Set up in Microsoft Entra for me", () => {
     expect(setup).toMatchObject({ status: "failed", diagnosis: { code: "SETUP_NOT_MEMBER", setupStep: "account" } });
   });
 
+  it("refuses a personal Microsoft account, invited as a guest or not in the organisation at all, with the reason", async () => {
+    const invited = rig.addUser({ roles: ["Application Administrator"], personal: true });
+    const { setup } = await signedIn(invited);
+    expect(setup).toMatchObject({ status: "failed", diagnosis: { code: "SETUP_NOT_MEMBER" } });
+    expect(setup.diagnosis!.fix).toContain("not a guest or an outlook.com account");
+
+    const mailbox = bareMailbox();
+    const ref = { tenantId: mailbox.tenantId, mailboxId: mailbox.id };
+    const started = await startEntraSetup(db, world.root, ref, { directory: "contoso.com", appName: `MSA ${++n}` });
+    if (!started.ok) throw new Error(started.refusal.message);
+    rig.entra.approveDeviceCodeAsOutsider(started.setup.userCode!, "someone@outlook.com");
+    const outsider = await settled(ref, started.setup.id, ["planned", "failed"]);
+    expect(outsider).toMatchObject({ status: "failed", diagnosis: { code: "SETUP_NOT_MEMBER" } });
+    expect(outsider.diagnosis!.detail).toContain("AADSTS50020");
+    expect(outsider.diagnosis!.detail).toContain("someone@outlook.com");
+  });
+
   it("names the missing role, and changes nothing in the portal", async () => {
     const plain = rig.addUser();
     const { mailbox, setup } = await signedIn(plain);
@@ -164,6 +189,80 @@ describe("Set up in Microsoft Entra for me", () => {
     expect(tenant).toMatchObject({ defaultAzureClientId: done.appId, defaultAzureTenantId: rig.tenant.id });
     const audit = db.select().from(auditLog).where(eq(auditLog.action, "tenant.entra_setup")).all();
     expect(audit.filter((a) => a.tenantId === world.tenantB.id)).toHaveLength(5);
+  });
+
+  it("sets up app-only: a new certificate and application permissions, the Exchange PowerShell with the app's object ID, and the mailbox switched only once a test proves it", async () => {
+    const admin = rig.addUser({ roles: ["Application Administrator"] });
+    // The tenant's own admin: root has used up its tests per minute in this file.
+    const mailbox = bareMailbox();
+    const ref = { tenantId: mailbox.tenantId, mailboxId: mailbox.id };
+    const appName = `App-only ${++n}`;
+    const started = await startEntraSetup(db, world.adminA, ref, { directory: "contoso.com", appName, kind: "app" });
+    if (!started.ok) throw new Error(started.refusal.message);
+    rig.entra.approveDeviceCode(started.setup.userCode!, admin.upn);
+    const planned = await settled(ref, started.setup.id, ["planned", "failed"]);
+    expect(planned.kind).toBe("app");
+    expect(planned.steps.map((s) => s.key)).toEqual([
+      "application",
+      "permissions",
+      "certificate",
+      "service-principal",
+      "consent",
+    ]);
+    expect(planned.steps.find((s) => s.key === "permissions")!.label).toContain("SMTP.SendAsApp, IMAP.AccessAsApp");
+
+    // Graph does its part; Exchange does not know the app yet, so the test says what to run there.
+    const first = await confirmEntraSetup(db, world.adminA, ref, started.setup.id, { propagationWaitsMs: [] });
+    expect(first).toMatchObject({ status: "applied", diagnosis: { setupStep: "exchange-app-access" } });
+    const directory = rig.entra.directoryOf(rig.tenant);
+    const app = directory.applications.find((a) => a.appId === first.appId)!;
+    expect(app.keyCredentials).toHaveLength(1);
+    expect(app.isFallbackPublicClient).toBe(false);
+    const sp = directory.servicePrincipals.find((p) => p.appId === first.appId)!;
+    const access = first.exchange.find((e) => e.key === "exchange-app-access")!;
+    expect(access.status).toBe("failed");
+    expect(access.command).toContain(`New-ServicePrincipal -AppId ${first.appId} -ObjectId ${sp.id}`);
+    expect(access.command).toContain(`Add-MailboxPermission -Identity ${mailbox.login} -User ${sp.id}`);
+    expect(first.exchange.map((e) => e.key)).toEqual(["exchange-app-access", "exchange-smtp-auth", "exchange-imap"]);
+    // Nothing in the portal changed, and the key waits sealed in the setup, never in the clear.
+    expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
+    const row = db.select().from(entraSetups).where(eq(entraSetups.id, started.setup.id)).get()!;
+    expect(JSON.stringify(row)).not.toContain("PRIVATE KEY");
+    expect(open(row.privateKeySealed!, setupKeyContext(row))).toContain("BEGIN PRIVATE KEY");
+
+    // The admin runs the PowerShell; Test again proves it without Graph (its token may be long gone).
+    rig.appAccess.grant(sp.id, mailbox.login);
+    const done = await confirmEntraSetup(db, world.adminA, ref, started.setup.id, { propagationWaitsMs: [] });
+    expect([done.status, done.diagnosis?.detail]).toEqual(["done", undefined]);
+    expect(done.exchange.every((e) => e.status === "passed")).toBe(true);
+    const saved = db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()!;
+    expect(saved).toMatchObject({
+      signInMethod: "app",
+      azureClientId: first.appId,
+      azureTenantId: rig.tenant.id,
+      certificatePem: row.certificatePem,
+      passwordSealed: null,
+    });
+    expect(
+      db.select().from(entraSetups).where(eq(entraSetups.id, started.setup.id)).get()!.privateKeySealed,
+    ).toBeNull();
+    // The key moved into the mailbox works: a test of the saved settings passes.
+    const test = startMailboxTest(db, world.adminA, { ...ref, source: "saved" });
+    if (!test.ok) throw new Error(test.refusal.message);
+    expect((await testToEnd(test, { id: mailbox.id, name: mailbox.name, tenant: "" })).ok).toBe(true);
+  });
+
+  it("refuses app-only for the tenant's default app registration", async () => {
+    const started = await startEntraSetup(
+      db,
+      world.adminB,
+      { tenantId: world.tenantB.id, mailboxId: null },
+      { directory: rig.tenant.id, appName: `Tenant app-only ${++n}`, kind: "app" },
+    );
+    expect(started).toMatchObject({
+      ok: false,
+      refusal: { fieldErrors: { kind: [expect.stringMatching(/mailbox/)] } },
+    });
   });
 
   it("hides a setup from another tenant's admin, and from another mailbox", async () => {

@@ -2,12 +2,13 @@ import { randomBytes } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
-import { auditLog, mailboxes, tokenCaches } from "@/db/schema";
+import { auditLog, entraSetups, mailboxes, tokenCaches } from "@/db/schema";
 import { open, SealError, seal, sealedKeyId } from "@/lib/crypto/seal";
 import { getEnv } from "@/lib/env";
 import { openMailboxPassword } from "@/lib/mailbox/password";
 import { createMailbox } from "@/lib/mailbox/save";
 import { mailboxTokenCacheStore, tokenCacheContext } from "@/lib/mailbox/token-cache-store";
+import { setupKeyContext } from "@/lib/service/entra-setups";
 import { resealAll } from "@/lib/service/key-rotation";
 import { checkSettingsFor } from "@/lib/service/test-settings";
 import { keyAndCertificate } from "../../support/certificates";
@@ -86,6 +87,26 @@ describe("key rotation across every sealed column", () => {
     });
   }
 
+  /** An app-only Entra setup waiting for its test: the new certificate's key sealed to the setup row. */
+  function waitingSetup(id: string, keys = getEnv().SECRETS_KEYS) {
+    const { privateKeyPem, certificatePem } = keyAndCertificate();
+    const row = { id, tenantId: world.tenantA.id };
+    db.insert(entraSetups)
+      .values({
+        ...row,
+        kind: "app",
+        appName: "Navigator Mail",
+        directory: "contoso.com",
+        status: "applied",
+        startedBy: "root",
+        createdAt: new Date(),
+        certificatePem,
+        privateKeySealed: seal(privateKeyPem, setupKeyContext(row), keys),
+      })
+      .run();
+    return { row, privateKeyPem };
+  }
+
   it("leaves no sealed value that only the retired key opens, token caches included", async () => {
     const retired = getEnv().SECRETS_KEYS;
     const box = createMailbox(
@@ -106,6 +127,7 @@ describe("key rotation across every sealed column", () => {
       world.root,
       mailboxInput(world.tenantA.id, { name: "App certificate", ...appOnly, ...keyAndCertificate() }),
     );
+    const setup = waitingSetup("setup-1");
     const columns = new Set(everySealedValue().map((v) => v.column));
     expect(columns).toEqual(
       new Set([
@@ -113,6 +135,7 @@ describe("key rotation across every sealed column", () => {
         "mailboxes.client_secret_sealed",
         "mailboxes.private_key_sealed",
         "token_caches.cache_sealed",
+        "entra_setups.private_key_sealed",
       ]),
     );
 
@@ -123,6 +146,15 @@ describe("key rotation across every sealed column", () => {
     for (const { value } of everySealedValue()) expect(() => open(value, "any", retired)).toThrow(SealError);
     const row = db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, box.id)).get()!;
     expect(open(row.cacheSealed, tokenCacheContext(box), [next])).toContain("refresh-token-canary");
+    const setupRow = db.select().from(entraSetups).where(eq(entraSetups.id, "setup-1")).get()!;
+    expect(open(setupRow.privateKeySealed!, setupKeyContext(setup.row), [next])).toBe(setup.privateKeyPem);
+  });
+
+  it("drops an unfinished setup whose key no configured key opens: starting again gives the app a new certificate", () => {
+    waitingSetup("lost-setup", [{ id: "lost", key: randomBytes(32) }]);
+    const report = resealAll(db);
+    expect(report).toMatchObject({ dropped: 1, unreadable: [] });
+    expect(db.select().from(entraSetups).where(eq(entraSetups.id, "lost-setup")).all()).toEqual([]);
   });
 
   it("drops a token cache no configured key opens, and says so in the audit log", async () => {

@@ -39,6 +39,8 @@ type DeviceCodeEntry = {
   expiresAt: number;
   state: "pending" | "approved" | "declined";
   user?: EmuUser;
+  /** Signed in with an account the tenant does not hold (a personal Microsoft account): AADSTS50020. */
+  outsider?: string;
   /** Answers slow_down to this many polls, whatever their pace. */
   slowDowns: number;
   lastPollAt?: number;
@@ -158,6 +160,13 @@ export class EntraEmulator {
     if (!user) throw new Error(`no user ${upn} in the tenant`);
     entry.state = "approved";
     entry.user = user;
+  }
+
+  /** Someone signs in with a personal Microsoft account that is not in the tenant, as Entra answers it. */
+  approveDeviceCodeAsOutsider(userCode: string, email: string): void {
+    const entry = this.deviceCodeEntry(userCode);
+    entry.state = "approved";
+    entry.outsider = email;
   }
 
   declineDeviceCode(userCode: string): void {
@@ -473,6 +482,11 @@ export class EntraEmulator {
       this.deviceCodes.delete(entry.deviceCode);
       return aadError(res, 400, "authorization_declined", 70000, "The user declined the sign-in request.");
     }
+    if (entry.outsider) {
+      this.deviceCodes.delete(entry.deviceCode);
+      const description = `User account '${entry.outsider}' from identity provider 'live.com' does not exist in tenant '${entry.tenant.id}' and cannot access the application '${app.clientId}'(${app.clientId}) in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Azure Active Directory user account.`;
+      return aadError(res, 400, "invalid_grant", 50020, description);
+    }
     if (entry.state === "pending" || !entry.user) {
       const description = "OAuth 2.0 device flow error. Authorization is pending. Continue polling.";
       return aadError(res, 400, "authorization_pending", 70016, description);
@@ -524,7 +538,11 @@ export class EntraEmulator {
       tid: tenant.id,
       oid,
       sub: randomBytes(16).toString("base64url"),
-      ...(user.guest ? { acct: 1, idp: "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/" } : { acct: 0 }),
+      ...(user.personal
+        ? { acct: 1, idp: "live.com" }
+        : user.guest
+          ? { acct: 1, idp: "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/" }
+          : { acct: 0 }),
     });
     const now = Math.floor(Date.now() / 1000);
     const idToken = await new SignJWT({

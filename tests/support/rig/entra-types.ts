@@ -13,6 +13,8 @@ export type EmuUser = {
   roles?: string[];
   /** A guest from another organisation (acct = 1 in its tokens). */
   guest?: boolean;
+  /** A personal Microsoft account (outlook.com) invited as a guest: acct = 1 and idp live.com. */
+  personal?: boolean;
 };
 
 export type EmuApp = {

@@ -2,6 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
+import { CopyButton } from "@/app/_components/copy-button";
 import { DeviceCodeSteps } from "@/app/_components/device-code";
 import type { EntraSetupView } from "@/lib/service/entra-setups";
 
@@ -13,6 +14,8 @@ type Props = {
   domain: string;
   /** A setup under way or just finished, shown again after a reload. */
   initial: EntraSetupView | null;
+  /** App-only: application permissions and a new certificate instead of public client flows. */
+  appOnly?: boolean;
 };
 
 const POLL_MS = 2_000;
@@ -22,11 +25,12 @@ const POLLING: EntraSetupView["status"][] = ["starting", "waiting"];
  * "Set up in Microsoft Entra for me": the admin's organisation and an app name, a device-code
  * sign-in as an admin who may register apps, the plan to confirm, then each step and the test.
  */
-export function EntraSetup({ api, target, domain, initial }: Props) {
+export function EntraSetup({ api, target, domain, initial, appOnly = false }: Props) {
   const [setup, setSetup] = useState<EntraSetupView | null>(initial);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string[] | undefined>>({});
+  const [kind, setKind] = useState<EntraSetupView["kind"]>(appOnly ? "app" : "delegated");
   const router = useRouter();
   const base = api;
   const polling = setup !== null && POLLING.includes(setup.status);
@@ -79,7 +83,11 @@ export function EntraSetup({ api, target, domain, initial }: Props) {
   }
 
   function start(form: FormData) {
-    void call(base, { directory: form.get("directory"), appName: form.get("appName") });
+    void call(base, {
+      directory: form.get("directory"),
+      appName: form.get("appName"),
+      ...(target === "mailbox" ? { kind } : {}),
+    });
   }
 
   return (
@@ -88,9 +96,11 @@ export function EntraSetup({ api, target, domain, initial }: Props) {
       {!setup || setup.status === "failed" ? (
         <>
           <p className="hint">
-            Navigator Mail registers the app for you: single tenant, public client flows on, SMTP.Send and
-            IMAP.AccessAsUser.All, admin consent. You sign in once as an Application Administrator, Cloud Application
-            Administrator or Global Administrator and confirm the plan; nothing is created before that.
+            {kind === "app"
+              ? "Navigator Mail registers the app for you: single tenant, a new certificate (its private key stays here), the application permissions SMTP.SendAsApp and IMAP.AccessAsApp, admin consent. Giving the app this mailbox is then two PowerShell lines in Exchange, shown with the app's IDs."
+              : "Navigator Mail registers the app for you: single tenant, public client flows on, SMTP.Send and IMAP.AccessAsUser.All, admin consent."}{" "}
+            You sign in once as an Application Administrator, Cloud Application Administrator or Global Administrator
+            and confirm the plan; nothing is created before that.
           </p>
           {setup && <Failure setup={setup} />}
           {setup && setup.steps.length > 0 && <Steps setup={setup} />}
@@ -102,6 +112,32 @@ export function EntraSetup({ api, target, domain, initial }: Props) {
             </p>
           )}
           <form action={start} className="entra-setup-form">
+            {target === "mailbox" && (
+              <fieldset className="field">
+                <legend>How this mailbox will sign in</legend>
+                <label>
+                  <input
+                    type="radio"
+                    name="kind"
+                    value="delegated"
+                    checked={kind === "delegated"}
+                    onChange={() => setKind("delegated")}
+                  />{" "}
+                  As its user: password or Microsoft sign-in (delegated permissions)
+                </label>
+                <label>
+                  <input
+                    type="radio"
+                    name="kind"
+                    value="app"
+                    checked={kind === "app"}
+                    onChange={() => setKind("app")}
+                  />{" "}
+                  As the app: App-only with a certificate, no user password (application permissions)
+                </label>
+                {fieldErrors.kind && <p className="field-error">{fieldErrors.kind[0]}</p>}
+              </fieldset>
+            )}
             <div className="field">
               <label htmlFor="entra-directory">Your organisation&apos;s domain or TenantID</label>
               <input
@@ -152,15 +188,17 @@ export function EntraSetup({ api, target, domain, initial }: Props) {
           <p>
             Done: the app {setup.appName} ({setup.appId}) is set up, and its ClientID and TenantID are saved{" "}
             {target === "mailbox"
-              ? "in this mailbox."
+              ? `in this mailbox${setup.kind === "app" ? ", with the new certificate" : ""}.`
               : "as the tenant's default app registration: new mailboxes start from it."}
           </p>
           <Steps setup={setup} />
+          <Exchange setup={setup} />
         </div>
       ) : (
         <>
           <Steps setup={setup} />
           <Failure setup={setup} />
+          <Exchange setup={setup} />
           <p>
             <button type="button" disabled={busy} onClick={() => void call(`${base}/${setup.id}`, {})}>
               {busy ? "Testing again…" : "Test again"}
@@ -186,6 +224,35 @@ function Steps({ setup }: { setup: EntraSetupView }) {
         </li>
       ))}
     </ol>
+  );
+}
+
+const EXCHANGE_STATUS = { passed: "✓ Done", failed: "✗ Not yet", unknown: "Not tested yet", "not-needed": "" };
+
+/** What only Exchange PowerShell can do, ready to paste, ticked once the setup's test proves it. */
+function Exchange({ setup }: { setup: EntraSetupView }) {
+  if (setup.exchange.length === 0) return null;
+  return (
+    <>
+      <h3>In Exchange Online</h3>
+      <p className="muted">
+        Microsoft Graph cannot change Exchange. If a step below is not done, run its PowerShell as an Exchange
+        administrator, then press Test again.
+      </p>
+      <ol className="plan exchange-steps">
+        {setup.exchange.map((step) => (
+          <li key={step.key} data-exchange-step={step.key} data-status={step.status}>
+            <strong>{step.title}</strong> <span className="muted">{EXCHANGE_STATUS[step.status]}</span>
+            {step.command && step.status !== "passed" && (
+              <div className="command">
+                <pre>{step.command}</pre>
+                <CopyButton text={step.command} label="Copy PowerShell" copiedLabel="PowerShell copied" />
+              </div>
+            )}
+          </li>
+        ))}
+      </ol>
+    </>
   );
 }
 

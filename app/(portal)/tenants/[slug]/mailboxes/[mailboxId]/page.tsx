@@ -35,12 +35,13 @@ export default async function MailboxPage({ params, searchParams }: Props) {
         Last test: <OutcomeBadge test={last} /> · Version {mailbox.version}, last changed by {mailbox.updatedBy} on{" "}
         {formatUtc(mailbox.updatedAt)} UTC.
       </p>
-      {(!mailbox.azureClientId || setup) && mailbox.signInMethod !== "app" && (
+      {(!mailbox.azureClientId || setup) && (
         <EntraSetup
           api={`/api/tenants/${tenant.slug}/mailboxes/${mailbox.id}/entra-setup`}
           target="mailbox"
           domain={mailbox.login.split("@")[1] ?? ""}
           initial={setup}
+          appOnly={mailbox.signInMethod === "app"}
         />
       )}
       {mailbox.signInMethod === "device" && (
