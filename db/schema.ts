@@ -409,6 +409,8 @@ export const entraSetups = sqliteTable(
     kind: text("kind", { enum: ["delegated", "app"] }).notNull(),
     appName: text("app_name").notNull(),
     directory: text("directory").notNull(),
+    // The Microsoft cloud of the organisation: its Graph and sign-in hosts.
+    cloud: text("cloud", { enum: CLOUDS }).notNull().default("global"),
     status: text("status", { enum: ENTRA_SETUP_STATUSES }).notNull(),
     userCode: text("user_code"),
     verificationUri: text("verification_uri"),

@@ -55,6 +55,8 @@ type PollBody = { error?: string; error_description?: string; error_codes?: numb
  */
 class DevicePollingClient extends TimedHttpClient {
   lastRefusal: PollBody | null = null;
+  /** Entra refused to give a code at all (unknown app, a resource the tenant lacks, a bad scope). */
+  authorizationRefusal: PollBody | null = null;
   private extraDelayMs = 0;
   msalRequest: { cancel?: boolean } = {};
 
@@ -78,6 +80,11 @@ class DevicePollingClient extends TimedHttpClient {
       if (await this.request.cancelled?.()) this.msalRequest.cancel = true;
       // MSAL only knows to keep polling on authorization_pending.
       return { ...response, body: { ...body, error: "authorization_pending" } as T };
+    }
+    if (!polling) {
+      // MSAL would show a prompt without a code and poll with none; stop here with Entra's own answer.
+      this.authorizationRefusal = body;
+      throw new Error(body.error_description ?? body.error);
     }
     this.lastRefusal = body;
     return response;
@@ -143,7 +150,7 @@ function endOf(error: unknown, http: DevicePollingClient, prompted: boolean): De
     return { ok: false, reason: "cancelled", diagnosis: diagnose("DEVICE_CANCELLED") };
   }
   if (code === "device_code_expired") return { ok: false, reason: "expired", diagnosis: diagnose("DEVICE_EXPIRED") };
-  const refusal = http.lastRefusal;
+  const refusal = http.authorizationRefusal ?? http.lastRefusal;
   if (prompted && refusal?.error === "expired_token") {
     return { ok: false, reason: "expired", diagnosis: diagnose("DEVICE_EXPIRED", refusal.error_description) };
   }

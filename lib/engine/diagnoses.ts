@@ -216,6 +216,11 @@ export const CATALOGUE = {
     "The setup was signed in with a guest or personal Microsoft account, which cannot register apps in this organisation.",
     "Sign in with an account of the organisation itself (name@yourdomain), not a guest or an outlook.com account.",
   ),
+  SETUP_WRONG_CLOUD: entry(
+    "tenant-id",
+    "This organisation is in another Microsoft cloud than the one chosen: its directory does not know that cloud's Microsoft Graph (AADSTS500011).",
+    "Choose the organisation's Microsoft cloud (US Government for GCC High and DoD, China for 21Vianet, otherwise Global) and start the setup again.",
+  ),
   SETUP_SIGNED_OUT: entry(
     "register-app",
     "The sign-in for this setup has ended (it lasts an hour, and only in the portal process that made it).",

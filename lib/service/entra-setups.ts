@@ -20,7 +20,7 @@ import {
   type SetupRequest,
   setupScopes,
 } from "@/lib/engine/entra-setup";
-import { authorityHostFor, type CheckSettings, CLOUD_PROFILES, type Cloud } from "@/lib/engine/settings";
+import { authorityHostFor, type CheckSettings, CLOUD_PROFILES, CLOUDS, type Cloud } from "@/lib/engine/settings";
 import { getEnv } from "@/lib/env";
 import { describeError, NotFoundError } from "@/lib/errors";
 import { generateCertificate } from "@/lib/mailbox/certificate";
@@ -58,6 +58,8 @@ export const entraSetupStartSchema = z.object({
    * mailbox signs in now.
    */
   kind: z.enum(["delegated", "app"], { error: "Choose delegated or app-only." }).optional(),
+  /** The organisation's Microsoft cloud, for the tenant's default app (a mailbox has its own). */
+  cloud: z.enum(CLOUDS, { error: "Choose a Microsoft cloud." }).optional(),
 });
 
 /** What the setup is for: a mailbox, or (mailboxId null) the tenant's default app registration. */
@@ -141,6 +143,7 @@ export async function startEntraSetup(
         tenantId: target.tenantId,
         mailboxId: target.mailbox?.id ?? null,
         kind,
+        cloud: target.mailbox ? target.cloud : (input.cloud ?? target.cloud),
         certificatePem: certificate?.certificatePem ?? null,
         privateKeySealed: certificate
           ? seal(certificate.privateKeyPem, setupKeyContext({ tenantId: target.tenantId, id }))
@@ -161,7 +164,7 @@ export async function startEntraSetup(
   const shown = new Promise<void>((resolve) => {
     prompted = resolve;
   });
-  void signInAndPlan(db, target, row, prompted).catch((error: unknown) => {
+  void signInAndPlan(db, row, prompted).catch((error: unknown) => {
     console.error("entra setup failed unexpectedly:", describeError(error));
     fail(db, row.id, diagnose("UNEXPECTED"));
     prompted();
@@ -174,7 +177,7 @@ function graphHostFor(cloud: Cloud): string {
   return (getEnv().ENTRA_GRAPH_HOST ?? CLOUD_PROFILES[cloud].graphHost).replace(/\/+$/, "");
 }
 
-async function signInAndPlan(db: Db, target: Target, row: EntraSetup, prompted: () => void): Promise<void> {
+async function signInAndPlan(db: Db, row: EntraSetup, prompted: () => void): Promise<void> {
   const env = getEnv();
   // The setup's own public client at the organisation's directory; nothing of a mailbox is sent.
   const settings: CheckSettings = {
@@ -188,13 +191,13 @@ async function signInAndPlan(db: Db, target: Target, row: EntraSetup, prompted: 
     useTls: true,
     azureClientId: env.ENTRA_SETUP_CLIENT_ID,
     azureTenantId: row.directory,
-    cloud: target.cloud,
+    cloud: row.cloud,
   };
   const end = await signInWithDeviceCode({
     settings,
     authorityHost: authorityHostFor(settings, env.ENTRA_AUTHORITY_HOST),
     // Graph's own resource identifier, whichever host the requests go to.
-    scopes: setupScopes(CLOUD_PROFILES[target.cloud].graphHost, row.kind === "app"),
+    scopes: setupScopes(CLOUD_PROFILES[row.cloud].graphHost, row.kind === "app"),
     onPrompt(prompt) {
       const uri = /^https:\/\//i.test(prompt.verificationUri) ? prompt.verificationUri : null;
       db.update(entraSetups)
@@ -205,11 +208,7 @@ async function signInAndPlan(db: Db, target: Target, row: EntraSetup, prompted: 
     },
   });
   prompted();
-  if (!end.ok) {
-    // A personal Microsoft account (or any account the organisation does not hold) is refused at sign-in.
-    const outsider = end.diagnosis.code === "AADSTS50020";
-    return fail(db, row.id, outsider ? diagnose("SETUP_NOT_MEMBER", end.diagnosis.detail) : end.diagnosis);
-  }
+  if (!end.ok) return fail(db, row.id, setupSignInDiagnosis(end.diagnosis));
   // Just received from Entra over TLS: read, not verified (Graph verifies it on every call).
   const claims = decodeClaims(end.accessToken) ?? {};
   if (claims.acct === 1 || claims.tid === CONSUMER_TENANT) {
@@ -221,7 +220,7 @@ async function signInAndPlan(db: Db, target: Target, row: EntraSetup, prompted: 
     .where(eq(entraSetups.id, row.id))
     .run();
   try {
-    const plan = await planSetup(graphFor(target.cloud, row.id), requestOf(rowOf(db, row.id)));
+    const plan = await planSetup(graphFor(row.cloud, row.id), requestOf(rowOf(db, row.id)));
     db.update(entraSetups)
       .set({ status: "planned", steps: plan.steps, appId: plan.application?.appId ?? null })
       .where(eq(entraSetups.id, row.id))
@@ -229,6 +228,16 @@ async function signInAndPlan(db: Db, target: Target, row: EntraSetup, prompted: 
   } catch (error) {
     fail(db, row.id, diagnoseGraphError(error));
   }
+}
+
+/** What a refused setup sign-in means for the setup, in its own words where it has them. */
+function setupSignInDiagnosis(diagnosis: Diagnosis): Diagnosis {
+  // A personal Microsoft account (or any account the organisation does not hold).
+  if (diagnosis.code === "AADSTS50020") return diagnose("SETUP_NOT_MEMBER", diagnosis.detail);
+  // The directory does not know the chosen cloud's Graph: it lives in another cloud.
+  if (diagnosis.code === "AADSTS500011" && /graph/i.test(diagnosis.detail ?? ""))
+    return diagnose("SETUP_WRONG_CLOUD", diagnosis.detail);
+  return diagnosis;
 }
 
 function graphFor(cloud: Cloud, id: string): Graph {
@@ -282,7 +291,7 @@ export async function confirmEntraSetup(
   const app = { azureClientId: row.appId!, azureTenantId: row.directoryId ?? row.directory };
   if (!mailbox) {
     // The tenant's default: new mailboxes start from it, and each proves it with its first test.
-    saveTenantDefaults(db, actor, { tenantId: target.tenantId, ...app, cloud: target.cloud });
+    saveTenantDefaults(db, actor, { tenantId: target.tenantId, ...app, cloud: row.cloud });
     finishSetup(db, id, "done");
     return getEntraSetup(db, actor, ref, id);
   }
@@ -344,7 +353,7 @@ async function applyPlan(db: Db, actor: UserActor, target: Target, taken: EntraS
   const steps = [...(taken.steps ?? [])];
   let graph: Graph;
   try {
-    graph = graphFor(target.cloud, taken.id);
+    graph = graphFor(taken.cloud, taken.id);
   } catch {
     fail(db, taken.id, diagnose("SETUP_SIGNED_OUT"));
     return false;

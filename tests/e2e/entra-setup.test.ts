@@ -6,7 +6,7 @@ import { mailboxes } from "@/db/schema";
 import type { UserActor } from "@/lib/auth/actor";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
-import { createTenant } from "@/lib/tenants/queries";
+import { createTenant, getTenantBySlugFor } from "@/lib/tenants/queries";
 import { launchBrowser, signInWith } from "../support/browser";
 import type { Portal } from "../support/portal";
 import type { EmuUser } from "../support/rig/entra-emulator";
@@ -20,12 +20,13 @@ let db: Db;
 let root: UserActor;
 let browser: Browser;
 let page: Page;
+let setupClientId: string;
 let n = 0;
 
 beforeAll(async () => {
   rig = await startRig();
   rig.entra.deviceCodeInterval = 1;
-  rig.addSetupClient();
+  setupClientId = rig.addSetupClient();
   [{ portal, db, root }, browser] = await Promise.all([
     startRigPortal(rig, { ENTRA_GRAPH_HOST: rig.entra.authorityHost }),
     launchBrowser(),
@@ -177,7 +178,7 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     rig.entra.graph.faults.delete(rig.tenant.id);
   }, 60_000);
 
-  it("refuses a guest's sign-in with the reason", async () => {
+  it("refuses a guest's and a personal Microsoft account's sign-in with the reason", async () => {
     const guest = rig.addUser({ roles: ["Application Administrator"], guest: true });
     await openBareMailbox();
     await page.getByLabel("App name").fill(`Guest ${n}`);
@@ -186,6 +187,100 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     const failure = page.locator('[data-entra-setup-failure="SETUP_NOT_MEMBER"]');
     await failure.waitFor({ timeout: 20_000 });
     expect(await failure.textContent()).toContain("guest or personal Microsoft account");
+
+    await openBareMailbox();
+    await page.getByLabel("App name").fill(`Personal ${n}`);
+    await page.getByRole("button", { name: "Set up in Microsoft Entra for me" }).click();
+    const code = page.locator(".user-code");
+    await code.waitFor({ timeout: 10_000 });
+    rig.entra.approveDeviceCodeAsOutsider((await code.textContent()) ?? "", "someone@outlook.com");
+    await failure.waitFor({ timeout: 20_000 });
+    expect(await failure.textContent()).toContain("AADSTS50020");
+  }, 60_000);
+
+  it("sets up app-only: the certificate on the app, the Exchange PowerShell to paste, and the mailbox switched once Test again passes", async () => {
+    const admin = rig.addUser({ roles: ["Application Administrator"] });
+    const mailbox = await openBareMailbox();
+    const appName = `App-only ${n}`;
+    await page.getByLabel("App name").fill(appName);
+    await page.getByLabel(/As the app: App-only/).check();
+    await page.getByRole("button", { name: "Set up in Microsoft Entra for me" }).click();
+    await signInAtMicrosoft(admin);
+    const confirm = page.getByRole("button", { name: "Confirm and set up" });
+    await confirm.waitFor({ timeout: 20_000 });
+    const plan = (await page.locator("ol.plan li").allTextContents()).join("\n");
+    expect(plan).toContain("SMTP.SendAsApp, IMAP.AccessAsApp");
+    expect(plan).toMatch(/Add the mailbox's certificate \(thumbprint [0-9A-F]{40}\)/);
+    expect(plan).not.toContain("public client flows");
+    await confirm.click();
+    // Graph is done; Exchange does not know the app yet: the PowerShell with the app's object IDs.
+    const access = page.locator('[data-exchange-step="exchange-app-access"]');
+    await access.waitFor({ timeout: 60_000 });
+    const directory = rig.entra.directoryOf(rig.tenant);
+    const app = directory.applications.find((a) => a.displayName === appName)!;
+    const sp = directory.servicePrincipals.find((p) => p.appId === app.appId)!;
+    expect(await access.getAttribute("data-status")).toBe("failed");
+    expect(await access.locator("pre").textContent()).toContain(
+      `Add-MailboxPermission -Identity ${mailbox.login} -User ${sp.id} -AccessRights FullAccess`,
+    );
+    expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
+    // The page never holds the private key (the form's placeholder names one, with nothing after it).
+    const aKey = /BEGIN PRIVATE KEY-----\s*[A-Za-z0-9+/]{16}/;
+    expect(await page.content()).not.toMatch(aKey);
+
+    rig.appAccess.grant(sp.id, mailbox.login);
+    await page.getByRole("button", { name: "Test again" }).click();
+    await page.locator('[data-entra-setup="done"]').waitFor({ timeout: 30_000 });
+    const saved = db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()!;
+    expect(saved).toMatchObject({ signInMethod: "app", azureClientId: app.appId, passwordSealed: null });
+    await page.reload();
+    expect(await page.locator("#certificate").count()).toBe(1);
+    expect(await page.content()).not.toMatch(aKey);
+  }, 120_000);
+
+  it("sets up a tenant in another Microsoft cloud through that cloud's Graph, and says so when the wrong cloud is chosen", async () => {
+    const admin = { upn: "admin@fabrikam.onmicrosoft.us", password: "pw-gov", roles: ["Application Administrator"] };
+    const gov = rig.entra.addTenant({
+      domains: ["fabrikam.onmicrosoft.us"],
+      users: [admin],
+      apps: [
+        {
+          clientId: setupClientId,
+          publicClient: true,
+          consented: ["Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"],
+        },
+      ],
+      graphResource: "https://graph.microsoft.us",
+    });
+    const slug = `setup-gov-${++n}`;
+    createTenant(db, root, { name: `Gov ${n}`, slug });
+    await page.goto(`${portal.url}/tenants/${slug}`);
+    const section = page.locator("section", { has: page.locator("#entra-setup") });
+    await section.getByLabel("Your organisation's domain or TenantID").fill("fabrikam.onmicrosoft.us");
+    await section.getByLabel("App name").fill(`Gov ${n}`);
+
+    // Global chosen for a US Government organisation: refused before any code is shown, with the fix.
+    await section.getByRole("button", { name: "Set up in Microsoft Entra for me" }).click();
+    const wrong = section.locator('[data-entra-setup-failure="SETUP_WRONG_CLOUD"]');
+    await wrong.waitFor({ timeout: 20_000 });
+    expect(await wrong.textContent()).toContain("US Government");
+
+    // What was typed is still there; only the cloud changes.
+    expect(await section.getByLabel("Your organisation's domain or TenantID").inputValue()).toBe(
+      "fabrikam.onmicrosoft.us",
+    );
+    await section.getByLabel("Microsoft cloud").selectOption("usgov");
+    await section.getByRole("button", { name: "Set up in Microsoft Entra for me" }).click();
+    await signInAtMicrosoft(admin);
+    await section.getByRole("button", { name: "Confirm and set up" }).click({ timeout: 20_000 });
+    await section.locator('[data-entra-setup="done"]').waitFor({ timeout: 30_000 });
+    const app = rig.entra.directoryOf(gov).applications.find((a) => a.displayName === `Gov ${n}`)!;
+    const tenant = getTenantBySlugFor(db, root, slug);
+    expect(tenant).toMatchObject({
+      defaultAzureClientId: app.appId,
+      defaultAzureTenantId: gov.id,
+      defaultCloud: "usgov",
+    });
   }, 60_000);
 
   it("answers a caller without a session 401 before looking at the request, on both routes", async () => {

@@ -63,6 +63,20 @@ async function signIn(
   return { end, prompts, answers };
 }
 
+async function signInWithScopes(user: EmuUser, scopes: string[]) {
+  const prompts: DeviceCodePrompt[] = [];
+  const end = await signInWithDeviceCode({
+    settings: deviceSettings(user),
+    authorityHost: rig.entra.authorityHost,
+    scopes,
+    onPrompt: (prompt) => {
+      prompts.push(prompt);
+      rig.entra.approveDeviceCode(prompt.userCode, user.upn);
+    },
+  });
+  return { end, prompts };
+}
+
 const check = (settings: CheckSettings, tokenCache: TokenCacheStore) =>
   runChecksToEnd(settings, { authorityHost: rig.entra.authorityHost, allowlist: rig.allowlist, tokenCache });
 
@@ -175,6 +189,14 @@ describe("Microsoft sign-in with a device code", () => {
       const { end } = await signIn(deviceSettings(user, { azureClientId: clientId }), approve);
       expect(end, clientId).toMatchObject({ ok: false, reason: "refused", diagnosis: { code } });
     }
+  });
+
+  it("shows no code when Entra refuses to give one, and names Entra's reason (not a bad code)", async () => {
+    const user = rig.addUser();
+    // A scope of a resource the tenant does not have: refused at the device authorization itself.
+    const { end, prompts } = await signInWithScopes(user, ["https://graph.microsoft.us/Application.ReadWrite.All"]);
+    expect(prompts).toEqual([]);
+    expect(end).toMatchObject({ ok: false, reason: "refused", diagnosis: { code: "AADSTS500011" } });
   });
 
   it("puts the mailbox in 'sign in again' when the refresh token is revoked or unused for 90 days", async () => {

@@ -23,11 +23,12 @@ let rig: Rig;
 let db: Db;
 let world: World;
 let n = 0;
+let setupClientId: string;
 
 beforeAll(async () => {
   rig = await startRig();
   rig.entra.deviceCodeInterval = 1;
-  rig.addSetupClient();
+  setupClientId = rig.addSetupClient();
   Object.assign(process.env, {
     ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,
     ENTRA_GRAPH_HOST: rig.entra.authorityHost,
@@ -45,7 +46,11 @@ function bareMailbox(tenantId = world.tenantA.id) {
   return createMailbox(db, world.root, saveMailboxSchema.parse({ tenantId: String(tenantId), ...form }));
 }
 
-async function settled(ref: { tenantId: number; mailboxId: number }, id: string, until: EntraSetupView["status"][]) {
+async function settled(
+  ref: { tenantId: number; mailboxId: number | null },
+  id: string,
+  until: EntraSetupView["status"][],
+) {
   for (let i = 0; i < 100; i++) {
     const view = getEntraSetup(db, world.root, ref, id);
     if (until.includes(view.status)) return view;
@@ -250,6 +255,39 @@ describe("Set up in Microsoft Entra for me", () => {
     const test = startMailboxTest(db, world.adminA, { ...ref, source: "saved" });
     if (!test.ok) throw new Error(test.refusal.message);
     expect((await testToEnd(test, { id: mailbox.id, name: mailbox.name, tenant: "" })).ok).toBe(true);
+  });
+
+  it("asks the organisation's own cloud for Graph, and names the cloud when the wrong one is chosen", async () => {
+    const admin = { upn: "admin@fabrikam.onmicrosoft.us", password: "pw-gov", roles: ["Application Administrator"] };
+    const gov = rig.entra.addTenant({
+      domains: ["fabrikam.onmicrosoft.us"],
+      users: [admin],
+      apps: [
+        {
+          clientId: setupClientId,
+          publicClient: true,
+          consented: ["Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"],
+        },
+      ],
+      graphResource: "https://graph.microsoft.us",
+    });
+    const ref = { tenantId: world.tenantB.id, mailboxId: null };
+    const input = { directory: "fabrikam.onmicrosoft.us", appName: `Gov ${++n}` };
+    const wrong = await startEntraSetup(db, world.adminB, ref, { ...input, cloud: "global" });
+    if (!wrong.ok) throw new Error(wrong.refusal.message);
+    const refused = await settled(ref, wrong.setup.id, ["failed", "planned"]);
+    expect(refused).toMatchObject({ status: "failed", diagnosis: { code: "SETUP_WRONG_CLOUD" } });
+
+    const right = await startEntraSetup(db, world.adminB, ref, { ...input, cloud: "usgov" });
+    if (!right.ok) throw new Error(right.refusal.message);
+    rig.entra.approveDeviceCode(right.setup.userCode!, admin.upn);
+    const planned = await settled(ref, right.setup.id, ["failed", "planned"]);
+    expect(planned.status).toBe("planned");
+    const done = await confirmEntraSetup(db, world.adminB, ref, right.setup.id);
+    expect(done.status).toBe("done");
+    expect(rig.entra.directoryOf(gov).applications.map((a) => a.appId)).toContain(done.appId);
+    const tenant = db.select().from(tenants).where(eq(tenants.id, world.tenantB.id)).get()!;
+    expect(tenant).toMatchObject({ defaultAzureClientId: done.appId, defaultCloud: "usgov" });
   });
 
   it("refuses app-only for the tenant's default app registration", async () => {

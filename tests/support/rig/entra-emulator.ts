@@ -14,7 +14,7 @@ import {
   SignJWT,
 } from "jose";
 import type { EmuApp, EmuTenant, EmuUser } from "./entra-types";
-import { type GraphDirectory, GraphEmulator, newDirectory } from "./graph-emulator";
+import { GRAPH_RESOURCE, type GraphDirectory, GraphEmulator, newDirectory } from "./graph-emulator";
 import type { RigTls } from "./tls";
 
 /**
@@ -114,6 +114,7 @@ export class EntraEmulator {
       domains: tenant.domains ?? [],
       users: tenant.users ?? [],
       apps: tenant.apps ?? [],
+      ...(tenant.graphResource ? { graphResource: tenant.graphResource } : {}),
     };
     this.tenants.push(full);
     return full;
@@ -432,6 +433,12 @@ export class EntraEmulator {
     if (!app) return appNotFound(res, tenant, clientId);
     const requested = requestedScopes(form);
     if (requested.resources.length > 1) return mixedResources(res, requested.scopes);
+    // A tenant in another cloud knows its own cloud's Graph, not the global one (and the reverse).
+    const graph = requested.resources.find((r) => /graph/i.test(r));
+    if (graph && graph !== (tenant.graphResource ?? GRAPH_RESOURCE)) {
+      const description = `The resource principal named ${graph} was not found in the tenant named ${tenant.id}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`;
+      return aadError(res, 400, "invalid_resource", 500011, description);
+    }
     const letters = "BCDFGHJKLMNPQRSTVWXZ";
     const userCode = Array.from(randomBytes(9), (b) => letters[b % letters.length]).join("");
     const entry: DeviceCodeEntry = {

@@ -40,4 +40,11 @@ export type EmuApp = {
   visibleFrom?: number;
 };
 
-export type EmuTenant = { id: string; domains: string[]; users: EmuUser[]; apps: EmuApp[] };
+export type EmuTenant = {
+  id: string;
+  domains: string[];
+  users: EmuUser[];
+  apps: EmuApp[];
+  /** Microsoft Graph of the tenant's cloud (https://graph.microsoft.us for US Government); global when unset. */
+  graphResource?: string;
+};

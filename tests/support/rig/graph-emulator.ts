@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type CryptoKey, type JWTPayload, jwtVerify } from "jose";
+import { type CryptoKey, decodeJwt, type JWTPayload, jwtVerify } from "jose";
 import type { EmuApp, EmuTenant, EmuUser } from "./entra-types";
 
 /**
@@ -132,15 +132,23 @@ export class GraphEmulator {
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     if (!bearer) return error(401, "InvalidAuthenticationToken", "Access token is empty.");
     let claims: JWTPayload & { tid?: string; scp?: string; upn?: string };
+    // Each cloud's Graph accepts tokens for itself only: the tenant says which cloud it is in.
+    const tid = (() => {
+      try {
+        return decodeJwt(bearer).tid;
+      } catch {
+        return undefined;
+      }
+    })();
+    const tenant = this.tenants().find((t) => t.id === tid);
+    if (!tenant) return error(401, "InvalidAuthenticationToken", "Access token validation failure.");
     try {
       ({ payload: claims } = await jwtVerify(bearer, this.publicKey(), {
-        audience: [GRAPH_RESOURCE, "00000003-0000-0000-c000-000000000000"],
+        audience: [tenant.graphResource ?? GRAPH_RESOURCE, "00000003-0000-0000-c000-000000000000"],
       }));
     } catch {
       return error(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.");
     }
-    const tenant = this.tenants().find((t) => t.id === claims.tid);
-    if (!tenant) return error(401, "InvalidAuthenticationToken", "Access token validation failure.");
     const faults = this.faults.get(tenant.id) ?? {};
     if (faults.throttle && faults.throttle.requests > 0) {
       faults.throttle.requests--;

@@ -197,6 +197,8 @@ export default async function TenantPage({ params, searchParams }: Props) {
         target="tenant"
         domain={tenant.defaultAzureTenantId ?? ""}
         initial={recentEntraSetup(db, { tenantId: tenant.id, mailboxId: null })}
+        clouds={CLOUD_OPTIONS}
+        cloud={tenant.defaultCloud ?? "global"}
       />
 
       <section aria-labelledby="monitoring">

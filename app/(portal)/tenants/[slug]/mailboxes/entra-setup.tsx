@@ -16,6 +16,9 @@ type Props = {
   initial: EntraSetupView | null;
   /** App-only: application permissions and a new certificate instead of public client flows. */
   appOnly?: boolean;
+  /** The tenant page asks for the organisation's Microsoft cloud (a mailbox has its own). */
+  clouds?: { value: string; label: string }[];
+  cloud?: string;
 };
 
 const POLL_MS = 2_000;
@@ -25,12 +28,14 @@ const POLLING: EntraSetupView["status"][] = ["starting", "waiting"];
  * "Set up in Microsoft Entra for me": the admin's organisation and an app name, a device-code
  * sign-in as an admin who may register apps, the plan to confirm, then each step and the test.
  */
-export function EntraSetup({ api, target, domain, initial, appOnly = false }: Props) {
+export function EntraSetup({ api, target, domain, initial, appOnly = false, clouds, cloud }: Props) {
   const [setup, setSetup] = useState<EntraSetupView | null>(initial);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string[] | undefined>>({});
   const [kind, setKind] = useState<EntraSetupView["kind"]>(appOnly ? "app" : "delegated");
+  // What the admin typed, shown again when the form comes back after a refusal or a failed setup.
+  const [typed, setTyped] = useState<Record<string, string>>({});
   const router = useRouter();
   const base = api;
   const polling = setup !== null && POLLING.includes(setup.status);
@@ -83,10 +88,12 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false }: Pr
   }
 
   function start(form: FormData) {
+    setTyped(Object.fromEntries([...form].map(([name, value]) => [name, String(value)])));
     void call(base, {
       directory: form.get("directory"),
       appName: form.get("appName"),
       ...(target === "mailbox" ? { kind } : {}),
+      ...(clouds ? { cloud: form.get("cloud") } : {}),
     });
   }
 
@@ -143,7 +150,7 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false }: Pr
               <input
                 id="entra-directory"
                 name="directory"
-                defaultValue={domain}
+                defaultValue={typed.directory ?? domain}
                 autoComplete="off"
                 maxLength={253}
                 aria-invalid={fieldErrors.directory ? true : undefined}
@@ -155,12 +162,25 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false }: Pr
               <input
                 id="entra-app-name"
                 name="appName"
-                defaultValue="Navigator Mail"
+                defaultValue={typed.appName ?? "Navigator Mail"}
                 maxLength={120}
                 aria-invalid={fieldErrors.appName ? true : undefined}
               />
               {fieldErrors.appName && <p className="field-error">{fieldErrors.appName[0]}</p>}
             </div>
+            {clouds && (
+              <div className="field">
+                <label htmlFor="entra-cloud">Microsoft cloud</label>
+                <select id="entra-cloud" name="cloud" defaultValue={typed.cloud ?? cloud ?? "global"}>
+                  {clouds.map((option) => (
+                    <option key={option.value} value={option.value}>
+                      {option.label}
+                    </option>
+                  ))}
+                </select>
+                {fieldErrors.cloud && <p className="field-error">{fieldErrors.cloud[0]}</p>}
+              </div>
+            )}
             <button type="submit" disabled={busy}>
               {busy ? "Asking Microsoft for a code…" : "Set up in Microsoft Entra for me"}
             </button>
