@@ -214,6 +214,8 @@ async function signInAndPlan(db: Db, row: EntraSetup, prompted: () => void): Pro
   if (claims.acct === 1 || claims.tid === CONSUMER_TENANT) {
     return fail(db, row.id, diagnose("SETUP_NOT_MEMBER", `Signed in as ${end.account}.`));
   }
+  // Tokens of setups that were never confirmed expire here; drop them rather than keep them for the process's life.
+  for (const [id, held] of tokens) if (held.until < Date.now()) tokens.delete(id);
   tokens.set(row.id, { token: end.accessToken, until: Date.now() + 55 * 60_000 });
   db.update(entraSetups)
     .set({ admin: end.account, directoryId: claims.tid ?? null })

@@ -96,6 +96,9 @@ describe("Set up in Microsoft Entra for me", () => {
       .all();
     expect(audit.filter((a) => a.action === "mailbox.entra_setup")).toHaveLength(5);
     expect(JSON.stringify(audit)).toContain(done.appId!);
+    // The Graph token was used for this setup only: no row of the setup, the audit log or the view holds it.
+    const stored = JSON.stringify([db.select().from(entraSetups).all(), db.select().from(auditLog).all(), done]);
+    expect(stored).not.toMatch(/eyJ[\w-]{10,}\.eyJ[\w-]{10,}\./);
   });
 
   it("waits for a new app to reach Entra's replicas before calling the test failed", async () => {

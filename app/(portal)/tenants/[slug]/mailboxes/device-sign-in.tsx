@@ -3,6 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { DeviceCodeSteps } from "@/app/_components/device-code";
+import { DiagnosisBox } from "@/app/_components/diagnosis-box";
 import { formatUtc } from "@/lib/format-time";
 import type { DeviceSignInView, SignInState } from "@/lib/service/device-sign-ins";
 
@@ -161,12 +162,7 @@ function Ending({ signIn }: { signIn: DeviceSignInView }) {
       </p>
     );
   }
-  const diagnosis = signIn.diagnosis;
   return (
-    <div className="status warn" role="alert" data-sign-in-failure={diagnosis?.code}>
-      <p>{diagnosis?.cause ?? "The sign-in did not finish."}</p>
-      {diagnosis?.fix && <p>{diagnosis.fix}</p>}
-      {diagnosis?.detail && <p className="muted">{diagnosis.detail}</p>}
-    </div>
+    <DiagnosisBox diagnosis={signIn.diagnosis} fallback="The sign-in did not finish." name="data-sign-in-failure" />
   );
 }

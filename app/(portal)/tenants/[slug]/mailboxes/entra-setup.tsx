@@ -4,6 +4,7 @@ import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { CopyButton } from "@/app/_components/copy-button";
 import { DeviceCodeSteps } from "@/app/_components/device-code";
+import { DiagnosisBox } from "@/app/_components/diagnosis-box";
 import type { EntraSetupView } from "@/lib/service/entra-setups";
 
 type Props = {
@@ -277,14 +278,9 @@ function Exchange({ setup }: { setup: EntraSetupView }) {
 }
 
 function Failure({ setup }: { setup: EntraSetupView }) {
-  const diagnosis = setup.diagnosis;
-  if (!diagnosis) return null;
+  if (!setup.diagnosis) return null;
   return (
-    <div className="status warn" role="alert" data-entra-setup-failure={diagnosis.code}>
-      <p>{diagnosis.cause}</p>
-      <p>{diagnosis.fix}</p>
-      {diagnosis.detail && <p className="muted">{diagnosis.detail}</p>}
-    </div>
+    <DiagnosisBox diagnosis={setup.diagnosis} fallback="The setup did not finish." name="data-entra-setup-failure" />
   );
 }
 
