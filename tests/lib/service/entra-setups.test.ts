@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
 import { auditLog, entraSetups, mailboxes, mailboxTests, tenants } from "@/db/schema";
 import { open } from "@/lib/crypto/seal";
+import { signInWithDeviceCode } from "@/lib/engine/device-code";
 import { NotFoundError } from "@/lib/errors";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
@@ -14,6 +15,7 @@ import {
   startEntraSetup,
 } from "@/lib/service/entra-setups";
 import { startMailboxTest, testToEnd } from "@/lib/service/mailbox-tests";
+import { checkSettingsFor } from "@/lib/service/test-settings";
 import { freshDb, seedWorld, type World } from "../../support/db";
 import type { EmuUser } from "../../support/rig/entra-emulator";
 import { type Rig, startRig } from "../../support/rig/rig";
@@ -99,6 +101,22 @@ describe("Set up in Microsoft Entra for me", () => {
     // The Graph token was used for this setup only: no row of the setup, the audit log or the view holds it.
     const stored = JSON.stringify([db.select().from(entraSetups).all(), db.select().from(auditLog).all(), done]);
     expect(stored).not.toMatch(/eyJ[\w-]{10,}\.eyJ[\w-]{10,}\./);
+  });
+
+  it("registers an app that also signs in with a device code (Microsoft sign-in), MFA account included", async () => {
+    const admin = rig.addUser({ roles: ["Cloud Application Administrator"] });
+    const { mailbox, ref, setup } = await signedIn(admin);
+    const done = await confirmEntraSetup(db, world.adminA, ref, setup.id);
+    expect(done.status).toBe("done");
+    const saved = db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()!;
+    const user = rig.tenant.users.find((u) => u.upn === saved.login)!;
+    user.mfa = "required";
+    const end = await signInWithDeviceCode({
+      settings: { ...checkSettingsFor(saved), password: null, signInMethod: "device" },
+      authorityHost: rig.entra.authorityHost,
+      onPrompt: (prompt) => rig.entra.approveDeviceCode(prompt.userCode, user.upn),
+    });
+    expect(end).toMatchObject({ ok: true, account: user.upn });
   });
 
   it("waits for a new app to reach Entra's replicas before calling the test failed", async () => {
