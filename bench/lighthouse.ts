@@ -1,6 +1,7 @@
 // Lighthouse (performance and accessibility) on the mailbox page and the status overview of the
 // production build, and the JavaScript each loads first (gzip).
 // Run: npm run bench:lighthouse   (BENCH_RUNS, default 5; CHROME_PATH, default /usr/bin/chromium)
+// BENCH_NO_JS=1 blocks every script: the same pages as plain server-rendered HTML, for comparison.
 import { gzipSync } from "node:zlib";
 import * as chromeLauncher from "chrome-launcher";
 import lighthouse from "lighthouse";
@@ -9,6 +10,7 @@ import { startSeededPortal } from "./seeded-portal";
 import { median } from "./stats";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const NO_JS = process.env.BENCH_NO_JS === "1";
 const CHROME = process.env.CHROME_PATH ?? "/usr/bin/chromium";
 const METRICS = [
   "first-contentful-paint",
@@ -29,7 +31,9 @@ try {
     ["mailbox page", `${portal.url}/tenants/acme/mailboxes/${lastMailboxId}`],
     ["status overview", `${portal.url}/status`],
   ];
-  console.log(`Lighthouse, ${RUNS} runs per page (default mobile profile, simulated throttling):`);
+  console.log(
+    `Lighthouse, ${RUNS} runs per page (default mobile profile, simulated throttling)${NO_JS ? ", scripts blocked" : ""}:`,
+  );
   for (const [label, url] of pages) {
     const performance: number[] = [];
     const accessibility: number[] = [];
@@ -42,6 +46,7 @@ try {
         logLevel: "error",
         onlyCategories: ["performance", "accessibility"],
         extraHeaders: { Cookie: cookie },
+        ...(NO_JS ? { blockedUrlPatterns: ["*.js"] } : {}),
       });
       const lhr = result!.lhr;
       performance.push(Math.round((lhr.categories.performance?.score ?? 0) * 100));
