@@ -415,6 +415,21 @@ export function recentEntraSetup(db: Db, ref: Ref, now = Date.now()): EntraSetup
   return recent ? toView(db, row) : null;
 }
 
+/**
+ * The Enterprise application's object ID of the app a setup made for this mailbox (the one it uses
+ * now), for the Exchange PowerShell of the setup checklist; undefined when no setup made it.
+ */
+export function servicePrincipalOf(db: Db, mailbox: Pick<Mailbox, "id" | "azureClientId">): string | undefined {
+  if (!mailbox.azureClientId) return undefined;
+  const row = db
+    .select({ id: entraSetups.servicePrincipalId })
+    .from(entraSetups)
+    .where(and(eq(entraSetups.mailboxId, mailbox.id), eq(entraSetups.appId, mailbox.azureClientId)))
+    .orderBy(desc(entraSetups.createdAt))
+    .get();
+  return row?.id ?? undefined;
+}
+
 export function getEntraSetup(db: Db, actor: UserActor, ref: Ref, id: string): EntraSetupView {
   targetOf(db, actor, ref);
   const row = db

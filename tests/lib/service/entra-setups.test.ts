@@ -11,6 +11,7 @@ import {
   confirmEntraSetup,
   type EntraSetupView,
   getEntraSetup,
+  servicePrincipalOf,
   setupKeyContext,
   startEntraSetup,
 } from "@/lib/service/entra-setups";
@@ -272,6 +273,9 @@ describe("Set up in Microsoft Entra for me", () => {
     expect(
       db.select().from(entraSetups).where(eq(entraSetups.id, started.setup.id)).get()!.privateKeySealed,
     ).toBeNull();
+    // The setup checklist's PowerShell names the app's Enterprise application from now on.
+    expect(servicePrincipalOf(db, saved)).toBe(sp.id);
+    expect(servicePrincipalOf(db, { ...saved, azureClientId: crypto.randomUUID() })).toBeUndefined();
     // The key moved into the mailbox works: a test of the saved settings passes.
     const test = startMailboxTest(db, world.adminA, { ...ref, source: "saved" });
     if (!test.ok) throw new Error(test.refusal.message);

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { CopyButton } from "@/app/_components/copy-button";
 import { type ChecklistStatus, setupChecklist } from "@/lib/service/checklist";
+import { servicePrincipalOf } from "@/lib/service/entra-setups";
 import { lastTestsFor } from "@/lib/service/test-history";
 import { loadMailboxPage } from "../load";
 import { MailboxNav } from "../mailbox-nav";
@@ -18,7 +19,8 @@ const STATUS: Record<ChecklistStatus, string> = {
 export default async function SetupChecklistPage({ params }: { params: Promise<{ slug: string; mailboxId: string }> }) {
   const { db, tenant, mailbox, base } = await loadMailboxPage(params);
   const last = lastTestsFor(db, [mailbox.id]).get(mailbox.id);
-  const items = setupChecklist(mailbox, last);
+  // After the one-click setup, the PowerShell can name the app's Enterprise application itself.
+  const items = setupChecklist(mailbox, last, { servicePrincipalId: servicePrincipalOf(db, mailbox) });
   return (
     <>
       <MailboxNav base={base} current="/setup" tenant={tenant} />
