@@ -20,13 +20,12 @@ let db: Db;
 let root: UserActor;
 let browser: Browser;
 let page: Page;
-let setupClientId: string;
 let n = 0;
 
 beforeAll(async () => {
   rig = await startRig();
   rig.entra.deviceCodeInterval = 1;
-  setupClientId = rig.addSetupClient();
+  rig.addSetupClient();
   [{ portal, db, root }, browser] = await Promise.all([
     startRigPortal(rig, { ENTRA_GRAPH_HOST: rig.entra.authorityHost }),
     launchBrowser(),
@@ -239,19 +238,7 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
   }, 120_000);
 
   it("sets up a tenant in another Microsoft cloud through that cloud's Graph, and says so when the wrong cloud is chosen", async () => {
-    const admin = { upn: "admin@fabrikam.onmicrosoft.us", password: "pw-gov", roles: ["Application Administrator"] };
-    const gov = rig.entra.addTenant({
-      domains: ["fabrikam.onmicrosoft.us"],
-      users: [admin],
-      apps: [
-        {
-          clientId: setupClientId,
-          publicClient: true,
-          consented: ["Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"],
-        },
-      ],
-      graphResource: "https://graph.microsoft.us",
-    });
+    const { tenant: gov, admin } = rig.addGovTenant();
     const slug = `setup-gov-${++n}`;
     createTenant(db, root, { name: `Gov ${n}`, slug });
     await page.goto(`${portal.url}/tenants/${slug}`);

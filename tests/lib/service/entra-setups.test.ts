@@ -26,12 +26,11 @@ let rig: Rig;
 let db: Db;
 let world: World;
 let n = 0;
-let setupClientId: string;
 
 beforeAll(async () => {
   rig = await startRig();
   rig.entra.deviceCodeInterval = 1;
-  setupClientId = rig.addSetupClient();
+  rig.addSetupClient();
   Object.assign(process.env, {
     ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,
     ENTRA_GRAPH_HOST: rig.entra.authorityHost,
@@ -283,19 +282,7 @@ describe("Set up in Microsoft Entra for me", () => {
   });
 
   it("asks the organisation's own cloud for Graph, and names the cloud when the wrong one is chosen", async () => {
-    const admin = { upn: "admin@fabrikam.onmicrosoft.us", password: "pw-gov", roles: ["Application Administrator"] };
-    const gov = rig.entra.addTenant({
-      domains: ["fabrikam.onmicrosoft.us"],
-      users: [admin],
-      apps: [
-        {
-          clientId: setupClientId,
-          publicClient: true,
-          consented: ["Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"],
-        },
-      ],
-      graphResource: "https://graph.microsoft.us",
-    });
+    const { tenant: gov, admin } = rig.addGovTenant();
     const ref = { tenantId: world.tenantB.id, mailboxId: null };
     const input = { directory: "fabrikam.onmicrosoft.us", appName: `Gov ${++n}` };
     const wrong = await startEntraSetup(db, world.adminB, ref, { ...input, cloud: "global" });

@@ -38,6 +38,11 @@ export type Rig = {
    * (ENTRA_SETUP_CLIENT_ID's default); the tenant also gets the mailboxes' domain as a verified domain.
    */
   addSetupClient(): string;
+  /**
+   * An organisation in the US Government cloud (its own Graph, https://graph.microsoft.us) with an
+   * Application Administrator and the setup's public client.
+   */
+  addGovTenant(): { tenant: EmuTenant; admin: EmuUser };
   /** The mailbox form, as an administrator fills it, for a rig user. */
   mailboxForm(user: Pick<EmuUser, "upn" | "password">, overrides?: Record<string, string>): Record<string, string>;
   stop(): Promise<void>;
@@ -150,6 +155,26 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
         ],
       });
       return SETUP_CLIENT_ID;
+    },
+    addGovTenant() {
+      const admin: EmuUser = {
+        upn: `admin-${randomUUID().slice(0, 8)}@fabrikam.onmicrosoft.us`,
+        password: `pw-${randomUUID()}`,
+        roles: ["Application Administrator"],
+      };
+      const gov = entra.addTenant({
+        domains: ["fabrikam.onmicrosoft.us"],
+        users: [admin],
+        apps: [
+          {
+            clientId: SETUP_CLIENT_ID,
+            publicClient: true,
+            consented: ["Application.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All"],
+          },
+        ],
+        graphResource: "https://graph.microsoft.us",
+      });
+      return { tenant: gov, admin };
     },
     mailboxForm(user, overrides = {}) {
       return mailboxForm({

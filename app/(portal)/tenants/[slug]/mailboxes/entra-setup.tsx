@@ -23,6 +23,10 @@ type Props = {
 };
 
 const POLL_MS = 2_000;
+const KINDS: [EntraSetupView["kind"], string][] = [
+  ["delegated", "As its user: password or Microsoft sign-in (delegated permissions)"],
+  ["app", "As the app: App-only with a certificate, no user password (application permissions)"],
+];
 const POLLING: EntraSetupView["status"][] = ["starting", "waiting"];
 
 /**
@@ -123,26 +127,18 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false, clou
             {target === "mailbox" && (
               <fieldset className="field">
                 <legend>How this mailbox will sign in</legend>
-                <label>
-                  <input
-                    type="radio"
-                    name="kind"
-                    value="delegated"
-                    checked={kind === "delegated"}
-                    onChange={() => setKind("delegated")}
-                  />{" "}
-                  As its user: password or Microsoft sign-in (delegated permissions)
-                </label>
-                <label>
-                  <input
-                    type="radio"
-                    name="kind"
-                    value="app"
-                    checked={kind === "app"}
-                    onChange={() => setKind("app")}
-                  />{" "}
-                  As the app: App-only with a certificate, no user password (application permissions)
-                </label>
+                {KINDS.map(([value, label]) => (
+                  <label key={value}>
+                    <input
+                      type="radio"
+                      name="kind"
+                      value={value}
+                      checked={kind === value}
+                      onChange={() => setKind(value)}
+                    />{" "}
+                    {label}
+                  </label>
+                ))}
                 {fieldErrors.kind && <p className="field-error">{fieldErrors.kind[0]}</p>}
               </fieldset>
             )}
