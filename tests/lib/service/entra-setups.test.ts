@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import type { Db } from "@/db/client";
 import { auditLog, entraSetups, mailboxes, mailboxTests, tenants } from "@/db/schema";
 import { open } from "@/lib/crypto/seal";
@@ -10,6 +11,7 @@ import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import {
   confirmEntraSetup,
   type EntraSetupView,
+  entraSetupStartSchema,
   getEntraSetup,
   servicePrincipalOf,
   setupKeyContext,
@@ -300,6 +302,37 @@ describe("Set up in Microsoft Entra for me", () => {
     expect(rig.entra.directoryOf(gov).applications.map((a) => a.appId)).toContain(done.appId);
     const tenant = db.select().from(tenants).where(eq(tenants.id, world.tenantB.id)).get()!;
     expect(tenant).toMatchObject({ defaultAzureClientId: done.appId, defaultCloud: "usgov" });
+  });
+
+  it("confirmed twice at once (a double click, two tabs), applies once: one app, one set of audit rows", async () => {
+    const admin = rig.addUser({ roles: ["Application Administrator"] });
+    const { mailbox, ref, setup } = await signedIn(admin);
+    const [a, b] = await Promise.all([
+      confirmEntraSetup(db, world.adminA, ref, setup.id),
+      confirmEntraSetup(db, world.adminA, ref, setup.id),
+    ]);
+    expect([a.status, b.status].sort()).toEqual(["applying", "done"]);
+    expect(rig.entra.directoryOf(rig.tenant).applications.filter((x) => x.displayName === setup.appName)).toHaveLength(
+      1,
+    );
+    const audit = db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.targetId, String(mailbox.id)))
+      .all();
+    expect(audit.filter((x) => x.action === "mailbox.entra_setup")).toHaveLength(5);
+  });
+
+  it("refuses what the form cannot send: another kind or cloud, an oversized name or domain", () => {
+    const ok = { directory: "contoso.com", appName: "Navigator Mail" };
+    const refused = (input: Record<string, unknown>) =>
+      Object.keys(z.flattenError(entraSetupStartSchema.safeParse({ ...ok, ...input }).error!).fieldErrors);
+    expect(entraSetupStartSchema.safeParse({ ...ok, kind: "app", cloud: "usgov" }).success).toBe(true);
+    expect(refused({ kind: "owner" })).toEqual(["kind"]);
+    expect(refused({ cloud: "mars" })).toEqual(["cloud"]);
+    expect(refused({ appName: "x".repeat(121) })).toEqual(["appName"]);
+    expect(refused({ directory: `${"a".repeat(250)}.com` })).toEqual(["directory"]);
+    expect(refused({ directory: "https://evil.example/x" })).toEqual(["directory"]);
   });
 
   it("refuses app-only for the tenant's default app registration", async () => {
