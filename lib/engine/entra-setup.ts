@@ -206,15 +206,7 @@ export async function planSetup(graph: Graph, request: SetupRequest): Promise<Se
       done: hasPermissions,
     },
     ...(request.kind === "app" && request.certificate
-      ? [
-          {
-            key: "certificate" as const,
-            label: `Add the mailbox's certificate (thumbprint ${request.certificate.thumbprint}) to the app`,
-            done: (app?.keyCredentials ?? []).some(
-              (k) => k.displayName === certificateName(request.certificate!.thumbprint),
-            ),
-          },
-        ]
+      ? [certificateStep(app?.keyCredentials ?? [], request.certificate.thumbprint)]
       : []),
     {
       key: "service-principal",
@@ -264,6 +256,20 @@ async function hasConsent(
 }
 
 const certificateName = (thumbprint: string) => `Navigator Mail ${thumbprint.slice(0, 16)}`;
+
+/**
+ * Graph sets an app's certificates as a whole list and never returns their keys, so giving an app
+ * that has others the new one replaces them: the plan says so before the admin confirms.
+ */
+function certificateStep(keys: App["keyCredentials"], thumbprint: string): PlanStep {
+  const done = keys.some((k) => k.displayName === certificateName(thumbprint));
+  const others = keys.filter((k) => k.displayName !== certificateName(thumbprint)).length;
+  const label =
+    others > 0 && !done
+      ? `Replace the app's ${others === 1 ? "certificate" : `${others} certificates`} with the mailbox's new certificate (thumbprint ${thumbprint}); anything still signing in with ${others === 1 ? "it" : "them"} stops working`
+      : `Add the mailbox's certificate (thumbprint ${thumbprint}) to the app`;
+  return { key: "certificate", label, done };
+}
 
 export type SetupObjects = {
   applicationId: string;

@@ -197,6 +197,25 @@ describe("one-click setup through Microsoft Graph", () => {
       { authorityHost: rig.entra.authorityHost, allowlist: rig.allowlist },
     );
     expect(outcome.ok, JSON.stringify(outcome.steps.at(-1))).toBe(true);
+
+    // Set up again with a new certificate: Graph replaces the app's list, and the plan says so first.
+    const next = new X509Certificate(keyAndCertificate().certificatePem);
+    const again = request(admin, {
+      appName: wanted.appName,
+      kind: "app",
+      certificate: {
+        der: next.raw.toString("base64"),
+        thumbprint: next.fingerprint.replaceAll(":", ""),
+        notAfter: new Date(next.validTo),
+      },
+    });
+    const replan = await planSetup(graph, again);
+    expect(replan.steps.find((s) => s.key === "certificate")).toMatchObject({
+      done: false,
+      label: expect.stringMatching(
+        /^Replace the app's certificate with the mailbox's new certificate .* stops working$/,
+      ),
+    });
   });
 
   it("signs in with only the Graph scopes the setup needs: app-role assignment for app-only alone", () => {
