@@ -118,14 +118,19 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false, clou
           {setup && setup.steps.length > 0 && <Steps setup={setup} />}
           {setup?.status === "failed" && setup.steps.length > 0 && setup.steps.some((s) => s.done) && (
             <p>
-              <button type="button" disabled={busy} onClick={() => void call(`${base}/${setup.id}`, {})}>
+              <button
+                type="button"
+                className="primary"
+                disabled={busy}
+                onClick={() => void call(`${base}/${setup.id}`, {})}
+              >
                 {busy ? "Resuming…" : "Resume the setup"}
               </button>
             </p>
           )}
           <form action={start} className="entra-setup-form">
             {target === "mailbox" && (
-              <fieldset className="field">
+              <fieldset className="inline-choice stacked">
                 <legend>How this mailbox will sign in</legend>
                 {KINDS.map(([value, label]) => (
                   <label key={value}>
@@ -193,7 +198,12 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false, clou
           </p>
           <Steps setup={setup} />
           <p>
-            <button type="button" disabled={busy} onClick={() => void call(`${base}/${setup.id}`, {})}>
+            <button
+              type="button"
+              className="primary"
+              disabled={busy}
+              onClick={() => void call(`${base}/${setup.id}`, {})}
+            >
               {busy ? "Setting up and testing…" : "Confirm and set up"}
             </button>
           </p>
@@ -217,7 +227,12 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false, clou
           <Failure setup={setup} />
           <Exchange setup={setup} />
           <p>
-            <button type="button" disabled={busy} onClick={() => void call(`${base}/${setup.id}`, {})}>
+            <button
+              type="button"
+              className="primary"
+              disabled={busy}
+              onClick={() => void call(`${base}/${setup.id}`, {})}
+            >
               {busy ? "Testing again…" : "Test again"}
             </button>
           </p>
