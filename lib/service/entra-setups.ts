@@ -124,6 +124,10 @@ export async function startEntraSetup(
       "The tenant's default app registration is for delegated sign-in; set up app-only from the mailbox, which keeps the certificate.";
     return { ok: false, refusal: { kind: "invalid", message, fieldErrors: { kind: [message] } } };
   }
+  // The key pair is made before the write transaction, which it would otherwise hold for its making.
+  const id = randomBytes(18).toString("base64url");
+  const certificate =
+    kind === "app" && target.mailbox ? generateCertificate(`Navigator Mail ${target.mailbox.name}`) : null;
   // Looked for and written in one write transaction: pressing the button twice, in any process,
   // shows the setup already under way, so there are never two apps.
   const opened = db.transaction((tx) => {
@@ -133,9 +137,6 @@ export async function startEntraSetup(
       .where(and(sameTarget(ref), inArray(entraSetups.status, OPEN)))
       .get();
     if (open && (open.expiresAt?.getTime() ?? Date.now() + 1) > Date.now()) return { open };
-    const id = randomBytes(18).toString("base64url");
-    const certificate =
-      kind === "app" && target.mailbox ? generateCertificate(`Navigator Mail ${target.mailbox.name}`) : null;
     const row = tx
       .insert(entraSetups)
       .values({
