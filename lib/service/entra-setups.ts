@@ -1,6 +1,6 @@
 import "server-only";
 import { randomBytes, X509Certificate } from "node:crypto";
-import { and, desc, eq, inArray, isNull } from "drizzle-orm";
+import { and, count, desc, eq, gt, inArray, isNull, or } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "@/db/client";
 import { type EntraSetup, entraSetups, type Mailbox, type MailboxTest, mailboxes, mailboxTests } from "@/db/schema";
@@ -38,6 +38,13 @@ const PROMPT_WAIT_MS = 20_000;
 const OPEN: EntraSetup["status"][] = ["starting", "waiting", "planned", "applying"];
 /** Waits before testing a just-created app again (four tests within the per-mailbox limit of a minute). */
 const PROPAGATION_WAITS_MS = [10_000, 20_000, 30_000];
+/**
+ * Each sign-in waiting at Microsoft keeps a poller in this process for up to 15 minutes: a tenant may
+ * have a few at once, the portal a few dozen, and a tenant may start only so many setups an hour.
+ */
+export const SETUP_LIMITS = { signingInPerTenant: 3, signingInEverywhere: 20, startsPerTenantPerHour: 20 };
+/** A sign-in that never got its code (its process stopped) stops counting after this long. */
+const STALE_START_MS = 2 * 60_000;
 const NOT_YET_PROPAGATED = new Set(["AADSTS700016", "AADSTS65001", "AADSTS7000218", "AADSTS700027"]);
 
 /** What the admin types to start: the organisation (a verified domain or the tenant ID) and the app's name. */
@@ -137,6 +144,8 @@ export async function startEntraSetup(
       .where(and(sameTarget(ref), inArray(entraSetups.status, OPEN)))
       .get();
     if (open && (open.expiresAt?.getTime() ?? Date.now() + 1) > Date.now()) return { open };
+    const refusal = limitsRefusal(tx, target.tenantId);
+    if (refusal) return { refusal };
     const row = tx
       .insert(entraSetups)
       .values({
@@ -160,6 +169,7 @@ export async function startEntraSetup(
     return { row };
   });
   if (opened.open) return { ok: true, setup: toView(db, opened.open) };
+  if (opened.refusal) return { ok: false, refusal: opened.refusal };
   const { row } = opened;
   let prompted!: () => void;
   const shown = new Promise<void>((resolve) => {
@@ -172,6 +182,43 @@ export async function startEntraSetup(
   });
   await Promise.race([shown, new Promise((resolve) => setTimeout(resolve, PROMPT_WAIT_MS).unref())]);
   return { ok: true, setup: toView(db, rowOf(db, row.id)) };
+}
+
+/** Why another setup may not start now: too many signing in (here or everywhere), or too many this hour. */
+function limitsRefusal(tx: Pick<Db, "select">, tenantId: number, now = Date.now()): Refusal | null {
+  const signingIn = and(
+    inArray(entraSetups.status, ["starting", "waiting"]),
+    or(
+      gt(entraSetups.expiresAt, new Date(now)),
+      and(isNull(entraSetups.expiresAt), gt(entraSetups.createdAt, new Date(now - STALE_START_MS))),
+    ),
+  );
+  const inTenant =
+    tx
+      .select({ n: count() })
+      .from(entraSetups)
+      .where(and(signingIn, eq(entraSetups.tenantId, tenantId)))
+      .get()?.n ?? 0;
+  if (inTenant >= SETUP_LIMITS.signingInPerTenant) {
+    const message = `This tenant already has ${inTenant} Entra setups waiting for their sign-in at Microsoft, the most it may have. Finish one, or wait until its code expires.`;
+    return { kind: "capacity", message, retryAfterSeconds: 60 };
+  }
+  const everywhere = tx.select({ n: count() }).from(entraSetups).where(signingIn).get()?.n ?? 0;
+  if (everywhere >= SETUP_LIMITS.signingInEverywhere) {
+    const message = "The portal has as many Entra setups waiting for their sign-in as it may. Try again in a minute.";
+    return { kind: "capacity", message, retryAfterSeconds: 60 };
+  }
+  const lastHour =
+    tx
+      .select({ n: count() })
+      .from(entraSetups)
+      .where(and(eq(entraSetups.tenantId, tenantId), gt(entraSetups.createdAt, new Date(now - 3_600_000))))
+      .get()?.n ?? 0;
+  if (lastHour >= SETUP_LIMITS.startsPerTenantPerHour) {
+    const message = `This tenant started ${lastHour} Entra setups in the last hour, the most it may. Try again later.`;
+    return { kind: "rate_limited", message, retryAfterSeconds: 600 };
+  }
+  return null;
 }
 
 function graphHostFor(cloud: Cloud): string {

@@ -13,12 +13,14 @@ import {
   type EntraSetupView,
   entraSetupStartSchema,
   getEntraSetup,
+  SETUP_LIMITS,
   servicePrincipalOf,
   setupKeyContext,
   startEntraSetup,
 } from "@/lib/service/entra-setups";
 import { startMailboxTest, testToEnd } from "@/lib/service/mailbox-tests";
 import { checkSettingsFor } from "@/lib/service/test-settings";
+import { createTenant } from "@/lib/tenants/queries";
 import { freshDb, seedWorld, type World } from "../../support/db";
 import type { EmuUser } from "../../support/rig/entra-emulator";
 import { type Rig, startRig } from "../../support/rig/rig";
@@ -321,6 +323,32 @@ describe("Set up in Microsoft Entra for me", () => {
       .where(eq(auditLog.targetId, String(mailbox.id)))
       .all();
     expect(audit.filter((x) => x.action === "mailbox.entra_setup")).toHaveLength(5);
+  });
+
+  it("limits the setups waiting for their sign-in per tenant, and the setups a tenant starts an hour", async () => {
+    const tenant = createTenant(db, world.root, { name: `Busy ${++n}`, slug: `busy-${n}` });
+    const input = { directory: "contoso.com", appName: "Navigator Mail" };
+    const start = (mailboxId: number) => startEntraSetup(db, world.root, { tenantId: tenant.id, mailboxId }, input);
+    const boxes = Array.from({ length: SETUP_LIMITS.signingInPerTenant + 1 }, () => bareMailbox(tenant.id));
+    for (const box of boxes.slice(0, -1)) expect((await start(box.id)).ok).toBe(true);
+    const refused = await start(boxes.at(-1)!.id);
+    expect(refused).toMatchObject({ ok: false, refusal: { kind: "capacity" } });
+    // Another tenant is not held up by this one.
+    expect(
+      (await startEntraSetup(db, world.root, { tenantId: world.tenantA.id, mailboxId: bareMailbox().id }, input)).ok,
+    ).toBe(true);
+
+    // Twenty started in the last hour (ended, so none is waiting): the next is refused until later.
+    db.update(entraSetups)
+      .set({ status: "failed", expiresAt: new Date(Date.now() - 1_000) })
+      .where(eq(entraSetups.tenantId, tenant.id))
+      .run();
+    const ended = { tenantId: tenant.id, kind: "delegated" as const, appName: "x", directory: "contoso.com" };
+    for (let i = 0; i < SETUP_LIMITS.startsPerTenantPerHour; i++)
+      db.insert(entraSetups)
+        .values({ ...ended, id: `hour-${n}-${i}`, status: "failed", startedBy: "root", createdAt: new Date() })
+        .run();
+    expect(await start(boxes.at(-1)!.id)).toMatchObject({ ok: false, refusal: { kind: "rate_limited" } });
   });
 
   it("refuses what the form cannot send: another kind or cloud, an oversized name or domain", () => {
