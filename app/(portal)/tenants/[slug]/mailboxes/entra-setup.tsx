@@ -92,6 +92,9 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false, clou
     }
   }
 
+  /** Confirm, resume or test again: the same request, which does what the setup still lacks. */
+  const proceed = () => setup && void call(`${base}/${setup.id}`, {});
+
   function start(form: FormData) {
     setTyped(Object.fromEntries([...form].map(([name, value]) => [name, String(value)])));
     void call(base, {
@@ -117,16 +120,7 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false, clou
           {setup && <Failure setup={setup} />}
           {setup && setup.steps.length > 0 && <Steps setup={setup} />}
           {setup?.status === "failed" && setup.steps.length > 0 && setup.steps.some((s) => s.done) && (
-            <p>
-              <button
-                type="button"
-                className="primary"
-                disabled={busy}
-                onClick={() => void call(`${base}/${setup.id}`, {})}
-              >
-                {busy ? "Resuming…" : "Resume the setup"}
-              </button>
-            </p>
+            <Proceed busy={busy} onClick={proceed} label="Resume the setup" busyLabel="Resuming…" />
           )}
           <form action={start} className="entra-setup-form">
             {target === "mailbox" && (
@@ -197,16 +191,7 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false, clou
             Entra ID:
           </p>
           <Steps setup={setup} />
-          <p>
-            <button
-              type="button"
-              className="primary"
-              disabled={busy}
-              onClick={() => void call(`${base}/${setup.id}`, {})}
-            >
-              {busy ? "Setting up and testing…" : "Confirm and set up"}
-            </button>
-          </p>
+          <Proceed busy={busy} onClick={proceed} label="Confirm and set up" busyLabel="Setting up and testing…" />
         </>
       ) : setup.status === "applying" ? (
         <p aria-live="polite">Setting up and testing…</p>
@@ -226,22 +211,23 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false, clou
           <Steps setup={setup} />
           <Failure setup={setup} />
           <Exchange setup={setup} />
-          <p>
-            <button
-              type="button"
-              className="primary"
-              disabled={busy}
-              onClick={() => void call(`${base}/${setup.id}`, {})}
-            >
-              {busy ? "Testing again…" : "Test again"}
-            </button>
-          </p>
+          <Proceed busy={busy} onClick={proceed} label="Test again" busyLabel="Testing again…" />
         </>
       )}
       <p role="alert" className="error">
         {problem}
       </p>
     </section>
+  );
+}
+
+function Proceed(props: { busy: boolean; onClick: () => void; label: string; busyLabel: string }) {
+  return (
+    <p>
+      <button type="button" className="primary" disabled={props.busy} onClick={props.onClick}>
+        {props.busy ? props.busyLabel : props.label}
+      </button>
+    </p>
   );
 }
 

@@ -1,6 +1,5 @@
-import { fieldErrorsResponse, refusalResponse } from "@/app/_lib/refusal-response";
+import { startSetupAnswer } from "@/app/_lib/entra-setup-answers";
 import { readJsonBody } from "@/lib/json-body";
-import { entraSetupStartSchema, startEntraSetup } from "@/lib/service/entra-setups";
 import { type MailboxRouteParams, withTenant } from "../mailboxes/[mailboxId]/sign-in/with-mailbox";
 
 export const dynamic = "force-dynamic";
@@ -11,12 +10,5 @@ type Context = { params: Promise<Omit<MailboxRouteParams, "mailboxId">> };
 export async function POST(request: Request, context: Context) {
   const json = await readJsonBody(request);
   if (!json.ok) return json.response;
-  return withTenant(context, async ({ db, actor, ref }) => {
-    // Checked once the caller is known to be an admin of this tenant: a stranger only learns 401.
-    const input = entraSetupStartSchema.safeParse(json.value);
-    if (!input.success) return fieldErrorsResponse(input.error);
-    const started = await startEntraSetup(db, actor, ref, input.data);
-    if (!started.ok) return refusalResponse(started.refusal);
-    return Response.json({ setup: started.setup }, { headers: { "cache-control": "no-store" } });
-  });
+  return withTenant(context, (scope) => startSetupAnswer(scope, json.value));
 }
