@@ -1,9 +1,10 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { DeviceCodeSteps } from "@/app/_components/device-code";
 import { DiagnosisBox } from "@/app/_components/diagnosis-box";
+import { usePoll } from "@/app/_components/use-poll";
 import { formatUtc } from "@/lib/format-time";
 import type { DeviceSignInView, SignInState } from "@/lib/service/device-sign-ins";
 
@@ -15,8 +16,6 @@ type Props = {
   /** A sign-in already waiting for its user (shown again after a reload). */
   open: DeviceSignInView | null;
 };
-
-const POLL_MS = 2_000;
 
 /**
  * "Sign in with Microsoft": shows the code and the address to enter it at, each with a copy button,
@@ -30,31 +29,16 @@ export function DeviceSignIn({ tenantSlug, mailboxId, login, state, open }: Prop
   const base = `/api/tenants/${tenantSlug}/mailboxes/${mailboxId}/sign-in`;
   const waiting = signIn?.status === "starting" || signIn?.status === "pending";
 
-  useEffect(() => {
-    if (!waiting || !signIn) return;
-    let stopped = false;
-    const timer = setTimeout(async () => {
-      try {
-        const response = await fetch(`${base}/${signIn.id}`, { cache: "no-store" });
-        if (stopped) return;
-        if (!response.ok) {
-          setProblem(`The portal did not answer (HTTP ${response.status}); still trying.`);
-          setSignIn({ ...signIn });
-          return;
-        }
-        const next = ((await response.json()) as { signIn: DeviceSignInView }).signIn;
-        setProblem(null);
-        setSignIn(next);
-        if (next.status === "succeeded") router.refresh();
-      } catch {
-        if (!stopped) setSignIn({ ...signIn });
-      }
-    }, POLL_MS);
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, [waiting, signIn, base, router]);
+  usePoll(waiting ? `${base}/${signIn.id}` : null, async (response) => {
+    if (!response.ok) {
+      setProblem(`The portal did not answer (HTTP ${response.status}); still trying.`);
+      return;
+    }
+    const next = ((await response.json()) as { signIn: DeviceSignInView }).signIn;
+    setProblem(null);
+    setSignIn(next);
+    if (next.status === "succeeded") router.refresh();
+  });
 
   async function start() {
     setStarting(true);

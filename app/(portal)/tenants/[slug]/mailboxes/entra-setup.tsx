@@ -1,10 +1,11 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { CopyButton } from "@/app/_components/copy-button";
 import { DeviceCodeSteps } from "@/app/_components/device-code";
 import { DiagnosisBox } from "@/app/_components/diagnosis-box";
+import { usePoll } from "@/app/_components/use-poll";
 import type { EntraSetupView } from "@/lib/service/entra-setups";
 
 type Props = {
@@ -22,7 +23,6 @@ type Props = {
   cloud?: string;
 };
 
-const POLL_MS = 2_000;
 const KINDS: [EntraSetupView["kind"], string][] = [
   ["delegated", "As its user: password or Microsoft sign-in (delegated permissions)"],
   ["app", "As the app: App-only with a certificate, no user password (application permissions)"],
@@ -45,24 +45,9 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false, clou
   const base = api;
   const polling = setup !== null && POLLING.includes(setup.status);
 
-  useEffect(() => {
-    if (!polling || !setup) return;
-    let stopped = false;
-    const timer = setTimeout(async () => {
-      try {
-        const response = await fetch(`${base}/${setup.id}`, { cache: "no-store" });
-        if (stopped) return;
-        if (response.ok) setSetup(((await response.json()) as { setup: EntraSetupView }).setup);
-        else setSetup({ ...setup });
-      } catch {
-        if (!stopped) setSetup({ ...setup });
-      }
-    }, POLL_MS);
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, [polling, setup, base]);
+  usePoll(polling ? `${base}/${setup.id}` : null, async (response) => {
+    if (response.ok) setSetup(((await response.json()) as { setup: EntraSetupView }).setup);
+  });
 
   async function call(url: string, body: unknown) {
     setBusy(true);
