@@ -87,7 +87,8 @@ export function statusPage(
       name: mailboxes.name,
       login: mailboxes.login,
       tenantSlug: tenants.slug,
-      tenantName: tenants.name,
+      // Aliased: the subquery's columns are read back by name, and the mailbox has a "name" too.
+      tenantName: sql<string>`${tenants.name}`.as("tenant_name"),
       state: state.as("state"),
       healthSince: mailboxes.healthSince,
       lastTestAt: mailboxes.lastTestAt,

@@ -73,6 +73,10 @@ describe("the status page", () => {
       Recovered: "healthy",
     });
     expect(page.rows.map((r) => r.name)).toEqual(["Device", "Failing", "Healthy", "Stale", "Never", "Recovered"]);
+    // The tenant's own name and address, not a column of the mailbox with the same name.
+    expect(new Set(page.rows.map((r) => `${r.tenantName} ${r.tenantSlug}`))).toEqual(
+      new Set([`${world.tenantA.name} ${world.tenantA.slug}`]),
+    );
     expect(page.counts).toEqual({
       "needs-sign-in": 1,
       failing: 1,
