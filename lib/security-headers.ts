@@ -17,6 +17,21 @@ export function pagePolicy(nonce: string): string {
   ].join("; ");
 }
 
+/**
+ * The policy of a page served as plain HTML (app/_plain): it runs no script at all, so none may run;
+ * its one inline stylesheet carries the nonce.
+ */
+export function plainPagePolicy(nonce: string): string {
+  return pagePolicy(nonce).replace(/script-src [^;]+/, "script-src 'none'");
+}
+
+/** The headers next.config.js gives every answer of Next.js; app/_plain gives its pages the same. */
+export const FRAME_AND_SNIFF_HEADERS = {
+  "x-frame-options": "DENY",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "same-origin",
+} as const;
+
 export const API_POLICY = "default-src 'none'; frame-ancestors 'none'";
 
 // The portal uses none of these browser features; saying so keeps an injected frame or script from asking.

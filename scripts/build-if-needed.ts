@@ -28,23 +28,23 @@ export function buildIfNeeded(env: NodeJS.ProcessEnv): boolean {
   console.log("Building the portal (first start or changed sources)...");
   const result = spawnSync(process.execPath, [NEXT_BIN, "build"], { stdio: "inherit", env });
   if (result.status !== 0) return false;
-  if (!bundleApiRouter()) return false;
+  if (!bundleDirectRoutes()) return false;
   fs.writeFileSync(marker, fingerprint);
   return true;
 }
 
-/** Where the production server finds the direct route to /api/v1 (see lib/api/router.ts). */
-export const API_ROUTER_BUNDLE = path.join(".next", "navigator-api.cjs");
+/** Where the production server finds its direct routes: /api/v1 and the plain HTML pages (lib/direct-routes.ts). */
+export const DIRECT_ROUTES_BUNDLE = path.join(".next", "navigator-direct.cjs");
 
 /**
- * Bundles lib/api/router.ts for scripts/serve.mjs, which runs under plain Node: our TypeScript is
+ * Bundles lib/direct-routes.ts for scripts/serve.mjs, which runs under plain Node: our TypeScript is
  * compiled in, and packages stay external (better-sqlite3 is native).
  */
-function bundleApiRouter(): boolean {
+function bundleDirectRoutes(): boolean {
   try {
     buildSync({
-      entryPoints: ["lib/api/router.ts"],
-      outfile: API_ROUTER_BUNDLE,
+      entryPoints: ["lib/direct-routes.ts"],
+      outfile: DIRECT_ROUTES_BUNDLE,
       bundle: true,
       platform: "node",
       format: "cjs",
@@ -52,7 +52,12 @@ function bundleApiRouter(): boolean {
       logLevel: "warning",
       // Packages load from node_modules at run time; "server-only" is the empty module it is on the server.
       packages: "external",
-      alias: { "server-only": path.resolve("node_modules/server-only/empty.js") },
+      // next/link is the plain anchor it renders anyway in a page without the App Router (app/_plain).
+      alias: {
+        "server-only": path.resolve("node_modules/server-only/empty.js"),
+        "next/link": path.resolve("app/_plain/next-link.tsx"),
+      },
+      jsx: "automatic",
     });
     return true;
   } catch {

@@ -19,16 +19,19 @@ const handle = app.getRequestHandler();
 await app.prepare();
 
 // Production answers /api/v1 with the same operations as its Next.js route files, without the page
-// machinery in between: a business system may ask for tokens hundreds of times a second.
-const bundle = path.join(process.cwd(), ".next", "navigator-api.cjs");
-const api = !dev && fs.existsSync(bundle) ? createRequire(import.meta.url)(bundle) : null;
+// machinery in between: a business system may ask for tokens hundreds of times a second. Pages that
+// need no JavaScript (app/_plain) are answered the same way, as plain HTML.
+const bundle = path.join(process.cwd(), ".next", "navigator-direct.cjs");
+const direct = !dev && fs.existsSync(bundle) ? createRequire(import.meta.url)(bundle) : null;
 
 const server = http.createServer((request, response) => {
   request.headers[CLIENT_HEADER] = clientAddress(request);
-  if (api && request.url?.startsWith("/api/v1/")) {
-    answerDirectly(request, response).catch((error) => {
-      console.error("api request failed:", error?.name ?? "Error");
-      if (!response.headersSent) response.writeHead(500, { "content-type": "application/problem+json" });
+  const route = directRoute(request);
+  if (route) {
+    answerDirectly(route, request, response).catch((error) => {
+      console.error("direct request failed:", error?.name ?? "Error");
+      const type = route === direct.routeApiV1 ? "application/problem+json" : "text/plain; charset=utf-8";
+      if (!response.headersSent) response.writeHead(500, { "content-type": type });
       response.end();
     });
     return;
@@ -36,8 +39,18 @@ const server = http.createServer((request, response) => {
   handle(request, response);
 });
 
-/** One /api/v1 request through lib/api/router.ts; anything it does not know goes to Next.js. */
-async function answerDirectly(request, response) {
+/** The direct route for a request, or null for Next.js: /api/v1, and a plain page opened by a browser. */
+function directRoute(request) {
+  if (!direct || !request.url) return null;
+  if (request.url.startsWith("/api/v1/")) return direct.routeApiV1;
+  const pathname = request.url.split("?")[0];
+  // The App Router's client-side navigation asks with an RSC header; its own page answers that.
+  if (direct.PLAIN_PAGE_PATHS.has(pathname) && !request.headers.rsc) return direct.routePlainPage;
+  return null;
+}
+
+/** One request through a direct route (lib/direct-routes.ts); anything it does not know goes to Next.js. */
+async function answerDirectly(route, request, response) {
   const headers = new Headers();
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
@@ -50,7 +63,7 @@ async function answerDirectly(request, response) {
     body: hasBody ? Readable.toWeb(request) : undefined,
     duplex: "half",
   });
-  const answer = await api.routeApiV1(webRequest);
+  const answer = await route(webRequest);
   if (!answer) return handle(request, response);
   const answerHeaders = Object.fromEntries(answer.headers);
   // A body refused before it was read to the end (too large, not JSON) leaves the rest of it in the

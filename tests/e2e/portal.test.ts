@@ -209,8 +209,27 @@ describe("the administrator's journey in Chromium", () => {
     });
   });
 
-  it("signs out, after which the portal sends the browser back to sign-in", async () => {
+  it("opens the status overview as plain HTML, and reaches it through the portal's own navigation too", async () => {
+    const scripts = () => admin.evaluate(() => document.scripts.length);
     await admin.goto(`${portal.url}/tenants`);
+    expect(await scripts()).toBeGreaterThan(0);
+    // The menu link navigates inside the App Router, which asks its own page for the overview.
+    await admin.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Status" }).click();
+    await admin.waitForURL(`${portal.url}/status`);
+    await expect.poll(() => admin.getByRole("heading", { level: 1 }).textContent()).toBe("Status");
+    // Opened by address (or reloaded), the same overview comes without a single script.
+    await admin.reload();
+    expect(await admin.getByRole("heading", { level: 1 }).textContent()).toBe("Status");
+    expect(await scripts()).toBe(0);
+    await admin.getByLabel("Search").fill("nothing like this");
+    await admin.getByRole("button", { name: "Search" }).click();
+    await admin.waitForURL(/\/status\?q=nothing/);
+    expect(await admin.locator("main").textContent()).toContain("No mailboxes match.");
+    await screenshot(admin, "11-status-plain");
+  });
+
+  it("signs out from a plain page, after which the portal sends the browser back to sign-in", async () => {
+    await admin.goto(`${portal.url}/status`);
     await admin.getByRole("button", { name: "Sign out" }).click();
     await admin.waitForURL(`${portal.url}/signin`);
     await admin.goto(`${portal.url}/tenants`);
