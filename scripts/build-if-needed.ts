@@ -33,31 +33,62 @@ export function buildIfNeeded(env: NodeJS.ProcessEnv): boolean {
   return true;
 }
 
-/** Where the production server finds its direct routes: /api/v1 and the plain HTML pages (lib/direct-routes.ts). */
+/** Where the production server finds its direct routes: /api/v1 and the plain pages (app/_plain/direct-routes.ts). */
 export const DIRECT_ROUTES_BUNDLE = path.join(".next", "navigator-direct.cjs");
 
+/** The plain pages' island script, served by Next.js under /_next/static/navigator/. */
+const ISLANDS_BUNDLE = path.join(".next", "static", "navigator", "islands.js");
+
+const PLAIN = path.resolve("app/_plain");
+
 /**
- * Bundles lib/direct-routes.ts for scripts/serve.mjs, which runs under plain Node: our TypeScript is
- * compiled in, and packages stay external (better-sqlite3 is native).
+ * Bundles app/_plain/direct-routes.ts for scripts/serve.mjs, which runs under plain Node: our TypeScript is
+ * compiled in, and packages stay external (better-sqlite3 is native). Outside Next.js, what the pages
+ * and actions take from next/* comes from the request the plain router answers (app/_plain/server).
+ * Then the island script: the plain pages' client components on Preact (app/_plain/islands.tsx).
  */
 function bundleDirectRoutes(): boolean {
   try {
     buildSync({
-      entryPoints: ["lib/direct-routes.ts"],
+      entryPoints: ["app/_plain/direct-routes.ts"],
       outfile: DIRECT_ROUTES_BUNDLE,
       bundle: true,
       platform: "node",
       format: "cjs",
       target: "node20",
       logLevel: "warning",
-      // Packages load from node_modules at run time; "server-only" is the empty module it is on the server.
       packages: "external",
-      // next/link is the plain anchor it renders anyway in a page without the App Router (app/_plain).
-      alias: {
-        "server-only": path.resolve("node_modules/server-only/empty.js"),
-        "next/link": path.resolve("app/_plain/next-link.tsx"),
-      },
       jsx: "automatic",
+      alias: {
+        // "server-only" is the empty module it is on the server.
+        "server-only": path.resolve("node_modules/server-only/empty.js"),
+        "next/link": path.join(PLAIN, "next-link.tsx"),
+        "next/headers": path.join(PLAIN, "server", "next-headers.ts"),
+        "next/navigation": path.join(PLAIN, "server", "next-navigation.ts"),
+        "next/cache": path.join(PLAIN, "server", "next-cache.ts"),
+      },
+    });
+    buildSync({
+      entryPoints: ["app/_plain/islands.tsx"],
+      outfile: ISLANDS_BUNDLE,
+      bundle: true,
+      platform: "browser",
+      format: "esm",
+      target: "es2022",
+      minify: true,
+      legalComments: "none",
+      logLevel: "warning",
+      jsx: "automatic",
+      define: { "process.env.NODE_ENV": '"production"' },
+      alias: {
+        react: path.join(PLAIN, "client", "react.ts"),
+        "react-dom": "preact/compat",
+        "react/jsx-runtime": "preact/jsx-runtime",
+        "next/link": path.join(PLAIN, "next-link.tsx"),
+        "next/navigation": path.join(PLAIN, "client", "next-navigation.ts"),
+        // A module for the server only must never reach the browser: this makes the build fail instead.
+        "server-only": path.join(PLAIN, "client", "server-only-in-an-island"),
+      },
     });
     return true;
   } catch {

@@ -43,13 +43,13 @@ const server = http.createServer((request, response) => {
 function directRoute(request) {
   if (!direct || !request.url) return null;
   if (request.url.startsWith("/api/v1/")) return direct.routeApiV1;
+  // A plain page (app/_plain) or one of its form actions; the router itself leaves the App Router's
+  // client-side navigation (the RSC header) to Next.js.
   const pathname = request.url.split("?")[0];
-  // The App Router's client-side navigation asks with an RSC header; its own page answers that.
-  if (direct.PLAIN_PAGE_PATHS.has(pathname) && !request.headers.rsc) return direct.routePlainPage;
-  return null;
+  return direct.isPlainRoute(request.method, pathname, "rsc" in request.headers) ? direct.routePlainPage : null;
 }
 
-/** One request through a direct route (lib/direct-routes.ts); anything it does not know goes to Next.js. */
+/** One request through a direct route (app/_plain/direct-routes.ts); anything it does not know goes to Next.js. */
 async function answerDirectly(route, request, response) {
   const headers = new Headers();
   for (const [name, value] of Object.entries(request.headers)) {

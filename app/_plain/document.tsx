@@ -5,8 +5,21 @@ import path from "node:path";
 // and nothing for the page to fetch at all (2.5 KiB gzip).
 const STYLES = fs.readFileSync(path.join(process.cwd(), "app", "globals.css"), "utf8");
 
-/** The document of a page served as plain HTML: the head the root layout's metadata gives, no scripts. */
-export function PlainDocument({ title, nonce, children }: { title: string; nonce: string; children: React.ReactNode }) {
+/**
+ * The document of a page served as plain HTML: the head the root layout's metadata gives, and at most
+ * one script, the islands' (app/_plain/islands.tsx).
+ */
+export function PlainDocument({
+  title,
+  nonce,
+  script,
+  children,
+}: {
+  title: string;
+  nonce: string;
+  script?: string;
+  children: React.ReactNode;
+}) {
   return (
     <html lang="en">
       <head>
@@ -16,6 +29,7 @@ export function PlainDocument({ title, nonce, children }: { title: string; nonce
         <meta name="description" content="Microsoft 365 mailbox settings for SMTP and IMAP with OAuth" />
         {/* biome-ignore lint/security/noDangerouslySetInnerHtml: the portal's own stylesheet, read from disk */}
         <style nonce={nonce} dangerouslySetInnerHTML={{ __html: STYLES }} />
+        {script && <script type="module" src={script} nonce={nonce} />}
       </head>
       <body>{children}</body>
     </html>

@@ -1,60 +1,190 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { renderToString } from "react-dom/server";
+import { IslandScope } from "@/app/_components/island";
 import { PortalChrome } from "@/app/(portal)/portal-chrome";
 import { StatusView, statusQuery } from "@/app/(portal)/status/status-view";
+import MailboxPage from "@/app/(portal)/tenants/[slug]/mailboxes/[mailboxId]/page";
+import NotFound from "@/app/not-found";
 import { getDb } from "@/db/client";
-import { resolveActor, type UserActor } from "@/lib/auth/actor";
-import { authCsrfTokenFrom, type CookieLookup, pageDetour, sessionClaimsFrom } from "@/lib/auth/session-cookies";
-import { getEnv } from "@/lib/env";
+import { isAuthorizedAction } from "@/lib/action";
+import type { UserActor } from "@/lib/auth/actor";
+import { authCsrfToken, currentActor } from "@/lib/auth/session";
+import { pageDetour } from "@/lib/auth/session-cookies";
 import {
+  API_POLICY,
   FRAME_AND_SNIFF_HEADERS,
   PERMISSIONS_POLICY,
+  pagePolicy,
   plainPagePolicy,
   strictTransportSecurity,
 } from "@/lib/security-headers";
 import { statusPage } from "@/lib/service/status";
+import { FORM_ACTION_NAMES, FORM_ACTIONS } from "./actions";
 import { PlainDocument } from "./document";
+import { PlainNotFound, PlainRedirect } from "./server/next-navigation";
+import { plainRequest } from "./server/request-context";
 
 type PlainPage = {
+  pattern: RegExp;
   title: string;
-  /** The page below the portal's frame, for this signed-in admin and address. */
-  render(actor: UserActor, search: URLSearchParams): React.ReactNode;
+  /** Whether the page has islands, and so loads the island script (app/_plain/islands.tsx). */
+  islands: boolean;
+  /** The page below the portal's frame, for this signed-in admin, the address's parts and its query. */
+  render(actor: UserActor, parts: string[], search: URLSearchParams): React.ReactNode | Promise<React.ReactNode>;
 };
 
 /**
- * Pages that need no JavaScript, served as plain HTML by the production server (scripts/serve.mjs):
- * the same server components the App Router renders, without its client runtime, which costs a phone
- * more than the whole page (see bench/lighthouse.ts). The App Router's own route for each stays, for
- * the portal's client-side navigation to it (a request with the RSC header) and the dev server.
+ * Pages served as plain HTML by the production server (scripts/serve.mjs): the same server
+ * components the App Router renders, without its client runtime, which costs a phone more than the
+ * whole page (bench/lighthouse.ts). What is interactive on them is an island (app/_components/
+ * island.tsx), hydrated by a small script of its own. The App Router's route for each address stays,
+ * for the portal's client-side navigation to it (a request with the RSC header) and the dev server.
  */
-const PAGES: Record<string, PlainPage> = {
-  "/status": {
+const PAGES: PlainPage[] = [
+  {
+    pattern: /^\/status$/,
     title: "Status",
-    render(actor, search) {
+    islands: false,
+    render(actor, _parts, search) {
       const query = statusQuery(Object.fromEntries(search));
       const now = Date.now();
       return <StatusView status={statusPage(getDb(), actor, query, now)} query={query} now={now} />;
     },
   },
-};
+  {
+    pattern: /^\/tenants\/([^/]+)\/mailboxes\/(\d+)$/,
+    title: "Mailbox",
+    islands: true,
+    render: (_actor, [slug = "", mailboxId = ""], search) =>
+      MailboxPage({
+        params: Promise.resolve({ slug: decoded(slug), mailboxId: decoded(mailboxId) }),
+        searchParams: Promise.resolve(Object.fromEntries(search)),
+      }),
+  },
+];
 
-/** The addresses of the plain pages, for the server to pick their requests cheaply. */
-export const PLAIN_PAGE_PATHS: ReadonlySet<string> = new Set(Object.keys(PAGES));
+const FORM_ACTION_PATH = /^\/api\/form-actions\/([A-Za-z]+)$/;
+/** The largest form an island may post (the App Router's server actions allow the same). */
+const FORM_LIMIT_BYTES = 1024 * 1024;
 
-/** The answer for a plain page, or null for anything else (Next.js answers it as usual). */
-export function routePlainPage(request: Request): Promise<Response> | null {
-  const url = new URL(request.url);
-  const page = PAGES[url.pathname];
-  if (!page || (request.method !== "GET" && request.method !== "HEAD") || request.headers.has("rsc")) return null;
-  return answer(request, url, page);
+/**
+ * Whether this request is a plain page's or a form action's (cheap: method, path and one header), so
+ * the server hands it to routePlainPage. Anything else, including the App Router's own requests to the
+ * same addresses (client-side navigation with the RSC header, its server actions), goes to Next.js.
+ */
+export function isPlainRoute(method: string, pathname: string, rsc: boolean): boolean {
+  if (FORM_ACTION_PATH.test(pathname)) return true;
+  if ((method !== "GET" && method !== "HEAD") || rsc) return false;
+  return PAGES.some((page) => page.pattern.test(pathname));
 }
 
-async function answer(request: Request, url: URL, page: PlainPage): Promise<Response> {
-  const cookie = cookieLookup(request.headers.get("cookie"));
-  const claims = await sessionClaimsFrom(cookie, getEnv().AUTH_SECRET);
-  const actor = claims ? resolveActor(getDb(), claims) : null;
+/** The answer for a plain page or form action, or null when isPlainRoute says it is not one. */
+export function routePlainPage(request: Request): Promise<Response> | null {
+  const url = new URL(request.url);
+  if (!isPlainRoute(request.method, url.pathname, request.headers.has("rsc"))) return null;
+  const action = FORM_ACTION_PATH.exec(url.pathname);
+  if (action) return plainRequest.run(request, () => answerFormAction(request, url, action[1]!));
+  const page = PAGES.find((candidate) => candidate.pattern.test(url.pathname))!;
+  const parts = page.pattern.exec(url.pathname)!.slice(1);
+  return plainRequest.run(request, () => answerPage(request, url, page, parts));
+}
+
+async function answerPage(request: Request, url: URL, page: PlainPage, parts: string[]): Promise<Response> {
+  const headers = pageHeaders();
+  const actor = await currentActor();
+  const detour = pageDetour(actor);
+  if (detour || !actor) return redirectTo(detour ?? "/signin", headers);
+  const nonce = randomBytes(16).toString("base64");
+  headers.set("content-security-policy", page.islands ? pagePolicy(nonce) : plainPagePolicy(nonce));
+  headers.set("content-type", "text/html; charset=utf-8");
+  const frame = async (title: string, content: React.ReactNode, scripts: boolean) =>
+    `<!DOCTYPE html>${renderToString(
+      <PlainDocument title={title} nonce={nonce} script={scripts ? islandScript() : undefined}>
+        <IslandScope.Provider value={{ actionNames: FORM_ACTION_NAMES, inside: false }}>
+          <PortalChrome actor={actor} csrfToken={await authCsrfToken()}>
+            {content}
+          </PortalChrome>
+        </IslandScope.Provider>
+      </PlainDocument>,
+    )}`;
+  let status = 200;
+  let html: string;
+  try {
+    html = await frame(page.title, await page.render(actor, parts, url.searchParams), page.islands);
+  } catch (error) {
+    if (error instanceof PlainRedirect) return redirectTo(error.location, headers);
+    if (!(error instanceof PlainNotFound)) throw error;
+    status = 404;
+    html = await frame("Not found", <NotFound />, false);
+  }
+  return htmlAnswer(request, status, html, headers);
+}
+
+/**
+ * A form action posted by an island: JSON with the action's result, or where its redirect leads.
+ * Only the portal's own pages may post (Origin must be the portal), as Next.js checks for its actions.
+ */
+async function answerFormAction(request: Request, url: URL, name: string): Promise<Response> {
+  const json = (status: number, body: unknown) =>
+    new Response(JSON.stringify(body), {
+      status,
+      headers: {
+        ...FRAME_AND_SNIFF_HEADERS,
+        "content-type": "application/json",
+        "cache-control": "no-store",
+        "content-security-policy": API_POLICY,
+      },
+    });
+  if (request.method !== "POST") return json(405, { error: "Form actions are posted." });
+  if (request.headers.get("origin") !== url.origin)
+    return json(403, { error: "A form action is accepted from the portal's own pages only." });
+  const action = (FORM_ACTIONS as Record<string, unknown>)[name];
+  if (typeof action !== "function" || !isAuthorizedAction(action))
+    return json(404, { error: "There is no such form action." });
+  const type = request.headers.get("content-type") ?? "";
+  if (!/^(multipart\/form-data|application\/x-www-form-urlencoded)\b/.test(type))
+    return json(415, { error: "A form action takes a form." });
+  const body = await readLimited(request, FORM_LIMIT_BYTES);
+  if (!body) return json(413, { error: "The form is larger than 1 MiB." });
+  const form = await new Response(new Uint8Array(body), { headers: { "content-type": type } })
+    .formData()
+    .catch(() => null);
+  if (!form) return json(400, { error: "The form could not be read." });
+  try {
+    return json(200, { result: await (action as (state: null, form: FormData) => Promise<unknown>)(null, form) });
+  } catch (error) {
+    if (error instanceof PlainRedirect) return json(200, { redirect: error.location });
+    if (error instanceof PlainNotFound)
+      return json(404, {
+        result: { ok: false, error: "This no longer exists, or you no longer have access to it.", fieldErrors: {} },
+      });
+    throw error;
+  }
+}
+
+/** The body, or null when it is longer than the limit (read no further than that). */
+async function readLimited(request: Request, limit: number): Promise<Uint8Array | null> {
+  if (Number(request.headers.get("content-length") ?? 0) > limit) return null;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (!request.body) return new Uint8Array();
+  const reader = request.body.getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    size += read.value.length;
+    if (size > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(read.value);
+  }
+  return Buffer.concat(chunks);
+}
+
+function pageHeaders(): Headers {
   const headers = new Headers({
     ...FRAME_AND_SNIFF_HEADERS,
     "permissions-policy": PERMISSIONS_POLICY,
@@ -63,44 +193,45 @@ async function answer(request: Request, url: URL, page: PlainPage): Promise<Resp
   });
   const hsts = strictTransportSecurity(process.env.NEXTAUTH_URL);
   if (hsts) headers.set("strict-transport-security", hsts);
-  const detour = pageDetour(actor);
-  if (detour || !actor) {
-    headers.set("location", detour ?? "/signin");
-    return new Response(null, { status: 307, headers });
-  }
-  const nonce = randomBytes(16).toString("base64");
-  headers.set("content-security-policy", plainPagePolicy(nonce));
-  headers.set("content-type", "text/html; charset=utf-8");
-  const html = `<!DOCTYPE html>${renderToString(
-    <PlainDocument title={page.title} nonce={nonce}>
-      <PortalChrome actor={actor} csrfToken={authCsrfTokenFrom(cookie)}>
-        {page.render(actor, url.searchParams)}
-      </PortalChrome>
-    </PlainDocument>,
-  )}`;
+  return headers;
+}
+
+function redirectTo(location: string, headers: Headers): Response {
+  headers.set("location", location);
+  return new Response(null, { status: 307, headers });
+}
+
+function htmlAnswer(request: Request, status: number, html: string, headers: Headers): Response {
   let body = Buffer.from(html);
   if (/\bgzip\b/.test(request.headers.get("accept-encoding") ?? "")) {
     body = gzipSync(body);
     headers.set("content-encoding", "gzip");
   }
   headers.set("content-length", String(body.length));
-  return new Response(request.method === "HEAD" ? null : new Uint8Array(body), { status: 200, headers });
+  return new Response(request.method === "HEAD" ? null : new Uint8Array(body), { status, headers });
 }
 
-function cookieLookup(header: string | null): CookieLookup {
-  const jar = new Map<string, string>();
-  for (const pair of (header ?? "").split(";")) {
-    const at = pair.indexOf("=");
-    if (at > 0) jar.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
+// The island script is built with the portal (scripts/build-if-needed.ts); the build's ID makes each
+// build's script a new address, so a browser never runs an old one against a new page.
+let islandSrc: string | undefined;
+function islandScript(): string {
+  islandSrc ??= `/_next/static/navigator/islands.js?v=${readBuildId()}`;
+  return islandSrc;
+}
+
+function readBuildId(): string {
+  try {
+    return fs.readFileSync(path.join(process.cwd(), ".next", "BUILD_ID"), "utf8").trim();
+  } catch {
+    return "development";
   }
-  // Values arrive percent-encoded (next-auth's CSRF cookie is "token%7Chash"), as Next.js's store decodes them.
-  return (name) => {
-    const value = jar.get(name);
-    if (value === undefined) return undefined;
-    try {
-      return decodeURIComponent(value);
-    } catch {
-      return value;
-    }
-  };
+}
+
+/** A path segment as Next.js hands it to a page; a malformed escape names nothing. */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return "";
+  }
 }

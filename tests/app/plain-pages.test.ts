@@ -1,18 +1,24 @@
 import { gunzipSync } from "node:zlib";
 import { eq } from "drizzle-orm";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { Db } from "@/db/client";
-import { users } from "@/db/schema";
+import { type Mailbox, mailboxes, users } from "@/db/schema";
 import type { UserActor } from "@/lib/auth/actor";
 import { createMailbox } from "@/lib/mailbox/save";
 import { createUser } from "@/lib/users/queries";
 import { appDb, PASSWORD, seedWorld, type World } from "../support/db";
-import { mailboxInput } from "../support/mailbox";
+import { mailboxForm, mailboxInput } from "../support/mailbox";
 import { sessionCookie, signInAs } from "../support/session";
 
-// The plain HTML pages as the production server answers them (scripts/serve.mjs hands the request to
-// routePlainPage), against the real database and real next-auth session cookies.
-const { routePlainPage, PLAIN_PAGE_PATHS } = await import("@/app/_plain/router");
+// The plain pages as the production server answers them (scripts/serve.mjs hands the request to
+// routePlainPage), against the real database and real next-auth session cookies. next/* are the
+// stand-ins the production bundle gets (scripts/build-if-needed.ts).
+vi.mock("next/headers", () => import("@/app/_plain/server/next-headers"));
+vi.mock("next/navigation", () => import("@/app/_plain/server/next-navigation"));
+vi.mock("next/cache", () => import("@/app/_plain/server/next-cache"));
+
+const { routePlainPage, isPlainRoute } = await import("@/app/_plain/router");
+const { ISLANDS } = await import("@/app/_plain/island-registry");
 
 let db: Db;
 let world: World;
@@ -160,11 +166,212 @@ describe("the status overview as plain HTML", () => {
   });
 
   it("leaves to Next.js what is not a browser opening a plain page", () => {
-    expect([...PLAIN_PAGE_PATHS]).toEqual(["/status"]);
+    expect(isPlainRoute("GET", "/status", false)).toBe(true);
+    expect(isPlainRoute("HEAD", "/tenants/alpha/mailboxes/12", false)).toBe(true);
+    expect(isPlainRoute("POST", "/api/form-actions/saveMailbox", false)).toBe(true);
+    // The App Router's navigation and server actions to the same addresses, and its other pages.
+    expect(isPlainRoute("GET", "/status", true)).toBe(false);
+    expect(isPlainRoute("POST", "/tenants/alpha/mailboxes/12", false)).toBe(false);
+    expect(isPlainRoute("GET", "/tenants/alpha/mailboxes/new", false)).toBe(false);
+    expect(isPlainRoute("GET", "/tenants/alpha/mailboxes/12/tests", false)).toBe(false);
+    expect(isPlainRoute("GET", "/status/1", false)).toBe(false);
+    expect(isPlainRoute("GET", "/tenants", false)).toBe(false);
     const request = (path: string, init: RequestInit = {}) => new Request(`http://portal.test${path}`, init);
     expect(routePlainPage(request("/status", { headers: { rsc: "1" } }))).toBeNull();
     expect(routePlainPage(request("/status", { method: "POST", body: "x" }))).toBeNull();
-    expect(routePlainPage(request("/status/1"))).toBeNull();
-    expect(routePlainPage(request("/tenants"))).toBeNull();
+    expect(routePlainPage(request("/tenants/alpha/mailboxes/new"))).toBeNull();
+  });
+});
+
+describe("the mailbox page as plain HTML with islands", () => {
+  let own: Mailbox;
+  let other: Mailbox;
+  beforeAll(() => {
+    own = createMailbox(
+      db,
+      world.root,
+      mailboxInput(world.tenantA.id, { name: "Plain own", password: "s3cret-Passw0rd!" }),
+    );
+    other = createMailbox(db, world.root, mailboxInput(world.tenantB.id, { name: "Plain other" }));
+  });
+
+  it("loads one script, the islands', under the page's nonce, and hydrates only islands it knows", async () => {
+    const answer = await open(`/tenants/alpha/mailboxes/${own.id}`, {
+      headers: { cookie: await cookieOf(world.adminA) },
+    });
+    const html = await answer.text();
+    expect(answer.status).toBe(200);
+    const nonce = /'nonce-([^']+)'/.exec(answer.headers.get("content-security-policy") ?? "")?.[1];
+    expect(answer.headers.get("content-security-policy")).toContain(
+      `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'`,
+    );
+    expect(html.match(/<script[^>]*>/g)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^<script type="module" src="/_next/static/navigator/islands\\.js\\?v=[^"]+" nonce="${nonce?.replace(/[+/=]/g, "\\$&")}">$`,
+        ),
+      ),
+    ]);
+    const names = [...html.matchAll(/data-island="([^"]+)"/g)].map((m) => m[1]);
+    expect(names).toEqual(["TestPanel", "MailboxForm", "AppCertificate", "DeleteMailbox"]);
+    for (const name of names) expect(Object.keys(ISLANDS)).toContain(name);
+    // The server actions travel by name; the password does not travel at all.
+    expect(html).toContain("&quot;action&quot;:&quot;saveMailbox&quot;");
+    expect(html).not.toContain("s3cret-Passw0rd!");
+    // Sent before the script has run, a form still posts to its action, never into the address.
+    expect(html).toMatch(
+      /<form id="mailbox-settings"[^>]* action="\/api\/form-actions\/saveMailbox"[^>]* method="post">/,
+    );
+  });
+
+  it("answers another tenant's or a missing mailbox with the Not found page, and a visitor without a session with sign-in", async () => {
+    const cookie = await cookieOf(world.adminA);
+    for (const path of [
+      `/tenants/beta/mailboxes/${other.id}`,
+      `/tenants/alpha/mailboxes/${other.id}`,
+      "/tenants/alpha/mailboxes/999999",
+    ]) {
+      const answer = await open(path, { headers: { cookie } });
+      const html = await answer.text();
+      expect(answer.status, path).toBe(404);
+      expect(html).toContain("<h1>Not found</h1>");
+      expect(html).not.toContain("Plain other");
+      expect(html).not.toMatch(/<script/);
+    }
+    const anonymous = await open(`/tenants/alpha/mailboxes/${own.id}`);
+    expect(anonymous.status).toBe(307);
+    expect(anonymous.headers.get("location")).toBe("/signin");
+  });
+});
+
+type FormAnswer = {
+  redirect?: string;
+  error?: string;
+  result?: { ok: boolean; message?: string; fieldErrors?: Record<string, string[]>; values?: Record<string, string> };
+};
+
+describe("form actions posted by islands", () => {
+  const ORIGIN = "http://portal.test";
+  async function post(
+    name: string,
+    fields: Record<string, string>,
+    init: { cookie?: string; origin?: string | null } = {},
+  ) {
+    const form = new FormData();
+    for (const [key, value] of Object.entries(fields)) form.append(key, value);
+    const headers: Record<string, string> = { cookie: init.cookie ?? "" };
+    if (init.origin !== null) headers.origin = init.origin ?? ORIGIN;
+    const answer = await open(`/api/form-actions/${name}`, { method: "POST", body: form, headers });
+    return { status: answer.status, body: (await answer.json()) as FormAnswer };
+  }
+  const row = (id: number) => db.select().from(mailboxes).where(eq(mailboxes.id, id)).get()!;
+  let box: Mailbox;
+  let theirs: Mailbox;
+  beforeAll(() => {
+    box = createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: "Form target" }));
+    theirs = createMailbox(db, world.root, mailboxInput(world.tenantB.id, { name: "Not yours" }));
+  });
+  const saveFields = (target: Mailbox, overrides: Record<string, string> = {}) => ({
+    ...mailboxForm({ name: target.name, login: target.login }),
+    tenantId: String(target.tenantId),
+    mailboxId: String(target.id),
+    version: String(row(target.id).version),
+    ...overrides,
+  });
+
+  it("saves through the App Router's own action and answers its result", async () => {
+    const cookie = await cookieOf(world.adminA);
+    const before = row(box.id).version;
+    const saved = await post("saveMailbox", saveFields(box, { name: "Form target renamed" }), { cookie });
+    expect(saved).toEqual({ status: 200, body: { result: { ok: true, message: "Saved Form target renamed." } } });
+    expect(row(box.id)).toMatchObject({ name: "Form target renamed", version: before + 1 });
+  });
+
+  it("puts field errors beside the fields and never sends a password back", async () => {
+    const cookie = await cookieOf(world.adminA);
+    const before = row(box.id);
+    const refused = await post("saveMailbox", saveFields(box, { smtpPort: "70000", password: "typed-Secret-1" }), {
+      cookie,
+    });
+    expect(refused.status).toBe(200);
+    expect(refused.body.result?.ok).toBe(false);
+    expect(refused.body.result?.fieldErrors?.smtpPort).toHaveLength(1);
+    expect(refused.body.result?.values?.smtpPort).toBe("70000");
+    expect(JSON.stringify(refused.body)).not.toContain("typed-Secret-1");
+    expect(row(box.id)).toEqual(before);
+  });
+
+  it("refuses a post from another site, or without an Origin, before reading it", async () => {
+    const cookie = await cookieOf(world.adminA);
+    const before = row(box.id);
+    for (const origin of ["https://evil.example", "null", null]) {
+      const refused = await post("saveMailbox", saveFields(box, { name: "Hijacked" }), { cookie, origin });
+      expect(refused.status, String(origin)).toBe(403);
+    }
+    expect(row(box.id)).toEqual(before);
+  });
+
+  it("answers another tenant's mailbox as not found and leaves it alone", async () => {
+    const cookie = await cookieOf(world.adminA);
+    const before = row(theirs.id);
+    const saved = await post("saveMailbox", saveFields(theirs, { name: "Taken over" }), { cookie });
+    expect(saved.status).toBe(404);
+    expect(saved.body.result?.ok).toBe(false);
+    const deleted = await post(
+      "deleteMailbox",
+      { tenantId: String(theirs.tenantId), mailboxId: String(theirs.id) },
+      { cookie },
+    );
+    expect(deleted.status).toBe(404);
+    expect(row(theirs.id)).toEqual(before);
+  });
+
+  it("sends a caller without a session to sign-in, and follows an action's own redirect", async () => {
+    const anonymous = await post("saveMailbox", saveFields(box, { name: "Anonymous" }));
+    expect(anonymous).toEqual({ status: 200, body: { redirect: "/signin" } });
+    const doomed = createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: "Doomed" }));
+    const deleted = await post(
+      "deleteMailbox",
+      { tenantId: String(doomed.tenantId), mailboxId: String(doomed.id) },
+      {
+        cookie: await cookieOf(world.adminA),
+      },
+    );
+    expect(deleted).toEqual({ status: 200, body: { redirect: "/tenants/alpha?deleted=Doomed" } });
+    expect(db.select().from(mailboxes).where(eq(mailboxes.id, doomed.id)).get()).toBeUndefined();
+  });
+
+  it("refuses an unknown action, a GET, a body that is not a form and one over 1 MiB", async () => {
+    const cookie = await cookieOf(world.adminA);
+    expect((await post("createUser", {}, { cookie })).status).toBe(404);
+    expect((await post("constructor", {}, { cookie })).status).toBe(404);
+    const get = await open("/api/form-actions/saveMailbox", { headers: { cookie, origin: ORIGIN } });
+    expect(get.status).toBe(405);
+    const json = await open("/api/form-actions/saveMailbox", {
+      method: "POST",
+      headers: { cookie, origin: ORIGIN, "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(json.status).toBe(415);
+    const big = await open("/api/form-actions/saveMailbox", {
+      method: "POST",
+      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: `name=${"x".repeat(1024 * 1024 + 1)}`,
+    });
+    expect(big.status).toBe(413);
+    // Streamed, without a length to refuse it by.
+    const stream = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 20; i++) controller.enqueue(new TextEncoder().encode("x".repeat(100_000)));
+        controller.close();
+      },
+    });
+    const streamed = await open("/api/form-actions/saveMailbox", {
+      method: "POST",
+      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
   });
 });

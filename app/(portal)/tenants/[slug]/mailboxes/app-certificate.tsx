@@ -1,5 +1,8 @@
+"use client";
+
 import { ActionForm } from "@/app/_components/action-form";
 import { CopyButton } from "@/app/_components/copy-button";
+import { island } from "@/app/_components/island";
 import type { ActionResult } from "@/lib/action-result";
 import { formatUtc } from "@/lib/format-time";
 import type { MailboxView } from "@/lib/mailbox/queries";
@@ -12,7 +15,7 @@ type Props = {
 };
 
 /** The certificate for app-only access: the public part to upload to the app registration, and a way to make one. */
-export function AppCertificate({ action, mailbox, tenantId, downloadHref }: Props) {
+function AppCertificateBody({ action, mailbox, tenantId, downloadHref }: Props) {
   const pem = mailbox.appCredentialState === "certificate" ? mailbox.certificatePem : null;
   return (
     <section aria-labelledby="certificate">
@@ -53,3 +56,6 @@ export function AppCertificate({ action, mailbox, tenantId, downloadHref }: Prop
     </section>
   );
 }
+
+/** An island in a plain page (app/_plain): hydrated on its own there; the component itself in the App Router. */
+export const AppCertificate = island("AppCertificate", AppCertificateBody);

@@ -5,6 +5,7 @@ import { useState } from "react";
 import { CopyButton } from "@/app/_components/copy-button";
 import { DeviceCodeSteps } from "@/app/_components/device-code";
 import { DiagnosisBox } from "@/app/_components/diagnosis-box";
+import { island } from "@/app/_components/island";
 import { usePoll } from "@/app/_components/use-poll";
 import type { EntraSetupView } from "@/lib/service/entra-setups";
 
@@ -33,7 +34,7 @@ const POLLING: EntraSetupView["status"][] = ["starting", "waiting"];
  * "Set up in Microsoft Entra for me": the admin's organisation and an app name, a device-code
  * sign-in as an admin who may register apps, the plan to confirm, then each step and the test.
  */
-export function EntraSetup({ api, target, domain, initial, appOnly = false, clouds, cloud }: Props) {
+function EntraSetupBody({ api, target, domain, initial, appOnly = false, clouds, cloud }: Props) {
   const [setup, setSetup] = useState<EntraSetupView | null>(initial);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
@@ -107,7 +108,13 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false, clou
           {setup?.status === "failed" && setup.steps.length > 0 && setup.steps.some((s) => s.done) && (
             <Proceed busy={busy} onClick={proceed} label="Resume the setup" busyLabel="Resuming…" />
           )}
-          <form action={start} className="entra-setup-form">
+          <form
+            className="entra-setup-form"
+            onSubmit={(event) => {
+              event.preventDefault();
+              start(new FormData(event.currentTarget));
+            }}
+          >
             {target === "mailbox" && (
               <fieldset className="inline-choice stacked">
                 <legend>How this mailbox will sign in</legend>
@@ -205,6 +212,9 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false, clou
     </section>
   );
 }
+
+/** An island in a plain page (app/_plain): hydrated on its own there; the component itself in the App Router. */
+export const EntraSetup = island("EntraSetup", EntraSetupBody);
 
 function Proceed(props: { busy: boolean; onClick: () => void; label: string; busyLabel: string }) {
   return (

@@ -1,6 +1,7 @@
 "use client";
 
 import { ActionForm, CheckboxField, Field, SelectField, TextAreaField } from "@/app/_components/action-form";
+import { island } from "@/app/_components/island";
 import type { ActionResult } from "@/lib/action-result";
 import { CLOUD_PROFILES } from "@/lib/engine/settings";
 import { formatUtc } from "@/lib/format-time";
@@ -31,7 +32,7 @@ function frequencyOptions(tenant: string) {
 
 const METHOD_OPTIONS = Object.entries(SIGN_IN_CHOICE_LABELS).map(([value, label]) => ({ value, label }));
 
-export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defaults }: Props) {
+function MailboxFormBody({ action, tenantId, tenantMonitoring, mailbox, defaults }: Props) {
   const text = (value: string | number | null | undefined) =>
     value === null || value === undefined ? undefined : String(value);
   return (
@@ -244,6 +245,9 @@ export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defau
     </ActionForm>
   );
 }
+
+/** An island in a plain page (app/_plain): hydrated on its own there; the component itself in the App Router. */
+export const MailboxForm = island("MailboxForm", MailboxFormBody);
 
 /** Which app-only credential is stored and when it expires; within 30 days it says so loudly. */
 function AppCredentialStatus({ mailbox }: { mailbox?: MailboxView }) {
