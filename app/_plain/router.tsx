@@ -87,7 +87,7 @@ export function routePlainPage(request: Request): Promise<Response> | null {
   const url = new URL(request.url);
   if (!isPlainRoute(request.method, url.pathname, request.headers.has("rsc"))) return null;
   const action = FORM_ACTION_PATH.exec(url.pathname);
-  if (action) return plainRequest.run(request, () => answerFormAction(request, url, action[1]!));
+  if (action) return plainRequest.run(request, () => answerFormAction(request, action[1]!));
   const page = PAGES.find((candidate) => candidate.pattern.test(url.pathname))!;
   const parts = page.pattern.exec(url.pathname)!.slice(1);
   return plainRequest.run(request, () => answerPage(request, url, page, parts));
@@ -128,7 +128,7 @@ async function answerPage(request: Request, url: URL, page: PlainPage, parts: st
  * A form action posted by an island: JSON with the action's result, or where its redirect leads.
  * Only the portal's own pages may post (Origin must be the portal), as Next.js checks for its actions.
  */
-async function answerFormAction(request: Request, url: URL, name: string): Promise<Response> {
+async function answerFormAction(request: Request, name: string): Promise<Response> {
   const json = (status: number, body: unknown) =>
     new Response(JSON.stringify(body), {
       status,
@@ -140,7 +140,7 @@ async function answerFormAction(request: Request, url: URL, name: string): Promi
       },
     });
   if (request.method !== "POST") return json(405, { error: "Form actions are posted." });
-  if (request.headers.get("origin") !== url.origin)
+  if (!fromThePortal(request))
     return json(403, { error: "A form action is accepted from the portal's own pages only." });
   const action = (FORM_ACTIONS as Record<string, unknown>)[name];
   if (typeof action !== "function" || !isAuthorizedAction(action))
@@ -164,6 +164,26 @@ async function answerFormAction(request: Request, url: URL, name: string): Promi
       });
     throw error;
   }
+}
+
+/**
+ * Whether the browser says the post comes from a page of the portal: its Origin names the host the
+ * request was sent to (behind a proxy, the forwarded host) or the portal's public address
+ * (NEXTAUTH_URL), as Next.js checks for its server actions. The scheme may differ: a proxy in front
+ * speaks https to the browser and http to the portal. A browser always sends Origin with a POST, and
+ * another site can neither leave it out nor set X-Forwarded-Host.
+ */
+function fromThePortal(request: Request): boolean {
+  let origin: string;
+  try {
+    origin = new URL(request.headers.get("origin") ?? "").host;
+  } catch {
+    return false;
+  }
+  const hosts = [request.headers.get("host"), request.headers.get("x-forwarded-host")?.split(",")[0]?.trim()];
+  // Validated at start-up (lib/env.ts).
+  if (process.env.NEXTAUTH_URL) hosts.push(new URL(process.env.NEXTAUTH_URL).host);
+  return origin !== "" && hosts.includes(origin);
 }
 
 /** The body, or null when it is longer than the limit (read no further than that). */

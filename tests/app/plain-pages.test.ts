@@ -259,7 +259,7 @@ describe("form actions posted by islands", () => {
   ) {
     const form = new FormData();
     for (const [key, value] of Object.entries(fields)) form.append(key, value);
-    const headers: Record<string, string> = { cookie: init.cookie ?? "" };
+    const headers: Record<string, string> = { cookie: init.cookie ?? "", host: "portal.test" };
     if (init.origin !== null) headers.origin = init.origin ?? ORIGIN;
     const answer = await open(`/api/form-actions/${name}`, { method: "POST", body: form, headers });
     return { status: answer.status, body: (await answer.json()) as FormAnswer };
@@ -304,11 +304,30 @@ describe("form actions posted by islands", () => {
   it("refuses a post from another site, or without an Origin, before reading it", async () => {
     const cookie = await cookieOf(world.adminA);
     const before = row(box.id);
-    for (const origin of ["https://evil.example", "null", null]) {
+    for (const origin of ["https://evil.example", "http://portal.test.evil.example", "null", "", null]) {
       const refused = await post("saveMailbox", saveFields(box, { name: "Hijacked" }), { cookie, origin });
       expect(refused.status, String(origin)).toBe(403);
     }
     expect(row(box.id)).toEqual(before);
+  });
+
+  it("takes a post from the portal's page behind an https proxy, by host or by the public address", async () => {
+    const cookie = await cookieOf(world.adminA);
+    // The proxy speaks https to the browser and http to the portal, with the Host kept.
+    const kept = await post("saveMailbox", saveFields(box), { cookie, origin: "https://portal.test" });
+    expect(kept.body.result?.ok).toBe(true);
+    const publicAddress = process.env.NEXTAUTH_URL;
+    process.env.NEXTAUTH_URL = "https://mail-settings.example.com";
+    try {
+      const viaPublic = await post("saveMailbox", saveFields(box), {
+        cookie,
+        origin: "https://mail-settings.example.com",
+      });
+      expect(viaPublic.body.result?.ok).toBe(true);
+    } finally {
+      if (publicAddress === undefined) delete process.env.NEXTAUTH_URL;
+      else process.env.NEXTAUTH_URL = publicAddress;
+    }
   });
 
   it("answers another tenant's mailbox as not found and leaves it alone", async () => {
@@ -345,17 +364,19 @@ describe("form actions posted by islands", () => {
     const cookie = await cookieOf(world.adminA);
     expect((await post("createUser", {}, { cookie })).status).toBe(404);
     expect((await post("constructor", {}, { cookie })).status).toBe(404);
-    const get = await open("/api/form-actions/saveMailbox", { headers: { cookie, origin: ORIGIN } });
+    const get = await open("/api/form-actions/saveMailbox", {
+      headers: { cookie, origin: ORIGIN, host: "portal.test" },
+    });
     expect(get.status).toBe(405);
     const json = await open("/api/form-actions/saveMailbox", {
       method: "POST",
-      headers: { cookie, origin: ORIGIN, "content-type": "application/json" },
+      headers: { cookie, origin: ORIGIN, host: "portal.test", "content-type": "application/json" },
       body: "{}",
     });
     expect(json.status).toBe(415);
     const big = await open("/api/form-actions/saveMailbox", {
       method: "POST",
-      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      headers: { cookie, origin: ORIGIN, host: "portal.test", "content-type": "application/x-www-form-urlencoded" },
       body: `name=${"x".repeat(1024 * 1024 + 1)}`,
     });
     expect(big.status).toBe(413);
@@ -368,7 +389,7 @@ describe("form actions posted by islands", () => {
     });
     const streamed = await open("/api/form-actions/saveMailbox", {
       method: "POST",
-      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      headers: { cookie, origin: ORIGIN, host: "portal.test", "content-type": "application/x-www-form-urlencoded" },
       body: stream,
       duplex: "half",
     } as RequestInit);
