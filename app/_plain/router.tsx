@@ -101,25 +101,28 @@ async function answerPage(request: Request, url: URL, page: PlainPage, parts: st
   const nonce = randomBytes(16).toString("base64");
   headers.set("content-security-policy", page.islands ? pagePolicy(nonce) : plainPagePolicy(nonce));
   headers.set("content-type", "text/html; charset=utf-8");
-  const frame = async (title: string, content: React.ReactNode, scripts: boolean) =>
+  const htmlOf = (title: string, body: React.ReactNode, scripts: boolean) =>
     `<!DOCTYPE html>${renderToString(
       <PlainDocument title={title} nonce={nonce} script={scripts ? islandScript() : undefined}>
-        <IslandScope.Provider value={{ actionNames: FORM_ACTION_NAMES, inside: false }}>
-          <PortalChrome actor={actor} csrfToken={await authCsrfToken()}>
-            {content}
-          </PortalChrome>
-        </IslandScope.Provider>
+        <IslandScope.Provider value={{ actionNames: FORM_ACTION_NAMES, inside: false }}>{body}</IslandScope.Provider>
       </PlainDocument>,
     )}`;
   let status = 200;
   let html: string;
   try {
-    html = await frame(page.title, await page.render(actor, parts, url.searchParams), page.islands);
+    const content = await page.render(actor, parts, url.searchParams);
+    const chrome = (
+      <PortalChrome actor={actor} csrfToken={await authCsrfToken()}>
+        {content}
+      </PortalChrome>
+    );
+    html = htmlOf(page.title, chrome, page.islands);
   } catch (error) {
     if (error instanceof PlainRedirect) return redirectTo(error.location, headers);
     if (!(error instanceof PlainNotFound)) throw error;
+    // As the App Router's root not-found page: without the portal's frame, which names the admin.
     status = 404;
-    html = await frame("Not found", <NotFound />, false);
+    html = htmlOf("Not found", <NotFound />, false);
   }
   return htmlAnswer(request, status, html, headers);
 }

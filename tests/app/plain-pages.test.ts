@@ -235,6 +235,7 @@ describe("the mailbox page as plain HTML with islands", () => {
       const html = await answer.text();
       expect(answer.status, path).toBe(404);
       expect(html).toContain("<h1>Not found</h1>");
+      expect(html.match(/<main/g)).toHaveLength(1);
       expect(html).not.toContain("Plain other");
       expect(html).not.toMatch(/<script/);
     }
