@@ -22,23 +22,30 @@ export async function readJsonBody(request: Request, refuse: Refuse = plainRefus
     ok: false as const,
     response: refuse(413, `The request body is larger than ${JSON_BODY_LIMIT / 1024} KiB.`),
   });
-  if (Number(request.headers.get("content-length") ?? 0) > JSON_BODY_LIMIT) return tooLarge();
+  const body = await readBodyUpTo(request, JSON_BODY_LIMIT);
+  if (!body) return tooLarge();
+  try {
+    return { ok: true, value: JSON.parse(body.toString("utf8")) };
+  } catch {
+    return { ok: false, response: refuse(400, "The request body is not valid JSON.") };
+  }
+}
+
+/** A request's body, or null when it is longer than `limit` bytes (declared or sent): read no further than that. */
+export async function readBodyUpTo(request: Request, limit: number): Promise<Buffer | null> {
+  if (Number(request.headers.get("content-length") ?? 0) > limit) return null;
   const chunks: Uint8Array[] = [];
   let size = 0;
   if (request.body) {
     const reader = request.body.getReader();
     for (let next = await reader.read(); !next.done; next = await reader.read()) {
       size += next.value.byteLength;
-      if (size > JSON_BODY_LIMIT) {
+      if (size > limit) {
         await reader.cancel();
-        return tooLarge();
+        return null;
       }
       chunks.push(next.value);
     }
   }
-  try {
-    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString("utf8")) };
-  } catch {
-    return { ok: false, response: refuse(400, "The request body is not valid JSON.") };
-  }
+  return Buffer.concat(chunks);
 }

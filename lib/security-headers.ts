@@ -25,13 +25,6 @@ export function plainPagePolicy(nonce: string): string {
   return pagePolicy(nonce).replace(/script-src [^;]+/, "script-src 'none'");
 }
 
-/** The headers next.config.js gives every answer of Next.js; app/_plain gives its pages the same. */
-export const FRAME_AND_SNIFF_HEADERS = {
-  "x-frame-options": "DENY",
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "same-origin",
-} as const;
-
 export const API_POLICY = "default-src 'none'; frame-ancestors 'none'";
 
 // The portal uses none of these browser features; saying so keeps an injected frame or script from asking.
@@ -49,4 +42,21 @@ export const PERMISSIONS_POLICY = [
 /** HSTS only when users reach the portal over https; sent on plain http it would be meaningless. */
 export function strictTransportSecurity(publicUrl: string | undefined): string | null {
   return publicUrl?.startsWith("https://") ? "max-age=63072000; includeSubDomains" : null;
+}
+
+/**
+ * The security headers of an answer the portal gives without Next.js (the direct routes: /api/v1 and
+ * the plain pages), under the given policy: what proxy.ts and next.config.js set on everything else.
+ */
+export function securityHeaders(policy: string): Record<string, string> {
+  const headers: Record<string, string> = {
+    "content-security-policy": policy,
+    "permissions-policy": PERMISSIONS_POLICY,
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+  };
+  const hsts = strictTransportSecurity(process.env.NEXTAUTH_URL);
+  if (hsts) headers["strict-transport-security"] = hsts;
+  return headers;
 }

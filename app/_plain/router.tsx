@@ -6,23 +6,14 @@ import { gzipSync } from "node:zlib";
 import { renderToString } from "react-dom/server";
 import { IslandScope } from "@/app/_components/island";
 import { PortalChrome } from "@/app/(portal)/portal-chrome";
-import { StatusView, statusQuery } from "@/app/(portal)/status/status-view";
+import StatusPage from "@/app/(portal)/status/page";
 import MailboxPage from "@/app/(portal)/tenants/[slug]/mailboxes/[mailboxId]/page";
 import NotFound from "@/app/not-found";
-import { getDb } from "@/db/client";
 import { isAuthorizedAction } from "@/lib/action";
-import type { UserActor } from "@/lib/auth/actor";
-import { authCsrfToken, currentActor } from "@/lib/auth/session";
-import { pageDetour } from "@/lib/auth/session-cookies";
-import {
-  API_POLICY,
-  FRAME_AND_SNIFF_HEADERS,
-  PERMISSIONS_POLICY,
-  pagePolicy,
-  plainPagePolicy,
-  strictTransportSecurity,
-} from "@/lib/security-headers";
-import { statusPage } from "@/lib/service/status";
+import { withSecurityHeaders } from "@/lib/api/http";
+import { authCsrfToken, requireActor } from "@/lib/auth/session";
+import { readBodyUpTo } from "@/lib/json-body";
+import { pagePolicy, plainPagePolicy, securityHeaders } from "@/lib/security-headers";
 import { FORM_ACTION_NAMES, FORM_ACTIONS } from "./actions";
 import { PlainDocument } from "./document";
 import { PlainNotFound, PlainRedirect } from "./server/next-navigation";
@@ -33,8 +24,8 @@ type PlainPage = {
   title: string;
   /** Whether the page has islands, and so loads the island script (app/_plain/islands.tsx). */
   islands: boolean;
-  /** The page below the portal's frame, for this signed-in admin, the address's parts and its query. */
-  render(actor: UserActor, parts: string[], search: URLSearchParams): React.ReactNode | Promise<React.ReactNode>;
+  /** The App Router's page component below the portal's frame, for the address's parts and its query. */
+  render(parts: string[], search: URLSearchParams): Promise<React.ReactNode>;
 };
 
 /**
@@ -49,17 +40,13 @@ const PAGES: PlainPage[] = [
     pattern: /^\/status$/,
     title: "Status",
     islands: false,
-    render(actor, _parts, search) {
-      const query = statusQuery(Object.fromEntries(search));
-      const now = Date.now();
-      return <StatusView status={statusPage(getDb(), actor, query, now)} query={query} now={now} />;
-    },
+    render: (_parts, search) => StatusPage({ searchParams: Promise.resolve(Object.fromEntries(search)) }),
   },
   {
     pattern: /^\/tenants\/([^/]+)\/mailboxes\/(\d+)$/,
     title: "Mailbox",
     islands: true,
-    render: (_actor, [slug = "", mailboxId = ""], search) =>
+    render: ([slug = "", mailboxId = ""], search) =>
       MailboxPage({
         params: Promise.resolve({ slug: decoded(slug), mailboxId: decoded(mailboxId) }),
         searchParams: Promise.resolve(Object.fromEntries(search)),
@@ -94,13 +81,12 @@ export function routePlainPage(request: Request): Promise<Response> | null {
 }
 
 async function answerPage(request: Request, url: URL, page: PlainPage, parts: string[]): Promise<Response> {
-  const headers = pageHeaders();
-  const actor = await currentActor();
-  const detour = pageDetour(actor);
-  if (detour || !actor) return redirectTo(detour ?? "/signin", headers);
   const nonce = randomBytes(16).toString("base64");
-  headers.set("content-security-policy", page.islands ? pagePolicy(nonce) : plainPagePolicy(nonce));
-  headers.set("content-type", "text/html; charset=utf-8");
+  const headers = new Headers({
+    ...securityHeaders(page.islands ? pagePolicy(nonce) : plainPagePolicy(nonce)),
+    "cache-control": "private, no-cache, no-store, max-age=0, must-revalidate",
+    vary: "Cookie, Accept-Encoding",
+  });
   const htmlOf = (title: string, body: React.ReactNode, scripts: boolean) =>
     `<!DOCTYPE html>${renderToString(
       <PlainDocument title={title} nonce={nonce} script={scripts ? islandScript() : undefined}>
@@ -110,7 +96,10 @@ async function answerPage(request: Request, url: URL, page: PlainPage, parts: st
   let status = 200;
   let html: string;
   try {
-    const content = await page.render(actor, parts, url.searchParams);
+    // As the (portal) layout does, then the page itself (which sends a user who must change the
+    // password to Account).
+    const actor = await requireActor({ duringPasswordChange: true });
+    const content = await page.render(parts, url.searchParams);
     const chrome = (
       <PortalChrome actor={actor} csrfToken={await authCsrfToken()}>
         {content}
@@ -118,12 +107,16 @@ async function answerPage(request: Request, url: URL, page: PlainPage, parts: st
     );
     html = htmlOf(page.title, chrome, page.islands);
   } catch (error) {
-    if (error instanceof PlainRedirect) return redirectTo(error.location, headers);
+    if (error instanceof PlainRedirect) {
+      headers.set("location", error.location);
+      return new Response(null, { status: 307, headers });
+    }
     if (!(error instanceof PlainNotFound)) throw error;
     // As the App Router's root not-found page: without the portal's frame, which names the admin.
     status = 404;
     html = htmlOf("Not found", <NotFound />, false);
   }
+  headers.set("content-type", "text/html; charset=utf-8");
   return htmlAnswer(request, status, html, headers);
 }
 
@@ -133,15 +126,12 @@ async function answerPage(request: Request, url: URL, page: PlainPage, parts: st
  */
 async function answerFormAction(request: Request, name: string): Promise<Response> {
   const json = (status: number, body: unknown) =>
-    new Response(JSON.stringify(body), {
-      status,
-      headers: {
-        ...FRAME_AND_SNIFF_HEADERS,
-        "content-type": "application/json",
-        "cache-control": "no-store",
-        "content-security-policy": API_POLICY,
-      },
-    });
+    withSecurityHeaders(
+      new Response(JSON.stringify(body), {
+        status,
+        headers: { "content-type": "application/json", "cache-control": "no-store" },
+      }),
+    );
   if (request.method !== "POST") return json(405, { error: "Form actions are posted." });
   if (!fromThePortal(request))
     return json(403, { error: "A form action is accepted from the portal's own pages only." });
@@ -151,7 +141,7 @@ async function answerFormAction(request: Request, name: string): Promise<Respons
   const type = request.headers.get("content-type") ?? "";
   if (!/^(multipart\/form-data|application\/x-www-form-urlencoded)\b/.test(type))
     return json(415, { error: "A form action takes a form." });
-  const body = await readLimited(request, FORM_LIMIT_BYTES);
+  const body = await readBodyUpTo(request, FORM_LIMIT_BYTES);
   if (!body) return json(413, { error: "The form is larger than 1 MiB." });
   const form = await new Response(new Uint8Array(body), { headers: { "content-type": type } })
     .formData()
@@ -187,41 +177,6 @@ function fromThePortal(request: Request): boolean {
   // Validated at start-up (lib/env.ts).
   if (process.env.NEXTAUTH_URL) hosts.push(new URL(process.env.NEXTAUTH_URL).host);
   return origin !== "" && hosts.includes(origin);
-}
-
-/** The body, or null when it is longer than the limit (read no further than that). */
-async function readLimited(request: Request, limit: number): Promise<Uint8Array | null> {
-  if (Number(request.headers.get("content-length") ?? 0) > limit) return null;
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (!request.body) return new Uint8Array();
-  const reader = request.body.getReader();
-  for (let read = await reader.read(); !read.done; read = await reader.read()) {
-    size += read.value.length;
-    if (size > limit) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(read.value);
-  }
-  return Buffer.concat(chunks);
-}
-
-function pageHeaders(): Headers {
-  const headers = new Headers({
-    ...FRAME_AND_SNIFF_HEADERS,
-    "permissions-policy": PERMISSIONS_POLICY,
-    "cache-control": "private, no-cache, no-store, max-age=0, must-revalidate",
-    vary: "Cookie, Accept-Encoding",
-  });
-  const hsts = strictTransportSecurity(process.env.NEXTAUTH_URL);
-  if (hsts) headers.set("strict-transport-security", hsts);
-  return headers;
-}
-
-function redirectTo(location: string, headers: Headers): Response {
-  headers.set("location", location);
-  return new Response(null, { status: 307, headers });
 }
 
 function htmlAnswer(request: Request, status: number, html: string, headers: Headers): Response {

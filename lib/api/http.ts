@@ -6,7 +6,7 @@ import type { ApiKeyActor } from "@/lib/auth/actor";
 import { clientAddressOf } from "@/lib/auth/client-address";
 import { describeError, NotFoundError } from "@/lib/errors";
 import { readJsonBody } from "@/lib/json-body";
-import { API_POLICY, PERMISSIONS_POLICY, strictTransportSecurity } from "@/lib/security-headers";
+import { API_POLICY, securityHeaders } from "@/lib/security-headers";
 import type { Refusal } from "@/lib/service/refusals";
 
 const PROBLEM_BASE = "https://navigator-mail.invalid/problems";
@@ -132,14 +132,7 @@ export function apiOperation<P>(scope: ApiScope, handle: Handler<P>) {
 
 /** What proxy.ts sets on every other answer: API answers load nothing, use no browser feature, and HSTS over https. */
 export function withSecurityHeaders(response: Response): Response {
-  response.headers.set("content-security-policy", API_POLICY);
-  response.headers.set("permissions-policy", PERMISSIONS_POLICY);
-  // next.config.js sets these on everything Next.js answers; the direct route answers without it.
-  response.headers.set("x-frame-options", "DENY");
-  response.headers.set("x-content-type-options", "nosniff");
-  response.headers.set("referrer-policy", "same-origin");
-  const hsts = strictTransportSecurity(process.env.NEXTAUTH_URL);
-  if (hsts) response.headers.set("strict-transport-security", hsts);
+  for (const [name, value] of Object.entries(securityHeaders(API_POLICY))) response.headers.set(name, value);
   return response;
 }
 
