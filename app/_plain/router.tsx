@@ -3,15 +3,15 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
+import type { Metadata } from "next";
 import { renderToString } from "react-dom/server";
 import { IslandScope } from "@/app/_components/island";
-import { PortalChrome } from "@/app/(portal)/portal-chrome";
-import StatusPage from "@/app/(portal)/status/page";
-import MailboxPage from "@/app/(portal)/tenants/[slug]/mailboxes/[mailboxId]/page";
+import PortalLayout from "@/app/(portal)/layout";
+import StatusPage, { metadata as statusMetadata } from "@/app/(portal)/status/page";
+import MailboxPage, { metadata as mailboxMetadata } from "@/app/(portal)/tenants/[slug]/mailboxes/[mailboxId]/page";
 import NotFound from "@/app/not-found";
 import { isAuthorizedAction } from "@/lib/action";
 import { withSecurityHeaders } from "@/lib/api/http";
-import { authCsrfToken, requireActor } from "@/lib/auth/session";
 import { readBodyUpTo } from "@/lib/json-body";
 import { pagePolicy, plainPagePolicy, securityHeaders } from "@/lib/security-headers";
 import { FORM_ACTION_NAMES, FORM_ACTIONS } from "./actions";
@@ -21,7 +21,8 @@ import { plainRequest } from "./server/request-context";
 
 type PlainPage = {
   pattern: RegExp;
-  title: string;
+  /** The page's own metadata, for its title. */
+  metadata: Metadata;
   /** Whether the page has islands, and so loads the island script (app/_plain/islands.tsx). */
   islands: boolean;
   /** The App Router's page component below the portal's frame, for the address's parts and its query. */
@@ -38,13 +39,13 @@ type PlainPage = {
 const PAGES: PlainPage[] = [
   {
     pattern: /^\/status$/,
-    title: "Status",
+    metadata: statusMetadata,
     islands: false,
     render: (_parts, search) => StatusPage({ searchParams: Promise.resolve(Object.fromEntries(search)) }),
   },
   {
     pattern: /^\/tenants\/([^/]+)\/mailboxes\/(\d+)$/,
-    title: "Mailbox",
+    metadata: mailboxMetadata,
     islands: true,
     render: ([slug = "", mailboxId = ""], search) =>
       MailboxPage({
@@ -96,16 +97,9 @@ async function answerPage(request: Request, url: URL, page: PlainPage, parts: st
   let status = 200;
   let html: string;
   try {
-    // As the (portal) layout does, then the page itself (which sends a user who must change the
-    // password to Account).
-    const actor = await requireActor({ duringPasswordChange: true });
+    // The page, inside the (portal) layout, both the App Router's own components.
     const content = await page.render(parts, url.searchParams);
-    const chrome = (
-      <PortalChrome actor={actor} csrfToken={await authCsrfToken()}>
-        {content}
-      </PortalChrome>
-    );
-    html = htmlOf(page.title, chrome, page.islands);
+    html = htmlOf(String(page.metadata.title), await PortalLayout({ children: content }), page.islands);
   } catch (error) {
     if (error instanceof PlainRedirect) {
       headers.set("location", error.location);
