@@ -288,6 +288,17 @@ describe("form actions posted by islands", () => {
     expect(row(box.id)).toMatchObject({ name: "Form target renamed", version: before + 1 });
   });
 
+  it("refuses a replayed save: the form's version is spent, and the row keeps the first save", async () => {
+    const cookie = await cookieOf(world.adminA);
+    const fields = saveFields(box, { name: "Form target once" });
+    expect((await post("saveMailbox", fields, { cookie })).body.result?.ok).toBe(true);
+    const after = row(box.id);
+    const replayed = await post("saveMailbox", { ...fields, name: "Form target twice" }, { cookie });
+    expect(replayed.body.result?.ok).toBe(false);
+    expect(replayed.body.result).toMatchObject({ error: expect.stringContaining("reload to see the changes") });
+    expect(row(box.id)).toEqual(after);
+  });
+
   it("puts field errors beside the fields and never sends a password back", async () => {
     const cookie = await cookieOf(world.adminA);
     const before = row(box.id);
