@@ -3,8 +3,6 @@ const nextConfig = {
   poweredByHeader: false,
   reactStrictMode: true,
   serverExternalPackages: ["better-sqlite3"],
-  // Type checking runs in `npm test` (tsc --noEmit) over app, lib and tests together.
-  typescript: { ignoreBuildErrors: true },
   async headers() {
     return [
       {

@@ -18,6 +18,6 @@ export function proxy(request: NextRequest) {
   return response;
 }
 
-// The business-system API (/api/v1) sets the same headers itself (lib/api/http.ts): in production
-// scripts/serve.mjs answers it without Next.js's routing and middleware.
+// The business-system API (/api/v1) sets the same headers itself (app/api/v1/_lib/http.ts), so a token request,
+// which may come hundreds of times a second, does not pass through this function.
 export const config = { matcher: ["/((?!_next/static|_next/image|favicon.ico|api/v1/).*)"] };

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { CLOUDS, MAILBOX_TYPES } from "../lib/engine/settings";
+import { CLOUDS, MAILBOX_TYPES, SIGN_IN_METHODS } from "../lib/engine/settings";
 import type { StepResult } from "../lib/engine/steps";
 
 const timestamps = {
@@ -108,10 +108,6 @@ export const healthChecks = sqliteTable("health_checks", {
   at: integer("at", { mode: "timestamp_ms" }).notNull(),
 });
 
-/** What an administrator chooses on the form; "password" without Azure fields is plain password login. */
-export const SIGN_IN_CHOICES = ["password", "device", "app"] as const;
-export type SignInChoice = (typeof SIGN_IN_CHOICES)[number];
-
 export const mailboxes = sqliteTable(
   "mailboxes",
   {
@@ -135,7 +131,7 @@ export const mailboxes = sqliteTable(
     azureTenantId: text("azure_tenant_id"),
     cloud: text("cloud", { enum: CLOUDS }).notNull().default("global"),
     // How the mailbox signs in: the setup guide's password (plain login without Azure fields), or app-only.
-    signInMethod: text("sign_in_method", { enum: SIGN_IN_CHOICES }).notNull().default("password"),
+    signInMethod: text("sign_in_method", { enum: SIGN_IN_METHODS }).notNull().default("password"),
     // App-only: a client secret, or a certificate (public, shown to the admin) with its private key.
     clientSecretSealed: text("client_secret_sealed"),
     certificatePem: text("certificate_pem"),

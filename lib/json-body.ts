@@ -32,7 +32,7 @@ export async function readJsonBody(request: Request, refuse: Refuse = plainRefus
 }
 
 /** A request's body, or null when it is longer than `limit` bytes (declared or sent): read no further than that. */
-export async function readBodyUpTo(request: Request, limit: number): Promise<Buffer | null> {
+async function readBodyUpTo(request: Request, limit: number): Promise<Buffer | null> {
   if (Number(request.headers.get("content-length") ?? 0) > limit) return null;
   const chunks: Uint8Array[] = [];
   let size = 0;

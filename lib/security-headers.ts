@@ -17,14 +17,6 @@ export function pagePolicy(nonce: string): string {
   ].join("; ");
 }
 
-/**
- * The policy of a page served as plain HTML (app/_plain): it runs no script at all, so none may run;
- * its one inline stylesheet carries the nonce.
- */
-export function plainPagePolicy(nonce: string): string {
-  return pagePolicy(nonce).replace(/script-src [^;]+/, "script-src 'none'");
-}
-
 export const API_POLICY = "default-src 'none'; frame-ancestors 'none'";
 
 // The portal uses none of these browser features; saying so keeps an injected frame or script from asking.
@@ -45,8 +37,8 @@ export function strictTransportSecurity(publicUrl: string | undefined): string |
 }
 
 /**
- * The security headers of an answer the portal gives without Next.js (the direct routes: /api/v1 and
- * the plain pages), under the given policy: what proxy.ts and next.config.js set on everything else.
+ * The security headers of an answer under the given policy: what proxy.ts and next.config.js set on
+ * pages, for the routes proxy.ts leaves out (/api/v1, whose route handlers set them themselves).
  */
 export function securityHeaders(policy: string): Record<string, string> {
   const headers: Record<string, string> = {

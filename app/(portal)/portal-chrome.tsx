@@ -3,8 +3,7 @@ import { isSuperAdmin, type UserActor } from "@/lib/auth/actor";
 
 /**
  * The portal's frame around every signed-in page: the skip link, the main navigation and who is
- * signed in, with a plain sign-out form (signing out needs no JavaScript in the page). The same frame
- * serves the App Router layout and the pages served as plain HTML (app/_plain).
+ * signed in, with a plain sign-out form (signing out needs no JavaScript in the page).
  */
 export function PortalChrome({
   actor,

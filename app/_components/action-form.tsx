@@ -1,7 +1,6 @@
 "use client";
 
-import { useRouter } from "next/navigation";
-import { createContext, useActionState, useContext, useEffect, useId, useRef } from "react";
+import { createContext, useActionState, useContext, useId } from "react";
 import type { ActionResult } from "@/lib/action-result";
 import { CopyButton } from "./copy-button";
 
@@ -9,11 +8,7 @@ type Action = (previous: ActionResult | null, formData: FormData) => Promise<Act
 
 const FormState = createContext<ActionResult | null>(null);
 
-/**
- * A form bound to a server action: shows the summary, keeps what was typed on failure. In a plain
- * page (app/_plain) the action arrives as its name and the form posts to /api/form-actions/<name>;
- * after a success the page's server-rendered parts are refreshed, as the App Router does.
- */
+/** A form bound to a server action: shows the summary, keeps what was typed on failure. */
 export function ActionForm({
   action,
   submitLabel,
@@ -23,7 +18,7 @@ export function ActionForm({
   inline = false,
   id,
 }: {
-  action: Action | string;
+  action: Action;
   submitLabel: string;
   pendingLabel?: string;
   children?: React.ReactNode;
@@ -31,42 +26,9 @@ export function ActionForm({
   inline?: boolean;
   id?: string;
 }) {
-  const router = useRouter();
-  const form = useRef<HTMLFormElement>(null);
-  const named = typeof action === "string" ? action : null;
-  const [state, formAction, pending] = useActionState(
-    named ? (_previous: ActionResult | null, data: FormData) => postFormAction(named, data) : (action as Action),
-    null,
-  );
-  useEffect(() => {
-    if (!named || !state) return;
-    if (state.ok) router.refresh();
-    // The App Router resets the form after its action; here only what must not stay is cleared.
-    else
-      for (const secret of form.current?.querySelectorAll<HTMLInputElement>("input[type=password], [data-secret]") ??
-        [])
-        secret.value = "";
-  }, [named, state, router]);
+  const [state, formAction, pending] = useActionState(action, null);
   return (
-    <form
-      ref={form}
-      id={id}
-      // Posted by hand in a plain page; should it be sent before the island script runs, it goes to
-      // the same endpoint, never into the address (where a password would end up in logs).
-      action={named ? `/api/form-actions/${named}` : formAction}
-      method={named ? "post" : undefined}
-      encType={named ? "multipart/form-data" : undefined}
-      onSubmit={
-        named
-          ? (event) => {
-              event.preventDefault();
-              formAction(new FormData(event.currentTarget));
-            }
-          : undefined
-      }
-      noValidate
-      className={className ?? (inline ? "inline-form" : "form")}
-    >
+    <form id={id} action={formAction} noValidate className={className ?? (inline ? "inline-form" : "form")}>
       <FormState.Provider value={state}>
         {children}
         <div className="form-actions">
@@ -352,23 +314,4 @@ function useFieldState(name: string) {
 function describedBy(ids: Ids, hint?: string, errors?: string[]): string | undefined {
   const parts = [hint ? ids.hint : null, errors ? ids.error : null].filter(Boolean);
   return parts.length ? parts.join(" ") : undefined;
-}
-
-/** A plain page's form action over HTTP: the action's result, or a navigation where it redirects. */
-async function postFormAction(name: string, data: FormData): Promise<ActionResult> {
-  const values: Record<string, string> = {};
-  for (const [key, value] of data) if (typeof value === "string") values[key] = value;
-  const failed = (error: string): ActionResult => ({ ok: false, error, fieldErrors: {}, values });
-  try {
-    const response = await fetch(`/api/form-actions/${encodeURIComponent(name)}`, { method: "POST", body: data });
-    const answer = (await response.json().catch(() => null)) as { result?: ActionResult; redirect?: string } | null;
-    if (answer?.redirect) {
-      window.location.assign(answer.redirect);
-      return new Promise<ActionResult>(() => {});
-    }
-    if (answer?.result) return answer.result;
-    return failed(`The portal answered HTTP ${response.status}; nothing was saved. Reload the page and try again.`);
-  } catch {
-    return failed("The portal could not be reached; nothing was saved. Check the connection and try again.");
-  }
 }

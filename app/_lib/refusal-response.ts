@@ -1,22 +1,28 @@
 import { z } from "zod";
 import type { Refusal, RefusalKind } from "@/lib/service/refusals";
 
-/** The one place a refused test becomes an HTTP answer. */
-const STATUS: Record<RefusalKind, number> = {
-  invalid: 422,
-  busy: 409,
-  capacity: 429,
-  rate_limited: 429,
-  cooldown: 429,
+/**
+ * The one place a refusal becomes an HTTP status, for the portal's own routes and for /api/v1 alike,
+ * with the title the API's problem details give it.
+ */
+export const REFUSAL_ANSWERS: Record<RefusalKind, { status: number; title: string }> = {
+  invalid: { status: 422, title: "Not possible" },
+  busy: { status: 409, title: "Busy" },
+  capacity: { status: 429, title: "Busy" },
+  rate_limited: { status: 429, title: "Too many" },
+  cooldown: { status: 429, title: "Cooling down" },
 };
 
+/** Retry-After, where waiting helps. */
+export function retryAfterHeaders(refusal: Refusal): Record<string, string> {
+  return "retryAfterSeconds" in refusal ? { "retry-after": String(refusal.retryAfterSeconds) } : {};
+}
+
 export function refusalResponse(refusal: Refusal): Response {
-  const headers: Record<string, string> = {};
-  if ("retryAfterSeconds" in refusal) headers["retry-after"] = String(refusal.retryAfterSeconds);
   const fieldErrors = refusal.kind === "invalid" ? refusal.fieldErrors : {};
   return Response.json(
     { error: refusal.message, kind: refusal.kind, fieldErrors },
-    { status: STATUS[refusal.kind], headers },
+    { status: REFUSAL_ANSWERS[refusal.kind].status, headers: retryAfterHeaders(refusal) },
   );
 }
 

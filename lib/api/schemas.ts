@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { CLOUDS, MAILBOX_TYPES } from "@/lib/engine/settings";
-import { SIGN_IN_METHODS } from "@/lib/engine/sign-in-methods";
+import { CLOUDS, MAILBOX_TYPES, SIGN_IN_METHODS } from "@/lib/engine/settings";
 import { STEP_LABELS } from "@/lib/engine/steps";
 
 // The shapes of /api/v1: the route handlers parse and answer with these, and the OpenAPI document is
@@ -8,7 +7,6 @@ import { STEP_LABELS } from "@/lib/engine/steps";
 
 const timestamp = z.iso.datetime().describe("UTC time, ISO 8601");
 const stepNames = Object.keys(STEP_LABELS) as [keyof typeof STEP_LABELS, ...(keyof typeof STEP_LABELS)[]];
-const methods = Object.keys(SIGN_IN_METHODS) as [keyof typeof SIGN_IN_METHODS, ...(keyof typeof SIGN_IN_METHODS)[]];
 
 export const problemSchema = z
   .object({
@@ -30,7 +28,7 @@ export const mailboxSummarySchema = z
     name: z.string(),
     type: z.enum(MAILBOX_TYPES),
     login: z.string(),
-    sign_in_method: z.enum(methods),
+    sign_in_method: z.enum(SIGN_IN_METHODS),
     updated_at: timestamp,
   })
   .meta({ id: "MailboxSummary" });

@@ -5,7 +5,7 @@ import type { CredentialProvider, TokenCacheStore } from "./credentials";
 import { type Diagnosis, diagnose } from "./diagnoses";
 import { guardHost, type Resolver } from "./network-guard";
 import { type CheckSettings, tlsModeFor } from "./settings";
-import { SIGN_IN_METHODS, signInMethodOf } from "./sign-in-methods";
+import { SIGN_IN_PROVIDERS } from "./sign-in-methods";
 import { type CheckOutcome, STEP_LABELS, type StepName, type StepResult } from "./steps";
 import type { Endpoint, InboxWatcher, MailCredentials, Transport } from "./transport";
 import { TRANSPORTS, type TransportName } from "./transports";
@@ -249,7 +249,7 @@ export async function runChecksToEnd(
 }
 
 export function providerFor(settings: CheckSettings): CredentialProvider | null {
-  return SIGN_IN_METHODS[signInMethodOf(settings)].provider;
+  return SIGN_IN_PROVIDERS[settings.signInMethod];
 }
 
 function usedTransports(settings: CheckSettings): [TransportName, Transport][] {

@@ -3,6 +3,24 @@
 export const MAILBOX_TYPES = ["smtp_imap", "smtp", "imap"] as const;
 export type MailboxType = (typeof MAILBOX_TYPES)[number];
 
+/**
+ * How a mailbox signs in to its mail servers, one name for the database, the engine and the API.
+ * `basic` sends the password itself (no Azure fields: providers that still allow it); `password` gets
+ * an OAuth token with the setup guide's password grant; `device` from a Microsoft sign-in kept as a
+ * refresh token; `app` as the app registration itself. Every method but `basic` signs in with XOAUTH2.
+ */
+export const SIGN_IN_METHODS = ["basic", "password", "device", "app"] as const;
+export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
+
+/**
+ * The setup guide's rule, in one place: a password mailbox signs in with the password grant when it
+ * has the Azure fields, and with plain password login when they are empty. Other methods stay.
+ */
+export function signInMethodWith(method: SignInMethod, azureClientId: string | null | undefined): SignInMethod {
+  if (method !== "basic" && method !== "password") return method;
+  return azureClientId ? "password" : "basic";
+}
+
 export const CLOUDS = ["global", "usgov", "china"] as const;
 export type Cloud = (typeof CLOUDS)[number];
 
@@ -23,8 +41,7 @@ export type CheckSettings = {
   azureClientId: string | null;
   azureTenantId: string | null;
   cloud: Cloud;
-  /** How the mailbox signs in; without it, OAuth with the password grant when a ClientID is set. */
-  signInMethod?: "basic" | "password" | "device" | "app";
+  signInMethod: SignInMethod;
   appCredential?: AppCredential | null;
 };
 

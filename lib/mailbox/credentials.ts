@@ -2,7 +2,6 @@ import "server-only";
 import type { Mailbox } from "@/db/schema";
 import type { UserActor } from "@/lib/auth/actor";
 import { seal } from "@/lib/crypto/seal";
-import type { CheckSettings } from "@/lib/engine/settings";
 import { checkCertificate } from "./app-credential";
 import { appSecretContext, sealMailboxPassword } from "./password";
 import type { MailboxSettings } from "./schema";
@@ -92,9 +91,4 @@ export function hasAppCredential(
   mailbox: Pick<Mailbox, "clientSecretSealed" | "privateKeySealed"> | undefined,
 ): boolean {
   return Boolean(mailbox?.clientSecretSealed || mailbox?.privateKeySealed);
-}
-
-/** The engine's method for a stored choice; "password" without Azure fields is plain password login. */
-export function engineMethodOf(mailbox: Pick<Mailbox, "signInMethod">): CheckSettings["signInMethod"] {
-  return mailbox.signInMethod === "password" ? undefined : mailbox.signInMethod;
 }

@@ -1,5 +1,4 @@
-import type { SignInChoice } from "@/db/schema";
-import { CLOUD_PROFILES, type MailboxType } from "@/lib/engine/settings";
+import { CLOUD_PROFILES, type MailboxType, type SignInMethod } from "@/lib/engine/settings";
 
 /** Labels as the setup guide names them, and one line on where each value comes from. */
 export const MAILBOX_FIELDS = {
@@ -58,10 +57,24 @@ export const MAILBOX_TYPE_LABELS: Record<MailboxType, string> = {
   imap: "IMAP (receive only)",
 };
 
-export const SIGN_IN_CHOICE_LABELS: Record<SignInChoice, string> = {
-  password: "Password, as in the setup guide (plain password login without the Azure fields)",
-  device: "Microsoft sign-in with a device code (no password stored; works with MFA)",
-  app: "App-only: client secret or certificate (no user password; works with MFA)",
+/**
+ * The sign-in methods' labels: `short` in lists, `choice` on the form. The form offers no "basic": a
+ * password mailbox without the Azure fields is plain password login (lib/mailbox/schema.ts).
+ */
+export const SIGN_IN_METHOD_LABELS: Record<SignInMethod, { short: string; choice: string | null }> = {
+  basic: { short: "Password", choice: null },
+  password: {
+    short: "Microsoft 365, password",
+    choice: "Password, as in the setup guide (plain password login without the Azure fields)",
+  },
+  device: {
+    short: "Microsoft 365, Microsoft sign-in",
+    choice: "Microsoft sign-in with a device code (no password stored; works with MFA)",
+  },
+  app: {
+    short: "Microsoft 365, app-only",
+    choice: "App-only: client secret or certificate (no user password; works with MFA)",
+  },
 };
 
 /** The Microsoft clouds as choices of a form (mailbox settings, a tenant's default app registration). */

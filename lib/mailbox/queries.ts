@@ -1,12 +1,11 @@
+import type { SignInMethod } from "@/lib/engine/settings";
 import "server-only";
 import { and, asc, count, eq, sql } from "drizzle-orm";
 import { type Db, preparedOnce, type Queryable } from "@/db/client";
 import { type Mailbox, mailboxes, tenants } from "@/db/schema";
 import { type Actor, assertMailboxAccess, assertTenantAccess } from "@/lib/auth/actor";
-import { type SignInMethod, signInMethodOf } from "@/lib/engine/sign-in-methods";
 import { NotFoundError } from "@/lib/errors";
 import { containsPattern, PAGE_SIZE, pageWindow } from "@/lib/paging";
-import { engineMethodOf } from "./credentials";
 import { type PasswordState, passwordState } from "./password";
 
 export type MailboxSummary = Pick<Mailbox, "id" | "name" | "login" | "type" | "updatedAt"> & {
@@ -68,8 +67,7 @@ export function listMailboxesPage(
 }
 
 function summaryOf(mailbox: Mailbox): MailboxSummary {
-  const method = signInMethodOf({ azureClientId: mailbox.azureClientId, signInMethod: engineMethodOf(mailbox) });
-  const { id, name, login, type, updatedAt } = mailbox;
+  const { signInMethod: method, id, name, login, type, updatedAt } = mailbox;
   return { id, name, login, type, updatedAt, method, missing: missingCredential(mailbox, method) };
 }
 

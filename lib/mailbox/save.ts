@@ -4,7 +4,7 @@ import type { Db, Tx } from "@/db/client";
 import { type Mailbox, mailboxes } from "@/db/schema";
 import { diffChanges, recordAudit } from "@/lib/audit/log";
 import type { UserActor } from "@/lib/auth/actor";
-import { usesImap, usesSmtp } from "@/lib/engine/settings";
+import { signInMethodWith, usesImap, usesSmtp } from "@/lib/engine/settings";
 import { getEnv } from "@/lib/env";
 import { UserError } from "@/lib/errors";
 import { formatUtc } from "@/lib/format-time";
@@ -113,7 +113,8 @@ export function saveEntraApp(
   certificate?: { certificatePem: string; privateKeyPem: string },
 ): Mailbox {
   return rewriteCredentials(db, actor, at, "mailbox.update", (current) => {
-    if (!certificate) return { ...app, ...NOT_SIGNED_IN };
+    if (!certificate)
+      return { ...app, ...NOT_SIGNED_IN, signInMethod: signInMethodWith(current.signInMethod, app.azureClientId) };
     const input = { signInMethod: "app" as const, clearPassword: false, ...certificate };
     return { ...app, ...NOT_SIGNED_IN, ...credentialColumns(current, input, actor, current), signInMethod: "app" };
   });

@@ -1,24 +1,22 @@
 import { z } from "zod";
-import { MONITOR_FREQUENCIES, SIGN_IN_CHOICES } from "@/db/schema";
+import { MONITOR_FREQUENCIES } from "@/db/schema";
 import {
   CLOUDS,
   IMAP_PORTS,
   IMPLICIT_TLS_PORTS,
   MAILBOX_TYPES,
+  SIGN_IN_METHODS,
+  type SignInMethod,
   SMTP_PORTS,
   STARTTLS_PORTS,
+  signInMethodWith,
   usesImap,
   usesSmtp,
 } from "@/lib/engine/settings";
+import { clientIdError, EMAIL_SHAPE, isDomainName, tenantIdError } from "@/lib/entra-ids";
 import { checkCertificate, clientSecretError } from "./app-credential";
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
-const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-// Entra client secrets are ~40 characters with a "~" in the fourth place (e.g. "abc8Q~…").
-const CLIENT_SECRET_SHAPE = /^[A-Za-z0-9_.-]{3}\dQ~[A-Za-z0-9_.~-]{30,}$|^[A-Za-z0-9_.~-]{3,5}~[A-Za-z0-9_.~-]{30,}$/;
 const PERSONAL_DOMAIN = /^(outlook|hotmail|live|msn|passport)\.[a-z.]{2,}$/i;
-const MULTI_TENANT_ALIASES = ["common", "consumers", "organizations"];
 
 const blankToUndefined = (value: unknown) => (typeof value === "string" && value.trim() === "" ? undefined : value);
 const optionalText = (max: number) =>
@@ -55,7 +53,7 @@ const mailboxFields = z.object({
   azureClientId: optionalText(100),
   azureTenantId: optionalText(253).transform((v) => v?.toLowerCase()),
   cloud: z.enum(CLOUDS, { error: "Choose a Microsoft cloud." }).default("global"),
-  signInMethod: z.enum(SIGN_IN_CHOICES, { error: "Choose a sign-in method." }).default("password"),
+  signInMethod: z.enum(SIGN_IN_METHODS, { error: "Choose a sign-in method." }).default("password"),
   clientSecret: z.preprocess(
     (v) => (v === "" ? undefined : v),
     z.string().max(512, "Use at most 512 characters.").optional(),
@@ -171,7 +169,12 @@ function checkAppOnly(value: Fields, add: (path: keyof Fields, message: string) 
   }
 }
 
-export const mailboxSettingsSchema = mailboxFields.superRefine(checkMailboxSettings);
+/** A password mailbox is stored as what it is: the password grant with the Azure fields, plain password login without. */
+function withPasswordMethod<T extends { signInMethod: SignInMethod; azureClientId?: string | undefined }>(value: T): T {
+  return { ...value, signInMethod: signInMethodWith(value.signInMethod, value.azureClientId) };
+}
+
+export const mailboxSettingsSchema = mailboxFields.superRefine(checkMailboxSettings).transform(withPasswordMethod);
 export type MailboxSettings = z.infer<typeof mailboxSettingsSchema>;
 
 const id = z.coerce.number().int().positive();
@@ -182,33 +185,14 @@ export const saveMailboxSchema = mailboxFields
     mailboxId: z.preprocess(blankToUndefined, id.optional()),
     version: z.preprocess(blankToUndefined, id.optional()),
   })
-  .superRefine(checkMailboxSettings);
+  .superRefine(checkMailboxSettings)
+  .transform(withPasswordMethod);
 export type SaveMailboxInput = z.infer<typeof saveMailboxSchema>;
 
 export const deleteMailboxSchema = z.object({ tenantId: id, mailboxId: id });
 export const generateCertificateSchema = z.object({ tenantId: id, mailboxId: id, version: id });
 
 export const MAILBOX_SECRET_FIELDS = ["password", "clientSecret", "privateKeyPem"] as const;
-
-export function clientIdError(value: string): string | null {
-  if (GUID.test(value)) return null;
-  if (EMAIL_SHAPE.test(value))
-    return "This is an email address. The ClientID is the Application (client) ID, a GUID such as 1b2c3d4e-0000-4000-8000-123456789abc, on the app registration's Overview page.";
-  if (CLIENT_SECRET_SHAPE.test(value))
-    return "This looks like a client secret. Navigator Mail needs no secret: enter the Application (client) ID, a GUID, from the app registration's Overview page.";
-  return "Enter the Application (client) ID: a GUID such as 1b2c3d4e-0000-4000-8000-123456789abc.";
-}
-
-export function tenantIdError(value: string): string | null {
-  if (MULTI_TENANT_ALIASES.includes(value.toLowerCase())) {
-    return `"${value}" is not a specific tenant, and password sign-in needs one: enter the Directory (tenant) ID or a verified domain such as contoso.onmicrosoft.com.`;
-  }
-  if (GUID.test(value)) return null;
-  if (EMAIL_SHAPE.test(value))
-    return "This is an email address. Enter the Directory (tenant) ID (a GUID) or just the domain, e.g. contoso.onmicrosoft.com.";
-  if (isDomainName(value)) return null;
-  return "Enter the Directory (tenant) ID, a GUID, or a verified domain such as contoso.onmicrosoft.com.";
-}
 
 function loginError(login: string, oauth: boolean): string | null {
   if (!EMAIL_SHAPE.test(login))
@@ -250,10 +234,4 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 function isIpLiteral(value: string): boolean {
   const bare = value.replace(/^\[(.*)\]$/, "$1");
   return IPV4.test(bare) || (/^[0-9a-f:.]+$/i.test(bare) && (bare.match(/:/g) ?? []).length >= 2);
-}
-
-function isDomainName(value: string): boolean {
-  if (value.length > 253 || !value.includes(".")) return false;
-  const labels = value.split(".");
-  return labels.every((label) => HOST_LABEL.test(label)) && !/^\d+$/.test(labels.at(-1)!);
 }

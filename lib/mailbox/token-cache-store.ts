@@ -6,7 +6,6 @@ import { type Mailbox, mailboxes, tokenCaches } from "@/db/schema";
 import { open, seal, sealingContext } from "@/lib/crypto/seal";
 import type { TokenCacheStore } from "@/lib/engine/credentials";
 import type { CheckSettings } from "@/lib/engine/settings";
-import { signInMethodOf } from "@/lib/engine/sign-in-methods";
 
 /** The saved mailbox, at the version the test started from. */
 type Owner = Pick<
@@ -23,7 +22,7 @@ export const tokenCacheContext = (owner: Pick<Mailbox, "id" | "tenantId">) =>
  */
 function tokenCacheFingerprint(settings: CheckSettings, authorityHost: string, secretSetAt: Date | null): string {
   const parts = [
-    signInMethodOf(settings),
+    settings.signInMethod,
     settings.login.trim().toLowerCase(),
     settings.azureClientId?.toLowerCase(),
     settings.azureTenantId?.toLowerCase(),

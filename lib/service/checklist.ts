@@ -1,9 +1,8 @@
 import type { Mailbox, MailboxTest } from "@/db/schema";
 import type { SetupStep } from "@/lib/engine/diagnoses";
+import type { SignInMethod } from "@/lib/engine/settings";
 import { authorityHostFor, usesImap, usesSmtp } from "@/lib/engine/settings";
-import { type SignInMethod, signInMethodOf } from "@/lib/engine/sign-in-methods";
 import type { StepName, StepResult } from "@/lib/engine/steps";
-import { engineMethodOf } from "@/lib/mailbox/credentials";
 
 export type ChecklistStatus = "passed" | "failed" | "unknown" | "not-needed";
 
@@ -148,10 +147,7 @@ export function setupChecklist(
   lastTest: MailboxTest | undefined,
   known: Known = {},
 ): ChecklistItem[] {
-  const method = signInMethodOf({
-    azureClientId: mailbox.azureClientId,
-    signInMethod: engineMethodOf(mailbox),
-  });
+  const method = mailbox.signInMethod;
   const steps = lastTest?.steps ?? [];
   const failed = steps.find((s) => s.status === "failed");
   // Another method's variant of a step is left out; the OAuth steps show as not needed for plain password login.

@@ -20,7 +20,14 @@ import {
   type SetupRequest,
   setupScopes,
 } from "@/lib/engine/entra-setup";
-import { authorityHostFor, type CheckSettings, CLOUD_PROFILES, CLOUDS, type Cloud } from "@/lib/engine/settings";
+import {
+  authorityHostFor,
+  type CheckSettings,
+  CLOUD_PROFILES,
+  CLOUDS,
+  type Cloud,
+  signInMethodWith,
+} from "@/lib/engine/settings";
 import { getEnv } from "@/lib/env";
 import { describeError, NotFoundError } from "@/lib/errors";
 import { generateCertificate } from "@/lib/mailbox/certificate";
@@ -238,6 +245,7 @@ async function signInAndPlan(db: Db, row: EntraSetup, prompted: () => void): Pro
     imapPort: null,
     useTls: true,
     azureClientId: env.ENTRA_SETUP_CLIENT_ID,
+    signInMethod: "device",
     azureTenantId: row.directory,
     cloud: row.cloud,
   };
@@ -355,9 +363,11 @@ export async function confirmEntraSetup(
   const certificate = row.certificatePem
     ? { certificatePem: row.certificatePem, privateKeyPem: open(row.privateKeySealed!, setupKeyContext(row)) }
     : null;
+  const stored = checkSettingsFor(mailbox);
   const settings = {
-    ...checkSettingsFor(mailbox),
+    ...stored,
     ...app,
+    signInMethod: signInMethodWith(stored.signInMethod, app.azureClientId),
     // App-only signs in as the app with the new certificate, whatever the mailbox did before.
     ...(certificate
       ? {
@@ -537,7 +547,7 @@ function exchangeSteps(db: Db, row: EntraSetup): EntraSetupView["exchange"] {
     ...mailbox,
     azureClientId: row.appId,
     azureTenantId: row.directoryId ?? row.directory,
-    signInMethod: row.kind === "app" ? "app" : mailbox.signInMethod,
+    signInMethod: row.kind === "app" ? "app" : signInMethodWith(mailbox.signInMethod, row.appId),
   };
   return setupChecklist(asSetUp, test, { servicePrincipalId: row.servicePrincipalId ?? undefined })
     .filter((item) => item.key.startsWith("exchange-") && item.status !== "not-needed")

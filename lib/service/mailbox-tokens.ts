@@ -6,7 +6,7 @@ import { recordMailboxAudit } from "@/lib/audit/log";
 import { type ApiKeyActor, actorLabel } from "@/lib/auth/actor";
 import type { Diagnosis } from "@/lib/engine/diagnoses";
 import { type CheckSettings, CLOUD_PROFILES, type MailboxType, usesImap, usesSmtp } from "@/lib/engine/settings";
-import { SIGN_IN_METHODS, signInMethodOf } from "@/lib/engine/sign-in-methods";
+import { SIGN_IN_PROVIDERS } from "@/lib/engine/sign-in-methods";
 import { getMailboxFor } from "@/lib/mailbox/queries";
 import { noteSignInLost } from "./device-sign-ins";
 import type { Refusal } from "./refusals";
@@ -42,7 +42,7 @@ export async function issueMailboxToken(
 ): Promise<TokenAnswer> {
   const mailbox = getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
   const settings = checkSettingsFor(mailbox);
-  const provider = SIGN_IN_METHODS[signInMethodOf(settings)].provider;
+  const provider = SIGN_IN_PROVIDERS[settings.signInMethod];
   if (!provider) {
     const message = "This mailbox signs in with a plain password (no Azure fields): there is no token to issue.";
     return { ok: false, refusal: { kind: "invalid", message, fieldErrors: {} } };

@@ -6,7 +6,6 @@ import { open } from "@/lib/crypto/seal";
 import type { CheckOptions } from "@/lib/engine/run-checks";
 import { type AppCredential, authorityHostFor, type CheckSettings } from "@/lib/engine/settings";
 import { getEnv } from "@/lib/env";
-import { engineMethodOf } from "@/lib/mailbox/credentials";
 import { appSecretContext, openMailboxPassword } from "@/lib/mailbox/password";
 import { settingsRow } from "@/lib/mailbox/save";
 import { type MailboxSettings, mailboxSettingsSchema } from "@/lib/mailbox/schema";
@@ -57,10 +56,21 @@ export function checkOptionsFor(settings: CheckSettings, saved?: { db: Db; mailb
   return { authorityHost, allowlist: env.MAIL_ALLOW_PRIVATE, tokenCache };
 }
 
-/** The settings without secrets; the stored choice "password" without Azure fields is plain password login. */
+/** The settings without secrets. */
 function engineSettings(source: Omit<ReturnType<typeof settingsRow>, "name">): Omit<CheckSettings, "password"> {
-  const { type, login, smtpHost, smtpPort, imapHost, imapPort, useTls, azureClientId, azureTenantId, cloud } = source;
-  const signInMethod = engineMethodOf(source);
+  const {
+    type,
+    login,
+    smtpHost,
+    smtpPort,
+    imapHost,
+    imapPort,
+    useTls,
+    azureClientId,
+    azureTenantId,
+    cloud,
+    signInMethod,
+  } = source;
   return {
     type,
     login,

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { MONITOR_FREQUENCIES } from "@/db/schema";
 import { CLOUDS } from "@/lib/engine/settings";
-import { clientIdError, tenantIdError } from "@/lib/mailbox/schema";
+import { clientIdError, tenantIdError } from "@/lib/entra-ids";
 
 const tenantName = z.string().trim().min(1, "Enter a name.").max(100, "Use at most 100 characters.");
 

@@ -13,8 +13,7 @@ type Props = { searchParams: Promise<{ state?: string; q?: string; page?: string
 
 /**
  * Every mailbox the signed-in admin may see, worst first, with 30 days of tests as a small picture. It
- * needs no JavaScript: filters and pages are links, the search is a GET form. Production serves it as
- * plain HTML (app/_plain/router.tsx); this page answers the portal's own navigation and the dev server.
+ * needs no JavaScript of its own: filters and pages are links, the search is a GET form.
  */
 export default async function StatusPage({ searchParams }: Props) {
   const actor = await requireActor();

@@ -165,6 +165,7 @@ describe("Exchange settings of the mailbox", () => {
       login: PASSWORD_USER,
       password: "legacy-password-1",
       azureClientId: null,
+      signInMethod: "basic",
       azureTenantId: null,
       smtpPort: 465,
       imapPort: 143,
@@ -183,6 +184,7 @@ describe("Exchange settings of the mailbox", () => {
       login: PASSWORD_USER,
       password: "wrong",
       azureClientId: null,
+      signInMethod: "basic",
       azureTenantId: null,
     });
     expect(result.steps.filter((s) => s.status === "failed").map((s) => s.diagnosis!.code)).toEqual([
@@ -199,6 +201,7 @@ describe("Exchange settings of the mailbox", () => {
       login: PASSWORD_USER_2,
       password: "legacy-password-2",
       azureClientId: null,
+      signInMethod: "basic",
       azureTenantId: null,
     });
     expect(result.failed?.diagnosis).toMatchObject({ code: "SMTP_BASIC_AUTH_DISABLED", setupStep: "client-id" });

@@ -27,7 +27,9 @@ describe("the light test (hourly monitoring)", () => {
 
   it("still names what the servers refuse", async () => {
     const user = rig.addUser();
-    const outcome = await light(rig.settings(user, { azureClientId: null, azureTenantId: null }));
+    const outcome = await light(
+      rig.settings(user, { azureClientId: null, azureTenantId: null, signInMethod: "basic" }),
+    );
     expect(outcome.steps.find((s) => s.name === "smtp")).toMatchObject({
       status: "failed",
       diagnosis: { code: "SMTP_PASSWORD_REJECTED" },

@@ -54,6 +54,7 @@ function settings(overrides: Partial<CheckSettings> = {}): CheckSettings {
     azureClientId: CLIENT,
     azureTenantId: tenant.id,
     cloud: "global",
+    signInMethod: "password",
     ...overrides,
   };
 }

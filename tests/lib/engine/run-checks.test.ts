@@ -51,7 +51,9 @@ describe("the settings step", () => {
       code: "SETTINGS_INCOMPLETE",
       detail: "IMAP Server or IMAP Port is empty",
     });
-    const noPassword = await check(rig.settings(user, { password: null, azureClientId: null, azureTenantId: null }));
+    const noPassword = await check(
+      rig.settings(user, { password: null, azureClientId: null, azureTenantId: null, signInMethod: "basic" }),
+    );
     expect(noPassword.steps[0]!.diagnosis).toMatchObject({ code: "NO_PASSWORD", setupStep: "password" });
   });
 });

@@ -126,6 +126,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
         azureClientId: RIG_CLIENT_ID,
         azureTenantId: tenant.id,
         cloud: "global",
+        signInMethod: "password",
         ...overrides,
       };
     },

@@ -19,7 +19,7 @@ import { usesSmtp } from "@/lib/engine/settings";
 import { getEnv } from "@/lib/env";
 import { formatUtc } from "@/lib/format-time";
 import { loadOr404 } from "@/lib/load-or-404";
-import { CLOUD_OPTIONS, MAILBOX_FIELDS, MAILBOX_TYPE_LABELS } from "@/lib/mailbox/fields";
+import { CLOUD_OPTIONS, MAILBOX_FIELDS, MAILBOX_TYPE_LABELS, SIGN_IN_METHOD_LABELS } from "@/lib/mailbox/fields";
 import { listMailboxesFor, listMailboxesPage } from "@/lib/mailbox/queries";
 import { PAGE_SIZE, pageParam } from "@/lib/paging";
 import { recentEntraSetup } from "@/lib/service/entra-setups";
@@ -121,7 +121,7 @@ export default async function TenantPage({ params, searchParams }: Props) {
                   <td>{mailbox.login}</td>
                   <td>{MAILBOX_TYPE_LABELS[mailbox.type]}</td>
                   <td>
-                    {METHOD_SHORT[mailbox.method]}
+                    {SIGN_IN_METHOD_LABELS[mailbox.method].short}
                     {mailbox.missing && <span className="badge badge-off">{mailbox.missing}</span>}
                   </td>
                   <td>
@@ -405,13 +405,6 @@ export default async function TenantPage({ params, searchParams }: Props) {
     </>
   );
 }
-
-const METHOD_SHORT = {
-  basic: "Password",
-  password: "Microsoft 365, password",
-  device: "Microsoft 365, Microsoft sign-in",
-  app: "Microsoft 365, app-only",
-} as const;
 
 const FREQUENCIES = [
   { value: "off", label: "Off" },

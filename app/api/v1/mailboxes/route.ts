@@ -1,4 +1,12 @@
-// The operation lives in lib/api/operations.ts, shared with the production server's direct route.
-export { listMailboxes as GET } from "@/lib/api/operations";
+import { listMailboxesForKey } from "@/lib/api/mailboxes";
+import { listQuerySchema } from "@/lib/api/schemas";
+import { apiOperation, invalidRequest } from "../_lib/http";
+
+/** GET /api/v1/mailboxes: a page of the mailboxes the key may see. */
+export const GET = apiOperation("mailboxes:read", ({ db, actor, request }) => {
+  const query = listQuerySchema.safeParse(Object.fromEntries(new URL(request.url).searchParams));
+  if (!query.success) return invalidRequest(query.error, "query");
+  return Response.json(listMailboxesForKey(db, actor, query.data), { headers: { "cache-control": "no-store" } });
+});
 
 export const dynamic = "force-dynamic";

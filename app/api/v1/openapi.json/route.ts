@@ -1,4 +1,13 @@
-// The operation lives in lib/api/operations.ts, shared with the production server's direct route.
-export { openApi as GET } from "@/lib/api/operations";
+import { openApiDocument } from "@/lib/api/openapi";
+import { getEnv } from "@/lib/env";
+import { withSecurityHeaders } from "../_lib/http";
+
+/** GET /api/v1/openapi.json: the description of the API; public, like any API reference. */
+export function GET(request: Request): Response {
+  const origin = getEnv().NEXTAUTH_URL?.replace(/\/+$/, "") ?? new URL(request.url).origin;
+  return withSecurityHeaders(
+    Response.json(openApiDocument(origin), { headers: { "cache-control": "public, max-age=300" } }),
+  );
+}
 
 export const dynamic = "force-dynamic";

@@ -2,7 +2,6 @@
 
 import { ActionForm } from "@/app/_components/action-form";
 import { CopyButton } from "@/app/_components/copy-button";
-import { island } from "@/app/_components/island";
 import type { ActionResult } from "@/lib/action-result";
 import { formatUtc } from "@/lib/format-time";
 import type { MailboxView } from "@/lib/mailbox/queries";
@@ -15,7 +14,7 @@ type Props = {
 };
 
 /** The certificate for app-only access: the public part to upload to the app registration, and a way to make one. */
-function AppCertificateBody({ action, mailbox, tenantId, downloadHref }: Props) {
+export function AppCertificate({ action, mailbox, tenantId, downloadHref }: Props) {
   const pem = mailbox.appCredentialState === "certificate" ? mailbox.certificatePem : null;
   return (
     <section aria-labelledby="certificate">
@@ -56,6 +55,3 @@ function AppCertificateBody({ action, mailbox, tenantId, downloadHref }: Props) 
     </section>
   );
 }
-
-/** An island in a plain page (app/_plain): hydrated on its own there; the component itself in the App Router. */
-export const AppCertificate = island("AppCertificate", AppCertificateBody);

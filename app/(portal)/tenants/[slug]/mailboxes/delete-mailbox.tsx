@@ -2,7 +2,6 @@
 
 import { useState } from "react";
 import { ActionForm } from "@/app/_components/action-form";
-import { island } from "@/app/_components/island";
 import type { ActionResult } from "@/lib/action-result";
 
 type Props = {
@@ -13,7 +12,7 @@ type Props = {
 };
 
 /** Two steps: the first button only asks; the second deletes. */
-function DeleteMailboxBody({ action, tenantId, mailboxId, name }: Props) {
+export function DeleteMailbox({ action, tenantId, mailboxId, name }: Props) {
   const [confirming, setConfirming] = useState(false);
   if (!confirming) {
     return (
@@ -44,6 +43,3 @@ function DeleteMailboxBody({ action, tenantId, mailboxId, name }: Props) {
     </section>
   );
 }
-
-/** An island in a plain page (app/_plain): hydrated on its own there; the component itself in the App Router. */
-export const DeleteMailbox = island("DeleteMailbox", DeleteMailboxBody);

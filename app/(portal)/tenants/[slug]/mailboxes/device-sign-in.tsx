@@ -4,7 +4,6 @@ import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { DeviceCodeSteps } from "@/app/_components/device-code";
 import { DiagnosisBox } from "@/app/_components/diagnosis-box";
-import { island } from "@/app/_components/island";
 import { usePoll } from "@/app/_components/use-poll";
 import { formatUtc } from "@/lib/format-time";
 import type { DeviceSignInView, SignInState } from "@/lib/service/device-sign-ins";
@@ -22,7 +21,7 @@ type Props = {
  * "Sign in with Microsoft": shows the code and the address to enter it at, each with a copy button,
  * and asks the portal every two seconds until Microsoft has answered.
  */
-function DeviceSignInBody({ tenantSlug, mailboxId, login, state, open }: Props) {
+export function DeviceSignIn({ tenantSlug, mailboxId, login, state, open }: Props) {
   const [signIn, setSignIn] = useState<DeviceSignInView | null>(open);
   const [starting, setStarting] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
@@ -92,9 +91,6 @@ function DeviceSignInBody({ tenantSlug, mailboxId, login, state, open }: Props) 
     </section>
   );
 }
-
-/** An island in a plain page (app/_plain): hydrated on its own there; the component itself in the App Router. */
-export const DeviceSignIn = island("DeviceSignIn", DeviceSignInBody);
 
 function SignInStatus({ state }: { state: SignInState }) {
   if (state.kind === "not-signed-in") {

@@ -5,7 +5,6 @@ import { useState } from "react";
 import { CopyButton } from "@/app/_components/copy-button";
 import { DeviceCodeSteps } from "@/app/_components/device-code";
 import { DiagnosisBox } from "@/app/_components/diagnosis-box";
-import { island } from "@/app/_components/island";
 import { usePoll } from "@/app/_components/use-poll";
 import type { EntraSetupView } from "@/lib/service/entra-setups";
 
@@ -34,7 +33,7 @@ const POLLING: EntraSetupView["status"][] = ["starting", "waiting"];
  * "Set up in Microsoft Entra for me": the admin's organisation and an app name, a device-code
  * sign-in as an admin who may register apps, the plan to confirm, then each step and the test.
  */
-function EntraSetupBody({ api, target, domain, initial, appOnly = false, clouds, cloud }: Props) {
+export function EntraSetup({ api, target, domain, initial, appOnly = false, clouds, cloud }: Props) {
   const [setup, setSetup] = useState<EntraSetupView | null>(initial);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
@@ -212,9 +211,6 @@ function EntraSetupBody({ api, target, domain, initial, appOnly = false, clouds,
     </section>
   );
 }
-
-/** An island in a plain page (app/_plain): hydrated on its own there; the component itself in the App Router. */
-export const EntraSetup = island("EntraSetup", EntraSetupBody);
 
 function Proceed(props: { busy: boolean; onClick: () => void; label: string; busyLabel: string }) {
   return (

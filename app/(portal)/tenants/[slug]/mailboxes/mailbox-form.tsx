@@ -1,11 +1,10 @@
 "use client";
 
 import { ActionForm, CheckboxField, Field, SelectField, TextAreaField } from "@/app/_components/action-form";
-import { island } from "@/app/_components/island";
 import type { ActionResult } from "@/lib/action-result";
 import { CLOUD_PROFILES } from "@/lib/engine/settings";
 import { formatUtc } from "@/lib/format-time";
-import { CLOUD_OPTIONS, MAILBOX_FIELDS as F, MAILBOX_TYPE_LABELS, SIGN_IN_CHOICE_LABELS } from "@/lib/mailbox/fields";
+import { CLOUD_OPTIONS, MAILBOX_FIELDS as F, MAILBOX_TYPE_LABELS, SIGN_IN_METHOD_LABELS } from "@/lib/mailbox/fields";
 import type { MailboxView } from "@/lib/mailbox/queries";
 
 export const MAILBOX_FORM_ID = "mailbox-settings";
@@ -30,9 +29,11 @@ function frequencyOptions(tenant: string) {
   ];
 }
 
-const METHOD_OPTIONS = Object.entries(SIGN_IN_CHOICE_LABELS).map(([value, label]) => ({ value, label }));
+const METHOD_OPTIONS = Object.entries(SIGN_IN_METHOD_LABELS).flatMap(([value, { choice }]) =>
+  choice ? [{ value, label: choice }] : [],
+);
 
-function MailboxFormBody({ action, tenantId, tenantMonitoring, mailbox, defaults }: Props) {
+export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defaults }: Props) {
   const text = (value: string | number | null | undefined) =>
     value === null || value === undefined ? undefined : String(value);
   return (
@@ -65,7 +66,7 @@ function MailboxFormBody({ action, tenantId, tenantMonitoring, mailbox, defaults
           label={F.signInMethod.label}
           hint={F.signInMethod.help}
           options={METHOD_OPTIONS}
-          defaultValue={mailbox?.signInMethod ?? "password"}
+          defaultValue={mailbox?.signInMethod === "basic" ? "password" : (mailbox?.signInMethod ?? "password")}
         />
         <p className="notice method-password">
           Microsoft is retiring sign-in with a user&apos;s password for apps, and multi-factor authentication or
@@ -245,9 +246,6 @@ function MailboxFormBody({ action, tenantId, tenantMonitoring, mailbox, defaults
     </ActionForm>
   );
 }
-
-/** An island in a plain page (app/_plain): hydrated on its own there; the component itself in the App Router. */
-export const MailboxForm = island("MailboxForm", MailboxFormBody);
 
 /** Which app-only credential is stored and when it expires; within 30 days it says so loudly. */
 function AppCredentialStatus({ mailbox }: { mailbox?: MailboxView }) {

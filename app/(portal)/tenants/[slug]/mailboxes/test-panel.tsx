@@ -4,7 +4,6 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
 import { CopyReport } from "@/app/_components/copy-report";
-import { island } from "@/app/_components/island";
 import { formatMs, StepList, type StepView } from "@/app/_components/step-list";
 import type { StepResult } from "@/lib/engine/steps";
 import { formatUtc } from "@/lib/format-time";
@@ -22,7 +21,7 @@ type Props = {
 
 type Result = { ok: boolean; durationMs: number; arrivalMs: number | null; testId: number };
 
-function TestPanelBody({ tenantSlug, mailboxId, formId, header, user, historyHref }: Props) {
+export function TestPanel({ tenantSlug, mailboxId, formId, header, user, historyHref }: Props) {
   const [source, setSource] = useState<"saved" | "form">("saved");
   const [running, setRunning] = useState(false);
   const [steps, setSteps] = useState<StepView[]>([]);
@@ -117,9 +116,6 @@ function TestPanelBody({ tenantSlug, mailboxId, formId, header, user, historyHre
     </section>
   );
 }
-
-/** An island in a plain page (app/_plain): hydrated on its own there; the component itself in the App Router. */
-export const TestPanel = island("TestPanel", TestPanelBody);
 
 function advance(current: StepView[], step: StepResult): StepView[] {
   const next = current.map((s) => (s.name === step.name ? { ...s, status: step.status, step } : s));

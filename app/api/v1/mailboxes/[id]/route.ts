@@ -1,4 +1,9 @@
-// The operation lives in lib/api/operations.ts, shared with the production server's direct route.
-export { getMailbox as GET } from "@/lib/api/operations";
+import { mailboxForKey } from "@/lib/api/mailboxes";
+import { apiOperation, mailboxIdOf } from "../../_lib/http";
+
+/** GET /api/v1/mailboxes/{id}: the settings without secrets. */
+export const GET = apiOperation<{ id: string }>("mailboxes:read", ({ db, actor, params }) =>
+  Response.json(mailboxForKey(db, actor, mailboxIdOf(params)), { headers: { "cache-control": "no-store" } }),
+);
 
 export const dynamic = "force-dynamic";

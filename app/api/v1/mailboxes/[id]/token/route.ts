@@ -1,4 +1,31 @@
-// The operation lives in lib/api/operations.ts, shared with the production server's direct route.
-export { issueToken as POST } from "@/lib/api/operations";
+import { performance } from "node:perf_hooks";
+import { tokenRequestSchema } from "@/lib/api/schemas";
+import { issueMailboxToken } from "@/lib/service/mailbox-tokens";
+import { apiOperation, invalidRequest, jsonBody, mailboxIdOf, problem, refusalProblem } from "../../../_lib/http";
+
+/** POST /api/v1/mailboxes/{id}/token: a fresh access token; Server-Timing says how long the server took. */
+export const POST = apiOperation<{ id: string }>("tokens:issue", async ({ db, actor, request, params }) => {
+  const started = performance.now();
+  const mailboxId = mailboxIdOf(params);
+  const body = await jsonBody(request);
+  if (!body.ok) return body.response;
+  const input = tokenRequestSchema.safeParse(body.value);
+  if (!input.success) return invalidRequest(input.error, "body");
+  const answer = await issueMailboxToken(db, actor, { tenantId: actor.tenantId, mailboxId }, input.data.purpose);
+  if (!answer.ok && "refusal" in answer) return refusalProblem(answer.refusal);
+  if (!answer.ok) {
+    const { diagnosis } = answer;
+    return problem(502, "token-refused", "Microsoft refused the token request", `${diagnosis.cause} ${diagnosis.fix}`, {
+      code: diagnosis.code,
+    });
+  }
+  return Response.json(answer.token, {
+    headers: {
+      "cache-control": "no-store",
+      pragma: "no-cache",
+      "server-timing": `app;dur=${(performance.now() - started).toFixed(2)}`,
+    },
+  });
+});
 
 export const dynamic = "force-dynamic";

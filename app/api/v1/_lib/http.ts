@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { REFUSAL_ANSWERS, retryAfterHeaders } from "@/app/_lib/refusal-response";
 import { type Db, getDb } from "@/db/client";
 import type { ApiScope } from "@/db/schema";
 import { authenticateApiKey, hasScope, type KeyRefusal } from "@/lib/api-keys/keys";
@@ -30,28 +31,12 @@ const KEY_PROBLEMS: Record<KeyRefusal, string> = {
   expired: "This API key has expired.",
 };
 
-const REFUSAL_STATUS: Record<Refusal["kind"], number> = {
-  invalid: 422,
-  busy: 409,
-  capacity: 429,
-  rate_limited: 429,
-  cooldown: 429,
-};
-
 /** A service's refusal as a problem, with Retry-After where waiting helps. */
 export function refusalProblem(refusal: Refusal): Response {
-  const headers: Record<string, string> =
-    "retryAfterSeconds" in refusal ? { "retry-after": String(refusal.retryAfterSeconds) } : {};
   const errors = refusal.kind === "invalid" ? (refusal.fieldErrors as Record<string, string[]>) : undefined;
-  const title = {
-    invalid: "Not possible",
-    busy: "Busy",
-    capacity: "Busy",
-    rate_limited: "Too many",
-    cooldown: "Cooling down",
-  };
-  return problem(REFUSAL_STATUS[refusal.kind], refusal.kind, title[refusal.kind], refusal.message, {
-    headers,
+  const { status, title } = REFUSAL_ANSWERS[refusal.kind];
+  return problem(status, refusal.kind, title, refusal.message, {
+    headers: retryAfterHeaders(refusal),
     ...(errors && Object.keys(errors).length > 0 ? { errors } : {}),
   });
 }

@@ -3,13 +3,11 @@ import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import type { z } from "zod";
 import type { Db } from "@/db/client";
 import { type Mailbox, mailboxes } from "@/db/schema";
-import type { mailboxDetailSchema, mailboxListSchema, mailboxSummarySchema } from "@/lib/api/schemas";
 import { type ApiKeyActor, assertTenantAccess } from "@/lib/auth/actor";
-import { signInMethodOf } from "@/lib/engine/sign-in-methods";
-import { engineMethodOf } from "@/lib/mailbox/credentials";
 import { getMailboxFor } from "@/lib/mailbox/queries";
-import { signInStateOf } from "./device-sign-ins";
-import { lastTestsFor } from "./test-history";
+import { signInStateOf } from "@/lib/service/device-sign-ins";
+import { lastTestsFor } from "@/lib/service/test-history";
+import type { mailboxDetailSchema, mailboxListSchema, mailboxSummarySchema } from "./schemas";
 
 type Summary = z.infer<typeof mailboxSummarySchema>;
 
@@ -81,7 +79,7 @@ function summaryOf(mailbox: Mailbox): Summary {
     name: mailbox.name,
     type: mailbox.type,
     login: mailbox.login,
-    sign_in_method: signInMethodOf({ azureClientId: mailbox.azureClientId, signInMethod: engineMethodOf(mailbox) }),
+    sign_in_method: mailbox.signInMethod,
     updated_at: mailbox.updatedAt.toISOString(),
   };
 }

@@ -1,0 +1,36 @@
+// The shapes of what an administrator copies from Microsoft Entra: the app registration's
+// Application (client) ID and the Directory (tenant) ID or domain. Shared by the mailbox form and the
+// tenant's default app registration.
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
+export const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// Entra client secrets are ~40 characters with a "~" in the fourth place (e.g. "abc8Q~…").
+const CLIENT_SECRET_SHAPE = /^[A-Za-z0-9_.-]{3}\dQ~[A-Za-z0-9_.~-]{30,}$|^[A-Za-z0-9_.~-]{3,5}~[A-Za-z0-9_.~-]{30,}$/;
+const MULTI_TENANT_ALIASES = ["common", "consumers", "organizations"];
+
+export function clientIdError(value: string): string | null {
+  if (GUID.test(value)) return null;
+  if (EMAIL_SHAPE.test(value))
+    return "This is an email address. The ClientID is the Application (client) ID, a GUID such as 1b2c3d4e-0000-4000-8000-123456789abc, on the app registration's Overview page.";
+  if (CLIENT_SECRET_SHAPE.test(value))
+    return "This looks like a client secret. Navigator Mail needs no secret: enter the Application (client) ID, a GUID, from the app registration's Overview page.";
+  return "Enter the Application (client) ID: a GUID such as 1b2c3d4e-0000-4000-8000-123456789abc.";
+}
+
+export function tenantIdError(value: string): string | null {
+  if (MULTI_TENANT_ALIASES.includes(value.toLowerCase())) {
+    return `"${value}" is not a specific tenant, and password sign-in needs one: enter the Directory (tenant) ID or a verified domain such as contoso.onmicrosoft.com.`;
+  }
+  if (GUID.test(value)) return null;
+  if (EMAIL_SHAPE.test(value))
+    return "This is an email address. Enter the Directory (tenant) ID (a GUID) or just the domain, e.g. contoso.onmicrosoft.com.";
+  if (isDomainName(value)) return null;
+  return "Enter the Directory (tenant) ID, a GUID, or a verified domain such as contoso.onmicrosoft.com.";
+}
+
+export function isDomainName(value: string): boolean {
+  if (value.length > 253 || !value.includes(".")) return false;
+  const labels = value.split(".");
+  return labels.every((label) => HOST_LABEL.test(label)) && !/^\d+$/.test(labels.at(-1)!);
+}
