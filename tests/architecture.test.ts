@@ -78,3 +78,87 @@ describe("the layers", () => {
     expect(upward).toEqual([]);
   });
 });
+
+/** The unit a lib file belongs to: its folder under lib, or the file itself when it sits in lib directly. */
+function libUnit(file: string): string {
+  const relative = path.relative(root, file);
+  const parts = relative.split(path.sep);
+  return parts.length > 2 ? parts.slice(0, 2).join("/") : relative.replace(/\.tsx?$/, "");
+}
+
+describe("the folders", () => {
+  const lib = sourceFiles(path.join(root, "lib"));
+  const edges = new Map<string, Map<string, string>>();
+  for (const file of lib) {
+    for (const specifier of importsOf(file)) {
+      const to = target(file, specifier);
+      if (!to?.startsWith("lib/")) continue;
+      const from = libUnit(file);
+      const toUnit = libUnit(path.join(root, to.endsWith(".ts") || to.endsWith(".tsx") ? to : `${to}.ts`));
+      if (from === toUnit) continue;
+      if (!edges.has(from)) edges.set(from, new Map());
+      edges.get(from)!.set(toUnit, `${path.relative(root, file)} imports ${specifier}`);
+    }
+  }
+
+  it("no two folders of lib import each other", () => {
+    const pairs: string[] = [];
+    for (const [from, targets] of edges) {
+      for (const [to, example] of targets) {
+        const back = edges.get(to)?.get(from);
+        if (back && from < to) pairs.push(`${from} ↔ ${to}: ${example}; ${back}`);
+      }
+    }
+    expect(pairs).toEqual([]);
+  });
+
+  it("the services do not reach into the API: lib/api builds on lib/service, never the other way", () => {
+    const upward = [...(edges.get("lib/service") ?? new Map<string, string>())]
+      .filter(([to]) => to === "lib/api")
+      .map(([, example]) => example);
+    expect(upward).toEqual([]);
+  });
+});
+
+describe("one Next.js runtime", () => {
+  const everything = ["app", "lib", "db", "scripts", "bench", "tests"].flatMap((dir) =>
+    sourceFiles(path.join(root, dir)),
+  );
+
+  it("imports no second React (Preact or its compatibility layer)", () => {
+    const preact = everything.flatMap((file) =>
+      importsOf(file)
+        .filter((specifier) => specifier === "preact" || specifier.startsWith("preact/"))
+        .map((specifier) => `${path.relative(root, file)} imports ${specifier}`),
+    );
+    const packageJson = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+    const declared = Object.keys({ ...packageJson.dependencies, ...packageJson.devDependencies });
+    expect([...preact, ...declared.filter((name) => name.startsWith("preact"))]).toEqual([]);
+  });
+
+  it("replaces no next/* module with a stand-in", () => {
+    const configs = ["next.config.js", "tsconfig.json", "vitest.config.ts", "package.json"];
+    const aliases = configs.flatMap((config) => {
+      const text = fs.readFileSync(path.join(root, config), "utf8");
+      return [...text.matchAll(/["'`]next\/[\w-]+["'`]\s*:|find:\s*\/\^?next\\\//g)].map((m) => `${config}: ${m[0]}`);
+    });
+    expect(aliases).toEqual([]);
+  });
+
+  it("answers /api/v1 only from route handlers under app/api/v1", () => {
+    const routes = sourceFiles(path.join(root, "app")).filter((file) => /\/(route|page)\.tsx?$/.test(file));
+    const outside = routes.filter((file) => {
+      const relative = path.relative(path.join(root, "app"), path.dirname(file)).split(path.sep);
+      // Route groups "(name)" add nothing to the address; the rest does.
+      const address = `/${relative.filter((segment) => !/^\(.*\)$/.test(segment)).join("/")}`;
+      return address.startsWith("/api/v1") && !path.relative(root, file).startsWith("app/api/v1/");
+    });
+    // Nothing in front of Next.js (the custom server, the proxy, a rewrite) answers or redirects it either.
+    const server = ["scripts/serve.mjs", "next.config.js"].filter((file) =>
+      /api\/v1|rewrites|redirects/.test(fs.readFileSync(path.join(root, file), "utf8")),
+    );
+    const proxy = fs.readFileSync(path.join(root, "proxy.ts"), "utf8");
+    const proxyAnswers = /NextResponse\.(rewrite|redirect|json)|new Response/.test(proxy) ? ["proxy.ts"] : [];
+    expect([...outside, ...server, ...proxyAnswers].map((file) => path.relative(root, file))).toEqual([]);
+  });
+});

@@ -1,7 +1,8 @@
 import { fieldErrorsResponse, refusalResponse } from "@/app/_lib/refusal-response";
 import type { Db } from "@/db/client";
 import type { UserActor } from "@/lib/auth/actor";
-import { confirmEntraSetup, entraSetupStartSchema, getEntraSetup, startEntraSetup } from "@/lib/service/entra-setups";
+import { confirmEntraSetup, getEntraSetup, startEntraSetup } from "@/lib/service/entra-setups/flow";
+import { entraSetupStartSchema } from "@/lib/service/entra-setups/schema";
 
 /** A mailbox's setup (mailboxId) or the tenant's default app registration's (null), as the routes resolved it. */
 type SetupScope = { db: Db; actor: UserActor; ref: { tenantId: number; mailboxId: number | null }; setupId?: string };

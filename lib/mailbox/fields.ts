@@ -1,3 +1,4 @@
+import type { MonitorFrequency } from "@/db/schema";
 import { CLOUD_PROFILES, type MailboxType, type SignInMethod } from "@/lib/engine/settings";
 
 /** Labels as the setup guide names them, and one line on where each value comes from. */
@@ -50,6 +51,14 @@ export const MAILBOX_FIELDS = {
     help: "Directory (tenant) ID on the same Overview page, or a verified domain such as contoso.onmicrosoft.com.",
   },
 } as const;
+
+export const MONITOR_FREQUENCY_LABELS: Record<MonitorFrequency, string> = {
+  off: "Off",
+  hourly: "Hourly",
+  daily: "Daily",
+};
+
+export const FREQUENCY_OPTIONS = Object.entries(MONITOR_FREQUENCY_LABELS).map(([value, label]) => ({ value, label }));
 
 export const MAILBOX_TYPE_LABELS: Record<MailboxType, string> = {
   smtp_imap: "SMTP/IMAP (send and receive)",

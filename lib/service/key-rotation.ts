@@ -8,7 +8,7 @@ import { open, type SealingKey, seal, sealedKeyId } from "@/lib/crypto/seal";
 import { getEnv } from "@/lib/env";
 import { appSecretContext, mailboxPasswordContext } from "@/lib/mailbox/password";
 import { tokenCacheContext } from "@/lib/mailbox/token-cache-store";
-import { setupKeyContext } from "./entra-setups";
+import { setupKeyContext } from "./entra-setups/flow";
 
 /** A sealed value and its owner: a mailbox's field, an alert channel's webhook, an Entra setup's new key. */
 type SealedRow = { id: number | string; tenantId: number; name: string; sealed: string };

@@ -5,7 +5,7 @@ import type { Db } from "@/db/client";
 import { type MonitorFrequency, mailboxes, mailboxTests, schedulerLeases, tenants } from "@/db/schema";
 import { SYSTEM_ACTORS } from "@/lib/auth/actor";
 import { describeError } from "@/lib/errors";
-import { evaluateAlerts } from "./alerts";
+import { evaluateAlerts } from "./alerts/evaluate";
 import { startMailboxTest, testToEnd } from "./mailbox-tests";
 import { CREDENTIAL_FAILURES } from "./test-limits";
 

@@ -5,7 +5,7 @@ import { Cron } from "croner";
 import { getDb } from "@/db/client";
 import { getEnv } from "@/lib/env";
 import { describeError } from "@/lib/errors";
-import { deliverDueAlerts } from "./alerts";
+import { deliverDueAlerts } from "./alerts/delivery";
 import { runSweep } from "./monitor";
 
 const globalForScheduler = globalThis as unknown as { navigatorScheduler?: Cron[] };

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
 import { listMailboxesPage } from "@/lib/mailbox/queries";
 import { createMailbox } from "@/lib/mailbox/save";
-import { listAlerts } from "@/lib/service/alerts";
+import { listAlerts } from "@/lib/service/alerts/list";
 import { statusPage } from "@/lib/service/status";
 import { listTestsPage } from "@/lib/service/test-history";
 import { listTenantsPage } from "@/lib/tenants/queries";

@@ -6,7 +6,7 @@ import type { AlertKind } from "@/db/schema";
 import { requireActor } from "@/lib/auth/session";
 import { formatUtc } from "@/lib/format-time";
 import { pageParam } from "@/lib/paging";
-import { type AlertRow, listAlerts } from "@/lib/service/alerts";
+import { type AlertRow, listAlerts } from "@/lib/service/alerts/list";
 
 export const metadata: Metadata = { title: "Alerts" };
 

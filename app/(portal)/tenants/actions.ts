@@ -9,7 +9,7 @@ import { channelRefSchema, createEmailChannelSchema, createWebhookChannelSchema 
 import { createApiKey, revokeApiKey } from "@/lib/api-keys/keys";
 import { createApiKeySchema, revokeApiKeySchema } from "@/lib/api-keys/schema";
 import { UserError } from "@/lib/errors";
-import { sendTestAlert } from "@/lib/service/alerts";
+import { sendTestAlert } from "@/lib/service/alerts/delivery";
 import { createTenant, renameTenant, saveTenantDefaults, saveTenantMonitoring } from "@/lib/tenants/queries";
 import {
   createTenantSchema,

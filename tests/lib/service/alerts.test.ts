@@ -6,14 +6,9 @@ import { createEmailChannel, createWebhookChannel, deleteAlertChannel, listAlert
 import { createEmailChannelSchema, createWebhookChannelSchema } from "@/lib/alerts/schema";
 import { NotFoundError, UserError } from "@/lib/errors";
 import { createMailbox } from "@/lib/mailbox/save";
-import {
-  deliverDueAlerts,
-  evaluateAlerts,
-  listAlerts,
-  REMINDER_MS,
-  RETRY_DELAYS_MS,
-  sendTestAlert,
-} from "@/lib/service/alerts";
+import { deliverDueAlerts, RETRY_DELAYS_MS, sendTestAlert } from "@/lib/service/alerts/delivery";
+import { evaluateAlerts, REMINDER_MS } from "@/lib/service/alerts/evaluate";
+import { listAlerts } from "@/lib/service/alerts/list";
 import { createTenant } from "@/lib/tenants/queries";
 import { freshDb, seedWorld, type World } from "../../support/db";
 import { mailboxInput } from "../../support/mailbox";

@@ -8,16 +8,10 @@ import { signInWithDeviceCode } from "@/lib/engine/device-code";
 import { NotFoundError } from "@/lib/errors";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
-import {
-  confirmEntraSetup,
-  type EntraSetupView,
-  entraSetupStartSchema,
-  getEntraSetup,
-  SETUP_LIMITS,
-  servicePrincipalOf,
-  setupKeyContext,
-  startEntraSetup,
-} from "@/lib/service/entra-setups";
+import { confirmEntraSetup, getEntraSetup, setupKeyContext, startEntraSetup } from "@/lib/service/entra-setups/flow";
+import { SETUP_LIMITS } from "@/lib/service/entra-setups/limits";
+import { entraSetupStartSchema } from "@/lib/service/entra-setups/schema";
+import { type EntraSetupView, servicePrincipalOf } from "@/lib/service/entra-setups/view";
 import { startMailboxTest, testToEnd } from "@/lib/service/mailbox-tests";
 import { checkSettingsFor } from "@/lib/service/test-settings";
 import { createTenant } from "@/lib/tenants/queries";

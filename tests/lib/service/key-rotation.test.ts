@@ -8,7 +8,7 @@ import { getEnv } from "@/lib/env";
 import { openMailboxPassword } from "@/lib/mailbox/password";
 import { createMailbox } from "@/lib/mailbox/save";
 import { mailboxTokenCacheStore, tokenCacheContext } from "@/lib/mailbox/token-cache-store";
-import { setupKeyContext } from "@/lib/service/entra-setups";
+import { setupKeyContext } from "@/lib/service/entra-setups/flow";
 import { resealAll } from "@/lib/service/key-rotation";
 import { checkSettingsFor } from "@/lib/service/test-settings";
 import { keyAndCertificate } from "../../support/certificates";

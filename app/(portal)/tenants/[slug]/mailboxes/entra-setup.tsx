@@ -6,7 +6,7 @@ import { CopyButton } from "@/app/_components/copy-button";
 import { DeviceCodeSteps } from "@/app/_components/device-code";
 import { DiagnosisBox } from "@/app/_components/diagnosis-box";
 import { usePoll } from "@/app/_components/use-poll";
-import type { EntraSetupView } from "@/lib/service/entra-setups";
+import type { EntraSetupView } from "@/lib/service/entra-setups/view";
 
 type Props = {
   /** The setup's API: the mailbox's, or the tenant's for its default app registration. */

@@ -1,10 +1,18 @@
 "use client";
 
 import { ActionForm, CheckboxField, Field, SelectField, TextAreaField } from "@/app/_components/action-form";
+import type { MonitorFrequency } from "@/db/schema";
 import type { ActionResult } from "@/lib/action-result";
 import { CLOUD_PROFILES } from "@/lib/engine/settings";
 import { formatUtc } from "@/lib/format-time";
-import { CLOUD_OPTIONS, MAILBOX_FIELDS as F, MAILBOX_TYPE_LABELS, SIGN_IN_METHOD_LABELS } from "@/lib/mailbox/fields";
+import {
+  CLOUD_OPTIONS,
+  MAILBOX_FIELDS as F,
+  FREQUENCY_OPTIONS,
+  MAILBOX_TYPE_LABELS,
+  MONITOR_FREQUENCY_LABELS,
+  SIGN_IN_METHOD_LABELS,
+} from "@/lib/mailbox/fields";
 import type { MailboxView } from "@/lib/mailbox/queries";
 
 export const MAILBOX_FORM_ID = "mailbox-settings";
@@ -13,19 +21,17 @@ type Props = {
   action: (previous: ActionResult | null, formData: FormData) => Promise<ActionResult>;
   tenantId: number;
   /** The tenant's monitoring, which the mailbox follows unless it says otherwise. */
-  tenantMonitoring: { monitorLight: string; monitorFull: string };
+  tenantMonitoring: { monitorLight: MonitorFrequency; monitorFull: MonitorFrequency };
   mailbox?: MailboxView;
   /** The tenant's default app registration, for a new mailbox. */
   defaults?: Partial<Pick<MailboxView, "azureClientId" | "azureTenantId">> & { cloud?: MailboxView["cloud"] | null };
 };
 
 const TYPE_OPTIONS = Object.entries(MAILBOX_TYPE_LABELS).map(([value, label]) => ({ value, label }));
-const FREQUENCY_LABELS: Record<string, string> = { off: "Off", hourly: "Hourly", daily: "Daily" };
-
-function frequencyOptions(tenant: string) {
+function frequencyOptions(tenant: MonitorFrequency) {
   return [
-    { value: "", label: `As the tenant (${FREQUENCY_LABELS[tenant]?.toLowerCase() ?? tenant})` },
-    ...Object.entries(FREQUENCY_LABELS).map(([value, label]) => ({ value, label })),
+    { value: "", label: `As the tenant (${MONITOR_FREQUENCY_LABELS[tenant].toLowerCase()})` },
+    ...FREQUENCY_OPTIONS,
   ];
 }
 

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { CopyButton } from "@/app/_components/copy-button";
 import { type ChecklistStatus, setupChecklist } from "@/lib/service/checklist";
-import { servicePrincipalOf } from "@/lib/service/entra-setups";
+import { servicePrincipalOf } from "@/lib/service/entra-setups/view";
 import { lastTestsFor } from "@/lib/service/test-history";
 import { loadMailboxPage } from "../load";
 import { MailboxNav } from "../mailbox-nav";

@@ -1,15 +1,15 @@
 import "server-only";
 import { randomBytes, X509Certificate } from "node:crypto";
-import { and, count, desc, eq, gt, inArray, isNull, or } from "drizzle-orm";
-import { z } from "zod";
+import { and, eq, inArray } from "drizzle-orm";
+import type { z } from "zod";
 import type { Db } from "@/db/client";
-import { type EntraSetup, entraSetups, type Mailbox, type MailboxTest, mailboxes, mailboxTests } from "@/db/schema";
+import { type EntraSetup, entraSetups, type Mailbox } from "@/db/schema";
 import { recordAudit, recordMailboxAudit } from "@/lib/audit/log";
 import { actorLabel, type UserActor } from "@/lib/auth/actor";
 import { open, seal, sealingContext } from "@/lib/crypto/seal";
 import { decodeClaims } from "@/lib/engine/claims";
 import { signInWithDeviceCode } from "@/lib/engine/device-code";
-import { CATALOGUE, type Diagnosis, type DiagnosisCode, diagnose } from "@/lib/engine/diagnoses";
+import { type Diagnosis, diagnose } from "@/lib/engine/diagnoses";
 import {
   applySetup,
   diagnoseGraphError,
@@ -24,7 +24,6 @@ import {
   authorityHostFor,
   type CheckSettings,
   CLOUD_PROFILES,
-  CLOUDS,
   type Cloud,
   signInMethodWith,
 } from "@/lib/engine/settings";
@@ -34,50 +33,20 @@ import { generateCertificate } from "@/lib/mailbox/certificate";
 import { getMailboxFor } from "@/lib/mailbox/queries";
 import { saveEntraApp } from "@/lib/mailbox/save";
 import { getTenantFor, saveTenantDefaults } from "@/lib/tenants/queries";
-import { type ChecklistItem, setupChecklist } from "./checklist";
-import { startMailboxTest, testToEnd } from "./mailbox-tests";
-import type { Refusal } from "./refusals";
-import { checkSettingsFor } from "./test-settings";
+import { startMailboxTest, testToEnd } from "../mailbox-tests";
+import type { Refusal } from "../refusals";
+import { checkSettingsFor } from "../test-settings";
+import { limitsRefusal } from "./limits";
+import type { entraSetupStartSchema, Ref } from "./schema";
+import { type EntraSetupView, OPEN, rowOf, sameTarget, toView } from "./view";
 
 /** The tenant a personal Microsoft account signs in from: it holds no organisation's apps. */
 const CONSUMER_TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad";
 const PROMPT_WAIT_MS = 20_000;
-const OPEN: EntraSetup["status"][] = ["starting", "waiting", "planned", "applying"];
 /** Waits before testing a just-created app again (four tests within the per-mailbox limit of a minute). */
 const PROPAGATION_WAITS_MS = [10_000, 20_000, 30_000];
-/**
- * Each sign-in waiting at Microsoft keeps a poller in this process for up to 15 minutes: a tenant may
- * have a few at once, the portal a few dozen, and a tenant may start only so many setups an hour.
- */
-export const SETUP_LIMITS = { signingInPerTenant: 3, signingInEverywhere: 20, startsPerTenantPerHour: 20 };
-/** A sign-in that never got its code (its process stopped) stops counting after this long. */
-const STALE_START_MS = 2 * 60_000;
 const NOT_YET_PROPAGATED = new Set(["AADSTS700016", "AADSTS65001", "AADSTS7000218", "AADSTS700027"]);
 
-/** What the admin types to start: the organisation (a verified domain or the tenant ID) and the app's name. */
-export const entraSetupStartSchema = z.object({
-  directory: z
-    .string()
-    .trim()
-    .toLowerCase()
-    .regex(
-      /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|([a-z0-9-]+\.)+[a-z]{2,63})$/,
-      "Enter your organisation's domain (contoso.onmicrosoft.com) or its Directory (tenant) ID.",
-    )
-    .max(253),
-  appName: z.string().trim().min(1, "Name the app registration.").max(120, "Use at most 120 characters."),
-  /**
-   * How the mailbox will sign in: as its user (password or Microsoft sign-in; delegated permissions,
-   * public client flows), or as the app (application permissions, a new certificate). Unset: as the
-   * mailbox signs in now.
-   */
-  kind: z.enum(["delegated", "app"], { error: "Choose delegated or app-only." }).optional(),
-  /** The organisation's Microsoft cloud, for the tenant's default app (a mailbox has its own). */
-  cloud: z.enum(CLOUDS, { error: "Choose a Microsoft cloud." }).optional(),
-});
-
-/** What the setup is for: a mailbox, or (mailboxId null) the tenant's default app registration. */
-type Ref = { tenantId: number; mailboxId: number | null };
 type Target = { tenantId: number; mailbox: Mailbox | null; cloud: Cloud };
 
 /** The setup's target as the actor may see it; another tenant's mailbox is as missing as none. */
@@ -90,30 +59,10 @@ function targetOf(db: Db, actor: UserActor, ref: Ref): Target {
   return { tenantId: tenant.id, mailbox: null, cloud: tenant.defaultCloud ?? "global" };
 }
 
-const sameTarget = (ref: Ref) =>
-  and(
-    eq(entraSetups.tenantId, ref.tenantId),
-    ref.mailboxId === null ? isNull(entraSetups.mailboxId) : eq(entraSetups.mailboxId, ref.mailboxId),
-  );
-
 /** The Graph token of each setup, in this process's memory only, for the hour it lasts. */
 const globalTokens = globalThis as unknown as { navigatorSetupTokens?: Map<string, { token: string; until: number }> };
 globalTokens.navigatorSetupTokens ??= new Map();
 const tokens = globalTokens.navigatorSetupTokens;
-
-export type EntraSetupView = Pick<
-  EntraSetup,
-  "id" | "status" | "userCode" | "verificationUri" | "admin" | "appName" | "appId" | "testId" | "kind"
-> & {
-  expiresAt: string | null;
-  steps: { key: string; label: string; done: boolean; objectId?: string }[];
-  diagnosis: Pick<Diagnosis, "code" | "cause" | "fix" | "setupStep" | "detail"> | null;
-  /**
-   * What Graph cannot do, once the app exists: the Exchange steps of the setup checklist with their
-   * PowerShell for this app and mailbox, each ticked once the setup's test proves it.
-   */
-  exchange: Pick<ChecklistItem, "key" | "title" | "how" | "command" | "status">[];
-};
 
 /** The private key of the certificate a setup made, bound to its setup row until it moves into the mailbox. */
 export const setupKeyContext = (row: Pick<EntraSetup, "tenantId" | "id">) =>
@@ -189,43 +138,6 @@ export async function startEntraSetup(
   });
   await Promise.race([shown, new Promise((resolve) => setTimeout(resolve, PROMPT_WAIT_MS).unref())]);
   return { ok: true, setup: toView(db, rowOf(db, row.id)) };
-}
-
-/** Why another setup may not start now: too many signing in (here or everywhere), or too many this hour. */
-function limitsRefusal(tx: Pick<Db, "select">, tenantId: number, now = Date.now()): Refusal | null {
-  const signingIn = and(
-    inArray(entraSetups.status, ["starting", "waiting"]),
-    or(
-      gt(entraSetups.expiresAt, new Date(now)),
-      and(isNull(entraSetups.expiresAt), gt(entraSetups.createdAt, new Date(now - STALE_START_MS))),
-    ),
-  );
-  const inTenant =
-    tx
-      .select({ n: count() })
-      .from(entraSetups)
-      .where(and(signingIn, eq(entraSetups.tenantId, tenantId)))
-      .get()?.n ?? 0;
-  if (inTenant >= SETUP_LIMITS.signingInPerTenant) {
-    const message = `This tenant already has ${inTenant} Entra setups waiting for their sign-in at Microsoft, the most it may have. Finish one, or wait until its code expires.`;
-    return { kind: "capacity", message, retryAfterSeconds: 60 };
-  }
-  const everywhere = tx.select({ n: count() }).from(entraSetups).where(signingIn).get()?.n ?? 0;
-  if (everywhere >= SETUP_LIMITS.signingInEverywhere) {
-    const message = "The portal has as many Entra setups waiting for their sign-in as it may. Try again in a minute.";
-    return { kind: "capacity", message, retryAfterSeconds: 60 };
-  }
-  const lastHour =
-    tx
-      .select({ n: count() })
-      .from(entraSetups)
-      .where(and(eq(entraSetups.tenantId, tenantId), gt(entraSetups.createdAt, new Date(now - 3_600_000))))
-      .get()?.n ?? 0;
-  if (lastHour >= SETUP_LIMITS.startsPerTenantPerHour) {
-    const message = `This tenant started ${lastHour} Entra setups in the last hour, the most it may. Try again later.`;
-    return { kind: "rate_limited", message, retryAfterSeconds: 600 };
-  }
-  return null;
 }
 
 function graphHostFor(cloud: Cloud): string {
@@ -462,32 +374,6 @@ function fail(db: Db, id: string, diagnosis: Diagnosis, status: EntraSetup["stat
     .run();
 }
 
-/**
- * The mailbox's setup the page shows again after a reload: one still under way, or one that ended
- * in the last ten minutes (so its outcome stays on the page once the mailbox has its ClientID).
- */
-export function recentEntraSetup(db: Db, ref: Ref, now = Date.now()): EntraSetupView | null {
-  const row = db.select().from(entraSetups).where(sameTarget(ref)).orderBy(desc(entraSetups.createdAt)).get();
-  if (!row) return null;
-  const recent = OPEN.includes(row.status) || (row.finishedAt && now - row.finishedAt.getTime() < 10 * 60_000);
-  return recent ? toView(db, row) : null;
-}
-
-/**
- * The Enterprise application's object ID of the app a setup made for this mailbox (the one it uses
- * now), for the Exchange PowerShell of the setup checklist; undefined when no setup made it.
- */
-export function servicePrincipalOf(db: Db, mailbox: Pick<Mailbox, "id" | "azureClientId">): string | undefined {
-  if (!mailbox.azureClientId) return undefined;
-  const row = db
-    .select({ id: entraSetups.servicePrincipalId })
-    .from(entraSetups)
-    .where(and(eq(entraSetups.mailboxId, mailbox.id), eq(entraSetups.appId, mailbox.azureClientId)))
-    .orderBy(desc(entraSetups.createdAt))
-    .get();
-  return row?.id ?? undefined;
-}
-
 export function getEntraSetup(db: Db, actor: UserActor, ref: Ref, id: string): EntraSetupView {
   targetOf(db, actor, ref);
   const row = db
@@ -497,59 +383,4 @@ export function getEntraSetup(db: Db, actor: UserActor, ref: Ref, id: string): E
     .get();
   if (!row) throw new NotFoundError();
   return toView(db, row);
-}
-
-function rowOf(db: Db, id: string): EntraSetup {
-  return db.select().from(entraSetups).where(eq(entraSetups.id, id)).get()!;
-}
-
-function toView(db: Db, row: EntraSetup): EntraSetupView {
-  const code = row.failureCode;
-  const diagnosis = code
-    ? diagnose(code in CATALOGUE ? (code as DiagnosisCode) : "UNEXPECTED", row.failureDetail ?? undefined)
-    : null;
-  return {
-    id: row.id,
-    kind: row.kind,
-    status: row.status,
-    userCode: row.status === "waiting" ? row.userCode : null,
-    verificationUri: row.status === "waiting" ? row.verificationUri : null,
-    expiresAt: row.expiresAt?.toISOString() ?? null,
-    admin: row.admin,
-    appName: row.appName,
-    appId: row.appId,
-    testId: row.testId,
-    steps: row.steps ?? [],
-    diagnosis: diagnosis && {
-      code: code!,
-      cause: diagnosis.cause,
-      fix: diagnosis.fix,
-      setupStep: diagnosis.setupStep,
-      detail: diagnosis.detail,
-    },
-    exchange: exchangeSteps(db, row),
-  };
-}
-
-/**
- * The Exchange steps for the app the setup made, from the setup checklist: for app-only, its service
- * principal in Exchange and the mailbox permission (with the Enterprise application's object ID
- * filled in); for every method, SMTP AUTH and IMAP for the mailbox. Ticked by the setup's own test.
- */
-function exchangeSteps(db: Db, row: EntraSetup): EntraSetupView["exchange"] {
-  if (!row.mailboxId || !row.appId) return [];
-  const mailbox = db.select().from(mailboxes).where(eq(mailboxes.id, row.mailboxId)).get();
-  if (!mailbox) return [];
-  const test: MailboxTest | undefined = row.testId
-    ? db.select().from(mailboxTests).where(eq(mailboxTests.id, row.testId)).get()
-    : undefined;
-  const asSetUp: Mailbox = {
-    ...mailbox,
-    azureClientId: row.appId,
-    azureTenantId: row.directoryId ?? row.directory,
-    signInMethod: row.kind === "app" ? "app" : signInMethodWith(mailbox.signInMethod, row.appId),
-  };
-  return setupChecklist(asSetUp, test, { servicePrincipalId: row.servicePrincipalId ?? undefined })
-    .filter((item) => item.key.startsWith("exchange-") && item.status !== "not-needed")
-    .map(({ key, title, how, command, status }) => ({ key, title, how, command, status }));
 }

@@ -1,0 +1,212 @@
+import "server-only";
+import { and, eq, isNull, lt, lte, or } from "drizzle-orm";
+import pLimit from "p-limit";
+import type { Db } from "@/db/client";
+import {
+  type Alert,
+  type AlertChannel,
+  type AlertDelivery,
+  alertChannels,
+  alertDeliveries,
+  alerts,
+  mailboxes,
+  tenants,
+} from "@/db/schema";
+import { getAlertChannelFor, openWebhook } from "@/lib/alerts/channels";
+import { postWebhook, type WebhookTarget } from "@/lib/alerts/webhook";
+import type { UserActor } from "@/lib/auth/actor";
+import { sendMailAs } from "@/lib/engine/send-mail";
+import { getEnv } from "@/lib/env";
+import { describeError } from "@/lib/errors";
+import { credentialCooldown, credentialFingerprint } from "../test-limits";
+import { checkOptionsFor, checkSettingsFor } from "../test-settings";
+import { queueDeliveries } from "./evaluate";
+import { TEST_WORDS } from "./words";
+
+/** Waits before the 2nd, 3rd, 4th and 5th attempt of a delivery; after the 5th it is failed. */
+export const RETRY_DELAYS_MS = [30_000, 2 * 60_000, 10 * 60_000, 60 * 60_000];
+/** A process sending a delivery holds it this long, so no other process sends it at the same time. */
+const CLAIM_MS = 60_000;
+const DELIVERY_CONCURRENCY = 8;
+
+type Pending = { delivery: AlertDelivery; alert: Alert; channel: AlertChannel; tenant: { slug: string; name: string } };
+
+export type DeliveryOptions = {
+  now?: () => number;
+  webhook?: Partial<WebhookTarget>;
+  concurrency?: number;
+};
+
+export type DeliveryReport = { delivered: number; retrying: number; failed: number };
+
+/**
+ * Sends every delivery that is due, at most 8 at once, each claimed first so that no two processes
+ * send it. A failure is tried again after 30 s, 2 min, 10 min and 1 h, then marked failed; one
+ * channel's slow or failing receiver never holds up another's alerts.
+ */
+export async function deliverDueAlerts(db: Db, options: DeliveryOptions = {}): Promise<DeliveryReport> {
+  const now = options.now ?? Date.now;
+  const due = db
+    .select({
+      delivery: alertDeliveries,
+      alert: alerts,
+      channel: alertChannels,
+      tenant: { slug: tenants.slug, name: tenants.name },
+    })
+    .from(alertDeliveries)
+    .innerJoin(alerts, eq(alerts.id, alertDeliveries.alertId))
+    .innerJoin(alertChannels, eq(alertChannels.id, alertDeliveries.channelId))
+    .innerJoin(tenants, eq(tenants.id, alerts.tenantId))
+    .where(
+      and(
+        eq(alertDeliveries.status, "pending"),
+        lte(alertDeliveries.nextAttemptAt, new Date(now())),
+        or(isNull(alertDeliveries.claimedUntil), lt(alertDeliveries.claimedUntil, new Date(now()))),
+      ),
+    )
+    .orderBy(alertDeliveries.nextAttemptAt)
+    .limit(200)
+    .all();
+  const report: DeliveryReport = { delivered: 0, retrying: 0, failed: 0 };
+  const limit = pLimit(options.concurrency ?? DELIVERY_CONCURRENCY);
+  await Promise.all(
+    due.map((pending) =>
+      limit(async () => {
+        const outcome = await deliverOne(db, pending, options, now);
+        if (outcome) report[outcome]++;
+      }),
+    ),
+  );
+  return report;
+}
+
+async function deliverOne(
+  db: Db,
+  pending: Pending,
+  options: DeliveryOptions,
+  now: () => number,
+  maxAttempts = RETRY_DELAYS_MS.length + 1,
+): Promise<keyof DeliveryReport | null> {
+  const { delivery, channel } = pending;
+  const claimed = db
+    .update(alertDeliveries)
+    .set({ claimedUntil: new Date(now() + CLAIM_MS) })
+    .where(
+      and(
+        eq(alertDeliveries.id, delivery.id),
+        eq(alertDeliveries.status, "pending"),
+        or(isNull(alertDeliveries.claimedUntil), lt(alertDeliveries.claimedUntil, new Date(now()))),
+      ),
+    )
+    .run();
+  if (claimed.changes === 0) return null;
+  let error: string | null;
+  try {
+    error = await send(db, pending, options, now());
+  } catch (thrown) {
+    error = `unexpected: ${describeError(thrown)}`;
+  }
+  const attempts = delivery.attempts + 1;
+  const at = new Date(now());
+  const outcome: keyof DeliveryReport = error === null ? "delivered" : attempts >= maxAttempts ? "failed" : "retrying";
+  db.transaction((tx) => {
+    tx.update(alertDeliveries)
+      .set({
+        attempts,
+        claimedUntil: null,
+        lastError: error,
+        status: outcome === "retrying" ? "pending" : outcome,
+        deliveredAt: error === null ? at : null,
+        nextAttemptAt: outcome === "retrying" ? new Date(at.getTime() + RETRY_DELAYS_MS[attempts - 1]!) : at,
+      })
+      .where(eq(alertDeliveries.id, delivery.id))
+      .run();
+    tx.update(alertChannels)
+      .set({ lastDeliveryAt: at, lastDeliveryOk: error === null, lastError: error })
+      .where(eq(alertChannels.id, channel.id))
+      .run();
+  });
+  return outcome;
+}
+
+/** One attempt; null when the channel took it, else the reason in words (no secrets, no URL path). */
+async function send(db: Db, { delivery, alert, channel, tenant }: Pending, options: DeliveryOptions, now: number) {
+  const env = getEnv();
+  const link =
+    alert.mailboxId && env.NEXTAUTH_URL
+      ? new URL(`/tenants/${tenant.slug}/mailboxes/${alert.mailboxId}`, env.NEXTAUTH_URL).href
+      : null;
+  const text = `${alert.title} (${tenant.name}). ${alert.detail}${link ? ` ${link}` : ""}`;
+  if (channel.kind === "webhook") {
+    const { url, secret } = openWebhook(channel);
+    const body = JSON.stringify({
+      id: `alert-${alert.id}`,
+      delivery: delivery.id,
+      type: `mailbox.${alert.kind}`,
+      state: alert.state,
+      previousState: alert.previousState,
+      code: alert.code,
+      tenant,
+      mailbox: alert.mailboxId ? { id: alert.mailboxId, name: alert.mailboxName, url: link } : null,
+      title: alert.title,
+      detail: alert.detail,
+      text,
+      createdAt: alert.createdAt.toISOString(),
+      sentAt: new Date(now).toISOString(),
+    });
+    const target = { allowlist: env.MAIL_ALLOW_PRIVATE, ...options.webhook };
+    const answer = await postWebhook(
+      new URL(url),
+      body,
+      secret,
+      { "x-navigator-delivery": String(delivery.id) },
+      target,
+    );
+    return answer.ok ? null : answer.error;
+  }
+  const senderId = channel.portalSender ? env.ALERT_SENDER_MAILBOX : channel.senderMailboxId;
+  const sender = senderId ? db.select().from(mailboxes).where(eq(mailboxes.id, senderId)).get() : undefined;
+  if (!sender) return "The sending mailbox no longer exists: choose another on the tenant page.";
+  const settings = checkSettingsFor(sender);
+  // The sender's own cool-down applies: alerts never lock its Microsoft account either.
+  if (credentialCooldown(db, sender.id, credentialFingerprint(settings))) {
+    return `The sending mailbox ${sender.name} is cooling down after Microsoft refused its sign-in.`;
+  }
+  const sent = await sendMailAs(settings, checkOptionsFor(settings, { db, mailbox: sender }), {
+    to: channel.recipients ?? [],
+    subject: `[Navigator Mail] ${alert.title}`,
+    text: `${alert.title}\nTenant: ${tenant.name}\n\n${alert.detail}\n${link ? `\n${link}\n` : ""}`,
+  });
+  return sent.ok ? null : `${sent.diagnosis.code}: ${sent.diagnosis.cause}`;
+}
+
+/** "Send test alert": one alert of kind test to this channel only, sent now; the outcome in words. */
+export async function sendTestAlert(
+  db: Db,
+  actor: UserActor,
+  tenantId: number,
+  channelId: number,
+  options: DeliveryOptions = {},
+): Promise<{ ok: boolean; error: string | null }> {
+  const channel = getAlertChannelFor(db, actor, tenantId, channelId);
+  const at = new Date((options.now ?? Date.now)());
+  const pending = db.transaction((tx) => {
+    const alert = tx
+      .insert(alerts)
+      .values({ tenantId, kind: "test", state: "ok", ...TEST_WORDS, createdAt: at })
+      .returning()
+      .get();
+    queueDeliveries(tx, alert, at, [channel.id]);
+    const delivery = tx.select().from(alertDeliveries).where(eq(alertDeliveries.alertId, alert.id)).get()!;
+    const tenant = tx
+      .select({ slug: tenants.slug, name: tenants.name })
+      .from(tenants)
+      .where(eq(tenants.id, tenantId))
+      .get()!;
+    return { delivery, alert, channel, tenant };
+  });
+  // A test alert is tried once, so the administrator sees the answer at once.
+  await deliverOne(db, pending, options, options.now ?? Date.now, 1);
+  const done = db.select().from(alertDeliveries).where(eq(alertDeliveries.id, pending.delivery.id)).get()!;
+  return { ok: done.status === "delivered", error: done.lastError };
+}

@@ -1,0 +1,129 @@
+import "server-only";
+import { and, eq, inArray, isNull, lte, or, type SQL, sql } from "drizzle-orm";
+import type { Db, Tx } from "@/db/client";
+import {
+  type Alert,
+  type AlertKind,
+  type AlertState,
+  alertChannels,
+  alertDeliveries,
+  alerts,
+  mailboxes,
+} from "@/db/schema";
+import { alertWords, codeOf, DAY, type Subject } from "./words";
+
+/** A secret or certificate expiring this soon raises an alert. */
+const EXPIRY_ALERT_DAYS = 14;
+/** While a mailbox stays broken, a reminder goes out this long after the last alert. */
+export const REMINDER_MS = DAY;
+
+/** The alert state as SQL: the same order of precedence as the status page, with the 14-day expiry. */
+function alertStateSql(now: number): SQL<AlertState> {
+  return sql<AlertState>`CASE
+    WHEN ${mailboxes.signInMethod} = 'device' AND ${mailboxes.signInLostAt} IS NOT NULL THEN 'needs-sign-in'
+    WHEN ${mailboxes.health} = 'failing' THEN 'failing'
+    WHEN ${mailboxes.appCredentialExpiresAt} IS NOT NULL AND ${mailboxes.appCredentialExpiresAt} < ${now + EXPIRY_ALERT_DAYS * DAY} THEN 'expiring'
+    ELSE 'ok' END`;
+}
+
+/**
+ * Compares every mailbox's state with the one last alerted about: a change raises an alert (a
+ * mailbox never alerted about that is fine raises none), and a mailbox that stays broken gets a
+ * reminder every 24 h. The alert and its deliveries to each of the tenant's channels are written in
+ * one transaction with the new state, so a state change is alerted exactly once.
+ */
+export function evaluateAlerts(db: Db, now = Date.now()): number {
+  const state = alertStateSql(now);
+  const subjects = db
+    .select({
+      id: mailboxes.id,
+      tenantId: mailboxes.tenantId,
+      name: mailboxes.name,
+      state,
+      previous: mailboxes.alertState,
+      previousSince: mailboxes.alertStateSince,
+      lastAlertAt: mailboxes.lastAlertAt,
+      failureCode: mailboxes.lastFailureCode,
+      signInLostCode: mailboxes.signInLostCode,
+      expiresAt: mailboxes.appCredentialExpiresAt,
+      certificate: sql<boolean>`${mailboxes.certificatePem} IS NOT NULL`.mapWith(Boolean),
+    })
+    .from(mailboxes)
+    .where(
+      or(
+        sql`${state} <> coalesce(${mailboxes.alertState}, 'ok')`,
+        and(
+          sql`${state} <> 'ok'`,
+          or(isNull(mailboxes.lastAlertAt), lte(mailboxes.lastAlertAt, new Date(now - REMINDER_MS))),
+        ),
+      ),
+    )
+    .all() as Subject[];
+  let raised = 0;
+  for (const subject of subjects) {
+    if (raiseAlert(db, subject, now)) raised++;
+  }
+  return raised;
+}
+
+function raiseAlert(db: Db, subject: Subject, now: number): boolean {
+  const previous = subject.previous ?? "ok";
+  const kind: Exclude<AlertKind, "test"> =
+    subject.state === previous ? "reminder" : subject.state === "ok" ? "recovered" : subject.state;
+  const words = alertWords(kind, subject, now);
+  const at = new Date(now);
+  return db.transaction(
+    (tx) => {
+      // Only if nobody moved the state meanwhile (another process, an earlier evaluation).
+      const moved = tx
+        .update(mailboxes)
+        .set({
+          alertState: subject.state,
+          alertStateSince: subject.state === previous ? subject.previousSince : at,
+          lastAlertAt: at,
+        })
+        .where(
+          and(
+            eq(mailboxes.id, subject.id),
+            subject.previous === null ? isNull(mailboxes.alertState) : eq(mailboxes.alertState, subject.previous),
+          ),
+        )
+        .run();
+      if (moved.changes === 0) return false;
+      const alert = tx
+        .insert(alerts)
+        .values({
+          tenantId: subject.tenantId,
+          mailboxId: subject.id,
+          mailboxName: subject.name,
+          kind,
+          state: subject.state,
+          previousState: subject.previous,
+          code: kind === "recovered" ? null : codeOf(subject),
+          ...words,
+          createdAt: at,
+        })
+        .returning()
+        .get();
+      queueDeliveries(tx, alert, at);
+      return true;
+    },
+    { behavior: "immediate" },
+  );
+}
+
+export function queueDeliveries(tx: Tx, alert: Alert, at: Date, channelIds?: number[]): void {
+  const channels = tx
+    .select({ id: alertChannels.id })
+    .from(alertChannels)
+    .where(
+      and(eq(alertChannels.tenantId, alert.tenantId), channelIds ? inArray(alertChannels.id, channelIds) : undefined),
+    )
+    .all();
+  if (channels.length === 0) return;
+  tx.insert(alertDeliveries)
+    .values(
+      channels.map((c) => ({ alertId: alert.id, channelId: c.id, status: "pending" as const, nextAttemptAt: at })),
+    )
+    .run();
+}
