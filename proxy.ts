@@ -5,7 +5,7 @@ import { API_POLICY, PERMISSIONS_POLICY, pagePolicy, strictTransportSecurity } f
 export function proxy(request: NextRequest) {
   const api = request.nextUrl.pathname.startsWith("/api/");
   const nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");
-  const policy = api ? API_POLICY : pagePolicy(nonce);
+  const policy = api ? API_POLICY : pagePolicy(nonce, process.env.NODE_ENV === "development");
   const forwarded = new Headers(request.headers);
   // Next.js reads the nonce for its own scripts from the policy on the request.
   if (!api) forwarded.set("content-security-policy", policy);

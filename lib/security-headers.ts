@@ -1,11 +1,12 @@
 /**
  * The portal's security headers. Pages get a strict Content-Security-Policy with a fresh nonce per
  * request (Next.js puts it on its own scripts); API answers are data and may load nothing at all.
+ * The development server's React needs eval (its stack traces and fast refresh); production never.
  */
-export function pagePolicy(nonce: string): string {
+export function pagePolicy(nonce: string, development = false): string {
   return [
     "default-src 'self'",
-    `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'`,
+    `script-src 'self' 'nonce-${nonce}' 'strict-dynamic'${development ? " 'unsafe-eval'" : ""}`,
     `style-src 'self' 'nonce-${nonce}'`,
     "img-src 'self' data:",
     "font-src 'self'",

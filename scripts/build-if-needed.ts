@@ -16,7 +16,6 @@ export const BUILD_INPUTS = [
   "proxy.ts",
   "instrumentation.ts",
   "next.config.js",
-  "next-env.d.ts",
   "tsconfig.json",
   "package.json",
   "package-lock.json",
@@ -28,41 +27,55 @@ export const BUILD_INPUTS = [
 
 export const NEXT_BIN = path.join(process.cwd(), "node_modules", "next", "dist", "bin", "next");
 
-const MARKER = path.join(".next", "navigator-build-fingerprint");
-
 /** The environment for a next child process: next sets NODE_ENV itself (production for build and start). */
 export function nextChildEnv(): NodeJS.ProcessEnv {
   const { NODE_ENV: _launcherMode, ...rest } = process.env;
   return { NEXT_TELEMETRY_DISABLED: "1", ...rest } as unknown as NodeJS.ProcessEnv;
 }
 
-/** Runs `next build` unless the last build was made from these exact inputs. Returns false on failure. */
-export function buildIfNeeded(env: NodeJS.ProcessEnv): boolean {
-  const fingerprint = sourceFingerprint();
+/** `next build` in the project folder; true when it succeeded. */
+function nextBuild(env: NodeJS.ProcessEnv): boolean {
+  return spawnSync(process.execPath, [NEXT_BIN, "build"], { stdio: "inherit", env }).status === 0;
+}
+
+/**
+ * Runs `next build` unless the last build was made from these exact inputs. Returns false on failure.
+ * `root` and `build` are the project folder and the build itself (tests give their own).
+ */
+export function buildIfNeeded(
+  env: NodeJS.ProcessEnv,
+  { root = process.cwd(), build = nextBuild }: { root?: string; build?: (env: NodeJS.ProcessEnv) => boolean } = {},
+): boolean {
+  const marker = path.join(root, ".next", "navigator-build-fingerprint");
+  const fingerprint = sourceFingerprint(root);
   if (
-    fs.existsSync(path.join(".next", "BUILD_ID")) &&
-    fs.existsSync(MARKER) &&
-    fs.readFileSync(MARKER, "utf8") === fingerprint
+    fs.existsSync(path.join(root, ".next", "BUILD_ID")) &&
+    fs.existsSync(marker) &&
+    fs.readFileSync(marker, "utf8") === fingerprint
   ) {
     return true;
   }
   console.log("Building the portal (first start or changed sources)...");
-  const result = spawnSync(process.execPath, [NEXT_BIN, "build"], { stdio: "inherit", env });
-  if (result.status !== 0) return false;
-  fs.writeFileSync(MARKER, fingerprint);
+  if (!build(env)) return false;
+  fs.writeFileSync(marker, fingerprint);
   return true;
 }
 
-function sourceFingerprint(): string {
+function sourceFingerprint(root: string): string {
   const hash = createHash("sha256");
-  for (const file of BUILD_INPUTS.flatMap(listFiles).sort()) {
-    hash.update(`${file}:${createHash("sha256").update(fs.readFileSync(file)).digest("hex")}\n`);
+  for (const file of BUILD_INPUTS.flatMap((entry) => listFiles(root, entry)).sort()) {
+    hash.update(
+      `${file}:${createHash("sha256")
+        .update(fs.readFileSync(path.join(root, file)))
+        .digest("hex")}\n`,
+    );
   }
   return hash.digest("hex");
 }
 
-function listFiles(entry: string): string[] {
-  if (!fs.existsSync(entry)) return [];
-  if (!fs.statSync(entry).isDirectory()) return [entry];
-  return fs.readdirSync(entry).flatMap((name) => listFiles(path.join(entry, name)));
+function listFiles(root: string, entry: string): string[] {
+  const full = path.join(root, entry);
+  if (!fs.existsSync(full)) return [];
+  if (!fs.statSync(full).isDirectory()) return [entry];
+  return fs.readdirSync(full).flatMap((name) => listFiles(root, path.join(entry, name)));
 }

@@ -20,6 +20,8 @@ const server = http.createServer((request, response) => {
   request.headers[CLIENT_HEADER] = clientAddress(request);
   handle(request, response);
 });
+// The development server's live reload runs over a WebSocket.
+if (dev) server.on("upgrade", app.getUpgradeHandler());
 server.listen(port, () => {
   console.log(`Navigator Mail listening on port ${port} (${dev ? "development" : "production"})`);
   console.log(`Ready in ${Math.round(performance.now() - started)}ms`);

@@ -26,7 +26,8 @@ export function SignInForm() {
   }
 
   return (
-    <form onSubmit={onSubmit} className="form" aria-describedby={error ? "signin-error" : undefined}>
+    // POST: a form sent before the page's script runs must not put the password into the address.
+    <form method="post" onSubmit={onSubmit} className="form" aria-describedby={error ? "signin-error" : undefined}>
       <div className="field">
         <label htmlFor="email">Email</label>
         <input

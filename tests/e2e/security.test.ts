@@ -66,6 +66,8 @@ describe("security headers", () => {
     expect(csp).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=]{16,}' 'strict-dynamic'/);
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).not.toContain("unsafe-inline");
+    // Only the development server's React needs eval.
+    expect(csp).not.toContain("unsafe-eval");
     expect(answer.headers["permissions-policy"]).toContain("camera=()");
     expect(answer.headers["x-content-type-options"]).toBe("nosniff");
   }
@@ -78,6 +80,8 @@ describe("security headers", () => {
     expect(String(second.headers["content-security-policy"])).not.toContain(nonce);
     expect(first.body).toContain(`nonce="${nonce}"`);
     expect(first.headers["strict-transport-security"]).toBeUndefined();
+    // Sent before the page's script runs, the sign-in form must not put the password into the address.
+    expect(first.body).toMatch(/<form method="post"[^>]*>[\s\S]*name="password"/);
   });
 
   it("an error page and a server action answer carry the same headers", async () => {

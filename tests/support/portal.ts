@@ -29,11 +29,12 @@ export async function freePort(): Promise<number> {
 /**
  * Starts the built portal the way an operator does (npm start), on a free port with an empty data directory.
  * The first admin gets a password chosen through FIRST_ADMIN_PASSWORD, or with `generatedAdmin` the one the
- * portal generates and prints (which must be changed at the first sign-in).
+ * portal generates and prints (which must be changed at the first sign-in). With `dev`, the way a
+ * developer does (npm run dev): the same server in development mode, compiling on demand.
  */
 export async function startPortal(
   env: Record<string, string> = {},
-  options: { generatedAdmin?: boolean } = {},
+  options: { generatedAdmin?: boolean; dev?: boolean } = {},
 ): Promise<Portal> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-portal-"));
   const port = await freePort();
@@ -41,7 +42,12 @@ export async function startPortal(
   const { NODE_ENV: _mode, AUTH_SECRET: _a, SECRETS_KEYS: _s, DATABASE_URL: _d, ...inherited } = process.env;
   const child = spawn(
     process.execPath,
-    [path.resolve("node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "scripts/start.ts"],
+    [
+      path.resolve("node_modules/tsx/dist/cli.mjs"),
+      "--conditions=react-server",
+      "scripts/start.ts",
+      ...(options.dev ? ["--dev"] : []),
+    ],
     {
       env: {
         ...inherited,
