@@ -4,7 +4,17 @@
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
-export const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/**
+ * A sign-in name (UPN) or email address as Exchange and Entra take it: one @, a dotted domain, and
+ * no spaces, quotes, semicolons or control characters (none of which a UPN may hold).
+ */
+export const LOGIN_SHAPE =
+  /^[^\s@'"`;\u2018-\u201F\p{Cc}]+@[^\s@'"`;\u2018-\u201F\p{Cc}]+\.[^\s@'"`;\u2018-\u201F\p{Cc}]+$/u;
+/** Control characters (C0, DEL, C1): never part of a name an admin types, and unsafe in a terminal. */
+const CONTROL_CHARACTERS = /\p{Cc}/u;
+export const hasNoControlCharacters = (value: string) => !CONTROL_CHARACTERS.test(value);
+export const NO_CONTROL_CHARACTERS = "Use letters, digits and punctuation only: no control characters.";
 // Entra client secrets are ~40 characters with a "~" in the fourth place (e.g. "abc8Q~…").
 const CLIENT_SECRET_SHAPE = /^[A-Za-z0-9_.-]{3}\dQ~[A-Za-z0-9_.~-]{30,}$|^[A-Za-z0-9_.~-]{3,5}~[A-Za-z0-9_.~-]{30,}$/;
 const MULTI_TENANT_ALIASES = ["common", "consumers", "organizations"];

@@ -13,7 +13,14 @@ import {
   usesImap,
   usesSmtp,
 } from "@/lib/engine/settings";
-import { clientIdError, EMAIL_SHAPE, isDomainName, tenantIdError } from "@/lib/entra-ids";
+import {
+  clientIdError,
+  hasNoControlCharacters,
+  isDomainName,
+  LOGIN_SHAPE,
+  NO_CONTROL_CHARACTERS,
+  tenantIdError,
+} from "@/lib/entra-ids";
 import { checkCertificate, clientSecretError } from "./app-credential";
 
 const PERSONAL_DOMAIN = /^(outlook|hotmail|live|msn|passport)\.[a-z.]{2,}$/i;
@@ -33,7 +40,12 @@ const port = z.preprocess(
 const checkbox = z.preprocess((v) => v === "on" || v === "true" || v === true, z.boolean());
 
 const mailboxFields = z.object({
-  name: z.string({ error: "Enter a name." }).trim().min(1, "Enter a name.").max(100, "Use at most 100 characters."),
+  name: z
+    .string({ error: "Enter a name." })
+    .trim()
+    .min(1, "Enter a name.")
+    .max(100, "Use at most 100 characters.")
+    .refine(hasNoControlCharacters, NO_CONTROL_CHARACTERS),
   type: z.enum(MAILBOX_TYPES, { error: "Choose SMTP, IMAP or both." }),
   login: z
     .string({ error: "Enter the login." })
@@ -195,8 +207,8 @@ export const generateCertificateSchema = z.object({ tenantId: id, mailboxId: id,
 export const MAILBOX_SECRET_FIELDS = ["password", "clientSecret", "privateKeyPem"] as const;
 
 function loginError(login: string, oauth: boolean): string | null {
-  if (!EMAIL_SHAPE.test(login))
-    return "Enter the sign-in name as an email address (the user's UPN), e.g. invoices@contoso.com.";
+  if (!LOGIN_SHAPE.test(login))
+    return "Enter the sign-in name as an email address (the user's UPN), e.g. invoices@contoso.com: one @, no spaces, quotes or semicolons.";
   const domain = login.split("@")[1]!;
   if (oauth && PERSONAL_DOMAIN.test(domain)) {
     return `${domain} is a personal Microsoft account. Password sign-in with an app registration works only for work or school accounts (Microsoft 365); use the organisation's mailbox.`;

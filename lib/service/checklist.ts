@@ -3,6 +3,7 @@ import type { SetupStep } from "@/lib/engine/diagnoses";
 import type { SignInMethod } from "@/lib/engine/settings";
 import { authorityHostFor, usesImap, usesSmtp } from "@/lib/engine/settings";
 import type { StepName, StepResult } from "@/lib/engine/steps";
+import { powerShellQuoted } from "@/lib/powershell";
 
 export type ChecklistStatus = "passed" | "failed" | "unknown" | "not-needed";
 
@@ -82,7 +83,8 @@ const ITEMS: Definition[] = [
     how: "API permissions → Grant admin consent for your organisation; the permissions then show green ticks. Or open this address as an administrator:",
     provenBy: "token",
     methods: OAUTH,
-    command: (m) => `${authorityHostFor(m)}/${m.azureTenantId}/adminconsent?client_id=${m.azureClientId}`,
+    command: (m) =>
+      `${authorityHostFor(m)}/${encodeURIComponent(m.azureTenantId ?? "")}/adminconsent?client_id=${encodeURIComponent(m.azureClientId ?? "")}`,
   },
   {
     key: "public-client-flows",
@@ -113,11 +115,14 @@ const ITEMS: Definition[] = [
     provenBy: "smtp",
     methods: ["app"],
     command: (m, known) => {
-      const objectId = known.servicePrincipalId ?? "<Enterprise application object ID>";
+      // A placeholder stays bare, so that PowerShell refuses the line until it is replaced.
+      const objectId = known.servicePrincipalId
+        ? powerShellQuoted(known.servicePrincipalId)
+        : "<Enterprise application object ID>";
       return [
         "Connect-ExchangeOnline",
-        `New-ServicePrincipal -AppId ${m.azureClientId} -ObjectId ${objectId} -DisplayName "Navigator Mail ${m.name}"`,
-        `Add-MailboxPermission -Identity ${m.login} -User ${objectId} -AccessRights FullAccess`,
+        `New-ServicePrincipal -AppId ${powerShellQuoted(m.azureClientId ?? "")} -ObjectId ${objectId} -DisplayName ${powerShellQuoted(`Navigator Mail ${m.name}`)}`,
+        `Add-MailboxPermission -Identity ${powerShellQuoted(m.login)} -User ${objectId} -AccessRights FullAccess`,
       ].join("\n");
     },
   },
@@ -128,7 +133,7 @@ const ITEMS: Definition[] = [
     provenBy: "smtp",
     methods: ALL,
     needs: (m) => usesSmtp(m.type),
-    command: (m) => `Set-CASMailbox -Identity ${m.login} -SmtpClientAuthenticationDisabled $false`,
+    command: (m) => `Set-CASMailbox -Identity ${powerShellQuoted(m.login)} -SmtpClientAuthenticationDisabled $false`,
   },
   {
     key: "exchange-imap",
@@ -137,7 +142,7 @@ const ITEMS: Definition[] = [
     provenBy: "imap",
     methods: ALL,
     needs: (m) => usesImap(m.type),
-    command: (m) => `Set-CASMailbox -Identity ${m.login} -ImapEnabled $true`,
+    command: (m) => `Set-CASMailbox -Identity ${powerShellQuoted(m.login)} -ImapEnabled $true`,
   },
 ];
 

@@ -1,9 +1,14 @@
 import { z } from "zod";
 import { MONITOR_FREQUENCIES } from "@/db/schema";
 import { CLOUDS } from "@/lib/engine/settings";
-import { clientIdError, tenantIdError } from "@/lib/entra-ids";
+import { clientIdError, hasNoControlCharacters, NO_CONTROL_CHARACTERS, tenantIdError } from "@/lib/entra-ids";
 
-const tenantName = z.string().trim().min(1, "Enter a name.").max(100, "Use at most 100 characters.");
+const tenantName = z
+  .string()
+  .trim()
+  .min(1, "Enter a name.")
+  .max(100, "Use at most 100 characters.")
+  .refine(hasNoControlCharacters, NO_CONTROL_CHARACTERS);
 
 const tenantSlug = z
   .string()

@@ -220,7 +220,7 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     const sp = directory.servicePrincipals.find((p) => p.appId === app.appId)!;
     expect(await access.getAttribute("data-status")).toBe("failed");
     expect(await access.locator("pre").textContent()).toContain(
-      `Add-MailboxPermission -Identity ${mailbox.login} -User ${sp.id} -AccessRights FullAccess`,
+      `Add-MailboxPermission -Identity '${mailbox.login}' -User '${sp.id}' -AccessRights FullAccess`,
     );
     expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
     // The page never holds the private key (the form's placeholder names one, with nothing after it).

@@ -247,7 +247,7 @@ describe("app-only failures in Chromium", () => {
     expect(await smtp.textContent()).toContain("Exchange service principal and mailbox permission");
     await page.getByRole("link", { name: "Setup checklist" }).click();
     await page.waitForURL(/\/setup$/);
-    expect(await page.locator(".checklist").textContent()).toContain(`Add-MailboxPermission -Identity ${mailbox}`);
+    expect(await page.locator(".checklist").textContent()).toContain(`Add-MailboxPermission -Identity '${mailbox}'`);
     await screenshot(page, "app-only-mailbox-permission");
   });
 });

@@ -291,8 +291,8 @@ describe("an app-only mailbox in Chromium", () => {
     await page.getByRole("link", { name: "Setup checklist" }).click();
     await page.waitForURL(/\/setup$/);
     const list = (await page.locator(".checklist").textContent()) ?? "";
-    expect(list).toContain(`New-ServicePrincipal -AppId ${appApp.clientId}`);
-    expect(list).toContain(`Add-MailboxPermission -Identity ${appMailbox}`);
+    expect(list).toContain(`New-ServicePrincipal -AppId '${appApp.clientId}'`);
+    expect(list).toContain(`Add-MailboxPermission -Identity '${appMailbox}'`);
     expect(list).toContain(`/${rig.tenant.id}/adminconsent?client_id=${appApp.clientId}`);
     expect(list).toContain("SMTP.SendAsApp");
     expect(list).not.toContain("Allow public client flows");

