@@ -1,11 +1,8 @@
-import dynamic from "next/dynamic";
 import type { Db } from "@/db/client";
 import type { Tenant } from "@/db/schema";
 import { CLOUD_OPTIONS } from "@/lib/mailbox/fields";
 import { recentEntraSetup } from "@/lib/service/entra-setups/view";
-
-// The setup's client code loads only on the pages that show it.
-const EntraSetup = dynamic(() => import("../mailboxes/entra-setup").then((m) => m.EntraSetup));
+import { EntraSetup } from "../mailboxes/lazy-parts";
 
 /** The one-click Entra setup of the tenant's default app registration. */
 export function EntraSetupSection({ db, tenant }: { db: Db; tenant: Tenant }) {

@@ -1,5 +1,3 @@
-"use client";
-
 import { ActionForm } from "@/app/_components/action-form";
 import { CopyButton } from "@/app/_components/copy-button";
 import type { ActionResult } from "@/lib/action-result";
@@ -13,7 +11,10 @@ type Props = {
   downloadHref: string;
 };
 
-/** The certificate for app-only access: the public part to upload to the app registration, and a way to make one. */
+/**
+ * The certificate for app-only access: the public part to upload to the app registration, and a way to
+ * make one. A server component: only its form and copy button run in the browser.
+ */
 export function AppCertificate({ action, mailbox, tenantId, downloadHref }: Props) {
   const pem = mailbox.appCredentialState === "certificate" ? mailbox.certificatePem : null;
   return (

@@ -7,17 +7,19 @@ import { CLOUD_PROFILES } from "@/lib/engine/settings";
 import { formatUtc } from "@/lib/format-time";
 import {
   CLOUD_OPTIONS,
-  MAILBOX_FIELDS as F,
   FREQUENCY_OPTIONS,
   MAILBOX_TYPE_LABELS,
   MONITOR_FREQUENCY_LABELS,
   SIGN_IN_METHOD_LABELS,
 } from "@/lib/mailbox/fields";
 import type { MailboxView } from "@/lib/mailbox/queries";
+import type { MailboxFormText } from "./mailbox-form-text";
 
 export const MAILBOX_FORM_ID = "mailbox-settings";
 
 type Props = {
+  /** The form's static words (labels, help, notes), rendered on the server: MAILBOX_FORM_TEXT. */
+  text: MailboxFormText;
   action: (previous: ActionResult | null, formData: FormData) => Promise<ActionResult>;
   tenantId: number;
   /** The tenant's monitoring, which the mailbox follows unless it says otherwise. */
@@ -39,7 +41,7 @@ const METHOD_OPTIONS = Object.entries(SIGN_IN_METHOD_LABELS).flatMap(([value, { 
   choice ? [{ value, label: choice }] : [],
 );
 
-export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defaults }: Props) {
+export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defaults, text: { fields, notes } }: Props) {
   const text = (value: string | number | null | undefined) =>
     value === null || value === undefined ? undefined : String(value);
   return (
@@ -55,11 +57,17 @@ export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defau
 
       <fieldset>
         <legend>Mailbox</legend>
-        <Field name="name" label={F.name.label} hint={F.name.help} defaultValue={mailbox?.name} maxLength={100} />
+        <Field
+          name="name"
+          label={fields.name.label}
+          hint={fields.name.help}
+          defaultValue={mailbox?.name}
+          maxLength={100}
+        />
         <SelectField
           name="type"
-          label={F.type.label}
-          hint={F.type.help}
+          label={fields.type.label}
+          hint={fields.type.help}
           options={TYPE_OPTIONS}
           defaultValue={mailbox?.type ?? "smtp_imap"}
         />
@@ -69,25 +77,19 @@ export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defau
         <legend>Sign-in</legend>
         <SelectField
           name="signInMethod"
-          label={F.signInMethod.label}
-          hint={F.signInMethod.help}
+          label={fields.signInMethod.label}
+          hint={fields.signInMethod.help}
           options={METHOD_OPTIONS}
           defaultValue={mailbox?.signInMethod === "basic" ? "password" : (mailbox?.signInMethod ?? "password")}
         />
-        <p className="notice method-password">
-          Microsoft is retiring sign-in with a user&apos;s password for apps, and multi-factor authentication or
-          Conditional Access on the account blocks it. If that applies to this mailbox, choose{" "}
-          <a href="#microsoft-sign-in-method">Microsoft sign-in</a> or <a href="#app-only">App-only</a>.
-        </p>
+        <p className="notice method-password">{notes.password}</p>
         <p id="microsoft-sign-in-method" className="hint method-device">
-          Microsoft sign-in uses the same app registration (Allow public client flows = Yes, the delegated SMTP.Send and
-          IMAP.AccessAsUser.All permissions). After saving, press Sign in with Microsoft on this page and sign in as the
-          Login, with MFA if the account has it. No password is stored; Navigator Mail keeps and renews the sign-in.
+          {notes.device}
         </p>
         <Field
           name="login"
-          label={F.login.label}
-          hint={F.login.help}
+          label={fields.login.label}
+          hint={fields.login.help}
           defaultValue={mailbox?.login}
           type="email"
           autoComplete="off"
@@ -96,8 +98,8 @@ export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defau
         <div className="method-password">
           <Field
             name="password"
-            label={F.password.label}
-            hint={F.password.help}
+            label={fields.password.label}
+            hint={fields.password.help}
             type="password"
             autoComplete="new-password"
             placeholder={mailbox?.passwordState === "set" ? "Leave empty to keep the stored password" : undefined}
@@ -116,36 +118,32 @@ export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defau
 
       <fieldset id="app-only" className="method-app">
         <legend>App-only credential</legend>
-        <p className="hint">
-          The app registration signs in as itself with the application permissions SMTP.SendAsApp and IMAP.AccessAsApp;
-          Exchange also needs the app&apos;s service principal and a permission on this mailbox (see the setup
-          checklist).
-        </p>
+        <p className="hint">{notes.appOnly}</p>
         <AppCredentialStatus mailbox={mailbox} />
         <Field
           name="clientSecret"
-          label={F.clientSecret.label}
-          hint={F.clientSecret.help}
+          label={fields.clientSecret.label}
+          hint={fields.clientSecret.help}
           type="password"
           autoComplete="new-password"
           placeholder={mailbox?.appCredentialState === "secret" ? "Leave empty to keep the stored secret" : undefined}
         />
         <Field
           name="clientSecretExpiresAt"
-          label={F.clientSecretExpiresAt.label}
-          hint={F.clientSecretExpiresAt.help}
+          label={fields.clientSecretExpiresAt.label}
+          hint={fields.clientSecretExpiresAt.help}
           type="date"
         />
         <TextAreaField
           name="certificatePem"
-          label={F.certificatePem.label}
-          hint={F.certificatePem.help}
+          label={fields.certificatePem.label}
+          hint={fields.certificatePem.help}
           placeholder="-----BEGIN CERTIFICATE-----"
         />
         <TextAreaField
           name="privateKeyPem"
-          label={F.privateKeyPem.label}
-          hint={F.privateKeyPem.help}
+          label={fields.privateKeyPem.label}
+          hint={fields.privateKeyPem.help}
           placeholder="-----BEGIN PRIVATE KEY-----"
           secret
         />
@@ -155,8 +153,8 @@ export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defau
         <legend>Servers</legend>
         <SelectField
           name="cloud"
-          label={F.cloud.label}
-          hint={F.cloud.help}
+          label={fields.cloud.label}
+          hint={fields.cloud.help}
           options={CLOUD_OPTIONS}
           defaultValue={mailbox?.cloud ?? defaults?.cloud ?? "global"}
         />
@@ -168,15 +166,15 @@ export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defau
         <div className="pair">
           <Field
             name="smtpHost"
-            label={F.smtpHost.label}
-            hint={F.smtpHost.help}
+            label={fields.smtpHost.label}
+            hint={fields.smtpHost.help}
             defaultValue={text(mailbox?.smtpHost)}
             maxLength={253}
           />
           <Field
             name="smtpPort"
-            label={F.smtpPort.label}
-            hint={F.smtpPort.help}
+            label={fields.smtpPort.label}
+            hint={fields.smtpPort.help}
             defaultValue={text(mailbox?.smtpPort)}
             inputMode="numeric"
             maxLength={5}
@@ -185,15 +183,15 @@ export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defau
         <div className="pair">
           <Field
             name="imapHost"
-            label={F.imapHost.label}
-            hint={F.imapHost.help}
+            label={fields.imapHost.label}
+            hint={fields.imapHost.help}
             defaultValue={text(mailbox?.imapHost)}
             maxLength={253}
           />
           <Field
             name="imapPort"
-            label={F.imapPort.label}
-            hint={F.imapPort.help}
+            label={fields.imapPort.label}
+            hint={fields.imapPort.help}
             defaultValue={text(mailbox?.imapPort)}
             inputMode="numeric"
             maxLength={5}
@@ -201,18 +199,15 @@ export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defau
         </div>
         <CheckboxField
           name="useTls"
-          label={F.useTls.label}
-          hint={F.useTls.help}
+          label={fields.useTls.label}
+          hint={fields.useTls.help}
           defaultChecked={mailbox?.useTls ?? true}
         />
       </fieldset>
 
       <fieldset>
         <legend>Monitoring</legend>
-        <p className="hint">
-          Navigator Mail tests the mailbox on its own and shows the result on the status page. A light test only signs
-          in; a full test sends and receives a message.
-        </p>
+        <p className="hint">{notes.monitoring}</p>
         <div className="pair">
           <SelectField
             name="monitorLight"
@@ -231,19 +226,19 @@ export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defau
 
       <fieldset>
         <legend>Microsoft Entra app registration</legend>
-        <p className="hint">Leave both empty for plain password login (providers other than Microsoft 365).</p>
+        <p className="hint">{notes.azure}</p>
         <Field
           name="azureClientId"
-          label={F.azureClientId.label}
-          hint={F.azureClientId.help}
+          label={fields.azureClientId.label}
+          hint={fields.azureClientId.help}
           defaultValue={text(mailbox ? mailbox.azureClientId : defaults?.azureClientId)}
           autoComplete="off"
           maxLength={100}
         />
         <Field
           name="azureTenantId"
-          label={F.azureTenantId.label}
-          hint={F.azureTenantId.help}
+          label={fields.azureTenantId.label}
+          hint={fields.azureTenantId.help}
           defaultValue={text(mailbox ? mailbox.azureTenantId : defaults?.azureTenantId)}
           autoComplete="off"
           maxLength={253}

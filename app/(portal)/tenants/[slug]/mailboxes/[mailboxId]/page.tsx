@@ -1,5 +1,4 @@
 import type { Metadata } from "next";
-import dynamic from "next/dynamic";
 import { formatUtc } from "@/lib/format-time";
 import { toMailboxView } from "@/lib/mailbox/queries";
 import { openDeviceSignIn, signInStateOf } from "@/lib/service/device-sign-ins";
@@ -7,17 +6,15 @@ import { recentEntraSetup } from "@/lib/service/entra-setups/view";
 import { credentialLine } from "@/lib/service/report";
 import { lastTestsFor } from "@/lib/service/test-history";
 import { deleteMailboxAction, generateCertificateAction, saveMailboxAction } from "../actions";
+import { AppCertificate } from "../app-certificate";
 import { DeleteMailbox } from "../delete-mailbox";
+import { DeviceSignIn, EntraSetup } from "../lazy-parts";
 import { MAILBOX_FORM_ID, MailboxForm } from "../mailbox-form";
+import { MAILBOX_FORM_TEXT } from "../mailbox-form-text";
 import { TestPanel } from "../test-panel";
 import { loadMailboxPage } from "./load";
 import { MailboxNav } from "./mailbox-nav";
 import { OutcomeBadge } from "./outcome-badge";
-
-// Shown only to some mailboxes: their client code loads only where they are shown.
-const EntraSetup = dynamic(() => import("../entra-setup").then((m) => m.EntraSetup));
-const DeviceSignIn = dynamic(() => import("../device-sign-in").then((m) => m.DeviceSignIn));
-const AppCertificate = dynamic(() => import("../app-certificate").then((m) => m.AppCertificate));
 
 type Props = { params: Promise<{ slug: string; mailboxId: string }>; searchParams: Promise<{ created?: string }> };
 
@@ -70,7 +67,13 @@ export default async function MailboxPage({ params, searchParams }: Props) {
         historyHref={`${base}/tests`}
       />
       <h2>Settings</h2>
-      <MailboxForm action={saveMailboxAction} tenantId={tenant.id} tenantMonitoring={tenant} mailbox={mailbox} />
+      <MailboxForm
+        text={MAILBOX_FORM_TEXT}
+        action={saveMailboxAction}
+        tenantId={tenant.id}
+        tenantMonitoring={tenant}
+        mailbox={mailbox}
+      />
       {mailbox.azureClientId && (
         <AppCertificate
           action={generateCertificateAction}

@@ -6,6 +6,7 @@ import { loadOr404 } from "@/lib/load-or-404";
 import { getTenantBySlugFor } from "@/lib/tenants/queries";
 import { saveMailboxAction } from "../actions";
 import { MailboxForm } from "../mailbox-form";
+import { MAILBOX_FORM_TEXT } from "../mailbox-form-text";
 
 export const metadata: Metadata = { title: "New mailbox" };
 
@@ -22,6 +23,7 @@ export default async function NewMailboxPage({ params }: { params: Promise<{ slu
       </p>
       <h1>New mailbox</h1>
       <MailboxForm
+        text={MAILBOX_FORM_TEXT}
         action={saveMailboxAction}
         tenantId={tenant.id}
         tenantMonitoring={tenant}
