@@ -1,6 +1,7 @@
 import "server-only";
 import type { Db } from "@/db/client";
 import { healthChecks } from "@/db/schema";
+import { describeError } from "@/lib/errors";
 
 export type Health = { ok: boolean; database: { status: "ok" | "error"; latencyMs: number; error?: string } };
 
@@ -15,7 +16,7 @@ export function checkHealth(open: () => Db): Health {
     // SQLite's own message and code name the problem (read-only, locked, not a database) without secrets.
     const code = (error as { code?: string }).code;
     const message = error instanceof Error ? error.message : String(error);
-    console.error("health: database check failed:", code ?? "", message);
+    console.error("health: database check failed:", describeError(error));
     return {
       ok: false,
       database: { status: "error", latencyMs: elapsed(started), error: code ? `${code}: ${message}` : message },

@@ -139,7 +139,8 @@ type App = {
   keyCredentials: { customKeyIdentifier?: string; displayName?: string; type: string }[];
 };
 
-const quote = (value: string) => `'${value.replaceAll("'", "''")}'`;
+/** A string in an OData $filter: single-quoted with ' doubled, then URL-encoded (an app name may hold & or #). */
+const quote = (value: string) => encodeURIComponent(`'${value.replaceAll("'", "''")}'`);
 
 /** Looks at the tenant and says what the setup will create or change; nothing is written. */
 export async function planSetup(graph: Graph, request: SetupRequest): Promise<SetupPlan> {

@@ -115,6 +115,19 @@ describe("one-click setup through Microsoft Graph", () => {
     expect(directory.applications.filter((a) => a.displayName === wanted.appName)).toHaveLength(1);
   });
 
+  it("finds its app again by a name with &, # and ' in it (the $filter quoted and URL-encoded)", async () => {
+    const { tenant, admin } = tenantWithAdmin();
+    const graph = await graphFor(tenant, admin);
+    const wanted = request(admin, { appName: "R&D #1 O'Brien's mail" });
+    const first = await applySetup(graph, wanted);
+    const again = await applySetup(graph, wanted);
+    expect(again.appId).toBe(first.appId);
+    const plan = await planSetup(graph, wanted);
+    expect(plan.steps.every((s) => s.done)).toBe(true);
+    const directory = rig.entra.directoryOf(tenant);
+    expect(directory.applications.filter((a) => a.displayName === wanted.appName)).toHaveLength(1);
+  });
+
   it("resumes a setup that failed at consent (blocked by policy) without a second app", async () => {
     const { tenant, admin } = tenantWithAdmin();
     const graph = await graphFor(tenant, admin);
