@@ -3,6 +3,7 @@ import { SYSTEM_ACTORS } from "@/lib/auth/actor";
 import { getDeviceSignIn, startDeviceSignIn } from "@/lib/service/device-sign-ins";
 import { findMailbox, mailboxArguments } from "./find-mailbox";
 import { loadLaunchEnv } from "./launch-env";
+import { complain, say } from "./terminal";
 
 // npm run sign-in -- <mailbox id or name> [--tenant <slug>]
 // "Sign in with Microsoft" from a terminal, for a mailbox whose sign-in method is Microsoft sign-in:
@@ -22,33 +23,33 @@ const ref = { tenantId: mailbox.tenantId, mailboxId: mailbox.id };
 
 const started = await startDeviceSignIn(db, SYSTEM_ACTORS.cliSignIn, ref);
 if (!started.ok) {
-  console.error(started.refusal.message);
+  complain(started.refusal.message);
   process.exit(1);
 }
 let view = started.signIn;
 if (view.userCode) {
-  console.log(`Mailbox ${mailbox.id} "${mailbox.name}": sign in as ${mailbox.login}.`);
-  console.log(`  1. Open   ${view.verificationUri ?? "Microsoft's sign-in page"}`);
-  console.log(`  2. Enter  ${view.userCode}`);
-  console.log(`  The code is valid until ${view.expiresAt?.slice(11, 16)} UTC. Waiting…`);
+  say(`Mailbox ${mailbox.id} "${mailbox.name}": sign in as ${mailbox.login}.`);
+  say(`  1. Open   ${view.verificationUri ?? "Microsoft's sign-in page"}`);
+  say(`  2. Enter  ${view.userCode}`);
+  say(`  The code is valid until ${view.expiresAt?.slice(11, 16)} UTC. Waiting…`);
 }
 let said = view.waiting;
 while (view.status === "pending" || view.status === "starting") {
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   view = getDeviceSignIn(db, SYSTEM_ACTORS.cliSignIn, ref, view.id);
-  if (view.waiting && view.waiting !== said) console.log(`  ${view.waiting}`);
+  if (view.waiting && view.waiting !== said) say(`  ${view.waiting}`);
   said = view.waiting;
 }
 closeDb();
 if (view.status === "succeeded") {
-  console.log(`Signed in as ${view.account}. Run npm run check -- ${mailbox.id} to test the mailbox.`);
+  say(`Signed in as ${view.account}. Run npm run check -- ${mailbox.id} to test the mailbox.`);
   process.exit(0);
 }
-console.error(view.diagnosis ? `${view.diagnosis.cause}\n${view.diagnosis.fix}` : "The sign-in did not finish.");
-if (view.diagnosis?.detail) console.error(`server: ${view.diagnosis.detail}`);
+complain(view.diagnosis ? `${view.diagnosis.cause}\n${view.diagnosis.fix}` : "The sign-in did not finish.");
+if (view.diagnosis?.detail) complain(`server: ${view.diagnosis.detail}`);
 process.exit(1);
 
 function usage(problem: string): never {
-  console.error(`npm run sign-in -- <mailbox id or name> [--tenant <slug>]\n${problem}`);
+  complain(`npm run sign-in -- <mailbox id or name> [--tenant <slug>]\n${problem}`);
   process.exit(2);
 }

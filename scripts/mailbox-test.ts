@@ -4,6 +4,7 @@ import { STEP_LABELS, type StepResult } from "@/lib/engine/steps";
 import { startMailboxTest, testToEnd } from "@/lib/service/mailbox-tests";
 import { findMailbox, mailboxArguments } from "./find-mailbox";
 import { loadLaunchEnv } from "./launch-env";
+import { complain, say } from "./terminal";
 
 // npm run mailbox:test -- <mailbox id or name> [--tenant <slug>] [--json]   (npm run check is the same)
 // Exit code: 0 when every step passed, 1 when the test failed or may not run now, 2 for a usage error.
@@ -27,34 +28,31 @@ const started = startMailboxTest(db, SYSTEM_ACTORS.cli, {
   source: "saved",
 });
 if (!started.ok) {
-  console.error(started.refusal.message);
+  complain(started.refusal.message);
   process.exit(1);
 }
-if (!json) console.log(`Testing mailbox ${mailbox.id} "${mailbox.name}" (${mailbox.login}) of tenant ${slug}`);
+if (!json) say(`Testing mailbox ${mailbox.id} "${mailbox.name}" (${mailbox.login}) of tenant ${slug}`);
 const result = await testToEnd(started, { id: mailbox.id, name: mailbox.name, tenant: slug }, (step) => {
   if (!json) printStep(step);
 });
 closeDb();
-if (json) console.log(JSON.stringify(result, null, 2));
-else
-  console.log(result.ok ? `\nAll steps passed in ${(result.durationMs / 1000).toFixed(1)} s.` : "\nThe test failed.");
+if (json) say(JSON.stringify(result, null, 2));
+else say(result.ok ? `\nAll steps passed in ${(result.durationMs / 1000).toFixed(1)} s.` : "\nThe test failed.");
 process.exit(result.ok ? 0 : 1);
 
 function printStep(step: StepResult): void {
   const mark = { passed: "PASS", failed: "FAIL", skipped: "SKIP" }[step.status];
-  console.log(
-    `${mark}  ${STEP_LABELS[step.name].padEnd(13)} ${String(step.durationMs).padStart(6)} ms  ${step.summary}`,
-  );
+  say(`${mark}  ${STEP_LABELS[step.name].padEnd(13)} ${String(step.durationMs).padStart(6)} ms  ${step.summary}`);
   const d = step.diagnosis;
   if (d) {
-    console.log(`      code:       ${d.code}`);
-    console.log(`      fix:        ${d.fix}`);
-    console.log(`      setup step: ${d.setupStep}`);
-    if (d.detail) console.log(`      server:     ${d.detail}`);
+    say(`      code:       ${d.code}`);
+    say(`      fix:        ${d.fix}`);
+    say(`      setup step: ${d.setupStep}`);
+    if (d.detail) say(`      server:     ${d.detail}`);
   }
 }
 
 function usage(problem: string): never {
-  console.error(`npm run mailbox:test -- <mailbox id or name> [--tenant <slug>] [--json]\n${problem}`);
+  complain(`npm run mailbox:test -- <mailbox id or name> [--tenant <slug>] [--json]\n${problem}`);
   process.exit(2);
 }
