@@ -1,32 +1,19 @@
 import Link from "next/link";
 import { ActionForm, Field, SelectField, TextAreaField } from "@/app/_components/action-form";
-import type { Db } from "@/db/client";
-import type { Tenant } from "@/db/schema";
 import { listAlertChannels } from "@/lib/alerts/channels";
-import type { UserActor } from "@/lib/auth/actor";
 import { usesSmtp } from "@/lib/engine/settings";
 import { getEnv } from "@/lib/env";
 import { formatUtc } from "@/lib/format-time";
-import type { MailboxSummary } from "@/lib/mailbox/queries";
 import {
   createEmailChannelAction,
   createWebhookChannelAction,
   deleteAlertChannelAction,
   sendTestAlertAction,
 } from "../../actions";
+import type { TenantSectionProps } from "./props";
 
 /** The tenant's alert channels, each with its last delivery, and the forms that add one. */
-export function AlertsSection({
-  db,
-  actor,
-  tenant,
-  mailboxes,
-}: {
-  db: Db;
-  actor: UserActor;
-  tenant: Tenant;
-  mailboxes: MailboxSummary[];
-}) {
+export function AlertsSection({ db, actor, tenant, mailboxes }: TenantSectionProps) {
   const channels = listAlertChannels(db, actor, tenant.id);
   const senders = [
     ...mailboxes.filter((m) => usesSmtp(m.type)).map((m) => ({ value: String(m.id), label: `${m.name} (${m.login})` })),

@@ -1,11 +1,9 @@
 import { ActionForm, CheckboxGroupField, Field, MultiSelectField } from "@/app/_components/action-form";
-import type { Db } from "@/db/client";
-import { API_SCOPES, type Tenant } from "@/db/schema";
+import { API_SCOPES } from "@/db/schema";
 import { listApiKeys } from "@/lib/api-keys/keys";
-import type { UserActor } from "@/lib/auth/actor";
 import { formatUtc } from "@/lib/format-time";
-import type { MailboxSummary } from "@/lib/mailbox/queries";
 import { createApiKeyAction, revokeApiKeyAction } from "../../actions";
+import type { TenantSectionProps } from "./props";
 
 const SCOPE_LABELS: Record<(typeof API_SCOPES)[number], string> = {
   "mailboxes:read": "mailboxes:read: read mailbox settings (never secrets)",
@@ -14,17 +12,7 @@ const SCOPE_LABELS: Record<(typeof API_SCOPES)[number], string> = {
 };
 
 /** The tenant's API keys (never the keys themselves) and the form that creates one. */
-export function ApiKeysSection({
-  db,
-  actor,
-  tenant,
-  mailboxes,
-}: {
-  db: Db;
-  actor: UserActor;
-  tenant: Tenant;
-  mailboxes: MailboxSummary[];
-}) {
+export function ApiKeysSection({ db, actor, tenant, mailboxes }: TenantSectionProps) {
   const keys = listApiKeys(db, actor, tenant.id);
   const mailboxNames = new Map(mailboxes.map((m) => [m.id, m.name]));
   return (
