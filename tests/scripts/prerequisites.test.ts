@@ -43,14 +43,3 @@ describe("the test prerequisites", () => {
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: "" });
   });
 });
-
-describe("the test run's temporary files", () => {
-  it("all go into the run's own folder, which is removed when the tests end", () => {
-    const runDir = process.env.NAVIGATOR_TEST_TMP;
-    expect(runDir).toMatch(/navigator-tests-/);
-    expect(os.tmpdir()).toBe(runDir);
-    const made = fs.mkdtempSync(path.join(os.tmpdir(), "nvm-probe-"));
-    expect(path.relative(runDir!, made).startsWith("..")).toBe(false);
-    fs.rmSync(made, { recursive: true });
-  });
-});
