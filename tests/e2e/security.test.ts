@@ -81,7 +81,7 @@ describe("security headers", () => {
     expect(first.body).toContain(`nonce="${nonce}"`);
     expect(first.headers["strict-transport-security"]).toBeUndefined();
     // Sent before the page's script runs, the sign-in form must not put the password into the address.
-    expect(first.body).toMatch(/<form method="post"[^>]*>[\s\S]*name="password"/);
+    expect(first.body).toMatch(/<form\b[^>]*\bmethod="post"[^>]*>[\s\S]*name="password"/);
   });
 
   it("an error page and a server action answer carry the same headers", async () => {
