@@ -1,9 +1,9 @@
-import type { SignInMethod } from "@/lib/engine/settings";
 import "server-only";
 import { and, asc, count, eq, sql } from "drizzle-orm";
 import { type Db, preparedOnce, type Queryable } from "@/db/client";
 import { type Mailbox, mailboxes, tenants } from "@/db/schema";
 import { type Actor, assertMailboxAccess, assertTenantAccess } from "@/lib/auth/actor";
+import type { SignInMethod } from "@/lib/engine/settings";
 import { NotFoundError } from "@/lib/errors";
 import { containsPattern, PAGE_SIZE, pageWindow } from "@/lib/paging";
 import { type PasswordState, passwordState } from "./password";

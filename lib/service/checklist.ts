@@ -1,7 +1,6 @@
 import type { Mailbox, MailboxTest } from "@/db/schema";
 import type { SetupStep } from "@/lib/engine/diagnoses";
-import type { SignInMethod } from "@/lib/engine/settings";
-import { authorityHostFor, usesImap, usesSmtp } from "@/lib/engine/settings";
+import { authorityHostFor, type SignInMethod, usesImap, usesSmtp } from "@/lib/engine/settings";
 import type { StepName, StepResult } from "@/lib/engine/steps";
 import { powerShellQuoted } from "@/lib/powershell";
 
