@@ -43,6 +43,11 @@ export function reserveAttempt(db: Db, email: string, client: string, now = Date
   );
 }
 
+/** An attempt that was never decided (the portal was too busy to check the password) does not count. */
+export function releaseAttempt(db: Db, reservation: { id: number }): void {
+  db.delete(signInAttempts).where(eq(signInAttempts.id, reservation.id)).run();
+}
+
 /** A correct password clears the failures before it; a wrong one stays counted. */
 export function settleAttempt(db: Db, reservation: { id: number }, succeeded: boolean): void {
   if (succeeded) db.update(signInAttempts).set({ succeeded: true }).where(eq(signInAttempts.id, reservation.id)).run();

@@ -2,13 +2,40 @@ import "server-only";
 import { eq } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { type User, users } from "@/db/schema";
-import { lockoutMessage, reserveAttempt, settleAttempt } from "./attempts";
-import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from "./password";
+import { lockoutMessage, releaseAttempt, reserveAttempt, settleAttempt } from "./attempts";
+import {
+  dummyPasswordHash,
+  HASHING_CAPACITY,
+  HashingBusyError,
+  hashingIsFull,
+  hashPassword,
+  needsRehash,
+  verifyPassword,
+} from "./password";
 
 export const SIGN_IN_MESSAGES = {
   invalid: "Email or password is incorrect.",
   disabled: "This account is disabled. Ask an administrator to enable it.",
+  busy: "Too many sign-ins at once. Try again in a few seconds.",
 } as const;
+
+const admitted = globalThis as unknown as { navigatorSignInsInFlight?: number };
+
+/**
+ * A place for one sign-in over HTTP, taken before its request is read: each hashes a password, so no
+ * more are let in than the hashing may run and queue. Returns the release, or null when full.
+ */
+export function admitSignIn(): (() => void) | null {
+  const inFlight = admitted.navigatorSignInsInFlight ?? 0;
+  if (inFlight >= HASHING_CAPACITY || hashingIsFull()) return null;
+  admitted.navigatorSignInsInFlight = inFlight + 1;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    admitted.navigatorSignInsInFlight = (admitted.navigatorSignInsInFlight ?? 1) - 1;
+  };
+}
 
 export type SignInResult = { ok: true; user: User } | { ok: false; message: string };
 
@@ -29,12 +56,24 @@ export async function signInWithPassword(
   const reservation = reserveAttempt(db, email, source.client ?? "", source.now);
   if (!reservation.ok) return { ok: false, message: lockoutMessage(reservation.retryAfterMs) };
   const user = email ? db.select().from(users).where(eq(users.email, email)).get() : undefined;
-  const valid = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
+  let valid: boolean;
+  try {
+    valid = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
+  } catch (error) {
+    if (!(error instanceof HashingBusyError)) throw error;
+    releaseAttempt(db, reservation);
+    return { ok: false, message: SIGN_IN_MESSAGES.busy };
+  }
   if (!user || !valid) return { ok: false, message: SIGN_IN_MESSAGES.invalid };
   settleAttempt(db, reservation, true);
   if (user.disabled) return { ok: false, message: SIGN_IN_MESSAGES.disabled };
   if (needsRehash(user.passwordHash)) {
-    const passwordHash = await hashPassword(password);
+    // The upgrade waits for a quieter moment (the next sign-in) when the portal is busy hashing.
+    const passwordHash = await hashPassword(password).catch((error: unknown) => {
+      if (error instanceof HashingBusyError) return null;
+      throw error;
+    });
+    if (!passwordHash) return { ok: true, user };
     db.update(users).set({ passwordHash }).where(eq(users.id, user.id)).run();
     return { ok: true, user: { ...user, passwordHash } };
   }

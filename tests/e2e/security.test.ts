@@ -127,6 +127,51 @@ describe("security headers", () => {
   });
 });
 
+describe("sign-in under a burst", () => {
+  it("50 sign-ins at once keep /api/health answering within a second; beyond the queue they get 503 with Retry-After", async () => {
+    const healthTimes: number[] = [];
+    let burstOver = false;
+    const probe = (async () => {
+      while (!burstOver) {
+        const started = performance.now();
+        const health = await request(`${portal.url}/api/health`);
+        expect(health.status).toBe(200);
+        healthTimes.push(performance.now() - started);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    const csrf = await request(`${portal.url}/api/auth/csrf`);
+    const { csrfToken } = JSON.parse(csrf.body) as { csrfToken: string };
+    const cookie = (csrf.headers["set-cookie"] ?? []).map((c) => c.split(";")[0]).join("; ");
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        request(`${portal.url}/api/auth/callback/credentials`, {
+          method: "POST",
+          headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({
+            csrfToken,
+            email: `nobody-${i}-${Math.random().toString(36).slice(2)}@example.com`,
+            password: "not the password",
+            json: "true",
+          }).toString(),
+        }),
+      ),
+    );
+    burstOver = true;
+    await probe;
+    const busy = answers.filter((a) => a.status === 503);
+    expect(busy.length).toBeGreaterThan(0);
+    for (const answer of busy) {
+      expect(answer.headers["retry-after"]).toMatch(/^\d+$/);
+      expect(JSON.parse(answer.body).error).toContain("Too many sign-ins at once");
+    }
+    // Everything else is next-auth's own answer to a wrong password, never a server error.
+    expect(answers.filter((a) => a.status !== 503 && a.status >= 500)).toEqual([]);
+    expect(healthTimes.length).toBeGreaterThan(2);
+    expect(Math.max(...healthTimes)).toBeLessThan(1000);
+  });
+});
+
 describe("sign-in limits over HTTP", () => {
   it("count the socket's address, whatever X-Forwarded-For a client sends", async () => {
     const email = portal.admin.email;
