@@ -1,15 +1,15 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { migrateDatabase, openDatabase } from "@/db/client";
 import { tenants } from "@/db/schema";
+import { tempDir } from "../support/temp";
 
 const mode = (file: string) => fs.statSync(file).mode & 0o777;
 
 describe("the database files", () => {
   it("live in a 0700 folder, and the database, -wal and -shm files are 0600", () => {
-    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "navigator-modes-")), "data");
+    const dir = path.join(tempDir("navigator-modes-"), "data");
     const file = path.join(dir, "navigator-mail.db");
     const db = openDatabase(file);
     migrateDatabase(db);
@@ -20,7 +20,7 @@ describe("the database files", () => {
   });
 
   it("tightens an existing folder and file that were left open", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-modes-"));
+    const dir = tempDir("navigator-modes-");
     fs.chmodSync(dir, 0o755);
     const file = path.join(dir, "old.db");
     fs.writeFileSync(file, "", { mode: 0o644 });
@@ -36,7 +36,7 @@ describe("the database files", () => {
 
 describe("transactions across processes", () => {
   it("take the write lock at BEGIN, so another connection's write cannot make them fail halfway", () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "navigator-immediate-")), "db.sqlite");
+    const file = path.join(tempDir("navigator-immediate-"), "db.sqlite");
     const db = openDatabase(file);
     migrateDatabase(db);
     const other = openDatabase(file);

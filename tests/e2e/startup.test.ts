@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { freePort } from "../support/portal";
+import { tempDir } from "../support/temp";
 
 function startInProduction(env: Record<string, string>) {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-prod-"));
+  const dataDir = tempDir("navigator-prod-");
   const { AUTH_SECRET: _a, SECRETS_KEYS: _s, ...inherited } = process.env;
   const result = spawnSync(
     process.execPath,
@@ -57,7 +57,7 @@ describe("start-up in production", () => {
   });
 
   it("starts over plain http when the operator opts out, with a warning", async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-prod-"));
+    const dataDir = tempDir("navigator-prod-");
     const child = spawn(
       process.execPath,
       [path.resolve("node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "scripts/start.ts"],

@@ -1,9 +1,9 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { EnvError, parseEnv } from "@/lib/env";
 import { ensureLocalSecrets } from "@/lib/local-secrets";
+import { tempDir } from "../support/temp";
 
 const KEY = Buffer.alloc(32, 7).toString("base64");
 const valid = { AUTH_SECRET: "x".repeat(32), SECRETS_KEYS: `k1:${KEY}` };
@@ -62,7 +62,7 @@ describe("parseEnv", () => {
 
 describe("ensureLocalSecrets", () => {
   it("creates a 0600 file once and reuses it", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nm-secrets-"));
+    const dir = tempDir("nm-secrets-");
     const first: Record<string, string | undefined> = {};
     const created = ensureLocalSecrets(dir, first);
     expect(created.created).toBe(true);
@@ -75,7 +75,7 @@ describe("ensureLocalSecrets", () => {
   });
 
   it("never overrides what the environment sets", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nm-secrets-"));
+    const dir = tempDir("nm-secrets-");
     const env: Record<string, string | undefined> = { ...valid };
     expect(ensureLocalSecrets(dir, env).applied).toEqual([]);
     expect(env).toEqual(valid);

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
+import { tempDir } from "./temp";
 
 export type KeyAndCertificate = { certificatePem: string; privateKeyPem: string };
 
@@ -10,7 +10,7 @@ export type KeyAndCertificate = { certificatePem: string; privateKeyPem: string 
  * app registration. A negative number of days gives a certificate that has already expired.
  */
 export function keyAndCertificate(days = 30): KeyAndCertificate {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-app-cert-"));
+  const dir = tempDir("navigator-app-cert-");
   const key = path.join(dir, "key.pem");
   const csr = path.join(dir, "request.csr");
   const cert = path.join(dir, "cert.pem");

@@ -1,13 +1,12 @@
 import { randomBytes } from "node:crypto";
-import os from "node:os";
-import path from "node:path";
 import { type Db, getDb, migrateDatabase, openDatabase } from "@/db/client";
 import type { UserActor } from "@/lib/auth/actor";
 import { createTenant } from "@/lib/tenants/queries";
 import { createUser } from "@/lib/users/queries";
+import { tempDbPath } from "./temp";
 
 export function tempDbFile(): string {
-  return path.join(os.tmpdir(), `navigator-test-${process.pid}-${randomBytes(6).toString("hex")}.db`);
+  return tempDbPath(`navigator-test-${process.pid}-${randomBytes(6).toString("hex")}.db`);
 }
 
 /** A new database file with the real migrations applied. */

@@ -1,8 +1,9 @@
 import { buildIfNeeded, nextChildEnv } from "../../scripts/build-if-needed";
 import { createRigTls } from "./rig/tls";
+import { removeTemporaries } from "./temp";
 
 // Runs once, before the test workers start: they inherit what is put in process.env here.
-export default function setup(): void {
+export default function setup(): () => void {
   const tls = createRigTls();
   process.env.NAVIGATOR_RIG_TLS_DIR = tls.dir;
   process.env.NAVIGATOR_RIG_IP = tls.ip;
@@ -10,4 +11,6 @@ export default function setup(): void {
   process.env.NODE_EXTRA_CA_CERTS = tls.caPem;
   // One production build for every test file that starts the portal; skipped when the sources are unchanged.
   if (!buildIfNeeded(nextChildEnv())) throw new Error("next build failed; see the output above");
+  // The test CA's folder, once every test file has ended.
+  return removeTemporaries;
 }

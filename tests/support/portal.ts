@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import fs from "node:fs";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
+import { tempDir } from "./temp";
 
 export type Portal = {
   url: string;
@@ -36,7 +35,7 @@ export async function startPortal(
   env: Record<string, string> = {},
   options: { generatedAdmin?: boolean; dev?: boolean } = {},
 ): Promise<Portal> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-portal-"));
+  const dataDir = tempDir("navigator-portal-");
   const port = await freePort();
   const chosenPassword = options.generatedAdmin ? undefined : `first-admin-${randomBytes(9).toString("base64url")}`;
   const { NODE_ENV: _mode, AUTH_SECRET: _a, SECRETS_KEYS: _s, DATABASE_URL: _d, ...inherited } = process.env;

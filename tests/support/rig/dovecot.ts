@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
+import { tempDir } from "../temp";
 import type { RigTls } from "./tls";
 
 const DOVECOT_BIN = "/usr/sbin/dovecot";
@@ -25,7 +25,7 @@ const APP_TOKEN_CHECK = path.join(import.meta.dirname, "dovecot-app-token.mjs");
 
 /** Dovecot 2.3 with its own configuration, on the rig's loopback address: IMAP 143 (STARTTLS), 993 (TLS), LMTP. */
 export class Dovecot {
-  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-dovecot-"));
+  readonly dir = tempDir("navigator-dovecot-");
   private process?: ChildProcess;
 
   constructor(private readonly options: DovecotOptions) {}

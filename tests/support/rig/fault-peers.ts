@@ -1,10 +1,10 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import tls from "node:tls";
 import { SMTPServer } from "smtp-server";
+import { tempDir } from "../temp";
 
 /** Peers that misbehave the way real networks do, on a loopback address of their own. */
 
@@ -123,7 +123,7 @@ export async function scriptedImapPeer(ip: string, port: number, options: { star
 }
 
 function selfSignedCert(ip: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-untrusted-"));
+  const dir = tempDir("navigator-untrusted-");
   execFileSync(
     "openssl",
     [

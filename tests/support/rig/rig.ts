@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import type { CheckSettings } from "@/lib/engine/settings";
 import { mailboxForm } from "../mailbox";
 import { freePort } from "../portal";
+import { tempDir } from "../temp";
 import { AppMailboxAccess } from "./app-access";
 import { Dovecot } from "./dovecot";
 import { type EmuApp, type EmuTenant, type EmuUser, EntraEmulator } from "./entra-emulator";
@@ -69,7 +69,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
   });
   const issuers = [`https://sts.windows.net/${tenant.id}/`];
   const lmtpPort = await freePort();
-  const accessDir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-exchange-"));
+  const accessDir = tempDir("navigator-exchange-");
   fs.chmodSync(accessDir, 0o755);
   const appAccess = new AppMailboxAccess(path.join(accessDir, "app-mailbox-access.json"));
   const passwords = options.passwords ?? {};

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
+import { tempDir } from "../temp";
 
 export type RigTls = { dir: string; caPem: string; certPem: string; keyPem: string; ip: string };
 
@@ -10,7 +10,7 @@ export type RigTls = { dir: string; caPem: string; certPem: string; keyPem: stri
  * test file's rig listens on the real mail ports of its own address, so files can run in parallel.
  */
 export function issueRigCertificate(ca: RigTls): RigTls {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-rig-cert-"));
+  const dir = tempDir("navigator-rig-cert-");
   const ip = randomLoopback();
   const file = (name: string) => path.join(dir, name);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -56,7 +56,7 @@ export function issueRigCertificate(ca: RigTls): RigTls {
  * loopback address. Processes trust the CA through NODE_EXTRA_CA_CERTS, exactly as an operator adds a company CA.
  */
 export function createRigTls(): RigTls {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "navigator-rig-tls-"));
+  const dir = tempDir("navigator-rig-tls-");
   // A loopback address of its own lets the rig listen on the real mail ports (465, 587, 143, 993).
   const ip = randomLoopback();
   const file = (name: string) => path.join(dir, name);
