@@ -2,9 +2,10 @@ import "server-only";
 import { and, asc, count, eq, sql } from "drizzle-orm";
 import { type Db, preparedOnce, type Queryable } from "@/db/client";
 import { type Mailbox, mailboxes, tenants } from "@/db/schema";
-import { type Actor, assertMailboxAccess, assertTenantAccess } from "@/lib/auth/actor";
+import { type Actor, assertMailboxAccess, assertTenantAccess, isSuperAdmin } from "@/lib/auth/actor";
 import type { SignInMethod } from "@/lib/engine/settings";
-import { NotFoundError } from "@/lib/errors";
+import { getEnv } from "@/lib/env";
+import { NotFoundError, UserError } from "@/lib/errors";
 import { containsPattern, PAGE_SIZE, pageWindow } from "@/lib/paging";
 import { type PasswordState, passwordState } from "./password";
 
@@ -92,6 +93,18 @@ export function getMailboxFor(db: Queryable, actor: Actor, tenantId: number, mai
       .prepare(),
   ).get({ id: mailboxId, tenantId });
   if (!mailbox) throw new NotFoundError();
+  return mailbox;
+}
+
+/**
+ * The mailbox an actor is about to change (save, re-point, sign in, delete). The portal's alert sender
+ * (ALERT_SENDER_MAILBOX) sends every tenant's alerts, so only a super-admin may change it.
+ */
+export function getMailboxToChange(db: Queryable, actor: Actor, tenantId: number, mailboxId: number): Mailbox {
+  const mailbox = getMailboxFor(db, actor, tenantId, mailboxId);
+  if (mailbox.id === getEnv().ALERT_SENDER_MAILBOX && actor.kind === "user" && !isSuperAdmin(actor)) {
+    throw new UserError("This mailbox sends the portal's alerts for every tenant: only a super-admin can change it.");
+  }
   return mailbox;
 }
 

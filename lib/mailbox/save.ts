@@ -11,7 +11,7 @@ import { formatUtc } from "@/lib/format-time";
 import { getTenantFor } from "@/lib/tenants/queries";
 import { generateCertificate } from "./certificate";
 import { credentialColumns, hasAppCredential } from "./credentials";
-import { getMailboxFor } from "./queries";
+import { getMailboxFor, getMailboxToChange } from "./queries";
 import type { MailboxSettings, SaveMailboxInput } from "./schema";
 import { DESTINATION_FIELDS, secretMustBeRetyped } from "./secret-rule";
 import { dropTokenCache } from "./token-cache-store";
@@ -66,7 +66,7 @@ export function updateMailbox(
   input: SaveMailboxInput & { mailboxId: number; version: number },
 ): Mailbox {
   return db.transaction((tx) => {
-    const current = getMailboxFor(tx, actor, input.tenantId, input.mailboxId);
+    const current = getMailboxToChange(tx, actor, input.tenantId, input.mailboxId);
     if (current.version !== input.version) throw conflict(current);
     const next = settingsRow(input);
     if (next.name !== current.name) assertNameFree(tx, input.tenantId, next.name);
@@ -158,7 +158,7 @@ function rewriteCredentials(
   change: (current: Mailbox) => Partial<Mailbox>,
 ): Mailbox {
   return db.transaction((tx) => {
-    const current = getMailboxFor(tx, actor, at.tenantId, at.mailboxId);
+    const current = getMailboxToChange(tx, actor, at.tenantId, at.mailboxId);
     if (current.version !== at.version) throw conflict(current);
     const updated = writeVersion(tx, actor, at, change(current));
     dropTokenCache(tx, updated.id);
@@ -176,7 +176,7 @@ function rewriteCredentials(
 
 export function deleteMailbox(db: Db, actor: UserActor, tenantId: number, mailboxId: number): Mailbox {
   return db.transaction((tx) => {
-    const mailbox = getMailboxFor(tx, actor, tenantId, mailboxId);
+    const mailbox = getMailboxToChange(tx, actor, tenantId, mailboxId);
     tx.delete(mailboxes).where(eq(mailboxes.id, mailbox.id)).run();
     recordAudit(tx, actor, {
       tenantId,

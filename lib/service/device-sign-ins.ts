@@ -9,7 +9,7 @@ import { type DeviceSignInEnd, signInWithDeviceCode } from "@/lib/engine/device-
 import { CATALOGUE, type Diagnosis, type DiagnosisCode, diagnose } from "@/lib/engine/diagnoses";
 import type { CheckOutcome } from "@/lib/engine/steps";
 import { describeError, NotFoundError } from "@/lib/errors";
-import { getMailboxFor } from "@/lib/mailbox/queries";
+import { getMailboxFor, getMailboxToChange } from "@/lib/mailbox/queries";
 import { storeSignedInCache } from "@/lib/mailbox/token-cache-store";
 import type { Refusal } from "./refusals";
 import { checkOptionsFor, checkSettingsFor } from "./test-settings";
@@ -50,7 +50,7 @@ const WAITING_WORDS: Record<string, string> = {
  * this process and writes each answer to the database, where any process can read it.
  */
 export async function startDeviceSignIn(db: Db, actor: Actor, ref: Ref): Promise<StartedSignIn> {
-  const mailbox = getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
+  const mailbox = getMailboxToChange(db, actor, ref.tenantId, ref.mailboxId);
   if (mailbox.signInMethod !== "device" || !mailbox.azureClientId || !mailbox.azureTenantId) {
     const message =
       "Choose the sign-in method Microsoft sign-in, enter the ClientID and TenantID, and save before signing in.";

@@ -1,5 +1,5 @@
 import "server-only";
-import { and, eq, isNull, lt, lte, or } from "drizzle-orm";
+import { and, count, eq, gt, isNull, lt, lte, or } from "drizzle-orm";
 import pLimit from "p-limit";
 import type { Db } from "@/db/client";
 import {
@@ -17,7 +17,7 @@ import { postWebhook, type WebhookTarget } from "@/lib/alerts/webhook";
 import type { UserActor } from "@/lib/auth/actor";
 import { sendMailAs } from "@/lib/engine/send-mail";
 import { getEnv } from "@/lib/env";
-import { describeError } from "@/lib/errors";
+import { describeError, UserError } from "@/lib/errors";
 import { credentialCooldown, credentialFingerprint } from "../test-limits";
 import { checkOptionsFor, checkSettingsFor } from "../test-settings";
 import { queueDeliveries } from "./evaluate";
@@ -180,6 +180,12 @@ async function send(db: Db, { delivery, alert, channel, tenant }: Pending, optio
   return sent.ok ? null : `${sent.diagnosis.code}: ${sent.diagnosis.cause}`;
 }
 
+/**
+ * "Send test alert" at most this often in a minute, per channel and per tenant, so that the button
+ * cannot turn a webhook or a list of recipients into a target.
+ */
+export const TEST_ALERT_LIMITS = { perChannel: 3, perTenant: 10 };
+
 /** "Send test alert": one alert of kind test to this channel only, sent now; the outcome in words. */
 export async function sendTestAlert(
   db: Db,
@@ -190,21 +196,48 @@ export async function sendTestAlert(
 ): Promise<{ ok: boolean; error: string | null }> {
   const channel = getAlertChannelFor(db, actor, tenantId, channelId);
   const at = new Date((options.now ?? Date.now)());
-  const pending = db.transaction((tx) => {
-    const alert = tx
-      .insert(alerts)
-      .values({ tenantId, kind: "test", state: "ok", ...TEST_WORDS, createdAt: at })
-      .returning()
-      .get();
-    queueDeliveries(tx, alert, at, [channel.id]);
-    const delivery = tx.select().from(alertDeliveries).where(eq(alertDeliveries.alertId, alert.id)).get()!;
-    const tenant = tx
-      .select({ slug: tenants.slug, name: tenants.name })
-      .from(tenants)
-      .where(eq(tenants.id, tenantId))
-      .get()!;
-    return { delivery, alert, channel, tenant };
-  });
+  const pending = db.transaction(
+    (tx) => {
+      const lastMinute = and(eq(alerts.kind, "test"), gt(alerts.createdAt, new Date(at.getTime() - 60_000)));
+      const toChannel =
+        tx
+          .select({ n: count() })
+          .from(alertDeliveries)
+          .innerJoin(alerts, eq(alerts.id, alertDeliveries.alertId))
+          .where(and(lastMinute, eq(alertDeliveries.channelId, channel.id)))
+          .get()?.n ?? 0;
+      if (toChannel >= TEST_ALERT_LIMITS.perChannel) {
+        throw new UserError(
+          `This channel got ${toChannel} test alerts in the last minute, the most it may. Wait a minute before the next.`,
+        );
+      }
+      const inTenant =
+        tx
+          .select({ n: count() })
+          .from(alerts)
+          .where(and(lastMinute, eq(alerts.tenantId, tenantId)))
+          .get()?.n ?? 0;
+      if (inTenant >= TEST_ALERT_LIMITS.perTenant) {
+        throw new UserError(
+          `This tenant sent ${inTenant} test alerts in the last minute, the most it may. Wait a minute before the next.`,
+        );
+      }
+      const alert = tx
+        .insert(alerts)
+        .values({ tenantId, kind: "test", state: "ok", ...TEST_WORDS, createdAt: at })
+        .returning()
+        .get();
+      queueDeliveries(tx, alert, at, [channel.id]);
+      const delivery = tx.select().from(alertDeliveries).where(eq(alertDeliveries.alertId, alert.id)).get()!;
+      const tenant = tx
+        .select({ slug: tenants.slug, name: tenants.name })
+        .from(tenants)
+        .where(eq(tenants.id, tenantId))
+        .get()!;
+      return { delivery, alert, channel, tenant };
+    },
+    { behavior: "immediate" },
+  );
   // A test alert is tried once, so the administrator sees the answer at once.
   await deliverOne(db, pending, options, options.now ?? Date.now, 1);
   const done = db.select().from(alertDeliveries).where(eq(alertDeliveries.id, pending.delivery.id)).get()!;

@@ -30,7 +30,7 @@ import {
 import { getEnv } from "@/lib/env";
 import { describeError, NotFoundError } from "@/lib/errors";
 import { generateCertificate } from "@/lib/mailbox/certificate";
-import { getMailboxFor } from "@/lib/mailbox/queries";
+import { getMailboxFor, getMailboxToChange } from "@/lib/mailbox/queries";
 import { saveEntraApp } from "@/lib/mailbox/save";
 import { getTenantFor, saveTenantDefaults } from "@/lib/tenants/queries";
 import { startMailboxTest, testToEnd } from "../mailbox-tests";
@@ -50,9 +50,9 @@ const NOT_YET_PROPAGATED = new Set(["AADSTS700016", "AADSTS65001", "AADSTS700021
 type Target = { tenantId: number; mailbox: Mailbox | null; cloud: Cloud };
 
 /** The setup's target as the actor may see it; another tenant's mailbox is as missing as none. */
-function targetOf(db: Db, actor: UserActor, ref: Ref): Target {
+function targetOf(db: Db, actor: UserActor, ref: Ref, change = false): Target {
   if (ref.mailboxId !== null) {
-    const mailbox = getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
+    const mailbox = (change ? getMailboxToChange : getMailboxFor)(db, actor, ref.tenantId, ref.mailboxId);
     return { tenantId: mailbox.tenantId, mailbox, cloud: mailbox.cloud };
   }
   const tenant = getTenantFor(db, actor, ref.tenantId);
@@ -79,7 +79,7 @@ export async function startEntraSetup(
   ref: Ref,
   input: z.infer<typeof entraSetupStartSchema>,
 ): Promise<{ ok: true; setup: EntraSetupView } | { ok: false; refusal: Refusal }> {
-  const target = targetOf(db, actor, ref);
+  const target = targetOf(db, actor, ref, true);
   // App-only gets application permissions and a new certificate; the others, delegated permissions.
   const kind = input.kind ?? (target.mailbox?.signInMethod === "app" ? "app" : "delegated");
   if (kind === "app" && !target.mailbox) {
@@ -246,7 +246,7 @@ export async function confirmEntraSetup(
   id: string,
   options: { propagationWaitsMs: number[] } = { propagationWaitsMs: PROPAGATION_WAITS_MS },
 ): Promise<EntraSetupView> {
-  const target = targetOf(db, actor, ref);
+  const target = targetOf(db, actor, ref, true);
   const { mailbox } = target;
   const taken = db
     .update(entraSetups)

@@ -6,7 +6,7 @@ import { createEmailChannel, createWebhookChannel, deleteAlertChannel, listAlert
 import { createEmailChannelSchema, createWebhookChannelSchema } from "@/lib/alerts/schema";
 import { NotFoundError, UserError } from "@/lib/errors";
 import { createMailbox } from "@/lib/mailbox/save";
-import { deliverDueAlerts, RETRY_DELAYS_MS, sendTestAlert } from "@/lib/service/alerts/delivery";
+import { deliverDueAlerts, RETRY_DELAYS_MS, sendTestAlert, TEST_ALERT_LIMITS } from "@/lib/service/alerts/delivery";
 import { evaluateAlerts, REMINDER_MS } from "@/lib/service/alerts/evaluate";
 import { listAlerts } from "@/lib/service/alerts/list";
 import { createTenant } from "@/lib/tenants/queries";
@@ -275,6 +275,53 @@ describe("webhook delivery", () => {
     expect(await deliver(Date.now() + DAY)).toEqual({ delivered: 0, retrying: 0, failed: 0 });
     const history = listAlerts(db, world.root, { tenant: tenant.slug });
     expect(history.rows.map((r) => r.deliveries[0]!.status)).toEqual(["failed", "delivered"]);
+  });
+});
+
+describe("Send test alert under abuse", () => {
+  it("sends at most 3 a minute to one channel, and says when the next may go", async () => {
+    const { tenant } = tenantWithMailbox();
+    const hook = await webhook(tenant.id, receiver, "Limited");
+    const before = receiver.received.length;
+    const now = Date.now();
+    for (let i = 0; i < TEST_ALERT_LIMITS.perChannel; i++) {
+      const sent = await sendTestAlert(db, world.root, tenant.id, hook.view.id, {
+        webhook: target(),
+        now: () => now + i,
+      });
+      expect(sent.ok).toBe(true);
+    }
+    await expect(
+      sendTestAlert(db, world.root, tenant.id, hook.view.id, { webhook: target(), now: () => now + 10 }),
+    ).rejects.toThrow(
+      new UserError(
+        "This channel got 3 test alerts in the last minute, the most it may. Wait a minute before the next.",
+      ),
+    );
+    expect(receiver.received.length - before).toBe(TEST_ALERT_LIMITS.perChannel);
+    // A minute later it may send again.
+    const later = await sendTestAlert(db, world.root, tenant.id, hook.view.id, {
+      webhook: target(),
+      now: () => now + 61_000,
+    });
+    expect(later.ok).toBe(true);
+  });
+
+  it("sends at most 10 a minute from one tenant, over all its channels, even when they are pressed at once", async () => {
+    const { tenant } = tenantWithMailbox();
+    const hooks = await Promise.all(Array.from({ length: 5 }, (_, i) => webhook(tenant.id, receiver, `Many ${i}`)));
+    const now = Date.now();
+    const outcomes = await Promise.allSettled(
+      hooks.flatMap((hook) =>
+        Array.from({ length: 3 }, () =>
+          sendTestAlert(db, world.root, tenant.id, hook.view.id, { webhook: target(), now: () => now }),
+        ),
+      ),
+    );
+    const refused = outcomes.filter((o) => o.status === "rejected");
+    expect(outcomes.length - refused.length).toBe(TEST_ALERT_LIMITS.perTenant);
+    for (const o of refused)
+      expect(String((o as PromiseRejectedResult).reason.message)).toMatch(/This tenant sent 10 test alerts/);
   });
 });
 

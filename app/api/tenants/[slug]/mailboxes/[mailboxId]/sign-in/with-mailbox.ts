@@ -2,7 +2,7 @@ import { z } from "zod";
 import { type Db, getDb } from "@/db/client";
 import type { UserActor } from "@/lib/auth/actor";
 import { currentActor } from "@/lib/auth/session";
-import { describeError, NotFoundError } from "@/lib/errors";
+import { describeError, NotFoundError, UserError } from "@/lib/errors";
 import { getTenantBySlugFor } from "@/lib/tenants/queries";
 
 export type MailboxRouteParams = { slug: string; mailboxId: string; signInId?: string; setupId?: string };
@@ -79,6 +79,7 @@ async function withTenantScope(
     return await handle({ db, actor, tenantId: tenant.id, mailboxId, signInId, setupId });
   } catch (error) {
     if (error instanceof NotFoundError) return Response.json({ error: "Not found" }, { status: 404 });
+    if (error instanceof UserError) return Response.json({ error: error.message }, { status: 403 });
     console.error("sign-in request failed:", describeError(error));
     return Response.json({ error: "Something went wrong on the server." }, { status: 500 });
   }
