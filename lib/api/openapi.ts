@@ -111,7 +111,9 @@ export function openApiDocument(serverUrl: string) {
             "422": problem(
               "The mailbox has no token to issue (plain password login) or the purpose does not fit its Type",
             ),
-            "502": problem("Microsoft Entra ID refused or did not answer; `code` names the diagnosis"),
+            "502": problem(
+              "Microsoft Entra ID refused or did not answer; `code` names the diagnosis. A refusal is answered again from its record for a minute, with Retry-After",
+            ),
             ...COMMON_ERRORS,
             ...BODY_ERRORS,
           },

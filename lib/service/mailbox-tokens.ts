@@ -1,6 +1,6 @@
 import "server-only";
-import { and, eq } from "drizzle-orm";
-import { type Db, rawOnce } from "@/db/client";
+import { and, desc, eq, gt, sql } from "drizzle-orm";
+import { type Db, preparedOnce, rawOnce } from "@/db/client";
 import { apiTokenIssues, type Mailbox, mailboxTests } from "@/db/schema";
 import { recordMailboxAudit } from "@/lib/audit/log";
 import { type ApiKeyActor, actorLabel } from "@/lib/auth/actor";
@@ -27,7 +27,14 @@ type IssuedToken = {
 export type TokenAnswer =
   | { ok: true; token: IssuedToken }
   | { ok: false; refusal: Refusal }
-  | { ok: false; diagnosis: Diagnosis };
+  /** Microsoft refused; `retryAfterSeconds` when the answer is the refusal recorded a moment ago. */
+  | { ok: false; diagnosis: Diagnosis; retryAfterSeconds?: number };
+
+/**
+ * After Microsoft refused a token for these settings, the same refusal is the answer for this long,
+ * without asking again or writing anything: a consumer in a loop costs one request and one history row a minute.
+ */
+const REFUSAL_COOLDOWN_MS = 60_000;
 
 /**
  * A fresh access token for a mailbox, the way a test gets one: from the sealed cache, renewed with the
@@ -54,6 +61,8 @@ export async function issueMailboxToken(
   const fingerprint = credentialFingerprint(settings);
   const cooldown = credentialCooldown(db, mailbox.id, fingerprint);
   if (cooldown) return { ok: false, refusal: cooldown };
+  const recent = recentRefusal(db, mailbox, fingerprint);
+  if (recent) return { ok: false, ...recent };
 
   // The cache belongs to the saved settings as a whole; a purpose only narrows the scopes asked for.
   const options = checkOptionsFor(settings, { db, mailbox });
@@ -113,6 +122,48 @@ function noteIssue(db: Db, actor: ApiKeyActor, mailbox: Mailbox, expiresAt: Date
       .onConflictDoUpdate({ target: [apiTokenIssues.apiKeyId, apiTokenIssues.mailboxId], set: values })
       .run();
   });
+}
+
+/**
+ * The token refusal recorded for these settings within the cool-down, with the seconds left of it;
+ * none once anything about the mailbox changed after it (a save, a Microsoft sign-in, a new secret).
+ */
+function recentRefusal(
+  db: Db,
+  mailbox: Mailbox,
+  fingerprint: string,
+  now = Date.now(),
+): { diagnosis: Diagnosis; retryAfterSeconds: number } | null {
+  const mailboxId = mailbox.id;
+  const changedAt = Math.max(
+    ...[mailbox.updatedAt, mailbox.signedInAt, mailbox.appCredentialChangedAt, mailbox.passwordChangedAt].map(
+      (at) => at?.getTime() ?? 0,
+    ),
+  );
+  const last = preparedOnce(db, "lastTokenRefusal", (q) =>
+    q
+      .select({
+        startedAt: mailboxTests.startedAt,
+        steps: mailboxTests.steps,
+        fingerprint: mailboxTests.credentialFingerprint,
+      })
+      .from(mailboxTests)
+      .where(
+        and(
+          eq(mailboxTests.mailboxId, sql.placeholder("mailboxId")),
+          eq(mailboxTests.source, "token"),
+          gt(mailboxTests.startedAt, sql.placeholder("since")),
+        ),
+      )
+      .orderBy(desc(mailboxTests.startedAt))
+      .limit(1)
+      .prepare(),
+  ).get({ mailboxId, since: now - REFUSAL_COOLDOWN_MS });
+  const current = last && last.fingerprint === fingerprint && last.startedAt.getTime() > changedAt;
+  const diagnosis = current ? last.steps?.[0]?.diagnosis : undefined;
+  if (!last || !diagnosis) return null;
+  const retryAfterSeconds = Math.max(1, Math.ceil((last.startedAt.getTime() + REFUSAL_COOLDOWN_MS - now) / 1000));
+  return { diagnosis, retryAfterSeconds };
 }
 
 /** A refused token request goes into the mailbox's history, where the cool-down and the admins see it. */

@@ -1,15 +1,15 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { ImapFlow } from "imapflow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
-import { apiKeys, auditLog, type Mailbox } from "@/db/schema";
+import { apiKeys, auditLog, type Mailbox, mailboxes, mailboxTests } from "@/db/schema";
 import { createApiKey, revokeApiKey } from "@/lib/api-keys/keys";
 import { createApiKeySchema } from "@/lib/api-keys/schema";
 import type { UserActor } from "@/lib/auth/actor";
-import { createMailbox } from "@/lib/mailbox/save";
+import { createMailbox, updateMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { createTenant } from "@/lib/tenants/queries";
 import { createUser } from "@/lib/users/queries";
@@ -28,7 +28,7 @@ let spec: Awaited<ReturnType<typeof loadSpec>>;
 let root: UserActor;
 let adminA: UserActor;
 let adminB: UserActor;
-const box: Record<"invoices" | "notify" | "broken" | "other", Mailbox> = {} as never;
+const box: Record<"invoices" | "notify" | "broken" | "unsigned" | "other", Mailbox> = {} as never;
 const keys: Record<"full" | "readOnly" | "limited" | "tenantB" | "revoked" | "expired", string> = {} as never;
 let invoicesUser: EmuUser;
 const APP_SECRET = "api-test-app-secret~value-0123456789";
@@ -292,6 +292,62 @@ describe("POST /mailboxes/{id}/token", () => {
     expect(again.status).toBe(429);
     expect(Number(again.headers.get("retry-after"))).toBeGreaterThan(60);
     expect(rig.entra.tokenRequests("password")).toBe(before + 1);
+  });
+});
+
+describe("the token endpoint in a loop", () => {
+  it("200 refused calls cost at most one request to Microsoft, one history row and one audit row a minute", async () => {
+    // Microsoft sign-in that nobody ever completed: every token request is refused.
+    box.unsigned = createMailbox(
+      db,
+      root,
+      saveMailboxSchema.parse({
+        tenantId: String(box.invoices.tenantId),
+        ...rig.mailboxForm({ ...rig.addUser(), password: "" }, { name: "Unsigned" }),
+        signInMethod: "device",
+      }),
+    );
+    const rows = () => db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, box.unsigned.id)).all();
+    const audits = () =>
+      db
+        .select()
+        .from(auditLog)
+        .where(
+          and(
+            eq(auditLog.targetType, "mailbox"),
+            eq(auditLog.targetId, String(box.unsigned.id)),
+            eq(auditLog.action, "mailbox.token"),
+          ),
+        )
+        .all();
+    const entraBefore = rig.entra.tokenRequests();
+    const answers = [];
+    for (let i = 0; i < 200; i++)
+      answers.push(await call("POST", "/mailboxes/{id}/token", { id: box.unsigned.id, key: keys.full }));
+    expect(new Set(answers.map((a) => a.status))).toEqual(new Set([502]));
+    const code = answers[0]!.body.code;
+    expect(code).toBeTruthy();
+    // Every later answer is the recorded refusal, saying when to ask again.
+    for (const answer of answers.slice(1)) {
+      expect(answer.body.code).toBe(code);
+      expect(Number(answer.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(Number(answer.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+    }
+    expect(rig.entra.tokenRequests() - entraBefore).toBeLessThanOrEqual(1);
+    expect(rows()).toHaveLength(1);
+    expect(audits()).toHaveLength(1);
+    // Saving the mailbox ends the cool-down: the next call asks again.
+    const form = rig.mailboxForm({ upn: box.unsigned.login, password: "" }, { name: "Unsigned again" });
+    const saved = db.select().from(mailboxes).where(eq(mailboxes.id, box.unsigned.id)).get()!;
+    updateMailbox(db, root, {
+      ...saveMailboxSchema.parse({ tenantId: String(saved.tenantId), ...form, signInMethod: "device" }),
+      mailboxId: saved.id,
+      version: saved.version,
+    });
+    const asked = await call("POST", "/mailboxes/{id}/token", { id: box.unsigned.id, key: keys.full });
+    expect(asked.status).toBe(502);
+    expect(asked.headers.get("retry-after")).toBeNull();
+    expect(rows()).toHaveLength(2);
   });
 });
 

@@ -14,9 +14,11 @@ export const POST = apiOperation<{ id: string }>("tokens:issue", async ({ db, ac
   const answer = await issueMailboxToken(db, actor, { tenantId: actor.tenantId, mailboxId }, input.data.purpose);
   if (!answer.ok && "refusal" in answer) return refusalProblem(answer.refusal);
   if (!answer.ok) {
-    const { diagnosis } = answer;
+    const { diagnosis, retryAfterSeconds } = answer;
     return problem(502, "token-refused", "Microsoft refused the token request", `${diagnosis.cause} ${diagnosis.fix}`, {
       code: diagnosis.code,
+      // The refusal recorded a moment ago, answered again without asking Microsoft until then.
+      ...(retryAfterSeconds ? { headers: { "retry-after": String(retryAfterSeconds) } } : {}),
     });
   }
   return Response.json(answer.token, {
