@@ -79,7 +79,11 @@ export const tokenResponseSchema = z
     access_token: z.string(),
     token_type: z.literal("Bearer"),
     expires_at: timestamp,
-    scope: z.string(),
+    scope: z
+      .string()
+      .describe(
+        "What the token can do, as it says itself: its delegated `scp` (e.g. `SMTP.Send IMAP.AccessAsUser.All`) or its application `roles`; a cached token may carry more than the purpose asked for",
+      ),
     xoauth2_user: z.string().describe("The user to name in SASL XOAUTH2: the Login, or the mailbox for app-only"),
   })
   .meta({ id: "TokenResponse" });

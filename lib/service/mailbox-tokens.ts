@@ -4,6 +4,7 @@ import { type Db, preparedOnce, rawOnce } from "@/db/client";
 import { apiTokenIssues, type Mailbox, mailboxTests } from "@/db/schema";
 import { recordMailboxAudit } from "@/lib/audit/log";
 import { type ApiKeyActor, actorLabel } from "@/lib/auth/actor";
+import { decodeClaims } from "@/lib/engine/claims";
 import type { Diagnosis } from "@/lib/engine/diagnoses";
 import { type CheckSettings, CLOUD_PROFILES, type MailboxType, usesImap, usesSmtp } from "@/lib/engine/settings";
 import { SIGN_IN_PROVIDERS } from "@/lib/engine/sign-in-methods";
@@ -79,10 +80,16 @@ export async function issueMailboxToken(
   }
   const expiresAt = token.expiresOn ?? new Date(Date.now() + 3_600_000);
   noteIssue(db, actor, mailbox, expiresAt, token.source);
+  // What the token can do, as it says itself (its delegated `scp` or its application `roles`): a token
+  // from the cache may carry more than this request's purpose asked for. Only a token that cannot be
+  // read (not a JWT) is described by what was asked.
+  const claims = decodeClaims(token.accessToken);
   const scope =
-    token.expect.kind === "application"
+    claims?.scp ??
+    claims?.roles?.join(" ") ??
+    (token.expect.kind === "application"
       ? `${CLOUD_PROFILES[settings.cloud].appResource}/.default`
-      : token.expect.scopes.map((s) => `${CLOUD_PROFILES[settings.cloud].outlookResource}/${s}`).join(" ");
+      : token.expect.scopes.map((s) => `${CLOUD_PROFILES[settings.cloud].outlookResource}/${s}`).join(" "));
   return {
     ok: true,
     token: {

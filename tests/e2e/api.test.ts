@@ -219,9 +219,10 @@ describe("POST /mailboxes/{id}/token", () => {
     const first = await call("POST", "/mailboxes/{id}/token", { id: box.invoices.id, key: keys.full });
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ token_type: "Bearer", xoauth2_user: invoicesUser.upn });
-    expect(first.body.scope).toBe(
-      "https://outlook.office.com/SMTP.Send https://outlook.office.com/IMAP.AccessAsUser.All",
-    );
+    // The scope is what the token itself says it may do.
+    const claims = JSON.parse(Buffer.from(first.body.access_token.split(".")[1], "base64url").toString("utf8"));
+    expect(first.body.scope).toBe(claims.scp);
+    expect(first.body.scope.split(" ").sort()).toEqual(["IMAP.AccessAsUser.All", "SMTP.Send"]);
     expect(first.body).not.toHaveProperty("refresh_token");
     expect(first.headers.get("cache-control")).toContain("no-store");
     // The same security headers as every other answer of the portal.
@@ -235,6 +236,15 @@ describe("POST /mailboxes/{id}/token", () => {
       expect(again.body.access_token).toBe(first.body.access_token);
     }
     expect(rig.entra.tokenRequests()).toBe(requests);
+    // A request for one purpose says what the token it gets can really do, whatever was asked.
+    const smtp = await call("POST", "/mailboxes/{id}/token", {
+      id: box.invoices.id,
+      key: keys.full,
+      body: '{"purpose":"smtp"}',
+    });
+    const smtpClaims = JSON.parse(Buffer.from(smtp.body.access_token.split(".")[1], "base64url").toString("utf8"));
+    expect(smtp.body.scope).toBe(smtpClaims.scp);
+    expect(smtp.body.scope).toContain("SMTP.Send");
     const audits = db.select().from(auditLog).where(eq(auditLog.action, "mailbox.token")).all();
     expect(audits.length).toBe(auditsBefore + 1);
     expect(audits.at(-1)!.actorEmail).toMatch(/^API key ERP \(nvm_[0-9a-f]{12}\)$/);
@@ -242,7 +252,9 @@ describe("POST /mailboxes/{id}/token", () => {
 
   it("gives an app-only token for the mailbox itself", async () => {
     const answer = await call("POST", "/mailboxes/{id}/token", { id: box.notify.id, key: keys.limited });
-    expect(answer.body).toMatchObject({ scope: "https://outlook.office365.com/.default" });
+    const claims = JSON.parse(Buffer.from(answer.body.access_token.split(".")[1], "base64url").toString("utf8"));
+    expect(answer.body.scope).toBe(claims.roles.join(" "));
+    expect(answer.body.scope).toContain("SMTP.SendAsApp");
     expect(answer.body.xoauth2_user).toBe(box.notify.login);
   });
 
