@@ -38,6 +38,42 @@ export type TokenAnswer =
 const REFUSAL_COOLDOWN_MS = 60_000;
 
 /**
+ * Token requests per minute that reached Microsoft or ended in a refusal, per key and per mailbox;
+ * and answers from the cache per second per key, far above any real consumer. Counted in this
+ * process (each instance of the portal counts its own).
+ */
+export const TOKEN_LIMITS = {
+  expensivePerKeyPerMinute: 30,
+  expensivePerMailboxPerMinute: 20,
+  cachedPerKeyPerSecond: 1000,
+};
+
+const shared = globalThis as unknown as { navigatorTokenWindows?: Map<string, number[]> };
+shared.navigatorTokenWindows ??= new Map();
+const windows = shared.navigatorTokenWindows;
+
+/** The moments counted under `key` within the last `spanMs`, oldest first (older ones are dropped). */
+function recent(key: string, spanMs: number, now: number): number[] {
+  const kept = (windows.get(key) ?? []).filter((at) => at > now - spanMs);
+  windows.set(key, kept);
+  return kept;
+}
+
+/** A 429 when `key` has had `limit` counted moments within `spanMs`; null while it has room. */
+function overLimit(key: string, limit: number, spanMs: number, what: string, now: number): Refusal | null {
+  const moments = recent(key, spanMs, now);
+  if (moments.length < limit) return null;
+  const retryAfterSeconds = Math.max(1, Math.ceil((moments[0]! + spanMs - now) / 1000));
+  return { kind: "rate_limited", message: `${what} Try again in ${retryAfterSeconds} s.`, retryAfterSeconds };
+}
+
+function count(key: string, now: number): void {
+  const moments = windows.get(key) ?? [];
+  moments.push(now);
+  windows.set(key, moments);
+}
+
+/**
  * A fresh access token for a mailbox, the way a test gets one: from the sealed cache, renewed with the
  * refresh token, or with the mailbox's own flow (password grant, client credentials). The credential
  * cool-down applies, and a refused sign-in is recorded so it applies to the next caller too.
@@ -59,11 +95,48 @@ export async function issueMailboxToken(
     const message = `This mailbox's Type does not include ${purpose.toUpperCase()}.`;
     return { ok: false, refusal: { kind: "invalid", message, fieldErrors: { purpose: [message] } } };
   }
+  const now = Date.now();
+  const keyWindow = `key:${actor.id}`;
+  const mailboxWindow = `mailbox:${mailbox.id}`;
+  const limited =
+    overLimit(
+      `cached:${actor.id}`,
+      TOKEN_LIMITS.cachedPerKeyPerSecond,
+      1000,
+      "This API key asks for tokens too often.",
+      now,
+    ) ??
+    overLimit(
+      keyWindow,
+      TOKEN_LIMITS.expensivePerKeyPerMinute,
+      60_000,
+      "This API key's token requests were refused or reached Microsoft too often in the last minute.",
+      now,
+    ) ??
+    overLimit(
+      mailboxWindow,
+      TOKEN_LIMITS.expensivePerMailboxPerMinute,
+      60_000,
+      "Token requests for this mailbox were refused or reached Microsoft too often in the last minute.",
+      now,
+    );
+  if (limited) return { ok: false, refusal: limited };
+  count(`cached:${actor.id}`, now);
   const fingerprint = credentialFingerprint(settings);
+  const expensive = () => {
+    count(keyWindow, now);
+    count(mailboxWindow, now);
+  };
   const cooldown = credentialCooldown(db, mailbox.id, fingerprint);
-  if (cooldown) return { ok: false, refusal: cooldown };
-  const recent = recentRefusal(db, mailbox, fingerprint);
-  if (recent) return { ok: false, ...recent };
+  if (cooldown) {
+    expensive();
+    return { ok: false, refusal: cooldown };
+  }
+  const refused = recentRefusal(db, mailbox, fingerprint);
+  if (refused) {
+    expensive();
+    return { ok: false, ...refused };
+  }
 
   // The cache belongs to the saved settings as a whole; a purpose only narrows the scopes asked for.
   const options = checkOptionsFor(settings, { db, mailbox });
@@ -74,6 +147,7 @@ export async function issueMailboxToken(
     authorityHost: options.authorityHost,
     cache: options.tokenCache,
   });
+  if (!token.ok || token.requests > 0) expensive();
   if (!token.ok) {
     recordRefusal(db, actor, mailbox, fingerprint, started, token.diagnosis);
     return { ok: false, diagnosis: token.diagnosis };
