@@ -19,7 +19,29 @@ export const NO_CONTROL_CHARACTERS = "Use letters, digits and punctuation only: 
 const CLIENT_SECRET_SHAPE = /^[A-Za-z0-9_.-]{3}\dQ~[A-Za-z0-9_.~-]{30,}$|^[A-Za-z0-9_.~-]{3,5}~[A-Za-z0-9_.~-]{30,}$/;
 const MULTI_TENANT_ALIASES = ["common", "consumers", "organizations"];
 
+/**
+ * Microsoft's own public clients. Any user of any organisation can sign in to them, so as a mailbox's
+ * ClientID they would let a device code or password sign-in reach mailboxes outside the
+ * organisation's own app registration (and its consent and Conditional Access). Refused.
+ */
+export const FIRST_PARTY_CLIENT_IDS: Record<string, string> = {
+  "14d82eec-204b-4c2f-b7e8-296a70dab67e": "Microsoft Graph PowerShell",
+  "04b07795-8ddb-461a-bbee-02f9e1bf7b46": "Microsoft Azure CLI",
+  "1950a258-227b-4e31-a9cf-717495945fc2": "Microsoft Azure PowerShell",
+  "1b730954-1685-4b74-9bfd-dac224a7b894": "Azure Active Directory PowerShell",
+  "d3590ed6-52b3-4102-aeff-aad2292ab01c": "Microsoft Office",
+  "27922004-5251-4030-b22d-91ecd9a37ea4": "Outlook Mobile",
+  "1fec8e78-bce4-4aaf-ab1b-5451cc387264": "Microsoft Teams",
+  "29d9ed98-a469-4536-ade2-f981bc1d605e": "Microsoft Authentication Broker",
+  "00b41c95-dab0-4487-9791-b9d2c32c80f2": "Office 365 Management",
+  "0ec893e0-5785-4de6-99da-4ed124e5296c": "Office UWP PWA",
+};
+
 export function clientIdError(value: string): string | null {
+  const firstParty = FIRST_PARTY_CLIENT_IDS[value.toLowerCase()];
+  if (firstParty) {
+    return `This is the ClientID of ${firstParty}, Microsoft's own app. Enter the Application (client) ID of your organisation's own app registration (or use Set up in Microsoft Entra for me).`;
+  }
   if (GUID.test(value)) return null;
   if (EMAIL_SHAPE.test(value))
     return "This is an email address. The ClientID is the Application (client) ID, a GUID such as 1b2c3d4e-0000-4000-8000-123456789abc, on the app registration's Overview page.";

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { FIRST_PARTY_CLIENT_IDS } from "@/lib/entra-ids";
 import { mailboxSettingsSchema } from "@/lib/mailbox/schema";
+import { tenantDefaultsSchema } from "@/lib/tenants/schema";
 import { CLIENT_ID, mailboxForm } from "../../support/mailbox";
 
 const GUID = CLIENT_ID;
@@ -162,5 +164,38 @@ describe("mailbox settings schema", () => {
     expect(errorsFor({ password: "new-one", clearPassword: "on" }).password).toEqual([
       "Either type a new password or remove the stored one, not both.",
     ]);
+  });
+});
+
+describe("Microsoft's own public clients as a ClientID", () => {
+  it("are refused for a mailbox and for a tenant's default app, each named", () => {
+    for (const [clientId, name] of Object.entries(FIRST_PARTY_CLIENT_IDS)) {
+      const errors = errorsFor({ azureClientId: clientId.toUpperCase() });
+      expect(errors.azureClientId?.[0]).toContain(`This is the ClientID of ${name}, Microsoft's own app.`);
+      const defaults = tenantDefaultsSchema.safeParse({
+        tenantId: "1",
+        azureClientId: clientId,
+        azureTenantId: "contoso.com",
+      });
+      expect(defaults.success, name).toBe(false);
+    }
+  });
+
+  it("leave the organisation's own app registration alone", () => {
+    expect(errorsFor({ azureClientId: GUID }).azureClientId).toBeUndefined();
+    expect(
+      tenantDefaultsSchema.safeParse({ tenantId: "1", azureClientId: GUID, azureTenantId: "contoso.com" }).success,
+    ).toBe(true);
+  });
+
+  it("include the ones an attacker would reach for first", () => {
+    expect(Object.values(FIRST_PARTY_CLIENT_IDS)).toEqual(
+      expect.arrayContaining([
+        "Microsoft Graph PowerShell",
+        "Microsoft Azure CLI",
+        "Microsoft Office",
+        "Outlook Mobile",
+      ]),
+    );
   });
 });
