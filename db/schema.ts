@@ -422,6 +422,10 @@ export const entraSetups = sqliteTable(
     certificatePem: text("certificate_pem"),
     privateKeySealed: text("private_key_sealed"),
     testId: integer("test_id"),
+    // The app registration this setup registered (its object ID), offered for deletion when a later
+    // step fails; and when it was deleted.
+    createdApplicationId: text("created_application_id"),
+    applicationDeletedAt: integer("application_deleted_at", { mode: "timestamp_ms" }),
     failureCode: text("failure_code"),
     failureDetail: text("failure_detail"),
     startedBy: text("started_by").notNull(),

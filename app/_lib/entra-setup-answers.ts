@@ -1,7 +1,12 @@
 import { fieldErrorsResponse, refusalResponse } from "@/app/_lib/refusal-response";
 import type { Db } from "@/db/client";
 import type { UserActor } from "@/lib/auth/actor";
-import { confirmEntraSetup, getEntraSetup, startEntraSetup } from "@/lib/service/entra-setups/flow";
+import {
+  confirmEntraSetup,
+  deleteCreatedApplication,
+  getEntraSetup,
+  startEntraSetup,
+} from "@/lib/service/entra-setups/flow";
 import { entraSetupStartSchema } from "@/lib/service/entra-setups/schema";
 
 /** A mailbox's setup (mailboxId) or the tenant's default app registration's (null), as the routes resolved it. */
@@ -29,4 +34,9 @@ export function setupAnswer({ db, actor, ref, setupId }: SetupScope): Response {
 /** The admin confirmed the plan, resumes it or tests again: what is still missing is done, then tested. */
 export async function confirmSetupAnswer({ db, actor, ref, setupId }: SetupScope): Promise<Response> {
   return Response.json({ setup: await confirmEntraSetup(db, actor, ref, setupId!) }, { headers: NO_STORE });
+}
+
+/** The setup failed after it registered an app: the admin deletes that app (and only that one). */
+export async function deleteCreatedAppAnswer({ db, actor, ref, setupId }: SetupScope): Promise<Response> {
+  return Response.json({ setup: await deleteCreatedApplication(db, actor, ref, setupId!) }, { headers: NO_STORE });
 }

@@ -14,6 +14,8 @@ type TokenClaims = {
   preferred_username?: string;
   exp?: number;
   tid?: string;
+  /** The user's directory roles, as role template IDs. */
+  wids?: string[];
   /** 1 for a guest from another organisation. */
   acct?: number;
 };

@@ -193,8 +193,8 @@ export const CATALOGUE = {
   // One-click setup through Microsoft Graph
   SETUP_ROLE_MISSING: entry(
     "register-app",
-    "The account you signed in with may not register apps or grant admin consent (Graph: Authorization_RequestDenied).",
-    "Sign in as a user with the Application Administrator or Cloud Application Administrator role (or Global Administrator).",
+    "The account you signed in with holds no directory role that may grant admin consent, so the setup wrote nothing (or Graph refused a step: Authorization_RequestDenied).",
+    "Sign in as a user with the Application Administrator or Cloud Application Administrator role (or Global Administrator, or Privileged Role Administrator).",
   ),
   SETUP_CONSENT_BLOCKED: entry(
     "admin-consent",

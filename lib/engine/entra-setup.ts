@@ -14,6 +14,34 @@ const DELEGATED_PERMISSIONS = ["SMTP.Send", "IMAP.AccessAsUser.All"] as const;
 const APP_PERMISSIONS = ["SMTP.SendAsApp", "IMAP.AccessAsApp"] as const;
 
 /**
+ * The directory roles (their template IDs, the same in every organisation) that may grant tenant-wide
+ * admin consent to the app's Exchange permissions, delegated or application. The setup's user must
+ * hold one of them, or nothing is planned and nothing is written.
+ */
+export const SETUP_ROLES: Record<string, string> = {
+  "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3": "Application Administrator",
+  "158c047a-c907-4556-b7ef-446551a6b5f7": "Cloud Application Administrator",
+  "62e90394-69f5-4237-9190-012177145e10": "Global Administrator",
+  "e8611ab8-c189-46e8-94e1-60213ab1f814": "Privileged Role Administrator",
+};
+
+/**
+ * Whether the signed-in user holds none of the setup's roles: from the token's `wids` claim, or,
+ * when Entra left it out, from Graph's list of the user's directory roles. Undefined when neither
+ * says (Graph then judges each write, and a failure after a write offers to delete what was made).
+ */
+export async function lacksSetupRole(graph: Graph, wids: string[] | undefined): Promise<boolean | undefined> {
+  if (wids) return !wids.some((id) => id in SETUP_ROLES);
+  try {
+    const roles = ((await graph("GET", "me/transitiveMemberOf/microsoft.graph.directoryRole?$select=roleTemplateId"))
+      .value ?? []) as { roleTemplateId?: string }[];
+    return !roles.some((role) => (role.roleTemplateId ?? "") in SETUP_ROLES);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The delegated Graph scopes the setup signs in with, and why: registering and correcting the app
  * (Application.ReadWrite.All), granting tenant-wide consent to delegated permissions
  * (DelegatedPermissionGrant.ReadWrite.All), and, for app-only, assigning application permissions
@@ -48,7 +76,7 @@ class GraphError extends Error {
 }
 
 type GraphBody = Record<string, unknown> & { value?: Record<string, unknown>[] };
-export type Graph = (method: "GET" | "POST" | "PATCH", path: string, body?: unknown) => Promise<GraphBody>;
+export type Graph = (method: "GET" | "POST" | "PATCH" | "DELETE", path: string, body?: unknown) => Promise<GraphBody>;
 
 /**
  * A Graph client for one setup: the token stays in this closure. A 429 is waited out as Retry-After
@@ -122,8 +150,8 @@ export type PlanStep = {
 export type SetupPlan = {
   appName: string;
   kind: SetupRequest["kind"];
-  /** The app found by name (ours to correct), or null to register one. */
-  application: { id: string; appId: string } | null;
+  /** The app found by name (ours to correct, its other permissions kept), or null to register one. */
+  application: { id: string; appId: string; requiredResourceAccess: App["requiredResourceAccess"] } | null;
   servicePrincipalId: string | null;
   exchange: { servicePrincipalId: string; appId: string; permissions: Permission[] };
   steps: PlanStep[];
@@ -182,8 +210,12 @@ export async function planSetup(graph: Graph, request: SetupRequest): Promise<Se
     : null;
   const access = app?.requiredResourceAccess.find((r) => r.resourceAppId === exchangeSp.appId)?.resourceAccess ?? [];
   const type = request.kind === "app" ? "Role" : "Scope";
-  const hasPermissions = permissions.every((p) => access.some((a) => a.id === p.id && a.type === type));
-  const consented = sp ? await hasConsent(graph, request.kind, sp.id, exchangeSp.id, permissions) : false;
+  const toAdd = permissions.filter((p) => !access.some((a) => a.id === p.id && a.type === type));
+  const otherAccess = (app?.requiredResourceAccess ?? []).reduce((sum, r) => sum + r.resourceAccess.length, 0);
+  const granted = sp ? await grantedOf(graph, request.kind, sp.id, exchangeSp.id) : [];
+  const toGrant = permissions.filter((p) => !granted.includes(request.kind === "app" ? p.id : p.value));
+  const kindWord = request.kind === "app" ? "application" : "delegated";
+  const names = (list: Permission[]) => list.map((p) => p.value).join(", ");
   const steps: PlanStep[] = [
     {
       key: "application",
@@ -203,8 +235,12 @@ export async function planSetup(graph: Graph, request: SetupRequest): Promise<Se
       : []),
     {
       key: "permissions",
-      label: `API permissions of ${EXCHANGE_NAME} (${request.kind === "app" ? "application" : "delegated"}): ${permissions.map((p) => p.value).join(", ")}`,
-      done: hasPermissions,
+      // An app that has permissions already keeps every one of them: the plan says what it adds.
+      label:
+        app && toAdd.length > 0 && otherAccess > 0
+          ? `Add to the app's API permissions of ${EXCHANGE_NAME} (${kindWord}): ${names(toAdd)}; the ${otherAccess === 1 ? "permission" : `${otherAccess} permissions`} it has already stay`
+          : `API permissions of ${EXCHANGE_NAME} (${kindWord}): ${names(permissions)}`,
+      done: toAdd.length === 0,
     },
     ...(request.kind === "app" && request.certificate
       ? [certificateStep(app?.keyCredentials ?? [], request.certificate.thumbprint)]
@@ -216,33 +252,39 @@ export async function planSetup(graph: Graph, request: SetupRequest): Promise<Se
     },
     {
       key: "consent",
-      label: `Grant admin consent for ${permissions.map((p) => p.value).join(" and ")}`,
-      done: consented,
+      label:
+        granted.length > 0 && toGrant.length > 0
+          ? `Grant admin consent for ${names(toGrant)}, added to the consent the app has already; nothing granted is removed`
+          : `Grant admin consent for ${permissions.map((p) => p.value).join(" and ")}`,
+      done: sp !== null && toGrant.length === 0,
     },
   ];
   return {
     appName: request.appName,
     kind: request.kind,
-    application: app ? { id: app.id, appId: app.appId } : null,
+    application: app ? { id: app.id, appId: app.appId, requiredResourceAccess: app.requiredResourceAccess } : null,
     servicePrincipalId: sp?.id ?? null,
     exchange: { servicePrincipalId: exchangeSp.id, appId: exchangeSp.appId, permissions },
     steps,
   };
 }
 
-async function hasConsent(
+/**
+ * What the app holds of Exchange Online already: for app-only, the app roles assigned to it (their
+ * IDs); for delegated, the scopes of its tenant-wide grant (their names).
+ */
+async function grantedOf(
   graph: Graph,
   kind: SetupRequest["kind"],
   clientSpId: string,
   exchangeSpId: string,
-  permissions: Permission[],
-): Promise<boolean> {
+): Promise<string[]> {
   if (kind === "app") {
     const assigned = ((await graph("GET", `servicePrincipals/${exchangeSpId}/appRoleAssignedTo`)).value ?? []) as {
       principalId: string;
       appRoleId: string;
     }[];
-    return permissions.every((p) => assigned.some((a) => a.principalId === clientSpId && a.appRoleId === p.id));
+    return assigned.filter((a) => a.principalId === clientSpId).map((a) => a.appRoleId);
   }
   const grants = ((await graph("GET", `oauth2PermissionGrants?$filter=clientId eq ${quote(clientSpId)}`)).value ??
     []) as {
@@ -250,10 +292,24 @@ async function hasConsent(
     resourceId: string;
     scope: string;
   }[];
-  const granted = grants
+  return grants
     .filter((g) => g.consentType === "AllPrincipals" && g.resourceId === exchangeSpId)
-    .flatMap((g) => g.scope.split(" "));
-  return permissions.every((p) => granted.includes(p.value));
+    .flatMap((g) => g.scope.split(" ").filter(Boolean));
+}
+
+type Access = App["requiredResourceAccess"][number];
+
+/**
+ * The app's API permissions with ours added: Graph sets `requiredResourceAccess` as a whole, so every
+ * other API's permissions and every other Exchange permission are sent back as they were.
+ */
+function withAccess(current: Access[], ours: Access): Access[] {
+  const exchange = current.find((r) => r.resourceAppId === ours.resourceAppId);
+  if (!exchange) return [...current, ours];
+  const added = ours.resourceAccess.filter(
+    (a) => !exchange.resourceAccess.some((b) => b.id === a.id && b.type === a.type),
+  );
+  return current.map((r) => (r === exchange ? { ...r, resourceAccess: [...r.resourceAccess, ...added] } : r));
 }
 
 const certificateName = (thumbprint: string) => `Navigator Mail ${thumbprint.slice(0, 16)}`;
@@ -282,13 +338,29 @@ export type SetupObjects = {
 };
 
 /**
+ * Deletes an app registration the setup made (Entra deletes its service principal, consent and app
+ * role assignments with it). An app already gone counts as deleted.
+ */
+export async function deleteApplication(graph: Graph, applicationId: string): Promise<"deleted" | "gone"> {
+  try {
+    await graph("DELETE", `applications/${applicationId}`);
+    return "deleted";
+  } catch (error) {
+    if (error instanceof GraphError && error.status === 404) return "gone";
+    throw error;
+  }
+}
+
+/**
  * Does what the plan says is not done yet, in order, each step looking again first: a second run (or
- * one after a failure halfway) changes only what is still missing. `onStep` sees each step as it is done.
+ * one after a failure halfway) changes only what is still missing. `onStep` sees each step as it is
+ * done, and `created` for the app registration it made (the setup offers to delete it if a later
+ * step fails). Nothing already in the app is dropped: permissions and consent are added to.
  */
 export async function applySetup(
   graph: Graph,
   request: SetupRequest,
-  onStep: (step: PlanStep, objectId: string) => void = () => {},
+  onStep: (step: PlanStep, objectId: string, created?: boolean) => void = () => {},
 ): Promise<SetupObjects> {
   const plan = await planSetup(graph, request);
   const step = (key: PlanStep["key"]) => plan.steps.find((s) => s.key === key);
@@ -318,16 +390,17 @@ export async function applySetup(
       requiredResourceAccess,
       ...(keyCredentials ? { keyCredentials } : {}),
     })) as { id: string; appId: string };
-    app = { id: created.id, appId: created.appId };
+    app = { id: created.id, appId: created.appId, requiredResourceAccess };
     for (const key of ["application", "public-client", "permissions", "certificate"] as const) {
       const s = step(key);
-      if (s) onStep(s, app.id);
+      if (s) onStep(s, app.id, key === "application");
     }
   } else {
     const fix: Record<string, unknown> = {};
     if (!step("application")?.done) fix.signInAudience = "AzureADMyOrg";
     if (step("public-client") && !step("public-client")?.done) fix.isFallbackPublicClient = true;
-    if (!step("permissions")?.done) fix.requiredResourceAccess = requiredResourceAccess;
+    if (!step("permissions")?.done)
+      fix.requiredResourceAccess = withAccess(app.requiredResourceAccess, requiredResourceAccess[0]!);
     if (step("certificate") && !step("certificate")?.done) fix.keyCredentials = keyCredentials;
     if (Object.keys(fix).length > 0) {
       await graph("PATCH", `applications/${app.id}`, fix);
@@ -370,12 +443,16 @@ export async function applySetup(
         id: string;
         consentType: string;
         resourceId: string;
+        scope: string;
       }[];
       const existing = grants.find(
         (g) => g.consentType === "AllPrincipals" && g.resourceId === exchange.servicePrincipalId,
       );
       if (existing) {
-        await graph("PATCH", `oauth2PermissionGrants/${existing.id}`, { scope });
+        // Graph sets a grant's scope as a whole: the scopes granted already are kept, ours added.
+        const kept = existing.scope.split(" ").filter(Boolean);
+        const merged = [...kept, ...exchange.permissions.map((p) => p.value).filter((v) => !kept.includes(v))];
+        await graph("PATCH", `oauth2PermissionGrants/${existing.id}`, { scope: merged.join(" ") });
         objects.grantId = existing.id;
       } else {
         const grant = (await graph("POST", "oauth2PermissionGrants", {

@@ -115,17 +115,39 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     expect(await page.getByLabel("Azure Application ClientID").inputValue()).toBe(app.appId);
   }, 60_000);
 
-  it("names the missing role, with the fix, and leaves the mailbox as it was", async () => {
+  it("names the missing role, with the fix, before any plan, and leaves the mailbox and the organisation as they were", async () => {
     const plain = rig.addUser();
     const mailbox = await openBareMailbox();
-    await page.getByLabel("App name").fill(`No role ${n}`);
+    const appName = `No role ${n}`;
+    await page.getByLabel("App name").fill(appName);
     await page.getByRole("button", { name: "Set up in Microsoft Entra for me" }).click();
     await signInAtMicrosoft(plain);
-    await page.getByRole("button", { name: "Confirm and set up" }).click({ timeout: 20_000 });
     const failure = page.locator('[data-entra-setup-failure="SETUP_ROLE_MISSING"]');
     await failure.waitFor({ timeout: 20_000 });
     expect(await failure.textContent()).toContain("Application Administrator or Cloud Application Administrator");
+    expect(await page.getByRole("button", { name: "Confirm and set up" }).count()).toBe(0);
     expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
+    expect(rig.entra.directoryOf(rig.tenant).applications.filter((a) => a.displayName === appName)).toEqual([]);
+  }, 60_000);
+
+  it("stopped after registering the app, offers to delete it, and deletes it", async () => {
+    const admin = rig.addUser({ roles: ["Application Administrator"] });
+    await openBareMailbox();
+    const appName = `Left behind ${n}`;
+    await page.getByLabel("App name").fill(appName);
+    await page.getByRole("button", { name: "Set up in Microsoft Entra for me" }).click();
+    await signInAtMicrosoft(admin);
+    rig.entra.graph.faults.set(rig.tenant.id, { consentBlocked: true });
+    await page.getByRole("button", { name: "Confirm and set up" }).click({ timeout: 20_000 });
+    const offer = page.locator('[data-created-app="offered"]');
+    await offer.waitFor({ timeout: 20_000 });
+    rig.entra.graph.faults.delete(rig.tenant.id);
+    const directory = rig.entra.directoryOf(rig.tenant);
+    const app = directory.applications.find((a) => a.displayName === appName)!;
+    expect(await offer.textContent()).toContain(app.id);
+    await page.getByRole("button", { name: "Delete the app the setup created" }).click();
+    await page.locator('[data-created-app="deleted"]').waitFor({ timeout: 20_000 });
+    expect(directory.applications.filter((a) => a.displayName === appName)).toEqual([]);
   }, 60_000);
 
   it("resumes after the consent was blocked by policy, without a second app", async () => {

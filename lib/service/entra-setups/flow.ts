@@ -12,11 +12,14 @@ import { signInWithDeviceCode } from "@/lib/engine/device-code";
 import { type Diagnosis, diagnose } from "@/lib/engine/diagnoses";
 import {
   applySetup,
+  deleteApplication,
   diagnoseGraphError,
   type Graph,
   graphClient,
+  lacksSetupRole,
   type PlanStep,
   planSetup,
+  SETUP_ROLES,
   type SetupRequest,
   setupScopes,
 } from "@/lib/engine/entra-setup";
@@ -28,7 +31,7 @@ import {
   signInMethodWith,
 } from "@/lib/engine/settings";
 import { getEnv } from "@/lib/env";
-import { describeError, NotFoundError } from "@/lib/errors";
+import { describeError, NotFoundError, UserError } from "@/lib/errors";
 import { generateCertificate } from "@/lib/mailbox/certificate";
 import { getMailboxFor, getMailboxToChange } from "@/lib/mailbox/queries";
 import { saveEntraApp } from "@/lib/mailbox/save";
@@ -182,6 +185,18 @@ async function signInAndPlan(db: Db, row: EntraSetup, prompted: () => void): Pro
   if (claims.acct === 1 || claims.tid === CONSUMER_TENANT) {
     return fail(db, row.id, diagnose("SETUP_NOT_MEMBER", `Signed in as ${end.account}.`));
   }
+  // Checked before the plan, and so before anything is written in the organisation: members may
+  // register apps by default, so without a role that may consent an app would be registered and then
+  // left behind when consent is refused.
+  const lacksRole = await lacksSetupRole(graphClient(graphHostFor(row.cloud), end.accessToken), claims.wids);
+  if (lacksRole) {
+    const roles = Object.values(SETUP_ROLES).join(", ");
+    return fail(
+      db,
+      row.id,
+      diagnose("SETUP_ROLE_MISSING", `Signed in as ${end.account}, who holds none of these roles: ${roles}.`),
+    );
+  }
   // Tokens of setups that were never confirmed expire here; drop them rather than keep them for the process's life.
   for (const [id, held] of tokens) if (held.until < Date.now()) tokens.delete(id);
   tokens.set(row.id, { token: end.accessToken, until: Date.now() + 55 * 60_000 });
@@ -248,6 +263,9 @@ export async function confirmEntraSetup(
 ): Promise<EntraSetupView> {
   const target = targetOf(db, actor, ref, true);
   const { mailbox } = target;
+  // A setup that ended before its plan (a refused sign-in, a missing role) has nothing to confirm.
+  const planned = getEntraSetup(db, actor, ref, id);
+  if (planned.steps.length === 0) return planned;
   const taken = db
     .update(entraSetups)
     .set({ status: "applying", failureCode: null, failureDetail: null })
@@ -331,10 +349,13 @@ async function applyPlan(db: Db, actor: UserActor, target: Target, taken: EntraS
     return false;
   }
   try {
-    const objects = await applySetup(graph, requestOf(taken), (step: PlanStep, objectId: string) => {
+    const objects = await applySetup(graph, requestOf(taken), (step: PlanStep, objectId: string, created) => {
       const at = steps.findIndex((s) => s.key === step.key);
       if (at >= 0) steps[at] = { ...steps[at]!, done: true, objectId };
-      db.update(entraSetups).set({ steps }).where(eq(entraSetups.id, taken.id)).run();
+      db.update(entraSetups)
+        .set({ steps, ...(created ? { createdApplicationId: objectId } : {}) })
+        .where(eq(entraSetups.id, taken.id))
+        .run();
       const changes = { step: { to: step.label }, objectId: { to: objectId } };
       if (mailbox) recordMailboxAudit(db, actor, mailbox, "mailbox.entra_setup", changes);
       else
@@ -383,4 +404,70 @@ export function getEntraSetup(db: Db, actor: UserActor, ref: Ref, id: string): E
     .get();
   if (!row) throw new NotFoundError();
   return toView(db, row);
+}
+
+/**
+ * "Delete the app the setup created": offered once a setup that registered an app failed, and not
+ * before it is done. The app goes with its service principal and consent, through the setup's own
+ * sign-in (Graph judges the right to delete); audited with the app's IDs. A setup that did not create
+ * the app, or one already finished, is refused.
+ */
+export async function deleteCreatedApplication(
+  db: Db,
+  actor: UserActor,
+  ref: Ref,
+  id: string,
+): Promise<EntraSetupView> {
+  const target = targetOf(db, actor, ref, true);
+  const row = db
+    .select()
+    .from(entraSetups)
+    .where(and(eq(entraSetups.id, id), sameTarget(ref)))
+    .get();
+  if (!row) throw new NotFoundError();
+  const deletable =
+    row.createdApplicationId !== null &&
+    row.applicationDeletedAt === null &&
+    ["failed", "applied"].includes(row.status);
+  if (!deletable) throw new UserError("This setup has no app of its own to delete.");
+  let graph: Graph;
+  try {
+    graph = graphFor(row.cloud, row.id);
+  } catch {
+    fail(db, row.id, diagnose("SETUP_SIGNED_OUT"), row.status);
+    return getEntraSetup(db, actor, ref, id);
+  }
+  try {
+    await deleteApplication(graph, row.createdApplicationId!);
+  } catch (error) {
+    fail(db, row.id, diagnoseGraphError(error), row.status);
+    return getEntraSetup(db, actor, ref, id);
+  }
+  const changes = {
+    deletedApplication: { from: row.createdApplicationId, to: null },
+    appId: { from: row.appId, to: null },
+  };
+  if (target.mailbox) recordMailboxAudit(db, actor, target.mailbox, "mailbox.entra_setup_deleted", changes);
+  else
+    recordAudit(db, actor, {
+      tenantId: target.tenantId,
+      action: "tenant.entra_setup_deleted",
+      targetType: "tenant",
+      targetId: target.tenantId,
+      targetLabel: row.appName,
+      changes,
+    });
+  tokens.delete(row.id);
+  db.update(entraSetups)
+    .set({
+      status: "failed",
+      applicationDeletedAt: new Date(),
+      steps: (row.steps ?? []).map(({ key, label }) => ({ key, label, done: false })),
+      appId: null,
+      servicePrincipalId: null,
+      finishedAt: new Date(),
+    })
+    .where(eq(entraSetups.id, row.id))
+    .run();
+  return getEntraSetup(db, actor, ref, id);
 }

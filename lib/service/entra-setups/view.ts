@@ -29,6 +29,11 @@ export type EntraSetupView = Pick<
    * PowerShell for this app and mailbox, each ticked once the setup's test proves it.
    */
   exchange: Pick<ChecklistItem, "key" | "title" | "how" | "command" | "status">[];
+  /**
+   * The app registration this setup registered itself, once a later step failed: offered for
+   * deletion (`deletable`) until it is deleted (`deletedAt`). Null when the setup made none.
+   */
+  createdApplication: { objectId: string; deletable: boolean; deletedAt: string | null } | null;
 };
 
 /**
@@ -86,6 +91,13 @@ export function toView(db: Db, row: EntraSetup): EntraSetupView {
       detail: diagnosis.detail,
     },
     exchange: exchangeSteps(db, row),
+    createdApplication: row.createdApplicationId
+      ? {
+          objectId: row.createdApplicationId,
+          deletable: row.applicationDeletedAt === null && (row.status === "failed" || row.status === "applied"),
+          deletedAt: row.applicationDeletedAt?.toISOString() ?? null,
+        }
+      : null,
   };
 }
 

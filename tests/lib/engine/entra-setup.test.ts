@@ -115,6 +115,69 @@ describe("one-click setup through Microsoft Graph", () => {
     expect(directory.applications.filter((a) => a.displayName === wanted.appName)).toHaveLength(1);
   });
 
+  it("adds to an app's permissions and consent, never drops: other APIs and other Exchange scopes stay", async () => {
+    const { tenant, admin } = tenantWithAdmin();
+    const graph = await graphFor(tenant, admin);
+    const wanted = request(admin);
+    const directory = rig.entra.directoryOf(tenant);
+    const exchange = directory.servicePrincipals.find((s) => s.displayName === "Office 365 Exchange Online")!;
+    const ews = exchange.oauth2PermissionScopes.find((p) => p.value === "EWS.AccessAsUser.All")!;
+    const fullAccess = exchange.appRoles.find((r) => r.value === "full_access_as_app")!;
+    const graphUserRead = {
+      resourceAppId: "00000003-0000-0000-c000-000000000000",
+      resourceAccess: [{ id: "e1fe6dd8-ba31-4d61-89e7-88639da4683d", type: "Scope" }],
+    };
+    // The organisation's app, already in use for EWS and Graph, with consent for EWS.
+    const existing = (await graph("POST", "applications", {
+      displayName: wanted.appName,
+      signInAudience: "AzureADMyOrg",
+      isFallbackPublicClient: true,
+      requiredResourceAccess: [
+        graphUserRead,
+        {
+          resourceAppId: exchange.appId,
+          resourceAccess: [
+            { id: ews.id, type: "Scope" },
+            { id: fullAccess.id, type: "Role" },
+          ],
+        },
+      ],
+    })) as { id: string; appId: string };
+    const sp = (await graph("POST", "servicePrincipals", { appId: existing.appId })) as { id: string };
+    await graph("POST", "oauth2PermissionGrants", {
+      clientId: sp.id,
+      consentType: "AllPrincipals",
+      resourceId: exchange.id,
+      scope: "EWS.AccessAsUser.All",
+    });
+
+    const plan = await planSetup(graph, wanted);
+    const label = (key: string) => plan.steps.find((s) => s.key === key)!.label;
+    expect(label("permissions")).toBe(
+      "Add to the app's API permissions of Office 365 Exchange Online (delegated): SMTP.Send, IMAP.AccessAsUser.All; the 3 permissions it has already stay",
+    );
+    expect(label("consent")).toBe(
+      "Grant admin consent for SMTP.Send, IMAP.AccessAsUser.All, added to the consent the app has already; nothing granted is removed",
+    );
+    await applySetup(graph, wanted);
+
+    const app = directory.applications.find((a) => a.id === existing.id)!;
+    expect(app.requiredResourceAccess).toContainEqual(graphUserRead);
+    const exchangeAccess = app.requiredResourceAccess.find((r) => r.resourceAppId === exchange.appId)!.resourceAccess;
+    const smtp = exchange.oauth2PermissionScopes.find((p) => p.value === "SMTP.Send")!;
+    const imap = exchange.oauth2PermissionScopes.find((p) => p.value === "IMAP.AccessAsUser.All")!;
+    expect(exchangeAccess).toEqual([
+      { id: ews.id, type: "Scope" },
+      { id: fullAccess.id, type: "Role" },
+      { id: smtp.id, type: "Scope" },
+      { id: imap.id, type: "Scope" },
+    ]);
+    const grant = directory.grants.filter((g) => g.clientId === sp.id);
+    expect(grant).toHaveLength(1);
+    expect(grant[0]!.scope.split(" ")).toEqual(["EWS.AccessAsUser.All", "SMTP.Send", "IMAP.AccessAsUser.All"]);
+    expect((await planSetup(graph, wanted)).steps.every((s) => s.done)).toBe(true);
+  });
+
   it("finds its app again by a name with &, # and ' in it (the $filter quoted and URL-encoded)", async () => {
     const { tenant, admin } = tenantWithAdmin();
     const graph = await graphFor(tenant, admin);

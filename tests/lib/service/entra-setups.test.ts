@@ -5,10 +5,16 @@ import type { Db } from "@/db/client";
 import { auditLog, entraSetups, mailboxes, mailboxTests, tenants } from "@/db/schema";
 import { open } from "@/lib/crypto/seal";
 import { signInWithDeviceCode } from "@/lib/engine/device-code";
-import { NotFoundError } from "@/lib/errors";
+import { NotFoundError, UserError } from "@/lib/errors";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
-import { confirmEntraSetup, getEntraSetup, setupKeyContext, startEntraSetup } from "@/lib/service/entra-setups/flow";
+import {
+  confirmEntraSetup,
+  deleteCreatedApplication,
+  getEntraSetup,
+  setupKeyContext,
+  startEntraSetup,
+} from "@/lib/service/entra-setups/flow";
 import { SETUP_LIMITS } from "@/lib/service/entra-setups/limits";
 import { entraSetupStartSchema } from "@/lib/service/entra-setups/schema";
 import { type EntraSetupView, servicePrincipalOf } from "@/lib/service/entra-setups/view";
@@ -166,15 +172,95 @@ describe("Set up in Microsoft Entra for me", () => {
     expect(outsider.diagnosis!.detail).toContain("someone@outlook.com");
   });
 
-  it("names the missing role, and changes nothing in the portal", async () => {
+  it("names the missing roles before any plan, and creates nothing in the organisation or the portal", async () => {
     const plain = rig.addUser();
-    const { mailbox, setup } = await signedIn(plain);
-    // Reading the tenant needs no role; registering does.
-    expect(setup.status).toBe("planned");
-    const ref = { tenantId: mailbox.tenantId, mailboxId: mailbox.id };
-    const failed = await confirmEntraSetup(db, world.root, ref, setup.id);
-    expect(failed).toMatchObject({ status: "failed", diagnosis: { code: "SETUP_ROLE_MISSING" } });
+    const appName = `Navigator Mail ${++n}`;
+    const writesBefore = rig.entra.graph.calls.filter((c) => c.method !== "GET").length;
+    const { mailbox, setup, ref } = await signedIn(plain, appName);
+    expect(setup).toMatchObject({ status: "failed", steps: [], diagnosis: { code: "SETUP_ROLE_MISSING" } });
+    expect(setup.diagnosis?.detail).toContain("Application Administrator, Cloud Application Administrator");
+    // Confirming anyway does nothing: there is no plan to apply. (Members may register apps by
+    // default, so before the role check this registered an app and left it behind.)
+    expect(await confirmEntraSetup(db, world.root, ref, setup.id)).toMatchObject({
+      status: "failed",
+      diagnosis: { code: "SETUP_ROLE_MISSING" },
+    });
+    const directory = rig.entra.directoryOf(rig.tenant);
+    expect(directory.applications.filter((a) => a.displayName === appName)).toEqual([]);
     expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
+    expect(rig.entra.graph.calls.filter((c) => c.method !== "GET")).toHaveLength(writesBefore);
+  });
+
+  it("asks Graph for the user's directory roles when the token carries no wids, and refuses a helpdesk admin", async () => {
+    rig.entra.widsInTokens = false;
+    try {
+      const helpdesk = rig.addUser({ roles: ["Helpdesk Administrator"] });
+      const appName = `Navigator Mail ${++n}`;
+      const { setup } = await signedIn(helpdesk, appName);
+      expect(setup).toMatchObject({ status: "failed", steps: [], diagnosis: { code: "SETUP_ROLE_MISSING" } });
+      expect(rig.entra.directoryOf(rig.tenant).applications.filter((a) => a.displayName === appName)).toEqual([]);
+      // A Privileged Role Administrator may consent: the plan is shown.
+      const privileged = rig.addUser({ roles: ["Privileged Role Administrator"] });
+      expect((await signedIn(privileged)).setup.status).toBe("planned");
+    } finally {
+      rig.entra.widsInTokens = true;
+    }
+  });
+
+  it("says when it stopped after registering an app, offers to delete it, and deletes only that, audited", async () => {
+    const admin = rig.addUser({ roles: ["Application Administrator"] });
+    const { mailbox, ref, setup } = await signedIn(admin);
+    rig.entra.graph.faults.set(rig.tenant.id, { consentBlocked: true });
+    const failed = await confirmEntraSetup(db, world.adminA, ref, setup.id);
+    rig.entra.graph.faults.delete(rig.tenant.id);
+    expect(failed).toMatchObject({ status: "failed", diagnosis: { code: "SETUP_CONSENT_BLOCKED" } });
+    const directory = rig.entra.directoryOf(rig.tenant);
+    const app = directory.applications.find((a) => a.displayName === setup.appName)!;
+    expect(failed.createdApplication).toEqual({ objectId: app.id, deletable: true, deletedAt: null });
+
+    // Another tenant's admin cannot see it, let alone delete it.
+    await expect(deleteCreatedApplication(db, world.adminB, ref, setup.id)).rejects.toBeInstanceOf(NotFoundError);
+    const other = { tenantId: world.tenantB.id, mailboxId: null };
+    await expect(deleteCreatedApplication(db, world.adminB, other, setup.id)).rejects.toBeInstanceOf(NotFoundError);
+    expect(directory.applications).toContain(app);
+
+    const deleted = await deleteCreatedApplication(db, world.adminA, ref, setup.id);
+    expect(deleted).toMatchObject({ status: "failed", appId: null, createdApplication: { deletable: false } });
+    expect(deleted.createdApplication?.deletedAt).toBeTruthy();
+    expect(deleted.steps.every((s) => !s.done)).toBe(true);
+    expect(directory.applications.filter((a) => a.displayName === setup.appName)).toEqual([]);
+    expect(directory.servicePrincipals.filter((s) => s.appId === app.appId)).toEqual([]);
+    const audit = db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.targetId, String(mailbox.id)))
+      .all()
+      .filter((a) => a.action === "mailbox.entra_setup_deleted");
+    expect(audit).toHaveLength(1);
+    expect(JSON.stringify(audit[0]!.changes)).toContain(app.id);
+    // Pressed again (a replay, a second tab): refused, nothing else deleted.
+    await expect(deleteCreatedApplication(db, world.adminA, ref, setup.id)).rejects.toBeInstanceOf(UserError);
+    expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
+  });
+
+  it("never offers to delete an app it found rather than registered", async () => {
+    const admin = rig.addUser({ roles: ["Application Administrator"] });
+    const appName = `Navigator Mail ${++n}`;
+    const first = await signedIn(admin, appName);
+    rig.entra.graph.faults.set(rig.tenant.id, { consentBlocked: true });
+    await confirmEntraSetup(db, world.root, first.ref, first.setup.id);
+    rig.entra.graph.faults.delete(rig.tenant.id);
+    // A second setup of the same name by the same admin finds that app and fails at consent again.
+    const second = await signedIn(admin, appName);
+    expect(second.setup.steps.find((s) => s.key === "application")?.done).toBe(true);
+    rig.entra.graph.faults.set(rig.tenant.id, { consentBlocked: true });
+    const failed = await confirmEntraSetup(db, world.root, second.ref, second.setup.id);
+    rig.entra.graph.faults.delete(rig.tenant.id);
+    expect(failed).toMatchObject({ status: "failed", createdApplication: null });
+    await expect(deleteCreatedApplication(db, world.root, second.ref, second.setup.id)).rejects.toBeInstanceOf(
+      UserError,
+    );
+    expect(rig.entra.directoryOf(rig.tenant).applications.filter((a) => a.displayName === appName)).toHaveLength(1);
   });
 
   it("resumes after consent was blocked halfway, with one app and the mailbox untouched until then", async () => {

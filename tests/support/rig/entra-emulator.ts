@@ -14,8 +14,12 @@ import {
   SignJWT,
 } from "jose";
 import type { EmuApp, EmuTenant, EmuUser } from "./entra-types";
-import { GRAPH_RESOURCE, type GraphDirectory, GraphEmulator, newDirectory } from "./graph-emulator";
+import { GRAPH_RESOURCE, type GraphDirectory, GraphEmulator, newDirectory, ROLE_TEMPLATE_IDS } from "./graph-emulator";
 import type { RigTls } from "./tls";
+
+/** The role template IDs every member and every guest hold (in `wids`, never in Graph's directory roles). */
+const USER_ROLE = "b79fbf4d-3ef9-4689-8143-76b194e85509";
+const GUEST_ROLE = "10dae51f-b6af-4016-8d66-8c2a99b929b3";
 
 /**
  * A local stand-in for Microsoft Entra ID's v2.0 endpoints: HTTPS, RS256-signed JWTs shaped like
@@ -71,6 +75,8 @@ export class EntraEmulator {
   private refreshTokens = new Map<string, { grant: Grant; issuedAt: number }>();
   /** Seconds between device-code polls, as Entra's answer says (Entra: 5). */
   deviceCodeInterval = 5;
+  /** Whether user tokens carry `wids` (Entra leaves it out when a token would grow too large). */
+  widsInTokens = true;
   /** Seconds a device code stays valid (Entra: 900). */
   deviceCodeLifetime = 900;
   private deviceCodes = new Map<string, DeviceCodeEntry>();
@@ -545,6 +551,15 @@ export class EntraEmulator {
       tid: tenant.id,
       oid,
       sub: randomBytes(16).toString("base64url"),
+      // The directory roles' template IDs, as Entra puts them into a user's tokens (unless left out).
+      ...(this.widsInTokens
+        ? {
+            wids: [
+              ...(user.roles ?? []).map((role) => ROLE_TEMPLATE_IDS[role] ?? role),
+              user.guest ? GUEST_ROLE : USER_ROLE,
+            ],
+          }
+        : {}),
       ...(user.personal
         ? { acct: 1, idp: "live.com" }
         : user.guest

@@ -45,6 +45,8 @@ export type EmuTenant = {
   domains: string[];
   users: EmuUser[];
   apps: EmuApp[];
+  /** "Users can register applications" in the tenant's user settings; Entra's default is yes. */
+  usersCanRegisterApps?: boolean;
   /** Microsoft Graph of the tenant's cloud (https://graph.microsoft.us for US Government); global when unset. */
   graphResource?: string;
 };

@@ -13,7 +13,21 @@ import type { EmuApp, EmuTenant, EmuUser } from "./entra-types";
 export const GRAPH_RESOURCE = "https://graph.microsoft.com";
 const EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000";
 /** Roles that may register apps and grant tenant-wide consent. */
-const APP_ADMIN_ROLES = ["Global Administrator", "Application Administrator", "Cloud Application Administrator"];
+/** The directory roles that may grant tenant-wide consent (and register apps when members may not). */
+const APP_ADMIN_ROLES = [
+  "Global Administrator",
+  "Application Administrator",
+  "Cloud Application Administrator",
+  "Privileged Role Administrator",
+];
+/** Directory role template IDs, the same in every organisation (a directoryRole's roleTemplateId, Entra's `wids`). */
+export const ROLE_TEMPLATE_IDS: Record<string, string> = {
+  "Global Administrator": "62e90394-69f5-4237-9190-012177145e10",
+  "Application Administrator": "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+  "Cloud Application Administrator": "158c047a-c907-4556-b7ef-446551a6b5f7",
+  "Privileged Role Administrator": "e8611ab8-c189-46e8-94e1-60213ab1f814",
+  "Helpdesk Administrator": "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+};
 
 type Scope = { id: string; value: string; type: "Admin" | "User"; isEnabled: boolean };
 type AppRole = { id: string; value: string; allowedMemberTypes: string[]; isEnabled: boolean };
@@ -165,6 +179,24 @@ export class GraphEmulator {
     const denied = () =>
       error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
     const adminOf = (u: EmuUser | undefined) => (u?.roles ?? []).some((r) => APP_ADMIN_ROLES.includes(r));
+    // Entra's default: every member may register apps ("Users can register applications: Yes").
+    const mayRegister = (u: EmuUser | undefined) =>
+      adminOf(u) || (u !== undefined && !u.guest && tenant.usersCanRegisterApps !== false);
+    const ownerOf = (u: EmuUser | undefined, app: GraphApplication | undefined) =>
+      u !== undefined && app !== undefined && app.ownerUpns.includes(u.upn);
+
+    // GET /me/transitiveMemberOf/microsoft.graph.directoryRole: the signed-in user's directory roles.
+    if (path.startsWith("me/transitiveMemberOf/microsoft.graph.directoryRole") && req.method === "GET") {
+      if (!user) return error(404, "Request_ResourceNotFound", "Resource 'me' does not exist.");
+      return answer(200, {
+        value: (user.roles ?? []).map((role) => ({
+          "@odata.type": "#microsoft.graph.directoryRole",
+          id: randomUUID(),
+          displayName: role,
+          roleTemplateId: ROLE_TEMPLATE_IDS[role] ?? randomUUID(),
+        })),
+      });
+    }
 
     // GET /applications?$filter=appId eq '…' | displayName eq '…'
     if (path === "applications" && req.method === "GET") {
@@ -172,7 +204,7 @@ export class GraphEmulator {
       return answer(200, { value: filterBy(directory.applications, url).map(publicApp) });
     }
     if (path === "applications" && req.method === "POST") {
-      if (!needs("Application.ReadWrite.All") || !adminOf(user)) return denied();
+      if (!needs("Application.ReadWrite.All") || !mayRegister(user)) return denied();
       const app: GraphApplication = {
         id: randomUUID(),
         appId: randomUUID(),
@@ -217,12 +249,29 @@ export class GraphEmulator {
       this.sync(tenant, directory);
       return answer(204);
     }
+    // DELETE /applications/{id}: the app, and with it its service principal and what was granted to it.
+    if (appMatch && req.method === "DELETE") {
+      if (!needs("Application.ReadWrite.All")) return denied();
+      const app = directory.applications.find((a) => a.id === appMatch[1]);
+      if (!app) return error(404, "Request_ResourceNotFound", `Resource '${appMatch[1]}' does not exist.`);
+      if (!adminOf(user) && !ownerOf(user, app)) return denied();
+      const sp = directory.servicePrincipals.find((s) => s.appId === app.appId);
+      directory.applications.splice(directory.applications.indexOf(app), 1);
+      if (sp) {
+        directory.servicePrincipals.splice(directory.servicePrincipals.indexOf(sp), 1);
+        removeWhere(directory.grants, (g) => g.clientId === sp.id);
+        removeWhere(directory.assignments, (a) => a.principalId === sp.id);
+      }
+      removeWhere(tenant.apps, (a) => a.clientId === app.appId);
+      this.sync(tenant, directory);
+      return answer(204);
+    }
     if (path === "servicePrincipals" && req.method === "GET") {
       return answer(200, { value: filterBy(directory.servicePrincipals, url) });
     }
     if (path === "servicePrincipals" && req.method === "POST") {
-      if (!needs("Application.ReadWrite.All") || !adminOf(user)) return denied();
       const app = directory.applications.find((a) => a.appId === body.appId);
+      if (!needs("Application.ReadWrite.All") || !(adminOf(user) || ownerOf(user, app))) return denied();
       if (!app)
         return error(
           400,
@@ -334,6 +383,11 @@ export class GraphEmulator {
       entry.missingServicePrincipal = !sp;
     }
   }
+}
+
+/** Removes in place, so every holder of the list sees the removal. */
+function removeWhere<T>(list: T[], drop: (item: T) => boolean): void {
+  for (let i = list.length - 1; i >= 0; i--) if (drop(list[i]!)) list.splice(i, 1);
 }
 
 function publicApp(app: GraphApplication) {

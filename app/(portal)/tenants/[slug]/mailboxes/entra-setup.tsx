@@ -49,14 +49,14 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false, clou
     if (response.ok) setSetup(((await response.json()) as { setup: EntraSetupView }).setup);
   });
 
-  async function call(url: string, body: unknown) {
+  async function call(url: string, body: unknown, method: "POST" | "DELETE" = "POST") {
     setBusy(true);
     setProblem(null);
     try {
       const response = await fetch(url, {
-        method: "POST",
+        method,
         headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
+        body: method === "POST" ? JSON.stringify(body) : undefined,
       });
       const answer = (await response.json().catch(() => ({}))) as {
         setup?: EntraSetupView;
@@ -79,6 +79,8 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false, clou
 
   /** Confirm, resume or test again: the same request, which does what the setup still lacks. */
   const proceed = () => setup && void call(`${base}/${setup.id}`, {});
+  /** Delete the app this setup registered before it failed. */
+  const deleteCreated = () => setup && void call(`${base}/${setup.id}`, undefined, "DELETE");
 
   function start(form: FormData) {
     setTyped(Object.fromEntries([...form].map(([name, value]) => [name, String(value)])));
@@ -99,10 +101,11 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false, clou
             {kind === "app"
               ? "Navigator Mail registers the app for you: single tenant, a new certificate (its private key stays here), the application permissions SMTP.SendAsApp and IMAP.AccessAsApp, admin consent. Giving the app this mailbox is then two PowerShell lines in Exchange, shown with the app's IDs."
               : "Navigator Mail registers the app for you: single tenant, public client flows on, SMTP.Send and IMAP.AccessAsUser.All, admin consent."}{" "}
-            You sign in once as an Application Administrator, Cloud Application Administrator or Global Administrator
-            and confirm the plan; nothing is created before that.
+            You sign in once as an Application Administrator, Cloud Application Administrator, Global Administrator or
+            Privileged Role Administrator and confirm the plan; nothing is created before that.
           </p>
           {setup && <Failure setup={setup} />}
+          {setup && <CreatedApp setup={setup} busy={busy} onDelete={deleteCreated} />}
           {setup && setup.steps.length > 0 && <Steps setup={setup} />}
           {setup?.status === "failed" && setup.steps.length > 0 && setup.steps.some((s) => s.done) && (
             <Proceed busy={busy} onClick={proceed} label="Resume the setup" busyLabel="Resuming…" />
@@ -182,6 +185,10 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false, clou
             Entra ID:
           </p>
           <Steps setup={setup} />
+          <p className="muted">
+            Permissions and admin consent are only added to: nothing the app or your organisation has already is
+            removed.
+          </p>
           <Proceed busy={busy} onClick={proceed} label="Confirm and set up" busyLabel="Setting up and testing…" />
         </>
       ) : setup.status === "applying" ? (
@@ -201,6 +208,7 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false, clou
         <>
           <Steps setup={setup} />
           <Failure setup={setup} />
+          <CreatedApp setup={setup} busy={busy} onDelete={deleteCreated} />
           <Exchange setup={setup} />
           <Proceed busy={busy} onClick={proceed} label="Test again" busyLabel="Testing again…" />
         </>
@@ -262,6 +270,33 @@ function Exchange({ setup }: { setup: EntraSetupView }) {
         ))}
       </ol>
     </>
+  );
+}
+
+/** A setup that stopped after it registered an app says so, and offers to delete that app. */
+function CreatedApp({ setup, busy, onDelete }: { setup: EntraSetupView; busy: boolean; onDelete: () => void }) {
+  const created = setup.createdApplication;
+  if (!created) return null;
+  if (created.deletedAt) {
+    return (
+      <p className="status ok" role="status" data-created-app="deleted">
+        The app {setup.appName} this setup registered was deleted from your organisation.
+      </p>
+    );
+  }
+  if (!created.deletable) return null;
+  return (
+    <div className="status warn" data-created-app="offered">
+      <p>
+        This setup registered the app {setup.appName} (object ID {created.objectId}) in your organisation before it
+        stopped. Resume the setup to finish it, or delete the app so nothing is left behind.
+      </p>
+      <p>
+        <button type="button" className="danger" disabled={busy} onClick={onDelete}>
+          {busy ? "Deleting…" : "Delete the app the setup created"}
+        </button>
+      </p>
+    </div>
   );
 }
 

@@ -1,4 +1,4 @@
-import { confirmSetupAnswer, setupAnswer } from "@/app/_lib/entra-setup-answers";
+import { confirmSetupAnswer, deleteCreatedAppAnswer, setupAnswer } from "@/app/_lib/entra-setup-answers";
 import { readJsonBody } from "@/lib/json-body";
 import { type MailboxRouteParams, withMailbox } from "../../sign-in/with-mailbox";
 
@@ -16,4 +16,12 @@ export async function POST(request: Request, context: Context) {
   const json = await readJsonBody(request);
   if (!json.ok) return json.response;
   return withMailbox(context, confirmSetupAnswer);
+}
+
+/**
+ * Deletes the app registration this setup created, once the setup failed after creating it. A DELETE
+ * from another site needs a CORS preflight, which is never granted.
+ */
+export async function DELETE(_request: Request, context: Context) {
+  return withMailbox(context, deleteCreatedAppAnswer);
 }
