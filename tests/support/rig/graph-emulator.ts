@@ -183,7 +183,7 @@ export class GraphEmulator {
     const mayRegister = (u: EmuUser | undefined) =>
       adminOf(u) || (u !== undefined && !u.guest && tenant.usersCanRegisterApps !== false);
     const ownerOf = (u: EmuUser | undefined, app: GraphApplication | undefined) =>
-      u !== undefined && app !== undefined && app.ownerUpns.includes(u.upn);
+      u !== undefined && app?.ownerUpns.includes(u.upn) === true;
 
     // GET /me/transitiveMemberOf/microsoft.graph.directoryRole: the signed-in user's directory roles.
     if (path.startsWith("me/transitiveMemberOf/microsoft.graph.directoryRole") && req.method === "GET") {
