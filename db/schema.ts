@@ -40,6 +40,32 @@ export const tenants = sqliteTable(
 );
 export type Tenant = typeof tenants.$inferSelect;
 
+export const DIRECTORY_KINDS = ["tenant-id", "domain"] as const;
+
+/**
+ * The Microsoft organisations a tenant is bound to: Entra tenant IDs and verified domains. A mailbox
+ * outside them is refused at save, and a token from another organisation is refused. Only
+ * super-admins change the list; the first successful sign-in fills an empty one.
+ */
+export const tenantDirectories = sqliteTable(
+  "tenant_directories",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenantId: integer("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: DIRECTORY_KINDS }).notNull(),
+    // Lower case: a GUID or a domain name.
+    value: text("value").notNull(),
+    // "first-sign-in" (trust on first use) or "super-admin".
+    source: text("source", { enum: ["first-sign-in", "super-admin"] }).notNull(),
+    addedBy: text("added_by").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [uniqueIndex("tenant_directories_unique").on(t.tenantId, t.kind, t.value)],
+);
+export type TenantDirectory = typeof tenantDirectories.$inferSelect;
+
 export const ROLES = ["super_admin", "tenant_admin"] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -277,6 +303,8 @@ export const apiTokenIssues = sqliteTable(
     tokenExpiresAt: integer("token_expires_at", { mode: "timestamp_ms" }).notNull(),
     issued: integer("issued").notNull(),
     lastAt: integer("last_at", { mode: "timestamp_ms" }).notNull(),
+    // When an issue was last written to the audit log: at most one entry a minute per key and mailbox.
+    auditedAt: integer("audited_at", { mode: "timestamp_ms" }),
   },
   (t) => [primaryKey({ columns: [t.apiKeyId, t.mailboxId] })],
 );

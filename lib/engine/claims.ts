@@ -38,7 +38,7 @@ const MISSING: Record<string, DiagnosisCode> = {
   "IMAP.AccessAsApp": "CLAIM_APP_ROLE",
 };
 
-type Verdict = { ok: true; summary: string } | { ok: false; diagnosis: Diagnosis };
+type Verdict = { ok: true; summary: string; tid: string | undefined } | { ok: false; diagnosis: Diagnosis };
 
 /**
  * Explains a token the servers would refuse: wrong audience, missing permission (delegated `scp` or
@@ -70,6 +70,6 @@ export function checkClaims(token: string, expect: ClaimsExpectation, cloud: Clo
   const minutes = Math.round((claims.exp * 1000 - now) / 60000);
   const validity = `valid for ${minutes} more minute${minutes === 1 ? "" : "s"}`;
   return expect.kind === "application"
-    ? { ok: true, summary: `App-only, roles ${granted.join(" ")}, ${validity}` }
-    : { ok: true, summary: `For ${user}, scopes ${granted.join(" ")}, ${validity}` };
+    ? { ok: true, summary: `App-only, roles ${granted.join(" ")}, ${validity}`, tid: claims.tid }
+    : { ok: true, summary: `For ${user}, scopes ${granted.join(" ")}, ${validity}`, tid: claims.tid };
 }

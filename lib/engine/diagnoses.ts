@@ -278,6 +278,11 @@ export const CATALOGUE = {
     "The app-only token lacks the SMTP.SendAsApp or IMAP.AccessAsApp application permission.",
     "In the app registration → API permissions, add the application permissions SMTP.SendAsApp / IMAP.AccessAsApp of Office 365 Exchange Online and grant admin consent.",
   ),
+  DIRECTORY_NOT_ALLOWED: entry(
+    "tenant-id",
+    "Microsoft issued the token in another organisation than the ones this tenant is bound to, so the portal does not use it.",
+    "Point TenantID and Login at your own organisation. If the mailbox really is in this other organisation, ask a super-admin to add it under Microsoft organisation on the tenant page.",
+  ),
   CLAIM_USER: entry(
     "login",
     "The token belongs to another user than the Login.",

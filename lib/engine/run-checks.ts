@@ -28,6 +28,11 @@ export type CheckOptions = {
    * server (SMTP AUTH, IMAP LOGIN and INBOX), as the hourly monitoring does.
    */
   mode?: "full" | "light";
+  /**
+   * Whether a token issued by this Entra tenant (its `tid`) may be used here: the portal tenant's
+   * bound organisations. A refusal fails the claims step; without it any organisation is taken.
+   */
+  admitDirectory?: (tid: string | undefined) => boolean | Promise<boolean>;
 };
 
 const CHECK_BUDGET_MS = 120_000;
@@ -138,6 +143,11 @@ export async function* runChecks(
     const claims = checkClaims(token.accessToken, token.expect, settings.cloud, clock());
     if (!claims.ok) {
       yield failed("claims", t, claims.diagnosis);
+      yield* skipRest("claims");
+      return outcome();
+    }
+    if (options.admitDirectory && !(await options.admitDirectory(claims.tid))) {
+      yield failed("claims", t, diagnose("DIRECTORY_NOT_ALLOWED", `tid = ${claims.tid}`));
       yield* skipRest("claims");
       return outcome();
     }

@@ -1,4 +1,5 @@
 import "server-only";
+import { decodeClaims } from "./claims";
 import { type Diagnosis, diagnose } from "./diagnoses";
 import { guardHost } from "./network-guard";
 import { type CheckOptions, providerFor } from "./run-checks";
@@ -34,6 +35,10 @@ export async function sendMailAs(
       timeoutMs: options.tokenTimeoutMs,
     });
     if (!token.ok) return token;
+    const tid = decodeClaims(token.accessToken)?.tid;
+    if (options.admitDirectory && !(await options.admitDirectory(tid))) {
+      return { ok: false, diagnosis: diagnose("DIRECTORY_NOT_ALLOWED", `tid = ${tid}`) };
+    }
     const appOnly = token.expect.kind === "application";
     credentials = { user: token.xoauth2User, accessToken: token.accessToken, appOnly };
   } else if (!settings.password) {

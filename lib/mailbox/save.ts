@@ -8,6 +8,7 @@ import { signInMethodWith, usesImap, usesSmtp } from "@/lib/engine/settings";
 import { getEnv } from "@/lib/env";
 import { UserError } from "@/lib/errors";
 import { formatUtc } from "@/lib/format-time";
+import { directoryFieldError } from "@/lib/tenants/directories";
 import { getTenantFor } from "@/lib/tenants/queries";
 import { generateCertificate } from "./certificate";
 import { credentialColumns, hasAppCredential } from "./credentials";
@@ -36,6 +37,7 @@ export function createMailbox(db: Db, actor: UserActor, input: SaveMailboxInput)
     getTenantFor(tx, actor, input.tenantId);
     assertBelowMailboxLimit(tx, input.tenantId);
     assertNameFree(tx, input.tenantId, input.name);
+    assertInDirectories(tx, input.tenantId, settingsRow(input));
     const inserted = tx
       .insert(mailboxes)
       .values({ tenantId: input.tenantId, ...settingsRow(input), updatedBy: actor.email })
@@ -72,6 +74,7 @@ export function updateMailbox(
     if (next.name !== current.name) assertNameFree(tx, input.tenantId, next.name);
     const retype = secretMustBeRetyped(current, next, input);
     if (retype) throw new UserError(retype.message, retype.field);
+    assertInDirectories(tx, input.tenantId, next);
     if (input.signInMethod !== current.signInMethod) requireAppCredential(null, input);
     else requireAppCredential(current, input);
     const secrets = credentialColumns(current, input, actor, current);
@@ -261,6 +264,12 @@ function assertBelowMailboxLimit(tx: Tx, tenantId: number): void {
   const existing = tx.select({ n: count() }).from(mailboxes).where(eq(mailboxes.tenantId, tenantId)).get()?.n ?? 0;
   if (existing >= limit)
     throw new UserError(`This tenant has ${existing} mailboxes, the most it may have. Delete one first.`);
+}
+
+/** A mailbox of a tenant bound to its Microsoft organisation must point there (TenantID and Login). */
+function assertInDirectories(tx: Tx, tenantId: number, row: SettingsRow): void {
+  const outside = directoryFieldError(tx, tenantId, row);
+  if (outside) throw new UserError(outside.message, outside.field);
 }
 
 function assertNameFree(tx: Tx, tenantId: number, name: string): void {

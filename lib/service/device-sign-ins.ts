@@ -5,12 +5,14 @@ import type { Db, Queryable } from "@/db/client";
 import { type DeviceSignIn, deviceSignIns, type Mailbox, mailboxes } from "@/db/schema";
 import { recordMailboxAudit } from "@/lib/audit/log";
 import { type Actor, actorLabel, actorUserId } from "@/lib/auth/actor";
+import { decodeClaims } from "@/lib/engine/claims";
 import { type DeviceSignInEnd, signInWithDeviceCode } from "@/lib/engine/device-code";
 import { CATALOGUE, type Diagnosis, type DiagnosisCode, diagnose } from "@/lib/engine/diagnoses";
 import type { CheckOutcome } from "@/lib/engine/steps";
 import { describeError, NotFoundError } from "@/lib/errors";
 import { getMailboxFor, getMailboxToChange } from "@/lib/mailbox/queries";
 import { storeSignedInCache } from "@/lib/mailbox/token-cache-store";
+import { admitDirectory, loginDomain } from "@/lib/tenants/directories";
 import type { Refusal } from "./refusals";
 import { checkOptionsFor, checkSettingsFor } from "./test-settings";
 
@@ -154,6 +156,18 @@ function settle(
       if (!current || current.version !== row.mailboxVersion || current.signInMethod !== "device" || !stillOpen) {
         const code = stillOpen ? "DEVICE_SETTINGS_CHANGED" : "DEVICE_CANCELLED";
         finish(tx, row.id, { status: stillOpen ? "failed" : "cancelled", diagnosis: diagnose(code) });
+        return;
+      }
+      // The account must be of the tenant's Microsoft organisation (the first sign-in binds it).
+      const tid = decodeClaims(end.accessToken)?.tid;
+      if (
+        !admitDirectory(tx, actor, current.tenantId, {
+          tid,
+          domains: [loginDomain(end.account), current.azureTenantId],
+        })
+      ) {
+        finish(tx, row.id, { status: "failed", diagnosis: diagnose("DIRECTORY_NOT_ALLOWED", `tid = ${tid}`) });
+        recordMailboxAudit(tx, actor, mailbox, "mailbox.sign_in", { outcome: { to: "DIRECTORY_NOT_ALLOWED" } });
         return;
       }
       const signedInAt = new Date();

@@ -67,7 +67,7 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
   const { test } = started;
   // The token cache belongs to the saved settings; unsaved values get a fresh token.
   const options = {
-    ...checkOptionsFor(settings, request.source === "saved" ? { db, mailbox } : undefined),
+    ...checkOptionsFor(settings, { db, mailbox, actor, cache: request.source === "saved" }),
     beforeCacheWrite: hooks.beforeCacheWrite,
     mode: request.mode,
   };

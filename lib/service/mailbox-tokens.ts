@@ -5,7 +5,7 @@ import { apiTokenIssues, type Mailbox, mailboxTests } from "@/db/schema";
 import { recordMailboxAudit } from "@/lib/audit/log";
 import { type ApiKeyActor, actorLabel } from "@/lib/auth/actor";
 import { decodeClaims } from "@/lib/engine/claims";
-import type { Diagnosis } from "@/lib/engine/diagnoses";
+import { type Diagnosis, diagnose } from "@/lib/engine/diagnoses";
 import { type CheckSettings, CLOUD_PROFILES, type MailboxType, usesImap, usesSmtp } from "@/lib/engine/settings";
 import { SIGN_IN_PROVIDERS } from "@/lib/engine/sign-in-methods";
 import { getMailboxFor } from "@/lib/mailbox/queries";
@@ -139,7 +139,7 @@ export async function issueMailboxToken(
   }
 
   // The cache belongs to the saved settings as a whole; a purpose only narrows the scopes asked for.
-  const options = checkOptionsFor(settings, { db, mailbox });
+  const options = checkOptionsFor(settings, { db, mailbox, actor, cache: true });
   const asked: CheckSettings = purpose ? { ...settings, type: purpose satisfies MailboxType } : settings;
   const started = new Date();
   const token = await provider.acquire({
@@ -152,12 +152,18 @@ export async function issueMailboxToken(
     recordRefusal(db, actor, mailbox, fingerprint, started, token.diagnosis);
     return { ok: false, diagnosis: token.diagnosis };
   }
+  const claims = decodeClaims(token.accessToken);
+  // A token of another Microsoft organisation than the tenant's is never handed out.
+  if (options.admitDirectory && !(await options.admitDirectory(claims?.tid))) {
+    const diagnosis = diagnose("DIRECTORY_NOT_ALLOWED", `tid = ${claims?.tid}`);
+    recordRefusal(db, actor, mailbox, fingerprint, started, diagnosis);
+    return { ok: false, diagnosis };
+  }
   const expiresAt = token.expiresOn ?? new Date(Date.now() + 3_600_000);
   noteIssue(db, actor, mailbox, expiresAt, token.source);
   // What the token can do, as it says itself (its delegated `scp` or its application `roles`): a token
   // from the cache may carry more than this request's purpose asked for. Only a token that cannot be
   // read (not a JWT) is described by what was asked.
-  const claims = decodeClaims(token.accessToken);
   const scope =
     claims?.scp ??
     claims?.roles?.join(" ") ??

@@ -2,6 +2,7 @@ import "server-only";
 import { z } from "zod";
 import type { Db } from "@/db/client";
 import type { Mailbox } from "@/db/schema";
+import type { Actor } from "@/lib/auth/actor";
 import { open } from "@/lib/crypto/seal";
 import type { CheckOptions } from "@/lib/engine/run-checks";
 import { type AppCredential, authorityHostFor, type CheckSettings } from "@/lib/engine/settings";
@@ -11,6 +12,7 @@ import { settingsRow } from "@/lib/mailbox/save";
 import { type MailboxSettings, mailboxSettingsSchema } from "@/lib/mailbox/schema";
 import { secretMustBeRetyped } from "@/lib/mailbox/secret-rule";
 import { mailboxTokenCacheStore } from "@/lib/mailbox/token-cache-store";
+import { admitDirectory, loginDomain } from "@/lib/tenants/directories";
 import type { Refusal } from "./refusals";
 
 /** A stored mailbox as the engine sees it; a secret that cannot be decrypted counts as none. */
@@ -48,12 +50,39 @@ export function settingsFromForm(
   return { ok: true, settings: { ...engineSettings(row), password, appCredential } };
 }
 
-/** Options from configuration; saved settings also get the mailbox's sealed token cache. */
-export function checkOptionsFor(settings: CheckSettings, saved?: { db: Db; mailbox: Mailbox }): CheckOptions {
+/**
+ * Options from configuration. For a mailbox, a token must come from the tenant's Microsoft
+ * organisation (the first one fills an empty list, under `actor`); its saved settings (`cache`) also
+ * get the mailbox's sealed token cache.
+ */
+export function checkOptionsFor(
+  settings: CheckSettings,
+  at?: { db: Db; mailbox: Mailbox; actor: Actor; cache: boolean },
+): CheckOptions {
   const env = getEnv();
   const authorityHost = authorityHostFor(settings, env.ENTRA_AUTHORITY_HOST);
-  const tokenCache = saved ? mailboxTokenCacheStore(saved.db, saved.mailbox, settings, authorityHost) : undefined;
-  return { authorityHost, allowlist: env.MAIL_ALLOW_PRIVATE, tokenCache };
+  if (!at) return { authorityHost, allowlist: env.MAIL_ALLOW_PRIVATE };
+  const tokenCache = at.cache ? mailboxTokenCacheStore(at.db, at.mailbox, settings, authorityHost) : undefined;
+  return {
+    authorityHost,
+    allowlist: env.MAIL_ALLOW_PRIVATE,
+    tokenCache,
+    admitDirectory: (tid) => admitTokenDirectory(at.db, at.actor, at.mailbox.tenantId, settings, tid),
+  };
+}
+
+/** Whether a token for these settings, issued by `tid`, may serve a mailbox of this tenant (see `admitDirectory`). */
+export function admitTokenDirectory(
+  db: Db,
+  actor: Actor,
+  tenantId: number,
+  settings: Pick<CheckSettings, "login" | "azureTenantId">,
+  tid: string | undefined,
+): boolean {
+  return admitDirectory(db, actor, tenantId, {
+    tid,
+    domains: [loginDomain(settings.login), settings.azureTenantId],
+  });
 }
 
 /** The settings without secrets. */

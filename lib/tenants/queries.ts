@@ -6,6 +6,7 @@ import { diffChanges, recordAudit } from "@/lib/audit/log";
 import { assertSuperAdmin, assertTenantAccess, isSuperAdmin, type UserActor } from "@/lib/auth/actor";
 import { NotFoundError, UserError } from "@/lib/errors";
 import { containsPattern, PAGE_SIZE, pageWindow } from "@/lib/paging";
+import { directoryFieldError } from "./directories";
 import type { CreateTenantInput, RenameTenantInput, TenantDefaultsInput, TenantMonitoringInput } from "./schema";
 
 export function listTenantsFor(db: Db, actor: UserActor): Tenant[] {
@@ -110,6 +111,12 @@ export function renameTenant(db: Db, actor: UserActor, input: RenameTenantInput)
 
 /** The tenant's default app registration; its own admins may set it. */
 export function saveTenantDefaults(db: Db, actor: UserActor, input: TenantDefaultsInput): Tenant {
+  const outside = directoryFieldError(db, input.tenantId, {
+    signInMethod: "password",
+    azureTenantId: input.azureTenantId ?? null,
+    login: null,
+  });
+  if (outside) throw new UserError(outside.message, outside.field);
   return saveTenantSettings(db, actor, input.tenantId, "tenant.defaults", {
     defaultAzureClientId: input.azureClientId ?? null,
     defaultAzureTenantId: input.azureTenantId ?? null,

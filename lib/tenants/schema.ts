@@ -1,7 +1,13 @@
 import { z } from "zod";
 import { MONITOR_FREQUENCIES } from "@/db/schema";
 import { CLOUDS } from "@/lib/engine/settings";
-import { clientIdError, hasNoControlCharacters, NO_CONTROL_CHARACTERS, tenantIdError } from "@/lib/entra-ids";
+import {
+  clientIdError,
+  hasNoControlCharacters,
+  isDomainName,
+  NO_CONTROL_CHARACTERS,
+  tenantIdError,
+} from "@/lib/entra-ids";
 
 const tenantName = z
   .string()
@@ -63,3 +69,42 @@ export const tenantMonitoringSchema = z.object({
   monitorFull: frequency,
 });
 export type TenantMonitoringInput = z.infer<typeof tenantMonitoringSchema>;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The Microsoft organisations of a tenant, as a super-admin types them: one Entra tenant ID or
+ * verified domain a line (or separated by commas). Empty: the next successful sign-in fills the list.
+ * A non-empty list names at least one tenant ID, which every token is checked against.
+ */
+export const tenantDirectoriesSchema = z.object({
+  tenantId: z.coerce.number().int().positive(),
+  directories: z
+    .string()
+    .max(4000, "Use at most 4,000 characters.")
+    .transform((text) => [
+      ...new Set(
+        text
+          .split(/[\s,;]+/)
+          .map((v) => v.trim().toLowerCase())
+          .filter(Boolean),
+      ),
+    ])
+    .superRefine((values, ctx) => {
+      if (values.length > 50) ctx.addIssue({ code: "custom", message: "List at most 50 tenant IDs and domains." });
+      const wrong = values.find((v) => !GUID.test(v) && !isDomainName(v));
+      if (wrong)
+        ctx.addIssue({
+          code: "custom",
+          message: `"${wrong.slice(0, 80)}" is neither a Directory (tenant) ID (a GUID) nor a domain such as contoso.com.`,
+        });
+      else if (values.length > 0 && !values.some((v) => GUID.test(v)))
+        ctx.addIssue({
+          code: "custom",
+          message: "Add the organisation's Directory (tenant) ID (a GUID): tokens are checked against it.",
+        });
+    })
+    .transform((values) =>
+      values.map((value) => ({ kind: GUID.test(value) ? ("tenant-id" as const) : ("domain" as const), value })),
+    ),
+});

@@ -10,11 +10,13 @@ import { createApiKey, revokeApiKey } from "@/lib/api-keys/keys";
 import { createApiKeySchema, revokeApiKeySchema } from "@/lib/api-keys/schema";
 import { UserError } from "@/lib/errors";
 import { sendTestAlert } from "@/lib/service/alerts/delivery";
+import { setDirectories } from "@/lib/tenants/directories";
 import { createTenant, renameTenant, saveTenantDefaults, saveTenantMonitoring } from "@/lib/tenants/queries";
 import {
   createTenantSchema,
   renameTenantSchema,
   tenantDefaultsSchema,
+  tenantDirectoriesSchema,
   tenantMonitoringSchema,
 } from "@/lib/tenants/schema";
 
@@ -43,6 +45,17 @@ export const saveTenantDefaultsAction = authorizedAction({
     return tenant.defaultAzureClientId
       ? "Saved: new mailboxes start with this app registration."
       : "Saved: no default app registration.";
+  },
+});
+
+export const saveTenantDirectoriesAction = authorizedAction({
+  schema: tenantDirectoriesSchema,
+  async run(actor, input) {
+    const entries = setDirectories(getDb(), actor, input.tenantId, input.directories);
+    revalidatePath("/tenants/[slug]", "page");
+    return entries.length > 0
+      ? "Saved: this tenant's mailboxes must be in these organisations."
+      : "Saved: the list is empty; the next successful sign-in fills it.";
   },
 });
 

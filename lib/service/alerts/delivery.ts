@@ -14,7 +14,7 @@ import {
 } from "@/db/schema";
 import { getAlertChannelFor, openWebhook } from "@/lib/alerts/channels";
 import { postWebhook, type WebhookTarget } from "@/lib/alerts/webhook";
-import type { UserActor } from "@/lib/auth/actor";
+import { SYSTEM_ACTORS, type UserActor } from "@/lib/auth/actor";
 import { sendMailAs } from "@/lib/engine/send-mail";
 import { getEnv } from "@/lib/env";
 import { describeError, UserError } from "@/lib/errors";
@@ -172,11 +172,15 @@ async function send(db: Db, { delivery, alert, channel, tenant }: Pending, optio
   if (credentialCooldown(db, sender.id, credentialFingerprint(settings))) {
     return `The sending mailbox ${sender.name} is cooling down after Microsoft refused its sign-in.`;
   }
-  const sent = await sendMailAs(settings, checkOptionsFor(settings, { db, mailbox: sender }), {
-    to: channel.recipients ?? [],
-    subject: `[Navigator Mail] ${alert.title}`,
-    text: `${alert.title}\nTenant: ${tenant.name}\n\n${alert.detail}\n${link ? `\n${link}\n` : ""}`,
-  });
+  const sent = await sendMailAs(
+    settings,
+    checkOptionsFor(settings, { db, mailbox: sender, actor: SYSTEM_ACTORS.scheduler, cache: true }),
+    {
+      to: channel.recipients ?? [],
+      subject: `[Navigator Mail] ${alert.title}`,
+      text: `${alert.title}\nTenant: ${tenant.name}\n\n${alert.detail}\n${link ? `\n${link}\n` : ""}`,
+    },
+  );
   return sent.ok ? null : `${sent.diagnosis.code}: ${sent.diagnosis.cause}`;
 }
 

@@ -35,6 +35,7 @@ import { describeError, NotFoundError, UserError } from "@/lib/errors";
 import { generateCertificate } from "@/lib/mailbox/certificate";
 import { getMailboxFor, getMailboxToChange } from "@/lib/mailbox/queries";
 import { saveEntraApp } from "@/lib/mailbox/save";
+import { admitDirectory, loginDomain } from "@/lib/tenants/directories";
 import { getTenantFor, saveTenantDefaults } from "@/lib/tenants/queries";
 import { startMailboxTest, testToEnd } from "../mailbox-tests";
 import type { Refusal } from "../refusals";
@@ -134,7 +135,7 @@ export async function startEntraSetup(
   const shown = new Promise<void>((resolve) => {
     prompted = resolve;
   });
-  void signInAndPlan(db, row, prompted).catch((error: unknown) => {
+  void signInAndPlan(db, actor, row, prompted).catch((error: unknown) => {
     console.error("entra setup failed unexpectedly:", describeError(error));
     fail(db, row.id, diagnose("UNEXPECTED"));
     prompted();
@@ -147,7 +148,7 @@ function graphHostFor(cloud: Cloud): string {
   return (getEnv().ENTRA_GRAPH_HOST ?? CLOUD_PROFILES[cloud].graphHost).replace(/\/+$/, "");
 }
 
-async function signInAndPlan(db: Db, row: EntraSetup, prompted: () => void): Promise<void> {
+async function signInAndPlan(db: Db, actor: UserActor, row: EntraSetup, prompted: () => void): Promise<void> {
   const env = getEnv();
   // The setup's own public client at the organisation's directory; nothing of a mailbox is sent.
   const settings: CheckSettings = {
@@ -196,6 +197,11 @@ async function signInAndPlan(db: Db, row: EntraSetup, prompted: () => void): Pro
       row.id,
       diagnose("SETUP_ROLE_MISSING", `Signed in as ${end.account}, who holds none of these roles: ${roles}.`),
     );
+  }
+  // The organisation must be the tenant's own (the first sign-in binds an unbound tenant).
+  const admin = { tid: claims.tid, domains: [loginDomain(end.account), row.directory] };
+  if (!admitDirectory(db, actor, row.tenantId, admin)) {
+    return fail(db, row.id, diagnose("DIRECTORY_NOT_ALLOWED", `Signed in as ${end.account}, tid = ${claims.tid}.`));
   }
   // Tokens of setups that were never confirmed expire here; drop them rather than keep them for the process's life.
   for (const [id, held] of tokens) if (held.until < Date.now()) tokens.delete(id);

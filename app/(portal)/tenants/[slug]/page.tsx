@@ -15,6 +15,7 @@ import { DefaultsSection } from "./_sections/defaults";
 import { EntraSetupSection } from "./_sections/entra-setup";
 import { MailboxesSection } from "./_sections/mailboxes";
 import { MonitoringSection } from "./_sections/monitoring";
+import { OrganisationSection } from "./_sections/organisation";
 
 type Props = {
   params: Promise<{ slug: string }>;
@@ -50,6 +51,7 @@ export default async function TenantPage({ params, searchParams }: Props) {
       {query.deleted && <p className="notice">Mailbox {query.deleted} deleted.</p>}
       <MailboxesSection db={db} actor={actor} tenant={tenant} total={mailboxes.length} query={query} />
       <AdminsSection db={db} actor={actor} tenant={tenant} />
+      <OrganisationSection db={db} actor={actor} tenant={tenant} />
       <DefaultsSection tenant={tenant} />
       <EntraSetupSection db={db} tenant={tenant} />
       <MonitoringSection tenant={tenant} />

@@ -1,0 +1,164 @@
+import "server-only";
+import { asc, eq } from "drizzle-orm";
+import type { Db, Queryable } from "@/db/client";
+import { type TenantDirectory, tenantDirectories, tenants } from "@/db/schema";
+import { recordAudit } from "@/lib/audit/log";
+import { type Actor, actorLabel, assertSuperAdmin, type UserActor } from "@/lib/auth/actor";
+import type { SignInMethod } from "@/lib/engine/settings";
+import { isDomainName } from "@/lib/entra-ids";
+import { NotFoundError } from "@/lib/errors";
+
+/**
+ * A portal tenant is bound to its Microsoft organisation: the Entra tenant IDs and verified domains
+ * in `tenant_directories`. With none listed, the first successful sign-in fills the list (trust on
+ * first use); from then on a mailbox pointing elsewhere is refused at save, and a token issued by
+ * another organisation is refused. Only super-admins change the list.
+ */
+export type Directories = { tenantIds: string[]; domains: string[] };
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function directoryEntries(db: Queryable, tenantId: number): TenantDirectory[] {
+  return db
+    .select()
+    .from(tenantDirectories)
+    .where(eq(tenantDirectories.tenantId, tenantId))
+    .orderBy(asc(tenantDirectories.kind), asc(tenantDirectories.value))
+    .all();
+}
+
+export function allowedDirectories(db: Queryable, tenantId: number): Directories {
+  const entries = directoryEntries(db, tenantId);
+  return {
+    tenantIds: entries.filter((e) => e.kind === "tenant-id").map((e) => e.value),
+    domains: entries.filter((e) => e.kind === "domain").map((e) => e.value),
+  };
+}
+
+/** The list as the admin reads it in a message: "tenant ID …, domain …". */
+export function describeDirectories(list: Directories): string {
+  return [...list.tenantIds.map((id) => `tenant ID ${id}`), ...list.domains].join(", ");
+}
+
+/** The domain of a Login (a UPN or address); null without one. */
+export const loginDomain = (login: string | null | undefined) =>
+  login?.includes("@") ? login.slice(login.lastIndexOf("@") + 1).toLowerCase() : null;
+
+/**
+ * What of a mailbox's settings lies outside the tenant's organisations, as a field error; null when
+ * nothing does, the list is still empty, or the mailbox signs in with a plain password (no Entra).
+ */
+export function directoryFieldError(
+  db: Queryable,
+  tenantId: number,
+  settings: { signInMethod: SignInMethod; azureTenantId: string | null; login: string | null },
+): { field: "azureTenantId" | "login"; message: string } | null {
+  if (settings.signInMethod === "basic") return null;
+  const list = allowedDirectories(db, tenantId);
+  if (list.tenantIds.length + list.domains.length === 0) return null;
+  const bound = `This tenant is bound to the Microsoft organisation ${describeDirectories(list)}; a super-admin can add another on the tenant page.`;
+  const directory = settings.azureTenantId?.trim().toLowerCase() ?? "";
+  const listed = GUID.test(directory) ? list.tenantIds.includes(directory) : list.domains.includes(directory);
+  if (directory && !listed)
+    return { field: "azureTenantId", message: `${settings.azureTenantId} is not listed. ${bound}` };
+  const domain = loginDomain(settings.login);
+  if (domain && list.domains.length > 0 && !list.domains.includes(domain))
+    return { field: "login", message: `The domain ${domain} is not listed. ${bound}` };
+  return null;
+}
+
+/**
+ * Whether a token issued by the Entra tenant `tid` may be used for this portal tenant. With an empty
+ * list, this first successful sign-in fills it: the token's tenant ID and the domains it proved (the
+ * Login's, and TenantID's when it is a domain), audited. In one write transaction, so two first
+ * sign-ins at once cannot bind the tenant to two organisations.
+ */
+export function admitDirectory(
+  db: Queryable,
+  actor: Actor,
+  tenantId: number,
+  seen: { tid: string | undefined; domains: (string | null | undefined)[] },
+): boolean {
+  const tid = seen.tid?.toLowerCase();
+  // A token that is not a JWT names no tenant; Exchange judges it.
+  if (!tid) return true;
+  // Asked on every token the API hands out: a bound tenant is answered by one read.
+  const bound = allowedDirectories(db, tenantId);
+  if (bound.tenantIds.length + bound.domains.length > 0) return bound.tenantIds.includes(tid);
+  return db.transaction(
+    (tx) => {
+      const list = allowedDirectories(tx, tenantId);
+      if (list.tenantIds.length + list.domains.length > 0) return list.tenantIds.includes(tid);
+      const domains = [
+        ...new Set(seen.domains.map((d) => d?.trim().toLowerCase() ?? "").filter((d) => isDomainName(d))),
+      ];
+      const entries = [
+        { kind: "tenant-id" as const, value: tid },
+        ...domains.map((value) => ({ kind: "domain" as const, value })),
+      ];
+      insertEntries(tx, actor, tenantId, entries, "first-sign-in");
+      recordAudit(tx, actor, {
+        tenantId,
+        action: "tenant.directories",
+        targetType: "tenant",
+        targetId: tenantId,
+        targetLabel: "first sign-in",
+        changes: { directories: { from: [], to: entries.map((e) => e.value) } },
+      });
+      return true;
+    },
+    { behavior: "immediate" },
+  );
+}
+
+/** A super-admin replaces the tenant's list (empty: the next sign-in fills it again); audited. */
+export function setDirectories(
+  db: Db,
+  actor: UserActor,
+  tenantId: number,
+  entries: { kind: TenantDirectory["kind"]; value: string }[],
+): TenantDirectory[] {
+  assertSuperAdmin(actor);
+  return db.transaction((tx) => {
+    if (!tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).get()) throw new NotFoundError();
+    const before = directoryEntries(tx, tenantId).map((e) => e.value);
+    tx.delete(tenantDirectories).where(eq(tenantDirectories.tenantId, tenantId)).run();
+    insertEntries(tx, actor, tenantId, entries, "super-admin");
+    const after = directoryEntries(tx, tenantId);
+    const to = after.map((e) => e.value);
+    if (JSON.stringify(before) !== JSON.stringify(to)) {
+      recordAudit(tx, actor, {
+        tenantId,
+        action: "tenant.directories",
+        targetType: "tenant",
+        targetId: tenantId,
+        targetLabel: "super-admin",
+        changes: { directories: { from: before, to } },
+      });
+    }
+    return after;
+  });
+}
+
+function insertEntries(
+  tx: Queryable,
+  actor: Actor,
+  tenantId: number,
+  entries: { kind: TenantDirectory["kind"]; value: string }[],
+  source: TenantDirectory["source"],
+): void {
+  const createdAt = new Date();
+  for (const entry of entries) {
+    tx.insert(tenantDirectories)
+      .values({
+        tenantId,
+        kind: entry.kind,
+        value: entry.value.toLowerCase(),
+        source,
+        addedBy: actorLabel(actor),
+        createdAt,
+      })
+      .onConflictDoNothing()
+      .run();
+  }
+}
