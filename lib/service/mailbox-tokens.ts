@@ -182,9 +182,13 @@ export async function issueMailboxToken(
   };
 }
 
+/** At most one audit entry a minute per key and mailbox for the tokens it issues. */
+const ISSUE_AUDIT_EVERY_MS = 60_000;
+
 /**
- * A new token is audited with the key's name; the same token handed out again is only counted, so a
- * consumer asking every minute does not flood the audit log. The count is in the next audit entry.
+ * Issues are audited with the key's name at most once a minute per key and mailbox; the same token
+ * handed out again, and new tokens within the minute, are only counted, and the count goes into the
+ * next audit entry. So the append-only log grows with time, not with calls.
  */
 function noteIssue(db: Db, actor: ApiKeyActor, mailbox: Mailbox, expiresAt: Date, source: string): void {
   const now = new Date();
@@ -192,8 +196,14 @@ function noteIssue(db: Db, actor: ApiKeyActor, mailbox: Mailbox, expiresAt: Date
   const counted = rawOnce(
     db,
     "countTokenIssue",
-    "UPDATE api_token_issues SET issued = issued + 1, last_at = ? WHERE api_key_id = ? AND mailbox_id = ? AND token_expires_at = ?",
-  ).run(now.getTime(), actor.id, mailbox.id, expiresAt.getTime());
+    "UPDATE api_token_issues SET issued = issued + 1, last_at = @now, token_expires_at = @expires WHERE api_key_id = @key AND mailbox_id = @mailbox AND (token_expires_at = @expires OR audited_at > @since)",
+  ).run({
+    now: now.getTime(),
+    key: actor.id,
+    mailbox: mailbox.id,
+    expires: expiresAt.getTime(),
+    since: now.getTime() - ISSUE_AUDIT_EVERY_MS,
+  });
   if (counted.changes > 0) return;
   const key = and(eq(apiTokenIssues.apiKeyId, actor.id), eq(apiTokenIssues.mailboxId, mailbox.id));
   const last = db.select().from(apiTokenIssues).where(key).get();
@@ -201,9 +211,9 @@ function noteIssue(db: Db, actor: ApiKeyActor, mailbox: Mailbox, expiresAt: Date
     recordMailboxAudit(tx, actor, mailbox, "mailbox.token", {
       expiresAt: { to: expiresAt.toISOString() },
       source: { to: source },
-      ...(last ? { previousTokenIssued: { to: `${last.issued} time${last.issued === 1 ? "" : "s"}` } } : {}),
+      ...(last ? { issuedSinceLastEntry: { to: `${last.issued} time${last.issued === 1 ? "" : "s"}` } } : {}),
     });
-    const values = { tokenExpiresAt: expiresAt, issued: 1, lastAt: now };
+    const values = { tokenExpiresAt: expiresAt, issued: 1, lastAt: now, auditedAt: now };
     tx.insert(apiTokenIssues)
       .values({ apiKeyId: actor.id, mailboxId: mailbox.id, ...values })
       .onConflictDoUpdate({ target: [apiTokenIssues.apiKeyId, apiTokenIssues.mailboxId], set: values })

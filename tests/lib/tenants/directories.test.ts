@@ -130,7 +130,12 @@ describe("a tenant bound to its Microsoft organisation", () => {
     expect(claimsStep(result)).toMatchObject({ status: "failed", diagnosis: { code: "DIRECTORY_NOT_ALLOWED" } });
     expect(claimsStep(result)?.diagnosis?.detail).toContain(fabrikam.id);
 
-    const { key } = createApiKey(db, world.root, { tenantId, name: `System ${n}`, scopes: ["tokens:issue"], mailboxIds: [] });
+    const { key } = createApiKey(db, world.root, {
+      tenantId,
+      name: `System ${n}`,
+      scopes: ["tokens:issue"],
+      mailboxIds: [],
+    });
     const auth = authenticateApiKey(db, `Bearer ${key}`, "127.0.0.1");
     if (!auth.ok) throw new Error(auth.refusal);
     const answer = await issueMailboxToken(db, auth.actor, { tenantId, mailboxId: phishing.id });
