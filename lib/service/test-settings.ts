@@ -72,7 +72,7 @@ export function checkOptionsFor(
 }
 
 /** Whether a token for these settings, issued by `tid`, may serve a mailbox of this tenant (see `admitDirectory`). */
-export function admitTokenDirectory(
+function admitTokenDirectory(
   db: Db,
   actor: Actor,
   tenantId: number,

@@ -36,7 +36,7 @@ export function allowedDirectories(db: Queryable, tenantId: number): Directories
 }
 
 /** The list as the admin reads it in a message: "tenant ID …, domain …". */
-export function describeDirectories(list: Directories): string {
+function describeDirectories(list: Directories): string {
   return [...list.tenantIds.map((id) => `tenant ID ${id}`), ...list.domains].join(", ");
 }
 
