@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { CLOUDS, MAILBOX_TYPES, SIGN_IN_METHODS } from "../lib/engine/settings";
+import { CLOUDS, MAILBOX_TYPES, SIGN_IN_METHODS, TOKEN_PURPOSES } from "../lib/engine/settings";
 import type { StepResult } from "../lib/engine/steps";
 
 const timestamps = {
@@ -272,6 +272,8 @@ export const apiKeys = sqliteTable(
     scopes: text("scopes", { mode: "json" }).$type<ApiScope[]>().notNull(),
     // The mailboxes the key is limited to; null for every mailbox of the tenant.
     mailboxIds: text("mailbox_ids", { mode: "json" }).$type<number[] | null>(),
+    // The one protocol the key's tokens are for ("smtp" or "imap"); null for both.
+    tokenPurpose: text("token_purpose", { enum: TOKEN_PURPOSES }),
     expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
     createdBy: text("created_by").notNull(),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),

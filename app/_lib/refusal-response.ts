@@ -8,6 +8,7 @@ import type { Refusal, RefusalKind } from "@/lib/service/refusals";
 export const REFUSAL_ANSWERS: Record<RefusalKind, { status: number; title: string }> = {
   invalid: { status: 422, title: "Not possible" },
   busy: { status: 409, title: "Busy" },
+  forbidden: { status: 403, title: "Forbidden" },
   capacity: { status: 429, title: "Busy" },
   rate_limited: { status: 429, title: "Too many" },
   cooldown: { status: 429, title: "Cooling down" },

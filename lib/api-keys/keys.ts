@@ -58,6 +58,7 @@ export function createApiKey(db: Db, actor: UserActor, input: CreateApiKeyInput)
           secretHash: hashOf(secret).toString("hex"),
           scopes: input.scopes,
           mailboxIds,
+          tokenPurpose: input.tokenPurpose ?? null,
           expiresAt: input.expiresAt ?? null,
           createdBy: actor.email,
           createdAt: new Date(),
@@ -73,6 +74,7 @@ export function createApiKey(db: Db, actor: UserActor, input: CreateApiKeyInput)
         changes: {
           scopes: { to: row.scopes.join(" ") },
           mailboxes: { to: mailboxIds ? mailboxIds.join(", ") : "all" },
+          tokenPurpose: { to: row.tokenPurpose ?? "smtp and imap" },
           expiresAt: { to: row.expiresAt?.toISOString() ?? "never" },
         },
       });
@@ -154,8 +156,8 @@ export function authenticateApiKey(
       .where(eq(apiKeys.id, row.id))
       .run();
   }
-  const { id, publicId, name, tenantId, scopes, mailboxIds } = row;
-  return { ok: true, actor: { kind: "api_key", id, publicId, name, tenantId, scopes, mailboxIds } };
+  const { id, publicId, name, tenantId, scopes, mailboxIds, tokenPurpose } = row;
+  return { ok: true, actor: { kind: "api_key", id, publicId, name, tenantId, scopes, mailboxIds, tokenPurpose } };
 }
 
 export function hasScope(actor: ApiKeyActor, scope: ApiScope): boolean {
@@ -170,4 +172,40 @@ function toView(row: ApiKey): ApiKeyView {
       ? "expired"
       : "active";
   return { ...rest, state };
+}
+
+/**
+ * App-only mailboxes share what their app may do: Exchange lets an app token into every mailbox the
+ * app has rights on, so a key limited to some mailboxes still reaches the others of the same app.
+ * For the chosen mailboxes (none: the tenant's every app-only mailbox), the app-only ones grouped
+ * by app, each with the tenant's other mailboxes of that app; empty when none signs in as an app.
+ */
+export function appOnlyReach(
+  db: Db,
+  tenantId: number,
+  chosen: number[],
+): { clientId: string; chosen: string[]; others: string[] }[] {
+  const appOnly = db
+    .select({ id: mailboxes.id, name: mailboxes.name, clientId: mailboxes.azureClientId })
+    .from(mailboxes)
+    .where(and(eq(mailboxes.tenantId, tenantId), eq(mailboxes.signInMethod, "app")))
+    .orderBy(mailboxes.name)
+    .all();
+  const picked = chosen.length > 0 ? appOnly.filter((m) => chosen.includes(m.id)) : appOnly;
+  const apps = [...new Set(picked.map((m) => m.clientId ?? ""))].filter(Boolean);
+  return apps.map((clientId) => ({
+    clientId,
+    chosen: picked.filter((m) => m.clientId === clientId).map((m) => m.name),
+    others: appOnly.filter((m) => m.clientId === clientId && !picked.includes(m)).map((m) => m.name),
+  }));
+}
+
+/** The key form's warning for `appOnlyReach`, in words; null when no chosen mailbox signs in as an app. */
+export function appOnlyWarning(reach: ReturnType<typeof appOnlyReach>, limited: boolean): string | null {
+  if (reach.length === 0) return null;
+  const apps = reach.map((app) => {
+    const shared = app.others.length > 0 ? `, and so does ${app.others.join(", ")} of this tenant` : "";
+    return `${app.chosen.join(", ")} sign${app.chosen.length === 1 ? "s" : ""} in as the app ${app.clientId}${shared}`;
+  });
+  return `${apps.join("; ")}. Exchange lets an app's token into every mailbox the app has rights on${limited ? ", whichever mailboxes this key is limited to" : ""}: limit the app in Exchange (an application access policy or RBAC for Applications scoped to its mailboxes), or give each mailbox its own app registration.`;
 }

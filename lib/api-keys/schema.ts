@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { API_SCOPES } from "@/db/schema";
+import { TOKEN_PURPOSES } from "@/lib/engine/settings";
 
 const id = z.coerce.number().int().positive();
 
@@ -16,6 +17,10 @@ export const createApiKeySchema = z.object({
     .min(1, "Choose at least one permission.")
     .max(API_SCOPES.length),
   mailboxIds: z.array(id).max(1000, "Choose at most 1000 mailboxes, or none for all.").default([]),
+  tokenPurpose: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z.enum(TOKEN_PURPOSES, { error: "Choose SMTP, IMAP or both." }).optional(),
+  ),
   expiresAt: z.preprocess(
     (v) => (v === "" || v === undefined ? undefined : v),
     z.coerce

@@ -116,6 +116,9 @@ export function openApiDocument(serverUrl: string) {
             ),
             ...COMMON_ERRORS,
             ...BODY_ERRORS,
+            "403": problem(
+              "The key lacks tokens:issue; or it is limited to one purpose and another was asked for, or the only token for the mailbox also carries another protocol's permission (named); or Microsoft issued the token in another organisation than the tenant is bound to (`code` DIRECTORY_NOT_ALLOWED)",
+            ),
           },
         },
       },

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CLOUDS, MAILBOX_TYPES, SIGN_IN_METHODS } from "@/lib/engine/settings";
+import { CLOUDS, MAILBOX_TYPES, SIGN_IN_METHODS, TOKEN_PURPOSES } from "@/lib/engine/settings";
 import { STEP_LABELS } from "@/lib/engine/steps";
 
 // The shapes of /api/v1: the route handlers parse and answer with these, and the OpenAPI document is
@@ -70,7 +70,10 @@ export const mailboxDetailSchema = mailboxSummarySchema
 
 export const tokenRequestSchema = z
   .strictObject({
-    purpose: z.enum(["smtp", "imap"]).optional().describe("Narrows the delegated scopes to one protocol"),
+    purpose: z
+      .enum(TOKEN_PURPOSES)
+      .optional()
+      .describe("Narrows the delegated scopes to one protocol; a key limited to one purpose may ask only for it"),
   })
   .meta({ id: "TokenRequest" });
 

@@ -2,6 +2,7 @@ import "server-only";
 import { eq } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { type ApiScope, type Role, users } from "@/db/schema";
+import type { TokenPurpose } from "@/lib/engine/settings";
 import { NotFoundError } from "@/lib/errors";
 
 export const SESSION_MAX_AGE_SECONDS = 8 * 60 * 60;
@@ -31,6 +32,8 @@ export type ApiKeyActor = {
   scopes: ApiScope[];
   /** The mailboxes the key is limited to; null for all of the tenant's. */
   mailboxIds: number[] | null;
+  /** The one protocol the key's tokens are for; null for both. */
+  tokenPurpose: TokenPurpose | null;
 };
 
 export type Actor = UserActor | SystemActor | ApiKeyActor;

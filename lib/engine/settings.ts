@@ -1,5 +1,9 @@
 /** What the engine checks: a mailbox's settings, stored or typed, in the setup guide's terms. */
 
+/** What a token is for: sending (SMTP) or receiving (IMAP). */
+export const TOKEN_PURPOSES = ["smtp", "imap"] as const;
+export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
+
 export const MAILBOX_TYPES = ["smtp_imap", "smtp", "imap"] as const;
 export type MailboxType = (typeof MAILBOX_TYPES)[number];
 

@@ -6,7 +6,14 @@ import { recordMailboxAudit } from "@/lib/audit/log";
 import { type ApiKeyActor, actorLabel } from "@/lib/auth/actor";
 import { decodeClaims } from "@/lib/engine/claims";
 import { type Diagnosis, diagnose } from "@/lib/engine/diagnoses";
-import { type CheckSettings, CLOUD_PROFILES, type MailboxType, usesImap, usesSmtp } from "@/lib/engine/settings";
+import {
+  type CheckSettings,
+  CLOUD_PROFILES,
+  type MailboxType,
+  type TokenPurpose,
+  usesImap,
+  usesSmtp,
+} from "@/lib/engine/settings";
 import { SIGN_IN_PROVIDERS } from "@/lib/engine/sign-in-methods";
 import { getMailboxFor } from "@/lib/mailbox/queries";
 import { noteSignInLost } from "./device-sign-ins";
@@ -14,7 +21,11 @@ import type { Refusal } from "./refusals";
 import { credentialCooldown, credentialFingerprint } from "./test-limits";
 import { checkOptionsFor, checkSettingsFor } from "./test-settings";
 
-export type Purpose = "smtp" | "imap";
+/** The permission a token for one purpose needs, delegated or application; anything else is more. */
+const PURPOSE_PERMISSIONS: Record<TokenPurpose, { delegated: string; application: string }> = {
+  smtp: { delegated: "SMTP.Send", application: "SMTP.SendAsApp" },
+  imap: { delegated: "IMAP.AccessAsUser.All", application: "IMAP.AccessAsApp" },
+};
 
 /** What the business system gets: a short-lived access token and the user to name in XOAUTH2. Never a refresh token. */
 type IssuedToken = {
@@ -82,8 +93,15 @@ export async function issueMailboxToken(
   db: Db,
   actor: ApiKeyActor,
   ref: { tenantId: number; mailboxId: number },
-  purpose?: Purpose,
+  requested?: TokenPurpose,
 ): Promise<TokenAnswer> {
+  // A key limited to one purpose gets tokens for that purpose only.
+  const limit = actor.tokenPurpose;
+  if (limit && requested && requested !== limit) {
+    const message = `This API key gets tokens for ${limit.toUpperCase()} only; it may not ask for ${requested.toUpperCase()}.`;
+    return { ok: false, refusal: { kind: "forbidden", message } };
+  }
+  const purpose = requested ?? limit ?? undefined;
   const mailbox = getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
   const settings = checkSettingsFor(mailbox);
   const provider = SIGN_IN_PROVIDERS[settings.signInMethod];
@@ -159,14 +177,24 @@ export async function issueMailboxToken(
     recordRefusal(db, actor, mailbox, fingerprint, started, diagnosis);
     return { ok: false, diagnosis };
   }
+  // Entra puts every consented permission of the app into a token, whatever was asked for: a key
+  // limited to a purpose never receives a token that can do more.
+  const carried = claims?.scp?.split(" ").filter(Boolean) ?? claims?.roles ?? [];
+  if (limit && claims) {
+    const allowed = PURPOSE_PERMISSIONS[limit];
+    const extra = carried.filter((p) => p !== allowed.delegated && p !== allowed.application);
+    if (extra.length > 0) {
+      const message = `This API key is limited to ${limit.toUpperCase()}, and the only token for this mailbox also carries ${extra.join(", ")}. Give the mailbox an app registration with only ${token.expect.kind === "application" ? allowed.application : allowed.delegated}, or use a key for both protocols.`;
+      return { ok: false, refusal: { kind: "forbidden", message } };
+    }
+  }
   const expiresAt = token.expiresOn ?? new Date(Date.now() + 3_600_000);
   noteIssue(db, actor, mailbox, expiresAt, token.source);
   // What the token can do, as it says itself (its delegated `scp` or its application `roles`): a token
   // from the cache may carry more than this request's purpose asked for. Only a token that cannot be
   // read (not a JWT) is described by what was asked.
   const scope =
-    claims?.scp ??
-    claims?.roles?.join(" ") ??
+    (carried.length > 0 ? carried.join(" ") : undefined) ??
     (token.expect.kind === "application"
       ? `${CLOUD_PROFILES[settings.cloud].appResource}/.default`
       : token.expect.scopes.map((s) => `${CLOUD_PROFILES[settings.cloud].outlookResource}/${s}`).join(" "));

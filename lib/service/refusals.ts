@@ -7,6 +7,8 @@ import type { FieldErrors } from "@/lib/action-result";
 export type Refusal =
   | { kind: "invalid"; message: string; fieldErrors: FieldErrors }
   | { kind: "busy"; message: string }
+  /** Allowed to others, not to this caller (a key limited to one purpose). */
+  | { kind: "forbidden"; message: string }
   | { kind: "capacity"; message: string; retryAfterSeconds: number }
   | { kind: "rate_limited"; message: string; retryAfterSeconds: number }
   | { kind: "cooldown"; message: string; retryAfterSeconds: number };

@@ -30,7 +30,8 @@ let root: UserActor;
 let adminA: UserActor;
 let adminB: UserActor;
 const box: Record<"invoices" | "notify" | "broken" | "unsigned" | "other", Mailbox> = {} as never;
-const keys: Record<"full" | "readOnly" | "limited" | "tenantB" | "revoked" | "expired", string> = {} as never;
+const keys: Record<"full" | "smtpOnly" | "readOnly" | "limited" | "tenantB" | "revoked" | "expired", string> =
+  {} as never;
 let invoicesUser: EmuUser;
 const APP_SECRET = "api-test-app-secret~value-0123456789";
 const CANARY_PASSWORD = "canary-password-never-in-an-answer";
@@ -71,6 +72,7 @@ beforeAll(async () => {
   keys.readOnly = key(adminA, tenantA.id, { name: "Reporting", scopes: ["mailboxes:read"] });
   keys.limited = key(adminA, tenantA.id, { name: "Notifier", scopes: all, mailboxIds: [box.notify.id] });
   keys.tenantB = key(adminB, tenantB.id, { name: "Beta ERP", scopes: all });
+  keys.smtpOnly = key(adminA, tenantA.id, { name: "Sender", scopes: ["tokens:issue"], tokenPurpose: "smtp" });
   keys.revoked = key(adminA, tenantA.id, { name: "Old", scopes: all });
   const revokedId = db.select().from(apiKeys).where(eq(apiKeys.name, "Old")).get()!.id;
   revokeApiKey(db, adminA, tenantA.id, revokedId);
@@ -257,6 +259,22 @@ describe("POST /mailboxes/{id}/token", () => {
     expect(answer.body.scope).toBe(claims.roles.join(" "));
     expect(answer.body.scope).toContain("SMTP.SendAsApp");
     expect(answer.body.xoauth2_user).toBe(box.notify.login);
+  });
+
+  it("refuses a key limited to SMTP the other purpose, and a token that also carries IMAP (403, naming it)", async () => {
+    const other = await call("POST", "/mailboxes/{id}/token", {
+      id: box.invoices.id,
+      key: keys.smtpOnly,
+      body: JSON.stringify({ purpose: "imap" }),
+    });
+    expect(other.status).toBe(403);
+    expect(other.headers.get("content-type")).toContain("application/problem+json");
+    // The mailbox's token (cached by a key for both) carries IMAP too: never handed to the SMTP-only key.
+    expect((await call("POST", "/mailboxes/{id}/token", { id: box.invoices.id, key: keys.full })).status).toBe(200);
+    const broader = await call("POST", "/mailboxes/{id}/token", { id: box.invoices.id, key: keys.smtpOnly });
+    expect(broader.status).toBe(403);
+    expect(broader.body.detail).toContain("IMAP.AccessAsUser.All");
+    expect(JSON.stringify(broader.body)).not.toMatch(/eyJ[\w-]{10,}\./);
   });
 
   it("refuses a purpose the Type does not have (422), and bad bodies with the field named", async () => {
@@ -490,6 +508,8 @@ describe("API keys on the tenant page (Chromium)", () => {
         .toContain("Choose at least one permission.");
       expect(await form.getByLabel("Name").inputValue()).toBe("Warehouse");
 
+      // The tenant has an app-only mailbox: the form says how far an app's token reaches.
+      expect(await form.locator("[data-app-only-reach]").textContent()).toContain("Notify signs in as the app");
       await form.getByRole("checkbox", { name: /tokens:issue/ }).check();
       await form.getByLabel("Only these mailboxes").selectOption([String(box.invoices.id)]);
       await form.getByRole("button", { name: "Create API key" }).click();

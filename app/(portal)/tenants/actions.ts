@@ -6,7 +6,7 @@ import { getDb } from "@/db/client";
 import { authorizedAction } from "@/lib/action";
 import { createEmailChannel, createWebhookChannel, deleteAlertChannel } from "@/lib/alerts/channels";
 import { channelRefSchema, createEmailChannelSchema, createWebhookChannelSchema } from "@/lib/alerts/schema";
-import { createApiKey, revokeApiKey } from "@/lib/api-keys/keys";
+import { appOnlyReach, appOnlyWarning, createApiKey, revokeApiKey } from "@/lib/api-keys/keys";
 import { createApiKeySchema, revokeApiKeySchema } from "@/lib/api-keys/schema";
 import { UserError } from "@/lib/errors";
 import { sendTestAlert } from "@/lib/service/alerts/delivery";
@@ -63,9 +63,15 @@ export const createApiKeyAction = authorizedAction({
   schema: createApiKeySchema,
   lists: ["scopes", "mailboxIds"],
   async run(actor, input) {
-    const { view, key } = createApiKey(getDb(), actor, input);
+    const db = getDb();
+    const { view, key } = createApiKey(db, actor, input);
     revalidatePath("/tenants/[slug]", "page");
-    return { message: `API key ${view.name} created.`, reveal: { label: `The key ${view.name}:`, value: key } };
+    // A key limited to app-only mailboxes is told how far their app's tokens reach.
+    const warning = view.mailboxIds ? appOnlyWarning(appOnlyReach(db, view.tenantId, view.mailboxIds), true) : null;
+    return {
+      message: `API key ${view.name} created.${warning ? ` Note: ${warning}` : ""}`,
+      reveal: { label: `The key ${view.name}:`, value: key },
+    };
   },
 });
 

@@ -1,6 +1,7 @@
-import { ActionForm, CheckboxGroupField, Field, MultiSelectField } from "@/app/_components/action-form";
+import { ActionForm, CheckboxGroupField, Field, MultiSelectField, SelectField } from "@/app/_components/action-form";
 import { API_SCOPES } from "@/db/schema";
-import { listApiKeys } from "@/lib/api-keys/keys";
+import { appOnlyReach, appOnlyWarning, listApiKeys } from "@/lib/api-keys/keys";
+import type { TokenPurpose } from "@/lib/engine/settings";
 import { formatUtc } from "@/lib/format-time";
 import { createApiKeyAction, revokeApiKeyAction } from "../../actions";
 import type { TenantSectionProps } from "./props";
@@ -11,10 +12,17 @@ const SCOPE_LABELS: Record<(typeof API_SCOPES)[number], string> = {
   "tests:run": "tests:run: run end-to-end tests",
 };
 
+const PURPOSE_LABELS: Record<TokenPurpose | "", string> = {
+  "": "SMTP and IMAP",
+  smtp: "SMTP only (sending)",
+  imap: "IMAP only (receiving)",
+};
+
 /** The tenant's API keys (never the keys themselves) and the form that creates one. */
 export function ApiKeysSection({ db, actor, tenant, mailboxes }: TenantSectionProps) {
   const keys = listApiKeys(db, actor, tenant.id);
   const mailboxNames = new Map(mailboxes.map((m) => [m.id, m.name]));
+  const appOnly = appOnlyWarning(appOnlyReach(db, tenant.id, []), false);
   return (
     <section aria-labelledby="api-keys">
       <h2 id="api-keys">API keys</h2>
@@ -44,7 +52,10 @@ export function ApiKeysSection({ db, actor, tenant, mailboxes }: TenantSectionPr
                 <td>
                   <code>{key.publicId}_…</code>
                 </td>
-                <td>{key.scopes.join(", ")}</td>
+                <td>
+                  {key.scopes.join(", ")}
+                  {key.tokenPurpose && ` (tokens: ${PURPOSE_LABELS[key.tokenPurpose]})`}
+                </td>
                 <td>
                   {key.mailboxIds ? key.mailboxIds.map((id) => mailboxNames.get(id) ?? `#${id}`).join(", ") : "All"}
                 </td>
@@ -81,6 +92,18 @@ export function ApiKeysSection({ db, actor, tenant, mailboxes }: TenantSectionPr
           label="Only these mailboxes"
           hint="Choose none for every mailbox of the tenant."
           options={mailboxes.map((m) => ({ value: String(m.id), label: m.name }))}
+        />
+        {appOnly && (
+          <p className="status warn" data-app-only-reach>
+            App-only mailboxes: {appOnly}
+          </p>
+        )}
+        <SelectField
+          name="tokenPurpose"
+          label="Tokens for"
+          hint="A key for one protocol is refused a token that can do more (Microsoft puts every permission the app was granted into its tokens)."
+          options={Object.entries(PURPOSE_LABELS).map(([value, label]) => ({ value, label }))}
+          defaultValue=""
         />
         <Field name="expiresAt" label="Expires on" hint="Leave empty for a key that does not expire." type="date" />
       </ActionForm>

@@ -15,7 +15,12 @@ export const POST = apiOperation<{ id: string }>("tokens:issue", async ({ db, ac
   if (!answer.ok && "refusal" in answer) return refusalProblem(answer.refusal);
   if (!answer.ok) {
     const { diagnosis, retryAfterSeconds } = answer;
-    return problem(502, "token-refused", "Microsoft refused the token request", `${diagnosis.cause} ${diagnosis.fix}`, {
+    // Microsoft gave a token, but of another organisation than the tenant's: the portal refuses it.
+    const [status, type, title] =
+      diagnosis.code === "DIRECTORY_NOT_ALLOWED"
+        ? [403, "token-outside-organisation", "The token is of another Microsoft organisation than the tenant's"]
+        : [502, "token-refused", "Microsoft refused the token request"];
+    return problem(status, type, title, `${diagnosis.cause} ${diagnosis.fix}`, {
       code: diagnosis.code,
       // The refusal recorded a moment ago, answered again without asking Microsoft until then.
       ...(retryAfterSeconds ? { headers: { "retry-after": String(retryAfterSeconds) } } : {}),
