@@ -367,22 +367,24 @@ describe("Set up in Microsoft Entra for me", () => {
 
   it("asks the organisation's own cloud for Graph, and names the cloud when the wrong one is chosen", async () => {
     const { tenant: gov, admin } = rig.addGovTenant();
-    const ref = { tenantId: world.tenantB.id, mailboxId: null };
+    // A portal tenant of its own: Beta is bound to the Global organisation by an earlier setup.
+    const govTenant = createTenant(db, world.root, { name: "Fabrikam US", slug: `fabrikam-us-${++n}` });
+    const ref = { tenantId: govTenant.id, mailboxId: null };
     const input = { directory: "fabrikam.onmicrosoft.us", appName: `Gov ${++n}` };
-    const wrong = await startEntraSetup(db, world.adminB, ref, { ...input, cloud: "global" });
+    const wrong = await startEntraSetup(db, world.root, ref, { ...input, cloud: "global" });
     if (!wrong.ok) throw new Error(wrong.refusal.message);
     const refused = await settled(ref, wrong.setup.id, ["failed", "planned"]);
     expect(refused).toMatchObject({ status: "failed", diagnosis: { code: "SETUP_WRONG_CLOUD" } });
 
-    const right = await startEntraSetup(db, world.adminB, ref, { ...input, cloud: "usgov" });
+    const right = await startEntraSetup(db, world.root, ref, { ...input, cloud: "usgov" });
     if (!right.ok) throw new Error(right.refusal.message);
     rig.entra.approveDeviceCode(right.setup.userCode!, admin.upn);
     const planned = await settled(ref, right.setup.id, ["failed", "planned"]);
     expect(planned.status).toBe("planned");
-    const done = await confirmEntraSetup(db, world.adminB, ref, right.setup.id);
+    const done = await confirmEntraSetup(db, world.root, ref, right.setup.id);
     expect(done.status).toBe("done");
     expect(rig.entra.directoryOf(gov).applications.map((a) => a.appId)).toContain(done.appId);
-    const tenant = db.select().from(tenants).where(eq(tenants.id, world.tenantB.id)).get()!;
+    const tenant = db.select().from(tenants).where(eq(tenants.id, govTenant.id)).get()!;
     expect(tenant).toMatchObject({ defaultAzureClientId: done.appId, defaultCloud: "usgov" });
   });
 

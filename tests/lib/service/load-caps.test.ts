@@ -7,6 +7,7 @@ import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { startMailboxTest, type TestEvent } from "@/lib/service/mailbox-tests";
 import type { Refusal } from "@/lib/service/refusals";
+import { createTenant } from "@/lib/tenants/queries";
 import { createUser } from "@/lib/users/queries";
 import { createUserSchema } from "@/lib/users/schema";
 import { PASSWORD, type World } from "../../support/db";
@@ -133,7 +134,8 @@ describe("tests running at once", () => {
 
 describe("how much a tenant may hold", () => {
   it("refuses a mailbox beyond MAX_MAILBOXES_PER_TENANT, writing nothing", () => {
-    const tenantB = world.tenantB.id;
+    // A tenant of its own: Beta is bound to the rig's organisation by the tests above.
+    const tenantB = createTenant(db, world.root, { name: "Full", slug: "full" }).id;
     const inB = () => db.select().from(mailboxes).where(eq(mailboxes.tenantId, tenantB)).all().length;
     for (let i = inB(); i < 12; i++) createMailbox(db, world.root, mailboxInput(tenantB, { name: `Fill ${i}` }));
     expect(inB()).toBe(12);
