@@ -17,7 +17,7 @@ export const MONITOR_FREQUENCIES = ["off", "hourly", "daily"] as const;
 export type MonitorFrequency = (typeof MONITOR_FREQUENCIES)[number];
 
 /** Where a mailbox stands for its alerts; "ok" is the quiet state the others recover to. */
-export const ALERT_STATES = ["ok", "failing", "needs-sign-in", "expiring"] as const;
+export const ALERT_STATES = ["ok", "failing", "needs-sign-in", "expiring", "awaiting-sign-in"] as const;
 export type AlertState = (typeof ALERT_STATES)[number];
 
 export const tenants = sqliteTable(
@@ -321,7 +321,15 @@ export const schedulerLeases = sqliteTable("scheduler_leases", {
   expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
 });
 
-export const ALERT_KINDS = ["failing", "needs-sign-in", "expiring", "recovered", "reminder", "test"] as const;
+export const ALERT_KINDS = [
+  "failing",
+  "needs-sign-in",
+  "expiring",
+  "awaiting-sign-in",
+  "recovered",
+  "reminder",
+  "test",
+] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 export const ALERT_CHANNEL_KINDS = ["webhook", "email"] as const;
 export type AlertChannelKind = (typeof ALERT_CHANNEL_KINDS)[number];

@@ -108,6 +108,8 @@ const envSchema = z.object({
       }
     }, "MONITOR_SCHEDULE must be a cron pattern such as */5 * * * * (every five minutes)"),
   MONITOR_CONCURRENCY: limit("MONITOR_CONCURRENCY", 4),
+  // A Microsoft sign-in mailbox nobody has signed in yet raises one reminder after this many hours.
+  AWAITING_SIGN_IN_ALERT_HOURS: limit("AWAITING_SIGN_IN_ALERT_HOURS", 24),
   // The mailbox (by id) that sends alert email for tenants that choose "the portal's alert sender".
   ALERT_SENDER_MAILBOX: z.coerce
     .number({ error: "ALERT_SENDER_MAILBOX must be a mailbox id (a whole number)" })

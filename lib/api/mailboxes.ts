@@ -57,7 +57,7 @@ export function mailboxForKey(db: Db, actor: ApiKeyActor, mailboxId: number): z.
         : null,
     sign_in:
       mailbox.signInMethod === "device"
-        ? { state: signIn.kind, account: signIn.kind === "not-signed-in" ? null : signIn.account }
+        ? { state: signIn.kind, account: signIn.kind === "awaiting-sign-in" ? null : signIn.account }
         : null,
     credential_expires_at: mailbox.appCredentialExpiresAt?.toISOString() ?? null,
     last_test:

@@ -50,7 +50,7 @@ export const mailboxDetailSchema = mailboxSummarySchema
     azure: z.object({ client_id: z.string(), tenant_id: z.string(), cloud: z.enum(CLOUDS) }).nullable(),
     sign_in: z
       .object({
-        state: z.enum(["signed-in", "not-signed-in", "sign-in-again"]),
+        state: z.enum(["signed-in", "awaiting-sign-in", "sign-in-again"]),
         account: z.string().nullable(),
       })
       .nullable()

@@ -76,7 +76,7 @@ function missingCredential(mailbox: Mailbox, method: SignInMethod): string | nul
   if (method === "app") return mailbox.clientSecretSealed || mailbox.privateKeySealed ? null : "no credential";
   if (method === "device") {
     if (mailbox.signInLostAt) return "sign in again";
-    return mailbox.signedInAt ? null : "not signed in";
+    return mailbox.signedInAt ? null : "awaiting sign-in";
   }
   return mailbox.passwordSealed ? null : "no password";
 }

@@ -1,6 +1,6 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
-import { and, count, desc, eq, gt, inArray, lt } from "drizzle-orm";
+import { and, count, desc, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import type { Db, Queryable } from "@/db/client";
 import { type DeviceSignIn, deviceSignIns, type Mailbox, mailboxes } from "@/db/schema";
 import { recordMailboxAudit } from "@/lib/audit/log";
@@ -242,11 +242,19 @@ export function openDeviceSignIn(db: Db, mailboxId: number): DeviceSignInView | 
 }
 
 export type SignInState =
-  | { kind: "not-signed-in" }
+  | { kind: "awaiting-sign-in" }
   | { kind: "signed-in"; account: string; at: Date; by: string | null }
   | { kind: "sign-in-again"; account: string | null; since: Date; code: string | null };
 
-/** Where a device-code mailbox stands: never signed in, signed in, or refused by Entra since. */
+/**
+ * The same states as SQL, for the status overview, the alerts and the scheduler: a Microsoft
+ * sign-in mailbox nobody has signed in yet is awaiting its sign-in (not failing, and not tested);
+ * one whose stored sign-in Entra refused needs "Sign in again".
+ */
+export const AWAITING_SIGN_IN = sql`(${mailboxes.signInMethod} = 'device' AND ${mailboxes.signedInAt} IS NULL AND ${mailboxes.signInLostAt} IS NULL)`;
+export const SIGN_IN_LOST = sql`(${mailboxes.signInMethod} = 'device' AND ${mailboxes.signInLostAt} IS NOT NULL)`;
+
+/** Where a device-code mailbox stands: awaiting its first sign-in, signed in, or refused by Entra since. */
 export function signInStateOf(
   mailbox: Pick<Mailbox, "signedInAccount" | "signedInAt" | "signedInBy" | "signInLostAt" | "signInLostCode">,
 ): SignInState {
@@ -258,7 +266,7 @@ export function signInStateOf(
       code: mailbox.signInLostCode,
     };
   }
-  if (!mailbox.signedInAt || !mailbox.signedInAccount) return { kind: "not-signed-in" };
+  if (!mailbox.signedInAt || !mailbox.signedInAccount) return { kind: "awaiting-sign-in" };
   return { kind: "signed-in", account: mailbox.signedInAccount, at: mailbox.signedInAt, by: mailbox.signedInBy };
 }
 

@@ -6,6 +6,8 @@ import type { CheckSettings } from "@/lib/engine/settings";
 import { type CheckOutcome, STEP_LABELS, type StepName, type StepResult } from "@/lib/engine/steps";
 import { describeError } from "@/lib/errors";
 import { getMailboxFor } from "@/lib/mailbox/queries";
+import { deliverDueAlerts } from "./alerts/delivery";
+import { evaluateAlerts } from "./alerts/evaluate";
 import { noteSignInLost } from "./device-sign-ins";
 import { EventQueue } from "./event-queue";
 import type { Refusal } from "./refusals";
@@ -77,7 +79,10 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
   void relaySteps(runChecks(settings, options), queue)
     .then((outcome) => {
       recordTestEnd(db, actor, test, mailbox.name, outcome);
-      if (request.source === "saved") noteSignInLost(db, mailbox, outcome);
+      if (request.source === "saved") {
+        noteSignInLost(db, mailbox, outcome);
+        alertOnChange(db, mailbox.id);
+      }
       const arrival = outcome.steps.find((s) => s.metrics?.arrivalMs !== undefined)?.metrics?.arrivalMs;
       queue.push({
         type: "done",
@@ -94,6 +99,21 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
     })
     .finally(() => queue.end());
   return { ok: true, testId: test.id, events: queue };
+}
+
+/**
+ * The saved settings' state is known the moment their test is recorded: a change raises its alert
+ * now, and its deliveries go out at once (the monitoring sweep retries what fails). The alert's
+ * conditional write keeps it to one per change when a sweep evaluates at the same moment.
+ */
+function alertOnChange(db: Db, mailboxId: number): void {
+  try {
+    if (evaluateAlerts(db, Date.now(), mailboxId) === 0) return;
+  } catch (error) {
+    console.error("alert evaluation failed:", describeError(error));
+    return;
+  }
+  void deliverDueAlerts(db).catch((error: unknown) => console.error("alert delivery failed:", describeError(error)));
 }
 
 /** Passes each step on as it finishes and returns the outcome. */

@@ -1,11 +1,12 @@
 import "server-only";
-import { and, desc, eq, lt, or } from "drizzle-orm";
+import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import pLimit from "p-limit";
 import type { Db } from "@/db/client";
 import { type MonitorFrequency, mailboxes, mailboxTests, schedulerLeases, tenants } from "@/db/schema";
 import { SYSTEM_ACTORS } from "@/lib/auth/actor";
 import { describeError } from "@/lib/errors";
 import { evaluateAlerts } from "./alerts/evaluate";
+import { AWAITING_SIGN_IN } from "./device-sign-ins";
 import { startMailboxTest, testToEnd } from "./mailbox-tests";
 import { CREDENTIAL_FAILURES } from "./test-limits";
 
@@ -40,6 +41,8 @@ export function dueRuns(db: Db, now: number): DueRun[] {
     })
     .from(mailboxes)
     .innerJoin(tenants, eq(mailboxes.tenantId, tenants.id))
+    // Nobody has signed in yet: a test could only fail, and the mailbox is not broken.
+    .where(sql`NOT ${AWAITING_SIGN_IN}`)
     .all();
   const due: DueRun[] = [];
   for (const row of rows) {

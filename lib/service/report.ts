@@ -31,7 +31,7 @@ export function credentialLine(mailbox: {
 }): string | undefined {
   if (mailbox.signInMethod === "device") {
     if (mailbox.signInLostAt) return "Microsoft sign-in: refused by Microsoft, sign in again";
-    if (!mailbox.signedInAt) return "Microsoft sign-in: not signed in";
+    if (!mailbox.signedInAt) return "Microsoft sign-in: awaiting sign-in";
     return `Microsoft sign-in: ${mailbox.signedInAccount}, signed in ${mailbox.signedInAt.toISOString().slice(0, 10)}`;
   }
   if (mailbox.signInMethod !== "app") return undefined;

@@ -4,13 +4,23 @@ import type { Db } from "@/db/client";
 import { mailboxes, mailboxTests, tenants } from "@/db/schema";
 import { type Actor, isSuperAdmin } from "@/lib/auth/actor";
 import { containsPattern, PAGE_SIZE, pageWindow } from "@/lib/paging";
+import { AWAITING_SIGN_IN, SIGN_IN_LOST } from "./device-sign-ins";
 
 /** Where a mailbox stands, worst first. */
-export const MAILBOX_STATES = ["needs-sign-in", "failing", "expiring", "stale", "never-tested", "healthy"] as const;
+export const MAILBOX_STATES = [
+  "needs-sign-in",
+  "failing",
+  "expiring",
+  "stale",
+  "awaiting-sign-in",
+  "never-tested",
+  "healthy",
+] as const;
 export type MailboxState = (typeof MAILBOX_STATES)[number];
 
 export const STATE_LABELS: Record<MailboxState, string> = {
   "needs-sign-in": "Needs sign-in",
+  "awaiting-sign-in": "Awaiting sign-in",
   failing: "Failing",
   expiring: "Credential expiring",
   stale: "Stale",
@@ -51,7 +61,8 @@ export type StatusPage = {
 /** The state as SQL, so the page can count, filter and sort by it without loading every mailbox. */
 function stateSql(now: number): SQL<MailboxState> {
   return sql<MailboxState>`CASE
-    WHEN ${mailboxes.signInMethod} = 'device' AND (${mailboxes.signedInAt} IS NULL OR ${mailboxes.signInLostAt} IS NOT NULL) THEN 'needs-sign-in'
+    WHEN ${SIGN_IN_LOST} THEN 'needs-sign-in'
+    WHEN ${AWAITING_SIGN_IN} THEN 'awaiting-sign-in'
     WHEN ${mailboxes.health} = 'failing' THEN 'failing'
     WHEN ${mailboxes.appCredentialExpiresAt} IS NOT NULL AND ${mailboxes.appCredentialExpiresAt} < ${now + EXPIRY_WARNING_DAYS * DAY} THEN 'expiring'
     WHEN ${mailboxes.lastTestAt} IS NULL THEN 'never-tested'

@@ -82,7 +82,7 @@ describe("Microsoft sign-in (device code) in Chromium", () => {
     await page.getByRole("button", { name: "Create mailbox" }).click();
     await page.waitForURL(/\/mailboxes\/\d+\?created=1$/);
     mailboxUrl = page.url().replace(/\?.*$/, "");
-    expect(await page.locator("#microsoft-sign-in ~ .status").first().textContent()).toContain("Not signed in yet");
+    expect(await page.locator("#microsoft-sign-in ~ .status").first().textContent()).toContain("Awaiting sign-in");
   });
 
   it("shows the code and the address with copy buttons, polls, and is signed in once the user approves", async () => {

@@ -16,6 +16,7 @@ const KIND_LABELS: Record<AlertKind, string> = {
   failing: "Failing",
   "needs-sign-in": "Needs sign-in",
   expiring: "Expiring",
+  "awaiting-sign-in": "Awaiting sign-in",
   recovered: "Recovered",
   reminder: "Reminder",
   test: "Test",

@@ -103,6 +103,8 @@ function stateText(row: StatusRow, now: number): string {
       return "Stale: no test for over a day";
     case "needs-sign-in":
       return "Needs sign-in with Microsoft";
+    case "awaiting-sign-in":
+      return "Awaiting its first Microsoft sign-in (not tested until then)";
     case "never-tested":
       return "Never tested";
     default:

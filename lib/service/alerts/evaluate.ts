@@ -10,6 +10,8 @@ import {
   alerts,
   mailboxes,
 } from "@/db/schema";
+import { getEnv } from "@/lib/env";
+import { AWAITING_SIGN_IN, SIGN_IN_LOST } from "../device-sign-ins";
 import { alertWords, codeOf, DAY, type Subject } from "./words";
 
 /** A secret or certificate expiring this soon raises an alert. */
@@ -19,8 +21,10 @@ export const REMINDER_MS = DAY;
 
 /** The alert state as SQL: the same order of precedence as the status page, with the 14-day expiry. */
 function alertStateSql(now: number): SQL<AlertState> {
+  const awaitingSince = now - getEnv().AWAITING_SIGN_IN_ALERT_HOURS * 3_600_000;
   return sql<AlertState>`CASE
-    WHEN ${mailboxes.signInMethod} = 'device' AND ${mailboxes.signInLostAt} IS NOT NULL THEN 'needs-sign-in'
+    WHEN ${SIGN_IN_LOST} THEN 'needs-sign-in'
+    WHEN ${AWAITING_SIGN_IN} THEN CASE WHEN ${mailboxes.updatedAt} <= ${awaitingSince} THEN 'awaiting-sign-in' ELSE 'ok' END
     WHEN ${mailboxes.health} = 'failing' THEN 'failing'
     WHEN ${mailboxes.appCredentialExpiresAt} IS NOT NULL AND ${mailboxes.appCredentialExpiresAt} < ${now + EXPIRY_ALERT_DAYS * DAY} THEN 'expiring'
     ELSE 'ok' END`;
@@ -32,7 +36,7 @@ function alertStateSql(now: number): SQL<AlertState> {
  * reminder every 24 h. The alert and its deliveries to each of the tenant's channels are written in
  * one transaction with the new state, so a state change is alerted exactly once.
  */
-export function evaluateAlerts(db: Db, now = Date.now()): number {
+export function evaluateAlerts(db: Db, now = Date.now(), mailboxId?: number): number {
   const state = alertStateSql(now);
   const subjects = db
     .select({
@@ -47,14 +51,19 @@ export function evaluateAlerts(db: Db, now = Date.now()): number {
       signInLostCode: mailboxes.signInLostCode,
       expiresAt: mailboxes.appCredentialExpiresAt,
       certificate: sql<boolean>`${mailboxes.certificatePem} IS NOT NULL`.mapWith(Boolean),
+      updatedAt: mailboxes.updatedAt,
     })
     .from(mailboxes)
     .where(
-      or(
-        sql`${state} <> coalesce(${mailboxes.alertState}, 'ok')`,
-        and(
-          sql`${state} <> 'ok'`,
-          or(isNull(mailboxes.lastAlertAt), lte(mailboxes.lastAlertAt, new Date(now - REMINDER_MS))),
+      and(
+        mailboxId === undefined ? undefined : eq(mailboxes.id, mailboxId),
+        or(
+          sql`${state} <> coalesce(${mailboxes.alertState}, 'ok')`,
+          and(
+            // Awaiting sign-in is reminded of once, when it has waited too long: never again after.
+            sql`${state} NOT IN ('ok', 'awaiting-sign-in')`,
+            or(isNull(mailboxes.lastAlertAt), lte(mailboxes.lastAlertAt, new Date(now - REMINDER_MS))),
+          ),
         ),
       ),
     )
@@ -86,6 +95,10 @@ function raiseAlert(db: Db, subject: Subject, now: number): boolean {
           and(
             eq(mailboxes.id, subject.id),
             subject.previous === null ? isNull(mailboxes.alertState) : eq(mailboxes.alertState, subject.previous),
+            // A reminder too is sent once: not when another evaluation sent it a moment ago.
+            subject.lastAlertAt === null
+              ? isNull(mailboxes.lastAlertAt)
+              : eq(mailboxes.lastAlertAt, subject.lastAlertAt),
           ),
         )
         .run();

@@ -18,6 +18,8 @@ export type Subject = {
   signInLostCode: string | null;
   expiresAt: Date | null;
   certificate: boolean;
+  /** When the mailbox's settings last changed: since when it awaits its sign-in. */
+  updatedAt: Date | null;
 };
 
 export function codeOf(subject: Subject): string | null {
@@ -31,6 +33,7 @@ const STATE_WORDS: Record<AlertState, string> = {
   failing: "failing",
   "needs-sign-in": "waiting for Sign in again",
   expiring: "about to lose its credential",
+  "awaiting-sign-in": "awaiting its first Microsoft sign-in",
 };
 
 /** The words every channel sends: a title and what to do, from the diagnosis catalogue. */
@@ -61,6 +64,13 @@ export function alertWords(
       };
     case "expiring":
       return { title: `${name}: credential expires soon`, detail: explain() };
+    case "awaiting-sign-in": {
+      const since = subject.previousSince ?? subject.updatedAt;
+      return {
+        title: `Reminder: ${name} is still awaiting its Microsoft sign-in`,
+        detail: `Nobody has signed in to this mailbox with Microsoft since it was set up${since ? ` on ${formatUtc(since)} UTC` : ""}, so it is not tested and cannot send or receive. Open the mailbox in Navigator Mail and press "Sign in with Microsoft".`,
+      };
+    }
     case "recovered": {
       const since = subject.previousSince ? ` since ${formatUtc(subject.previousSince)} UTC` : "";
       const was = STATE_WORDS[subject.previous ?? "ok"];

@@ -85,9 +85,9 @@ describe("Sign in with Microsoft (device code) for a saved mailbox", () => {
     const user = rig.addUser({ mfa: "required" });
     const mailbox = deviceMailbox(user);
     expect(mailbox).toMatchObject({ signInMethod: "device", passwordSealed: null });
-    expect(signInStateOf(mailbox)).toEqual({ kind: "not-signed-in" });
+    expect(signInStateOf(mailbox)).toEqual({ kind: "awaiting-sign-in" });
     const listed = () => listMailboxesFor(db, world.adminA, mailbox.tenantId).find((m) => m.id === mailbox.id);
-    expect(listed()).toMatchObject({ method: "device", missing: "not signed in" });
+    expect(listed()).toMatchObject({ method: "device", missing: "awaiting sign-in" });
 
     const view = await start(mailbox);
     expect(view).toMatchObject({ status: "pending", verificationUri: "https://microsoft.com/devicelogin" });

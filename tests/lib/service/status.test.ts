@@ -65,20 +65,22 @@ describe("the status page", () => {
   it("gives each mailbox its state, worst first, with counts per state", () => {
     const page = statusPage(db, world.adminA, {});
     expect(states(page.rows)).toEqual({
-      Device: "needs-sign-in",
+      // Nobody has signed in yet: awaiting, not a problem to put first.
+      Device: "awaiting-sign-in",
       Failing: "failing",
       Healthy: "expiring",
       Stale: "stale",
       Never: "never-tested",
       Recovered: "healthy",
     });
-    expect(page.rows.map((r) => r.name)).toEqual(["Device", "Failing", "Healthy", "Stale", "Never", "Recovered"]);
+    expect(page.rows.map((r) => r.name)).toEqual(["Failing", "Healthy", "Stale", "Device", "Never", "Recovered"]);
     // The tenant's own name and address, not a column of the mailbox with the same name.
     expect(new Set(page.rows.map((r) => `${r.tenantName} ${r.tenantSlug}`))).toEqual(
       new Set([`${world.tenantA.name} ${world.tenantA.slug}`]),
     );
     expect(page.counts).toEqual({
-      "needs-sign-in": 1,
+      "needs-sign-in": 0,
+      "awaiting-sign-in": 1,
       failing: 1,
       expiring: 1,
       stale: 1,

@@ -68,7 +68,7 @@ export function DeviceSignIn({ tenantSlug, mailboxId, login, state, open }: Prop
     if (response.ok) setSignIn(((await response.json()) as { signIn: DeviceSignInView }).signIn);
   }
 
-  const again = state.kind !== "not-signed-in";
+  const again = state.kind !== "awaiting-sign-in";
   return (
     <section aria-labelledby="microsoft-sign-in">
       <h2 id="microsoft-sign-in">Microsoft sign-in</h2>
@@ -79,7 +79,7 @@ export function DeviceSignIn({ tenantSlug, mailboxId, login, state, open }: Prop
         <>
           {signIn && <Ending signIn={signIn} />}
           <p>
-            <button type="button" onClick={() => void start()} disabled={starting}>
+            <button type="button" className="primary" onClick={() => void start()} disabled={starting}>
               {starting ? "Asking Microsoft for a code…" : again ? "Sign in again" : "Sign in with Microsoft"}
             </button>
           </p>
@@ -93,8 +93,13 @@ export function DeviceSignIn({ tenantSlug, mailboxId, login, state, open }: Prop
 }
 
 function SignInStatus({ state }: { state: SignInState }) {
-  if (state.kind === "not-signed-in") {
-    return <p className="status">Not signed in yet. Sign in as the Login; MFA is done at Microsoft.</p>;
+  if (state.kind === "awaiting-sign-in") {
+    return (
+      <p className="status" data-sign-in="awaiting">
+        Awaiting sign-in: nobody has signed in yet, so monitoring does not test this mailbox and raises no alert. Sign
+        in as the Login; MFA is done at Microsoft.
+      </p>
+    );
   }
   if (state.kind === "sign-in-again") {
     return (
