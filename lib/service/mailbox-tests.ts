@@ -6,7 +6,7 @@ import type { CheckSettings } from "@/lib/engine/settings";
 import { type CheckOutcome, STEP_LABELS, type StepName, type StepResult } from "@/lib/engine/steps";
 import { describeError } from "@/lib/errors";
 import { getMailboxFor } from "@/lib/mailbox/queries";
-import { deliverDueAlerts } from "./alerts/delivery";
+import { deliverDueAlertsAndLog } from "./alerts/delivery";
 import { evaluateAlerts } from "./alerts/evaluate";
 import { noteSignInLost } from "./device-sign-ins";
 import { EventQueue } from "./event-queue";
@@ -113,7 +113,7 @@ function alertOnChange(db: Db, mailboxId: number): void {
     console.error("alert evaluation failed:", describeError(error));
     return;
   }
-  void deliverDueAlerts(db).catch((error: unknown) => console.error("alert delivery failed:", describeError(error)));
+  void deliverDueAlertsAndLog(db).catch((error: unknown) => console.error("alert delivery failed:", describeError(error)));
 }
 
 /** Passes each step on as it finishes and returns the outcome. */

@@ -5,7 +5,7 @@ import { Cron } from "croner";
 import { getDb } from "@/db/client";
 import { getEnv } from "@/lib/env";
 import { describeError } from "@/lib/errors";
-import { deliverDueAlerts } from "./alerts/delivery";
+import { deliverDueAlertsAndLog } from "./alerts/delivery";
 import { runSweep } from "./monitor";
 
 const globalForScheduler = globalThis as unknown as { navigatorScheduler?: Cron[] };
@@ -35,11 +35,8 @@ export function startMonitoring(): void {
       },
     ),
     // Alerts go out on their own schedule, so a slow webhook never holds up a sweep (or the reverse).
-    new Cron(env.MONITOR_SCHEDULE, { name: "alerts", protect: true, catch: catcher("alerts") }, async () => {
-      const report = await deliverDueAlerts(getDb());
-      if (report.delivered + report.retrying + report.failed > 0) {
-        console.log(`alerts: ${report.delivered} delivered, ${report.retrying} to retry, ${report.failed} failed`);
-      }
-    }),
+    new Cron(env.MONITOR_SCHEDULE, { name: "alerts", protect: true, catch: catcher("alerts") }, () =>
+      deliverDueAlertsAndLog(getDb()),
+    ),
   ];
 }

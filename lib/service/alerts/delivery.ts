@@ -80,6 +80,14 @@ export async function deliverDueAlerts(db: Db, options: DeliveryOptions = {}): P
   return report;
 }
 
+/** Delivers what is due and says in the log what went out (the scheduler and a recorded test). */
+export async function deliverDueAlertsAndLog(db: Db): Promise<void> {
+  const report = await deliverDueAlerts(db);
+  if (report.delivered + report.retrying + report.failed > 0) {
+    console.log(`alerts: ${report.delivered} delivered, ${report.retrying} to retry, ${report.failed} failed`);
+  }
+}
+
 async function deliverOne(
   db: Db,
   pending: Pending,
@@ -166,7 +174,7 @@ async function send(db: Db, { delivery, alert, channel, tenant }: Pending, optio
   }
   const senderId = channel.portalSender ? env.ALERT_SENDER_MAILBOX : channel.senderMailboxId;
   const sender = senderId ? db.select().from(mailboxes).where(eq(mailboxes.id, senderId)).get() : undefined;
-  if (!sender) return "The sending mailbox no longer exists: choose another on the tenant page.";
+  if (!sender) return "The sending mailbox no longer exists: choose another on the tenant's Alerts tab.";
   const settings = checkSettingsFor(sender);
   // The sender's own cool-down applies: alerts never lock its Microsoft account either.
   if (credentialCooldown(db, sender.id, credentialFingerprint(settings))) {
