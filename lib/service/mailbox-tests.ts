@@ -113,7 +113,9 @@ function alertOnChange(db: Db, mailboxId: number): void {
     console.error("alert evaluation failed:", describeError(error));
     return;
   }
-  void deliverDueAlertsAndLog(db).catch((error: unknown) => console.error("alert delivery failed:", describeError(error)));
+  void deliverDueAlertsAndLog(db).catch((error: unknown) =>
+    console.error("alert delivery failed:", describeError(error)),
+  );
 }
 
 /** Passes each step on as it finishes and returns the outcome. */
