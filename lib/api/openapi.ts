@@ -74,7 +74,7 @@ export function openApiDocument(serverUrl: string) {
     security: [{ apiKey: [] }],
     components: {
       securitySchemes: {
-        apiKey: { type: "http", scheme: "bearer", description: "An API key from the tenant page (nvm_…)" },
+        apiKey: { type: "http", scheme: "bearer", description: "An API key from the tenant's API keys tab (nvm_…)" },
       },
       schemas,
     },

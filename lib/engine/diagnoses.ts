@@ -281,7 +281,7 @@ export const CATALOGUE = {
   DIRECTORY_NOT_ALLOWED: entry(
     "tenant-id",
     "Microsoft issued the token in another organisation than the ones this tenant is bound to, so the portal does not use it.",
-    "Point TenantID and Login at your own organisation. If the mailbox really is in this other organisation, ask a super-admin to add it under Microsoft organisation on the tenant page.",
+    "Point TenantID and Login at your own organisation. If the mailbox really is in this other organisation, ask a super-admin to add it under Microsoft organisation on the tenant's Settings tab.",
   ),
   CLAIM_USER: entry(
     "login",

@@ -56,7 +56,7 @@ export function directoryFieldError(
   if (settings.signInMethod === "basic") return null;
   const list = allowedDirectories(db, tenantId);
   if (list.tenantIds.length + list.domains.length === 0) return null;
-  const bound = `This tenant is bound to the Microsoft organisation ${describeDirectories(list)}; a super-admin can add another on the tenant page.`;
+  const bound = `This tenant is bound to the Microsoft organisation ${describeDirectories(list)}; a super-admin can add another on the tenant's Settings tab.`;
   const directory = settings.azureTenantId?.trim().toLowerCase() ?? "";
   const listed = GUID.test(directory) ? list.tenantIds.includes(directory) : list.domains.includes(directory);
   if (directory && !listed)

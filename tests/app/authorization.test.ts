@@ -24,6 +24,12 @@ const { saveMailboxAction, deleteMailboxAction, generateCertificateAction } = aw
   "@/app/(portal)/tenants/[slug]/mailboxes/actions"
 );
 const TenantPage = (await import("@/app/(portal)/tenants/[slug]/page")).default;
+const TenantTabPages = {
+  settings: (await import("@/app/(portal)/tenants/[slug]/settings/page")).default,
+  alerts: (await import("@/app/(portal)/tenants/[slug]/alerts/page")).default,
+  "API keys": (await import("@/app/(portal)/tenants/[slug]/api-keys/page")).default,
+  admins: (await import("@/app/(portal)/tenants/[slug]/admins/page")).default,
+};
 const MailboxPage = (await import("@/app/(portal)/tenants/[slug]/mailboxes/[mailboxId]/page")).default;
 const NewMailboxPage = (await import("@/app/(portal)/tenants/[slug]/mailboxes/new/page")).default;
 const HistoryPage = (await import("@/app/(portal)/tenants/[slug]/mailboxes/[mailboxId]/tests/page")).default;
@@ -305,6 +311,15 @@ const pageCases: Case[] = [
       TenantPage({ params: Promise.resolve({ slug: tenantOf(whose).slug }), searchParams: Promise.resolve({}) }),
     expected: { super: { own: "ok", other: "ok" }, adminA: { own: "ok", other: "404" }, ...denyAnon },
   },
+  ...Object.entries(TenantTabPages).map(([tab, Page]) => ({
+    name: `tenant ${tab} tab`,
+    run: (whose: Whose) => Page({ params: Promise.resolve({ slug: tenantOf(whose).slug }) }),
+    expected: {
+      super: { own: "ok", other: "ok" },
+      adminA: { own: "ok", other: "404" },
+      ...denyAnon,
+    } as Case["expected"],
+  })),
 ];
 
 const cells = (cases: Case[]) =>

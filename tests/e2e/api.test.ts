@@ -498,7 +498,7 @@ describe("API keys on the tenant page (Chromium)", () => {
       const page = await context.newPage();
       await signInWith(page, portal.url, "a@alpha.example", "an admin password 1");
       await page.waitForURL((u) => !u.pathname.startsWith("/signin"), { timeout: 10_000 });
-      await page.goto(`${portal.url}/tenants/alpha`);
+      await page.goto(`${portal.url}/tenants/alpha/api-keys`);
       const form = page.locator("form").filter({ has: page.getByRole("button", { name: "Create API key" }) });
       // Nothing chosen: each field says what is missing, and what was typed stays.
       await form.getByLabel("Name").fill("Warehouse");

@@ -100,7 +100,7 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     const admin = rig.addUser({ roles: ["Application Administrator"] });
     const slug = `setup-tenant-${++n}`;
     createTenant(db, root, { name: `Tenant ${n}`, slug });
-    await page.goto(`${portal.url}/tenants/${slug}`);
+    await page.goto(`${portal.url}/tenants/${slug}/settings`);
     const section = page.locator("section", { has: page.locator("#entra-setup") });
     await section.getByLabel("Your organisation's domain or TenantID").fill("contoso.com");
     await section.getByLabel("App name").fill(`Default ${n}`);
@@ -263,7 +263,7 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     const { tenant: gov, admin } = rig.addGovTenant();
     const slug = `setup-gov-${++n}`;
     createTenant(db, root, { name: `Gov ${n}`, slug });
-    await page.goto(`${portal.url}/tenants/${slug}`);
+    await page.goto(`${portal.url}/tenants/${slug}/settings`);
     const section = page.locator("section", { has: page.locator("#entra-setup") });
     await section.getByLabel("Your organisation's domain or TenantID").fill("fabrikam.onmicrosoft.us");
     await section.getByLabel("App name").fill(`Gov ${n}`);

@@ -155,6 +155,7 @@ describe("mailbox settings in Chromium", () => {
   it("never lets the password reach a page, a payload, the log, the audit log or the database file in clear", async () => {
     const cookie = await cookieHeader();
     const tenantPage = await (await fetch(`${portal.url}/tenants/acme`, { headers: { cookie } })).text();
+    const settingsTab = await (await fetch(`${portal.url}/tenants/acme/settings`, { headers: { cookie } })).text();
     const html = await (await fetch(mailboxUrl, { headers: { cookie } })).text();
     const rsc = await (await fetch(mailboxUrl, { headers: { cookie, RSC: "1" } })).text();
     const audit = await (await fetch(`${portal.url}/audit`, { headers: { cookie } })).text();
@@ -162,6 +163,7 @@ describe("mailbox settings in Chromium", () => {
     expect(rsc).toContain("invoices@contoso.com");
     for (const [what, text] of Object.entries({
       tenantPage,
+      settingsTab,
       html,
       rsc,
       audit,

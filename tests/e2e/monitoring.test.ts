@@ -182,6 +182,8 @@ describe("alert channels in the browser", () => {
     try {
       const page = await (await browser.newContext()).newPage();
       await signInAndCreateTenant(page, portal, "Paged", "paged");
+      await page.getByRole("navigation", { name: "Tenant" }).getByRole("link", { name: "Alerts" }).click();
+      await page.waitForURL(`${portal.url}/tenants/paged/alerts`);
       const form = page.locator("form", { has: page.getByRole("button", { name: "Add webhook" }) });
       await form.getByLabel("Name").fill("Ops on Teams");
       await form.getByLabel("Webhook URL").fill("http://hooks.example.com/x");

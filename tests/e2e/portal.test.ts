@@ -9,6 +9,14 @@ let portal: Portal;
 let browser: Browser;
 const TENANT_ADMIN = { email: "ann@acme.example", password: "ann-initial-password" };
 const FIRST_ADMIN_NEW_PASSWORD = "the-first-admins-own-password";
+/** The tenant page's tabs, each with a heading only it shows. */
+const TABS = [
+  { path: "", label: "Mailboxes", heading: "Mailboxes" },
+  { path: "/settings", label: "Settings", heading: "Default app registration" },
+  { path: "/alerts", label: "Alerts", heading: "Alerts" },
+  { path: "/api-keys", label: "API keys", heading: "API keys" },
+  { path: "/admins", label: "Admins", heading: "Tenant admins" },
+];
 
 beforeAll(async () => {
   [portal, browser] = await Promise.all([startPortal({}, { generatedAdmin: true }), launchBrowser()]);
@@ -124,6 +132,38 @@ describe("the administrator's journey in Chromium", () => {
     expect(await admin.locator("tbody tr").count()).toBe(2);
   });
 
+  it("splits the tenant page into tabs: each has its own address, is reached by keyboard and fits a screen or two", async () => {
+    const headings = () => admin.getByRole("heading", { level: 2 }).allTextContents();
+    const current = () =>
+      admin.getByRole("navigation", { name: "Tenant" }).locator('[aria-current="page"]').textContent();
+    const heights: Record<string, number> = {};
+    for (const tab of TABS) {
+      await admin.goto(`${portal.url}/tenants/acme${tab.path}`);
+      expect(await admin.getByRole("heading", { level: 1 }).textContent()).toBe("Acme Corporation");
+      expect(await current()).toBe(tab.label);
+      // Each section is on exactly one tab.
+      for (const other of TABS) {
+        expect((await headings()).includes(other.heading), `${other.heading} on ${tab.label}`).toBe(other === tab);
+      }
+      heights[tab.label] = await admin.evaluate(() => document.documentElement.scrollHeight);
+    }
+    // At 1280 px wide the one tenant page was about 4,000 px tall; no tab is more than 2,600 (Settings, the longest, is about 2,300).
+    for (const [tab, height] of Object.entries(heights)) expect(height, tab).toBeLessThan(2600);
+
+    // The tab bar is links in the page's order: Tab moves along it and Enter opens the next tab.
+    await admin.goto(`${portal.url}/tenants/acme`);
+    await admin.getByRole("navigation", { name: "Tenant" }).getByRole("link", { name: "Mailboxes" }).focus();
+    for (const tab of TABS.slice(1)) {
+      await admin.keyboard.press("Tab");
+      expect(await admin.evaluate(() => document.activeElement?.textContent)).toBe(tab.label);
+    }
+    await admin.keyboard.press("Shift+Tab");
+    await admin.keyboard.press("Enter");
+    await admin.waitForURL(`${portal.url}/tenants/acme/api-keys`);
+    await expect.poll(current).toBe("API keys");
+    await screenshot(admin, "05-tenant-tabs");
+  });
+
   it("creates a tenant admin, keeping typed values but never the password on failure", async () => {
     await admin.goto(`${portal.url}/users`);
     const form = admin.locator("section", { has: admin.getByRole("heading", { name: "New user" }) });
@@ -180,13 +220,15 @@ describe("the administrator's journey in Chromium", () => {
         {},
         { "x-middleware-subrequest": "middleware:middleware:middleware:middleware:middleware" },
       ];
-      for (const extra of forged) {
-        const response = await fetch(`${portal.url}/tenants/other`, {
-          headers: { cookie: cookies, ...extra },
-          redirect: "manual",
-        });
-        expect(response.status).toBe(404);
-        expect(await response.text()).not.toContain("Other Ltd");
+      for (const tab of TABS) {
+        for (const extra of forged) {
+          const response = await fetch(`${portal.url}/tenants/other${tab.path}`, {
+            headers: { cookie: cookies, ...extra },
+            redirect: "manual",
+          });
+          expect(response.status, tab.path).toBe(404);
+          expect(await response.text()).not.toContain("Other Ltd");
+        }
       }
       const own = await fetch(`${portal.url}/tenants/acme`, { headers: { cookie: cookies }, redirect: "manual" });
       expect(own.status).toBe(200);

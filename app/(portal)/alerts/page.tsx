@@ -7,6 +7,7 @@ import { requireActor } from "@/lib/auth/session";
 import { formatUtc } from "@/lib/format-time";
 import { pageParam } from "@/lib/paging";
 import { type AlertRow, listAlerts } from "@/lib/service/alerts/list";
+import { tenantTabHref } from "../tenants/[slug]/_sections/tenant-frame";
 
 export const metadata: Metadata = { title: "Alerts" };
 
@@ -63,7 +64,7 @@ export default async function AlertsPage({ searchParams }: Props) {
                   <div className="muted">{row.detail}</div>
                 </td>
                 <td>
-                  <Link prefetch={false} href={`/tenants/${row.tenantSlug}`}>
+                  <Link prefetch={false} href={tenantTabHref(row.tenantSlug, "/alerts")}>
                     {row.tenantName}
                   </Link>
                 </td>

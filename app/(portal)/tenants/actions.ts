@@ -52,7 +52,7 @@ export const saveTenantDirectoriesAction = authorizedAction({
   schema: tenantDirectoriesSchema,
   async run(actor, input) {
     const entries = setDirectories(getDb(), actor, input.tenantId, input.directories);
-    revalidatePath("/tenants/[slug]", "page");
+    revalidatePath("/tenants/[slug]", "layout");
     return entries.length > 0
       ? "Saved: this tenant's mailboxes must be in these organisations."
       : "Saved: the list is empty; the next successful sign-in fills it.";
@@ -65,7 +65,7 @@ export const createApiKeyAction = authorizedAction({
   async run(actor, input) {
     const db = getDb();
     const { view, key } = createApiKey(db, actor, input);
-    revalidatePath("/tenants/[slug]", "page");
+    revalidatePath("/tenants/[slug]", "layout");
     // A key limited to app-only mailboxes is told how far their app's tokens reach.
     const warning = view.mailboxIds ? appOnlyWarning(appOnlyReach(db, view.tenantId, view.mailboxIds), true) : null;
     return {
@@ -79,7 +79,7 @@ export const revokeApiKeyAction = authorizedAction({
   schema: revokeApiKeySchema,
   async run(actor, input) {
     const view = revokeApiKey(getDb(), actor, input.tenantId, input.keyId);
-    revalidatePath("/tenants/[slug]", "page");
+    revalidatePath("/tenants/[slug]", "layout");
     return `API key ${view.name} revoked; requests with it are refused from now on.`;
   },
 });
@@ -99,7 +99,7 @@ export const createWebhookChannelAction = authorizedAction({
   secretFields: ["url"],
   async run(actor, input) {
     const { view, secret } = await createWebhookChannel(getDb(), actor, input);
-    revalidatePath("/tenants/[slug]", "page");
+    revalidatePath("/tenants/[slug]", "layout");
     return {
       message: `Webhook ${view.name} added. Alerts are signed in the X-Signature header with this secret.`,
       reveal: { label: `Signing secret of ${view.name}:`, value: secret },
@@ -111,7 +111,7 @@ export const createEmailChannelAction = authorizedAction({
   schema: createEmailChannelSchema,
   async run(actor, input) {
     const view = createEmailChannel(getDb(), actor, input);
-    revalidatePath("/tenants/[slug]", "page");
+    revalidatePath("/tenants/[slug]", "layout");
     return `Email channel ${view.name} added: alerts go to ${(view.recipients ?? []).join(", ")}.`;
   },
 });
@@ -120,7 +120,7 @@ export const deleteAlertChannelAction = authorizedAction({
   schema: channelRefSchema,
   async run(actor, input) {
     const view = deleteAlertChannel(getDb(), actor, input.tenantId, input.channelId);
-    revalidatePath("/tenants/[slug]", "page");
+    revalidatePath("/tenants/[slug]", "layout");
     return `Alert channel ${view.name} deleted.`;
   },
 });
@@ -129,7 +129,7 @@ export const sendTestAlertAction = authorizedAction({
   schema: channelRefSchema,
   async run(actor, input) {
     const result = await sendTestAlert(getDb(), actor, input.tenantId, input.channelId);
-    revalidatePath("/tenants/[slug]", "page");
+    revalidatePath("/tenants/[slug]", "layout");
     if (!result.ok) throw new UserError(`The test alert was not delivered: ${result.error}`);
     return "Test alert delivered.";
   },
