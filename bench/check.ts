@@ -1,12 +1,19 @@
-// The live check against the test rig (Entra emulator, SMTP peer, Dovecot) compared with a bare script
-// doing the same protocol work with the same libraries. Run: npm run bench:check
+// The warm test of a saved mailbox (what the test button runs: limits, history, token cache, checks,
+// recording) against the floor of the protocols: a bare script with the same libraries that takes a
+// warm token from MSAL's memory, sends over SMTP while IMAP signs in and opens INBOX, then waits for
+// the message. Run: npm run bench:check   (BENCH_RUNS, default 12)
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { benchTenant, withRig } from "./rig-process";
 import { median } from "./stats";
+import { phasesOf, takeMarks, takeSqliteMs } from "./wire-trace";
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const RUNS = Number(process.env.BENCH_RUNS ?? 12);
 const WARMUP = 2;
+// Five tests a minute per mailbox is the portal's limit: the runs go round enough mailboxes that
+// none gets more than its first test and four warm ones.
+const MAILBOXES = Math.max(4, Math.ceil((WARMUP + RUNS) / 4));
+const SCOPES = ["https://outlook.office.com/SMTP.Send", "https://outlook.office.com/IMAP.AccessAsUser.All"];
 
 await withRig(bench);
 
@@ -14,57 +21,122 @@ async function bench(): Promise<void> {
   const { PublicClientApplication } = await import("@azure/msal-node");
   const nodemailer = (await import("nodemailer")).default;
   const { ImapFlow } = await import("imapflow");
-  const { runChecksToEnd } = await import("@/lib/engine/run-checks");
-  const { mailboxTokenCacheStore } = await import("@/lib/mailbox/token-cache-store");
   const { startRig } = await import("../tests/support/rig/rig");
   const rig = await startRig();
+  Object.assign(process.env, {
+    ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,
+    MAIL_ALLOW_PRIVATE: rig.allowlist.join(","),
+    MONITOR: "off",
+  });
+  const { SYSTEM_ACTORS } = await import("@/lib/auth/actor");
+  const { startMailboxTest, testToEnd } = await import("@/lib/service/mailbox-tests");
+  const { db, tenant, save } = await benchTenant();
   try {
-    const options = { authorityHost: rig.entra.authorityHost, allowlist: rig.allowlist };
-    const checkTimes: number[] = [];
-    const bareTimes: number[] = [];
-    const arrivals: number[] = [];
-    for (let i = 0; i < WARMUP + RUNS; i++) {
+    const boxes = Array.from({ length: MAILBOXES }, (_, i) => {
       const user = rig.addUser();
-      let started = performance.now();
-      const outcome = await runChecksToEnd(rig.settings(user), options);
-      const checkMs = performance.now() - started;
-      if (!outcome.ok)
-        throw new Error(`check failed: ${JSON.stringify(outcome.steps.find((s) => s.status === "failed"))}`);
-      started = performance.now();
-      await bareRoundTrip(rig.addUser());
-      const bareMs = performance.now() - started;
-      if (i < WARMUP) continue;
-      checkTimes.push(checkMs);
-      bareTimes.push(bareMs);
-      arrivals.push(outcome.steps.find((s) => s.name === "imap")!.metrics!.arrivalMs!);
+      return { user, mailbox: save(rig.mailboxForm(user, { name: `Bench ${i}` })), bare: bareClient(user) };
+    });
+
+    /** One test as the button runs it; the server time ends when the last event is sent. */
+    async function portalTest(box: (typeof boxes)[number]) {
+      takeMarks();
+      takeSqliteMs();
+      const started = performance.now();
+      const test = startMailboxTest(db, SYSTEM_ACTORS.cli, {
+        tenantId: tenant.id,
+        mailboxId: box.mailbox.id,
+        source: "saved",
+      });
+      if (!test.ok) throw new Error(`refused: ${test.refusal.message}`);
+      const startedMs = performance.now() - started;
+      const dbBefore = takeSqliteMs();
+      const shownAt: Record<string, number> = {};
+      let lastStepAt = 0;
+      let dbDuring = 0;
+      const result = await testToEnd(test, { id: box.mailbox.id, name: "Bench", tenant: "bench" }, (step) => {
+        shownAt[`${step.name} step shown at`] = performance.now() - started;
+        if (step.name === "imap") {
+          lastStepAt = performance.now();
+          dbDuring = takeSqliteMs();
+        }
+      });
+      const serverMs = performance.now() - started;
+      if (!result.ok)
+        throw new Error(`test failed: ${JSON.stringify(result.steps.find((s) => s.status === "failed"))}`);
+      const dbAfter = takeSqliteMs();
+      const phases = phasesOf(takeMarks(), started, started + serverMs);
+      const steps = Object.fromEntries(result.steps.map((s) => [s.name, s.durationMs]));
+      const arrival = result.steps.find((s) => s.name === "imap")?.metrics?.arrivalMs ?? 0;
+      return {
+        serverMs,
+        afterLastStepMs: performance.now() - lastStepAt,
+        parts: {
+          ...Object.fromEntries(Object.entries(steps).map(([k, v]) => [`step ${k}`, v])),
+          "authorize, limits, record the start": startedMs,
+          ...Object.fromEntries(Object.entries(shownAt).filter(([k]) => /^(settings|network|token|claims)/.test(k))),
+          ...phases,
+          "arrival wait": arrival,
+          "sqlite before the checks": dbBefore,
+          "sqlite during the checks": dbDuring,
+          "sqlite after the last step": dbAfter,
+        } as Record<string, number>,
+      };
     }
 
-    // A second check of the same mailbox, with the sealed token cache.
-    const { db, save } = await benchTenant();
-    const user = rig.addUser();
-    const s = rig.settings(user);
-    const mailbox = save(rig.mailboxForm(user, { name: "Bench" }));
-    const withCache = () => ({ ...options, tokenCache: mailboxTokenCacheStore(db, mailbox, s, options.authorityHost) });
-    await runChecksToEnd(s, withCache());
-    const before = rig.entra.tokenRequests();
-    const second = await runChecksToEnd(s, withCache());
-    const secondRequests = rig.entra.tokenRequests() - before;
-    if (!second.ok) throw new Error("second check failed");
+    // Every mailbox gets its first (cold) test, which fills its token cache.
+    for (const box of boxes) await portalTest(box);
+    for (const box of boxes) await box.bare.run();
 
-    const ratios = checkTimes.map((t, i) => t / bareTimes[i]!);
+    const server: number[] = [];
+    const bare: number[] = [];
+    const tail: number[] = [];
+    const parts: Record<string, number[]> = {};
+    const bareParts: Record<string, number[]> = {};
+    for (let i = 0; i < WARMUP + RUNS; i++) {
+      const box = boxes[i % MAILBOXES]!;
+      // Alternate which goes first, so neither always meets a freshly woken rig.
+      const [p, b] =
+        i % 2 === 0 ? [await portalTest(box), await box.bare.run()] : swap(await box.bare.run(), await portalTest(box));
+      if (i < WARMUP) continue;
+      server.push(p.serverMs);
+      tail.push(p.afterLastStepMs);
+      bare.push(b.ms);
+      collect(parts, p.parts);
+      collect(bareParts, b.parts);
+    }
+
+    const ratios = server.map((s, i) => s / bare[i]!);
     console.log(
-      `runs: ${RUNS} (after ${WARMUP} warm-up), each a fresh user: password grant + SMTP send + IMAP receive`,
+      `runs: ${RUNS} warm tests (after ${WARMUP} warm-up) over ${MAILBOXES} mailboxes, each beside a bare run`,
     );
-    console.log(`full check:  median ${median(checkTimes).toFixed(1)} ms`);
-    console.log(`bare script: median ${median(bareTimes).toFixed(1)} ms`);
-    console.log(`ratio check/bare: median ${median(ratios).toFixed(3)} (goal <= 1.15)`);
-    console.log(`SMTP acceptance -> IMAP sees the message: median ${median(arrivals).toFixed(1)} ms (goal <= 300 ms)`);
-    console.log(`token-endpoint requests made by a second check of the same mailbox: ${secondRequests} (goal 0)`);
+    console.log(`warm test, server time:   median ${median(server).toFixed(1)} ms`);
+    console.log(`bare overlapped floor:    median ${median(bare).toFixed(1)} ms`);
+    console.log(`ratio test/floor:         median ${median(ratios).toFixed(3)} (goal <= 1.05)`);
+    console.log(`last step shown -> done:  median ${median(tail).toFixed(1)} ms`);
+    console.log("breakdown (median ms)            test     bare");
+    const names = [...new Set([...Object.keys(parts), ...Object.keys(bareParts)])];
+    for (const name of names) {
+      const t = parts[name] ? median(parts[name]!).toFixed(1) : "";
+      const b = bareParts[name] ? median(bareParts[name]!).toFixed(1) : "";
+      console.log(`  ${name.padEnd(30)} ${t.padStart(7)}  ${b.padStart(7)}`);
+    }
   } finally {
+    // What a test does after its answer (alerts) runs on the next turn of the event loop.
+    await new Promise((r) => setTimeout(r, 100));
+    db.$client.close();
     await rig.stop();
   }
 
-  async function bareRoundTrip(user: { upn: string; password: string }): Promise<void> {
+  function collect(into: Record<string, number[]>, from: Record<string, number>): void {
+    for (const [k, v] of Object.entries(from)) into[k] = [...(into[k] ?? []), v];
+  }
+
+  function swap<A, B>(b: B, a: A): [A, B] {
+    return [a, b];
+  }
+
+  /** The floor: the same libraries, nothing else. MSAL keeps the token in memory after the first run. */
+  function bareClient(user: { upn: string; password: string }) {
     const s = rig.settings(user);
     const app = new PublicClientApplication({
       auth: {
@@ -73,47 +145,77 @@ async function bench(): Promise<void> {
         knownAuthorities: [new URL(rig.entra.authorityHost).host],
       },
     });
-    const token = (await app.acquireTokenByUsernamePassword({
-      scopes: ["https://outlook.office.com/SMTP.Send", "https://outlook.office.com/IMAP.AccessAsUser.All"],
-      username: user.upn,
-      password: user.password,
-    }))!.accessToken;
-    const marker = randomUUID();
-    const transport = nodemailer.createTransport({
-      host: rig.ip,
-      port: 587,
-      requireTLS: true,
-      auth: { type: "OAuth2", user: user.upn, accessToken: token },
-    });
-    await transport.sendMail({
-      from: user.upn,
-      to: user.upn,
-      subject: "bare",
-      text: "bare",
-      headers: { "X-Navigator-Mail-Test": marker },
-    });
-    transport.close();
-    const client = new ImapFlow({
-      host: rig.ip,
-      port: 993,
-      secure: true,
-      auth: { user: user.upn, accessToken: token },
-      logger: false,
-    });
-    await client.connect();
-    const lock = await client.getMailboxLock("INBOX");
-    try {
-      for (;;) {
-        const found = await client.search({ header: { "X-Navigator-Mail-Test": marker } }, { uid: true });
-        if (found && found.length > 0) {
-          await client.messageDelete(found, { uid: true });
-          break;
+    const token = async () => {
+      const [account] = await app.getTokenCache().getAllAccounts();
+      if (account) return (await app.acquireTokenSilent({ account, scopes: SCOPES })).accessToken;
+      return (await app.acquireTokenByUsernamePassword({
+        scopes: SCOPES,
+        username: user.upn,
+        password: user.password,
+      }))!.accessToken;
+    };
+    return {
+      async run(): Promise<{ ms: number; parts: Record<string, number> }> {
+        takeMarks();
+        const started = performance.now();
+        const accessToken = await token();
+        const tokenMs = performance.now() - started;
+        const marker = randomUUID();
+        const client = new ImapFlow({
+          host: rig.ip,
+          port: 993,
+          secure: true,
+          auth: { user: user.upn, accessToken },
+          logger: false,
+          disableAutoIdle: true,
+        });
+        const ready = client.connect().then(() => client.getMailboxLock("INBOX"));
+        const transport = nodemailer.createTransport({
+          host: rig.ip,
+          port: 587,
+          requireTLS: true,
+          auth: { type: "OAuth2", user: user.upn, accessToken },
+        });
+        let acceptedAt = 0;
+        const sent = transport
+          .sendMail({
+            from: user.upn,
+            to: user.upn,
+            subject: "bare",
+            text: "bare",
+            headers: { "X-Navigator-Mail-Test": marker },
+          })
+          .then(() => {
+            acceptedAt = performance.now();
+            transport.close();
+          });
+        const [lock] = await Promise.all([ready, sent]);
+        let newMail = () => {};
+        client.on("exists", () => newMail());
+        for (;;) {
+          const arrival = new Promise<void>((r) => (newMail = r));
+          const found = await client.search({ header: { "X-Navigator-Mail-Test": marker } }, { uid: true });
+          if (found && found.length > 0) {
+            const arrivedAt = performance.now();
+            await client.messageDelete(found, { uid: true });
+            const ended = performance.now();
+            const ms = ended - started;
+            lock.release();
+            void client.logout().catch(() => {});
+            return {
+              ms,
+              parts: {
+                "step token": tokenMs,
+                ...phasesOf(takeMarks(), started, ended),
+                "arrival wait": arrivedAt - acceptedAt,
+              },
+            };
+          }
+          const idle = client.idle();
+          await arrival;
+          void idle.catch(() => {});
         }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    } finally {
-      lock.release();
-      await client.logout();
-    }
+      },
+    };
   }
 }

@@ -69,14 +69,16 @@ export type Queryable = Db | Tx;
 const statements = new WeakMap<object, Map<string, unknown>>();
 
 /**
- * A query prepared once per connection (or transaction) and reused: for the few queries on the hot
+ * A query prepared once per connection and reused, inside a transaction too: for the few queries on the hot
  * path of the API, where building and preparing the SQL each time would cost more than running it.
  */
 export function preparedOnce<T>(db: Queryable, name: string, prepare: (db: Queryable) => T): T {
-  let byName = statements.get(db);
+  // A transaction runs on its connection's session: a statement prepared there serves both.
+  const key = (db as unknown as { session?: object }).session ?? db;
+  let byName = statements.get(key);
   if (!byName) {
     byName = new Map();
-    statements.set(db, byName);
+    statements.set(key, byName);
   }
   let statement = byName.get(name) as T | undefined;
   if (!statement) {

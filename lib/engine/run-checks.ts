@@ -7,7 +7,7 @@ import { guardHost, type Resolver } from "./network-guard";
 import { type CheckSettings, tlsModeFor } from "./settings";
 import { SIGN_IN_PROVIDERS } from "./sign-in-methods";
 import { type CheckOutcome, STEP_LABELS, type StepName, type StepResult } from "./steps";
-import type { Endpoint, InboxWatcher, MailCredentials, Transport } from "./transport";
+import type { Endpoint, InboxWatcher, MailCredentials, OpenResult, Transport } from "./transport";
 import { TRANSPORTS, type TransportName } from "./transports";
 
 export type CheckOptions = {
@@ -102,10 +102,19 @@ export async function* runChecks(
   // 2. Network guard, before any socket
   t = clock();
   const endpoints = new Map<TransportName, Endpoint>();
-  for (const [name, transport] of transports) {
-    const server = transport.server(settings) as { host: string; port: number };
-    const service = { name: name.toUpperCase(), ports: transport.ports };
-    const guard = await guardHost(service, server.host, server.port, options.allowlist, options.resolver);
+  // Both servers are resolved at once; the first refusal in the transports' order is reported.
+  const guards = await Promise.all(
+    transports.map(async ([name, transport]) => {
+      const server = transport.server(settings) as { host: string; port: number };
+      const service = { name: name.toUpperCase(), ports: transport.ports };
+      return {
+        name,
+        server,
+        guard: await guardHost(service, server.host, server.port, options.allowlist, options.resolver),
+      };
+    }),
+  );
+  for (const { name, server, guard } of guards) {
     if (!guard.ok) {
       yield failed("network", t, guard.diagnosis);
       yield* skipRest("network");
@@ -210,11 +219,16 @@ export async function* runChecks(
     }
     return outcome();
   } finally {
-    // A receiver the consumer stopped waiting for (it ended early) still gets closed.
-    const late = await Promise.all(receiving.map((r) => r.opened.catch(() => null)));
-    for (const inbox of late) if (inbox?.ok && !watchers.includes(inbox.watcher)) watchers.push(inbox.watcher);
-    await Promise.all(watchers.map((w) => w.close()));
+    // Signing out is not part of the test: it goes on after the outcome is known. A receiver the
+    // consumer stopped waiting for (it ended early) still gets closed.
+    void closeAll(receiving, watchers);
   }
+}
+
+async function closeAll(receiving: { opened: Promise<OpenResult> }[], watchers: InboxWatcher[]): Promise<void> {
+  const late = await Promise.all(receiving.map((r) => r.opened.catch(() => null)));
+  for (const inbox of late) if (inbox?.ok && !watchers.includes(inbox.watcher)) watchers.push(inbox.watcher);
+  await Promise.all(watchers.map((w) => w.close().catch(() => {})));
 }
 
 /** The light test: each server is signed in to and left again; no message is sent. */

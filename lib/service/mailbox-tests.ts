@@ -78,11 +78,10 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
   queue.push({ type: "plan", testId: test.id, steps });
   void relaySteps(runChecks(settings, options), queue)
     .then((outcome) => {
+      // Recorded before the answer ends, so the page's history, "Last test", checklist and sign-in
+      // state that load next already show it.
       recordTestEnd(db, actor, test, mailbox.name, outcome);
-      if (request.source === "saved") {
-        noteSignInLost(db, mailbox, outcome);
-        alertOnChange(db, mailbox.id);
-      }
+      if (request.source === "saved") noteSignInLost(db, mailbox, outcome);
       const arrival = outcome.steps.find((s) => s.metrics?.arrivalMs !== undefined)?.metrics?.arrivalMs;
       queue.push({
         type: "done",
@@ -91,6 +90,8 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
         durationMs: outcome.durationMs,
         arrivalMs: arrival ?? null,
       });
+      // The alert is evaluated once the answer's last event has gone out.
+      if (request.source === "saved") setImmediate(() => alertOnChange(db, mailbox.id));
     })
     .catch((error: unknown) => {
       console.error("mailbox test failed unexpectedly:", describeError(error));

@@ -1,6 +1,6 @@
 import "server-only";
 import { and, count, desc, eq, inArray, isNotNull, max, sql } from "drizzle-orm";
-import type { Db, Queryable } from "@/db/client";
+import { type Db, preparedOnce, type Queryable } from "@/db/client";
 import { type MailboxTest, mailboxes, mailboxTests } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/log";
 import { type Actor, actorLabel, actorUserId, assertTenantAccess } from "@/lib/auth/actor";
@@ -18,21 +18,35 @@ export function recordTestStart(
   fingerprint: string,
   mode: MailboxTest["mode"] = "full",
 ): MailboxTest {
-  return db
-    .insert(mailboxTests)
-    .values({
-      ...owner,
-      startedAt: new Date(),
-      outcome: "running",
-      source,
-      mode,
-      triggeredBy: actorLabel(actor),
-      triggeredById: actorUserId(actor),
-      steps: [],
-      credentialFingerprint: fingerprint,
-    })
-    .returning()
-    .get();
+  const insert = preparedOnce(db, "recordTestStart", (q) =>
+    q
+      .insert(mailboxTests)
+      .values({
+        mailboxId: sql.placeholder("mailboxId"),
+        tenantId: sql.placeholder("tenantId"),
+        startedAt: sql.placeholder("startedAt"),
+        outcome: "running",
+        source: sql.placeholder("source"),
+        mode: sql.placeholder("mode"),
+        triggeredBy: sql.placeholder("triggeredBy"),
+        triggeredById: sql.placeholder("triggeredById"),
+        steps: sql.placeholder("steps"),
+        credentialFingerprint: sql.placeholder("fingerprint"),
+      })
+      .returning()
+      .prepare(),
+  );
+  return insert.get({
+    mailboxId: owner.mailboxId,
+    tenantId: owner.tenantId,
+    startedAt: new Date(),
+    source,
+    mode,
+    triggeredBy: actorLabel(actor),
+    triggeredById: actorUserId(actor),
+    steps: [],
+    fingerprint,
+  })!;
 }
 
 export function recordTestEnd(

@@ -9,6 +9,16 @@ import { getEnv } from "@/lib/env";
 import { formatUtc } from "@/lib/format-time";
 import type { Refusal } from "./refusals";
 
+/** What the limits read of a recent test. */
+const RECENT_COLUMNS = {
+  outcome: mailboxTests.outcome,
+  startedAt: mailboxTests.startedAt,
+  source: mailboxTests.source,
+  failureCode: mailboxTests.failureCode,
+  credentialFingerprint: mailboxTests.credentialFingerprint,
+};
+type RecentTest = Pick<MailboxTest, keyof typeof RECENT_COLUMNS>;
+
 const RATE_LIMIT = { perMailbox: 5, perUser: 5, windowMs: 60_000 };
 const CREDENTIAL_COOLDOWN_MS = 15 * 60_000;
 // A test older than this that never finished was cut off (restart); it no longer blocks new tests.
@@ -50,14 +60,19 @@ export function refusalFor(
   now = Date.now(),
 ): Refusal | null {
   const { mailboxId } = owner;
-  const recent = db
-    .select()
-    .from(mailboxTests)
-    .where(
-      and(eq(mailboxTests.mailboxId, mailboxId), gt(mailboxTests.startedAt, new Date(now - CREDENTIAL_COOLDOWN_MS))),
-    )
-    .orderBy(desc(mailboxTests.startedAt))
-    .all();
+  const recent = preparedOnce(db, "recentTestsOfMailbox", (q) =>
+    q
+      .select(RECENT_COLUMNS)
+      .from(mailboxTests)
+      .where(
+        and(
+          eq(mailboxTests.mailboxId, sql.placeholder("mailboxId")),
+          gt(mailboxTests.startedAt, sql.placeholder("since")),
+        ),
+      )
+      .orderBy(desc(mailboxTests.startedAt))
+      .prepare(),
+  ).all({ mailboxId, since: now - CREDENTIAL_COOLDOWN_MS });
   if (recent.some((test) => test.outcome === "running" && test.startedAt.getTime() > now - STALE_TEST_MS)) {
     return { kind: "busy", message: "A test of this mailbox is already running. Wait for it to finish." };
   }
@@ -71,12 +86,18 @@ export function refusalFor(
   }
   const userId = actorUserId(actor);
   if (userId !== null) {
-    const since = new Date(now - RATE_LIMIT.windowMs);
-    const userTests = db
-      .select()
-      .from(mailboxTests)
-      .where(and(eq(mailboxTests.triggeredById, userId), gt(mailboxTests.startedAt, since)))
-      .all();
+    const userTests = preparedOnce(db, "recentTestsOfUser", (q) =>
+      q
+        .select(RECENT_COLUMNS)
+        .from(mailboxTests)
+        .where(
+          and(
+            eq(mailboxTests.triggeredById, sql.placeholder("userId")),
+            gt(mailboxTests.startedAt, sql.placeholder("since")),
+          ),
+        )
+        .prepare(),
+    ).all({ userId, since: now - RATE_LIMIT.windowMs });
     if (userTests.length >= RATE_LIMIT.perUser) {
       const retryAfterSeconds = retryIn(userTests, now);
       const message = `You started ${userTests.length} tests in the last minute. Try again in ${retryAfterSeconds} s.`;
@@ -108,7 +129,7 @@ export function credentialCooldown(db: Queryable, mailboxId: number, fingerprint
   return cooldownFrom(recent, fingerprint, now);
 }
 
-function cooldownFrom(recent: MailboxTest[], fingerprint: string, now: number): Refusal | null {
+function cooldownFrom(recent: RecentTest[], fingerprint: string, now: number): Refusal | null {
   const lockout = recent.find(
     (test) =>
       test.credentialFingerprint === fingerprint && test.failureCode && CREDENTIAL_FAILURES.includes(test.failureCode),
@@ -126,18 +147,24 @@ function cooldownFrom(recent: MailboxTest[], fingerprint: string, now: number): 
 
 function capacityRefusal(db: Queryable, tenantId: number, now: number): Refusal | null {
   const env = getEnv();
-  const running = and(eq(mailboxTests.outcome, "running"), gt(mailboxTests.startedAt, new Date(now - STALE_TEST_MS)));
+  const running = and(eq(mailboxTests.outcome, "running"), gt(mailboxTests.startedAt, sql.placeholder("since")));
+  const since = now - STALE_TEST_MS;
   const inTenant =
-    db
-      .select({ n: count() })
-      .from(mailboxTests)
-      .where(and(running, eq(mailboxTests.tenantId, tenantId)))
-      .get()?.n ?? 0;
+    preparedOnce(db, "runningTestsOfTenant", (q) =>
+      q
+        .select({ n: count() })
+        .from(mailboxTests)
+        .where(and(running, eq(mailboxTests.tenantId, sql.placeholder("tenantId"))))
+        .prepare(),
+    ).get({ since, tenantId })?.n ?? 0;
   if (inTenant >= env.MAX_TESTS_PER_TENANT) {
     const message = `This tenant already has ${inTenant} tests running, the most it may run at once. Try again in a few seconds.`;
     return { kind: "capacity", message, retryAfterSeconds: CAPACITY_RETRY_SECONDS };
   }
-  const everywhere = db.select({ n: count() }).from(mailboxTests).where(running).get()?.n ?? 0;
+  const everywhere =
+    preparedOnce(db, "runningTests", (q) => q.select({ n: count() }).from(mailboxTests).where(running).prepare()).get({
+      since,
+    })?.n ?? 0;
   if (everywhere >= env.MAX_TESTS) {
     const message = "The portal is running as many tests as it may at once. Try again in a few seconds.";
     return { kind: "capacity", message, retryAfterSeconds: CAPACITY_RETRY_SECONDS };
@@ -145,11 +172,11 @@ function capacityRefusal(db: Queryable, tenantId: number, now: number): Refusal 
   return null;
 }
 
-function lastMinute(tests: MailboxTest[], now: number): MailboxTest[] {
+function lastMinute(tests: RecentTest[], now: number): RecentTest[] {
   return tests.filter((test) => test.startedAt.getTime() > now - RATE_LIMIT.windowMs);
 }
 
-function retryIn(tests: MailboxTest[], now: number): number {
+function retryIn(tests: RecentTest[], now: number): number {
   const oldest = Math.min(...tests.map((t) => t.startedAt.getTime()));
   return Math.max(1, Math.ceil((oldest + RATE_LIMIT.windowMs - now) / 1000));
 }

@@ -1,6 +1,6 @@
 import "server-only";
-import { asc, eq } from "drizzle-orm";
-import type { Db, Queryable } from "@/db/client";
+import { asc, eq, sql } from "drizzle-orm";
+import { type Db, preparedOnce, type Queryable } from "@/db/client";
 import { type TenantDirectory, tenantDirectories, tenants } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/log";
 import { type Actor, actorLabel, assertSuperAdmin, type UserActor } from "@/lib/auth/actor";
@@ -19,12 +19,15 @@ export type Directories = { tenantIds: string[]; domains: string[] };
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function directoryEntries(db: Queryable, tenantId: number): TenantDirectory[] {
-  return db
-    .select()
-    .from(tenantDirectories)
-    .where(eq(tenantDirectories.tenantId, tenantId))
-    .orderBy(asc(tenantDirectories.kind), asc(tenantDirectories.value))
-    .all();
+  // Read on every test and every token the API hands out.
+  return preparedOnce(db, "tenantDirectories", (q) =>
+    q
+      .select()
+      .from(tenantDirectories)
+      .where(eq(tenantDirectories.tenantId, sql.placeholder("tenantId")))
+      .orderBy(asc(tenantDirectories.kind), asc(tenantDirectories.value))
+      .prepare(),
+  ).all({ tenantId });
 }
 
 export function allowedDirectories(db: Queryable, tenantId: number): Directories {
