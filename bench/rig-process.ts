@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { fork, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
@@ -48,4 +48,31 @@ export async function benchTenant() {
   const save = (form: Record<string, string>) =>
     createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
   return { db, tenant, save, root };
+}
+
+export type RigMailbox = {
+  user: { upn: string; password: string };
+  settings: import("@/lib/engine/settings").CheckSettings;
+  form: Record<string, string>;
+};
+export type RigInProcess = { authorityHost: string; allowlist: string[]; ip: string; mailboxes: RigMailbox[] };
+
+/** The rig in a child process (bench/rig-child.ts) with `users` users ready; call stop() at the end. */
+export async function startRigProcess(users: number): Promise<RigInProcess & { stop(): Promise<void> }> {
+  const child = fork(path.join(import.meta.dirname, "rig-child.ts"), [String(users)], {
+    execArgv: process.execArgv,
+    stdio: "inherit",
+  });
+  const info = await new Promise<RigInProcess>((resolve, reject) => {
+    child.once("message", (message) => resolve(message as RigInProcess));
+    child.once("exit", (code) => reject(new Error(`the rig process ended (${code})`)));
+  });
+  return {
+    ...info,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once("exit", () => resolve());
+        child.disconnect();
+      }),
+  };
 }
