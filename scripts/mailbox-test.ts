@@ -35,6 +35,8 @@ if (!json) say(`Testing mailbox ${mailbox.id} "${mailbox.name}" (${mailbox.login
 const result = await testToEnd(started, { id: mailbox.id, name: mailbox.name, tenant: slug }, (step) => {
   if (!json) printStep(step);
 });
+// The alert a change of state raises, and its delivery, before the database is closed.
+await started.settled;
 closeDb();
 if (json) say(JSON.stringify(result, null, 2));
 else say(result.ok ? `\nAll steps passed in ${(result.durationMs / 1000).toFixed(1)} s.` : "\nThe test failed.");

@@ -21,7 +21,16 @@ export type TestEvent =
   | { type: "done"; testId: number; ok: boolean; durationMs: number; arrivalMs: number | null };
 
 export type StartedTest =
-  | { ok: true; testId: number; events: AsyncIterable<TestEvent> }
+  | {
+      ok: true;
+      testId: number;
+      events: AsyncIterable<TestEvent>;
+      /**
+       * Settles once what follows the answer is done too: the alert evaluation and its deliveries.
+       * A short-lived process (the command line) waits for it before it closes the database.
+       */
+      settled: Promise<void>;
+    }
   | { ok: false; refusal: Refusal };
 
 export type TestRequest = {
@@ -76,7 +85,7 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
   const queue = new EventQueue<TestEvent>();
   const steps = plannedSteps(settings).map((name) => ({ name, label: STEP_LABELS[name] }));
   queue.push({ type: "plan", testId: test.id, steps });
-  void relaySteps(runChecks(settings, options), queue)
+  const settled = relaySteps(runChecks(settings, options), queue)
     .then((outcome) => {
       // Recorded before the answer ends, so the page's history, "Last test", checklist and sign-in
       // state that load next already show it.
@@ -90,16 +99,22 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
         durationMs: outcome.durationMs,
         arrivalMs: arrival ?? null,
       });
-      // The alert is evaluated once the answer's last event has gone out.
-      if (request.source === "saved") setImmediate(() => alertOnChange(db, mailbox.id));
+      return true;
     })
     .catch((error: unknown) => {
       console.error("mailbox test failed unexpectedly:", describeError(error));
       recordTestEnd(db, actor, test, mailbox.name, { ok: false, durationMs: 0, steps: [] });
       queue.push({ type: "done", testId: test.id, ok: false, durationMs: 0, arrivalMs: null });
+      return false;
     })
-    .finally(() => queue.end());
-  return { ok: true, testId: test.id, events: queue };
+    .finally(() => queue.end())
+    // The alert is evaluated once the answer's last event has gone out.
+    .then(async (recorded) => {
+      if (!recorded || request.source !== "saved") return;
+      await new Promise((resolve) => setImmediate(resolve));
+      await alertOnChange(db, mailbox.id);
+    });
+  return { ok: true, testId: test.id, events: queue, settled };
 }
 
 /**
@@ -107,14 +122,14 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
  * now, and its deliveries go out at once (the monitoring sweep retries what fails). The alert's
  * conditional write keeps it to one per change when a sweep evaluates at the same moment.
  */
-function alertOnChange(db: Db, mailboxId: number): void {
+async function alertOnChange(db: Db, mailboxId: number): Promise<void> {
   try {
     if (evaluateAlerts(db, Date.now(), mailboxId) === 0) return;
   } catch (error) {
     console.error("alert evaluation failed:", describeError(error));
     return;
   }
-  void deliverDueAlertsAndLog(db).catch((error: unknown) =>
+  await deliverDueAlertsAndLog(db).catch((error: unknown) =>
     console.error("alert delivery failed:", describeError(error)),
   );
 }

@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mailboxTests } from "@/db/schema";
+import { alerts, mailboxes, mailboxTests } from "@/db/schema";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { appDb, seedWorld } from "../support/db";
@@ -102,6 +103,18 @@ describe("npm run mailbox:test", () => {
     expect(run.stdout).toContain("code:       AADSTS50126");
     expect(run.stdout).toContain("setup step: password");
     expect(run.stdout).not.toContain("not-the-password");
+    // The failure's alert is raised by the command line itself, before it closes the database.
+    const db = appDb();
+    const broken = db.select().from(mailboxes).where(eq(mailboxes.name, "Broken")).get()!;
+    expect(
+      db
+        .select()
+        .from(alerts)
+        .where(eq(alerts.mailboxId, broken.id))
+        .all()
+        .map((a) => a.kind),
+    ).toEqual(["failing"]);
+    expect(run.stderr).not.toContain("alert evaluation failed");
   });
 
   it("records its tests in the mailbox's history, and respects the credential cool-down", async () => {
