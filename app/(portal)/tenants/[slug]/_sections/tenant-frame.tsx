@@ -1,4 +1,5 @@
 import Link from "next/link";
+import { TabBar } from "@/app/_components/tab-bar";
 import type { Db } from "@/db/client";
 import { getDb } from "@/db/client";
 import type { Tenant } from "@/db/schema";
@@ -58,18 +59,7 @@ export function TenantFrame({
       <p className="muted">
         Slug <code>{tenant.slug}</code>
       </p>
-      <nav aria-label="Tenant" className="tabs">
-        {TENANT_TABS.map((tab) => (
-          <Link
-            prefetch={false}
-            key={tab.path}
-            href={tenantTabHref(tenant.slug, tab.path)}
-            aria-current={tab.path === current ? "page" : undefined}
-          >
-            {tab.label}
-          </Link>
-        ))}
-      </nav>
+      <TabBar label="Tenant" base={tenantTabHref(tenant.slug, "")} tabs={TENANT_TABS} current={current} />
       {children}
     </>
   );

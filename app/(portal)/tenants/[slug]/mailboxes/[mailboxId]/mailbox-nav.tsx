@@ -1,9 +1,10 @@
 import Link from "next/link";
+import { TabBar } from "@/app/_components/tab-bar";
 
 const TABS = [
-  { href: "", label: "Settings and test" },
-  { href: "/tests", label: "Test history" },
-  { href: "/setup", label: "Setup checklist" },
+  { path: "", label: "Settings and test" },
+  { path: "/tests", label: "Test history" },
+  { path: "/setup", label: "Setup checklist" },
 ];
 
 export function MailboxNav({
@@ -22,18 +23,7 @@ export function MailboxNav({
           {tenant.name}
         </Link>
       </p>
-      <nav aria-label="Mailbox" className="tabs">
-        {TABS.map((tab) => (
-          <Link
-            prefetch={false}
-            key={tab.href}
-            href={`${base}${tab.href}`}
-            aria-current={tab.href === current ? "page" : undefined}
-          >
-            {tab.label}
-          </Link>
-        ))}
-      </nav>
+      <TabBar label="Mailbox" base={base} tabs={TABS} current={current} />
     </>
   );
 }
