@@ -60,19 +60,7 @@ export function refusalFor(
   now = Date.now(),
 ): Refusal | null {
   const { mailboxId } = owner;
-  const recent = preparedOnce(db, "recentTestsOfMailbox", (q) =>
-    q
-      .select(RECENT_COLUMNS)
-      .from(mailboxTests)
-      .where(
-        and(
-          eq(mailboxTests.mailboxId, sql.placeholder("mailboxId")),
-          gt(mailboxTests.startedAt, sql.placeholder("since")),
-        ),
-      )
-      .orderBy(desc(mailboxTests.startedAt))
-      .prepare(),
-  ).all({ mailboxId, since: now - CREDENTIAL_COOLDOWN_MS });
+  const recent = recentTests(db, "mailboxId", mailboxId, now - CREDENTIAL_COOLDOWN_MS);
   if (recent.some((test) => test.outcome === "running" && test.startedAt.getTime() > now - STALE_TEST_MS)) {
     return { kind: "busy", message: "A test of this mailbox is already running. Wait for it to finish." };
   }
@@ -86,18 +74,7 @@ export function refusalFor(
   }
   const userId = actorUserId(actor);
   if (userId !== null) {
-    const userTests = preparedOnce(db, "recentTestsOfUser", (q) =>
-      q
-        .select(RECENT_COLUMNS)
-        .from(mailboxTests)
-        .where(
-          and(
-            eq(mailboxTests.triggeredById, sql.placeholder("userId")),
-            gt(mailboxTests.startedAt, sql.placeholder("since")),
-          ),
-        )
-        .prepare(),
-    ).all({ userId, since: now - RATE_LIMIT.windowMs });
+    const userTests = recentTests(db, "triggeredById", userId, now - RATE_LIMIT.windowMs);
     if (userTests.length >= RATE_LIMIT.perUser) {
       const retryAfterSeconds = retryIn(userTests, now);
       const message = `You started ${userTests.length} tests in the last minute. Try again in ${retryAfterSeconds} s.`;
@@ -145,16 +122,30 @@ function cooldownFrom(recent: RecentTest[], fingerprint: string, now: number): R
   return { kind: "cooldown", message, retryAfterSeconds };
 }
 
+/** Tests still running that started after the placeholder `since`. */
+const RUNNING_SINCE = and(eq(mailboxTests.outcome, "running"), gt(mailboxTests.startedAt, sql.placeholder("since")));
+
+/** The tests one mailbox or one user started after `since`, newest first. */
+function recentTests(db: Queryable, by: "mailboxId" | "triggeredById", id: number, since: number): RecentTest[] {
+  return preparedOnce(db, `recentTestsBy:${by}`, (q) =>
+    q
+      .select(RECENT_COLUMNS)
+      .from(mailboxTests)
+      .where(and(eq(mailboxTests[by], sql.placeholder("id")), gt(mailboxTests.startedAt, sql.placeholder("since"))))
+      .orderBy(desc(mailboxTests.startedAt))
+      .prepare(),
+  ).all({ id, since });
+}
+
 function capacityRefusal(db: Queryable, tenantId: number, now: number): Refusal | null {
   const env = getEnv();
-  const running = and(eq(mailboxTests.outcome, "running"), gt(mailboxTests.startedAt, sql.placeholder("since")));
   const since = now - STALE_TEST_MS;
   const inTenant =
     preparedOnce(db, "runningTestsOfTenant", (q) =>
       q
         .select({ n: count() })
         .from(mailboxTests)
-        .where(and(running, eq(mailboxTests.tenantId, sql.placeholder("tenantId"))))
+        .where(and(RUNNING_SINCE, eq(mailboxTests.tenantId, sql.placeholder("tenantId"))))
         .prepare(),
     ).get({ since, tenantId })?.n ?? 0;
   if (inTenant >= env.MAX_TESTS_PER_TENANT) {
@@ -162,7 +153,9 @@ function capacityRefusal(db: Queryable, tenantId: number, now: number): Refusal 
     return { kind: "capacity", message, retryAfterSeconds: CAPACITY_RETRY_SECONDS };
   }
   const everywhere =
-    preparedOnce(db, "runningTests", (q) => q.select({ n: count() }).from(mailboxTests).where(running).prepare()).get({
+    preparedOnce(db, "runningTests", (q) =>
+      q.select({ n: count() }).from(mailboxTests).where(RUNNING_SINCE).prepare(),
+    ).get({
       since,
     })?.n ?? 0;
   if (everywhere >= env.MAX_TESTS) {
