@@ -19,37 +19,16 @@ type Measure = { firstMs: number; allMs: number; serverMs: number; checksMs: num
 
 async function bench(): Promise<void> {
   const { startRig } = await import("../tests/support/rig/rig");
-  const { startPortal } = await import("../tests/support/portal");
+  const { startRigPortal } = await import("../tests/support/rig-portal");
   const { launchBrowser, signInWith } = await import("../tests/support/browser");
   const rig = await startRig();
-  const secrets = {
-    AUTH_SECRET: randomBytes(32).toString("base64"),
-    SECRETS_KEYS: `bench:${randomBytes(32).toString("base64")}`,
-  };
-  const portal = await startPortal({
-    ...secrets,
-    ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,
-    MAIL_ALLOW_PRIVATE: rig.allowlist.join(","),
-    MONITOR: "off",
-  });
-  Object.assign(process.env, secrets, { DATABASE_URL: `file:${portal.dataDir}/navigator-mail.db` });
+  const { portal, db, root } = await startRigPortal(rig, { MONITOR: "off" });
   const browser = await launchBrowser();
   try {
-    const { getDb } = await import("@/db/client");
     const { createTenant } = await import("@/lib/tenants/queries");
     const { createMailbox } = await import("@/lib/mailbox/save");
     const { saveMailboxSchema } = await import("@/lib/mailbox/schema");
     const { createUser } = await import("@/lib/users/queries");
-    const db = getDb();
-    const root = {
-      kind: "user" as const,
-      id: 1,
-      email: portal.admin.email,
-      name: "Administrator",
-      role: "super_admin" as const,
-      tenantId: null,
-      mustChangePassword: false,
-    };
     const tenant = createTenant(db, root, { name: "Bench", slug: "bench" });
     const pages: Page[] = [];
     for (let u = 0; u < USERS; u++) {
@@ -93,6 +72,7 @@ async function bench(): Promise<void> {
     }
   } finally {
     await browser.close();
+    db.$client.close();
     await portal.stop();
     await rig.stop();
   }
