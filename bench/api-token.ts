@@ -43,11 +43,11 @@ async function bench(): Promise<void> {
       tenantId: null,
       mustChangePassword: false,
     };
-    const tenant = createTenant(db, root, { name: "Bench", slug: "bench" });
+    const tenant = await createTenant(db, root, { name: "Bench", slug: "bench" });
     const user = rig.addUser();
     const form = rig.mailboxForm(user, { name: "Invoices" });
-    const mailbox = createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
-    const { key } = createApiKey(db, root, {
+    const mailbox = await createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
+    const { key } = await createApiKey(db, root, {
       tenantId: tenant.id,
       name: "Bench",
       scopes: ["tokens:issue"],

@@ -29,7 +29,7 @@ async function bench(): Promise<void> {
     const { createMailbox } = await import("@/lib/mailbox/save");
     const { saveMailboxSchema } = await import("@/lib/mailbox/schema");
     const { createUser } = await import("@/lib/users/queries");
-    const tenant = createTenant(db, root, { name: "Bench", slug: "bench" });
+    const tenant = await createTenant(db, root, { name: "Bench", slug: "bench" });
     const pages: Page[] = [];
     for (let u = 0; u < USERS; u++) {
       const email = `bench-${u}@navigator.test`;
@@ -45,7 +45,7 @@ async function bench(): Promise<void> {
     for (let i = 0; i < RUNS + 1; i++) {
       const page = pages[i % USERS]!;
       const form = rig.mailboxForm(rig.addUser(), { name: `Bench ${i}` });
-      const mailbox = createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
+      const mailbox = await createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
       await page.goto(`${portal.url}/tenants/bench/mailboxes/${mailbox.id}`, { waitUntil: "networkidle" });
       const first = await clickAndMeasure(page);
       await page.waitForLoadState("networkidle");

@@ -32,18 +32,20 @@ async function bench(): Promise<void> {
   const { startMailboxTest, testToEnd } = await import("@/lib/service/mailbox-tests");
   const { db, tenant, save } = await benchTenant();
   try {
-    const boxes = rig.mailboxes.map(({ user, settings, form }, i) => ({
-      user,
-      mailbox: save({ ...form, name: `Bench ${i}` }),
-      bare: bareClient(user, settings),
-    }));
+    const boxes = await Promise.all(
+      rig.mailboxes.map(async ({ user, settings, form }, i) => ({
+        user,
+        mailbox: await save({ ...form, name: `Bench ${i}` }),
+        bare: bareClient(user, settings),
+      })),
+    );
 
     /** One test as the button runs it; the server time ends when the last event is sent. */
     async function portalTest(box: (typeof boxes)[number]) {
       takeMarks();
       takeSqliteMs();
       const started = performance.now();
-      const test = startMailboxTest(db, SYSTEM_ACTORS.cli, {
+      const test = await startMailboxTest(db, SYSTEM_ACTORS.cli, {
         tenantId: tenant.id,
         mailboxId: box.mailbox.id,
         source: "saved",

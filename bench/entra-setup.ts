@@ -29,9 +29,9 @@ async function bench(): Promise<void> {
     let inputs = 0;
     for (let run = 1; run <= RUNS; run++) {
       const admin = rig.addUser({ roles: ["Application Administrator"] });
-      const tenant = createTenant(db, root, { name: `Bench ${run}`, slug: `bench-${run}` });
+      const tenant = await createTenant(db, root, { name: `Bench ${run}`, slug: `bench-${run}` });
       const form = rig.mailboxForm(rig.addUser(), { name: "Orders", azureClientId: "", azureTenantId: "" });
-      const mailbox = createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
+      const mailbox = await createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
       await page.goto(`${portal.url}/tenants/${tenant.slug}/mailboxes/${mailbox.id}`);
       await page.getByLabel("App name").fill(`Navigator Mail bench ${run}`);
       inputs = 1; // the app name; the domain is filled in from the Login

@@ -63,30 +63,32 @@ async function bench(): Promise<void> {
     const { SYSTEM_ACTORS } = await import("@/lib/auth/actor");
 
     // Four mailboxes per tenant, as MAX_TESTS_PER_TENANT allows four at once; monitoring off until measured.
-    const add = (slug: string, count: number) => {
-      const tenant = createTenant(db, root, { name: slug, slug });
-      db.update(tenants).set({ monitorLight: "off", monitorFull: "off" }).where(eq(tenants.id, tenant.id)).run();
-      return Array.from({ length: count }, (_, i) =>
-        createMailbox(
-          db,
-          root,
-          saveMailboxSchema.parse({
-            tenantId: String(tenant.id),
-            ...rig.mailboxForm(rig.addUser(), { name: `Box ${i}` }),
-          }),
+    const add = async (slug: string, count: number) => {
+      const tenant = await createTenant(db, root, { name: slug, slug });
+      await db.update(tenants).set({ monitorLight: "off", monitorFull: "off" }).where(eq(tenants.id, tenant.id));
+      return await Promise.all(
+        Array.from({ length: count }, (_, i) =>
+          createMailbox(
+            db,
+            root,
+            saveMailboxSchema.parse({
+              tenantId: String(tenant.id),
+              ...rig.mailboxForm(rig.addUser(), { name: `Box ${i}` }),
+            }),
+          ),
         ),
       );
     };
     const seeded = performance.now();
-    for (let t = 0; t < MAILBOXES / 4; t++) add(`sweep-${t}`, 4);
-    const singles = add("single", SINGLES);
+    for (let t = 0; t < MAILBOXES / 4; t++) await add(`sweep-${t}`, 4);
+    const singles = await add("single", SINGLES);
     console.log(`seeded ${MAILBOXES} mailboxes in ${Math.round(performance.now() - seeded)} ms`);
 
     const singleTests = async () => {
       const times: number[] = [];
       for (const box of singles) {
         const started = performance.now();
-        const test = startMailboxTest(db, SYSTEM_ACTORS.cli, {
+        const test = await startMailboxTest(db, SYSTEM_ACTORS.cli, {
           tenantId: box.tenantId,
           mailboxId: box.id,
           source: "saved",
@@ -112,14 +114,19 @@ async function bench(): Promise<void> {
     const idle: number[] = [];
     for (let i = 0; i < 100; i++) idle.push(await timePage());
 
-    const finishedSince = (since: Date) =>
-      db
-        .select({ n: sql<number>`count(*)`, first: sql<number>`min(started_at)`, last: sql<number>`max(finished_at)` })
-        .from(mailboxTests)
-        .where(
-          sql`${mailboxTests.triggeredBy} = 'scheduler' AND ${mailboxTests.startedAt} >= ${since.getTime()} AND ${mailboxTests.outcome} <> 'running'`,
-        )
-        .get()!;
+    const finishedSince = async (since: Date) =>
+      (
+        await db
+          .select({
+            n: sql<number>`count(*)`,
+            first: sql<number>`min(started_at)`,
+            last: sql<number>`max(finished_at)`,
+          })
+          .from(mailboxTests)
+          .where(
+            sql`${mailboxTests.triggeredBy} = 'scheduler' AND ${mailboxTests.startedAt} >= ${since.getTime()} AND ${mailboxTests.outcome} <> 'running'`,
+          )
+      )[0]!;
     const ratios: number[] = [];
     const rss: number[] = [];
     const during: number[] = [];
@@ -127,26 +134,27 @@ async function bench(): Promise<void> {
       const single = await singleTests();
       const since = new Date();
       if (sweep === 1) {
-        db.update(tenants).set({ monitorFull: "daily" }).where(like(tenants.slug, "sweep-%")).run();
+        await db.update(tenants).set({ monitorFull: "daily" }).where(like(tenants.slug, "sweep-%"));
       } else {
         // A day later: every full test is due again.
-        db.update(mailboxes)
+        await db
+          .update(mailboxes)
           .set({ lastMonitorFullAt: new Date(Date.now() - 25 * 3_600_000) })
-          .where(sql`${mailboxes.tenantId} IN (SELECT id FROM tenants WHERE slug LIKE 'sweep-%')`)
-          .run();
+          .where(sql`${mailboxes.tenantId} IN (SELECT id FROM tenants WHERE slug LIKE 'sweep-%')`);
       }
-      while (finishedSince(since).n < MAILBOXES) during.push(await timePage());
-      const done = finishedSince(since);
+      while ((await finishedSince(since)).n < MAILBOXES) during.push(await timePage());
+      const done = await finishedSince(since);
       const sweepMs = done.last - done.first;
       const expected = (MAILBOXES / CONCURRENCY) * single;
       ratios.push(sweepMs / expected);
       await new Promise((resolve) => setTimeout(resolve, 3000));
       rss.push(serverRssMiB(portal.pid));
-      const failed = db
-        .select({ n: sql<number>`count(*)` })
-        .from(mailboxTests)
-        .where(sql`${mailboxTests.startedAt} >= ${since.getTime()} AND ${mailboxTests.outcome} = 'failed'`)
-        .get()!.n;
+      const failed = (
+        await db
+          .select({ n: sql<number>`count(*)` })
+          .from(mailboxTests)
+          .where(sql`${mailboxTests.startedAt} >= ${since.getTime()} AND ${mailboxTests.outcome} = 'failed'`)
+      )[0]!.n;
       console.log(
         `sweep ${sweep}: ${MAILBOXES} tests (${failed} failed) in ${(sweepMs / 1000).toFixed(1)} s; ` +
           `median single test ${single.toFixed(0)} ms → ${MAILBOXES}/${CONCURRENCY} × single = ${(expected / 1000).toFixed(1)} s; ` +

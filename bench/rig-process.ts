@@ -44,7 +44,7 @@ export async function benchTenant() {
     tenantId: null,
     mustChangePassword: false,
   };
-  const tenant = createTenant(db, root, { name: "Bench", slug: "bench" });
+  const tenant = await createTenant(db, root, { name: "Bench", slug: "bench" });
   const save = (form: Record<string, string>) =>
     createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
   return { db, tenant, save, root };

@@ -36,7 +36,7 @@ export async function startSeededPortal(): Promise<SeededPortal> {
       const { createMailbox } = await import("@/lib/mailbox/save");
       const { mailboxInput } = await import("../tests/support/mailbox");
       const db = getDb();
-      const tenant = createTenant(db, root, { name: slug, slug });
+      const tenant = await createTenant(db, root, { name: slug, slug });
       let lastMailboxId = 0;
       for (let i = 0; i < count; i++) {
         const input = mailboxInput(tenant.id, {
@@ -44,7 +44,7 @@ export async function startSeededPortal(): Promise<SeededPortal> {
           login: `box${i}@contoso.com`,
           password: `pw-${i}-long-enough`,
         });
-        lastMailboxId = createMailbox(db, root, input).id;
+        lastMailboxId = (await createMailbox(db, root, input)).id;
       }
       return { lastMailboxId };
     },

@@ -29,10 +29,10 @@ await createUser(db, null, { email, name: "Bench", role: "super_admin", tenantId
 async function timeSignIns(hashFor: () => Promise<string>): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < RUNS + 1; i++) {
-    db.update(users)
+    await db
+      .update(users)
       .set({ passwordHash: await hashFor() })
-      .where(eq(users.email, email))
-      .run();
+      .where(eq(users.email, email));
     const started = performance.now();
     const result = await signInWithPassword(db, email, password, { client: `bench-${i}` });
     const elapsed = performance.now() - started;

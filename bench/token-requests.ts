@@ -20,12 +20,12 @@ async function bench(): Promise<void> {
   const { db, tenant, save, root } = await benchTenant();
   try {
     const user = rig.addUser();
-    const password = save(rig.mailboxForm(user, { name: "Password" }));
+    const password = await save(rig.mailboxForm(user, { name: "Password" }));
 
     const secret = "bench-app-only-client-secret";
     const mailbox = rig.addUser().upn;
     const { clientId } = rig.addAppOnlyApp({ secrets: [{ value: secret }] }, [mailbox]);
-    const appOnly = save({
+    const appOnly = await save({
       ...rig.mailboxForm({ upn: mailbox, password: "" }, { name: "App-only", type: "smtp", azureClientId: clientId }),
       signInMethod: "app",
       clientSecret: secret,
@@ -33,7 +33,7 @@ async function bench(): Promise<void> {
     });
 
     const deviceUser = rig.addUser({ mfa: "required" });
-    const device = save(rig.mailboxForm(deviceUser, { name: "Device", password: "", signInMethod: "device" }));
+    const device = await save(rig.mailboxForm(deviceUser, { name: "Device", password: "", signInMethod: "device" }));
     const ref = { tenantId: tenant.id, mailboxId: device.id };
 
     // "Sign in with Microsoft": from the press to the code on the page is one service call.
@@ -43,10 +43,10 @@ async function bench(): Promise<void> {
       const started = await startDeviceSignIn(db, root, ref);
       codeMs.push(performance.now() - pressed);
       if (!started.ok || !started.signIn.userCode) throw new Error("no code shown");
-      if (i < 6) cancelDeviceSignIn(db, root, ref, started.signIn.id);
+      if (i < 6) await cancelDeviceSignIn(db, root, ref, started.signIn.id);
       else {
         rig.entra.approveDeviceCode(started.signIn.userCode, deviceUser.upn);
-        while (getDeviceSignIn(db, root, ref, started.signIn.id).status !== "succeeded")
+        while ((await getDeviceSignIn(db, root, ref, started.signIn.id)).status !== "succeeded")
           await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
@@ -76,7 +76,7 @@ async function bench(): Promise<void> {
   async function oneTest(mailboxId: number): Promise<{ requests: number; ms: number; ok: boolean }> {
     const before = rig.entra.tokenRequests();
     const started = performance.now();
-    const test = startMailboxTest(db, SYSTEM_ACTORS.cli, { tenantId: tenant.id, mailboxId, source: "saved" });
+    const test = await startMailboxTest(db, SYSTEM_ACTORS.cli, { tenantId: tenant.id, mailboxId, source: "saved" });
     if (!test.ok) throw new Error(test.refusal.message);
     let ok = false;
     for await (const event of test.events) if (event.type === "done") ok = event.ok;

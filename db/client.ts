@@ -1,4 +1,5 @@
 import "server-only";
+import { AsyncLocalStorage } from "node:async_hooks";
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -18,13 +19,7 @@ export function openDatabase(file: string): Db {
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("synchronous = NORMAL");
-  const db = drizzle(sqlite, { schema });
-  // Every transaction takes the write lock when it begins (BEGIN IMMEDIATE). A deferred one that read
-  // and then wrote would fail with SQLITE_BUSY, without waiting, whenever another process (a second
-  // portal, the scheduler of another, the command line) had written in between.
-  const transaction = db.transaction.bind(db);
-  db.transaction = ((run, config) => transaction(run, { behavior: "immediate", ...config })) as Db["transaction"];
-  return db;
+  return drizzle(sqlite, { schema });
 }
 
 /**
@@ -62,9 +57,48 @@ export function closeDb(): void {
   globalForDb.navigatorDb = undefined;
 }
 
-export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+/** A transaction: the same queries as the connection, inside `transaction()`. */
+export type Tx = Db;
 /** Either the connection or a transaction on it. */
 export type Queryable = Db | Tx;
+
+const openTransaction = new AsyncLocalStorage<Db>();
+const transactionQueue = new WeakMap<Db, Promise<void>>();
+
+/**
+ * Runs `work` in one write transaction and returns what it returns; an error rolls everything back.
+ * On SQLite the transaction takes the write lock when it begins (BEGIN IMMEDIATE): a deferred one that
+ * read and then wrote would fail with SQLITE_BUSY, without waiting, whenever another process (a second
+ * portal, the command line) had written in between. The process has one connection, so its
+ * transactions take turns; a `transaction()` inside another joins it. The work does database work only,
+ * never network I/O, so a turn is short.
+ */
+export async function transaction<T>(db: Queryable, work: (tx: Tx) => Promise<T>): Promise<T> {
+  if (openTransaction.getStore() === db) return work(db);
+  const before = transactionQueue.get(db) ?? Promise.resolve();
+  let done = () => {};
+  const turn = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  transactionQueue.set(
+    db,
+    before.then(() => turn),
+  );
+  await before;
+  try {
+    db.$client.exec("BEGIN IMMEDIATE");
+    try {
+      const result = await openTransaction.run(db, () => work(db));
+      db.$client.exec("COMMIT");
+      return result;
+    } catch (error) {
+      if (db.$client.inTransaction) db.$client.exec("ROLLBACK");
+      throw error;
+    }
+  } finally {
+    done();
+  }
+}
 
 const statements = new WeakMap<object, Map<string, unknown>>();
 

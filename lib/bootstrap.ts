@@ -15,7 +15,7 @@ export async function ensureFirstAdmin(
   db: Db,
   env: Pick<Env, "FIRST_ADMIN_EMAIL" | "FIRST_ADMIN_PASSWORD">,
 ): Promise<FirstAdmin | null> {
-  if (countUsers(db) > 0) return null;
+  if ((await countUsers(db)) > 0) return null;
   const email = (env.FIRST_ADMIN_EMAIL ?? DEFAULT_FIRST_ADMIN_EMAIL).toLowerCase();
   const password = env.FIRST_ADMIN_PASSWORD ?? generatePassword();
   const generatedPassword = env.FIRST_ADMIN_PASSWORD === undefined;
@@ -27,6 +27,6 @@ export async function ensureFirstAdmin(
     password,
   });
   // A password printed to a terminal or a log is no longer secret: it must be replaced at the first sign-in.
-  if (generatedPassword) db.update(users).set({ mustChangePassword: true }).where(eq(users.id, admin.id)).run();
+  if (generatedPassword) await db.update(users).set({ mustChangePassword: true }).where(eq(users.id, admin.id));
   return { email, password, generatedPassword };
 }

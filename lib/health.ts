@@ -5,12 +5,12 @@ import { describeError } from "@/lib/errors";
 
 export type Health = { ok: boolean; database: { status: "ok" | "error"; latencyMs: number; error?: string } };
 
-export function checkHealth(open: () => Db): Health {
+export async function checkHealth(open: () => Db): Promise<Health> {
   const started = performance.now();
   try {
     const db = open();
     const at = new Date();
-    db.insert(healthChecks).values({ id: 1, at }).onConflictDoUpdate({ target: healthChecks.id, set: { at } }).run();
+    await db.insert(healthChecks).values({ id: 1, at }).onConflictDoUpdate({ target: healthChecks.id, set: { at } });
     return { ok: true, database: { status: "ok", latencyMs: elapsed(started) } };
   } catch (error) {
     // SQLite's own message and code name the problem (read-only, locked, not a database) without secrets.

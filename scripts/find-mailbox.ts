@@ -11,18 +11,18 @@ export function mailboxArguments(args: string[]): { target: string | undefined; 
 }
 
 /** The one mailbox a command names, or the reason it names none (unknown, or a name in several tenants). */
-export function findMailbox(
+export async function findMailbox(
   db: Db,
   target: string,
   tenantSlug: string | undefined,
-): { ok: true; mailbox: Mailbox; tenantSlug: string } | { ok: false; problem: string } {
-  const matches = db
-    .select({ mailbox: mailboxes, tenantSlug: tenants.slug })
-    .from(mailboxes)
-    .innerJoin(tenants, eq(mailboxes.tenantId, tenants.id))
-    .where(or(eq(mailboxes.id, Number(target) || -1), sql`lower(${mailboxes.name}) = lower(${target})`))
-    .all()
-    .filter((m) => !tenantSlug || m.tenantSlug === tenantSlug);
+): Promise<{ ok: true; mailbox: Mailbox; tenantSlug: string } | { ok: false; problem: string }> {
+  const matches = (
+    await db
+      .select({ mailbox: mailboxes, tenantSlug: tenants.slug })
+      .from(mailboxes)
+      .innerJoin(tenants, eq(mailboxes.tenantId, tenants.id))
+      .where(or(eq(mailboxes.id, Number(target) || -1), sql`lower(${mailboxes.name}) = lower(${target})`))
+  ).filter((m) => !tenantSlug || m.tenantSlug === tenantSlug);
   if (matches.length === 0) {
     return { ok: false, problem: `no mailbox "${target}"${tenantSlug ? ` in tenant ${tenantSlug}` : ""}` };
   }

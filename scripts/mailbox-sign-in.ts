@@ -16,7 +16,7 @@ if (!target) usage("name the mailbox to sign in (its id or its name)");
 loadLaunchEnv();
 const db = getDb();
 migrateDatabase(db);
-const found = findMailbox(db, target, tenantSlug);
+const found = await findMailbox(db, target, tenantSlug);
 if (!found.ok) usage(found.problem);
 const { mailbox } = found;
 const ref = { tenantId: mailbox.tenantId, mailboxId: mailbox.id };
@@ -36,7 +36,7 @@ if (view.userCode) {
 let said = view.waiting;
 while (view.status === "pending" || view.status === "starting") {
   await new Promise((resolve) => setTimeout(resolve, 2_000));
-  view = getDeviceSignIn(db, SYSTEM_ACTORS.cliSignIn, ref, view.id);
+  view = await getDeviceSignIn(db, SYSTEM_ACTORS.cliSignIn, ref, view.id);
   if (view.waiting && view.waiting !== said) say(`  ${view.waiting}`);
   said = view.waiting;
 }

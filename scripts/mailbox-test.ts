@@ -17,12 +17,12 @@ if (!target) usage("name the mailbox to test (its id or its name)");
 loadLaunchEnv();
 const db = getDb();
 migrateDatabase(db);
-const found = findMailbox(db, target, tenantSlug);
+const found = await findMailbox(db, target, tenantSlug);
 if (!found.ok) usage(found.problem);
 const { mailbox, tenantSlug: slug } = found;
 
 // Runs like the portal's button, so the test lands in the mailbox's history and audit log.
-const started = startMailboxTest(db, SYSTEM_ACTORS.cli, {
+const started = await startMailboxTest(db, SYSTEM_ACTORS.cli, {
   tenantId: mailbox.tenantId,
   mailboxId: mailbox.id,
   source: "saved",

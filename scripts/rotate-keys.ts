@@ -6,7 +6,7 @@ import { loadLaunchEnv } from "./launch-env";
 const env = loadLaunchEnv();
 const db = getDb();
 migrateDatabase(db);
-const report = resealAll(db);
+const report = await resealAll(db);
 closeDb();
 console.log(
   `Active key: ${env.SECRETS_KEYS[0]!.id}. Re-sealed ${report.resealed} secret(s); ${report.current} already used the active key.`,

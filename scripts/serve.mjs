@@ -18,7 +18,7 @@ await app.prepare();
 
 const server = http.createServer((request, response) => {
   request.headers[CLIENT_HEADER] = clientAddress(request);
-  handle(request, response);
+  void handle(request, response);
 });
 // The development server's live reload runs over a WebSocket.
 if (dev) server.on("upgrade", app.getUpgradeHandler());

@@ -162,3 +162,23 @@ describe("one Next.js runtime", () => {
     expect([...outside, ...server, ...proxyAnswers].map((file) => path.relative(root, file))).toEqual([]);
   });
 });
+
+describe("the data layer", () => {
+  const code = ["lib", "app", "scripts"].flatMap((dir) => sourceFiles(path.join(root, dir)));
+
+  it("runs every query asynchronously, so one code path serves every database driver", () => {
+    // better-sqlite3's synchronous calls (`.all()`, `.get()`, `.run()`, `db.transaction(...)`) exist on no
+    // asynchronous driver; a query is awaited, and a transaction goes through `transaction()` in db/client.
+    const sync = code.flatMap((file) =>
+      fs
+        .readFileSync(file, "utf8")
+        .split("\n")
+        .flatMap((line, i) =>
+          /\.(all|get|run)\(\)|\b(db|tx)\.transaction\(|\$client\.transaction\(/.test(line)
+            ? [`${path.relative(root, file)}:${i + 1}: ${line.trim()}`]
+            : [],
+        ),
+    );
+    expect(sync).toEqual([]);
+  });
+});

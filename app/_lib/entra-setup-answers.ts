@@ -27,8 +27,8 @@ export async function startSetupAnswer({ db, actor, ref }: SetupScope, body: unk
 }
 
 /** Where a setup stands; the page asks every two seconds while it waits. */
-export function setupAnswer({ db, actor, ref, setupId }: SetupScope): Response {
-  return Response.json({ setup: getEntraSetup(db, actor, ref, setupId!) }, { headers: NO_STORE });
+export async function setupAnswer({ db, actor, ref, setupId }: SetupScope): Promise<Response> {
+  return Response.json({ setup: await getEntraSetup(db, actor, ref, setupId!) }, { headers: NO_STORE });
 }
 
 /** The admin confirmed the plan, resumes it or tests again: what is still missing is done, then tested. */

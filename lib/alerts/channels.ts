@@ -1,7 +1,7 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
 import { and, asc, count, eq } from "drizzle-orm";
-import type { Db, Tx } from "@/db/client";
+import { type Db, type Tx, transaction } from "@/db/client";
 import { type AlertChannel, type AuditChange, alertChannels, mailboxes } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/log";
 import { assertTenantAccess, type UserActor } from "@/lib/auth/actor";
@@ -42,16 +42,20 @@ export async function createWebhookChannel(
   const refusal = await webhookRefusal(input.url, target);
   if (refusal) throw new UserError(`This URL is refused: ${refusal}`, "url");
   const secret = `whsec_${randomBytes(32).toString("base64url")}`;
-  const view = insertChannel(db, actor, input.tenantId, input.name, (tx, row) => {
+  const view = await insertChannel(db, actor, input.tenantId, input.name, async (tx, row) => {
     const webhookSealed = seal(JSON.stringify({ url: input.url.href, secret }), webhookContext(row));
-    tx.update(alertChannels).set({ webhookSealed }).where(eq(alertChannels.id, row.id)).run();
+    await tx.update(alertChannels).set({ webhookSealed }).where(eq(alertChannels.id, row.id));
     return { kind: "webhook", webhookHost: input.url.host };
   });
   return { view, secret };
 }
 
 /** An email channel: its recipients and the mailbox it sends from (one of the tenant's, or the portal's sender). */
-export function createEmailChannel(db: Db, actor: UserActor, input: CreateEmailChannelInput): AlertChannelView {
+export async function createEmailChannel(
+  db: Db,
+  actor: UserActor,
+  input: CreateEmailChannelInput,
+): Promise<AlertChannelView> {
   assertTenantAccess(actor, input.tenantId);
   const senderId = input.senderMailboxId;
   if (senderId === null && getEnv().ALERT_SENDER_MAILBOX === undefined) {
@@ -61,15 +65,16 @@ export function createEmailChannel(db: Db, actor: UserActor, input: CreateEmailC
     );
   }
   if (senderId !== null) {
-    const sender = db
-      .select({ type: mailboxes.type })
-      .from(mailboxes)
-      .where(and(eq(mailboxes.id, senderId), eq(mailboxes.tenantId, input.tenantId)))
-      .get();
+    const sender = (
+      await db
+        .select({ type: mailboxes.type })
+        .from(mailboxes)
+        .where(and(eq(mailboxes.id, senderId), eq(mailboxes.tenantId, input.tenantId)))
+    )[0];
     if (!sender) throw new UserError("Choose a mailbox of this tenant.", "senderMailboxId");
     if (!usesSmtp(sender.type)) throw new UserError("Choose a mailbox that sends (Type SMTP).", "senderMailboxId");
   }
-  return insertChannel(db, actor, input.tenantId, input.name, () => ({
+  return insertChannel(db, actor, input.tenantId, input.name, async () => ({
     kind: "email",
     recipients: input.recipients,
     senderMailboxId: senderId,
@@ -77,75 +82,85 @@ export function createEmailChannel(db: Db, actor: UserActor, input: CreateEmailC
   }));
 }
 
-function insertChannel(
+async function insertChannel(
   db: Db,
   actor: UserActor,
   tenantId: number,
   name: string,
-  complete: (tx: Tx, row: AlertChannel) => Pick<AlertChannel, "kind"> & Partial<AlertChannel>,
-): AlertChannelView {
-  return db.transaction(
-    (tx) => {
-      const n = tx.select({ n: count() }).from(alertChannels).where(eq(alertChannels.tenantId, tenantId)).get()?.n ?? 0;
-      if (n >= MAX_CHANNELS_PER_TENANT) {
-        throw new UserError(`This tenant has ${n} alert channels, the most it may have. Delete one first.`);
-      }
-      const clash = tx
+  complete: (tx: Tx, row: AlertChannel) => Promise<Pick<AlertChannel, "kind"> & Partial<AlertChannel>>,
+): Promise<AlertChannelView> {
+  return transaction(db, async (tx) => {
+    const n =
+      (await tx.select({ n: count() }).from(alertChannels).where(eq(alertChannels.tenantId, tenantId)))[0]?.n ?? 0;
+    if (n >= MAX_CHANNELS_PER_TENANT) {
+      throw new UserError(`This tenant has ${n} alert channels, the most it may have. Delete one first.`);
+    }
+    const clash = (
+      await tx
         .select({ id: alertChannels.id })
         .from(alertChannels)
         .where(and(eq(alertChannels.tenantId, tenantId), eq(alertChannels.name, name)))
-        .get();
-      if (clash) throw new UserError(`This tenant already has an alert channel named "${name}".`, "name");
-      const row = tx
+    )[0];
+    if (clash) throw new UserError(`This tenant already has an alert channel named "${name}".`, "name");
+    const row = (
+      await tx
         .insert(alertChannels)
         .values({ tenantId, name, kind: "email", createdBy: actor.email, createdAt: new Date() })
         .returning()
-        .get();
-      const rest = complete(tx, row);
-      tx.update(alertChannels).set(rest).where(eq(alertChannels.id, row.id)).run();
-      const channel = tx.select().from(alertChannels).where(eq(alertChannels.id, row.id)).get()!;
-      recordAudit(tx, actor, {
-        tenantId,
-        action: "alert_channel.create",
-        targetType: "alert_channel",
-        targetId: row.id,
-        targetLabel: name,
-        changes: describeTarget(channel),
-      });
-      return withSenderName(tx, channel);
-    },
-    { behavior: "immediate" },
-  );
+    )[0]!;
+    const rest = await complete(tx, row);
+    await tx.update(alertChannels).set(rest).where(eq(alertChannels.id, row.id));
+    const channel = (await tx.select().from(alertChannels).where(eq(alertChannels.id, row.id)))[0]!;
+    await recordAudit(tx, actor, {
+      tenantId,
+      action: "alert_channel.create",
+      targetType: "alert_channel",
+      targetId: row.id,
+      targetLabel: name,
+      changes: describeTarget(channel),
+    });
+    return withSenderName(tx, channel);
+  });
 }
 
-export function listAlertChannels(db: Db, actor: UserActor, tenantId: number): AlertChannelView[] {
+export async function listAlertChannels(db: Db, actor: UserActor, tenantId: number): Promise<AlertChannelView[]> {
   assertTenantAccess(actor, tenantId);
-  return db
+  const rows = await db
     .select()
     .from(alertChannels)
     .where(eq(alertChannels.tenantId, tenantId))
-    .orderBy(asc(alertChannels.name))
-    .all()
-    .map((row) => withSenderName(db, row));
+    .orderBy(asc(alertChannels.name));
+  return Promise.all(rows.map(async (row) => withSenderName(db, row)));
 }
 
 /** One of the actor's tenant's channels, or NotFoundError (another tenant's channel does not exist for it). */
-export function getAlertChannelFor(db: Db | Tx, actor: UserActor, tenantId: number, channelId: number): AlertChannel {
+export async function getAlertChannelFor(
+  db: Db | Tx,
+  actor: UserActor,
+  tenantId: number,
+  channelId: number,
+): Promise<AlertChannel> {
   assertTenantAccess(actor, tenantId);
-  const row = db
-    .select()
-    .from(alertChannels)
-    .where(and(eq(alertChannels.id, channelId), eq(alertChannels.tenantId, tenantId)))
-    .get();
+  const row = (
+    await db
+      .select()
+      .from(alertChannels)
+      .where(and(eq(alertChannels.id, channelId), eq(alertChannels.tenantId, tenantId)))
+  )[0];
   if (!row) throw new NotFoundError();
   return row;
 }
 
-export function deleteAlertChannel(db: Db, actor: UserActor, tenantId: number, channelId: number): AlertChannelView {
-  return db.transaction((tx) => {
-    const row = getAlertChannelFor(tx, actor, tenantId, channelId);
-    tx.delete(alertChannels).where(eq(alertChannels.id, row.id)).run();
-    recordAudit(tx, actor, {
+export async function deleteAlertChannel(
+  db: Db,
+  actor: UserActor,
+  tenantId: number,
+  channelId: number,
+): Promise<AlertChannelView> {
+  return transaction(db, async (tx) => {
+    const row = await getAlertChannelFor(tx, actor, tenantId, channelId);
+    await tx.delete(alertChannels).where(eq(alertChannels.id, row.id));
+    await recordAudit(tx, actor, {
       tenantId,
       action: "alert_channel.delete",
       targetType: "alert_channel",
@@ -167,17 +182,18 @@ function describeTarget(channel: AlertChannel): Record<string, AuditChange> {
       };
 }
 
-function withSenderName(db: Db | Tx, row: AlertChannel): AlertChannelView {
+async function withSenderName(db: Db | Tx, row: AlertChannel): Promise<AlertChannelView> {
   const { webhookSealed: _sealed, ...view } = row;
   const senderId = row.portalSender ? (getEnv().ALERT_SENDER_MAILBOX ?? null) : row.senderMailboxId;
   const sender =
     senderId === null
       ? undefined
-      : db
-          .select({ name: mailboxes.name, login: mailboxes.login })
-          .from(mailboxes)
-          .where(eq(mailboxes.id, senderId))
-          .get();
+      : (
+          await db
+            .select({ name: mailboxes.name, login: mailboxes.login })
+            .from(mailboxes)
+            .where(eq(mailboxes.id, senderId))
+        )[0];
   const senderName = sender
     ? row.portalSender
       ? `the portal's alert sender (${sender.login})`

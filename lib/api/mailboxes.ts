@@ -12,14 +12,14 @@ import type { mailboxDetailSchema, mailboxListSchema, mailboxSummarySchema } fro
 type Summary = z.infer<typeof mailboxSummarySchema>;
 
 /** A page of the mailboxes the key may see, by id; the cursor is the last id of the page before. */
-export function listMailboxesForKey(
+export async function listMailboxesForKey(
   db: Db,
   actor: ApiKeyActor,
   page: { limit: number; cursor?: string },
-): z.infer<typeof mailboxListSchema> {
+): Promise<z.infer<typeof mailboxListSchema>> {
   assertTenantAccess(actor, actor.tenantId);
   const after = page.cursor ? Number.parseInt(Buffer.from(page.cursor, "base64url").toString("utf8"), 10) : 0;
-  const rows = db
+  const rows = await db
     .select()
     .from(mailboxes)
     .where(
@@ -30,8 +30,7 @@ export function listMailboxesForKey(
       ),
     )
     .orderBy(asc(mailboxes.id))
-    .limit(page.limit + 1)
-    .all();
+    .limit(page.limit + 1);
   const items = rows.slice(0, page.limit);
   const more = rows.length > page.limit;
   const last = items.at(-1);
@@ -42,9 +41,13 @@ export function listMailboxesForKey(
 }
 
 /** One mailbox as the business system may see it: settings without secrets, sign-in state, last test. */
-export function mailboxForKey(db: Db, actor: ApiKeyActor, mailboxId: number): z.infer<typeof mailboxDetailSchema> {
-  const mailbox = getMailboxFor(db, actor, actor.tenantId, mailboxId);
-  const last = lastTestsFor(db, [mailbox.id]).get(mailbox.id);
+export async function mailboxForKey(
+  db: Db,
+  actor: ApiKeyActor,
+  mailboxId: number,
+): Promise<z.infer<typeof mailboxDetailSchema>> {
+  const mailbox = await getMailboxFor(db, actor, actor.tenantId, mailboxId);
+  const last = (await lastTestsFor(db, [mailbox.id])).get(mailbox.id);
   const signIn = signInStateOf(mailbox);
   return {
     ...summaryOf(mailbox),

@@ -14,31 +14,34 @@ export type AuditRecord = {
 };
 
 /** Append-only: the table's triggers refuse UPDATE and DELETE. Call inside the change's transaction. */
-export function recordAudit(tx: Queryable, actor: Actor | null, record: AuditRecord, at = new Date()): void {
-  tx.insert(auditLog)
-    .values({
-      at,
-      actorId: actor ? actorUserId(actor) : null,
-      actorEmail: actor ? actorLabel(actor) : "system",
-      tenantId: record.tenantId,
-      action: record.action,
-      targetType: record.targetType,
-      targetId: String(record.targetId),
-      targetLabel: record.targetLabel,
-      changes: record.changes ?? {},
-    })
-    .run();
+export async function recordAudit(
+  tx: Queryable,
+  actor: Actor | null,
+  record: AuditRecord,
+  at = new Date(),
+): Promise<void> {
+  await tx.insert(auditLog).values({
+    at,
+    actorId: actor ? actorUserId(actor) : null,
+    actorEmail: actor ? actorLabel(actor) : "system",
+    tenantId: record.tenantId,
+    action: record.action,
+    targetType: record.targetType,
+    targetId: String(record.targetId),
+    targetLabel: record.targetLabel,
+    changes: record.changes ?? {},
+  });
 }
 
 /** An entry about one mailbox: its tenant, id and name as the target. */
-export function recordMailboxAudit(
+export async function recordMailboxAudit(
   tx: Queryable,
   actor: Actor,
   mailbox: { id: number; tenantId: number; name: string },
   action: string,
   changes: Record<string, AuditChange>,
-): void {
-  recordAudit(tx, actor, {
+): Promise<void> {
+  await recordAudit(tx, actor, {
     tenantId: mailbox.tenantId,
     action,
     targetType: "mailbox",
@@ -67,21 +70,20 @@ export function diffChanges(
   return changes;
 }
 
-export function listAuditFor(
+export async function listAuditFor(
   db: Db,
   actor: UserActor,
   options: { limit?: number; beforeId?: number } = {},
-): AuditEntry[] {
+): Promise<AuditEntry[]> {
   const conditions: SQL[] = [];
   if (!isSuperAdmin(actor)) conditions.push(eq(auditLog.tenantId, actor.tenantId ?? -1));
   if (options.beforeId) conditions.push(lt(auditLog.id, options.beforeId));
-  return db
+  return await db
     .select()
     .from(auditLog)
     .where(conditions.length ? and(...conditions) : undefined)
     .orderBy(desc(auditLog.id))
-    .limit(options.limit ?? 100)
-    .all();
+    .limit(options.limit ?? 100);
 }
 
 function plain(value: unknown): unknown {

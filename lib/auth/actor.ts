@@ -57,10 +57,10 @@ export function actorUserId(actor: Actor): number | null {
 export type SessionClaims = { userId: number; sessionVersion: number; signedInAt: number };
 
 /** A session is only as good as the user row behind it: disabled users and old session versions are out. */
-export function resolveActor(db: Db, claims: SessionClaims | null, now = Date.now()): UserActor | null {
+export async function resolveActor(db: Db, claims: SessionClaims | null, now = Date.now()): Promise<UserActor | null> {
   if (!claims) return null;
   if (now - claims.signedInAt > SESSION_MAX_AGE_SECONDS * 1000 || claims.signedInAt > now + 60_000) return null;
-  const user = db.select().from(users).where(eq(users.id, claims.userId)).get();
+  const user = (await db.select().from(users).where(eq(users.id, claims.userId)))[0];
   if (!user || user.disabled || user.sessionVersion !== claims.sessionVersion) return null;
   const { id, email, name, role, tenantId, mustChangePassword } = user;
   return { kind: "user", id, email, name, role, tenantId, mustChangePassword };

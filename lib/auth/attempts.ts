@@ -1,6 +1,6 @@
 import "server-only";
 import { and, desc, eq, gt, lt } from "drizzle-orm";
-import type { Db } from "@/db/client";
+import { type Db, transaction } from "@/db/client";
 import { signInAttempts } from "@/db/schema";
 
 /** Failures of one email from one client address that lock that pair. */
@@ -17,40 +17,35 @@ export type Reservation = { ok: true; id: number } | { ok: false; retryAfterMs: 
  * password is hashed: a burst of parallel attempts sees its own reservations and stops at the limit.
  * The caller settles the reservation once the password was checked.
  */
-export function reserveAttempt(db: Db, email: string, client: string, now = Date.now()): Reservation {
-  return db.transaction(
-    (tx) => {
-      const recent = tx
-        .select()
-        .from(signInAttempts)
-        .where(and(eq(signInAttempts.email, email), gt(signInAttempts.at, new Date(now - FAILURE_WINDOW_MS))))
-        .orderBy(desc(signInAttempts.at), desc(signInAttempts.id))
-        .all();
-      const fromClient = recent.filter((attempt) => attempt.client === client);
-      const wait = Math.max(lockedFor(fromClient, MAX_FAILURES, now), lockedFor(recent, MAX_EMAIL_FAILURES, now));
-      if (wait > 0) return { ok: false as const, retryAfterMs: wait };
-      tx.delete(signInAttempts)
-        .where(lt(signInAttempts.at, new Date(now - KEEP_MS)))
-        .run();
-      const row = tx
+export async function reserveAttempt(db: Db, email: string, client: string, now = Date.now()): Promise<Reservation> {
+  return transaction(db, async (tx) => {
+    const recent = await tx
+      .select()
+      .from(signInAttempts)
+      .where(and(eq(signInAttempts.email, email), gt(signInAttempts.at, new Date(now - FAILURE_WINDOW_MS))))
+      .orderBy(desc(signInAttempts.at), desc(signInAttempts.id));
+    const fromClient = recent.filter((attempt) => attempt.client === client);
+    const wait = Math.max(lockedFor(fromClient, MAX_FAILURES, now), lockedFor(recent, MAX_EMAIL_FAILURES, now));
+    if (wait > 0) return { ok: false as const, retryAfterMs: wait };
+    await tx.delete(signInAttempts).where(lt(signInAttempts.at, new Date(now - KEEP_MS)));
+    const row = (
+      await tx
         .insert(signInAttempts)
         .values({ email, client, at: new Date(now), succeeded: false })
         .returning()
-        .get();
-      return { ok: true as const, id: row.id };
-    },
-    { behavior: "immediate" },
-  );
+    )[0]!;
+    return { ok: true as const, id: row.id };
+  });
 }
 
 /** An attempt that was never decided (the portal was too busy to check the password) does not count. */
-export function releaseAttempt(db: Db, reservation: { id: number }): void {
-  db.delete(signInAttempts).where(eq(signInAttempts.id, reservation.id)).run();
+export async function releaseAttempt(db: Db, reservation: { id: number }): Promise<void> {
+  await db.delete(signInAttempts).where(eq(signInAttempts.id, reservation.id));
 }
 
 /** A correct password clears the failures before it; a wrong one stays counted. */
-export function settleAttempt(db: Db, reservation: { id: number }, succeeded: boolean): void {
-  if (succeeded) db.update(signInAttempts).set({ succeeded: true }).where(eq(signInAttempts.id, reservation.id)).run();
+export async function settleAttempt(db: Db, reservation: { id: number }, succeeded: boolean): Promise<void> {
+  if (succeeded) await db.update(signInAttempts).set({ succeeded: true }).where(eq(signInAttempts.id, reservation.id));
 }
 
 export function lockoutMessage(retryAfterMs: number): string {

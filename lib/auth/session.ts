@@ -9,7 +9,7 @@ import { resolveActor, type SessionClaims, type UserActor } from "./actor";
 /** The signed-in user for this request, re-checked against the database, or null. */
 export async function currentActor(): Promise<UserActor | null> {
   const claims = await readSessionClaims();
-  return claims ? resolveActor(getDb(), claims) : null;
+  return claims ? await resolveActor(getDb(), claims) : null;
 }
 
 /**

@@ -53,19 +53,19 @@ export async function signInWithPassword(
   source: AttemptSource = {},
 ): Promise<SignInResult> {
   const email = normalizeEmail(emailInput);
-  const reservation = reserveAttempt(db, email, source.client ?? "", source.now);
+  const reservation = await reserveAttempt(db, email, source.client ?? "", source.now);
   if (!reservation.ok) return { ok: false, message: lockoutMessage(reservation.retryAfterMs) };
-  const user = email ? db.select().from(users).where(eq(users.email, email)).get() : undefined;
+  const user = email ? (await db.select().from(users).where(eq(users.email, email)))[0] : undefined;
   let valid: boolean;
   try {
     valid = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
   } catch (error) {
     if (!(error instanceof HashingBusyError)) throw error;
-    releaseAttempt(db, reservation);
+    await releaseAttempt(db, reservation);
     return { ok: false, message: SIGN_IN_MESSAGES.busy };
   }
   if (!user || !valid) return { ok: false, message: SIGN_IN_MESSAGES.invalid };
-  settleAttempt(db, reservation, true);
+  await settleAttempt(db, reservation, true);
   if (user.disabled) return { ok: false, message: SIGN_IN_MESSAGES.disabled };
   if (needsRehash(user.passwordHash)) {
     // The upgrade waits for a quieter moment (the next sign-in) when the portal is busy hashing.
@@ -74,7 +74,7 @@ export async function signInWithPassword(
       throw error;
     });
     if (!passwordHash) return { ok: true, user };
-    db.update(users).set({ passwordHash }).where(eq(users.id, user.id)).run();
+    await db.update(users).set({ passwordHash }).where(eq(users.id, user.id));
     return { ok: true, user: { ...user, passwordHash } };
   }
   return { ok: true, user };

@@ -360,7 +360,7 @@ export async function deleteApplication(graph: Graph, applicationId: string): Pr
 export async function applySetup(
   graph: Graph,
   request: SetupRequest,
-  onStep: (step: PlanStep, objectId: string, created?: boolean) => void = () => {},
+  onStep: (step: PlanStep, objectId: string, created?: boolean) => Promise<void> | void = () => {},
 ): Promise<SetupObjects> {
   const plan = await planSetup(graph, request);
   const step = (key: PlanStep["key"]) => plan.steps.find((s) => s.key === key);
@@ -393,7 +393,7 @@ export async function applySetup(
     app = { id: created.id, appId: created.appId, requiredResourceAccess };
     for (const key of ["application", "public-client", "permissions", "certificate"] as const) {
       const s = step(key);
-      if (s) onStep(s, app.id, key === "application");
+      if (s) await onStep(s, app.id, key === "application");
     }
   } else {
     const fix: Record<string, unknown> = {};
@@ -406,7 +406,7 @@ export async function applySetup(
       await graph("PATCH", `applications/${app.id}`, fix);
       for (const key of ["application", "public-client", "permissions", "certificate"] as const) {
         const s = step(key);
-        if (s && !s.done) onStep(s, app.id);
+        if (s && !s.done) await onStep(s, app.id);
       }
     }
   }
@@ -414,7 +414,7 @@ export async function applySetup(
   let spId = plan.servicePrincipalId;
   if (!spId) {
     spId = ((await graph("POST", "servicePrincipals", { appId: app.appId })) as { id: string }).id;
-    onStep(step("service-principal")!, spId);
+    await onStep(step("service-principal")!, spId);
   }
 
   const objects: SetupObjects = { applicationId: app.id, appId: app.appId, servicePrincipalId: spId };
@@ -435,7 +435,7 @@ export async function applySetup(
         })) as { id: string };
         objects.assignmentIds.push(assignment.id);
       }
-      onStep(step("consent")!, objects.assignmentIds.join(", ") || exchange.servicePrincipalId);
+      await onStep(step("consent")!, objects.assignmentIds.join(", ") || exchange.servicePrincipalId);
     } else {
       const scope = exchange.permissions.map((p) => p.value).join(" ");
       const grants = ((await graph("GET", `oauth2PermissionGrants?$filter=clientId eq ${quote(spId)}`)).value ??
@@ -463,7 +463,7 @@ export async function applySetup(
         })) as { id: string };
         objects.grantId = grant.id;
       }
-      onStep(step("consent")!, objects.grantId);
+      await onStep(step("consent")!, objects.grantId);
     }
   }
   return objects;

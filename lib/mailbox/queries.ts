@@ -21,24 +21,20 @@ export type MailboxView = Omit<Mailbox, "passwordSealed" | "clientSecretSealed" 
   appCredentialState: "none" | "secret" | "certificate";
 };
 
-export function listMailboxesFor(db: Db, actor: Actor, tenantId: number): MailboxSummary[] {
+export async function listMailboxesFor(db: Db, actor: Actor, tenantId: number): Promise<MailboxSummary[]> {
   assertTenantAccess(actor, tenantId);
-  return db
-    .select()
-    .from(mailboxes)
-    .where(eq(mailboxes.tenantId, tenantId))
-    .orderBy(asc(mailboxes.name))
-    .all()
-    .map(summaryOf);
+  return (await db.select().from(mailboxes).where(eq(mailboxes.tenantId, tenantId)).orderBy(asc(mailboxes.name))).map(
+    summaryOf,
+  );
 }
 
 /** The tenant page's list: the tenant's mailboxes by name, a page at a time; `q` searches name and login. */
-export function listMailboxesPage(
+export async function listMailboxesPage(
   db: Db,
   actor: Actor,
   tenantId: number,
   query: { q?: string; page?: number },
-): { rows: MailboxSummary[]; total: number; page: number; pages: number } {
+): Promise<{ rows: MailboxSummary[]; total: number; page: number; pages: number }> {
   assertTenantAccess(actor, tenantId);
   const where = [eq(mailboxes.tenantId, tenantId)];
   const q = query.q?.trim();
@@ -49,21 +45,22 @@ export function listMailboxesPage(
     );
   }
   const total =
-    db
-      .select({ n: count() })
+    (
+      await db
+        .select({ n: count() })
+        .from(mailboxes)
+        .where(and(...where))
+    )[0]?.n ?? 0;
+  const window = pageWindow(total, query.page);
+  const rows = (
+    await db
+      .select()
       .from(mailboxes)
       .where(and(...where))
-      .get()?.n ?? 0;
-  const window = pageWindow(total, query.page);
-  const rows = db
-    .select()
-    .from(mailboxes)
-    .where(and(...where))
-    .orderBy(asc(mailboxes.name))
-    .limit(PAGE_SIZE)
-    .offset(window.offset)
-    .all()
-    .map(summaryOf);
+      .orderBy(asc(mailboxes.name))
+      .limit(PAGE_SIZE)
+      .offset(window.offset)
+  ).map(summaryOf);
   return { rows, total, page: window.page, pages: window.pages };
 }
 
@@ -82,16 +79,23 @@ function missingCredential(mailbox: Mailbox, method: SignInMethod): string | nul
 }
 
 /** Fetch-or-throw within the tenant: another tenant's mailbox is as missing as one that never existed. */
-export function getMailboxFor(db: Queryable, actor: Actor, tenantId: number, mailboxId: number): Mailbox {
+export async function getMailboxFor(
+  db: Queryable,
+  actor: Actor,
+  tenantId: number,
+  mailboxId: number,
+): Promise<Mailbox> {
   assertTenantAccess(actor, tenantId);
   assertMailboxAccess(actor, mailboxId);
-  const mailbox = preparedOnce(db, "mailboxInTenant", (q) =>
-    q
-      .select()
-      .from(mailboxes)
-      .where(and(eq(mailboxes.id, sql.placeholder("id")), eq(mailboxes.tenantId, sql.placeholder("tenantId"))))
-      .prepare(),
-  ).get({ id: mailboxId, tenantId });
+  const mailbox = (
+    await preparedOnce(db, "mailboxInTenant", (q) =>
+      q
+        .select()
+        .from(mailboxes)
+        .where(and(eq(mailboxes.id, sql.placeholder("id")), eq(mailboxes.tenantId, sql.placeholder("tenantId"))))
+        .prepare(),
+    ).execute({ id: mailboxId, tenantId })
+  )[0];
   if (!mailbox) throw new NotFoundError();
   return mailbox;
 }
@@ -100,16 +104,21 @@ export function getMailboxFor(db: Queryable, actor: Actor, tenantId: number, mai
  * The mailbox an actor is about to change (save, re-point, sign in, delete). The portal's alert sender
  * (ALERT_SENDER_MAILBOX) sends every tenant's alerts, so only a super-admin may change it.
  */
-export function getMailboxToChange(db: Queryable, actor: Actor, tenantId: number, mailboxId: number): Mailbox {
-  const mailbox = getMailboxFor(db, actor, tenantId, mailboxId);
+export async function getMailboxToChange(
+  db: Queryable,
+  actor: Actor,
+  tenantId: number,
+  mailboxId: number,
+): Promise<Mailbox> {
+  const mailbox = await getMailboxFor(db, actor, tenantId, mailboxId);
   if (mailbox.id === getEnv().ALERT_SENDER_MAILBOX && actor.kind === "user" && !isSuperAdmin(actor)) {
     throw new UserError("This mailbox sends the portal's alerts for every tenant: only a super-admin can change it.");
   }
   return mailbox;
 }
 
-export function getTenantSlug(db: Queryable, tenantId: number): string {
-  return db.select({ slug: tenants.slug }).from(tenants).where(eq(tenants.id, tenantId)).get()?.slug ?? "";
+export async function getTenantSlug(db: Queryable, tenantId: number): Promise<string> {
+  return (await db.select({ slug: tenants.slug }).from(tenants).where(eq(tenants.id, tenantId)))[0]?.slug ?? "";
 }
 
 /** A loaded mailbox as a page may see it: sealed secrets replaced by their state. */

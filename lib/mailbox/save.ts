@@ -1,6 +1,6 @@
 import "server-only";
 import { and, count, eq, sql } from "drizzle-orm";
-import type { Db, Tx } from "@/db/client";
+import { type Db, type Tx, transaction } from "@/db/client";
 import { type Mailbox, mailboxes } from "@/db/schema";
 import { diffChanges, recordAudit } from "@/lib/audit/log";
 import type { UserActor } from "@/lib/auth/actor";
@@ -32,25 +32,26 @@ const NOT_SIGNED_IN = {
 
 type SettingsRow = Pick<Mailbox, (typeof AUDITED_FIELDS)[number]>;
 
-export function createMailbox(db: Db, actor: UserActor, input: SaveMailboxInput): Mailbox {
-  return db.transaction((tx) => {
-    getTenantFor(tx, actor, input.tenantId);
-    assertBelowMailboxLimit(tx, input.tenantId);
-    assertNameFree(tx, input.tenantId, input.name);
-    assertInDirectories(tx, input.tenantId, settingsRow(input));
-    const inserted = tx
-      .insert(mailboxes)
-      .values({ tenantId: input.tenantId, ...settingsRow(input), updatedBy: actor.email })
-      .returning()
-      .get();
+export async function createMailbox(db: Db, actor: UserActor, input: SaveMailboxInput): Promise<Mailbox> {
+  return transaction(db, async (tx) => {
+    await getTenantFor(tx, actor, input.tenantId);
+    await assertBelowMailboxLimit(tx, input.tenantId);
+    await assertNameFree(tx, input.tenantId, input.name);
+    await assertInDirectories(tx, input.tenantId, settingsRow(input));
+    const inserted = (
+      await tx
+        .insert(mailboxes)
+        .values({ tenantId: input.tenantId, ...settingsRow(input), updatedBy: actor.email })
+        .returning()
+    )[0]!;
     // Sealed secrets are bound to the row id, which exists only after the insert.
     requireAppCredential(inserted, input);
     const secrets = credentialColumns(inserted, input, actor);
     const mailbox =
       Object.keys(secrets).length > 0
-        ? tx.update(mailboxes).set(secrets).where(eq(mailboxes.id, inserted.id)).returning().get()
+        ? (await tx.update(mailboxes).set(secrets).where(eq(mailboxes.id, inserted.id)).returning())[0]!
         : inserted;
-    recordAudit(tx, actor, {
+    await recordAudit(tx, actor, {
       tenantId: mailbox.tenantId,
       action: "mailbox.create",
       targetType: "mailbox",
@@ -62,19 +63,19 @@ export function createMailbox(db: Db, actor: UserActor, input: SaveMailboxInput)
   });
 }
 
-export function updateMailbox(
+export async function updateMailbox(
   db: Db,
   actor: UserActor,
   input: SaveMailboxInput & { mailboxId: number; version: number },
-): Mailbox {
-  return db.transaction((tx) => {
-    const current = getMailboxToChange(tx, actor, input.tenantId, input.mailboxId);
+): Promise<Mailbox> {
+  return transaction(db, async (tx) => {
+    const current = await getMailboxToChange(tx, actor, input.tenantId, input.mailboxId);
     if (current.version !== input.version) throw conflict(current);
     const next = settingsRow(input);
-    if (next.name !== current.name) assertNameFree(tx, input.tenantId, next.name);
+    if (next.name !== current.name) await assertNameFree(tx, input.tenantId, next.name);
     const retype = secretMustBeRetyped(current, next, input);
     if (retype) throw new UserError(retype.message, retype.field);
-    assertInDirectories(tx, input.tenantId, next);
+    await assertInDirectories(tx, input.tenantId, next);
     if (input.signInMethod !== current.signInMethod) requireAppCredential(null, input);
     else requireAppCredential(current, input);
     const secrets = credentialColumns(current, input, actor, current);
@@ -86,11 +87,11 @@ export function updateMailbox(
       (field) => current[field] !== wanted[field],
     );
     const startOver = tokenChanged || secretChanged;
-    const updated = writeVersion(tx, actor, input, { ...next, ...secrets, ...(startOver ? NOT_SIGNED_IN : {}) });
-    if (startOver) dropTokenCache(tx, updated.id);
+    const updated = await writeVersion(tx, actor, input, { ...next, ...secrets, ...(startOver ? NOT_SIGNED_IN : {}) });
+    if (startOver) await dropTokenCache(tx, updated.id);
     const changes = diffChanges(auditView(current), auditView(updated), SECRET_AUDIT_FIELDS);
     if (Object.keys(changes).length > 0) {
-      recordAudit(tx, actor, {
+      await recordAudit(tx, actor, {
         tenantId: updated.tenantId,
         action: "mailbox.update",
         targetType: "mailbox",
@@ -107,14 +108,14 @@ export function updateMailbox(
  * The app registration the one-click Entra setup made (and proved), written into the mailbox's Azure
  * fields as a save would: a new version, the token cache and any Microsoft sign-in dropped, audited.
  */
-export function saveEntraApp(
+export async function saveEntraApp(
   db: Db,
   actor: UserActor,
   at: { tenantId: number; mailboxId: number; version: number },
   app: { azureClientId: string; azureTenantId: string },
   /** App-only: the certificate the setup made and the app now holds, with its private key. */
   certificate?: { certificatePem: string; privateKeyPem: string },
-): Mailbox {
+): Promise<Mailbox> {
   return rewriteCredentials(db, actor, at, "mailbox.update", (current) => {
     if (!certificate)
       return { ...app, ...NOT_SIGNED_IN, signInMethod: signInMethodWith(current.signInMethod, app.azureClientId) };
@@ -127,11 +128,11 @@ export function saveEntraApp(
  * Makes a key pair and a self-signed certificate for app-only access, and switches the mailbox to it.
  * The private key is sealed at once and never leaves the portal; the certificate is for the admin to upload.
  */
-export function generateAppCertificate(
+export async function generateAppCertificate(
   db: Db,
   actor: UserActor,
   input: { tenantId: number; mailboxId: number; version: number },
-): Mailbox {
+): Promise<Mailbox> {
   return rewriteCredentials(db, actor, input, "mailbox.certificate", (current) => {
     if (!current.azureClientId || !current.azureTenantId) {
       throw new UserError(
@@ -153,19 +154,19 @@ export function generateAppCertificate(
  * A new version of the mailbox whose sign-in changed (its app, its credential): the version checked,
  * the token cache dropped, the change audited without secrets, in one transaction.
  */
-function rewriteCredentials(
+async function rewriteCredentials(
   db: Db,
   actor: UserActor,
   at: { tenantId: number; mailboxId: number; version: number },
   action: string,
   change: (current: Mailbox) => Partial<Mailbox>,
-): Mailbox {
-  return db.transaction((tx) => {
-    const current = getMailboxToChange(tx, actor, at.tenantId, at.mailboxId);
+): Promise<Mailbox> {
+  return transaction(db, async (tx) => {
+    const current = await getMailboxToChange(tx, actor, at.tenantId, at.mailboxId);
     if (current.version !== at.version) throw conflict(current);
-    const updated = writeVersion(tx, actor, at, change(current));
-    dropTokenCache(tx, updated.id);
-    recordAudit(tx, actor, {
+    const updated = await writeVersion(tx, actor, at, change(current));
+    await dropTokenCache(tx, updated.id);
+    await recordAudit(tx, actor, {
       tenantId: updated.tenantId,
       action,
       targetType: "mailbox",
@@ -177,11 +178,11 @@ function rewriteCredentials(
   });
 }
 
-export function deleteMailbox(db: Db, actor: UserActor, tenantId: number, mailboxId: number): Mailbox {
-  return db.transaction((tx) => {
-    const mailbox = getMailboxToChange(tx, actor, tenantId, mailboxId);
-    tx.delete(mailboxes).where(eq(mailboxes.id, mailbox.id)).run();
-    recordAudit(tx, actor, {
+export async function deleteMailbox(db: Db, actor: UserActor, tenantId: number, mailboxId: number): Promise<Mailbox> {
+  return transaction(db, async (tx) => {
+    const mailbox = await getMailboxToChange(tx, actor, tenantId, mailboxId);
+    await tx.delete(mailboxes).where(eq(mailboxes.id, mailbox.id));
+    await recordAudit(tx, actor, {
       tenantId,
       action: "mailbox.delete",
       targetType: "mailbox",
@@ -216,19 +217,20 @@ export function settingsRow(input: MailboxSettings): SettingsRow {
 }
 
 /** Writes the next version of the mailbox, only if it is still at the version the save started from. */
-function writeVersion(
+async function writeVersion(
   tx: Tx,
   actor: UserActor,
   at: { tenantId: number; mailboxId: number; version: number },
   values: Partial<Mailbox>,
-): Mailbox {
-  const updated = tx
-    .update(mailboxes)
-    .set({ ...values, version: sql`${mailboxes.version} + 1`, updatedBy: actor.email, updatedAt: new Date() })
-    .where(and(eq(mailboxes.id, at.mailboxId), eq(mailboxes.version, at.version)))
-    .returning()
-    .get();
-  if (!updated) throw conflict(getMailboxFor(tx, actor, at.tenantId, at.mailboxId));
+): Promise<Mailbox> {
+  const updated = (
+    await tx
+      .update(mailboxes)
+      .set({ ...values, version: sql`${mailboxes.version} + 1`, updatedBy: actor.email, updatedAt: new Date() })
+      .where(and(eq(mailboxes.id, at.mailboxId), eq(mailboxes.version, at.version)))
+      .returning()
+  )[0]!;
+  if (!updated) throw conflict(await getMailboxFor(tx, actor, at.tenantId, at.mailboxId));
   return updated;
 }
 
@@ -259,24 +261,25 @@ function conflict(current: Mailbox): UserError {
   );
 }
 
-function assertBelowMailboxLimit(tx: Tx, tenantId: number): void {
+async function assertBelowMailboxLimit(tx: Tx, tenantId: number): Promise<void> {
   const limit = getEnv().MAX_MAILBOXES_PER_TENANT;
-  const existing = tx.select({ n: count() }).from(mailboxes).where(eq(mailboxes.tenantId, tenantId)).get()?.n ?? 0;
+  const existing = (await tx.select({ n: count() }).from(mailboxes).where(eq(mailboxes.tenantId, tenantId)))[0]?.n ?? 0;
   if (existing >= limit)
     throw new UserError(`This tenant has ${existing} mailboxes, the most it may have. Delete one first.`);
 }
 
 /** A mailbox of a tenant bound to its Microsoft organisation must point there (TenantID and Login). */
-function assertInDirectories(tx: Tx, tenantId: number, row: SettingsRow): void {
-  const outside = directoryFieldError(tx, tenantId, row);
+async function assertInDirectories(tx: Tx, tenantId: number, row: SettingsRow): Promise<void> {
+  const outside = await directoryFieldError(tx, tenantId, row);
   if (outside) throw new UserError(outside.message, outside.field);
 }
 
-function assertNameFree(tx: Tx, tenantId: number, name: string): void {
-  const clash = tx
-    .select({ id: mailboxes.id })
-    .from(mailboxes)
-    .where(and(eq(mailboxes.tenantId, tenantId), sql`lower(${mailboxes.name}) = lower(${name})`))
-    .get();
+async function assertNameFree(tx: Tx, tenantId: number, name: string): Promise<void> {
+  const clash = (
+    await tx
+      .select({ id: mailboxes.id })
+      .from(mailboxes)
+      .where(and(eq(mailboxes.tenantId, tenantId), sql`lower(${mailboxes.name}) = lower(${name})`))
+  )[0];
   if (clash) throw new UserError(`This tenant already has a mailbox named "${name}".`, "name");
 }

@@ -1,7 +1,7 @@
 import "server-only";
 import { createHash } from "node:crypto";
 import { and, eq } from "drizzle-orm";
-import { type Db, type Queryable, rawOnce } from "@/db/client";
+import { type Db, type Queryable, rawOnce, transaction } from "@/db/client";
 import { type Mailbox, mailboxes, tokenCaches } from "@/db/schema";
 import { open, seal, sealingContext } from "@/lib/crypto/seal";
 import type { TokenCacheStore } from "@/lib/engine/credentials";
@@ -70,13 +70,14 @@ export function mailboxTokenCacheStore(
       }
     },
     async write(serialized) {
-      db.transaction((tx) => {
-        const current = tx
-          .select({ id: mailboxes.id })
-          .from(mailboxes)
-          .where(and(eq(mailboxes.id, owner.id), eq(mailboxes.version, owner.version)))
-          .get();
-        if (current) putCache(tx, owner, fingerprint, serialized);
+      await transaction(db, async (tx) => {
+        const current = (
+          await tx
+            .select({ id: mailboxes.id })
+            .from(mailboxes)
+            .where(and(eq(mailboxes.id, owner.id), eq(mailboxes.version, owner.version)))
+        )[0];
+        if (current) await putCache(tx, owner, fingerprint, serialized);
       });
     },
   };
@@ -93,25 +94,25 @@ function secretSetAt(owner: Owner): Date | null {
  * Stores the tokens of a finished Microsoft sign-in, inside the caller's transaction: the cache of the
  * mailbox at its new sign-in time, replacing whatever was there.
  */
-export function storeSignedInCache(
+export async function storeSignedInCache(
   tx: Queryable,
   owner: Owner,
   settings: CheckSettings,
   authorityHost: string,
   serialized: string,
-): void {
-  putCache(tx, owner, tokenCacheFingerprint(settings, authorityHost, secretSetAt(owner)), serialized);
+): Promise<void> {
+  await putCache(tx, owner, tokenCacheFingerprint(settings, authorityHost, secretSetAt(owner)), serialized);
 }
 
 /** The mailbox's one cache row, sealed, replacing whatever was there. */
-function putCache(tx: Queryable, owner: Owner, fingerprint: string, serialized: string): void {
+async function putCache(tx: Queryable, owner: Owner, fingerprint: string, serialized: string): Promise<void> {
   const values = { fingerprint, cacheSealed: seal(serialized, tokenCacheContext(owner)), updatedAt: new Date() };
-  tx.insert(tokenCaches)
+  await tx
+    .insert(tokenCaches)
     .values({ mailboxId: owner.id, ...values })
-    .onConflictDoUpdate({ target: tokenCaches.mailboxId, set: values })
-    .run();
+    .onConflictDoUpdate({ target: tokenCaches.mailboxId, set: values });
 }
 
-export function dropTokenCache(db: Queryable, mailboxId: number): void {
-  db.delete(tokenCaches).where(eq(tokenCaches.mailboxId, mailboxId)).run();
+export async function dropTokenCache(db: Queryable, mailboxId: number): Promise<void> {
+  await db.delete(tokenCaches).where(eq(tokenCaches.mailboxId, mailboxId));
 }

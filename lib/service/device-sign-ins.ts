@@ -1,7 +1,7 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
 import { and, count, desc, eq, gt, inArray, lt, sql } from "drizzle-orm";
-import type { Db, Queryable } from "@/db/client";
+import { type Db, type Queryable, transaction } from "@/db/client";
 import { type DeviceSignIn, deviceSignIns, type Mailbox, mailboxes } from "@/db/schema";
 import { recordMailboxAudit } from "@/lib/audit/log";
 import { type Actor, actorLabel, actorUserId } from "@/lib/auth/actor";
@@ -52,26 +52,27 @@ const WAITING_WORDS: Record<string, string> = {
  * this process and writes each answer to the database, where any process can read it.
  */
 export async function startDeviceSignIn(db: Db, actor: Actor, ref: Ref): Promise<StartedSignIn> {
-  const mailbox = getMailboxToChange(db, actor, ref.tenantId, ref.mailboxId);
+  const mailbox = await getMailboxToChange(db, actor, ref.tenantId, ref.mailboxId);
   if (mailbox.signInMethod !== "device" || !mailbox.azureClientId || !mailbox.azureTenantId) {
     const message =
       "Choose the sign-in method Microsoft sign-in, enter the ClientID and TenantID, and save before signing in.";
     return { ok: false, refusal: { kind: "invalid", message, fieldErrors: {} } };
   }
   const now = Date.now();
-  const opened = db.transaction(
-    (tx) => {
-      settleAbandoned(tx, now);
-      const open = tx
+  const opened = await transaction(db, async (tx) => {
+    await settleAbandoned(tx, now);
+    const open = (
+      await tx
         .select()
         .from(deviceSignIns)
         .where(and(eq(deviceSignIns.mailboxId, mailbox.id), inArray(deviceSignIns.status, OPEN)))
-        .get();
-      // Pressing the button again (or a second admin) shows the sign-in already waiting.
-      if (open) return { ok: true as const, row: open, existing: true };
-      const refusal = limitsRefusal(tx, mailbox, now);
-      if (refusal) return { ok: false as const, refusal };
-      const row = tx
+    )[0];
+    // Pressing the button again (or a second admin) shows the sign-in already waiting.
+    if (open) return { ok: true as const, row: open, existing: true };
+    const refusal = await limitsRefusal(tx, mailbox, now);
+    if (refusal) return { ok: false as const, refusal };
+    const row = (
+      await tx
         .insert(deviceSignIns)
         .values({
           id: randomBytes(18).toString("base64url"),
@@ -84,11 +85,9 @@ export async function startDeviceSignIn(db: Db, actor: Actor, ref: Ref): Promise
           createdAt: new Date(now),
         })
         .returning()
-        .get();
-      return { ok: true as const, row, existing: false };
-    },
-    { behavior: "immediate" },
-  );
+    )[0]!;
+    return { ok: true as const, row, existing: false };
+  });
   if (!opened.ok) return opened;
   if (opened.existing) return { ok: true, signIn: toView(opened.row) };
 
@@ -96,13 +95,13 @@ export async function startDeviceSignIn(db: Db, actor: Actor, ref: Ref): Promise
   const shown = new Promise<void>((resolve) => {
     prompted = resolve;
   });
-  void runSignIn(db, actor, mailbox, opened.row, prompted).catch((error: unknown) => {
+  void runSignIn(db, actor, mailbox, opened.row, prompted).catch(async (error: unknown) => {
     console.error("device sign-in failed unexpectedly:", describeError(error));
-    finish(db, opened.row.id, { status: "failed", diagnosis: diagnose("UNEXPECTED") });
+    await finish(db, opened.row.id, { status: "failed", diagnosis: diagnose("UNEXPECTED") });
     prompted();
   });
   await Promise.race([shown, new Promise((resolve) => setTimeout(resolve, PROMPT_WAIT_MS).unref())]);
-  return { ok: true, signIn: toView(rowOf(db, opened.row.id)) };
+  return { ok: true, signIn: toView(await rowOf(db, opened.row.id)) };
 }
 
 async function runSignIn(
@@ -118,86 +117,84 @@ async function runSignIn(
   const end = await signInWithDeviceCode({
     settings,
     authorityHost,
-    onPrompt(prompt) {
+    async onPrompt(prompt) {
       const { userCode, verificationUri, expiresAt } = prompt;
       // Only a web address is ever shown as a link.
       const uri = /^https:\/\//i.test(verificationUri) ? verificationUri : null;
-      db.update(deviceSignIns).set({ status: "pending", userCode, verificationUri: uri, expiresAt }).where(open).run();
+      await db.update(deviceSignIns).set({ status: "pending", userCode, verificationUri: uri, expiresAt }).where(open);
       prompted();
     },
-    onAnswer(answer) {
-      db.update(deviceSignIns).set({ lastAnswer: answer, polledAt: new Date() }).where(open).run();
+    async onAnswer(answer) {
+      await db.update(deviceSignIns).set({ lastAnswer: answer, polledAt: new Date() }).where(open);
     },
-    cancelled: () => rowOf(db, row.id).status === "cancelled",
+    cancelled: async () => (await rowOf(db, row.id)).status === "cancelled",
   });
-  settle(db, actor, mailbox, row, end, authorityHost);
+  await settle(db, actor, mailbox, row, end, authorityHost);
   prompted();
 }
 
 /** Stores a successful sign-in with the mailbox, or records why there is none. */
-function settle(
+async function settle(
   db: Db,
   actor: Actor,
   mailbox: Mailbox,
   row: DeviceSignIn,
   end: DeviceSignInEnd,
   authorityHost: string,
-): void {
+): Promise<void> {
   if (!end.ok) {
-    finish(db, row.id, { status: end.reason === "cancelled" ? "cancelled" : "failed", diagnosis: end.diagnosis });
+    await finish(db, row.id, { status: end.reason === "cancelled" ? "cancelled" : "failed", diagnosis: end.diagnosis });
     if (end.reason === "wrong_account")
-      recordMailboxAudit(db, actor, mailbox, "mailbox.sign_in", { outcome: { to: end.diagnosis.code } });
+      await recordMailboxAudit(db, actor, mailbox, "mailbox.sign_in", { outcome: { to: end.diagnosis.code } });
     return;
   }
-  db.transaction(
-    (tx) => {
-      const current = tx.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get();
-      const stillOpen = rowOf(tx, row.id).status === "pending";
-      if (!current || current.version !== row.mailboxVersion || current.signInMethod !== "device" || !stillOpen) {
-        const code = stillOpen ? "DEVICE_SETTINGS_CHANGED" : "DEVICE_CANCELLED";
-        finish(tx, row.id, { status: stillOpen ? "failed" : "cancelled", diagnosis: diagnose(code) });
-        return;
-      }
-      // The account must be of the tenant's Microsoft organisation (the first sign-in binds it).
-      const tid = decodeClaims(end.accessToken)?.tid;
-      if (
-        !admitDirectory(tx, actor, current.tenantId, {
-          tid,
-          domains: [loginDomain(end.account), current.azureTenantId],
-        })
-      ) {
-        finish(tx, row.id, { status: "failed", diagnosis: diagnose("DIRECTORY_NOT_ALLOWED", `tid = ${tid}`) });
-        recordMailboxAudit(tx, actor, mailbox, "mailbox.sign_in", { outcome: { to: "DIRECTORY_NOT_ALLOWED" } });
-        return;
-      }
-      const signedInAt = new Date();
-      tx.update(mailboxes)
-        .set({
-          signedInAccount: end.account,
-          signedInAt,
-          signedInBy: actorLabel(actor),
-          signInLostAt: null,
-          signInLostCode: null,
-        })
-        .where(eq(mailboxes.id, mailbox.id))
-        .run();
-      storeSignedInCache(tx, { ...current, signedInAt }, checkSettingsFor(current), authorityHost, end.cache);
-      finish(tx, row.id, { status: "succeeded", account: end.account });
-      recordMailboxAudit(tx, actor, mailbox, "mailbox.sign_in", {
-        outcome: { to: "signed in" },
-        account: { to: end.account },
-      });
-    },
-    { behavior: "immediate" },
-  );
+  await transaction(db, async (tx) => {
+    const current = (await tx.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0];
+    const stillOpen = (await rowOf(tx, row.id)).status === "pending";
+    if (!current || current.version !== row.mailboxVersion || current.signInMethod !== "device" || !stillOpen) {
+      const code = stillOpen ? "DEVICE_SETTINGS_CHANGED" : "DEVICE_CANCELLED";
+      await finish(tx, row.id, { status: stillOpen ? "failed" : "cancelled", diagnosis: diagnose(code) });
+      return;
+    }
+    // The account must be of the tenant's Microsoft organisation (the first sign-in binds it).
+    const tid = decodeClaims(end.accessToken)?.tid;
+    if (
+      !(await admitDirectory(tx, actor, current.tenantId, {
+        tid,
+        domains: [loginDomain(end.account), current.azureTenantId],
+      }))
+    ) {
+      await finish(tx, row.id, { status: "failed", diagnosis: diagnose("DIRECTORY_NOT_ALLOWED", `tid = ${tid}`) });
+      await recordMailboxAudit(tx, actor, mailbox, "mailbox.sign_in", { outcome: { to: "DIRECTORY_NOT_ALLOWED" } });
+      return;
+    }
+    const signedInAt = new Date();
+    await tx
+      .update(mailboxes)
+      .set({
+        signedInAccount: end.account,
+        signedInAt,
+        signedInBy: actorLabel(actor),
+        signInLostAt: null,
+        signInLostCode: null,
+      })
+      .where(eq(mailboxes.id, mailbox.id));
+    await storeSignedInCache(tx, { ...current, signedInAt }, checkSettingsFor(current), authorityHost, end.cache);
+    await finish(tx, row.id, { status: "succeeded", account: end.account });
+    await recordMailboxAudit(tx, actor, mailbox, "mailbox.sign_in", {
+      outcome: { to: "signed in" },
+      account: { to: end.account },
+    });
+  });
 }
 
-function finish(
+async function finish(
   db: Queryable,
   id: string,
   end: { status: DeviceSignIn["status"]; diagnosis?: Diagnosis; account?: string },
-): void {
-  db.update(deviceSignIns)
+): Promise<void> {
+  await db
+    .update(deviceSignIns)
     .set({
       status: end.status,
       failureCode: end.diagnosis?.code ?? null,
@@ -205,39 +202,40 @@ function finish(
       account: end.account ?? null,
       finishedAt: new Date(),
     })
-    .where(and(eq(deviceSignIns.id, id), inArray(deviceSignIns.status, OPEN)))
-    .run();
+    .where(and(eq(deviceSignIns.id, id), inArray(deviceSignIns.status, OPEN)));
 }
 
 /** The sign-in as the page polls it; another mailbox's or tenant's sign-in is as missing as none. */
-export function getDeviceSignIn(db: Db, actor: Actor, ref: Ref, id: string): DeviceSignInView {
-  const mailbox = getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
-  settleAbandoned(db, Date.now());
-  const row = db
-    .select()
-    .from(deviceSignIns)
-    .where(and(eq(deviceSignIns.id, id), eq(deviceSignIns.mailboxId, mailbox.id)))
-    .get();
+export async function getDeviceSignIn(db: Db, actor: Actor, ref: Ref, id: string): Promise<DeviceSignInView> {
+  const mailbox = await getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
+  await settleAbandoned(db, Date.now());
+  const row = (
+    await db
+      .select()
+      .from(deviceSignIns)
+      .where(and(eq(deviceSignIns.id, id), eq(deviceSignIns.mailboxId, mailbox.id)))
+  )[0];
   if (!row) throw new NotFoundError();
   return toView(row);
 }
 
 /** Stops a waiting sign-in; the polling process sees it after its next answer from Entra. */
-export function cancelDeviceSignIn(db: Db, actor: Actor, ref: Ref, id: string): DeviceSignInView {
-  getDeviceSignIn(db, actor, ref, id);
-  finish(db, id, { status: "cancelled", diagnosis: diagnose("DEVICE_CANCELLED") });
-  return toView(rowOf(db, id));
+export async function cancelDeviceSignIn(db: Db, actor: Actor, ref: Ref, id: string): Promise<DeviceSignInView> {
+  await getDeviceSignIn(db, actor, ref, id);
+  await finish(db, id, { status: "cancelled", diagnosis: diagnose("DEVICE_CANCELLED") });
+  return toView(await rowOf(db, id));
 }
 
 /** The sign-in of this mailbox still waiting for its user, to show again after a reload. */
-export function openDeviceSignIn(db: Db, mailboxId: number): DeviceSignInView | null {
-  settleAbandoned(db, Date.now());
-  const row = db
-    .select()
-    .from(deviceSignIns)
-    .where(and(eq(deviceSignIns.mailboxId, mailboxId), inArray(deviceSignIns.status, OPEN)))
-    .orderBy(desc(deviceSignIns.createdAt))
-    .get();
+export async function openDeviceSignIn(db: Db, mailboxId: number): Promise<DeviceSignInView | null> {
+  await settleAbandoned(db, Date.now());
+  const row = (
+    await db
+      .select()
+      .from(deviceSignIns)
+      .where(and(eq(deviceSignIns.mailboxId, mailboxId), inArray(deviceSignIns.status, OPEN)))
+      .orderBy(desc(deviceSignIns.createdAt))
+  )[0];
   return row ? toView(row) : null;
 }
 
@@ -274,41 +272,43 @@ export function signInStateOf(
  * After a test of the saved settings: Entra refused the stored sign-in, so the mailbox now needs
  * "Sign in again". A sign-in that happened meanwhile is not touched.
  */
-export function noteSignInLost(db: Db, mailbox: Mailbox, outcome: CheckOutcome): void {
+export async function noteSignInLost(db: Db, mailbox: Mailbox, outcome: CheckOutcome): Promise<void> {
   if (mailbox.signInMethod !== "device" || !mailbox.signedInAt) return;
   const token = outcome.steps.find((s) => s.name === "token");
   if (token?.diagnosis?.code !== "SIGN_IN_AGAIN") return;
   const detail = token.diagnosis.detail ?? "";
   const code = /AADSTS\d+/.exec(detail)?.[0] ?? (detail.includes("invalid_grant") ? "invalid_grant" : null);
-  db.update(mailboxes)
+  await db
+    .update(mailboxes)
     .set({ signInLostAt: new Date(), signInLostCode: code })
-    .where(and(eq(mailboxes.id, mailbox.id), eq(mailboxes.signedInAt, mailbox.signedInAt)))
-    .run();
+    .where(and(eq(mailboxes.id, mailbox.id), eq(mailboxes.signedInAt, mailbox.signedInAt)));
 }
 
-function limitsRefusal(tx: Queryable, mailbox: Mailbox, now: number): Refusal | null {
+async function limitsRefusal(tx: Queryable, mailbox: Mailbox, now: number): Promise<Refusal | null> {
   const open = inArray(deviceSignIns.status, OPEN);
   const inTenant =
-    tx
-      .select({ n: count() })
-      .from(deviceSignIns)
-      .where(and(open, eq(deviceSignIns.tenantId, mailbox.tenantId)))
-      .get()?.n ?? 0;
+    (
+      await tx
+        .select({ n: count() })
+        .from(deviceSignIns)
+        .where(and(open, eq(deviceSignIns.tenantId, mailbox.tenantId)))
+    )[0]?.n ?? 0;
   if (inTenant >= SIGN_IN_LIMITS.perTenant) {
     const message = `This tenant already has ${inTenant} Microsoft sign-ins waiting, the most it may have. Finish or cancel one first.`;
     return { kind: "capacity", message, retryAfterSeconds: 30 };
   }
-  const everywhere = tx.select({ n: count() }).from(deviceSignIns).where(open).get()?.n ?? 0;
+  const everywhere = (await tx.select({ n: count() }).from(deviceSignIns).where(open))[0]?.n ?? 0;
   if (everywhere >= SIGN_IN_LIMITS.everywhere) {
     const message = "The portal has as many Microsoft sign-ins waiting as it may. Try again in a minute.";
     return { kind: "capacity", message, retryAfterSeconds: 60 };
   }
   const recent =
-    tx
-      .select({ n: count() })
-      .from(deviceSignIns)
-      .where(and(eq(deviceSignIns.mailboxId, mailbox.id), gt(deviceSignIns.createdAt, new Date(now - 600_000))))
-      .get()?.n ?? 0;
+    (
+      await tx
+        .select({ n: count() })
+        .from(deviceSignIns)
+        .where(and(eq(deviceSignIns.mailboxId, mailbox.id), gt(deviceSignIns.createdAt, new Date(now - 600_000))))
+    )[0]?.n ?? 0;
   if (recent >= SIGN_IN_LIMITS.perMailboxPer10Minutes) {
     const message = `This mailbox started ${recent} sign-ins in the last 10 minutes. Try again later.`;
     return { kind: "rate_limited", message, retryAfterSeconds: 600 };
@@ -317,17 +317,17 @@ function limitsRefusal(tx: Queryable, mailbox: Mailbox, now: number): Refusal | 
 }
 
 /** Sign-ins whose process stopped (restart): past their code's expiry, or never got a code. */
-function settleAbandoned(db: Queryable, now: number): void {
+async function settleAbandoned(db: Queryable, now: number): Promise<void> {
   const expired = and(eq(deviceSignIns.status, "pending"), lt(deviceSignIns.expiresAt, new Date(now - 5_000)));
-  for (const row of db.select({ id: deviceSignIns.id }).from(deviceSignIns).where(expired).all())
-    finish(db, row.id, { status: "failed", diagnosis: diagnose("DEVICE_EXPIRED") });
+  for (const row of await db.select({ id: deviceSignIns.id }).from(deviceSignIns).where(expired))
+    await finish(db, row.id, { status: "failed", diagnosis: diagnose("DEVICE_EXPIRED") });
   const stuck = and(eq(deviceSignIns.status, "starting"), lt(deviceSignIns.createdAt, new Date(now - STALE_START_MS)));
-  for (const row of db.select({ id: deviceSignIns.id }).from(deviceSignIns).where(stuck).all())
-    finish(db, row.id, { status: "failed", diagnosis: diagnose("TOKEN_TIMEOUT") });
+  for (const row of await db.select({ id: deviceSignIns.id }).from(deviceSignIns).where(stuck))
+    await finish(db, row.id, { status: "failed", diagnosis: diagnose("TOKEN_TIMEOUT") });
 }
 
-function rowOf(db: Queryable, id: string): DeviceSignIn {
-  return db.select().from(deviceSignIns).where(eq(deviceSignIns.id, id)).get()!;
+async function rowOf(db: Queryable, id: string): Promise<DeviceSignIn> {
+  return (await db.select().from(deviceSignIns).where(eq(deviceSignIns.id, id)))[0]!;
 }
 
 function toView(row: DeviceSignIn): DeviceSignInView {

@@ -1,6 +1,6 @@
 import "server-only";
 import { eq, isNotNull } from "drizzle-orm";
-import type { Db, Tx } from "@/db/client";
+import { type Db, type Tx, transaction } from "@/db/client";
 import { alertChannels, entraSetups, mailboxes, tokenCaches } from "@/db/schema";
 import { webhookContext } from "@/lib/alerts/channels";
 import { recordAudit } from "@/lib/audit/log";
@@ -20,15 +20,15 @@ type Owner = "mailbox" | "alert channel" | "Entra setup";
  */
 const SEALED_COLUMNS: {
   owner: Owner;
-  rows(tx: Tx): SealedRow[];
+  rows(tx: Tx): Promise<SealedRow[]>;
   context(row: SealedRow): string;
-  write(tx: Tx, row: SealedRow, sealed: string | null): void;
+  write(tx: Tx, row: SealedRow, sealed: string | null): Promise<unknown>;
   unreadable: "report" | "drop";
 }[] = [
   {
     owner: "mailbox",
-    rows: (tx) =>
-      tx
+    rows: async (tx) =>
+      (await tx
         .select({
           id: mailboxes.id,
           tenantId: mailboxes.tenantId,
@@ -36,21 +36,19 @@ const SEALED_COLUMNS: {
           sealed: mailboxes.passwordSealed,
         })
         .from(mailboxes)
-        .where(isNotNull(mailboxes.passwordSealed))
-        .all() as SealedRow[],
+        .where(isNotNull(mailboxes.passwordSealed))) as SealedRow[],
     context: (row) => mailboxPasswordContext({ id: Number(row.id), tenantId: row.tenantId }),
-    write: (tx, row, sealed) =>
-      tx
+    write: async (tx, row, sealed) =>
+      await tx
         .update(mailboxes)
         .set({ passwordSealed: sealed })
-        .where(eq(mailboxes.id, Number(row.id)))
-        .run(),
+        .where(eq(mailboxes.id, Number(row.id))),
     unreadable: "report",
   },
   ...(["clientSecretSealed", "privateKeySealed"] as const).map((column) => ({
     owner: "mailbox" as const,
-    rows: (tx: Tx) =>
-      tx
+    rows: async (tx: Tx) =>
+      (await tx
         .select({
           id: mailboxes.id,
           tenantId: mailboxes.tenantId,
@@ -58,25 +56,23 @@ const SEALED_COLUMNS: {
           sealed: mailboxes[column],
         })
         .from(mailboxes)
-        .where(isNotNull(mailboxes[column]))
-        .all() as SealedRow[],
+        .where(isNotNull(mailboxes[column]))) as SealedRow[],
     context: (row: SealedRow) =>
       appSecretContext(
         { id: Number(row.id), tenantId: row.tenantId },
         column === "clientSecretSealed" ? "client_secret" : "private_key",
       ),
-    write: (tx: Tx, row: SealedRow, sealed: string | null) =>
-      tx
+    write: async (tx: Tx, row: SealedRow, sealed: string | null) =>
+      await tx
         .update(mailboxes)
         .set({ [column]: sealed })
-        .where(eq(mailboxes.id, Number(row.id)))
-        .run(),
+        .where(eq(mailboxes.id, Number(row.id))),
     unreadable: "report" as const,
   })),
   {
     owner: "mailbox",
-    rows: (tx) =>
-      tx
+    rows: async (tx) =>
+      await tx
         .select({
           id: mailboxes.id,
           tenantId: mailboxes.tenantId,
@@ -84,26 +80,21 @@ const SEALED_COLUMNS: {
           sealed: tokenCaches.cacheSealed,
         })
         .from(tokenCaches)
-        .innerJoin(mailboxes, eq(mailboxes.id, tokenCaches.mailboxId))
-        .all(),
+        .innerJoin(mailboxes, eq(mailboxes.id, tokenCaches.mailboxId)),
     context: (row) => tokenCacheContext({ id: Number(row.id), tenantId: row.tenantId }),
-    write: (tx, row, sealed) =>
+    write: async (tx, row, sealed) =>
       sealed === null
-        ? tx
-            .delete(tokenCaches)
-            .where(eq(tokenCaches.mailboxId, Number(row.id)))
-            .run()
-        : tx
+        ? await tx.delete(tokenCaches).where(eq(tokenCaches.mailboxId, Number(row.id)))
+        : await tx
             .update(tokenCaches)
             .set({ cacheSealed: sealed })
-            .where(eq(tokenCaches.mailboxId, Number(row.id)))
-            .run(),
+            .where(eq(tokenCaches.mailboxId, Number(row.id))),
     unreadable: "drop",
   },
   {
     owner: "alert channel",
-    rows: (tx) =>
-      tx
+    rows: async (tx) =>
+      (await tx
         .select({
           id: alertChannels.id,
           tenantId: alertChannels.tenantId,
@@ -111,23 +102,21 @@ const SEALED_COLUMNS: {
           sealed: alertChannels.webhookSealed,
         })
         .from(alertChannels)
-        .where(isNotNull(alertChannels.webhookSealed))
-        .all() as SealedRow[],
+        .where(isNotNull(alertChannels.webhookSealed))) as SealedRow[],
     context: (row) => webhookContext({ id: Number(row.id), tenantId: row.tenantId }),
-    write: (tx, row, sealed) =>
-      tx
+    write: async (tx, row, sealed) =>
+      await tx
         .update(alertChannels)
         .set({ webhookSealed: sealed })
-        .where(eq(alertChannels.id, Number(row.id)))
-        .run(),
+        .where(eq(alertChannels.id, Number(row.id))),
     unreadable: "report",
   },
   {
     // A setup still waiting for its test holds the key of the certificate it gave the app. One no key
     // opens is dropped with its setup: starting again gives the app a new certificate.
     owner: "Entra setup",
-    rows: (tx) =>
-      tx
+    rows: async (tx) =>
+      (await tx
         .select({
           id: entraSetups.id,
           tenantId: entraSetups.tenantId,
@@ -135,20 +124,15 @@ const SEALED_COLUMNS: {
           sealed: entraSetups.privateKeySealed,
         })
         .from(entraSetups)
-        .where(isNotNull(entraSetups.privateKeySealed))
-        .all() as SealedRow[],
+        .where(isNotNull(entraSetups.privateKeySealed))) as SealedRow[],
     context: (row) => setupKeyContext({ tenantId: row.tenantId, id: String(row.id) }),
-    write: (tx, row, sealed) =>
+    write: async (tx, row, sealed) =>
       sealed === null
-        ? tx
-            .delete(entraSetups)
-            .where(eq(entraSetups.id, String(row.id)))
-            .run()
-        : tx
+        ? await tx.delete(entraSetups).where(eq(entraSetups.id, String(row.id)))
+        : await tx
             .update(entraSetups)
             .set({ privateKeySealed: sealed })
-            .where(eq(entraSetups.id, String(row.id)))
-            .run(),
+            .where(eq(entraSetups.id, String(row.id))),
     unreadable: "drop",
   },
 ];
@@ -163,12 +147,12 @@ export type RotationReport = {
 };
 
 /** Re-seals every sealed value under the active (first) key. Idempotent: a second run re-seals nothing. */
-export function resealAll(db: Db, keys: SealingKey[] = getEnv().SECRETS_KEYS): RotationReport {
+export async function resealAll(db: Db, keys: SealingKey[] = getEnv().SECRETS_KEYS): Promise<RotationReport> {
   const activeId = keys[0]!.id;
   const report: RotationReport = { resealed: 0, current: 0, unreadable: [], dropped: 0 };
-  db.transaction((tx) => {
+  await transaction(db, async (tx) => {
     for (const column of SEALED_COLUMNS) {
-      for (const row of column.rows(tx)) {
+      for (const row of await column.rows(tx)) {
         if (sealedKeyId(row.sealed) === activeId) {
           report.current++;
           continue;
@@ -181,17 +165,17 @@ export function resealAll(db: Db, keys: SealingKey[] = getEnv().SECRETS_KEYS): R
           if (column.unreadable === "report") {
             report.unreadable.push({ owner: column.owner, id: row.id, tenantId: row.tenantId, name: row.name });
           } else {
-            column.write(tx, row, null);
+            await column.write(tx, row, null);
             report.dropped++;
           }
           continue;
         }
-        column.write(tx, row, seal(plain, context, keys));
+        await column.write(tx, row, seal(plain, context, keys));
         report.resealed++;
       }
     }
     if (report.resealed > 0 || report.dropped > 0) {
-      recordAudit(tx, null, {
+      await recordAudit(tx, null, {
         tenantId: null,
         action: "keys.rotate",
         targetType: "secrets",

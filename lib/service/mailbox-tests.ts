@@ -1,5 +1,5 @@
 import "server-only";
-import type { Db } from "@/db/client";
+import { type Db, transaction } from "@/db/client";
 import type { Actor } from "@/lib/auth/actor";
 import { plannedSteps, runChecks } from "@/lib/engine/run-checks";
 import type { CheckSettings } from "@/lib/engine/settings";
@@ -52,8 +52,13 @@ export type TestHooks = { beforeCacheWrite?: () => Promise<void> };
  * come through here. The test goes on to the end and is recorded even if nobody reads the events any
  * more (the administrator closed the page).
  */
-export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hooks: TestHooks = {}): StartedTest {
-  const mailbox = getMailboxFor(db, actor, request.tenantId, request.mailboxId);
+export async function startMailboxTest(
+  db: Db,
+  actor: Actor,
+  request: TestRequest,
+  hooks: TestHooks = {},
+): Promise<StartedTest> {
+  const mailbox = await getMailboxFor(db, actor, request.tenantId, request.mailboxId);
   const chosen =
     request.source !== "form"
       ? { ok: true as const, settings: checkSettingsFor(mailbox) }
@@ -64,16 +69,13 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
   const { settings } = chosen;
   const fingerprint = credentialFingerprint(settings);
   // Checked and recorded in one write transaction, so two processes cannot both start a test.
-  const started = db.transaction(
-    (tx) => {
-      const owner = { mailboxId: mailbox.id, tenantId: mailbox.tenantId };
-      const refusal = refusalFor(tx, actor, owner, fingerprint);
-      if (refusal) return { ok: false as const, refusal };
-      const mode = request.mode ?? "full";
-      return { ok: true as const, test: recordTestStart(tx, actor, owner, request.source, fingerprint, mode) };
-    },
-    { behavior: "immediate" },
-  );
+  const started = await transaction(db, async (tx) => {
+    const owner = { mailboxId: mailbox.id, tenantId: mailbox.tenantId };
+    const refusal = await refusalFor(tx, actor, owner, fingerprint);
+    if (refusal) return { ok: false as const, refusal };
+    const mode = request.mode ?? "full";
+    return { ok: true as const, test: await recordTestStart(tx, actor, owner, request.source, fingerprint, mode) };
+  });
   if (!started.ok) return started;
   const { test } = started;
   // The token cache belongs to the saved settings; unsaved values get a fresh token.
@@ -86,11 +88,11 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
   const steps = plannedSteps(settings).map((name) => ({ name, label: STEP_LABELS[name] }));
   queue.push({ type: "plan", testId: test.id, steps });
   const settled = relaySteps(runChecks(settings, options), queue)
-    .then((outcome) => {
+    .then(async (outcome) => {
       // Recorded before the answer ends, so the page's history, "Last test", checklist and sign-in
       // state that load next already show it.
-      recordTestEnd(db, actor, test, mailbox.name, outcome);
-      if (request.source === "saved") noteSignInLost(db, mailbox, outcome);
+      await recordTestEnd(db, actor, test, mailbox.name, outcome);
+      if (request.source === "saved") await noteSignInLost(db, mailbox, outcome);
       const arrival = outcome.steps.find((s) => s.metrics?.arrivalMs !== undefined)?.metrics?.arrivalMs;
       queue.push({
         type: "done",
@@ -101,9 +103,9 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
       });
       return true;
     })
-    .catch((error: unknown) => {
+    .catch(async (error: unknown) => {
       console.error("mailbox test failed unexpectedly:", describeError(error));
-      recordTestEnd(db, actor, test, mailbox.name, { ok: false, durationMs: 0, steps: [] });
+      await recordTestEnd(db, actor, test, mailbox.name, { ok: false, durationMs: 0, steps: [] });
       queue.push({ type: "done", testId: test.id, ok: false, durationMs: 0, arrivalMs: null });
       return false;
     })
@@ -124,7 +126,7 @@ export function startMailboxTest(db: Db, actor: Actor, request: TestRequest, hoo
  */
 async function alertOnChange(db: Db, mailboxId: number): Promise<void> {
   try {
-    if (evaluateAlerts(db, Date.now(), mailboxId) === 0) return;
+    if ((await evaluateAlerts(db, Date.now(), mailboxId)) === 0) return;
   } catch (error) {
     console.error("alert evaluation failed:", describeError(error));
     return;

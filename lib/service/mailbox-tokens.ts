@@ -1,6 +1,6 @@
 import "server-only";
 import { and, desc, eq, gt, sql } from "drizzle-orm";
-import { type Db, preparedOnce, rawOnce } from "@/db/client";
+import { type Db, preparedOnce, rawOnce, transaction } from "@/db/client";
 import { apiTokenIssues, type Mailbox, mailboxTests } from "@/db/schema";
 import { recordMailboxAudit } from "@/lib/audit/log";
 import { type ApiKeyActor, actorLabel } from "@/lib/auth/actor";
@@ -102,7 +102,7 @@ export async function issueMailboxToken(
     return { ok: false, refusal: { kind: "forbidden", message } };
   }
   const purpose = requested ?? limit ?? undefined;
-  const mailbox = getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
+  const mailbox = await getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
   const settings = checkSettingsFor(mailbox);
   const provider = SIGN_IN_PROVIDERS[settings.signInMethod];
   if (!provider) {
@@ -145,12 +145,12 @@ export async function issueMailboxToken(
     count(keyWindow, now);
     count(mailboxWindow, now);
   };
-  const cooldown = credentialCooldown(db, mailbox.id, fingerprint);
+  const cooldown = await credentialCooldown(db, mailbox.id, fingerprint);
   if (cooldown) {
     expensive();
     return { ok: false, refusal: cooldown };
   }
-  const refused = recentRefusal(db, mailbox, fingerprint);
+  const refused = await recentRefusal(db, mailbox, fingerprint);
   if (refused) {
     expensive();
     return { ok: false, ...refused };
@@ -167,14 +167,14 @@ export async function issueMailboxToken(
   });
   if (!token.ok || token.requests > 0) expensive();
   if (!token.ok) {
-    recordRefusal(db, actor, mailbox, fingerprint, started, token.diagnosis);
+    await recordRefusal(db, actor, mailbox, fingerprint, started, token.diagnosis);
     return { ok: false, diagnosis: token.diagnosis };
   }
   const claims = decodeClaims(token.accessToken);
   // A token of another Microsoft organisation than the tenant's is never handed out.
   if (options.admitDirectory && !(await options.admitDirectory(claims?.tid))) {
     const diagnosis = diagnose("DIRECTORY_NOT_ALLOWED", `tid = ${claims?.tid}`);
-    recordRefusal(db, actor, mailbox, fingerprint, started, diagnosis);
+    await recordRefusal(db, actor, mailbox, fingerprint, started, diagnosis);
     return { ok: false, diagnosis };
   }
   // Entra puts every consented permission of the app into a token, whatever was asked for: a key
@@ -189,7 +189,7 @@ export async function issueMailboxToken(
     }
   }
   const expiresAt = token.expiresOn ?? new Date(Date.now() + 3_600_000);
-  noteIssue(db, actor, mailbox, expiresAt, token.source);
+  await noteIssue(db, actor, mailbox, expiresAt, token.source);
   // What the token can do, as it says itself (its delegated `scp` or its application `roles`): a token
   // from the cache may carry more than this request's purpose asked for. Only a token that cannot be
   // read (not a JWT) is described by what was asked.
@@ -218,7 +218,7 @@ const ISSUE_AUDIT_EVERY_MS = 60_000;
  * handed out again, and new tokens within the minute, are only counted, and the count goes into the
  * next audit entry. So the append-only log grows with time, not with calls.
  */
-function noteIssue(db: Db, actor: ApiKeyActor, mailbox: Mailbox, expiresAt: Date, source: string): void {
+async function noteIssue(db: Db, actor: ApiKeyActor, mailbox: Mailbox, expiresAt: Date, source: string): Promise<void> {
   const now = new Date();
   // Asked on every token the API hands out: plain SQL, no row mapping.
   const counted = rawOnce(
@@ -234,18 +234,18 @@ function noteIssue(db: Db, actor: ApiKeyActor, mailbox: Mailbox, expiresAt: Date
   });
   if (counted.changes > 0) return;
   const key = and(eq(apiTokenIssues.apiKeyId, actor.id), eq(apiTokenIssues.mailboxId, mailbox.id));
-  const last = db.select().from(apiTokenIssues).where(key).get();
-  db.transaction((tx) => {
-    recordMailboxAudit(tx, actor, mailbox, "mailbox.token", {
+  const last = (await db.select().from(apiTokenIssues).where(key))[0];
+  await transaction(db, async (tx) => {
+    await recordMailboxAudit(tx, actor, mailbox, "mailbox.token", {
       expiresAt: { to: expiresAt.toISOString() },
       source: { to: source },
       ...(last ? { issuedSinceLastEntry: { to: `${last.issued} time${last.issued === 1 ? "" : "s"}` } } : {}),
     });
     const values = { tokenExpiresAt: expiresAt, issued: 1, lastAt: now, auditedAt: now };
-    tx.insert(apiTokenIssues)
+    await tx
+      .insert(apiTokenIssues)
       .values({ apiKeyId: actor.id, mailboxId: mailbox.id, ...values })
-      .onConflictDoUpdate({ target: [apiTokenIssues.apiKeyId, apiTokenIssues.mailboxId], set: values })
-      .run();
+      .onConflictDoUpdate({ target: [apiTokenIssues.apiKeyId, apiTokenIssues.mailboxId], set: values });
   });
 }
 
@@ -253,37 +253,39 @@ function noteIssue(db: Db, actor: ApiKeyActor, mailbox: Mailbox, expiresAt: Date
  * The token refusal recorded for these settings within the cool-down, with the seconds left of it;
  * none once anything about the mailbox changed after it (a save, a Microsoft sign-in, a new secret).
  */
-function recentRefusal(
+async function recentRefusal(
   db: Db,
   mailbox: Mailbox,
   fingerprint: string,
   now = Date.now(),
-): { diagnosis: Diagnosis; retryAfterSeconds: number } | null {
+): Promise<{ diagnosis: Diagnosis; retryAfterSeconds: number } | null> {
   const mailboxId = mailbox.id;
   const changedAt = Math.max(
     ...[mailbox.updatedAt, mailbox.signedInAt, mailbox.appCredentialChangedAt, mailbox.passwordChangedAt].map(
       (at) => at?.getTime() ?? 0,
     ),
   );
-  const last = preparedOnce(db, "lastTokenRefusal", (q) =>
-    q
-      .select({
-        startedAt: mailboxTests.startedAt,
-        steps: mailboxTests.steps,
-        fingerprint: mailboxTests.credentialFingerprint,
-      })
-      .from(mailboxTests)
-      .where(
-        and(
-          eq(mailboxTests.mailboxId, sql.placeholder("mailboxId")),
-          eq(mailboxTests.source, "token"),
-          gt(mailboxTests.startedAt, sql.placeholder("since")),
-        ),
-      )
-      .orderBy(desc(mailboxTests.startedAt))
-      .limit(1)
-      .prepare(),
-  ).get({ mailboxId, since: now - REFUSAL_COOLDOWN_MS });
+  const last = (
+    await preparedOnce(db, "lastTokenRefusal", (q) =>
+      q
+        .select({
+          startedAt: mailboxTests.startedAt,
+          steps: mailboxTests.steps,
+          fingerprint: mailboxTests.credentialFingerprint,
+        })
+        .from(mailboxTests)
+        .where(
+          and(
+            eq(mailboxTests.mailboxId, sql.placeholder("mailboxId")),
+            eq(mailboxTests.source, "token"),
+            gt(mailboxTests.startedAt, sql.placeholder("since")),
+          ),
+        )
+        .orderBy(desc(mailboxTests.startedAt))
+        .limit(1)
+        .prepare(),
+    ).execute({ mailboxId, since: now - REFUSAL_COOLDOWN_MS })
+  )[0];
   const current = last && last.fingerprint === fingerprint && last.startedAt.getTime() > changedAt;
   const diagnosis = current ? last.steps?.[0]?.diagnosis : undefined;
   if (!last || !diagnosis) return null;
@@ -292,14 +294,14 @@ function recentRefusal(
 }
 
 /** A refused token request goes into the mailbox's history, where the cool-down and the admins see it. */
-function recordRefusal(
+async function recordRefusal(
   db: Db,
   actor: ApiKeyActor,
   mailbox: Mailbox,
   fingerprint: string,
   startedAt: Date,
   diagnosis: Diagnosis,
-): void {
+): Promise<void> {
   const step = {
     name: "token" as const,
     status: "failed" as const,
@@ -307,25 +309,23 @@ function recordRefusal(
     summary: diagnosis.cause,
     diagnosis,
   };
-  db.transaction((tx) => {
-    tx.insert(mailboxTests)
-      .values({
-        mailboxId: mailbox.id,
-        tenantId: mailbox.tenantId,
-        startedAt,
-        finishedAt: new Date(),
-        outcome: "failed",
-        source: "token",
-        triggeredBy: actorLabel(actor),
-        steps: [step],
-        credentialFingerprint: fingerprint,
-        failureCode: diagnosis.code,
-      })
-      .run();
-    recordMailboxAudit(tx, actor, mailbox, "mailbox.token", {
+  await transaction(db, async (tx) => {
+    await tx.insert(mailboxTests).values({
+      mailboxId: mailbox.id,
+      tenantId: mailbox.tenantId,
+      startedAt,
+      finishedAt: new Date(),
+      outcome: "failed",
+      source: "token",
+      triggeredBy: actorLabel(actor),
+      steps: [step],
+      credentialFingerprint: fingerprint,
+      failureCode: diagnosis.code,
+    });
+    await recordMailboxAudit(tx, actor, mailbox, "mailbox.token", {
       outcome: { to: "refused" },
       failure: { to: diagnosis.code },
     });
   });
-  noteSignInLost(db, mailbox, { ok: false, durationMs: step.durationMs, steps: [step] });
+  await noteSignInLost(db, mailbox, { ok: false, durationMs: step.durationMs, steps: [step] });
 }

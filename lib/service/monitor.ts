@@ -1,7 +1,7 @@
 import "server-only";
 import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import pLimit from "p-limit";
-import type { Db } from "@/db/client";
+import { type Db, transaction } from "@/db/client";
 import { type MonitorFrequency, mailboxes, mailboxTests, schedulerLeases, tenants } from "@/db/schema";
 import { SYSTEM_ACTORS } from "@/lib/auth/actor";
 import { describeError } from "@/lib/errors";
@@ -27,8 +27,8 @@ export type DueRun = { mailboxId: number; tenantId: number; mode: MonitorMode; l
  * when its interval has passed since the last test of either kind (a full test signs in too). A
  * mailbox follows its tenant unless it has its own setting. Never-tested mailboxes come first.
  */
-export function dueRuns(db: Db, now: number): DueRun[] {
-  const rows = db
+export async function dueRuns(db: Db, now: number): Promise<DueRun[]> {
+  const rows = await db
     .select({
       mailboxId: mailboxes.id,
       tenantId: mailboxes.tenantId,
@@ -42,8 +42,7 @@ export function dueRuns(db: Db, now: number): DueRun[] {
     .from(mailboxes)
     .innerJoin(tenants, eq(mailboxes.tenantId, tenants.id))
     // Nobody has signed in yet: a test could only fail, and the mailbox is not broken.
-    .where(sql`NOT ${AWAITING_SIGN_IN}`)
-    .all();
+    .where(sql`NOT ${AWAITING_SIGN_IN}`);
   const due: DueRun[] = [];
   for (const row of rows) {
     const full = row.full ?? row.tenantFull;
@@ -85,47 +84,50 @@ function interleaveTenants(runs: DueRun[]): DueRun[] {
  * change can fix (a refused password, a lost Microsoft sign-in), and nothing was saved or signed in
  * since. It never retries such a failure, so it never locks the Microsoft account.
  */
-export function heldBack(db: Db, mailboxId: number): boolean {
-  const last = db
-    .select({ startedAt: mailboxTests.startedAt, failureCode: mailboxTests.failureCode })
-    .from(mailboxTests)
-    .where(and(eq(mailboxTests.mailboxId, mailboxId), eq(mailboxTests.triggeredBy, SYSTEM_ACTORS.scheduler.label)))
-    .orderBy(desc(mailboxTests.startedAt))
-    .get();
+export async function heldBack(db: Db, mailboxId: number): Promise<boolean> {
+  const last = (
+    await db
+      .select({ startedAt: mailboxTests.startedAt, failureCode: mailboxTests.failureCode })
+      .from(mailboxTests)
+      .where(and(eq(mailboxTests.mailboxId, mailboxId), eq(mailboxTests.triggeredBy, SYSTEM_ACTORS.scheduler.label)))
+      .orderBy(desc(mailboxTests.startedAt))
+  )[0];
   if (!last?.failureCode || !HOLD_FAILURES.has(last.failureCode)) return false;
-  const mailbox = db
-    .select({ updatedAt: mailboxes.updatedAt, signedInAt: mailboxes.signedInAt })
-    .from(mailboxes)
-    .where(eq(mailboxes.id, mailboxId))
-    .get();
+  const mailbox = (
+    await db
+      .select({ updatedAt: mailboxes.updatedAt, signedInAt: mailboxes.signedInAt })
+      .from(mailboxes)
+      .where(eq(mailboxes.id, mailboxId))
+  )[0];
   if (!mailbox) return true;
   const changed = Math.max(mailbox.updatedAt.getTime(), mailbox.signedInAt?.getTime() ?? 0);
   return changed <= last.startedAt.getTime();
 }
 
 /** Takes (or renews) the named lease for `holder` unless another holder's lease is still running. */
-export function takeLease(db: Db, name: string, holder: string, now: number, durationMs: number): boolean {
-  return db.transaction(
-    (tx) => {
-      const expiresAt = new Date(now + durationMs);
-      tx.insert(schedulerLeases)
-        .values({ name, holder, expiresAt })
-        .onConflictDoUpdate({
-          target: schedulerLeases.name,
-          set: { holder, expiresAt },
-          setWhere: or(lt(schedulerLeases.expiresAt, new Date(now)), eq(schedulerLeases.holder, holder)),
-        })
-        .run();
-      return tx.select().from(schedulerLeases).where(eq(schedulerLeases.name, name)).get()?.holder === holder;
-    },
-    { behavior: "immediate" },
-  );
+export async function takeLease(
+  db: Db,
+  name: string,
+  holder: string,
+  now: number,
+  durationMs: number,
+): Promise<boolean> {
+  return transaction(db, async (tx) => {
+    const expiresAt = new Date(now + durationMs);
+    await tx
+      .insert(schedulerLeases)
+      .values({ name, holder, expiresAt })
+      .onConflictDoUpdate({
+        target: schedulerLeases.name,
+        set: { holder, expiresAt },
+        setWhere: or(lt(schedulerLeases.expiresAt, new Date(now)), eq(schedulerLeases.holder, holder)),
+      });
+    return (await tx.select().from(schedulerLeases).where(eq(schedulerLeases.name, name)))[0]?.holder === holder;
+  });
 }
 
-function releaseLease(db: Db, name: string, holder: string): void {
-  db.delete(schedulerLeases)
-    .where(and(eq(schedulerLeases.name, name), eq(schedulerLeases.holder, holder)))
-    .run();
+async function releaseLease(db: Db, name: string, holder: string): Promise<void> {
+  await db.delete(schedulerLeases).where(and(eq(schedulerLeases.name, name), eq(schedulerLeases.holder, holder)));
 }
 
 export type SweepReport = {
@@ -159,29 +161,29 @@ export async function runSweep(db: Db, options: SweepOptions): Promise<SweepRepo
   const now = options.now ?? Date.now;
   const leaseMs = options.leaseMs ?? LEASE_MS;
   const report: SweepReport = { swept: false, due: 0, held: 0, passed: 0, failed: 0, deferred: 0, alerts: 0 };
-  if (!takeLease(db, SWEEP_LEASE, options.holder, now(), leaseMs)) return report;
+  if (!(await takeLease(db, SWEEP_LEASE, options.holder, now(), leaseMs))) return report;
   report.swept = true;
   try {
-    const due = dueRuns(db, now());
+    const due = await dueRuns(db, now());
     report.due = due.length;
     const limit = pLimit(options.concurrency);
     await Promise.all(
       due.map((run) =>
         limit(async () => {
-          if (heldBack(db, run.mailboxId)) {
+          if (await heldBack(db, run.mailboxId)) {
             report.held++;
             return;
           }
           const outcome = await runOne(db, run, now());
           report[outcome]++;
-          takeLease(db, SWEEP_LEASE, options.holder, now(), leaseMs);
+          await takeLease(db, SWEEP_LEASE, options.holder, now(), leaseMs);
         }),
       ),
     );
     // Every mailbox, tested now or not: an expiring credential or a lost sign-in needs no test to alert.
-    report.alerts = evaluateAlerts(db, now());
+    report.alerts = await evaluateAlerts(db, now());
   } finally {
-    releaseLease(db, SWEEP_LEASE, options.holder);
+    await releaseLease(db, SWEEP_LEASE, options.holder);
   }
   return report;
 }
@@ -190,7 +192,7 @@ async function runOne(db: Db, run: DueRun, startedAt: number): Promise<"passed" 
   const column =
     run.mode === "full" ? { lastMonitorFullAt: new Date(startedAt) } : { lastMonitorLightAt: new Date(startedAt) };
   try {
-    const started = startMailboxTest(db, SYSTEM_ACTORS.scheduler, {
+    const started = await startMailboxTest(db, SYSTEM_ACTORS.scheduler, {
       tenantId: run.tenantId,
       mailboxId: run.mailboxId,
       source: "saved",
@@ -198,7 +200,7 @@ async function runOne(db: Db, run: DueRun, startedAt: number): Promise<"passed" 
     });
     if (!started.ok) return "deferred";
     // Marked once started: a test that cannot finish is not started again before its interval.
-    db.update(mailboxes).set(column).where(eq(mailboxes.id, run.mailboxId)).run();
+    await db.update(mailboxes).set(column).where(eq(mailboxes.id, run.mailboxId));
     const result = await testToEnd(started, { id: run.mailboxId, name: "", tenant: "" });
     return result.ok ? "passed" : "failed";
   } catch (error) {

@@ -76,12 +76,12 @@ const RANK = sql.raw(`CASE state ${MAILBOX_STATES.map((s, i) => `WHEN '${s}' THE
  * The status page: every mailbox the actor may see, with its state, counts per state, a filter, a
  * search over name, login and tenant, worst first and a page at a time.
  */
-export function statusPage(
+export async function statusPage(
   db: Db,
   actor: Actor,
   query: { state?: MailboxState; q?: string; page?: number },
   now = Date.now(),
-): StatusPage {
+): Promise<StatusPage> {
   const state = stateSql(now);
   const scope: SQL[] = [];
   if (actor.kind !== "system" && !isSuperAdmin(actor)) scope.push(eq(mailboxes.tenantId, actor.tenantId ?? -1));
@@ -112,24 +112,22 @@ export function statusPage(
     .as("listed");
 
   const counts = Object.fromEntries(MAILBOX_STATES.map((s) => [s, 0])) as Record<MailboxState, number>;
-  for (const row of db
+  for (const row of await db
     .select({ state: sql<MailboxState>`state`, n: sql<number>`count(*)` })
     .from(base)
-    .groupBy(sql`state`)
-    .all()) {
+    .groupBy(sql`state`)) {
     counts[row.state] = row.n;
   }
   const total = query.state ? counts[query.state] : Object.values(counts).reduce((a, b) => a + b, 0);
   const { page, pages, offset } = pageWindow(total, query.page);
-  const listed = db
+  const listed = await db
     .select()
     .from(base)
     .where(query.state ? sql`state = ${query.state}` : undefined)
     .orderBy(RANK, sql`coalesce(${base.healthSince}, 0)`, base.name)
     .limit(PAGE_SIZE)
-    .offset(offset)
-    .all();
-  const days = timelines(
+    .offset(offset);
+  const days = await timelines(
     db,
     listed.map((r) => r.id),
     now,
@@ -145,12 +143,12 @@ export function statusPage(
 }
 
 /** Tests per mailbox and day over the last 30 days: passed, failed and their mean duration. */
-function timelines(db: Db, ids: number[], now: number): Map<number, StatusRow["days"]> {
+async function timelines(db: Db, ids: number[], now: number): Promise<Map<number, StatusRow["days"]>> {
   const byMailbox = new Map<number, StatusRow["days"]>();
   if (ids.length === 0) return byMailbox;
   const start = startOfDay(now) - (TIMELINE_DAYS - 1) * DAY;
   const day = sql<number>`CAST((${mailboxTests.startedAt} - ${start}) / ${DAY} AS INTEGER)`;
-  const rows = db
+  const rows = await db
     .select({
       mailboxId: mailboxTests.mailboxId,
       day,
@@ -160,8 +158,7 @@ function timelines(db: Db, ids: number[], now: number): Map<number, StatusRow["d
     })
     .from(mailboxTests)
     .where(and(inArray(mailboxTests.mailboxId, ids), gte(mailboxTests.startedAt, new Date(start))))
-    .groupBy(mailboxTests.mailboxId, day)
-    .all();
+    .groupBy(mailboxTests.mailboxId, day);
   for (const row of rows) {
     const days = byMailbox.get(row.mailboxId) ?? emptyDays();
     const slot = days[row.day];

@@ -52,19 +52,19 @@ export function credentialFingerprint(
 const CAPACITY_RETRY_SECONDS = 5;
 
 /** Why a new test must not start now; null when it may. Call inside the write transaction that records it. */
-export function refusalFor(
+export async function refusalFor(
   db: Queryable,
   actor: Actor,
   owner: { mailboxId: number; tenantId: number },
   fingerprint: string,
   now = Date.now(),
-): Refusal | null {
+): Promise<Refusal | null> {
   const { mailboxId } = owner;
-  const recent = recentTests(db, "mailboxId", mailboxId, now - CREDENTIAL_COOLDOWN_MS);
+  const recent = await recentTests(db, "mailboxId", mailboxId, now - CREDENTIAL_COOLDOWN_MS);
   if (recent.some((test) => test.outcome === "running" && test.startedAt.getTime() > now - STALE_TEST_MS)) {
     return { kind: "busy", message: "A test of this mailbox is already running. Wait for it to finish." };
   }
-  const capacity = capacityRefusal(db, owner.tenantId, now);
+  const capacity = await capacityRefusal(db, owner.tenantId, now);
   if (capacity) return capacity;
   const mailboxTestsNow = lastMinute(recent, now);
   if (mailboxTestsNow.length >= RATE_LIMIT.perMailbox) {
@@ -74,7 +74,7 @@ export function refusalFor(
   }
   const userId = actorUserId(actor);
   if (userId !== null) {
-    const userTests = recentTests(db, "triggeredById", userId, now - RATE_LIMIT.windowMs);
+    const userTests = await recentTests(db, "triggeredById", userId, now - RATE_LIMIT.windowMs);
     if (userTests.length >= RATE_LIMIT.perUser) {
       const retryAfterSeconds = retryIn(userTests, now);
       const message = `You started ${userTests.length} tests in the last minute. Try again in ${retryAfterSeconds} s.`;
@@ -88,8 +88,8 @@ export function refusalFor(
  * The credential cool-down alone, for callers that use the credentials without running a test (a
  * token for the API): after Microsoft refused these very credentials, they are not tried again for a while.
  */
-export function credentialCooldown(db: Queryable, mailboxId: number, fingerprint: string, now = Date.now()) {
-  const recent = preparedOnce(db, "recentFailuresOfMailbox", (q) =>
+export async function credentialCooldown(db: Queryable, mailboxId: number, fingerprint: string, now = Date.now()) {
+  const recent = await preparedOnce(db, "recentFailuresOfMailbox", (q) =>
     q
       .select()
       .from(mailboxTests)
@@ -102,7 +102,7 @@ export function credentialCooldown(db: Queryable, mailboxId: number, fingerprint
       )
       .orderBy(desc(mailboxTests.startedAt))
       .prepare(),
-  ).all({ mailboxId, since: now - CREDENTIAL_COOLDOWN_MS });
+  ).execute({ mailboxId, since: now - CREDENTIAL_COOLDOWN_MS });
   return cooldownFrom(recent, fingerprint, now);
 }
 
@@ -126,38 +126,47 @@ function cooldownFrom(recent: RecentTest[], fingerprint: string, now: number): R
 const RUNNING_SINCE = and(eq(mailboxTests.outcome, "running"), gt(mailboxTests.startedAt, sql.placeholder("since")));
 
 /** The tests one mailbox or one user started after `since`, newest first. */
-function recentTests(db: Queryable, by: "mailboxId" | "triggeredById", id: number, since: number): RecentTest[] {
-  return preparedOnce(db, `recentTestsBy:${by}`, (q) =>
+async function recentTests(
+  db: Queryable,
+  by: "mailboxId" | "triggeredById",
+  id: number,
+  since: number,
+): Promise<RecentTest[]> {
+  return await preparedOnce(db, `recentTestsBy:${by}`, (q) =>
     q
       .select(RECENT_COLUMNS)
       .from(mailboxTests)
       .where(and(eq(mailboxTests[by], sql.placeholder("id")), gt(mailboxTests.startedAt, sql.placeholder("since"))))
       .orderBy(desc(mailboxTests.startedAt))
       .prepare(),
-  ).all({ id, since });
+  ).execute({ id, since });
 }
 
-function capacityRefusal(db: Queryable, tenantId: number, now: number): Refusal | null {
+async function capacityRefusal(db: Queryable, tenantId: number, now: number): Promise<Refusal | null> {
   const env = getEnv();
   const since = now - STALE_TEST_MS;
   const inTenant =
-    preparedOnce(db, "runningTestsOfTenant", (q) =>
-      q
-        .select({ n: count() })
-        .from(mailboxTests)
-        .where(and(RUNNING_SINCE, eq(mailboxTests.tenantId, sql.placeholder("tenantId"))))
-        .prepare(),
-    ).get({ since, tenantId })?.n ?? 0;
+    (
+      await preparedOnce(db, "runningTestsOfTenant", (q) =>
+        q
+          .select({ n: count() })
+          .from(mailboxTests)
+          .where(and(RUNNING_SINCE, eq(mailboxTests.tenantId, sql.placeholder("tenantId"))))
+          .prepare(),
+      ).execute({ since, tenantId })
+    )[0]?.n ?? 0;
   if (inTenant >= env.MAX_TESTS_PER_TENANT) {
     const message = `This tenant already has ${inTenant} tests running, the most it may run at once. Try again in a few seconds.`;
     return { kind: "capacity", message, retryAfterSeconds: CAPACITY_RETRY_SECONDS };
   }
   const everywhere =
-    preparedOnce(db, "runningTests", (q) =>
-      q.select({ n: count() }).from(mailboxTests).where(RUNNING_SINCE).prepare(),
-    ).get({
-      since,
-    })?.n ?? 0;
+    (
+      await preparedOnce(db, "runningTests", (q) =>
+        q.select({ n: count() }).from(mailboxTests).where(RUNNING_SINCE).prepare(),
+      ).execute({
+        since,
+      })
+    )[0]?.n ?? 0;
   if (everywhere >= env.MAX_TESTS) {
     const message = "The portal is running as many tests as it may at once. Try again in a few seconds.";
     return { kind: "capacity", message, retryAfterSeconds: CAPACITY_RETRY_SECONDS };

@@ -67,18 +67,18 @@ export function checkOptionsFor(
     authorityHost,
     allowlist: env.MAIL_ALLOW_PRIVATE,
     tokenCache,
-    admitDirectory: (tid) => admitTokenDirectory(at.db, at.actor, at.mailbox.tenantId, settings, tid),
+    admitDirectory: async (tid) => admitTokenDirectory(at.db, at.actor, at.mailbox.tenantId, settings, tid),
   };
 }
 
 /** Whether a token for these settings, issued by `tid`, may serve a mailbox of this tenant (see `admitDirectory`). */
-function admitTokenDirectory(
+async function admitTokenDirectory(
   db: Db,
   actor: Actor,
   tenantId: number,
   settings: Pick<CheckSettings, "login" | "azureTenantId">,
   tid: string | undefined,
-): boolean {
+): Promise<boolean> {
   return admitDirectory(db, actor, tenantId, {
     tid,
     domains: [loginDomain(settings.login), settings.azureTenantId],

@@ -1,6 +1,6 @@
 import "server-only";
 import { asc, eq, sql } from "drizzle-orm";
-import { type Db, preparedOnce, type Queryable } from "@/db/client";
+import { type Db, preparedOnce, type Queryable, transaction } from "@/db/client";
 import { type TenantDirectory, tenantDirectories, tenants } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/log";
 import { type Actor, actorLabel, assertSuperAdmin, type UserActor } from "@/lib/auth/actor";
@@ -18,20 +18,20 @@ export type Directories = { tenantIds: string[]; domains: string[] };
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export function directoryEntries(db: Queryable, tenantId: number): TenantDirectory[] {
+export async function directoryEntries(db: Queryable, tenantId: number): Promise<TenantDirectory[]> {
   // Read on every test and every token the API hands out.
-  return preparedOnce(db, "tenantDirectories", (q) =>
+  return await preparedOnce(db, "tenantDirectories", (q) =>
     q
       .select()
       .from(tenantDirectories)
       .where(eq(tenantDirectories.tenantId, sql.placeholder("tenantId")))
       .orderBy(asc(tenantDirectories.kind), asc(tenantDirectories.value))
       .prepare(),
-  ).all({ tenantId });
+  ).execute({ tenantId });
 }
 
-export function allowedDirectories(db: Queryable, tenantId: number): Directories {
-  const entries = directoryEntries(db, tenantId);
+export async function allowedDirectories(db: Queryable, tenantId: number): Promise<Directories> {
+  const entries = await directoryEntries(db, tenantId);
   return {
     tenantIds: entries.filter((e) => e.kind === "tenant-id").map((e) => e.value),
     domains: entries.filter((e) => e.kind === "domain").map((e) => e.value),
@@ -51,13 +51,13 @@ export const loginDomain = (login: string | null | undefined) =>
  * What of a mailbox's settings lies outside the tenant's organisations, as a field error; null when
  * nothing does, the list is still empty, or the mailbox signs in with a plain password (no Entra).
  */
-export function directoryFieldError(
+export async function directoryFieldError(
   db: Queryable,
   tenantId: number,
   settings: { signInMethod: SignInMethod; azureTenantId: string | null; login: string | null },
-): { field: "azureTenantId" | "login"; message: string } | null {
+): Promise<{ field: "azureTenantId" | "login"; message: string } | null> {
   if (settings.signInMethod === "basic") return null;
-  const list = allowedDirectories(db, tenantId);
+  const list = await allowedDirectories(db, tenantId);
   if (list.tenantIds.length + list.domains.length === 0) return null;
   const bound = `This tenant is bound to the Microsoft organisation ${describeDirectories(list)}; a super-admin can add another on the tenant's Settings tab.`;
   const directory = settings.azureTenantId?.trim().toLowerCase() ?? "";
@@ -76,61 +76,57 @@ export function directoryFieldError(
  * Login's, and TenantID's when it is a domain), audited. In one write transaction, so two first
  * sign-ins at once cannot bind the tenant to two organisations.
  */
-export function admitDirectory(
+export async function admitDirectory(
   db: Queryable,
   actor: Actor,
   tenantId: number,
   seen: { tid: string | undefined; domains: (string | null | undefined)[] },
-): boolean {
+): Promise<boolean> {
   const tid = seen.tid?.toLowerCase();
   // A token that is not a JWT names no tenant; Exchange judges it.
   if (!tid) return true;
   // Asked on every token the API hands out: a bound tenant is answered by one read.
-  const bound = allowedDirectories(db, tenantId);
+  const bound = await allowedDirectories(db, tenantId);
   if (bound.tenantIds.length + bound.domains.length > 0) return bound.tenantIds.includes(tid);
-  return db.transaction(
-    (tx) => {
-      const list = allowedDirectories(tx, tenantId);
-      if (list.tenantIds.length + list.domains.length > 0) return list.tenantIds.includes(tid);
-      const domains = [
-        ...new Set(seen.domains.map((d) => d?.trim().toLowerCase() ?? "").filter((d) => isDomainName(d))),
-      ];
-      const entries = [
-        { kind: "tenant-id" as const, value: tid },
-        ...domains.map((value) => ({ kind: "domain" as const, value })),
-      ];
-      insertEntries(tx, actor, tenantId, entries, "first-sign-in");
-      recordAudit(tx, actor, {
-        tenantId,
-        action: "tenant.directories",
-        targetType: "tenant",
-        targetId: tenantId,
-        targetLabel: "first sign-in",
-        changes: { directories: { from: [], to: entries.map((e) => e.value) } },
-      });
-      return true;
-    },
-    { behavior: "immediate" },
-  );
+  return transaction(db, async (tx) => {
+    const list = await allowedDirectories(tx, tenantId);
+    if (list.tenantIds.length + list.domains.length > 0) return list.tenantIds.includes(tid);
+    const domains = [...new Set(seen.domains.map((d) => d?.trim().toLowerCase() ?? "").filter((d) => isDomainName(d)))];
+    const entries = [
+      { kind: "tenant-id" as const, value: tid },
+      ...domains.map((value) => ({ kind: "domain" as const, value })),
+    ];
+    await insertEntries(tx, actor, tenantId, entries, "first-sign-in");
+    await recordAudit(tx, actor, {
+      tenantId,
+      action: "tenant.directories",
+      targetType: "tenant",
+      targetId: tenantId,
+      targetLabel: "first sign-in",
+      changes: { directories: { from: [], to: entries.map((e) => e.value) } },
+    });
+    return true;
+  });
 }
 
 /** A super-admin replaces the tenant's list (empty: the next sign-in fills it again); audited. */
-export function setDirectories(
+export async function setDirectories(
   db: Db,
   actor: UserActor,
   tenantId: number,
   entries: { kind: TenantDirectory["kind"]; value: string }[],
-): TenantDirectory[] {
+): Promise<TenantDirectory[]> {
   assertSuperAdmin(actor);
-  return db.transaction((tx) => {
-    if (!tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).get()) throw new NotFoundError();
-    const before = directoryEntries(tx, tenantId).map((e) => e.value);
-    tx.delete(tenantDirectories).where(eq(tenantDirectories.tenantId, tenantId)).run();
-    insertEntries(tx, actor, tenantId, entries, "super-admin");
-    const after = directoryEntries(tx, tenantId);
+  return transaction(db, async (tx) => {
+    if (!(await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)))[0])
+      throw new NotFoundError();
+    const before = (await directoryEntries(tx, tenantId)).map((e) => e.value);
+    await tx.delete(tenantDirectories).where(eq(tenantDirectories.tenantId, tenantId));
+    await insertEntries(tx, actor, tenantId, entries, "super-admin");
+    const after = await directoryEntries(tx, tenantId);
     const to = after.map((e) => e.value);
     if (JSON.stringify(before) !== JSON.stringify(to)) {
-      recordAudit(tx, actor, {
+      await recordAudit(tx, actor, {
         tenantId,
         action: "tenant.directories",
         targetType: "tenant",
@@ -143,16 +139,17 @@ export function setDirectories(
   });
 }
 
-function insertEntries(
+async function insertEntries(
   tx: Queryable,
   actor: Actor,
   tenantId: number,
   entries: { kind: TenantDirectory["kind"]; value: string }[],
   source: TenantDirectory["source"],
-): void {
+): Promise<void> {
   const createdAt = new Date();
   for (const entry of entries) {
-    tx.insert(tenantDirectories)
+    await tx
+      .insert(tenantDirectories)
       .values({
         tenantId,
         kind: entry.kind,
@@ -161,7 +158,6 @@ function insertEntries(
         addedBy: actorLabel(actor),
         createdAt,
       })
-      .onConflictDoNothing()
-      .run();
+      .onConflictDoNothing();
   }
 }

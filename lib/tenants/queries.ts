@@ -1,6 +1,6 @@
 import "server-only";
 import { and, asc, count, eq, type SQL, sql } from "drizzle-orm";
-import type { Db, Queryable } from "@/db/client";
+import { type Db, type Queryable, transaction } from "@/db/client";
 import { type Tenant, tenants } from "@/db/schema";
 import { diffChanges, recordAudit } from "@/lib/audit/log";
 import { assertSuperAdmin, assertTenantAccess, isSuperAdmin, type UserActor } from "@/lib/auth/actor";
@@ -9,17 +9,17 @@ import { containsPattern, PAGE_SIZE, pageWindow } from "@/lib/paging";
 import { directoryFieldError } from "./directories";
 import type { CreateTenantInput, RenameTenantInput, TenantDefaultsInput, TenantMonitoringInput } from "./schema";
 
-export function listTenantsFor(db: Db, actor: UserActor): Tenant[] {
+export async function listTenantsFor(db: Db, actor: UserActor): Promise<Tenant[]> {
   const query = db.select().from(tenants).orderBy(asc(tenants.name));
-  return isSuperAdmin(actor) ? query.all() : query.where(eq(tenants.id, actor.tenantId ?? -1)).all();
+  return isSuperAdmin(actor) ? await query : await query.where(eq(tenants.id, actor.tenantId ?? -1));
 }
 
 /** The tenants the actor may see, by name, a page at a time; `q` searches name and slug. */
-export function listTenantsPage(
+export async function listTenantsPage(
   db: Db,
   actor: UserActor,
   query: { q?: string; page?: number },
-): { rows: Tenant[]; total: number; page: number; pages: number } {
+): Promise<{ rows: Tenant[]; total: number; page: number; pages: number }> {
   const where: SQL[] = [];
   if (!isSuperAdmin(actor)) where.push(eq(tenants.id, actor.tenantId ?? -1));
   const q = query.q?.trim();
@@ -28,53 +28,52 @@ export function listTenantsPage(
     where.push(sql`(lower(${tenants.name}) LIKE ${like} ESCAPE '\\' OR ${tenants.slug} LIKE ${like} ESCAPE '\\')`);
   }
   const condition = where.length > 0 ? and(...where) : undefined;
-  const total = db.select({ n: count() }).from(tenants).where(condition).get()?.n ?? 0;
+  const total = (await db.select({ n: count() }).from(tenants).where(condition))[0]?.n ?? 0;
   const window = pageWindow(total, query.page);
-  const rows = db
+  const rows = await db
     .select()
     .from(tenants)
     .where(condition)
     .orderBy(asc(tenants.name), asc(tenants.id))
     .limit(PAGE_SIZE)
-    .offset(window.offset)
-    .all();
+    .offset(window.offset);
   return { rows, total, page: window.page, pages: window.pages };
 }
 
 /** How many tenants there are (the Users page offers a list only when it is short). */
-export function countTenants(db: Db): number {
-  return db.select({ n: count() }).from(tenants).get()?.n ?? 0;
+export async function countTenants(db: Db): Promise<number> {
+  return (await db.select({ n: count() }).from(tenants))[0]?.n ?? 0;
 }
 
 /** A tenant by slug for a super-admin's form, or a field error. */
-export function tenantIdBySlug(db: Db, slug: string): number {
-  const row = db.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, slug.trim().toLowerCase())).get();
+export async function tenantIdBySlug(db: Db, slug: string): Promise<number> {
+  const row = (await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, slug.trim().toLowerCase())))[0];
   if (!row) throw new UserError(`No tenant has the slug "${slug}".`, "tenantSlug");
   return row.id;
 }
 
-export function getTenantBySlugFor(db: Db, actor: UserActor, slug: string): Tenant {
-  const tenant = db.select().from(tenants).where(eq(tenants.slug, slug)).get();
+export async function getTenantBySlugFor(db: Db, actor: UserActor, slug: string): Promise<Tenant> {
+  const tenant = (await db.select().from(tenants).where(eq(tenants.slug, slug)))[0];
   if (!tenant) throw new NotFoundError();
   assertTenantAccess(actor, tenant.id);
   return tenant;
 }
 
-export function getTenantFor(db: Queryable, actor: UserActor, tenantId: number): Tenant {
+export async function getTenantFor(db: Queryable, actor: UserActor, tenantId: number): Promise<Tenant> {
   assertTenantAccess(actor, tenantId);
-  const tenant = db.select().from(tenants).where(eq(tenants.id, tenantId)).get();
+  const tenant = (await db.select().from(tenants).where(eq(tenants.id, tenantId)))[0];
   if (!tenant) throw new NotFoundError();
   return tenant;
 }
 
-export function createTenant(db: Db, actor: UserActor, input: CreateTenantInput): Tenant {
+export async function createTenant(db: Db, actor: UserActor, input: CreateTenantInput): Promise<Tenant> {
   assertSuperAdmin(actor);
-  return db.transaction((tx) => {
-    if (tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, input.slug)).get()) {
+  return transaction(db, async (tx) => {
+    if ((await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.slug, input.slug)))[0]) {
       throw new UserError(`The slug "${input.slug}" is already used by another tenant.`, "slug");
     }
-    const tenant = tx.insert(tenants).values(input).returning().get();
-    recordAudit(tx, actor, {
+    const tenant = (await tx.insert(tenants).values(input).returning())[0]!;
+    await recordAudit(tx, actor, {
       tenantId: tenant.id,
       action: "tenant.create",
       targetType: "tenant",
@@ -86,18 +85,19 @@ export function createTenant(db: Db, actor: UserActor, input: CreateTenantInput)
   });
 }
 
-export function renameTenant(db: Db, actor: UserActor, input: RenameTenantInput): Tenant {
+export async function renameTenant(db: Db, actor: UserActor, input: RenameTenantInput): Promise<Tenant> {
   assertSuperAdmin(actor);
-  return db.transaction((tx) => {
-    const before = getTenantFor(tx, actor, input.tenantId);
+  return transaction(db, async (tx) => {
+    const before = await getTenantFor(tx, actor, input.tenantId);
     if (before.name === input.name) return before;
-    const tenant = tx
-      .update(tenants)
-      .set({ name: input.name, updatedAt: new Date() })
-      .where(eq(tenants.id, input.tenantId))
-      .returning()
-      .get();
-    recordAudit(tx, actor, {
+    const tenant = (
+      await tx
+        .update(tenants)
+        .set({ name: input.name, updatedAt: new Date() })
+        .where(eq(tenants.id, input.tenantId))
+        .returning()
+    )[0]!;
+    await recordAudit(tx, actor, {
       tenantId: tenant.id,
       action: "tenant.rename",
       targetType: "tenant",
@@ -110,8 +110,8 @@ export function renameTenant(db: Db, actor: UserActor, input: RenameTenantInput)
 }
 
 /** The tenant's default app registration; its own admins may set it. */
-export function saveTenantDefaults(db: Db, actor: UserActor, input: TenantDefaultsInput): Tenant {
-  const outside = directoryFieldError(db, input.tenantId, {
+export async function saveTenantDefaults(db: Db, actor: UserActor, input: TenantDefaultsInput): Promise<Tenant> {
+  const outside = await directoryFieldError(db, input.tenantId, {
     signInMethod: "password",
     azureTenantId: input.azureTenantId ?? null,
     login: null,
@@ -125,7 +125,7 @@ export function saveTenantDefaults(db: Db, actor: UserActor, input: TenantDefaul
 }
 
 /** How often the tenant's mailboxes are tested; its own admins may set it. */
-export function saveTenantMonitoring(db: Db, actor: UserActor, input: TenantMonitoringInput): Tenant {
+export async function saveTenantMonitoring(db: Db, actor: UserActor, input: TenantMonitoringInput): Promise<Tenant> {
   return saveTenantSettings(db, actor, input.tenantId, "tenant.monitoring", {
     monitorLight: input.monitorLight,
     monitorFull: input.monitorFull,
@@ -133,7 +133,7 @@ export function saveTenantMonitoring(db: Db, actor: UserActor, input: TenantMoni
 }
 
 /** Writes some of a tenant's settings and audits those that changed, under `action`. */
-function saveTenantSettings(
+async function saveTenantSettings(
   db: Db,
   actor: UserActor,
   tenantId: number,
@@ -141,19 +141,20 @@ function saveTenantSettings(
   values: Partial<
     Pick<Tenant, "defaultAzureClientId" | "defaultAzureTenantId" | "defaultCloud" | "monitorLight" | "monitorFull">
   >,
-): Tenant {
-  return db.transaction((tx) => {
-    const before = getTenantFor(tx, actor, tenantId);
-    const tenant = tx
-      .update(tenants)
-      .set({ ...values, updatedAt: new Date() })
-      .where(eq(tenants.id, before.id))
-      .returning()
-      .get();
+): Promise<Tenant> {
+  return transaction(db, async (tx) => {
+    const before = await getTenantFor(tx, actor, tenantId);
+    const tenant = (
+      await tx
+        .update(tenants)
+        .set({ ...values, updatedAt: new Date() })
+        .where(eq(tenants.id, before.id))
+        .returning()
+    )[0]!;
     const view = (t: Tenant) => Object.fromEntries(Object.keys(values).map((key) => [key, t[key as keyof Tenant]]));
     const changes = diffChanges(view(before), view(tenant));
     if (Object.keys(changes).length > 0) {
-      recordAudit(tx, actor, {
+      await recordAudit(tx, actor, {
         tenantId: tenant.id,
         action,
         targetType: "tenant",

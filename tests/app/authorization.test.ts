@@ -58,8 +58,8 @@ function tenantOf(whose: Whose) {
   return whose === "own" ? world.tenantA : world.tenantB;
 }
 
-function snapshot(): string {
-  const rows = [db.select().from(tenants).all(), db.select().from(users).all(), db.select().from(auditLog).all()];
+async function snapshot(): Promise<string> {
+  const rows = [await db.select().from(tenants), await db.select().from(users), await db.select().from(auditLog)];
   return createHash("sha256").update(JSON.stringify(rows)).digest("hex");
 }
 
@@ -100,7 +100,7 @@ function standIn(who: "disabled" | "mustChange"): Promise<User> {
           password: PASSWORD,
         });
         const flag = who === "disabled" ? { disabled: true } : { mustChangePassword: true };
-        db.update(users).set(flag).where(eq(users.id, user.id)).run();
+        await db.update(users).set(flag).where(eq(users.id, user.id));
         return user;
       })(),
     );
@@ -193,10 +193,12 @@ actionCases.push({
 });
 
 const makeMailbox = async (whose: Whose) =>
-  createMailbox(
-    db,
-    world.root,
-    mailboxInput(tenantOf(whose).id, { name: `Box ${++counter}`, password: "stored-password" }),
+  (
+    await createMailbox(
+      db,
+      world.root,
+      mailboxInput(tenantOf(whose).id, { name: `Box ${++counter}`, password: "stored-password" }),
+    )
   ).id;
 
 actionCases.push(
@@ -335,10 +337,10 @@ describe("authorization matrix: role × own/other tenant × action", () => {
     async ({ prepare, run, who, whose, outcome }) => {
       await signIn(who);
       const prepared = prepare ? await prepare(whose) : 0;
-      const before = snapshot();
+      const before = await snapshot();
       expect(await outcomeOf(() => run(whose, prepared))).toBe(outcome);
       expect(
-        snapshot() === before,
+        (await snapshot()) === before,
         outcome === "ok" ? "the database should have changed" : "the database changed",
       ).toBe(outcome !== "ok");
     },

@@ -1,19 +1,19 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { migrateDatabase, openDatabase } from "@/db/client";
+import { migrateDatabase, openDatabase, transaction } from "@/db/client";
 import { tenants } from "@/db/schema";
 import { tempDir } from "../support/temp";
 
 const mode = (file: string) => fs.statSync(file).mode & 0o777;
 
 describe("the database files", () => {
-  it("live in a 0700 folder, and the database, -wal and -shm files are 0600", () => {
+  it("live in a 0700 folder, and the database, -wal and -shm files are 0600", async () => {
     const dir = path.join(tempDir("navigator-modes-"), "data");
     const file = path.join(dir, "navigator-mail.db");
     const db = openDatabase(file);
     migrateDatabase(db);
-    db.insert(tenants).values({ slug: "modes", name: "Modes" }).run();
+    await db.insert(tenants).values({ slug: "modes", name: "Modes" });
     expect(mode(dir)).toBe(0o700);
     for (const f of [file, `${file}-wal`, `${file}-shm`]) expect([f, mode(f)]).toEqual([f, 0o600]);
     db.$client.close();
@@ -35,7 +35,7 @@ describe("the database files", () => {
 });
 
 describe("transactions across processes", () => {
-  it("take the write lock at BEGIN, so another connection's write cannot make them fail halfway", () => {
+  it("take the write lock at BEGIN, so another connection's write cannot make them fail halfway", async () => {
     const file = path.join(tempDir("navigator-immediate-"), "db.sqlite");
     const db = openDatabase(file);
     migrateDatabase(db);
@@ -44,23 +44,17 @@ describe("transactions across processes", () => {
     let otherWrote = true;
     // Read, let the other connection try to write, then write: a deferred transaction would lose here
     // with SQLITE_BUSY_SNAPSHOT; this one makes the other connection wait (and give up) instead.
-    db.transaction((tx) => {
-      tx.select().from(tenants).all();
+    await transaction(db, async (tx) => {
+      await tx.select().from(tenants);
       try {
-        other.insert(tenants).values({ slug: "other", name: "Other" }).run();
+        await other.insert(tenants).values({ slug: "other", name: "Other" });
       } catch {
         otherWrote = false;
       }
-      tx.insert(tenants).values({ slug: "mine", name: "Mine" }).run();
+      await tx.insert(tenants).values({ slug: "mine", name: "Mine" });
     });
     expect(otherWrote).toBe(false);
-    expect(
-      db
-        .select()
-        .from(tenants)
-        .all()
-        .map((t) => t.slug),
-    ).toEqual(["mine"]);
+    expect((await db.select().from(tenants)).map((t) => t.slug)).toEqual(["mine"]);
     db.$client.close();
     other.$client.close();
   });

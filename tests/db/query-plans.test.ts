@@ -17,11 +17,11 @@ let mailboxId: number;
 beforeAll(async () => {
   db = freshDb();
   world = await seedWorld(db);
-  mailboxId = createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: "Planned" })).id;
+  mailboxId = (await createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: "Planned" }))).id;
 });
 
 /** The SQL a list function runs, each with SQLite's plan for it under the same parameters. */
-function plansOf(run: () => unknown): { sql: string; plan: string[] }[] {
+async function plansOf(run: () => Promise<unknown>): Promise<{ sql: string; plan: string[] }[]> {
   const client = db.$client;
   const prepare = client.prepare.bind(client);
   const seen: { sql: string; params: unknown[] }[] = [];
@@ -39,7 +39,7 @@ function plansOf(run: () => unknown): { sql: string; plan: string[] }[] {
     return statement;
   }) as typeof client.prepare;
   try {
-    run();
+    await run();
   } finally {
     client.prepare = prepare;
   }
@@ -57,28 +57,28 @@ const unindexed = (plan: string[]) =>
 
 describe("the list queries use indexes (EXPLAIN QUERY PLAN)", () => {
   it.each([
-    ["tenants, first page", () => listTenantsPage(db, world.root, {})],
-    ["tenants, page 3", () => listTenantsPage(db, world.root, { page: 3 })],
-    ["mailboxes of a tenant", () => listMailboxesPage(db, world.root, world.tenantA.id, {})],
-    ["mailboxes of a tenant, page 2", () => listMailboxesPage(db, world.root, world.tenantA.id, { page: 2 })],
-    ["users of a tenant", () => listUsersPage(db, world.root, { tenantId: world.tenantA.id })],
-    ["users, a tenant admin's", () => listUsersPage(db, world.adminA, {})],
-    ["test history", () => listTestsPage(db, world.root, { tenantId: world.tenantA.id, mailboxId }, {})],
+    ["tenants, first page", async () => listTenantsPage(db, world.root, {})],
+    ["tenants, page 3", async () => listTenantsPage(db, world.root, { page: 3 })],
+    ["mailboxes of a tenant", async () => listMailboxesPage(db, world.root, world.tenantA.id, {})],
+    ["mailboxes of a tenant, page 2", async () => listMailboxesPage(db, world.root, world.tenantA.id, { page: 2 })],
+    ["users of a tenant", async () => listUsersPage(db, world.root, { tenantId: world.tenantA.id })],
+    ["users, a tenant admin's", async () => listUsersPage(db, world.adminA, {})],
+    ["test history", async () => listTestsPage(db, world.root, { tenantId: world.tenantA.id, mailboxId }, {})],
     [
       "test history, failures",
-      () => listTestsPage(db, world.root, { tenantId: world.tenantA.id, mailboxId }, { outcome: "failed" }),
+      async () => listTestsPage(db, world.root, { tenantId: world.tenantA.id, mailboxId }, { outcome: "failed" }),
     ],
-    ["alerts, all tenants", () => listAlerts(db, world.root, {})],
-    ["alerts, a tenant admin's", () => listAlerts(db, world.adminA, {})],
-  ])("%s", (_label, run) => {
-    const plans = plansOf(run);
+    ["alerts, all tenants", async () => listAlerts(db, world.root, {})],
+    ["alerts, a tenant admin's", async () => listAlerts(db, world.adminA, {})],
+  ])("%s", async (_label, run) => {
+    const plans = await plansOf(run);
     expect(plans.length).toBeGreaterThan(0);
     for (const { sql, plan } of plans) expect({ sql, unindexed: unindexed(plan) }).toEqual({ sql, unindexed: [] });
   });
 
-  it("status, a tenant admin's: the tenant's mailboxes by index, sorted by their computed state", () => {
+  it("status, a tenant admin's: the tenant's mailboxes by index, sorted by their computed state", async () => {
     // Worst first is a computed state, so its sort cannot come from an index; the rows do.
-    const plans = plansOf(() => statusPage(db, world.adminA, {}));
+    const plans = await plansOf(async () => statusPage(db, world.adminA, {}));
     for (const { sql, plan } of plans) {
       const scans = unindexed(plan).filter((line) => !/TEMP B-TREE/.test(line));
       expect({ sql, scans }).toEqual({ sql, scans: [] });
@@ -90,9 +90,9 @@ describe("the list queries use indexes (EXPLAIN QUERY PLAN)", () => {
     ).toBe(true);
   });
 
-  it("the all-tenants overview reads each mailbox once and finds its tenant and tests by index", () => {
+  it("the all-tenants overview reads each mailbox once and finds its tenant and tests by index", async () => {
     // The state is computed per mailbox, so the overview must read them all; everything else is by index.
-    const plans = plansOf(() => statusPage(db, world.root, {}));
+    const plans = await plansOf(async () => statusPage(db, world.root, {}));
     const lines = plans.flatMap((p) => p.plan);
     expect(
       lines

@@ -40,47 +40,47 @@ beforeAll(async () => {
   rig = await startRig();
   ({ portal, db, root } = await startRigPortal(rig));
   spec = await loadSpec(portal.url);
-  const tenantA = createTenant(db, root, { name: "Alpha", slug: "alpha" });
-  const tenantB = createTenant(db, root, { name: "Beta", slug: "beta" });
+  const tenantA = await createTenant(db, root, { name: "Alpha", slug: "alpha" });
+  const tenantB = await createTenant(db, root, { name: "Beta", slug: "beta" });
   const admin = (email: string, tenantId: number) =>
     createUser(db, root, { email, name: email, role: "tenant_admin", tenantId, password: "an admin password 1" });
   adminA = asActor(await admin("a@alpha.example", tenantA.id));
   adminB = asActor(await admin("b@beta.example", tenantB.id));
-  const save = (tenantId: number, form: Record<string, string>) =>
+  const save = async (tenantId: number, form: Record<string, string>) =>
     createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenantId), ...form }));
 
   invoicesUser = rig.addUser({ password: CANARY_PASSWORD });
-  box.invoices = save(tenantA.id, rig.mailboxForm(invoicesUser, { name: "Invoices" }));
+  box.invoices = await save(tenantA.id, rig.mailboxForm(invoicesUser, { name: "Invoices" }));
   const notifyMailbox = rig.addUser().upn;
   const { clientId } = rig.addAppOnlyApp({ secrets: [{ value: APP_SECRET }] }, [notifyMailbox]);
-  box.notify = save(tenantA.id, {
+  box.notify = await save(tenantA.id, {
     ...rig.mailboxForm({ upn: notifyMailbox, password: "" }, { name: "Notify", type: "smtp", azureClientId: clientId }),
     signInMethod: "app",
     clientSecret: APP_SECRET,
     clientSecretExpiresAt: "2099-01-01",
   });
-  box.broken = save(
+  box.broken = await save(
     tenantA.id,
     rig.mailboxForm({ ...rig.addUser(), password: "not-the-password" }, { name: "Broken" }),
   );
-  box.other = save(tenantB.id, rig.mailboxForm(rig.addUser(), { name: "Other" }));
+  box.other = await save(tenantB.id, rig.mailboxForm(rig.addUser(), { name: "Other" }));
 
-  const key = (actor: UserActor, tenantId: number, fields: Record<string, unknown>) =>
-    createApiKey(db, actor, createApiKeySchema.parse({ tenantId, ...fields })).key;
+  const key = async (actor: UserActor, tenantId: number, fields: Record<string, unknown>) =>
+    (await createApiKey(db, actor, createApiKeySchema.parse({ tenantId, ...fields }))).key;
   const all = ["mailboxes:read", "tokens:issue", "tests:run"];
-  keys.full = key(adminA, tenantA.id, { name: "ERP", scopes: all });
-  keys.readOnly = key(adminA, tenantA.id, { name: "Reporting", scopes: ["mailboxes:read"] });
-  keys.limited = key(adminA, tenantA.id, { name: "Notifier", scopes: all, mailboxIds: [box.notify.id] });
-  keys.tenantB = key(adminB, tenantB.id, { name: "Beta ERP", scopes: all });
-  keys.smtpOnly = key(adminA, tenantA.id, { name: "Sender", scopes: ["tokens:issue"], tokenPurpose: "smtp" });
-  keys.revoked = key(adminA, tenantA.id, { name: "Old", scopes: all });
-  const revokedId = db.select().from(apiKeys).where(eq(apiKeys.name, "Old")).get()!.id;
-  revokeApiKey(db, adminA, tenantA.id, revokedId);
-  keys.expired = key(adminA, tenantA.id, { name: "Trial", scopes: all, expiresAt: "2099-01-01" });
-  db.update(apiKeys)
+  keys.full = await key(adminA, tenantA.id, { name: "ERP", scopes: all });
+  keys.readOnly = await key(adminA, tenantA.id, { name: "Reporting", scopes: ["mailboxes:read"] });
+  keys.limited = await key(adminA, tenantA.id, { name: "Notifier", scopes: all, mailboxIds: [box.notify.id] });
+  keys.tenantB = await key(adminB, tenantB.id, { name: "Beta ERP", scopes: all });
+  keys.smtpOnly = await key(adminA, tenantA.id, { name: "Sender", scopes: ["tokens:issue"], tokenPurpose: "smtp" });
+  keys.revoked = await key(adminA, tenantA.id, { name: "Old", scopes: all });
+  const revokedId = (await db.select().from(apiKeys).where(eq(apiKeys.name, "Old")))[0]!.id;
+  await revokeApiKey(db, adminA, tenantA.id, revokedId);
+  keys.expired = await key(adminA, tenantA.id, { name: "Trial", scopes: all, expiresAt: "2099-01-01" });
+  await db
+    .update(apiKeys)
     .set({ expiresAt: new Date(Date.now() - 1000) })
-    .where(eq(apiKeys.name, "Trial"))
-    .run();
+    .where(eq(apiKeys.name, "Trial"));
 }, 180_000);
 
 afterAll(async () => {
@@ -166,8 +166,8 @@ describe("API keys", () => {
     expect(limited.body.items.map((m: { id: number }) => m.id)).toEqual([box.notify.id]);
   });
 
-  it("records when and from where a key was last used", () => {
-    const row = db.select().from(apiKeys).where(eq(apiKeys.name, "ERP")).get()!;
+  it("records when and from where a key was last used", async () => {
+    const row = (await db.select().from(apiKeys).where(eq(apiKeys.name, "ERP")))[0]!;
     expect(row.lastUsedAt).toBeInstanceOf(Date);
     expect(row.lastUsedFrom).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
     expect(row.secretHash).not.toContain(keys.full.slice(17));
@@ -218,7 +218,7 @@ describe("GET /mailboxes/{id}", () => {
 
 describe("POST /mailboxes/{id}/token", () => {
   it("gives a token, then the same one from the cache with no request to Microsoft, audited once", async () => {
-    const auditsBefore = db.select().from(auditLog).where(eq(auditLog.action, "mailbox.token")).all().length;
+    const auditsBefore = (await db.select().from(auditLog).where(eq(auditLog.action, "mailbox.token"))).length;
     const first = await call("POST", "/mailboxes/{id}/token", { id: box.invoices.id, key: keys.full });
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ token_type: "Bearer", xoauth2_user: invoicesUser.upn });
@@ -248,7 +248,7 @@ describe("POST /mailboxes/{id}/token", () => {
     const smtpClaims = JSON.parse(Buffer.from(smtp.body.access_token.split(".")[1], "base64url").toString("utf8"));
     expect(smtp.body.scope).toBe(smtpClaims.scp);
     expect(smtp.body.scope).toContain("SMTP.Send");
-    const audits = db.select().from(auditLog).where(eq(auditLog.action, "mailbox.token")).all();
+    const audits = await db.select().from(auditLog).where(eq(auditLog.action, "mailbox.token"));
     expect(audits.length).toBe(auditsBefore + 1);
     expect(audits.at(-1)!.actorEmail).toMatch(/^API key ERP \(nvm_[0-9a-f]{12}\)$/);
   });
@@ -329,7 +329,7 @@ describe("POST /mailboxes/{id}/token", () => {
 describe("the token endpoint in a loop", () => {
   it("200 refused calls cost one request to Microsoft, one history row and one audit row per change, then 429", async () => {
     // Microsoft sign-in that nobody ever completed: every token request is refused.
-    box.unsigned = createMailbox(
+    box.unsigned = await createMailbox(
       db,
       root,
       saveMailboxSchema.parse({
@@ -338,9 +338,9 @@ describe("the token endpoint in a loop", () => {
         signInMethod: "device",
       }),
     );
-    const rows = () => db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, box.unsigned.id)).all();
-    const audits = () =>
-      db
+    const rows = async () => await db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, box.unsigned.id));
+    const audits = async () =>
+      await db
         .select()
         .from(auditLog)
         .where(
@@ -349,8 +349,7 @@ describe("the token endpoint in a loop", () => {
             eq(auditLog.targetId, String(box.unsigned.id)),
             eq(auditLog.action, "mailbox.token"),
           ),
-        )
-        .all();
+        );
     const entraBefore = rig.entra.tokenRequests();
     const ask = () => call("POST", "/mailboxes/{id}/token", { id: box.unsigned.id, key: keys.full });
     const answers = [];
@@ -365,13 +364,13 @@ describe("the token endpoint in a loop", () => {
       expect(Number(answer.headers.get("retry-after"))).toBeGreaterThan(0);
       expect(Number(answer.headers.get("retry-after"))).toBeLessThanOrEqual(60);
     }
-    expect(rows()).toHaveLength(1);
-    expect(audits()).toHaveLength(1);
+    expect(await rows()).toHaveLength(1);
+    expect(await audits()).toHaveLength(1);
 
     // Saving the mailbox ends the cool-down: the next call asks again.
     const form = rig.mailboxForm({ upn: box.unsigned.login, password: "" }, { name: "Unsigned again" });
-    const saved = db.select().from(mailboxes).where(eq(mailboxes.id, box.unsigned.id)).get()!;
-    updateMailbox(db, root, {
+    const saved = (await db.select().from(mailboxes).where(eq(mailboxes.id, box.unsigned.id)))[0]!;
+    await updateMailbox(db, root, {
       ...saveMailboxSchema.parse({ tenantId: String(saved.tenantId), ...form, signInMethod: "device" }),
       mailboxId: saved.id,
       version: saved.version,
@@ -379,7 +378,7 @@ describe("the token endpoint in a loop", () => {
     const asked = await ask();
     expect(asked.status).toBe(502);
     expect(asked.headers.get("retry-after")).toBeNull();
-    expect(rows()).toHaveLength(2);
+    expect(await rows()).toHaveLength(2);
 
     // Past the mailbox's limit of refused requests a minute, 429 without looking any further.
     for (let i = 0; i < 189; i++) answers.push(await ask());
@@ -391,8 +390,8 @@ describe("the token endpoint in a loop", () => {
       expect(Number(answer.headers.get("retry-after"))).toBeGreaterThan(0);
     }
     expect(rig.entra.tokenRequests() - entraBefore).toBeLessThanOrEqual(2);
-    expect(rows()).toHaveLength(2);
-    expect(audits()).toHaveLength(2);
+    expect(await rows()).toHaveLength(2);
+    expect(await audits()).toHaveLength(2);
   });
 });
 
@@ -481,7 +480,7 @@ describe("secrets", () => {
     expect(cache.length).toBeGreaterThan(0);
     const everything = [
       portal.output(),
-      JSON.stringify(db.select().from(auditLog).all()),
+      JSON.stringify(await db.select().from(auditLog)),
       JSON.stringify((await call("GET", "/mailboxes", { key: keys.full })).body),
     ].join("\n");
     for (const secret of [CANARY_PASSWORD, APP_SECRET, keys.full, "refresh_token", "RefreshToken"]) {
@@ -539,11 +538,7 @@ describe("API keys on the tenant page (Chromium)", () => {
         headers: { authorization: `Bearer ${key}` },
       });
       expect(refused.status).toBe(401);
-      const audit = db
-        .select()
-        .from(auditLog)
-        .all()
-        .filter((a) => a.targetType === "api_key");
+      const audit = (await db.select().from(auditLog)).filter((a) => a.targetType === "api_key");
       expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(["api_key.create", "api_key.revoke"]));
       expect(JSON.stringify(audit)).not.toContain(key.slice(17));
     } finally {

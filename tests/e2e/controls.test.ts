@@ -32,11 +32,11 @@ beforeAll(async () => {
   [rig, browser] = await Promise.all([startRig(), launchBrowser()]);
   let root: Parameters<typeof createTenant>[1];
   ({ portal, db, root } = await startRigPortal(rig, { MONITOR: "off" }));
-  const tenant = createTenant(db, root, { name: "Acme Corporation", slug: "acme" });
-  const save = (form: Record<string, string>) =>
+  const tenant = await createTenant(db, root, { name: "Acme Corporation", slug: "acme" });
+  const save = async (form: Record<string, string>) =>
     createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
-  box.password = save(rig.mailboxForm(rig.addUser(), { name: "Invoices" }));
-  box.device = save(rig.mailboxForm(rig.addUser(), { name: "Orders", password: "", signInMethod: "device" }));
+  box.password = await save(rig.mailboxForm(rig.addUser(), { name: "Invoices" }));
+  box.device = await save(rig.mailboxForm(rig.addUser(), { name: "Orders", password: "", signInMethod: "device" }));
   page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   fs.rmSync(SHOTS, { recursive: true, force: true });
   fs.mkdirSync(SHOTS, { recursive: true });

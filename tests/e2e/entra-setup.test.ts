@@ -45,9 +45,9 @@ afterAll(async () => {
 /** A tenant and a mailbox as an administrator enters them before any app exists: no Azure fields. */
 async function openBareMailbox() {
   const slug = `setup-${++n}`;
-  const tenant = createTenant(db, root, { name: `Setup ${n}`, slug });
+  const tenant = await createTenant(db, root, { name: `Setup ${n}`, slug });
   const form = rig.mailboxForm(rig.addUser(), { name: "Orders", azureClientId: "", azureTenantId: "" });
-  const mailbox = createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
+  const mailbox = await createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
   await page.goto(`${portal.url}/tenants/${slug}/mailboxes/${mailbox.id}`);
   return mailbox;
 }
@@ -86,7 +86,7 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     console.log(`one-click setup: ${seconds.toFixed(1)} s from the button to a passed test, ${inputs} inputs`);
     expect(seconds).toBeLessThan(60);
     expect(inputs).toBeLessThanOrEqual(6);
-    const saved = db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()!;
+    const saved = (await db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0]!;
     expect(saved.azureTenantId).toBe(rig.tenant.id);
     expect(rig.entra.directoryOf(rig.tenant).applications.map((a) => a.appId)).toContain(saved.azureClientId);
     // The page now shows the saved app and a passed test.
@@ -99,7 +99,7 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
   it("sets up the tenant's default app registration from the tenant page", async () => {
     const admin = rig.addUser({ roles: ["Application Administrator"] });
     const slug = `setup-tenant-${++n}`;
-    createTenant(db, root, { name: `Tenant ${n}`, slug });
+    await createTenant(db, root, { name: `Tenant ${n}`, slug });
     await page.goto(`${portal.url}/tenants/${slug}/settings`);
     const section = page.locator("section", { has: page.locator("#entra-setup") });
     await section.getByLabel("Your organisation's domain or TenantID").fill("contoso.com");
@@ -126,7 +126,7 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     await failure.waitFor({ timeout: 20_000 });
     expect(await failure.textContent()).toContain("Application Administrator or Cloud Application Administrator");
     expect(await page.getByRole("button", { name: "Confirm and set up" }).count()).toBe(0);
-    expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
+    expect((await db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0]).toEqual(mailbox);
     expect(rig.entra.directoryOf(rig.tenant).applications.filter((a) => a.displayName === appName)).toEqual([]);
   }, 60_000);
 
@@ -160,7 +160,7 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     rig.entra.graph.faults.set(rig.tenant.id, { consentBlocked: true });
     await page.getByRole("button", { name: "Confirm and set up" }).click({ timeout: 20_000 });
     await page.locator('[data-entra-setup-failure="SETUP_CONSENT_BLOCKED"]').waitFor({ timeout: 20_000 });
-    expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
+    expect((await db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0]).toEqual(mailbox);
     // What was done stays done; only the consent is left, and Resume does just that.
     expect(
       await page
@@ -244,7 +244,7 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     expect(await access.locator("pre").textContent()).toContain(
       `Add-MailboxPermission -Identity '${mailbox.login}' -User '${sp.id}' -AccessRights FullAccess`,
     );
-    expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
+    expect((await db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0]).toEqual(mailbox);
     // The page never holds the private key (the form's placeholder names one, with nothing after it).
     const aKey = /BEGIN PRIVATE KEY-----\s*[A-Za-z0-9+/]{16}/;
     expect(await page.content()).not.toMatch(aKey);
@@ -252,7 +252,7 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     rig.appAccess.grant(sp.id, mailbox.login);
     await page.getByRole("button", { name: "Test again" }).click();
     await page.locator('[data-entra-setup="done"]').waitFor({ timeout: 30_000 });
-    const saved = db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()!;
+    const saved = (await db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0]!;
     expect(saved).toMatchObject({ signInMethod: "app", azureClientId: app.appId, passwordSealed: null });
     await page.reload();
     expect(await page.locator("#certificate").count()).toBe(1);
@@ -262,7 +262,7 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
   it("sets up a tenant in another Microsoft cloud through that cloud's Graph, and says so when the wrong cloud is chosen", async () => {
     const { tenant: gov, admin } = rig.addGovTenant();
     const slug = `setup-gov-${++n}`;
-    createTenant(db, root, { name: `Gov ${n}`, slug });
+    await createTenant(db, root, { name: `Gov ${n}`, slug });
     await page.goto(`${portal.url}/tenants/${slug}/settings`);
     const section = page.locator("section", { has: page.locator("#entra-setup") });
     await section.getByLabel("Your organisation's domain or TenantID").fill("fabrikam.onmicrosoft.us");
@@ -284,7 +284,7 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     await section.getByRole("button", { name: "Confirm and set up" }).click({ timeout: 20_000 });
     await section.locator('[data-entra-setup="done"]').waitFor({ timeout: 30_000 });
     const app = rig.entra.directoryOf(gov).applications.find((a) => a.displayName === `Gov ${n}`)!;
-    const tenant = getTenantBySlugFor(db, root, slug);
+    const tenant = await getTenantBySlugFor(db, root, slug);
     expect(tenant).toMatchObject({
       defaultAzureClientId: app.appId,
       defaultAzureTenantId: gov.id,

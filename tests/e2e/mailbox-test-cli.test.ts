@@ -16,17 +16,17 @@ beforeAll(async () => {
   rig = await startRig();
   const db = appDb();
   const world = await seedWorld(db);
-  const store = (name: string, password: string, upn: string) =>
+  const store = async (name: string, password: string, upn: string) =>
     createMailbox(
       db,
       world.root,
       saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...rig.mailboxForm({ upn, password }, { name }) }),
     );
   const good = rig.addUser();
-  store("Invoices", good.password, good.upn);
+  await store("Invoices", good.password, good.upn);
   rig.entra.deviceCodeInterval = 1;
   Object.assign(deviceUser, rig.addUser({ mfa: "required" }));
-  createMailbox(
+  await createMailbox(
     db,
     world.root,
     saveMailboxSchema.parse({
@@ -34,7 +34,7 @@ beforeAll(async () => {
       ...rig.mailboxForm(deviceUser, { name: "Device", password: "", signInMethod: "device" }),
     }),
   );
-  store("Broken", "not-the-password", rig.addUser().upn);
+  await store("Broken", "not-the-password", rig.addUser().upn);
 });
 
 afterAll(() => rig?.stop());
@@ -105,20 +105,15 @@ describe("npm run mailbox:test", () => {
     expect(run.stdout).not.toContain("not-the-password");
     // The failure's alert is raised by the command line itself, before it closes the database.
     const db = appDb();
-    const broken = db.select().from(mailboxes).where(eq(mailboxes.name, "Broken")).get()!;
-    expect(
-      db
-        .select()
-        .from(alerts)
-        .where(eq(alerts.mailboxId, broken.id))
-        .all()
-        .map((a) => a.kind),
-    ).toEqual(["failing"]);
+    const broken = (await db.select().from(mailboxes).where(eq(mailboxes.name, "Broken")))[0]!;
+    expect((await db.select().from(alerts).where(eq(alerts.mailboxId, broken.id))).map((a) => a.kind)).toEqual([
+      "failing",
+    ]);
     expect(run.stderr).not.toContain("alert evaluation failed");
   });
 
   it("records its tests in the mailbox's history, and respects the credential cool-down", async () => {
-    const tests = appDb().select().from(mailboxTests).all();
+    const tests = await appDb().select().from(mailboxTests);
     expect(tests.map((r) => [r.triggeredBy, r.outcome])).toEqual([
       ["npm run check", "passed"],
       ["npm run check", "passed"],

@@ -48,20 +48,22 @@ afterAll(async () => {
 
 describe("the scheduler in the portal process", () => {
   it("starts with npm start and tests a new mailbox on its own, as 'scheduler'", async () => {
-    const tenant = createTenant(db, root, { name: "Watched", slug: "watched" });
-    const mailbox = createMailbox(
+    const tenant = await createTenant(db, root, { name: "Watched", slug: "watched" });
+    const mailbox = await createMailbox(
       db,
       root,
       saveMailboxSchema.parse({ tenantId: String(tenant.id), ...rig.mailboxForm(rig.addUser(), { name: "Invoices" }) }),
     );
-    const runs = () => db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, mailbox.id)).all();
-    await expect.poll(() => runs().filter((t) => t.outcome !== "running").length, { timeout: 30_000 }).toBe(1);
-    expect(runs()[0]).toMatchObject({ triggeredBy: "scheduler", mode: "full", outcome: "passed" });
+    const runs = async () => await db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, mailbox.id));
+    await expect
+      .poll(async () => (await runs()).filter((t) => t.outcome !== "running").length, { timeout: 30_000 })
+      .toBe(1);
+    expect((await runs())[0]).toMatchObject({ triggeredBy: "scheduler", mode: "full", outcome: "passed" });
     // The sweep logs once it has also looked at alerts, a moment after the test is recorded.
     await expect.poll(() => portal.output(), { timeout: 10_000 }).toMatch(/monitor: 1 due, 1 passed, 0 failed/);
     // Not again within its interval, however often the sweep looks.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
-    expect(runs()).toHaveLength(1);
+    expect(await runs()).toHaveLength(1);
 
     // The status page shows it healthy, with today's test in its 30-day picture.
     const cookie = await signInOverHttp(portal.url, portal.admin.email, portal.admin.password);
@@ -99,7 +101,7 @@ async function alertInboxSubjects(): Promise<string[]> {
 
 describe("alerts from the scheduler", () => {
   it("alerts a signed webhook and an alert mailbox when consent is revoked, and again when it is restored", async () => {
-    const tenant = createTenant(db, root, { name: "Alerted", slug: "alerted" });
+    const tenant = await createTenant(db, root, { name: "Alerted", slug: "alerted" });
     const app = { clientId: randomUUID(), publicClient: true, consented: [...BOTH_PERMISSIONS] };
     rig.tenant.apps.push(app);
     const form = (name: string, overrides: Record<string, string> = {}) =>
@@ -107,8 +109,8 @@ describe("alerts from the scheduler", () => {
         tenantId: String(tenant.id),
         ...rig.mailboxForm(rig.addUser(), { name, ...overrides }),
       });
-    const sender = createMailbox(db, root, form("Alert sender", { monitorLight: "off", monitorFull: "off" }));
-    const watched = createMailbox(db, root, form("Orders", { azureClientId: app.clientId }));
+    const sender = await createMailbox(db, root, form("Alert sender", { monitorLight: "off", monitorFull: "off" }));
+    const watched = await createMailbox(db, root, form("Orders", { azureClientId: app.clientId }));
     const allowlist = [receiver.allowEntry];
     const hook = await createWebhookChannel(
       db,
@@ -116,7 +118,7 @@ describe("alerts from the scheduler", () => {
       createWebhookChannelSchema.parse({ tenantId: String(tenant.id), name: "Ops", url: receiver.url("/teams") }),
       { allowlist },
     );
-    createEmailChannel(
+    await createEmailChannel(
       db,
       root,
       createEmailChannelSchema.parse({
@@ -126,20 +128,19 @@ describe("alerts from the scheduler", () => {
         senderMailboxId: String(sender.id),
       }),
     );
-    const healthOf = () => db.select().from(mailboxes).where(eq(mailboxes.id, watched.id)).get()!;
-    await expect.poll(() => healthOf().health, { timeout: 60_000 }).toBe("healthy");
+    const healthOf = async () => (await db.select().from(mailboxes).where(eq(mailboxes.id, watched.id)))[0]!;
+    await expect.poll(async () => (await healthOf()).health, { timeout: 60_000 }).toBe("healthy");
     expect(receiver.received).toEqual([]);
 
     // An hour passes (the light test is due again) and an administrator revokes the consent.
     app.consented = [];
     const anHourAgo = new Date(Date.now() - 3_700_000);
-    const due = () =>
-      db
+    const due = async () =>
+      await db
         .update(mailboxes)
         .set({ lastMonitorLightAt: anHourAgo, lastMonitorFullAt: anHourAgo })
-        .where(eq(mailboxes.id, watched.id))
-        .run();
-    due();
+        .where(eq(mailboxes.id, watched.id));
+    await due();
     const bodies = () => receiver.received.map((r) => ({ request: r, body: JSON.parse(r.body) }));
     await expect.poll(() => bodies().map((b) => b.body.type), { timeout: 60_000 }).toEqual(["mailbox.failing"]);
     const [failing] = bodies();
@@ -155,7 +156,7 @@ describe("alerts from the scheduler", () => {
 
     // The consent is granted again; at the next light test the mailbox recovers and says so.
     app.consented = [...BOTH_PERMISSIONS];
-    due();
+    await due();
     await expect
       .poll(() => bodies().map((b) => b.body.type), { timeout: 60_000 })
       .toEqual(["mailbox.failing", "mailbox.recovered"]);

@@ -23,15 +23,15 @@ beforeAll(async () => {
   [rig, browser] = await Promise.all([startRig(), launchBrowser()]);
   let root: Parameters<typeof createTenant>[1];
   ({ portal, db, root } = await startRigPortal(rig, { MONITOR: "off" }));
-  tenantId = createTenant(db, root, { name: "Acme Corporation", slug: "acme" }).id;
-  const save = (name: string) =>
+  tenantId = (await createTenant(db, root, { name: "Acme Corporation", slug: "acme" })).id;
+  const save = async (name: string) =>
     createMailbox(
       db,
       root,
       saveMailboxSchema.parse({ tenantId: String(tenantId), ...rig.mailboxForm(rig.addUser(), { name }) }),
     );
-  box.streamed = save("Streamed");
-  box.left = save("Left");
+  box.streamed = await save("Streamed");
+  box.left = await save("Left");
 }, 120_000);
 
 afterAll(async () => {
@@ -108,15 +108,16 @@ describe("the test button", () => {
     await page.getByRole("button", { name: "Send test email" }).click();
     await page.locator(".steps > li.step-passed").first().waitFor();
     await page.goto(`${portal.url}/tenants/acme`);
-    const latest = () =>
-      db
-        .select()
-        .from(mailboxTests)
-        .where(and(eq(mailboxTests.mailboxId, box.left.id)))
-        .orderBy(desc(mailboxTests.id))
-        .get();
-    await expect.poll(() => latest()?.outcome, { timeout: 30_000 }).toBe("passed");
-    expect(latest()!.steps.map((s) => `${s.name}: ${s.status}`)).toEqual([
+    const latest = async () =>
+      (
+        await db
+          .select()
+          .from(mailboxTests)
+          .where(and(eq(mailboxTests.mailboxId, box.left.id)))
+          .orderBy(desc(mailboxTests.id))
+      )[0];
+    await expect.poll(async () => (await latest())?.outcome, { timeout: 30_000 }).toBe("passed");
+    expect((await latest())!.steps.map((s) => `${s.name}: ${s.status}`)).toEqual([
       "settings: passed",
       "network: passed",
       "token: passed",

@@ -7,24 +7,24 @@ import { checkHealth } from "@/lib/health";
 import { freshDb, tempDbFile } from "../support/db";
 
 describe("checkHealth", () => {
-  it("reports ok when the database accepts a write", () => {
-    const health = checkHealth(freshDb);
+  it("reports ok when the database accepts a write", async () => {
+    const health = await checkHealth(freshDb);
     expect(health.ok).toBe(true);
     expect(health.database.status).toBe("ok");
   });
 
-  it("reports an error when the database is read-only", () => {
+  it("reports an error when the database is read-only", async () => {
     const file = tempDbFile();
     const writable = freshDbAt(file);
     writable.$client.close();
     const readonly = drizzle(new Database(file, { readonly: true }), { schema }) as Db;
-    const health = checkHealth(() => readonly);
+    const health = await checkHealth(() => readonly);
     expect(health.ok).toBe(false);
     expect(health.database.error).toMatch(/SQLITE_READONLY/);
   });
 
-  it("reports an error when the database cannot be opened", () => {
-    const health = checkHealth(() => {
+  it("reports an error when the database cannot be opened", async () => {
+    const health = await checkHealth(() => {
       throw Object.assign(new Error("unable to open database file"), { code: "SQLITE_CANTOPEN" });
     });
     expect(health).toMatchObject({

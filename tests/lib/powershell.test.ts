@@ -73,8 +73,8 @@ describe("PowerShell the admin pastes", () => {
       db = freshDb();
       world = await seedWorld(db);
       const name = `x"'…$(Get-Process)`;
-      const mailbox = createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name }));
-      row = db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()!;
+      const mailbox = await createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name }));
+      row = (await db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0]!;
     });
 
     it("puts the mailbox's name, Login and the app's IDs into single quotes on every line", () => {

@@ -48,20 +48,20 @@ describe("tenant validation", () => {
 });
 
 describe("tenant queries", () => {
-  it("refuses a duplicate slug on the slug field, writing nothing", () => {
-    const before = [db.select().from(tenants).all().length, db.select().from(auditLog).all().length];
-    expect(() => createTenant(db, world.root, { name: "Again", slug: "alpha" })).toThrowError(
+  it("refuses a duplicate slug on the slug field, writing nothing", async () => {
+    const before = [(await db.select().from(tenants)).length, (await db.select().from(auditLog)).length];
+    await expect(createTenant(db, world.root, { name: "Again", slug: "alpha" })).rejects.toThrowError(
       expect.objectContaining({
         field: "slug",
         message: 'The slug "alpha" is already used by another tenant.',
       }) as UserError,
     );
-    expect([db.select().from(tenants).all().length, db.select().from(auditLog).all().length]).toEqual(before);
+    expect([(await db.select().from(tenants)).length, (await db.select().from(auditLog)).length]).toEqual(before);
   });
 
-  it("records renames in the audit log with old and new names", () => {
-    renameTenant(db, world.root, { tenantId: world.tenantB.id, name: "Beta Ltd" });
-    const entry = db.select().from(auditLog).all().at(-1);
+  it("records renames in the audit log with old and new names", async () => {
+    await renameTenant(db, world.root, { tenantId: world.tenantB.id, name: "Beta Ltd" });
+    const entry = (await db.select().from(auditLog)).at(-1);
     expect(entry).toMatchObject({
       action: "tenant.rename",
       actorEmail: "root@example.com",
@@ -70,11 +70,11 @@ describe("tenant queries", () => {
     });
   });
 
-  it("shows a tenant admin only their own tenant", () => {
-    expect(listTenantsFor(db, world.adminA).map((t) => t.slug)).toEqual(["alpha"]);
-    expect(listTenantsFor(db, world.root).length).toBeGreaterThanOrEqual(2);
-    expect(() => getTenantBySlugFor(db, world.adminA, "beta")).toThrow("Not found");
-    expect(() => getTenantBySlugFor(db, world.adminA, "no-such")).toThrow("Not found");
+  it("shows a tenant admin only their own tenant", async () => {
+    expect((await listTenantsFor(db, world.adminA)).map((t) => t.slug)).toEqual(["alpha"]);
+    expect((await listTenantsFor(db, world.root)).length).toBeGreaterThanOrEqual(2);
+    await expect(getTenantBySlugFor(db, world.adminA, "beta")).rejects.toThrow("Not found");
+    await expect(getTenantBySlugFor(db, world.adminA, "no-such")).rejects.toThrow("Not found");
   });
 });
 
@@ -83,26 +83,26 @@ describe("a tenant's default app registration", () => {
   const DIRECTORY = "9f8e7d6c-0000-4000-8000-abcdefabcdef";
   const parse = (values: Record<string, string>) => tenantDefaultsSchema.safeParse(values);
 
-  it("is set by the tenant's own admin, audited, and cleared again", () => {
+  it("is set by the tenant's own admin, audited, and cleared again", async () => {
     const input = tenantDefaultsSchema.parse({
       tenantId: String(world.tenantA.id),
       azureClientId: CLIENT,
       azureTenantId: DIRECTORY,
       cloud: "usgov",
     });
-    const tenant = saveTenantDefaults(db, world.adminA, input);
+    const tenant = await saveTenantDefaults(db, world.adminA, input);
     expect(tenant).toMatchObject({
       defaultAzureClientId: CLIENT,
       defaultAzureTenantId: DIRECTORY,
       defaultCloud: "usgov",
     });
-    const entry = db.select().from(auditLog).all().at(-1)!;
+    const entry = (await db.select().from(auditLog)).at(-1)!;
     expect(entry).toMatchObject({
       action: "tenant.defaults",
       actorEmail: world.adminA.email,
       changes: { defaultAzureClientId: { from: null, to: CLIENT } },
     });
-    const cleared = saveTenantDefaults(
+    const cleared = await saveTenantDefaults(
       db,
       world.adminA,
       tenantDefaultsSchema.parse({ tenantId: String(world.tenantA.id), azureClientId: "", azureTenantId: "" }),
@@ -110,20 +110,14 @@ describe("a tenant's default app registration", () => {
     expect(cleared).toMatchObject({ defaultAzureClientId: null, defaultAzureTenantId: null, defaultCloud: null });
   });
 
-  it("is out of reach for another tenant's admin", () => {
+  it("is out of reach for another tenant's admin", async () => {
     const input = tenantDefaultsSchema.parse({
       tenantId: String(world.tenantB.id),
       azureClientId: CLIENT,
       azureTenantId: DIRECTORY,
     });
-    expect(() => saveTenantDefaults(db, world.adminA, input)).toThrow("Not found");
-    expect(
-      db
-        .select()
-        .from(tenants)
-        .all()
-        .find((t) => t.id === world.tenantB.id)?.defaultAzureClientId,
-    ).toBeNull();
+    await expect(saveTenantDefaults(db, world.adminA, input)).rejects.toThrow("Not found");
+    expect((await db.select().from(tenants)).find((t) => t.id === world.tenantB.id)?.defaultAzureClientId).toBeNull();
   });
 
   it("names the mistakes the mailbox form names", () => {
@@ -142,23 +136,21 @@ describe("a tenant's default app registration", () => {
 });
 
 describe("the Tenants list at scale", () => {
-  it("pages by name, searches name and slug (with % and _ taken literally), and stays within the actor's tenant", () => {
+  it("pages by name, searches name and slug (with % and _ taken literally), and stays within the actor's tenant", async () => {
     for (let i = 0; i < 120; i++)
-      createTenant(db, world.root, { name: `Paged ${String(i).padStart(3, "0")}`, slug: `paged-${i}` });
-    createTenant(db, world.root, { name: "Percent 100% Co", slug: "percent-co" });
-    const first = listTenantsPage(db, world.root, { q: "paged" });
+      await createTenant(db, world.root, { name: `Paged ${String(i).padStart(3, "0")}`, slug: `paged-${i}` });
+    await createTenant(db, world.root, { name: "Percent 100% Co", slug: "percent-co" });
+    const first = await listTenantsPage(db, world.root, { q: "paged" });
     expect(first).toMatchObject({ total: 120, page: 1, pages: 3 });
     expect(first.rows.map((t) => t.name).slice(0, 2)).toEqual(["Paged 000", "Paged 001"]);
-    const last = listTenantsPage(db, world.root, { q: "paged", page: 99 });
+    const last = await listTenantsPage(db, world.root, { q: "paged", page: 99 });
     expect(last.page).toBe(3);
     expect(last.rows).toHaveLength(20);
-    expect(
-      listTenantsPage(db, world.root, { q: "paged-11" })
-        .rows.map((t) => t.slug)
-        .sort(),
-    ).toEqual(["paged-11", ...Array.from({ length: 10 }, (_, i) => `paged-11${i}`)].sort());
-    expect(listTenantsPage(db, world.root, { q: "100%" }).rows.map((t) => t.slug)).toEqual(["percent-co"]);
-    expect(listTenantsPage(db, world.root, { q: "1_0" }).total).toBe(0);
-    expect(listTenantsPage(db, world.adminA, { q: "a" }).rows.map((t) => t.slug)).toEqual(["alpha"]);
+    expect((await listTenantsPage(db, world.root, { q: "paged-11" })).rows.map((t) => t.slug).sort()).toEqual(
+      ["paged-11", ...Array.from({ length: 10 }, (_, i) => `paged-11${i}`)].sort(),
+    );
+    expect((await listTenantsPage(db, world.root, { q: "100%" })).rows.map((t) => t.slug)).toEqual(["percent-co"]);
+    expect((await listTenantsPage(db, world.root, { q: "1_0" })).total).toBe(0);
+    expect((await listTenantsPage(db, world.adminA, { q: "a" })).rows.map((t) => t.slug)).toEqual(["alpha"]);
   });
 });

@@ -17,7 +17,7 @@ beforeAll(async () => {
   world = await seedWorld(db);
 });
 
-const counts = () => [db.select().from(users).all().length, db.select().from(auditLog).all().length];
+const counts = async () => [(await db.select().from(users)).length, (await db.select().from(auditLog)).length];
 
 describe("user validation", () => {
   it("reports every field error at once", () => {
@@ -66,7 +66,7 @@ describe("user validation", () => {
 
 describe("user queries", () => {
   it("refuses a duplicate email (any case) on the email field, writing nothing; a super-admin is told why", async () => {
-    const before = counts();
+    const before = await counts();
     const input = createUserSchema.parse({
       email: "A@ALPHA.example",
       name: "Dup",
@@ -78,11 +78,11 @@ describe("user queries", () => {
       field: "email",
       message: "A user with the email a@alpha.example already exists.",
     });
-    expect(counts()).toEqual(before);
+    expect(await counts()).toEqual(before);
   });
 
   it("refuses a tenant that does not exist, writing nothing", async () => {
-    const before = counts();
+    const before = await counts();
     await expect(
       createUser(db, world.root, {
         email: "ghost@example.com",
@@ -92,7 +92,7 @@ describe("user queries", () => {
         password: PASSWORD,
       }),
     ).rejects.toMatchObject({ field: "tenantId" });
-    expect(counts()).toEqual(before);
+    expect(await counts()).toEqual(before);
   });
 
   it("never stores or audits the password in plain text", async () => {
@@ -104,9 +104,9 @@ describe("user queries", () => {
       tenantId: world.tenantA.id,
       password: canary,
     });
-    const bytes = JSON.stringify([db.select().from(users).all(), db.select().from(auditLog).all()]);
+    const bytes = JSON.stringify([await db.select().from(users), await db.select().from(auditLog)]);
     expect(bytes).not.toContain(canary);
-    expect(db.select().from(auditLog).all().at(-1)?.changes).toMatchObject({
+    expect((await db.select().from(auditLog)).at(-1)?.changes).toMatchObject({
       password: "changed",
       email: { to: user.email },
     });
@@ -120,38 +120,38 @@ describe("user queries", () => {
       tenantId: world.tenantA.id,
       password: PASSWORD,
     });
-    const disabled = setUserDisabled(db, world.adminA, { userId: user.id, disabled: true });
+    const disabled = await setUserDisabled(db, world.adminA, { userId: user.id, disabled: true });
     expect(disabled.sessionVersion).toBe(user.sessionVersion + 1);
     expect((await signInWithPassword(db, user.email, PASSWORD)).ok).toBe(false);
-    setUserDisabled(db, world.root, { userId: user.id, disabled: false });
+    await setUserDisabled(db, world.root, { userId: user.id, disabled: false });
     expect((await signInWithPassword(db, user.email, PASSWORD)).ok).toBe(true);
-    const actions = db
-      .select()
-      .from(auditLog)
-      .where(eq(auditLog.targetId, String(user.id)))
-      .all()
-      .map((e) => e.action);
+    const actions = (
+      await db
+        .select()
+        .from(auditLog)
+        .where(eq(auditLog.targetId, String(user.id)))
+    ).map((e) => e.action);
     expect(actions).toEqual(["user.create", "user.disable", "user.enable"]);
   });
 
-  it("the Users list pages and searches, and a tenant admin's search never reaches another tenant", () => {
-    const everyone = listUsersPage(db, world.root, { q: "@" });
+  it("the Users list pages and searches, and a tenant admin's search never reaches another tenant", async () => {
+    const everyone = await listUsersPage(db, world.root, { q: "@" });
     expect(everyone.total).toBeGreaterThanOrEqual(3);
-    const bEmail = listUsersFor(db, world.adminB)[0]!.email;
-    expect(listUsersPage(db, world.root, { q: bEmail }).rows.map((u) => u.email)).toEqual([bEmail]);
-    expect(listUsersPage(db, world.adminA, { q: bEmail }).rows).toEqual([]);
-    expect(listUsersPage(db, world.adminA, { q: "beta" }).total).toBe(0);
-    expect(listUsersPage(db, world.adminA, { tenantId: world.tenantB.id }).rows).toEqual([]);
+    const bEmail = (await listUsersFor(db, world.adminB))[0]!.email;
+    expect((await listUsersPage(db, world.root, { q: bEmail })).rows.map((u) => u.email)).toEqual([bEmail]);
+    expect((await listUsersPage(db, world.adminA, { q: bEmail })).rows).toEqual([]);
+    expect((await listUsersPage(db, world.adminA, { q: "beta" })).total).toBe(0);
+    expect((await listUsersPage(db, world.adminA, { tenantId: world.tenantB.id })).rows).toEqual([]);
   });
 
-  it("an admin cannot disable themselves", () => {
-    expect(() => setUserDisabled(db, world.adminA, { userId: world.adminA.id, disabled: true })).toThrow(
+  it("an admin cannot disable themselves", async () => {
+    await expect(setUserDisabled(db, world.adminA, { userId: world.adminA.id, disabled: true })).rejects.toThrow(
       "You cannot disable or enable your own account.",
     );
   });
 
-  it("a tenant admin sees only their tenant's users, without hashes", () => {
-    const listed = listUsersFor(db, world.adminA);
+  it("a tenant admin sees only their tenant's users, without hashes", async () => {
+    const listed = await listUsersFor(db, world.adminA);
     expect(listed.every((u) => u.tenantId === world.tenantA.id)).toBe(true);
     expect(JSON.stringify(listed)).not.toContain("scrypt$");
   });
@@ -177,7 +177,7 @@ describe("user queries", () => {
       newPassword: "another-long-password",
       confirmPassword: "another-long-password",
     });
-    const after = db.select().from(users).where(eq(users.id, user.id)).get()!;
+    const after = (await db.select().from(users).where(eq(users.id, user.id)))[0]!;
     expect(after.sessionVersion).toBe(user.sessionVersion + 1);
     expect((await signInWithPassword(db, user.email, "another-long-password")).ok).toBe(true);
   });

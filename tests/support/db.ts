@@ -37,8 +37,8 @@ export async function seedWorld(db: Db) {
     password: PASSWORD,
   });
   const root = asActor(superUser);
-  const tenantA = createTenant(db, root, { name: "Alpha", slug: "alpha" });
-  const tenantB = createTenant(db, root, { name: "Beta", slug: "beta" });
+  const tenantA = await createTenant(db, root, { name: "Alpha", slug: "alpha" });
+  const tenantB = await createTenant(db, root, { name: "Beta", slug: "beta" });
   const adminA = asActor(
     await createUser(db, root, {
       email: "a@alpha.example",

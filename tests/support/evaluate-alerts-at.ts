@@ -14,5 +14,5 @@ const db = openDatabase(file);
 while (Date.now() < startAt) {
   /* spin: a timer would add its own delay */
 }
-process.stdout.write(String(evaluateAlerts(db, clock)));
+process.stdout.write(String(await evaluateAlerts(db, clock)));
 db.$client.close();

@@ -23,6 +23,6 @@ export async function startRigPortal(
     ...env,
   });
   const db = openDatabase(path.join(portal.dataDir, "navigator-mail.db"));
-  const root = asActor(db.select().from(users).where(eq(users.email, portal.admin.email)).get()!);
+  const root = asActor((await db.select().from(users).where(eq(users.email, portal.admin.email)))[0]!);
   return { portal, db, root };
 }

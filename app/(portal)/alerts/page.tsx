@@ -30,7 +30,7 @@ export default async function AlertsPage({ searchParams }: Props) {
   const q = params.q?.slice(0, 100) ?? "";
   const tenant = params.tenant?.slice(0, 40);
   const page = pageParam(params.page);
-  const list = listAlerts(getDb(), actor, { q, tenant, page });
+  const list = await listAlerts(getDb(), actor, { q, tenant, page });
   const href = (to: number) => listHref("/alerts", { q, tenant }, to);
   return (
     <>

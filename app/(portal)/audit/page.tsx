@@ -13,7 +13,7 @@ const PAGE_SIZE = 100;
 export default async function AuditPage({ searchParams }: { searchParams: Promise<{ before?: string }> }) {
   const actor = await requireActor();
   const before = Number((await searchParams).before) || undefined;
-  const entries = listAuditFor(getDb(), actor, { limit: PAGE_SIZE, beforeId: before });
+  const entries = await listAuditFor(getDb(), actor, { limit: PAGE_SIZE, beforeId: before });
   return (
     <>
       <h1>Audit log</h1>

@@ -22,7 +22,7 @@ export default async function StatusPage({ searchParams }: Props) {
   const q = params.q?.slice(0, 100) ?? "";
   const page = pageParam(params.page);
   const now = Date.now();
-  const status = statusPage(getDb(), actor, { state, q, page }, now);
+  const status = await statusPage(getDb(), actor, { state, q, page }, now);
   const href = (changes: { state?: MailboxState | null; page?: number }) =>
     listHref(
       "/status",

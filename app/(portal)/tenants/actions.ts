@@ -23,7 +23,7 @@ import {
 export const createTenantAction = authorizedAction({
   schema: createTenantSchema,
   async run(actor, input) {
-    const tenant = createTenant(getDb(), actor, input);
+    const tenant = await createTenant(getDb(), actor, input);
     redirect(`/tenants/${tenant.slug}`);
   },
 });
@@ -31,7 +31,7 @@ export const createTenantAction = authorizedAction({
 export const renameTenantAction = authorizedAction({
   schema: renameTenantSchema,
   async run(actor, input) {
-    const tenant = renameTenant(getDb(), actor, input);
+    const tenant = await renameTenant(getDb(), actor, input);
     revalidatePath("/", "layout");
     return `Renamed to ${tenant.name}.`;
   },
@@ -40,7 +40,7 @@ export const renameTenantAction = authorizedAction({
 export const saveTenantDefaultsAction = authorizedAction({
   schema: tenantDefaultsSchema,
   async run(actor, input) {
-    const tenant = saveTenantDefaults(getDb(), actor, input);
+    const tenant = await saveTenantDefaults(getDb(), actor, input);
     revalidatePath(`/tenants/${tenant.slug}`, "layout");
     return tenant.defaultAzureClientId
       ? "Saved: new mailboxes start with this app registration."
@@ -51,7 +51,7 @@ export const saveTenantDefaultsAction = authorizedAction({
 export const saveTenantDirectoriesAction = authorizedAction({
   schema: tenantDirectoriesSchema,
   async run(actor, input) {
-    const entries = setDirectories(getDb(), actor, input.tenantId, input.directories);
+    const entries = await setDirectories(getDb(), actor, input.tenantId, input.directories);
     revalidatePath("/tenants/[slug]", "layout");
     return entries.length > 0
       ? "Saved: this tenant's mailboxes must be in these organisations."
@@ -64,10 +64,12 @@ export const createApiKeyAction = authorizedAction({
   lists: ["scopes", "mailboxIds"],
   async run(actor, input) {
     const db = getDb();
-    const { view, key } = createApiKey(db, actor, input);
+    const { view, key } = await createApiKey(db, actor, input);
     revalidatePath("/tenants/[slug]", "layout");
     // A key limited to app-only mailboxes is told how far their app's tokens reach.
-    const warning = view.mailboxIds ? appOnlyWarning(appOnlyReach(db, view.tenantId, view.mailboxIds), true) : null;
+    const warning = view.mailboxIds
+      ? appOnlyWarning(await appOnlyReach(db, view.tenantId, view.mailboxIds), true)
+      : null;
     return {
       message: `API key ${view.name} created.${warning ? ` Note: ${warning}` : ""}`,
       reveal: { label: `The key ${view.name}:`, value: key },
@@ -78,7 +80,7 @@ export const createApiKeyAction = authorizedAction({
 export const revokeApiKeyAction = authorizedAction({
   schema: revokeApiKeySchema,
   async run(actor, input) {
-    const view = revokeApiKey(getDb(), actor, input.tenantId, input.keyId);
+    const view = await revokeApiKey(getDb(), actor, input.tenantId, input.keyId);
     revalidatePath("/tenants/[slug]", "layout");
     return `API key ${view.name} revoked; requests with it are refused from now on.`;
   },
@@ -87,7 +89,7 @@ export const revokeApiKeyAction = authorizedAction({
 export const saveTenantMonitoringAction = authorizedAction({
   schema: tenantMonitoringSchema,
   async run(actor, input) {
-    const tenant = saveTenantMonitoring(getDb(), actor, input);
+    const tenant = await saveTenantMonitoring(getDb(), actor, input);
     revalidatePath(`/tenants/${tenant.slug}`, "layout");
     return "Saved: mailboxes without their own setting are tested on this schedule.";
   },
@@ -110,7 +112,7 @@ export const createWebhookChannelAction = authorizedAction({
 export const createEmailChannelAction = authorizedAction({
   schema: createEmailChannelSchema,
   async run(actor, input) {
-    const view = createEmailChannel(getDb(), actor, input);
+    const view = await createEmailChannel(getDb(), actor, input);
     revalidatePath("/tenants/[slug]", "layout");
     return `Email channel ${view.name} added: alerts go to ${(view.recipients ?? []).join(", ")}.`;
   },
@@ -119,7 +121,7 @@ export const createEmailChannelAction = authorizedAction({
 export const deleteAlertChannelAction = authorizedAction({
   schema: channelRefSchema,
   async run(actor, input) {
-    const view = deleteAlertChannel(getDb(), actor, input.tenantId, input.channelId);
+    const view = await deleteAlertChannel(getDb(), actor, input.tenantId, input.channelId);
     revalidatePath("/tenants/[slug]", "layout");
     return `Alert channel ${view.name} deleted.`;
   },

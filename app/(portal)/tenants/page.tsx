@@ -17,13 +17,13 @@ type Props = { searchParams: Promise<{ q?: string; page?: string }> };
 export default async function TenantsPage({ searchParams }: Props) {
   const actor = await requireActor();
   if (!isSuperAdmin(actor)) {
-    const own = listTenantsFor(getDb(), actor)[0];
+    const own = (await listTenantsFor(getDb(), actor))[0];
     if (!own) notFound();
     redirect(`/tenants/${own.slug}`);
   }
   const params = await searchParams;
   const q = params.q?.slice(0, 100) ?? "";
-  const list = listTenantsPage(getDb(), actor, { q, page: pageParam(params.page) });
+  const list = await listTenantsPage(getDb(), actor, { q, page: pageParam(params.page) });
   const tenants = list.rows;
   return (
     <>

@@ -15,7 +15,7 @@ export const createUserAction = authorizedAction({
   secretFields: USER_SECRET_FIELDS,
   async run(actor, input) {
     const { tenantSlug, ...rest } = input;
-    const tenantId = tenantSlug === undefined ? rest.tenantId : tenantIdBySlug(getDb(), tenantSlug);
+    const tenantId = tenantSlug === undefined ? rest.tenantId : await tenantIdBySlug(getDb(), tenantSlug);
     const user = await createUser(getDb(), actor, { ...rest, tenantId });
     revalidatePath("/", "layout");
     return `Created ${user.email}. Give them their password through a separate channel.`;
@@ -25,7 +25,7 @@ export const createUserAction = authorizedAction({
 export const setUserDisabledAction = authorizedAction({
   schema: setUserDisabledSchema,
   async run(actor, input) {
-    const user = setUserDisabled(getDb(), actor, input);
+    const user = await setUserDisabled(getDb(), actor, input);
     revalidatePath("/", "layout");
     return `${user.email} is now ${user.disabled ? "disabled" : "enabled"}.`;
   },

@@ -24,10 +24,10 @@ export default async function UsersPage({ searchParams }: Props) {
   const db = getDb();
   const params = await searchParams;
   const q = params.q?.slice(0, 100) ?? "";
-  const list = listUsersPage(db, actor, { q, page: pageParam(params.page) });
+  const list = await listUsersPage(db, actor, { q, page: pageParam(params.page) });
   const users = list.rows;
   const superAdmin = isSuperAdmin(actor);
-  const tenants = superAdmin && countTenants(db) <= TENANT_LIST_MAX ? listTenantsFor(db, actor) : null;
+  const tenants = superAdmin && (await countTenants(db)) <= TENANT_LIST_MAX ? await listTenantsFor(db, actor) : null;
   return (
     <>
       <h1>Users</h1>

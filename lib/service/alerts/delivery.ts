@@ -1,7 +1,7 @@
 import "server-only";
 import { and, count, eq, gt, isNull, lt, lte, or } from "drizzle-orm";
 import pLimit from "p-limit";
-import type { Db } from "@/db/client";
+import { type Db, transaction } from "@/db/client";
 import {
   type Alert,
   type AlertChannel,
@@ -46,7 +46,7 @@ export type DeliveryReport = { delivered: number; retrying: number; failed: numb
  */
 export async function deliverDueAlerts(db: Db, options: DeliveryOptions = {}): Promise<DeliveryReport> {
   const now = options.now ?? Date.now;
-  const due = db
+  const due = await db
     .select({
       delivery: alertDeliveries,
       alert: alerts,
@@ -65,8 +65,7 @@ export async function deliverDueAlerts(db: Db, options: DeliveryOptions = {}): P
       ),
     )
     .orderBy(alertDeliveries.nextAttemptAt)
-    .limit(200)
-    .all();
+    .limit(200);
   const report: DeliveryReport = { delivered: 0, retrying: 0, failed: 0 };
   const limit = pLimit(options.concurrency ?? DELIVERY_CONCURRENCY);
   await Promise.all(
@@ -96,7 +95,7 @@ async function deliverOne(
   maxAttempts = RETRY_DELAYS_MS.length + 1,
 ): Promise<keyof DeliveryReport | null> {
   const { delivery, channel } = pending;
-  const claimed = db
+  const claimed = await db
     .update(alertDeliveries)
     .set({ claimedUntil: new Date(now() + CLAIM_MS) })
     .where(
@@ -105,8 +104,7 @@ async function deliverOne(
         eq(alertDeliveries.status, "pending"),
         or(isNull(alertDeliveries.claimedUntil), lt(alertDeliveries.claimedUntil, new Date(now()))),
       ),
-    )
-    .run();
+    );
   if (claimed.changes === 0) return null;
   let error: string | null;
   try {
@@ -117,8 +115,9 @@ async function deliverOne(
   const attempts = delivery.attempts + 1;
   const at = new Date(now());
   const outcome: keyof DeliveryReport = error === null ? "delivered" : attempts >= maxAttempts ? "failed" : "retrying";
-  db.transaction((tx) => {
-    tx.update(alertDeliveries)
+  await transaction(db, async (tx) => {
+    await tx
+      .update(alertDeliveries)
       .set({
         attempts,
         claimedUntil: null,
@@ -127,12 +126,11 @@ async function deliverOne(
         deliveredAt: error === null ? at : null,
         nextAttemptAt: outcome === "retrying" ? new Date(at.getTime() + RETRY_DELAYS_MS[attempts - 1]!) : at,
       })
-      .where(eq(alertDeliveries.id, delivery.id))
-      .run();
-    tx.update(alertChannels)
+      .where(eq(alertDeliveries.id, delivery.id));
+    await tx
+      .update(alertChannels)
       .set({ lastDeliveryAt: at, lastDeliveryOk: error === null, lastError: error })
-      .where(eq(alertChannels.id, channel.id))
-      .run();
+      .where(eq(alertChannels.id, channel.id));
   });
   return outcome;
 }
@@ -173,11 +171,11 @@ async function send(db: Db, { delivery, alert, channel, tenant }: Pending, optio
     return answer.ok ? null : answer.error;
   }
   const senderId = channel.portalSender ? env.ALERT_SENDER_MAILBOX : channel.senderMailboxId;
-  const sender = senderId ? db.select().from(mailboxes).where(eq(mailboxes.id, senderId)).get() : undefined;
+  const sender = senderId ? (await db.select().from(mailboxes).where(eq(mailboxes.id, senderId)))[0] : undefined;
   if (!sender) return "The sending mailbox no longer exists: choose another on the tenant's Alerts tab.";
   const settings = checkSettingsFor(sender);
   // The sender's own cool-down applies: alerts never lock its Microsoft account either.
-  if (credentialCooldown(db, sender.id, credentialFingerprint(settings))) {
+  if (await credentialCooldown(db, sender.id, credentialFingerprint(settings))) {
     return `The sending mailbox ${sender.name} is cooling down after Microsoft refused its sign-in.`;
   }
   const sent = await sendMailAs(
@@ -206,52 +204,50 @@ export async function sendTestAlert(
   channelId: number,
   options: DeliveryOptions = {},
 ): Promise<{ ok: boolean; error: string | null }> {
-  const channel = getAlertChannelFor(db, actor, tenantId, channelId);
+  const channel = await getAlertChannelFor(db, actor, tenantId, channelId);
   const at = new Date((options.now ?? Date.now)());
-  const pending = db.transaction(
-    (tx) => {
-      const lastMinute = and(eq(alerts.kind, "test"), gt(alerts.createdAt, new Date(at.getTime() - 60_000)));
-      const toChannel =
-        tx
+  const pending = await transaction(db, async (tx) => {
+    const lastMinute = and(eq(alerts.kind, "test"), gt(alerts.createdAt, new Date(at.getTime() - 60_000)));
+    const toChannel =
+      (
+        await tx
           .select({ n: count() })
           .from(alertDeliveries)
           .innerJoin(alerts, eq(alerts.id, alertDeliveries.alertId))
           .where(and(lastMinute, eq(alertDeliveries.channelId, channel.id)))
-          .get()?.n ?? 0;
-      if (toChannel >= TEST_ALERT_LIMITS.perChannel) {
-        throw new UserError(
-          `This channel got ${toChannel} test alerts in the last minute, the most it may. Wait a minute before the next.`,
-        );
-      }
-      const inTenant =
-        tx
+      )[0]?.n ?? 0;
+    if (toChannel >= TEST_ALERT_LIMITS.perChannel) {
+      throw new UserError(
+        `This channel got ${toChannel} test alerts in the last minute, the most it may. Wait a minute before the next.`,
+      );
+    }
+    const inTenant =
+      (
+        await tx
           .select({ n: count() })
           .from(alerts)
           .where(and(lastMinute, eq(alerts.tenantId, tenantId)))
-          .get()?.n ?? 0;
-      if (inTenant >= TEST_ALERT_LIMITS.perTenant) {
-        throw new UserError(
-          `This tenant sent ${inTenant} test alerts in the last minute, the most it may. Wait a minute before the next.`,
-        );
-      }
-      const alert = tx
+      )[0]?.n ?? 0;
+    if (inTenant >= TEST_ALERT_LIMITS.perTenant) {
+      throw new UserError(
+        `This tenant sent ${inTenant} test alerts in the last minute, the most it may. Wait a minute before the next.`,
+      );
+    }
+    const alert = (
+      await tx
         .insert(alerts)
         .values({ tenantId, kind: "test", state: "ok", ...TEST_WORDS, createdAt: at })
         .returning()
-        .get();
-      queueDeliveries(tx, alert, at, [channel.id]);
-      const delivery = tx.select().from(alertDeliveries).where(eq(alertDeliveries.alertId, alert.id)).get()!;
-      const tenant = tx
-        .select({ slug: tenants.slug, name: tenants.name })
-        .from(tenants)
-        .where(eq(tenants.id, tenantId))
-        .get()!;
-      return { delivery, alert, channel, tenant };
-    },
-    { behavior: "immediate" },
-  );
+    )[0]!;
+    await queueDeliveries(tx, alert, at, [channel.id]);
+    const delivery = (await tx.select().from(alertDeliveries).where(eq(alertDeliveries.alertId, alert.id)))[0]!;
+    const tenant = (
+      await tx.select({ slug: tenants.slug, name: tenants.name }).from(tenants).where(eq(tenants.id, tenantId))
+    )[0]!;
+    return { delivery, alert, channel, tenant };
+  });
   // A test alert is tried once, so the administrator sees the answer at once.
   await deliverOne(db, pending, options, options.now ?? Date.now, 1);
-  const done = db.select().from(alertDeliveries).where(eq(alertDeliveries.id, pending.delivery.id)).get()!;
+  const done = (await db.select().from(alertDeliveries).where(eq(alertDeliveries.id, pending.delivery.id)))[0]!;
   return { ok: done.status === "delivered", error: done.lastError };
 }

@@ -1,6 +1,6 @@
 import "server-only";
 import { and, eq, inArray, isNull, lte, or, type SQL, sql } from "drizzle-orm";
-import type { Db, Tx } from "@/db/client";
+import { type Db, type Tx, transaction } from "@/db/client";
 import {
   type Alert,
   type AlertKind,
@@ -36,9 +36,9 @@ function alertStateSql(now: number): SQL<AlertState> {
  * reminder every 24 h. The alert and its deliveries to each of the tenant's channels are written in
  * one transaction with the new state, so a state change is alerted exactly once.
  */
-export function evaluateAlerts(db: Db, now = Date.now(), mailboxId?: number): number {
+export async function evaluateAlerts(db: Db, now = Date.now(), mailboxId?: number): Promise<number> {
   const state = alertStateSql(now);
-  const subjects = db
+  const subjects = (await db
     .select({
       id: mailboxes.id,
       tenantId: mailboxes.tenantId,
@@ -66,44 +66,40 @@ export function evaluateAlerts(db: Db, now = Date.now(), mailboxId?: number): nu
           ),
         ),
       ),
-    )
-    .all() as Subject[];
+    )) as Subject[];
   let raised = 0;
   for (const subject of subjects) {
-    if (raiseAlert(db, subject, now)) raised++;
+    if (await raiseAlert(db, subject, now)) raised++;
   }
   return raised;
 }
 
-function raiseAlert(db: Db, subject: Subject, now: number): boolean {
+async function raiseAlert(db: Db, subject: Subject, now: number): Promise<boolean> {
   const previous = subject.previous ?? "ok";
   const kind: Exclude<AlertKind, "test"> =
     subject.state === previous ? "reminder" : subject.state === "ok" ? "recovered" : subject.state;
   const words = alertWords(kind, subject, now);
   const at = new Date(now);
-  return db.transaction(
-    (tx) => {
-      // Only if nobody moved the state meanwhile (another process, an earlier evaluation).
-      const moved = tx
-        .update(mailboxes)
-        .set({
-          alertState: subject.state,
-          alertStateSince: subject.state === previous ? subject.previousSince : at,
-          lastAlertAt: at,
-        })
-        .where(
-          and(
-            eq(mailboxes.id, subject.id),
-            subject.previous === null ? isNull(mailboxes.alertState) : eq(mailboxes.alertState, subject.previous),
-            // A reminder too is sent once: not when another evaluation sent it a moment ago.
-            subject.lastAlertAt === null
-              ? isNull(mailboxes.lastAlertAt)
-              : eq(mailboxes.lastAlertAt, subject.lastAlertAt),
-          ),
-        )
-        .run();
-      if (moved.changes === 0) return false;
-      const alert = tx
+  return transaction(db, async (tx) => {
+    // Only if nobody moved the state meanwhile (another process, an earlier evaluation).
+    const moved = await tx
+      .update(mailboxes)
+      .set({
+        alertState: subject.state,
+        alertStateSince: subject.state === previous ? subject.previousSince : at,
+        lastAlertAt: at,
+      })
+      .where(
+        and(
+          eq(mailboxes.id, subject.id),
+          subject.previous === null ? isNull(mailboxes.alertState) : eq(mailboxes.alertState, subject.previous),
+          // A reminder too is sent once: not when another evaluation sent it a moment ago.
+          subject.lastAlertAt === null ? isNull(mailboxes.lastAlertAt) : eq(mailboxes.lastAlertAt, subject.lastAlertAt),
+        ),
+      );
+    if (moved.changes === 0) return false;
+    const alert = (
+      await tx
         .insert(alerts)
         .values({
           tenantId: subject.tenantId,
@@ -117,26 +113,23 @@ function raiseAlert(db: Db, subject: Subject, now: number): boolean {
           createdAt: at,
         })
         .returning()
-        .get();
-      queueDeliveries(tx, alert, at);
-      return true;
-    },
-    { behavior: "immediate" },
-  );
+    )[0]!;
+    await queueDeliveries(tx, alert, at);
+    return true;
+  });
 }
 
-export function queueDeliveries(tx: Tx, alert: Alert, at: Date, channelIds?: number[]): void {
-  const channels = tx
+export async function queueDeliveries(tx: Tx, alert: Alert, at: Date, channelIds?: number[]): Promise<void> {
+  const channels = await tx
     .select({ id: alertChannels.id })
     .from(alertChannels)
     .where(
       and(eq(alertChannels.tenantId, alert.tenantId), channelIds ? inArray(alertChannels.id, channelIds) : undefined),
-    )
-    .all();
+    );
   if (channels.length === 0) return;
-  tx.insert(alertDeliveries)
+  await tx
+    .insert(alertDeliveries)
     .values(
       channels.map((c) => ({ alertId: alert.id, channelId: c.id, status: "pending" as const, nextAttemptAt: at })),
-    )
-    .run();
+    );
 }

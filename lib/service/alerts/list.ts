@@ -14,11 +14,11 @@ export type AlertRow = Alert & {
 };
 
 /** The alert history the actor may see, newest first, a page at a time, each with its deliveries. */
-export function listAlerts(
+export async function listAlerts(
   db: Db,
   actor: Actor,
   query: { q?: string; tenant?: string; page?: number },
-): { rows: AlertRow[]; page: number; hasMore: boolean } {
+): Promise<{ rows: AlertRow[]; page: number; hasMore: boolean }> {
   const scope: SQL[] = [];
   if (query.tenant) scope.push(eq(tenants.slug, query.tenant));
   if (actor.kind !== "system" && !isSuperAdmin(actor)) scope.push(eq(alerts.tenantId, actor.tenantId ?? -1));
@@ -30,20 +30,19 @@ export function listAlerts(
     );
   }
   const page = Math.max(1, query.page ?? 1);
-  const listed = db
+  const listed = await db
     .select({ alert: alerts, tenantSlug: tenants.slug, tenantName: tenants.name })
     .from(alerts)
     .innerJoin(tenants, eq(tenants.id, alerts.tenantId))
     .where(scope.length > 0 ? and(...scope) : undefined)
     .orderBy(desc(alerts.createdAt), desc(alerts.id))
     .limit(PAGE_SIZE + 1)
-    .offset((page - 1) * PAGE_SIZE)
-    .all();
+    .offset((page - 1) * PAGE_SIZE);
   const ids = listed.slice(0, PAGE_SIZE).map((r) => r.alert.id);
   const deliveries =
     ids.length === 0
       ? []
-      : db
+      : await db
           .select({
             alertId: alertDeliveries.alertId,
             status: alertDeliveries.status,
@@ -55,8 +54,7 @@ export function listAlerts(
           })
           .from(alertDeliveries)
           .innerJoin(alertChannels, eq(alertChannels.id, alertDeliveries.channelId))
-          .where(inArray(alertDeliveries.alertId, ids))
-          .all();
+          .where(inArray(alertDeliveries.alertId, ids));
   const rows = listed.slice(0, PAGE_SIZE).map(({ alert, tenantSlug, tenantName }) => ({
     ...alert,
     tenantSlug,

@@ -2,7 +2,7 @@ import "server-only";
 import { randomBytes, X509Certificate } from "node:crypto";
 import { and, eq, inArray } from "drizzle-orm";
 import type { z } from "zod";
-import type { Db } from "@/db/client";
+import { type Db, transaction } from "@/db/client";
 import { type EntraSetup, entraSetups, type Mailbox } from "@/db/schema";
 import { recordAudit, recordMailboxAudit } from "@/lib/audit/log";
 import { actorLabel, type UserActor } from "@/lib/auth/actor";
@@ -54,12 +54,12 @@ const NOT_YET_PROPAGATED = new Set(["AADSTS700016", "AADSTS65001", "AADSTS700021
 type Target = { tenantId: number; mailbox: Mailbox | null; cloud: Cloud };
 
 /** The setup's target as the actor may see it; another tenant's mailbox is as missing as none. */
-function targetOf(db: Db, actor: UserActor, ref: Ref, change = false): Target {
+async function targetOf(db: Db, actor: UserActor, ref: Ref, change = false): Promise<Target> {
   if (ref.mailboxId !== null) {
-    const mailbox = (change ? getMailboxToChange : getMailboxFor)(db, actor, ref.tenantId, ref.mailboxId);
+    const mailbox = await (change ? getMailboxToChange : getMailboxFor)(db, actor, ref.tenantId, ref.mailboxId);
     return { tenantId: mailbox.tenantId, mailbox, cloud: mailbox.cloud };
   }
-  const tenant = getTenantFor(db, actor, ref.tenantId);
+  const tenant = await getTenantFor(db, actor, ref.tenantId);
   return { tenantId: tenant.id, mailbox: null, cloud: tenant.defaultCloud ?? "global" };
 }
 
@@ -83,7 +83,7 @@ export async function startEntraSetup(
   ref: Ref,
   input: z.infer<typeof entraSetupStartSchema>,
 ): Promise<{ ok: true; setup: EntraSetupView } | { ok: false; refusal: Refusal }> {
-  const target = targetOf(db, actor, ref, true);
+  const target = await targetOf(db, actor, ref, true);
   // App-only gets application permissions and a new certificate; the others, delegated permissions.
   const kind = input.kind ?? (target.mailbox?.signInMethod === "app" ? "app" : "delegated");
   if (kind === "app" && !target.mailbox) {
@@ -97,51 +97,53 @@ export async function startEntraSetup(
     kind === "app" && target.mailbox ? generateCertificate(`Navigator Mail ${target.mailbox.name}`) : null;
   // Looked for and written in one write transaction: pressing the button twice, in any process,
   // shows the setup already under way, so there are never two apps.
-  const opened = db.transaction((tx) => {
-    const open = tx
-      .select()
-      .from(entraSetups)
-      .where(and(sameTarget(ref), inArray(entraSetups.status, OPEN)))
-      .get();
+  const opened = await transaction(db, async (tx) => {
+    const open = (
+      await tx
+        .select()
+        .from(entraSetups)
+        .where(and(sameTarget(ref), inArray(entraSetups.status, OPEN)))
+    )[0];
     if (open && (open.expiresAt?.getTime() ?? Date.now() + 1) > Date.now()) return { open };
-    const refusal = limitsRefusal(tx, target.tenantId);
+    const refusal = await limitsRefusal(tx, target.tenantId);
     if (refusal) return { refusal };
-    const row = tx
-      .insert(entraSetups)
-      .values({
-        id,
-        tenantId: target.tenantId,
-        mailboxId: target.mailbox?.id ?? null,
-        kind,
-        cloud: target.mailbox ? target.cloud : (input.cloud ?? target.cloud),
-        certificatePem: certificate?.certificatePem ?? null,
-        privateKeySealed: certificate
-          ? seal(certificate.privateKeyPem, setupKeyContext({ tenantId: target.tenantId, id }))
-          : null,
-        appName: input.appName,
-        directory: input.directory,
-        status: "starting",
-        startedBy: actorLabel(actor),
-        createdAt: new Date(),
-      })
-      .returning()
-      .get();
+    const row = (
+      await tx
+        .insert(entraSetups)
+        .values({
+          id,
+          tenantId: target.tenantId,
+          mailboxId: target.mailbox?.id ?? null,
+          kind,
+          cloud: target.mailbox ? target.cloud : (input.cloud ?? target.cloud),
+          certificatePem: certificate?.certificatePem ?? null,
+          privateKeySealed: certificate
+            ? seal(certificate.privateKeyPem, setupKeyContext({ tenantId: target.tenantId, id }))
+            : null,
+          appName: input.appName,
+          directory: input.directory,
+          status: "starting",
+          startedBy: actorLabel(actor),
+          createdAt: new Date(),
+        })
+        .returning()
+    )[0]!;
     return { row };
   });
-  if (opened.open) return { ok: true, setup: toView(db, opened.open) };
+  if (opened.open) return { ok: true, setup: await toView(db, opened.open) };
   if (opened.refusal) return { ok: false, refusal: opened.refusal };
   const { row } = opened;
   let prompted!: () => void;
   const shown = new Promise<void>((resolve) => {
     prompted = resolve;
   });
-  void signInAndPlan(db, actor, row, prompted).catch((error: unknown) => {
+  void signInAndPlan(db, actor, row, prompted).catch(async (error: unknown) => {
     console.error("entra setup failed unexpectedly:", describeError(error));
-    fail(db, row.id, diagnose("UNEXPECTED"));
+    await fail(db, row.id, diagnose("UNEXPECTED"));
     prompted();
   });
   await Promise.race([shown, new Promise((resolve) => setTimeout(resolve, PROMPT_WAIT_MS).unref())]);
-  return { ok: true, setup: toView(db, rowOf(db, row.id)) };
+  return { ok: true, setup: await toView(db, await rowOf(db, row.id)) };
 }
 
 function graphHostFor(cloud: Cloud): string {
@@ -170,12 +172,12 @@ async function signInAndPlan(db: Db, actor: UserActor, row: EntraSetup, prompted
     authorityHost: authorityHostFor(settings, env.ENTRA_AUTHORITY_HOST),
     // Graph's own resource identifier, whichever host the requests go to.
     scopes: setupScopes(CLOUD_PROFILES[row.cloud].graphHost, row.kind === "app"),
-    onPrompt(prompt) {
+    async onPrompt(prompt) {
       const uri = /^https:\/\//i.test(prompt.verificationUri) ? prompt.verificationUri : null;
-      db.update(entraSetups)
+      await db
+        .update(entraSetups)
         .set({ status: "waiting", userCode: prompt.userCode, verificationUri: uri, expiresAt: prompt.expiresAt })
-        .where(eq(entraSetups.id, row.id))
-        .run();
+        .where(eq(entraSetups.id, row.id));
       prompted();
     },
   });
@@ -200,24 +202,24 @@ async function signInAndPlan(db: Db, actor: UserActor, row: EntraSetup, prompted
   }
   // The organisation must be the tenant's own (the first sign-in binds an unbound tenant).
   const admin = { tid: claims.tid, domains: [loginDomain(end.account), row.directory] };
-  if (!admitDirectory(db, actor, row.tenantId, admin)) {
+  if (!(await admitDirectory(db, actor, row.tenantId, admin))) {
     return fail(db, row.id, diagnose("DIRECTORY_NOT_ALLOWED", `Signed in as ${end.account}, tid = ${claims.tid}.`));
   }
   // Tokens of setups that were never confirmed expire here; drop them rather than keep them for the process's life.
   for (const [id, held] of tokens) if (held.until < Date.now()) tokens.delete(id);
   tokens.set(row.id, { token: end.accessToken, until: Date.now() + 55 * 60_000 });
-  db.update(entraSetups)
+  await db
+    .update(entraSetups)
     .set({ admin: end.account, directoryId: claims.tid ?? null })
-    .where(eq(entraSetups.id, row.id))
-    .run();
+    .where(eq(entraSetups.id, row.id));
   try {
-    const plan = await planSetup(graphFor(row.cloud, row.id), requestOf(rowOf(db, row.id)));
-    db.update(entraSetups)
+    const plan = await planSetup(graphFor(row.cloud, row.id), requestOf(await rowOf(db, row.id)));
+    await db
+      .update(entraSetups)
       .set({ status: "planned", steps: plan.steps, appId: plan.application?.appId ?? null })
-      .where(eq(entraSetups.id, row.id))
-      .run();
+      .where(eq(entraSetups.id, row.id));
   } catch (error) {
-    fail(db, row.id, diagnoseGraphError(error));
+    await fail(db, row.id, diagnoseGraphError(error));
   }
 }
 
@@ -267,33 +269,36 @@ export async function confirmEntraSetup(
   id: string,
   options: { propagationWaitsMs: number[] } = { propagationWaitsMs: PROPAGATION_WAITS_MS },
 ): Promise<EntraSetupView> {
-  const target = targetOf(db, actor, ref, true);
+  const target = await targetOf(db, actor, ref, true);
   const { mailbox } = target;
   // A setup that ended before its plan (a refused sign-in, a missing role) has nothing to confirm.
-  const planned = getEntraSetup(db, actor, ref, id);
+  const planned = await getEntraSetup(db, actor, ref, id);
   if (planned.steps.length === 0) return planned;
-  const taken = db
-    .update(entraSetups)
-    .set({ status: "applying", failureCode: null, failureDetail: null })
-    .where(and(eq(entraSetups.id, id), sameTarget(ref), inArray(entraSetups.status, ["planned", "failed", "applied"])))
-    .returning()
-    .get();
+  const taken = (
+    await db
+      .update(entraSetups)
+      .set({ status: "applying", failureCode: null, failureDetail: null })
+      .where(
+        and(eq(entraSetups.id, id), sameTarget(ref), inArray(entraSetups.status, ["planned", "failed", "applied"])),
+      )
+      .returning()
+  )[0];
   if (!taken) return getEntraSetup(db, actor, ref, id);
   const applied = taken.appId !== null && (taken.steps ?? []).length > 0 && (taken.steps ?? []).every((s) => s.done);
   if (!applied && !(await applyPlan(db, actor, target, taken))) return getEntraSetup(db, actor, ref, id);
-  const row = rowOf(db, id);
+  const row = await rowOf(db, id);
   const app = { azureClientId: row.appId!, azureTenantId: row.directoryId ?? row.directory };
   if (!mailbox) {
     // The tenant's default: new mailboxes start from it, and each proves it with its first test.
-    saveTenantDefaults(db, actor, { tenantId: target.tenantId, ...app, cloud: row.cloud });
-    finishSetup(db, id, "done");
+    await saveTenantDefaults(db, actor, { tenantId: target.tenantId, ...app, cloud: row.cloud });
+    await finishSetup(db, id, "done");
     return getEntraSetup(db, actor, ref, id);
   }
   const at = { tenantId: mailbox.tenantId, mailboxId: mailbox.id };
   if (mailbox.signInMethod === "device") {
     // A Microsoft sign-in can only follow the app: the app is written in, and the next step is the sign-in.
-    saveEntraApp(db, actor, { ...at, version: mailbox.version }, app);
-    finishSetup(db, id, "done");
+    await saveEntraApp(db, actor, { ...at, version: mailbox.version }, app);
+    await finishSetup(db, id, "done");
     return getEntraSetup(db, actor, ref, id);
   }
   const certificate = row.certificatePem
@@ -321,25 +326,25 @@ export async function confirmEntraSetup(
     // unknown (AADSTS700016), without consent (65001), public client flows (7000218) or its
     // certificate (700027). Wait and retry.
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const started = startMailboxTest(db, actor, { ...at, source: "form", settings });
+    const started = await startMailboxTest(db, actor, { ...at, source: "form", settings });
     if (!started.ok) {
-      fail(db, id, diagnose("SETUP_GRAPH_ERROR", started.refusal.message), "applied");
+      await fail(db, id, diagnose("SETUP_GRAPH_ERROR", started.refusal.message), "applied");
       return getEntraSetup(db, actor, ref, id);
     }
     result = await testToEnd(started, { id: mailbox.id, name: mailbox.name, tenant: "" });
-    db.update(entraSetups).set({ testId: result.testId }).where(eq(entraSetups.id, id)).run();
+    await db.update(entraSetups).set({ testId: result.testId }).where(eq(entraSetups.id, id));
     const code = result.steps.find((s) => s.status === "failed")?.diagnosis?.code;
     if (result.ok || !code || !NOT_YET_PROPAGATED.has(code)) break;
   }
   if (!result?.ok) {
     const failedStep = result?.steps.find((s) => s.status === "failed");
-    fail(db, id, failedStep?.diagnosis ?? diagnose("UNEXPECTED"), "applied");
+    await fail(db, id, failedStep?.diagnosis ?? diagnose("UNEXPECTED"), "applied");
     return getEntraSetup(db, actor, ref, id);
   }
-  saveEntraApp(db, actor, { ...at, version: mailbox.version }, app, certificate ?? undefined);
+  await saveEntraApp(db, actor, { ...at, version: mailbox.version }, app, certificate ?? undefined);
   // The key now lives in the mailbox, sealed to it; the setup keeps only the public certificate.
-  db.update(entraSetups).set({ privateKeySealed: null }).where(eq(entraSetups.id, id)).run();
-  finishSetup(db, id, "done");
+  await db.update(entraSetups).set({ privateKeySealed: null }).where(eq(entraSetups.id, id));
+  await finishSetup(db, id, "done");
   return getEntraSetup(db, actor, ref, id);
 }
 
@@ -351,21 +356,21 @@ async function applyPlan(db: Db, actor: UserActor, target: Target, taken: EntraS
   try {
     graph = graphFor(taken.cloud, taken.id);
   } catch {
-    fail(db, taken.id, diagnose("SETUP_SIGNED_OUT"));
+    await fail(db, taken.id, diagnose("SETUP_SIGNED_OUT"));
     return false;
   }
   try {
-    const objects = await applySetup(graph, requestOf(taken), (step: PlanStep, objectId: string, created) => {
+    const objects = await applySetup(graph, requestOf(taken), async (step: PlanStep, objectId: string, created) => {
       const at = steps.findIndex((s) => s.key === step.key);
       if (at >= 0) steps[at] = { ...steps[at]!, done: true, objectId };
-      db.update(entraSetups)
+      await db
+        .update(entraSetups)
         .set({ steps, ...(created ? { createdApplicationId: objectId } : {}) })
-        .where(eq(entraSetups.id, taken.id))
-        .run();
+        .where(eq(entraSetups.id, taken.id));
       const changes = { step: { to: step.label }, objectId: { to: objectId } };
-      if (mailbox) recordMailboxAudit(db, actor, mailbox, "mailbox.entra_setup", changes);
+      if (mailbox) await recordMailboxAudit(db, actor, mailbox, "mailbox.entra_setup", changes);
       else
-        recordAudit(db, actor, {
+        await recordAudit(db, actor, {
           tenantId: target.tenantId,
           action: "tenant.entra_setup",
           targetType: "tenant",
@@ -374,40 +379,41 @@ async function applyPlan(db: Db, actor: UserActor, target: Target, taken: EntraS
           changes,
         });
     });
-    db.update(entraSetups)
+    await db
+      .update(entraSetups)
       .set({
         steps: steps.map((s) => ({ ...s, done: true })),
         appId: objects.appId,
         servicePrincipalId: objects.servicePrincipalId,
       })
-      .where(eq(entraSetups.id, taken.id))
-      .run();
+      .where(eq(entraSetups.id, taken.id));
     return true;
   } catch (error) {
-    fail(db, taken.id, diagnoseGraphError(error));
+    await fail(db, taken.id, diagnoseGraphError(error));
     return false;
   }
 }
 
-function finishSetup(db: Db, id: string, status: EntraSetup["status"]): void {
+async function finishSetup(db: Db, id: string, status: EntraSetup["status"]): Promise<void> {
   tokens.delete(id);
-  db.update(entraSetups).set({ status, finishedAt: new Date() }).where(eq(entraSetups.id, id)).run();
+  await db.update(entraSetups).set({ status, finishedAt: new Date() }).where(eq(entraSetups.id, id));
 }
 
-function fail(db: Db, id: string, diagnosis: Diagnosis, status: EntraSetup["status"] = "failed"): void {
-  db.update(entraSetups)
+async function fail(db: Db, id: string, diagnosis: Diagnosis, status: EntraSetup["status"] = "failed"): Promise<void> {
+  await db
+    .update(entraSetups)
     .set({ status, failureCode: diagnosis.code, failureDetail: diagnosis.detail ?? null, finishedAt: new Date() })
-    .where(eq(entraSetups.id, id))
-    .run();
+    .where(eq(entraSetups.id, id));
 }
 
-export function getEntraSetup(db: Db, actor: UserActor, ref: Ref, id: string): EntraSetupView {
-  targetOf(db, actor, ref);
-  const row = db
-    .select()
-    .from(entraSetups)
-    .where(and(eq(entraSetups.id, id), sameTarget(ref)))
-    .get();
+export async function getEntraSetup(db: Db, actor: UserActor, ref: Ref, id: string): Promise<EntraSetupView> {
+  await targetOf(db, actor, ref);
+  const row = (
+    await db
+      .select()
+      .from(entraSetups)
+      .where(and(eq(entraSetups.id, id), sameTarget(ref)))
+  )[0];
   if (!row) throw new NotFoundError();
   return toView(db, row);
 }
@@ -424,12 +430,13 @@ export async function deleteCreatedApplication(
   ref: Ref,
   id: string,
 ): Promise<EntraSetupView> {
-  const target = targetOf(db, actor, ref, true);
-  const row = db
-    .select()
-    .from(entraSetups)
-    .where(and(eq(entraSetups.id, id), sameTarget(ref)))
-    .get();
+  const target = await targetOf(db, actor, ref, true);
+  const row = (
+    await db
+      .select()
+      .from(entraSetups)
+      .where(and(eq(entraSetups.id, id), sameTarget(ref)))
+  )[0];
   if (!row) throw new NotFoundError();
   const deletable =
     row.createdApplicationId !== null &&
@@ -440,22 +447,22 @@ export async function deleteCreatedApplication(
   try {
     graph = graphFor(row.cloud, row.id);
   } catch {
-    fail(db, row.id, diagnose("SETUP_SIGNED_OUT"), row.status);
+    await fail(db, row.id, diagnose("SETUP_SIGNED_OUT"), row.status);
     return getEntraSetup(db, actor, ref, id);
   }
   try {
     await deleteApplication(graph, row.createdApplicationId!);
   } catch (error) {
-    fail(db, row.id, diagnoseGraphError(error), row.status);
+    await fail(db, row.id, diagnoseGraphError(error), row.status);
     return getEntraSetup(db, actor, ref, id);
   }
   const changes = {
     deletedApplication: { from: row.createdApplicationId, to: null },
     appId: { from: row.appId, to: null },
   };
-  if (target.mailbox) recordMailboxAudit(db, actor, target.mailbox, "mailbox.entra_setup_deleted", changes);
+  if (target.mailbox) await recordMailboxAudit(db, actor, target.mailbox, "mailbox.entra_setup_deleted", changes);
   else
-    recordAudit(db, actor, {
+    await recordAudit(db, actor, {
       tenantId: target.tenantId,
       action: "tenant.entra_setup_deleted",
       targetType: "tenant",
@@ -464,7 +471,8 @@ export async function deleteCreatedApplication(
       changes,
     });
   tokens.delete(row.id);
-  db.update(entraSetups)
+  await db
+    .update(entraSetups)
     .set({
       status: "failed",
       applicationDeletedAt: new Date(),
@@ -473,7 +481,6 @@ export async function deleteCreatedApplication(
       servicePrincipalId: null,
       finishedAt: new Date(),
     })
-    .where(eq(entraSetups.id, row.id))
-    .run();
+    .where(eq(entraSetups.id, row.id));
   return getEntraSetup(db, actor, ref, id);
 }

@@ -40,33 +40,37 @@ export type EntraSetupView = Pick<
  * The mailbox's setup the page shows again after a reload: one still under way, or one that ended
  * in the last ten minutes (so its outcome stays on the page once the mailbox has its ClientID).
  */
-export function recentEntraSetup(db: Db, ref: Ref, now = Date.now()): EntraSetupView | null {
-  const row = db.select().from(entraSetups).where(sameTarget(ref)).orderBy(desc(entraSetups.createdAt)).get();
+export async function recentEntraSetup(db: Db, ref: Ref, now = Date.now()): Promise<EntraSetupView | null> {
+  const row = (await db.select().from(entraSetups).where(sameTarget(ref)).orderBy(desc(entraSetups.createdAt)))[0];
   if (!row) return null;
   const recent = OPEN.includes(row.status) || (row.finishedAt && now - row.finishedAt.getTime() < 10 * 60_000);
-  return recent ? toView(db, row) : null;
+  return recent ? await toView(db, row) : null;
 }
 
 /**
  * The Enterprise application's object ID of the app a setup made for this mailbox (the one it uses
  * now), for the Exchange PowerShell of the setup checklist; undefined when no setup made it.
  */
-export function servicePrincipalOf(db: Db, mailbox: Pick<Mailbox, "id" | "azureClientId">): string | undefined {
+export async function servicePrincipalOf(
+  db: Db,
+  mailbox: Pick<Mailbox, "id" | "azureClientId">,
+): Promise<string | undefined> {
   if (!mailbox.azureClientId) return undefined;
-  const row = db
-    .select({ id: entraSetups.servicePrincipalId })
-    .from(entraSetups)
-    .where(and(eq(entraSetups.mailboxId, mailbox.id), eq(entraSetups.appId, mailbox.azureClientId)))
-    .orderBy(desc(entraSetups.createdAt))
-    .get();
+  const row = (
+    await db
+      .select({ id: entraSetups.servicePrincipalId })
+      .from(entraSetups)
+      .where(and(eq(entraSetups.mailboxId, mailbox.id), eq(entraSetups.appId, mailbox.azureClientId)))
+      .orderBy(desc(entraSetups.createdAt))
+  )[0];
   return row?.id ?? undefined;
 }
 
-export function rowOf(db: Db, id: string): EntraSetup {
-  return db.select().from(entraSetups).where(eq(entraSetups.id, id)).get()!;
+export async function rowOf(db: Db, id: string): Promise<EntraSetup> {
+  return (await db.select().from(entraSetups).where(eq(entraSetups.id, id)))[0]!;
 }
 
-export function toView(db: Db, row: EntraSetup): EntraSetupView {
+export async function toView(db: Db, row: EntraSetup): Promise<EntraSetupView> {
   const code = row.failureCode;
   const diagnosis = code
     ? diagnose(code in CATALOGUE ? (code as DiagnosisCode) : "UNEXPECTED", row.failureDetail ?? undefined)
@@ -90,7 +94,7 @@ export function toView(db: Db, row: EntraSetup): EntraSetupView {
       setupStep: diagnosis.setupStep,
       detail: diagnosis.detail,
     },
-    exchange: exchangeSteps(db, row),
+    exchange: await exchangeSteps(db, row),
     createdApplication: row.createdApplicationId
       ? {
           objectId: row.createdApplicationId,
@@ -106,12 +110,12 @@ export function toView(db: Db, row: EntraSetup): EntraSetupView {
  * principal in Exchange and the mailbox permission (with the Enterprise application's object ID
  * filled in); for every method, SMTP AUTH and IMAP for the mailbox. Ticked by the setup's own test.
  */
-function exchangeSteps(db: Db, row: EntraSetup): EntraSetupView["exchange"] {
+async function exchangeSteps(db: Db, row: EntraSetup): Promise<EntraSetupView["exchange"]> {
   if (!row.mailboxId || !row.appId) return [];
-  const mailbox = db.select().from(mailboxes).where(eq(mailboxes.id, row.mailboxId)).get();
+  const mailbox = (await db.select().from(mailboxes).where(eq(mailboxes.id, row.mailboxId)))[0];
   if (!mailbox) return [];
   const test: MailboxTest | undefined = row.testId
-    ? db.select().from(mailboxTests).where(eq(mailboxTests.id, row.testId)).get()
+    ? (await db.select().from(mailboxTests).where(eq(mailboxTests.id, row.testId)))[0]
     : undefined;
   const asSetUp: Mailbox = {
     ...mailbox,

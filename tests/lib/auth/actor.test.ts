@@ -14,29 +14,29 @@ beforeAll(async () => {
 });
 
 describe("resolveActor", () => {
-  it("returns the user behind a fresh session", () => {
-    const actor = resolveActor(db, { userId: world.adminA.id, sessionVersion: 0, signedInAt: Date.now() });
+  it("returns the user behind a fresh session", async () => {
+    const actor = await resolveActor(db, { userId: world.adminA.id, sessionVersion: 0, signedInAt: Date.now() });
     expect(actor).toEqual(world.adminA);
   });
 
-  it("ends a session after 8 hours", () => {
+  it("ends a session after 8 hours", async () => {
     const now = Date.now();
     const claims = { userId: world.adminA.id, sessionVersion: 0, signedInAt: now - SESSION_MAX_AGE_SECONDS * 1000 - 1 };
-    expect(resolveActor(db, claims, now)).toBeNull();
+    expect(await resolveActor(db, claims, now)).toBeNull();
     expect(
-      resolveActor(db, { ...claims, signedInAt: now - SESSION_MAX_AGE_SECONDS * 1000 + 1000 }, now),
+      await resolveActor(db, { ...claims, signedInAt: now - SESSION_MAX_AGE_SECONDS * 1000 + 1000 }, now),
     ).not.toBeNull();
   });
 
-  it("ends the sessions of a user who is disabled or whose session version moved on", () => {
+  it("ends the sessions of a user who is disabled or whose session version moved on", async () => {
     const claims = { userId: world.adminB.id, sessionVersion: 0, signedInAt: Date.now() };
-    expect(resolveActor(db, { ...claims, sessionVersion: 1 })).toBeNull();
-    db.update(users).set({ disabled: true }).where(eq(users.id, world.adminB.id)).run();
-    expect(resolveActor(db, claims)).toBeNull();
+    expect(await resolveActor(db, { ...claims, sessionVersion: 1 })).toBeNull();
+    await db.update(users).set({ disabled: true }).where(eq(users.id, world.adminB.id));
+    expect(await resolveActor(db, claims)).toBeNull();
   });
 
-  it("refuses unknown users and no session", () => {
-    expect(resolveActor(db, { userId: 9999, sessionVersion: 0, signedInAt: Date.now() })).toBeNull();
-    expect(resolveActor(db, null)).toBeNull();
+  it("refuses unknown users and no session", async () => {
+    expect(await resolveActor(db, { userId: 9999, sessionVersion: 0, signedInAt: Date.now() })).toBeNull();
+    expect(await resolveActor(db, null)).toBeNull();
   });
 });

@@ -39,7 +39,7 @@ describe("sign-in under a burst", () => {
     expect(busy.length).toBeGreaterThan(0);
     expect(busy.length + checked.length).toBe(30);
     // Only the attempts whose password was checked count towards the lock-out.
-    const counted = db.select().from(signInAttempts).where(eq(signInAttempts.email, email)).all();
+    const counted = await db.select().from(signInAttempts).where(eq(signInAttempts.email, email));
     expect(counted).toHaveLength(checked.length);
     expect((await signInWithPassword(db, email, PASSWORD, { client: "203.0.113.1" })).ok).toBe(true);
   });

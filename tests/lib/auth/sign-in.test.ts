@@ -30,7 +30,7 @@ describe("signInWithPassword", () => {
   });
 
   it("refuses a disabled user with a message saying so", async () => {
-    db.update(users).set({ disabled: true }).where(eq(users.email, email)).run();
+    await db.update(users).set({ disabled: true }).where(eq(users.email, email));
     expect(await signInWithPassword(db, email, PASSWORD)).toEqual({ ok: false, message: SIGN_IN_MESSAGES.disabled });
   });
 
@@ -57,34 +57,34 @@ describe("signInWithPassword", () => {
 
   it("does not store the attempted password", async () => {
     await signInWithPassword(db, email, "canary-password-0001");
-    const rows = db.select().from(signInAttempts).all();
+    const rows = await db.select().from(signInAttempts);
     expect(JSON.stringify(rows)).not.toContain("canary-password-0001");
   });
 });
 
 describe("the hash cost", () => {
   it("upgrades a hash made at the old cost at the next successful sign-in, and only then", async () => {
-    db.update(users)
+    await db
+      .update(users)
       .set({ passwordHash: await hashPassword(PASSWORD, 2 ** 14) })
-      .where(eq(users.email, email))
-      .run();
-    const stored = () => db.select().from(users).where(eq(users.email, email)).get()!.passwordHash;
+      .where(eq(users.email, email));
+    const stored = async () => (await db.select().from(users).where(eq(users.email, email)))[0]!.passwordHash;
     await signInWithPassword(db, email, "wrong password");
-    expect(stored()).toMatch(/^scrypt\$16384\$/);
+    expect(await stored()).toMatch(/^scrypt\$16384\$/);
     expect((await signInWithPassword(db, email, PASSWORD)).ok).toBe(true);
-    expect(stored()).toMatch(/^scrypt\$131072\$/);
+    expect(await stored()).toMatch(/^scrypt\$131072\$/);
     expect((await signInWithPassword(db, email, PASSWORD)).ok).toBe(true);
   });
 });
 
 describe("limits under a burst", () => {
-  const attempts = () => db.select().from(signInAttempts).where(eq(signInAttempts.email, email)).all();
+  const attempts = async () => await db.select().from(signInAttempts).where(eq(signInAttempts.email, email));
 
   it("60 parallel wrong passwords from one address check at most 10 of them", async () => {
     const results = await Promise.all(
       Array.from({ length: 60 }, () => signInWithPassword(db, email, "wrong", { client: "203.0.113.7" })),
     );
-    expect(attempts().length).toBeLessThanOrEqual(MAX_FAILURES);
+    expect((await attempts()).length).toBeLessThanOrEqual(MAX_FAILURES);
     expect(results.filter((r) => !r.ok && r.message === SIGN_IN_MESSAGES.invalid).length).toBeLessThanOrEqual(
       MAX_FAILURES,
     );
@@ -102,7 +102,7 @@ describe("limits under a burst", () => {
   it("many addresses together lock the email once they reach the per-email ceiling", async () => {
     const start = Date.now();
     // Reservations count as failures until settled; no password needs hashing to fill the counter.
-    for (let i = 0; i < MAX_EMAIL_FAILURES; i++) reserveAttempt(db, email, `192.0.2.${i % 250}`, start + i);
+    for (let i = 0; i < MAX_EMAIL_FAILURES; i++) await reserveAttempt(db, email, `192.0.2.${i % 250}`, start + i);
     const fresh = await signInWithPassword(db, email, PASSWORD, { client: "198.51.100.99", now: start + 200 });
     expect(!fresh.ok && fresh.message).toMatch(/^Too many failed sign-in attempts/);
     const oneLess = freshDb();
@@ -113,7 +113,8 @@ describe("limits under a burst", () => {
       tenantId: undefined,
       password: PASSWORD,
     });
-    for (let i = 0; i < MAX_EMAIL_FAILURES - 1; i++) reserveAttempt(oneLess, email, `192.0.2.${i % 250}`, start + i);
+    for (let i = 0; i < MAX_EMAIL_FAILURES - 1; i++)
+      await reserveAttempt(oneLess, email, `192.0.2.${i % 250}`, start + i);
     expect((await signInWithPassword(oneLess, email, PASSWORD, { client: "198.51.100.99", now: start + 200 })).ok).toBe(
       true,
     );

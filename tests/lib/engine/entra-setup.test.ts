@@ -78,7 +78,9 @@ describe("one-click setup through Microsoft Graph", () => {
     );
 
     const done: string[] = [];
-    const objects = await applySetup(graph, wanted, (step) => done.push(step.key));
+    const objects = await applySetup(graph, wanted, (step) => {
+      done.push(step.key);
+    });
     expect(done).toEqual(["application", "public-client", "permissions", "service-principal", "consent"]);
     const after = await planSetup(graph, wanted);
     expect(after.steps.every((s) => s.done)).toBe(true);

@@ -125,7 +125,7 @@ describe("the sealed token cache", () => {
   beforeAll(async () => {
     db = freshDb();
     const world = await seedWorld(db);
-    const mailbox = createMailbox(db, world.root, mailboxInput(world.tenantA.id, { password: "x" }));
+    const mailbox = await createMailbox(db, world.root, mailboxInput(world.tenantA.id, { password: "x" }));
     mailboxId = mailbox.id;
     cache = mailboxTokenCacheStore(db, mailbox, settings(), entra.authorityHost);
   });
@@ -137,14 +137,14 @@ describe("the sealed token cache", () => {
     const second = await acquire(settings(), { cache });
     expect(second).toMatchObject({ ok: true, source: "cache", requests: 0 });
     expect(entra.tokenRequests()).toBe(before);
-    const stored = JSON.stringify(db.select().from(tokenCaches).all());
+    const stored = JSON.stringify(await db.select().from(tokenCaches));
     expect(stored).toMatch(/"cacheSealed":"v1\./);
     expect(stored).not.toContain(first.ok ? first.accessToken.slice(0, 40) : "-");
     expect(stored).not.toContain("refresh");
   });
 
   it("renews an expired access token with the refresh token, not the password", async () => {
-    dropTokenCache(db, mailboxId);
+    await dropTokenCache(db, mailboxId);
     entra.accessTokenLifetime = 301; // MSAL treats tokens within 300 s of expiry as expired
     expect(await acquire(settings(), { cache })).toMatchObject({ ok: true, source: "grant" });
     entra.accessTokenLifetime = 3600;
@@ -165,7 +165,7 @@ describe("grants that can no longer be used", () => {
   beforeAll(async () => {
     db = freshDb();
     const world = await seedWorld(db);
-    const mailbox = createMailbox(db, world.root, mailboxInput(world.tenantA.id, { password: "x" }));
+    const mailbox = await createMailbox(db, world.root, mailboxInput(world.tenantA.id, { password: "x" }));
     tenant.users.push({ upn: "revoked@contoso.com", password: "pw-revoked" });
     cache = mailboxTokenCacheStore(db, mailbox, settings({ login: "revoked@contoso.com" }), entra.authorityHost);
   });

@@ -16,13 +16,13 @@ let db: Db;
 let world: World;
 let senderId: number;
 let otherId: number;
-const row = (id: number) => db.select().from(mailboxes).where(eq(mailboxes.id, id)).get()!;
+const row = async (id: number) => (await db.select().from(mailboxes).where(eq(mailboxes.id, id)))[0]!;
 
 beforeAll(async () => {
   db = freshDb();
   world = await seedWorld(db);
-  senderId = createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: "Alerts" })).id;
-  otherId = createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: "Invoices" })).id;
+  senderId = (await createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: "Alerts" }))).id;
+  otherId = (await createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: "Invoices" }))).id;
   expect(senderId).toBe(1);
 });
 
@@ -31,15 +31,17 @@ describe("the portal's alert sender (ALERT_SENDER_MAILBOX)", () => {
     "This mailbox sends the portal's alerts for every tenant: only a super-admin can change it.",
   );
 
-  it("cannot be saved, re-pointed, given a certificate or deleted by an admin of its tenant", () => {
-    const version = row(senderId).version;
+  it("cannot be saved, re-pointed, given a certificate or deleted by an admin of its tenant", async () => {
+    const version = (await row(senderId)).version;
     const repointed = { ...mailboxInput(world.tenantA.id, { name: "Alerts", smtpHost: "smtp.evil.example" }) };
-    expect(() => updateMailbox(db, world.adminA, { ...repointed, mailboxId: senderId, version })).toThrow(refusal);
-    expect(() =>
+    await expect(updateMailbox(db, world.adminA, { ...repointed, mailboxId: senderId, version })).rejects.toThrow(
+      refusal,
+    );
+    await expect(
       generateAppCertificate(db, world.adminA, { tenantId: world.tenantA.id, mailboxId: senderId, version }),
-    ).toThrow(refusal);
-    expect(() => deleteMailbox(db, world.adminA, world.tenantA.id, senderId)).toThrow(refusal);
-    expect(row(senderId)).toMatchObject({ version, smtpHost: "smtp.office365.com" });
+    ).rejects.toThrow(refusal);
+    await expect(deleteMailbox(db, world.adminA, world.tenantA.id, senderId)).rejects.toThrow(refusal);
+    expect(await row(senderId)).toMatchObject({ version, smtpHost: "smtp.office365.com" });
   });
 
   it("cannot be signed in to Microsoft or set up in Entra by an admin of its tenant", async () => {
@@ -50,19 +52,19 @@ describe("the portal's alert sender (ALERT_SENDER_MAILBOX)", () => {
     ).rejects.toThrow(refusal);
   });
 
-  it("is out of reach of another tenant's admin as if it did not exist", () => {
-    expect(() => deleteMailbox(db, world.adminB, world.tenantA.id, senderId)).toThrow("Not found");
+  it("is out of reach of another tenant's admin as if it did not exist", async () => {
+    await expect(deleteMailbox(db, world.adminB, world.tenantA.id, senderId)).rejects.toThrow("Not found");
   });
 
-  it("stays the tenant's to change for every other mailbox, and a super-admin's for this one", () => {
-    const other = row(otherId);
+  it("stays the tenant's to change for every other mailbox, and a super-admin's for this one", async () => {
+    const other = await row(otherId);
     const renamed = mailboxInput(world.tenantA.id, { name: "Invoices EU" });
-    expect(updateMailbox(db, world.adminA, { ...renamed, mailboxId: otherId, version: other.version }).name).toBe(
-      "Invoices EU",
-    );
-    const sender = row(senderId);
+    expect(
+      (await updateMailbox(db, world.adminA, { ...renamed, mailboxId: otherId, version: other.version })).name,
+    ).toBe("Invoices EU");
+    const sender = await row(senderId);
     const kept = mailboxInput(world.tenantA.id, { name: "Portal alerts" });
-    expect(updateMailbox(db, world.root, { ...kept, mailboxId: senderId, version: sender.version }).name).toBe(
+    expect((await updateMailbox(db, world.root, { ...kept, mailboxId: senderId, version: sender.version })).name).toBe(
       "Portal alerts",
     );
   });

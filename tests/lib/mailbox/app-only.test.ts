@@ -33,11 +33,11 @@ const appForm = (overrides: Record<string, string> = {}) =>
     ...overrides,
   });
 
-function create(form: Record<string, string>): Mailbox {
+async function create(form: Record<string, string>): Promise<Mailbox> {
   return createMailbox(db, world.adminA, saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...form }));
 }
 
-function update(mailbox: Mailbox, form: Record<string, string>): Mailbox {
+async function update(mailbox: Mailbox, form: Record<string, string>): Promise<Mailbox> {
   const input = saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...form });
   return updateMailbox(db, world.adminA, { ...input, mailboxId: mailbox.id, version: mailbox.version });
 }
@@ -54,15 +54,15 @@ function fieldErrors(form: Record<string, string>): Record<string, string> {
   return errors;
 }
 
-const row = (id: number) => db.select().from(mailboxes).where(eq(mailboxes.id, id)).get()!;
-const lastAudit = () => db.select().from(auditLog).all().at(-1)!;
+const row = async (id: number) => (await db.select().from(mailboxes).where(eq(mailboxes.id, id)))[0]!;
+const lastAudit = async () => (await db.select().from(auditLog)).at(-1)!;
 
 describe("an app-only mailbox with a client secret", () => {
-  it("stores the secret sealed and write-only, with its expiry; the page learns only that one is set", () => {
-    const mailbox = create(appForm());
+  it("stores the secret sealed and write-only, with its expiry; the page learns only that one is set", async () => {
+    const mailbox = await create(appForm());
     expect(mailbox.signInMethod).toBe("app");
     expect(mailbox.clientSecretSealed).toMatch(/^v1\./);
-    expect(JSON.stringify(row(mailbox.id))).not.toContain(SECRET);
+    expect(JSON.stringify(await row(mailbox.id))).not.toContain(SECRET);
     expect(mailbox.appCredentialExpiresAt?.toISOString().slice(0, 10)).toBe(NEXT_YEAR);
     const view = toMailboxView(mailbox);
     expect(view.appCredentialState).toBe("secret");
@@ -71,8 +71,8 @@ describe("an app-only mailbox with a client secret", () => {
       signInMethod: "app",
       appCredential: { kind: "secret", secret: SECRET },
     });
-    expect(lastAudit().changes).toMatchObject({ clientSecret: "changed", signInMethod: { to: "app" } });
-    expect(JSON.stringify(lastAudit())).not.toContain(SECRET);
+    expect((await lastAudit()).changes).toMatchObject({ clientSecret: "changed", signInMethod: { to: "app" } });
+    expect(JSON.stringify(await lastAudit())).not.toContain(SECRET);
   });
 
   it.each([
@@ -91,27 +91,30 @@ describe("an app-only mailbox with a client secret", () => {
     expect(fieldErrors(appForm(overrides))[field]).toMatch(message);
   });
 
-  it("needs the secret again before it would go to a new server, and keeps everything on refusal", () => {
-    const mailbox = create(appForm());
-    const before = row(mailbox.id);
-    expect(() =>
+  it("needs the secret again before it would go to a new server, and keeps everything on refusal", async () => {
+    const mailbox = await create(appForm());
+    const before = await row(mailbox.id);
+    await expect(
       update(mailbox, appForm({ name: mailbox.name, clientSecret: "", smtpHost: "smtp.example.net" })),
-    ).toThrow(
+    ).rejects.toThrow(
       "You changed SMTP Server. Type the client secret (or the certificate and its key) again: a stored secret is only ever sent where it was entered for.",
     );
-    expect(row(mailbox.id)).toEqual(before);
-    const renamed = update(mailbox, appForm({ name: "Renamed app box", clientSecret: "", clientSecretExpiresAt: "" }));
+    expect(await row(mailbox.id)).toEqual(before);
+    const renamed = await update(
+      mailbox,
+      appForm({ name: "Renamed app box", clientSecret: "", clientSecretExpiresAt: "" }),
+    );
     expect(renamed.clientSecretSealed).toBe(before.clientSecretSealed);
   });
 });
 
 describe("an app-only mailbox with a certificate", () => {
-  it("keeps the public certificate, seals the key, and reads the expiry from the certificate", () => {
+  it("keeps the public certificate, seals the key, and reads the expiry from the certificate", async () => {
     const pair = keyAndCertificate(90);
-    const mailbox = create(appForm({ clientSecret: "", clientSecretExpiresAt: "", ...pair }));
+    const mailbox = await create(appForm({ clientSecret: "", clientSecretExpiresAt: "", ...pair }));
     expect(mailbox).toMatchObject({ certificatePem: pair.certificatePem, clientSecretSealed: null });
     expect(mailbox.privateKeySealed).toMatch(/^v1\./);
-    expect(JSON.stringify(row(mailbox.id))).not.toContain("PRIVATE KEY");
+    expect(JSON.stringify(await row(mailbox.id))).not.toContain("PRIVATE KEY");
     const days = (mailbox.appCredentialExpiresAt!.getTime() - Date.now()) / 86_400_000;
     expect(days).toBeGreaterThan(88);
     expect(days).toBeLessThan(91);
@@ -147,42 +150,42 @@ describe("an app-only mailbox with a certificate", () => {
       "certificatePem",
       /too long for a certificate/,
     ],
-  ])("refuses %s with a field error, and nothing stored changes", (_what, upload, field, message) => {
-    const mailbox = create(appForm());
-    const before = row(mailbox.id);
+  ])("refuses %s with a field error, and nothing stored changes", async (_what, upload, field, message) => {
+    const mailbox = await create(appForm());
+    const before = await row(mailbox.id);
     const form = appForm({ name: mailbox.name, clientSecret: "", clientSecretExpiresAt: "", ...upload() });
     expect(fieldErrors(form)[field]).toMatch(message);
-    expect(row(mailbox.id)).toEqual(before);
+    expect(await row(mailbox.id)).toEqual(before);
   });
 });
 
 describe("switching the sign-in method", () => {
   it("discards the old method's secret and token cache, and the audit log says so", async () => {
-    const mailbox = create(mailboxForm({ name: `Switch ${++n}`, password: "the-user-password" }));
+    const mailbox = await create(mailboxForm({ name: `Switch ${++n}`, password: "the-user-password" }));
     await mailboxTokenCacheStore(db, mailbox, checkSettingsFor(mailbox), "https://login.example").write("{}");
-    const app = update(mailbox, appForm({ name: mailbox.name }));
+    const app = await update(mailbox, appForm({ name: mailbox.name }));
     expect(app).toMatchObject({ signInMethod: "app", passwordSealed: null });
-    expect(db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, mailbox.id)).all()).toEqual([]);
-    expect(lastAudit().changes).toMatchObject({
+    expect(await db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, mailbox.id))).toEqual([]);
+    expect((await lastAudit()).changes).toMatchObject({
       signInMethod: { from: "password", to: "app" },
       password: "changed",
       clientSecret: "changed",
     });
 
-    const back = update(app, mailboxForm({ name: mailbox.name, password: "a-new-user-password" }));
+    const back = await update(app, mailboxForm({ name: mailbox.name, password: "a-new-user-password" }));
     expect(back).toMatchObject({ signInMethod: "password", clientSecretSealed: null, appCredentialExpiresAt: null });
-    expect(lastAudit().changes).toMatchObject({
+    expect((await lastAudit()).changes).toMatchObject({
       signInMethod: { from: "app", to: "password" },
       clientSecret: "changed",
     });
   });
 
-  it("refuses app-only without a secret or certificate, and a failed switch keeps the password", () => {
-    const mailbox = create(mailboxForm({ name: `Switch ${++n}`, password: "the-user-password" }));
-    expect(() => update(mailbox, appForm({ name: mailbox.name, clientSecret: "", clientSecretExpiresAt: "" }))).toThrow(
-      "App-only needs a client secret, or a certificate with its private key.",
-    );
-    expect(row(mailbox.id).passwordSealed).toBe(mailbox.passwordSealed);
+  it("refuses app-only without a secret or certificate, and a failed switch keeps the password", async () => {
+    const mailbox = await create(mailboxForm({ name: `Switch ${++n}`, password: "the-user-password" }));
+    await expect(
+      update(mailbox, appForm({ name: mailbox.name, clientSecret: "", clientSecretExpiresAt: "" })),
+    ).rejects.toThrow("App-only needs a client secret, or a certificate with its private key.");
+    expect((await row(mailbox.id)).passwordSealed).toBe(mailbox.passwordSealed);
   });
 });
 
@@ -195,9 +198,9 @@ describe("a certificate the portal generates", () => {
     expect(generateCertificate("Another").certificatePem).not.toBe(generated.certificatePem);
   });
 
-  it("switches the mailbox to app-only with the new certificate; the key is sealed and audited only as changed", () => {
-    const mailbox = create(mailboxForm({ name: `Generate ${++n}`, password: "the-user-password" }));
-    const updated = generateAppCertificate(db, world.adminA, {
+  it("switches the mailbox to app-only with the new certificate; the key is sealed and audited only as changed", async () => {
+    const mailbox = await create(mailboxForm({ name: `Generate ${++n}`, password: "the-user-password" }));
+    const updated = await generateAppCertificate(db, world.adminA, {
       tenantId: world.tenantA.id,
       mailboxId: mailbox.id,
       version: mailbox.version,
@@ -205,8 +208,8 @@ describe("a certificate the portal generates", () => {
     expect(updated).toMatchObject({ signInMethod: "app", passwordSealed: null, version: mailbox.version + 1 });
     expect(updated.certificatePem).toContain("BEGIN CERTIFICATE");
     expect(updated.privateKeySealed).toMatch(/^v1\./);
-    expect(JSON.stringify(row(mailbox.id))).not.toContain("PRIVATE KEY");
-    expect(lastAudit()).toMatchObject({
+    expect(JSON.stringify(await row(mailbox.id))).not.toContain("PRIVATE KEY");
+    expect(await lastAudit()).toMatchObject({
       action: "mailbox.certificate",
       changes: { privateKey: "changed", password: "changed" },
     });
@@ -216,19 +219,19 @@ describe("a certificate the portal generates", () => {
     });
   });
 
-  it("refuses a mailbox without Azure fields, an old version and another tenant's mailbox", () => {
-    const plain = create(
+  it("refuses a mailbox without Azure fields, an old version and another tenant's mailbox", async () => {
+    const plain = await create(
       mailboxForm({ name: `Plain ${++n}`, azureClientId: "", azureTenantId: "", password: "pw-long-enough" }),
     );
-    const generate = (m: Mailbox, actor = world.adminA, tenantId = world.tenantA.id, version = m.version) =>
+    const generate = async (m: Mailbox, actor = world.adminA, tenantId = world.tenantA.id, version = m.version) =>
       generateAppCertificate(db, actor, { tenantId, mailboxId: m.id, version });
-    expect(() => generate(plain)).toThrow(/ClientID and TenantID first/);
-    const oauth = create(mailboxForm({ name: `Old ${++n}`, password: "pw-long-enough" }));
-    expect(() => generate(oauth, world.adminA, world.tenantA.id, oauth.version + 5)).toThrow(
+    await expect(generate(plain)).rejects.toThrow(/ClientID and TenantID first/);
+    const oauth = await create(mailboxForm({ name: `Old ${++n}`, password: "pw-long-enough" }));
+    await expect(generate(oauth, world.adminA, world.tenantA.id, oauth.version + 5)).rejects.toThrow(
       /reload to see the changes/,
     );
-    expect(() => generate(oauth, world.adminB, world.tenantA.id)).toThrow("Not found");
-    expect(() => generate(oauth, world.adminB, world.tenantB.id)).toThrow("Not found");
-    expect(row(oauth.id)).toEqual(oauth);
+    await expect(generate(oauth, world.adminB, world.tenantA.id)).rejects.toThrow("Not found");
+    await expect(generate(oauth, world.adminB, world.tenantB.id)).rejects.toThrow("Not found");
+    expect(await row(oauth.id)).toEqual(oauth);
   });
 });

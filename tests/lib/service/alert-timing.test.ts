@@ -47,17 +47,17 @@ afterAll(async () => {
 
 /** A tenant of its own with a webhook channel, so each test sees only its own alerts. */
 async function tenantWithWebhook() {
-  const tenant = createTenant(db, world.root, { name: `Timed ${++n}`, slug: `timed-${n}` });
+  const tenant = await createTenant(db, world.root, { name: `Timed ${++n}`, slug: `timed-${n}` });
   const input = createWebhookChannelSchema.parse({ tenantId: String(tenant.id), name: "Ops", url: receiver.url() });
   await createWebhookChannel(db, world.root, input, { allowlist: [receiver.allowEntry] });
   return tenant;
 }
 
-const alertsOf = (mailboxId: number) => db.select().from(alerts).where(eq(alerts.mailboxId, mailboxId)).all();
+const alertsOf = async (mailboxId: number) => await db.select().from(alerts).where(eq(alerts.mailboxId, mailboxId));
 const receivedFor = (name: string) => receiver.received.filter((r) => r.body.includes(name));
 
 async function testSaved(tenantId: number, mailboxId: number) {
-  const started = startMailboxTest(db, world.root, { tenantId, mailboxId, source: "saved" });
+  const started = await startMailboxTest(db, world.root, { tenantId, mailboxId, source: "saved" });
   if (!started.ok) throw new Error(started.refusal.message);
   return testToEnd(started, { id: mailboxId, name: "", tenant: "" });
 }
@@ -76,38 +76,45 @@ describe("a Microsoft sign-in mailbox nobody has signed in yet", () => {
     const tenant = await tenantWithWebhook();
     const user = rig.addUser();
     const form = rig.mailboxForm(user, { name: `Awaiting ${n}`, password: "", signInMethod: "device" });
-    const mailbox = createMailbox(db, world.root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
+    const mailbox = await createMailbox(
+      db,
+      world.root,
+      saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }),
+    );
     const t0 = mailbox.updatedAt.getTime();
 
     // Three minutes of a monitoring schedule every two seconds (clock injected).
     for (let at = t0; at <= t0 + 180_000; at += 2000) {
       await runSweep(db, { holder: "timing-test", concurrency: 4, now: () => at });
     }
-    expect(db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, mailbox.id)).all()).toEqual([]);
-    expect(alertsOf(mailbox.id)).toEqual([]);
+    expect(await db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, mailbox.id))).toEqual([]);
+    expect(await alertsOf(mailbox.id)).toEqual([]);
     expect(receivedFor(mailbox.name)).toEqual([]);
 
     // Where it shows: the status overview (its own filter and count) and the API.
-    const status = statusPage(db, world.root, { state: "awaiting-sign-in" });
+    const status = await statusPage(db, world.root, { state: "awaiting-sign-in" });
     expect(status.rows.map((r) => r.id)).toContain(mailbox.id);
     expect(status.counts["awaiting-sign-in"]).toBeGreaterThanOrEqual(1);
-    const { key } = createApiKey(db, world.root, {
+    const { key } = await createApiKey(db, world.root, {
       tenantId: tenant.id,
       name: "Reader",
       scopes: ["mailboxes:read"],
       mailboxIds: [],
     });
-    const auth = authenticateApiKey(db, `Bearer ${key}`, "127.0.0.1");
+    const auth = await authenticateApiKey(db, `Bearer ${key}`, "127.0.0.1");
     if (!auth.ok) throw new Error(auth.refusal);
-    expect(mailboxForKey(db, auth.actor, mailbox.id).sign_in).toEqual({ state: "awaiting-sign-in", account: null });
+    expect((await mailboxForKey(db, auth.actor, mailbox.id)).sign_in).toEqual({
+      state: "awaiting-sign-in",
+      account: null,
+    });
 
     // Still awaiting after a day: one reminder, worded as one; not another a day later.
-    evaluateAlerts(db, t0 + 24 * HOUR - 60_000);
-    expect(alertsOf(mailbox.id)).toEqual([]);
-    evaluateAlerts(db, t0 + 24 * HOUR + 1000);
-    evaluateAlerts(db, t0 + 48 * HOUR + 2000);
-    evaluateAlerts(db, t0 + 72 * HOUR + 3000);
-    const raised = alertsOf(mailbox.id);
+    await evaluateAlerts(db, t0 + 24 * HOUR - 60_000);
+    expect(await alertsOf(mailbox.id)).toEqual([]);
+    await evaluateAlerts(db, t0 + 24 * HOUR + 1000);
+    await evaluateAlerts(db, t0 + 48 * HOUR + 2000);
+    await evaluateAlerts(db, t0 + 72 * HOUR + 3000);
+    const raised = await alertsOf(mailbox.id);
     expect(raised.map((a) => a.kind)).toEqual(["awaiting-sign-in"]);
     expect(raised[0]!.title).toBe(`Reminder: ${mailbox.name} is still awaiting its Microsoft sign-in`);
     expect(raised[0]!.detail).toContain('press "Sign in with Microsoft"');
@@ -119,34 +126,40 @@ describe("alerts as soon as a recorded test changes the state", () => {
     const tenant = await tenantWithWebhook();
     const user = rig.addUser();
     const broken = { ...rig.mailboxForm(user, { name: `Prompt ${n}` }), password: "not-the-password" };
-    const mailbox = createMailbox(db, world.root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...broken }));
+    const mailbox = await createMailbox(
+      db,
+      world.root,
+      saveMailboxSchema.parse({ tenantId: String(tenant.id), ...broken }),
+    );
     expect((await testSaved(tenant.id, mailbox.id)).ok).toBe(false);
     const failedIn = await within(10_000, () => receivedFor(mailbox.name).length >= 1);
-    expect(alertsOf(mailbox.id).map((a) => a.kind)).toEqual(["failing"]);
+    expect((await alertsOf(mailbox.id)).map((a) => a.kind)).toEqual(["failing"]);
     expect(receivedFor(mailbox.name)[0]!.body).toContain("is failing");
 
     const fixed = saveMailboxSchema.parse({
       tenantId: String(tenant.id),
       ...rig.mailboxForm(user, { name: mailbox.name }),
     });
-    const saved = updateMailbox(db, world.root, { ...fixed, mailboxId: mailbox.id, version: mailbox.version });
+    const saved = await updateMailbox(db, world.root, { ...fixed, mailboxId: mailbox.id, version: mailbox.version });
     expect((await testSaved(tenant.id, saved.id)).ok).toBe(true);
     const recoveredIn = await within(10_000, () => receivedFor(mailbox.name).length >= 2);
-    expect(alertsOf(mailbox.id).map((a) => a.kind)).toEqual(["failing", "recovered"]);
+    expect((await alertsOf(mailbox.id)).map((a) => a.kind)).toEqual(["failing", "recovered"]);
     console.log(`alert after the test: failing ${failedIn} ms, recovered ${recoveredIn} ms`);
   });
 
   it("raises exactly one alert per change when two processes evaluate at the same moment", async () => {
-    const tenant = createTenant(db, world.root, { name: `Raced ${++n}`, slug: `raced-${n}` });
-    const boxes = Array.from({ length: 30 }, (_, i) =>
-      createMailbox(db, world.root, mailboxInput(tenant.id, { name: `Raced ${n}-${i}` })),
+    const tenant = await createTenant(db, world.root, { name: `Raced ${++n}`, slug: `raced-${n}` });
+    const boxes = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) =>
+        createMailbox(db, world.root, mailboxInput(tenant.id, { name: `Raced ${n}-${i}` })),
+      ),
     );
     const now = Date.now();
     for (const box of boxes) {
-      db.update(mailboxes)
+      await db
+        .update(mailboxes)
         .set({ health: "failing", lastFailureCode: "AADSTS50126", healthSince: new Date(now) })
-        .where(eq(mailboxes.id, box.id))
-        .run();
+        .where(eq(mailboxes.id, box.id));
     }
     const file = db.$client.name;
     const script = path.join(process.cwd(), "tests/support/evaluate-alerts-at.ts");
@@ -173,12 +186,12 @@ describe("alerts as soon as a recorded test changes the state", () => {
     await race(now + 1000);
     await race(now + 1000 + REMINDER_MS + 1000);
     for (const box of boxes) {
-      const kinds = db
-        .select({ kind: alerts.kind })
-        .from(alerts)
-        .where(and(eq(alerts.mailboxId, box.id)))
-        .all()
-        .map((a) => a.kind);
+      const kinds = (
+        await db
+          .select({ kind: alerts.kind })
+          .from(alerts)
+          .where(and(eq(alerts.mailboxId, box.id)))
+      ).map((a) => a.kind);
       expect(kinds).toEqual(["failing", "reminder"]);
     }
   });

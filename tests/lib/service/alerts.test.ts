@@ -35,9 +35,9 @@ afterAll(async () => {
   await receiver?.stop();
   await other?.stop();
 });
-beforeEach(() => {
+beforeEach(async () => {
   // Each test delivers only its own alerts.
-  db.delete(alertDeliveries).run();
+  await db.delete(alertDeliveries);
   receiver.received.length = 0;
   receiver.answer = 200;
   other.received.length = 0;
@@ -49,10 +49,10 @@ const deliver = (now: number, extra: { timeoutMs?: number } = {}) =>
   deliverDueAlerts(db, { now: () => now, webhook: { ...target(), ...extra } });
 
 /** A tenant of its own with one mailbox, so each test sees only its own alerts. */
-function tenantWithMailbox() {
+async function tenantWithMailbox() {
   n++;
-  const tenant = createTenant(db, world.root, { name: `Alerted ${n}`, slug: `alerted-${n}` });
-  const mailbox = createMailbox(db, world.root, mailboxInput(tenant.id, { name: `Box ${n}` }));
+  const tenant = await createTenant(db, world.root, { name: `Alerted ${n}`, slug: `alerted-${n}` });
+  const mailbox = await createMailbox(db, world.root, mailboxInput(tenant.id, { name: `Box ${n}` }));
   return { tenant, mailbox };
 }
 
@@ -65,91 +65,90 @@ async function webhook(tenantId: number, to = receiver, name = "Ops") {
   return createWebhookChannel(db, world.root, input, target());
 }
 
-const setHealth = (id: number, health: "healthy" | "failing", code: string | null, at: number) =>
-  db
+const setHealth = async (id: number, health: "healthy" | "failing", code: string | null, at: number) =>
+  await db
     .update(mailboxes)
     .set({ health, lastFailureCode: code, healthSince: new Date(at), lastTestAt: new Date(at) })
-    .where(eq(mailboxes.id, id))
-    .run();
-const alertsOf = (mailboxId: number) => db.select().from(alerts).where(eq(alerts.mailboxId, mailboxId)).all();
+    .where(eq(mailboxes.id, id));
+const alertsOf = async (mailboxId: number) => await db.select().from(alerts).where(eq(alerts.mailboxId, mailboxId));
 
 describe("when an alert is raised (injected clock)", () => {
-  it("alerts once when a mailbox starts failing, reminds every 24 h, and alerts when it works again", () => {
-    const { mailbox } = tenantWithMailbox();
+  it("alerts once when a mailbox starts failing, reminds every 24 h, and alerts when it works again", async () => {
+    const { mailbox } = await tenantWithMailbox();
     const t0 = Date.now();
-    setHealth(mailbox.id, "healthy", null, t0);
-    evaluateAlerts(db, t0);
-    expect(alertsOf(mailbox.id)).toEqual([]);
+    await setHealth(mailbox.id, "healthy", null, t0);
+    await evaluateAlerts(db, t0);
+    expect(await alertsOf(mailbox.id)).toEqual([]);
 
-    setHealth(mailbox.id, "failing", "AADSTS65001", t0 + 1000);
-    evaluateAlerts(db, t0 + 2000);
-    evaluateAlerts(db, t0 + 60_000);
-    evaluateAlerts(db, t0 + REMINDER_MS);
-    expect(alertsOf(mailbox.id).map((a) => a.kind)).toEqual(["failing"]);
-    const [failing] = alertsOf(mailbox.id);
+    await setHealth(mailbox.id, "failing", "AADSTS65001", t0 + 1000);
+    await evaluateAlerts(db, t0 + 2000);
+    await evaluateAlerts(db, t0 + 60_000);
+    await evaluateAlerts(db, t0 + REMINDER_MS);
+    expect((await alertsOf(mailbox.id)).map((a) => a.kind)).toEqual(["failing"]);
+    const [failing] = await alertsOf(mailbox.id);
     expect(failing).toMatchObject({ state: "failing", previousState: null, code: "AADSTS65001" });
     expect(failing!.title).toBe(`${mailbox.name} is failing`);
     expect(failing!.detail).toMatch(/consent/i);
     expect(failing!.detail).toContain('setup step "Grant admin consent"');
 
-    evaluateAlerts(db, t0 + 2000 + REMINDER_MS);
-    evaluateAlerts(db, t0 + 2000 + REMINDER_MS + 60_000);
-    expect(alertsOf(mailbox.id).map((a) => a.kind)).toEqual(["failing", "reminder"]);
+    await evaluateAlerts(db, t0 + 2000 + REMINDER_MS);
+    await evaluateAlerts(db, t0 + 2000 + REMINDER_MS + 60_000);
+    expect((await alertsOf(mailbox.id)).map((a) => a.kind)).toEqual(["failing", "reminder"]);
 
-    setHealth(mailbox.id, "healthy", null, t0 + 2 * DAY);
-    evaluateAlerts(db, t0 + 2 * DAY);
-    evaluateAlerts(db, t0 + 4 * DAY);
-    const kinds = alertsOf(mailbox.id).map((a) => a.kind);
+    await setHealth(mailbox.id, "healthy", null, t0 + 2 * DAY);
+    await evaluateAlerts(db, t0 + 2 * DAY);
+    await evaluateAlerts(db, t0 + 4 * DAY);
+    const kinds = (await alertsOf(mailbox.id)).map((a) => a.kind);
     expect(kinds).toEqual(["failing", "reminder", "recovered"]);
-    expect(alertsOf(mailbox.id)[2]!.detail).toMatch(/^It was failing since .* UTC; now it is fine\.$/);
+    expect((await alertsOf(mailbox.id))[2]!.detail).toMatch(/^It was failing since .* UTC; now it is fine\.$/);
   });
 
-  it("alerts a client secret 14 days before it expires, not 15", () => {
-    const { mailbox } = tenantWithMailbox();
+  it("alerts a client secret 14 days before it expires, not 15", async () => {
+    const { mailbox } = await tenantWithMailbox();
     const t0 = Date.now();
-    db.update(mailboxes)
+    await db
+      .update(mailboxes)
       .set({ appCredentialExpiresAt: new Date(t0 + 15 * DAY) })
-      .where(eq(mailboxes.id, mailbox.id))
-      .run();
-    evaluateAlerts(db, t0);
-    expect(alertsOf(mailbox.id)).toEqual([]);
-    evaluateAlerts(db, t0 + DAY + 1000);
-    expect(alertsOf(mailbox.id)).toMatchObject([{ kind: "expiring", state: "expiring" }]);
-    expect(alertsOf(mailbox.id)[0]!.detail).toContain("in 14 days");
+      .where(eq(mailboxes.id, mailbox.id));
+    await evaluateAlerts(db, t0);
+    expect(await alertsOf(mailbox.id)).toEqual([]);
+    await evaluateAlerts(db, t0 + DAY + 1000);
+    expect(await alertsOf(mailbox.id)).toMatchObject([{ kind: "expiring", state: "expiring" }]);
+    expect((await alertsOf(mailbox.id))[0]!.detail).toContain("in 14 days");
   });
 
-  it("alerts a lost Microsoft sign-in as needing Sign in again, with Entra's code", () => {
-    const { mailbox } = tenantWithMailbox();
+  it("alerts a lost Microsoft sign-in as needing Sign in again, with Entra's code", async () => {
+    const { mailbox } = await tenantWithMailbox();
     const t0 = Date.now();
-    db.update(mailboxes)
+    await db
+      .update(mailboxes)
       .set({
         signInMethod: "device",
         signedInAt: new Date(t0 - DAY),
         signInLostAt: new Date(t0),
         signInLostCode: "SIGN_IN_AGAIN",
       })
-      .where(eq(mailboxes.id, mailbox.id))
-      .run();
-    evaluateAlerts(db, t0);
-    expect(alertsOf(mailbox.id)).toMatchObject([{ kind: "needs-sign-in", code: "SIGN_IN_AGAIN" }]);
-    expect(alertsOf(mailbox.id)[0]!.detail).toContain('press "Sign in again"');
+      .where(eq(mailboxes.id, mailbox.id));
+    await evaluateAlerts(db, t0);
+    expect(await alertsOf(mailbox.id)).toMatchObject([{ kind: "needs-sign-in", code: "SIGN_IN_AGAIN" }]);
+    expect((await alertsOf(mailbox.id))[0]!.detail).toContain('press "Sign in again"');
   });
 
   it("writes one delivery per channel of the mailbox's own tenant, and none to another tenant's", async () => {
-    const mine = tenantWithMailbox();
-    const theirs = tenantWithMailbox();
+    const mine = await tenantWithMailbox();
+    const theirs = await tenantWithMailbox();
     const a = await webhook(mine.tenant.id, receiver, "A");
     const b = await webhook(mine.tenant.id, other, "B");
     const foreign = await webhook(theirs.tenant.id, receiver, "Foreign");
-    setHealth(mine.mailbox.id, "failing", "SMTP_AUTH_DISABLED", Date.now());
-    evaluateAlerts(db);
-    const [alert] = alertsOf(mine.mailbox.id);
-    const channels = db
-      .select({ channelId: alertDeliveries.channelId })
-      .from(alertDeliveries)
-      .where(eq(alertDeliveries.alertId, alert!.id))
-      .all()
-      .map((d) => d.channelId);
+    await setHealth(mine.mailbox.id, "failing", "SMTP_AUTH_DISABLED", Date.now());
+    await evaluateAlerts(db);
+    const [alert] = await alertsOf(mine.mailbox.id);
+    const channels = (
+      await db
+        .select({ channelId: alertDeliveries.channelId })
+        .from(alertDeliveries)
+        .where(eq(alertDeliveries.alertId, alert!.id))
+    ).map((d) => d.channelId);
     expect(channels.sort()).toEqual([a.view.id, b.view.id].sort());
     expect(channels).not.toContain(foreign.view.id);
   });
@@ -157,10 +156,10 @@ describe("when an alert is raised (injected clock)", () => {
 
 describe("webhook delivery", () => {
   it("posts the alert as JSON with a text field, signed with the channel's secret", async () => {
-    const { tenant, mailbox } = tenantWithMailbox();
+    const { tenant, mailbox } = await tenantWithMailbox();
     const { secret } = await webhook(tenant.id);
-    setHealth(mailbox.id, "failing", "SMTP_AUTH_DISABLED", Date.now());
-    evaluateAlerts(db);
+    await setHealth(mailbox.id, "failing", "SMTP_AUTH_DISABLED", Date.now());
+    await evaluateAlerts(db);
     expect(await deliver(Date.now())).toMatchObject({ delivered: 1, retrying: 0, failed: 0 });
     expect(receiver.received).toHaveLength(1);
     const [request] = receiver.received;
@@ -183,12 +182,12 @@ describe("webhook delivery", () => {
   });
 
   it("retries a receiver that answers 500 after 30 s, 2, 10 and 60 minutes, then shows the channel failing", async () => {
-    const { tenant, mailbox } = tenantWithMailbox();
+    const { tenant, mailbox } = await tenantWithMailbox();
     const { view } = await webhook(tenant.id);
     receiver.answer = 500;
     const t0 = Date.now();
-    setHealth(mailbox.id, "failing", "AADSTS50126", t0);
-    evaluateAlerts(db, t0);
+    await setHealth(mailbox.id, "failing", "AADSTS50126", t0);
+    await evaluateAlerts(db, t0);
     let at = t0;
     expect(await deliver(at)).toMatchObject({ retrying: 1 });
     for (const delay of RETRY_DELAYS_MS) {
@@ -199,35 +198,35 @@ describe("webhook delivery", () => {
       expect(report.retrying + report.failed).toBe(1);
     }
     expect(receiver.received).toHaveLength(RETRY_DELAYS_MS.length + 1);
-    const [delivery] = db.select().from(alertDeliveries).where(eq(alertDeliveries.channelId, view.id)).all();
+    const [delivery] = await db.select().from(alertDeliveries).where(eq(alertDeliveries.channelId, view.id));
     expect(delivery).toMatchObject({ status: "failed", attempts: 5, lastError: "HTTP 500" });
-    const channel = listAlertChannels(db, world.root, tenant.id)[0]!;
+    const channel = (await listAlertChannels(db, world.root, tenant.id))[0]!;
     expect(channel).toMatchObject({ lastDeliveryOk: false, lastError: "HTTP 500" });
     expect(await deliver(at + DAY)).toEqual({ delivered: 0, retrying: 0, failed: 0 });
   });
 
   it("does not let a receiver that never answers hold up another channel's alert", async () => {
-    const { tenant, mailbox } = tenantWithMailbox();
+    const { tenant, mailbox } = await tenantWithMailbox();
     await webhook(tenant.id, receiver, "Hanging");
     await webhook(tenant.id, other, "Fine");
     receiver.answer = "hang";
-    setHealth(mailbox.id, "failing", "AADSTS50126", Date.now());
-    evaluateAlerts(db);
+    await setHealth(mailbox.id, "failing", "AADSTS50126", Date.now());
+    await evaluateAlerts(db);
     const started = Date.now();
     const report = await deliver(Date.now(), { timeoutMs: 1500 });
     expect(report).toMatchObject({ delivered: 1, retrying: 1 });
     expect(other.received).toHaveLength(1);
     expect(Date.now() - started).toBeLessThan(5000);
-    const channels = listAlertChannels(db, world.root, tenant.id);
+    const channels = await listAlertChannels(db, world.root, tenant.id);
     expect(channels.find((c) => c.name === "Hanging")!.lastError).toMatch(/no answer within 1.5 s/);
   });
 
   it("sends each delivery once when two processes deliver at the same moment", async () => {
-    const { tenant, mailbox } = tenantWithMailbox();
+    const { tenant, mailbox } = await tenantWithMailbox();
     await webhook(tenant.id, receiver, "One");
     await webhook(tenant.id, other, "Two");
-    setHealth(mailbox.id, "failing", "AADSTS50126", Date.now());
-    evaluateAlerts(db);
+    await setHealth(mailbox.id, "failing", "AADSTS50126", Date.now());
+    await evaluateAlerts(db);
     const reports = await Promise.all([deliver(Date.now()), deliver(Date.now()), deliver(Date.now())]);
     expect(reports.reduce((sum, r) => sum + r.delivered, 0)).toBe(2);
     expect(receiver.received).toHaveLength(1);
@@ -235,7 +234,7 @@ describe("webhook delivery", () => {
   });
 
   it("checks the host again at every delivery: a name that now resolves to a private address is refused", async () => {
-    const { tenant, mailbox } = tenantWithMailbox();
+    const { tenant, mailbox } = await tenantWithMailbox();
     const input = createWebhookChannelSchema.parse({
       tenantId: String(tenant.id),
       name: "Rebinding",
@@ -245,18 +244,18 @@ describe("webhook delivery", () => {
       allowlist: [],
       resolver: async () => [{ address: "93.184.216.34", family: 4 }],
     });
-    setHealth(mailbox.id, "failing", "AADSTS50126", Date.now());
-    evaluateAlerts(db);
+    await setHealth(mailbox.id, "failing", "AADSTS50126", Date.now());
+    await evaluateAlerts(db);
     const report = await deliverDueAlerts(db, {
       webhook: { allowlist: [], resolver: async () => [{ address: "169.254.169.254", family: 4 }] },
     });
     expect(report).toMatchObject({ retrying: 1 });
-    const [channel] = listAlertChannels(db, world.root, tenant.id);
+    const [channel] = await listAlertChannels(db, world.root, tenant.id);
     expect(channel!.lastError).toMatch(/169\.254\.169\.254/);
   });
 
   it("Send test alert delivers to that channel only, or says why not", async () => {
-    const { tenant } = tenantWithMailbox();
+    const { tenant } = await tenantWithMailbox();
     const ok = await webhook(tenant.id, receiver, "Good");
     const bad = await webhook(tenant.id, other, "Bad");
     other.answer = 404;
@@ -273,14 +272,14 @@ describe("webhook delivery", () => {
     expect(other.received).toHaveLength(1);
     // A failed test alert is not retried behind the administrator's back.
     expect(await deliver(Date.now() + DAY)).toEqual({ delivered: 0, retrying: 0, failed: 0 });
-    const history = listAlerts(db, world.root, { tenant: tenant.slug });
+    const history = await listAlerts(db, world.root, { tenant: tenant.slug });
     expect(history.rows.map((r) => r.deliveries[0]!.status)).toEqual(["failed", "delivered"]);
   });
 });
 
 describe("Send test alert under abuse", () => {
   it("sends at most 3 a minute to one channel, and says when the next may go", async () => {
-    const { tenant } = tenantWithMailbox();
+    const { tenant } = await tenantWithMailbox();
     const hook = await webhook(tenant.id, receiver, "Limited");
     const before = receiver.received.length;
     const now = Date.now();
@@ -308,7 +307,7 @@ describe("Send test alert under abuse", () => {
   });
 
   it("sends at most 10 a minute from one tenant, over all its channels, even when they are pressed at once", async () => {
-    const { tenant } = tenantWithMailbox();
+    const { tenant } = await tenantWithMailbox();
     const hooks = await Promise.all(Array.from({ length: 5 }, (_, i) => webhook(tenant.id, receiver, `Many ${i}`)));
     const now = Date.now();
     const outcomes = await Promise.allSettled(
@@ -337,7 +336,7 @@ describe("alert channels: what a tenant admin might try", () => {
   });
 
   it("refuses at save a host that resolves to a private, loopback or metadata address, naming it", async () => {
-    const { tenant } = tenantWithMailbox();
+    const { tenant } = await tenantWithMailbox();
     for (const [url, address] of [
       ["https://127.0.0.1/x", "127.0.0.1"],
       ["https://metadata.example.com/x", "169.254.169.254"],
@@ -364,11 +363,11 @@ describe("alert channels: what a tenant admin might try", () => {
         resolver: async () => [{ address: "93.184.216.34", family: 4 }],
       }),
     ).rejects.toThrow(/port 8443/);
-    expect(listAlertChannels(db, world.root, tenant.id)).toEqual([]);
+    expect(await listAlertChannels(db, world.root, tenant.id)).toEqual([]);
   });
 
   it("keeps the URL and signing secret sealed: the database row, the page's view and the audit log show the host only", async () => {
-    const { tenant } = tenantWithMailbox();
+    const { tenant } = await tenantWithMailbox();
     const { view, secret } = await webhook(tenant.id);
     expect(secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
     const raw = JSON.stringify(db.$client.prepare("select * from alert_channels where id = ?").get(view.id));
@@ -377,11 +376,10 @@ describe("alert channels: what a tenant admin might try", () => {
     expect(JSON.stringify(view)).not.toContain("T0K3N");
     expect(view.webhookHost).toBe(`${tls.ip}:${receiver.port}`);
     const audit = JSON.stringify(
-      db
+      await db
         .select()
         .from(auditLog)
-        .where(eq(auditLog.targetId, String(view.id)))
-        .all(),
+        .where(eq(auditLog.targetId, String(view.id))),
     );
     expect(audit).toContain("alert_channel.create");
     expect(audit).not.toContain("T0K3N");
@@ -390,17 +388,17 @@ describe("alert channels: what a tenant admin might try", () => {
 
   it("hides one tenant's channels from the other tenant's admin: list, test alert and delete", async () => {
     const a = await webhook(world.tenantA.id, receiver, "Alpha ops");
-    expect(() => listAlertChannels(db, world.adminB, world.tenantA.id)).toThrow(NotFoundError);
+    await expect(listAlertChannels(db, world.adminB, world.tenantA.id)).rejects.toThrow(NotFoundError);
     await expect(sendTestAlert(db, world.adminB, world.tenantA.id, a.view.id)).rejects.toThrow(NotFoundError);
     await expect(sendTestAlert(db, world.adminB, world.tenantB.id, a.view.id)).rejects.toThrow(NotFoundError);
-    expect(() => deleteAlertChannel(db, world.adminB, world.tenantB.id, a.view.id)).toThrow(NotFoundError);
+    await expect(deleteAlertChannel(db, world.adminB, world.tenantB.id, a.view.id)).rejects.toThrow(NotFoundError);
     expect(receiver.received).toEqual([]);
-    expect(db.select().from(alertChannels).where(eq(alertChannels.id, a.view.id)).get()).toBeDefined();
-    expect(listAlerts(db, world.adminB, {}).rows.every((r) => r.tenantId === world.tenantB.id)).toBe(true);
+    expect((await db.select().from(alertChannels).where(eq(alertChannels.id, a.view.id)))[0]).toBeDefined();
+    expect((await listAlerts(db, world.adminB, {})).rows.every((r) => r.tenantId === world.tenantB.id)).toBe(true);
   });
 
   it("refuses another tenant's mailbox as the sender, too many recipients, and a duplicate name", async () => {
-    const foreignBox = createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: `Foreign ${++n}` }));
+    const foreignBox = await createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: `Foreign ${++n}` }));
     const input = (fields: Record<string, string>) =>
       createEmailChannelSchema.safeParse({
         tenantId: String(world.tenantB.id),
@@ -408,21 +406,27 @@ describe("alert channels: what a tenant admin might try", () => {
         recipients: "it@example.com",
         ...fields,
       });
-    expect(() => createEmailChannel(db, world.adminB, input({ senderMailboxId: String(foreignBox.id) }).data!)).toThrow(
-      /Choose a mailbox of this tenant/,
-    );
+    await expect(
+      createEmailChannel(db, world.adminB, input({ senderMailboxId: String(foreignBox.id) }).data!),
+    ).rejects.toThrow(/Choose a mailbox of this tenant/);
     const many = Array.from({ length: 21 }, (_, i) => `r${i}@example.com`).join(", ");
     expect(input({ recipients: many, senderMailboxId: "" }).error?.issues[0]?.message).toMatch(/at most 20/);
     expect(input({ recipients: "not-an-address", senderMailboxId: "" }).error?.issues[0]?.message).toMatch(
       /not-an-address is not an email address/,
     );
     // Without a portal sender configured, "the portal's alert sender" is refused with the reason.
-    expect(() => createEmailChannel(db, world.adminB, input({ senderMailboxId: "" }).data!)).toThrow(/no alert sender/);
-    const own = createMailbox(db, world.root, mailboxInput(world.tenantB.id, { name: `Sender ${++n}` }));
-    const created = createEmailChannel(db, world.adminB, input({ senderMailboxId: String(own.id), name: "IT" }).data!);
-    expect(created.senderName).toContain(own.name);
-    expect(() => createEmailChannel(db, world.adminB, input({ senderMailboxId: String(own.id) }).data!)).toThrow(
-      /already has an alert channel named "IT"/,
+    await expect(createEmailChannel(db, world.adminB, input({ senderMailboxId: "" }).data!)).rejects.toThrow(
+      /no alert sender/,
     );
+    const own = await createMailbox(db, world.root, mailboxInput(world.tenantB.id, { name: `Sender ${++n}` }));
+    const created = await createEmailChannel(
+      db,
+      world.adminB,
+      input({ senderMailboxId: String(own.id), name: "IT" }).data!,
+    );
+    expect(created.senderName).toContain(own.name);
+    await expect(
+      createEmailChannel(db, world.adminB, input({ senderMailboxId: String(own.id) }).data!),
+    ).rejects.toThrow(/already has an alert channel named "IT"/);
   });
 });

@@ -37,13 +37,13 @@ afterAll(() => rig?.stop());
 const deviceForm = (user: EmuUser, overrides: Record<string, string> = {}) =>
   rig.mailboxForm(user, { name: `Device ${++n}`, password: "", signInMethod: "device", ...overrides });
 
-function deviceMailbox(user: EmuUser, tenantId = world.tenantA.id): Mailbox {
+async function deviceMailbox(user: EmuUser, tenantId = world.tenantA.id): Promise<Mailbox> {
   const input = saveMailboxSchema.parse({ tenantId: String(tenantId), ...deviceForm(user) });
   return createMailbox(db, world.root, input);
 }
 
-const row = (id: number) => db.select().from(mailboxes).where(eq(mailboxes.id, id)).get()!;
-const cacheOf = (id: number) => db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, id)).get();
+const row = async (id: number) => (await db.select().from(mailboxes).where(eq(mailboxes.id, id)))[0]!;
+const cacheOf = async (id: number) => (await db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, id)))[0];
 const refOf = (mailbox: Mailbox) => ({ tenantId: mailbox.tenantId, mailboxId: mailbox.id });
 
 async function start(mailbox: Mailbox, actor: UserActor = world.adminA): Promise<DeviceSignInView> {
@@ -53,16 +53,16 @@ async function start(mailbox: Mailbox, actor: UserActor = world.adminA): Promise
 }
 
 async function settled(mailbox: Mailbox, id: string): Promise<DeviceSignInView> {
-  let view = getDeviceSignIn(db, world.adminA, refOf(mailbox), id);
+  let view = await getDeviceSignIn(db, world.adminA, refOf(mailbox), id);
   for (let i = 0; i < 100 && (view.status === "pending" || view.status === "starting"); i++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    view = getDeviceSignIn(db, world.adminA, refOf(mailbox), id);
+    view = await getDeviceSignIn(db, world.adminA, refOf(mailbox), id);
   }
   return view;
 }
 
 async function signedIn(user: EmuUser): Promise<Mailbox> {
-  const mailbox = deviceMailbox(user);
+  const mailbox = await deviceMailbox(user);
   const view = await start(mailbox);
   rig.entra.approveDeviceCode(view.userCode!, user.upn);
   expect(await settled(mailbox, view.id)).toMatchObject({ status: "succeeded", account: user.upn });
@@ -70,7 +70,7 @@ async function signedIn(user: EmuUser): Promise<Mailbox> {
 }
 
 async function test(mailbox: Mailbox): Promise<TestEvent[]> {
-  const started = startMailboxTest(db, world.adminA, { ...refOf(mailbox), source: "saved" });
+  const started = await startMailboxTest(db, world.adminA, { ...refOf(mailbox), source: "saved" });
   if (!started.ok) throw new Error(started.refusal.message);
   const events: TestEvent[] = [];
   for await (const event of started.events) events.push(event);
@@ -83,33 +83,34 @@ const tokenStep = (events: TestEvent[]) =>
 describe("Sign in with Microsoft (device code) for a saved mailbox", () => {
   it("shows the code, stores the sealed sign-in on approval, and the test then passes from it", async () => {
     const user = rig.addUser({ mfa: "required" });
-    const mailbox = deviceMailbox(user);
+    const mailbox = await deviceMailbox(user);
     expect(mailbox).toMatchObject({ signInMethod: "device", passwordSealed: null });
     expect(signInStateOf(mailbox)).toEqual({ kind: "awaiting-sign-in" });
-    const listed = () => listMailboxesFor(db, world.adminA, mailbox.tenantId).find((m) => m.id === mailbox.id);
-    expect(listed()).toMatchObject({ method: "device", missing: "awaiting sign-in" });
+    const listed = async () =>
+      (await listMailboxesFor(db, world.adminA, mailbox.tenantId)).find((m) => m.id === mailbox.id);
+    expect(await listed()).toMatchObject({ method: "device", missing: "awaiting sign-in" });
 
     const view = await start(mailbox);
     expect(view).toMatchObject({ status: "pending", verificationUri: "https://microsoft.com/devicelogin" });
     expect(view.userCode).toMatch(/^[A-Z]{9}$/);
     expect(view.waiting).toMatch(/Waiting for you/);
-    expect(openDeviceSignIn(db, mailbox.id)?.id).toBe(view.id);
+    expect((await openDeviceSignIn(db, mailbox.id))?.id).toBe(view.id);
 
     rig.entra.approveDeviceCode(view.userCode!, user.upn);
     const done = await settled(mailbox, view.id);
     expect(done).toMatchObject({ status: "succeeded", account: user.upn, userCode: null });
 
-    const stored = row(mailbox.id);
+    const stored = await row(mailbox.id);
     expect(stored).toMatchObject({
       signedInAccount: user.upn,
       signedInBy: world.adminA.email,
       version: mailbox.version,
     });
     expect(signInStateOf(stored)).toMatchObject({ kind: "signed-in", account: user.upn });
-    expect(listed()).toMatchObject({ method: "device", missing: null });
-    const cache = cacheOf(mailbox.id)!;
+    expect(await listed()).toMatchObject({ method: "device", missing: null });
+    const cache = (await cacheOf(mailbox.id))!;
     expect(cache.cacheSealed).not.toMatch(/RefreshToken|refresh_token|secret/i);
-    const audit = db.select().from(auditLog).all().at(-1)!;
+    const audit = (await db.select().from(auditLog)).at(-1)!;
     expect(audit).toMatchObject({ action: "mailbox.sign_in", targetId: String(mailbox.id) });
     expect(JSON.stringify(audit.changes)).toContain(user.upn);
 
@@ -126,98 +127,98 @@ describe("Sign in with Microsoft (device code) for a saved mailbox", () => {
 
   it("never writes the device code to the database", async () => {
     const user = rig.addUser();
-    const mailbox = deviceMailbox(user);
+    const mailbox = await deviceMailbox(user);
     const view = await start(mailbox);
     const deviceCode = rig.entra.deviceCodeOf(view.userCode!);
     expect(deviceCode.length).toBeGreaterThan(40);
-    const rows = JSON.stringify(db.select().from(deviceSignIns).all());
+    const rows = JSON.stringify(await db.select().from(deviceSignIns));
     expect(rows).toContain(view.userCode!);
     expect(rows).not.toContain(deviceCode);
     expect(JSON.stringify(view)).not.toContain(deviceCode);
-    cancelDeviceSignIn(db, world.adminA, refOf(mailbox), view.id);
+    await cancelDeviceSignIn(db, world.adminA, refOf(mailbox), view.id);
   });
 
   it("shows the sign-in already waiting when the button is pressed again, without a new code", async () => {
     const user = rig.addUser();
-    const mailbox = deviceMailbox(user);
+    const mailbox = await deviceMailbox(user);
     const first = await start(mailbox);
     const codes = rig.entra.tokenRequests("devicecode");
     const second = await start(mailbox);
     expect(second.id).toBe(first.id);
     expect(second.userCode).toBe(first.userCode);
     expect(rig.entra.tokenRequests("devicecode")).toBe(codes);
-    cancelDeviceSignIn(db, world.adminA, refOf(mailbox), first.id);
+    await cancelDeviceSignIn(db, world.adminA, refOf(mailbox), first.id);
   });
 
   it("stores nothing when the account is not the Login", async () => {
     const user = rig.addUser();
     const other = rig.addUser();
-    const mailbox = deviceMailbox(user);
+    const mailbox = await deviceMailbox(user);
     const view = await start(mailbox);
     rig.entra.approveDeviceCode(view.userCode!, other.upn);
     const done = await settled(mailbox, view.id);
     expect(done).toMatchObject({ status: "failed", diagnosis: { code: "DEVICE_WRONG_ACCOUNT" } });
     expect(done.diagnosis?.detail).toContain(other.upn);
-    expect(row(mailbox.id)).toMatchObject({ signedInAccount: null, signedInAt: null });
-    expect(cacheOf(mailbox.id)).toBeUndefined();
+    expect(await row(mailbox.id)).toMatchObject({ signedInAccount: null, signedInAt: null });
+    expect(await cacheOf(mailbox.id)).toBeUndefined();
   });
 
   it("stores nothing when the settings are saved while the sign-in waits", async () => {
     const user = rig.addUser();
-    const mailbox = deviceMailbox(user);
+    const mailbox = await deviceMailbox(user);
     const view = await start(mailbox);
     const input = saveMailboxSchema.parse({
       tenantId: String(mailbox.tenantId),
       ...deviceForm(user, { name: "Renamed" }),
     });
-    updateMailbox(db, world.adminA, { ...input, mailboxId: mailbox.id, version: mailbox.version });
+    await updateMailbox(db, world.adminA, { ...input, mailboxId: mailbox.id, version: mailbox.version });
     rig.entra.approveDeviceCode(view.userCode!, user.upn);
     const done = await settled(mailbox, view.id);
     expect(done).toMatchObject({ status: "failed", diagnosis: { code: "DEVICE_SETTINGS_CHANGED" } });
-    expect(cacheOf(mailbox.id)).toBeUndefined();
-    expect(row(mailbox.id).signedInAt).toBeNull();
+    expect(await cacheOf(mailbox.id)).toBeUndefined();
+    expect((await row(mailbox.id)).signedInAt).toBeNull();
   });
 
   it("stops on Cancel, and an approval after it stores nothing", async () => {
     const user = rig.addUser();
-    const mailbox = deviceMailbox(user);
+    const mailbox = await deviceMailbox(user);
     const view = await start(mailbox);
-    expect(cancelDeviceSignIn(db, world.adminA, refOf(mailbox), view.id)).toMatchObject({ status: "cancelled" });
+    expect(await cancelDeviceSignIn(db, world.adminA, refOf(mailbox), view.id)).toMatchObject({ status: "cancelled" });
     rig.entra.approveDeviceCode(view.userCode!, user.upn);
     await new Promise((resolve) => setTimeout(resolve, 2_500));
-    expect(getDeviceSignIn(db, world.adminA, refOf(mailbox), view.id).status).toBe("cancelled");
-    expect(cacheOf(mailbox.id)).toBeUndefined();
+    expect((await getDeviceSignIn(db, world.adminA, refOf(mailbox), view.id)).status).toBe("cancelled");
+    expect(await cacheOf(mailbox.id)).toBeUndefined();
   });
 
   it("keeps another tenant's admin out: start, status and cancel answer as if nothing existed", async () => {
     const user = rig.addUser();
-    const mailbox = deviceMailbox(user);
+    const mailbox = await deviceMailbox(user);
     const view = await start(mailbox);
     await expect(startDeviceSignIn(db, world.adminB, refOf(mailbox))).rejects.toThrow(NotFoundError);
-    expect(() => getDeviceSignIn(db, world.adminB, refOf(mailbox), view.id)).toThrow(NotFoundError);
-    expect(() => cancelDeviceSignIn(db, world.adminB, refOf(mailbox), view.id)).toThrow(NotFoundError);
+    await expect(getDeviceSignIn(db, world.adminB, refOf(mailbox), view.id)).rejects.toThrow(NotFoundError);
+    await expect(cancelDeviceSignIn(db, world.adminB, refOf(mailbox), view.id)).rejects.toThrow(NotFoundError);
     // Tenant B's own mailbox with tenant A's sign-in id: still nothing.
-    const theirs = deviceMailbox(rig.addUser(), world.tenantB.id);
-    expect(() => getDeviceSignIn(db, world.adminB, refOf(theirs), view.id)).toThrow(NotFoundError);
-    expect(() => cancelDeviceSignIn(db, world.adminB, refOf(theirs), view.id)).toThrow(NotFoundError);
-    expect(getDeviceSignIn(db, world.adminA, refOf(mailbox), view.id).status).toBe("pending");
-    cancelDeviceSignIn(db, world.adminA, refOf(mailbox), view.id);
+    const theirs = await deviceMailbox(rig.addUser(), world.tenantB.id);
+    await expect(getDeviceSignIn(db, world.adminB, refOf(theirs), view.id)).rejects.toThrow(NotFoundError);
+    await expect(cancelDeviceSignIn(db, world.adminB, refOf(theirs), view.id)).rejects.toThrow(NotFoundError);
+    expect((await getDeviceSignIn(db, world.adminA, refOf(mailbox), view.id)).status).toBe("pending");
+    await cancelDeviceSignIn(db, world.adminA, refOf(mailbox), view.id);
   });
 
   it(`lets a tenant have at most ${SIGN_IN_LIMITS.perTenant} sign-ins waiting`, async () => {
     const waiting: [Mailbox, DeviceSignInView][] = [];
     for (let i = 0; i < SIGN_IN_LIMITS.perTenant; i++) {
-      const mailbox = deviceMailbox(rig.addUser());
+      const mailbox = await deviceMailbox(rig.addUser());
       waiting.push([mailbox, await start(mailbox)]);
     }
-    const refused = await startDeviceSignIn(db, world.adminA, refOf(deviceMailbox(rig.addUser())));
+    const refused = await startDeviceSignIn(db, world.adminA, refOf(await deviceMailbox(rig.addUser())));
     expect(refused).toMatchObject({ ok: false, refusal: { kind: "capacity" } });
     // Another tenant is not held up by it.
-    const theirs = deviceMailbox(rig.addUser(), world.tenantB.id);
+    const theirs = await deviceMailbox(rig.addUser(), world.tenantB.id);
     const other = await startDeviceSignIn(db, world.root, refOf(theirs));
     expect(other.ok).toBe(true);
-    if (other.ok) cancelDeviceSignIn(db, world.root, refOf(theirs), other.signIn.id);
-    for (const [mailbox, view] of waiting) cancelDeviceSignIn(db, world.adminA, refOf(mailbox), view.id);
+    if (other.ok) await cancelDeviceSignIn(db, world.root, refOf(theirs), other.signIn.id);
+    for (const [mailbox, view] of waiting) await cancelDeviceSignIn(db, world.adminA, refOf(mailbox), view.id);
   });
 
   it("refuses a mailbox that is not set to Microsoft sign-in", async () => {
@@ -226,7 +227,7 @@ describe("Sign in with Microsoft (device code) for a saved mailbox", () => {
       tenantId: String(world.tenantA.id),
       ...rig.mailboxForm(user, { name: `Password ${++n}` }),
     });
-    const mailbox = createMailbox(db, world.root, input);
+    const mailbox = await createMailbox(db, world.root, input);
     const refused = await startDeviceSignIn(db, world.root, refOf(mailbox));
     expect(refused).toMatchObject({ ok: false, refusal: { kind: "invalid" } });
   });
@@ -240,14 +241,14 @@ describe("a signed-in mailbox over time", () => {
     rig.entra.revokeRefreshTokens(user.upn);
     const events = await test(mailbox);
     expect(tokenStep(events)).toMatchObject({ status: "failed", diagnosis: { code: "SIGN_IN_AGAIN" } });
-    const lost = row(mailbox.id);
+    const lost = await row(mailbox.id);
     expect(signInStateOf(lost)).toMatchObject({ kind: "sign-in-again", code: "AADSTS50173", account: user.upn });
 
     const view = await start(lost);
     rig.entra.approveDeviceCode(view.userCode!, user.upn);
     expect(await settled(lost, view.id)).toMatchObject({ status: "succeeded" });
-    expect(signInStateOf(row(mailbox.id))).toMatchObject({ kind: "signed-in" });
-    const again = await test(row(mailbox.id));
+    expect(signInStateOf(await row(mailbox.id))).toMatchObject({ kind: "signed-in" });
+    const again = await test(await row(mailbox.id));
     expect(again.at(-1)).toMatchObject({ type: "done", ok: true });
     rig.entra.accessTokenLifetime = 3600;
   });
@@ -255,15 +256,15 @@ describe("a signed-in mailbox over time", () => {
   it("forgets the sign-in and its tokens when the method or a destination changes, and says so in the audit", async () => {
     const user = rig.addUser();
     const mailbox = await signedIn(user);
-    expect(cacheOf(mailbox.id)).toBeDefined();
+    expect(await cacheOf(mailbox.id)).toBeDefined();
     const input = saveMailboxSchema.parse({
       tenantId: String(mailbox.tenantId),
       ...rig.mailboxForm(user, { name: mailbox.name }),
     });
-    const saved = updateMailbox(db, world.adminA, { ...input, mailboxId: mailbox.id, version: mailbox.version });
+    const saved = await updateMailbox(db, world.adminA, { ...input, mailboxId: mailbox.id, version: mailbox.version });
     expect(saved).toMatchObject({ signInMethod: "password", signedInAccount: null, signedInAt: null });
-    expect(cacheOf(mailbox.id)).toBeUndefined();
-    const audit = db.select().from(auditLog).all().at(-1)!;
+    expect(await cacheOf(mailbox.id)).toBeUndefined();
+    const audit = (await db.select().from(auditLog)).at(-1)!;
     expect(audit.changes).toMatchObject({ signInMethod: { from: "device", to: "password" }, password: "changed" });
   });
 });

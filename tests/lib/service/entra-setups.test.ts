@@ -46,7 +46,7 @@ beforeAll(async () => {
 afterAll(() => rig?.stop());
 
 /** A mailbox as an admin adds it before any app exists: Login and Password, no Azure fields. */
-function bareMailbox(tenantId = world.tenantA.id) {
+async function bareMailbox(tenantId = world.tenantA.id) {
   const user = rig.addUser();
   const form = rig.mailboxForm(user, { name: `Bare ${++n}`, azureClientId: "", azureTenantId: "" });
   return createMailbox(db, world.root, saveMailboxSchema.parse({ tenantId: String(tenantId), ...form }));
@@ -58,15 +58,15 @@ async function settled(
   until: EntraSetupView["status"][],
 ) {
   for (let i = 0; i < 100; i++) {
-    const view = getEntraSetup(db, world.root, ref, id);
+    const view = await getEntraSetup(db, world.root, ref, id);
     if (until.includes(view.status)) return view;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`setup still ${getEntraSetup(db, world.root, ref, id).status}`);
+  throw new Error(`setup still ${(await getEntraSetup(db, world.root, ref, id)).status}`);
 }
 
 async function signedIn(admin: EmuUser, appName = `Navigator Mail ${++n}`) {
-  const mailbox = bareMailbox();
+  const mailbox = await bareMailbox();
   const ref = { tenantId: mailbox.tenantId, mailboxId: mailbox.id };
   const started = await startEntraSetup(db, world.root, ref, { directory: "contoso.onmicrosoft.com", appName });
   if (!started.ok) throw new Error(started.refusal.message);
@@ -83,27 +83,26 @@ describe("Set up in Microsoft Entra for me", () => {
     expect(setup.status).toBe("planned");
     expect(setup.admin).toBe(admin.upn);
     expect(setup.steps.map((s) => s.done)).toEqual([false, false, false, false, false]);
-    expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()!.azureClientId).toBeNull();
+    expect((await db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0]!.azureClientId).toBeNull();
 
     const done = await confirmEntraSetup(db, world.root, ref, setup.id);
     expect(done.status).toBe("done");
     expect(done.steps.every((s) => s.done && s.objectId)).toBe(true);
-    const saved = db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()!;
+    const saved = (await db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0]!;
     expect(saved).toMatchObject({
       azureClientId: done.appId,
       azureTenantId: rig.tenant.id,
       version: mailbox.version + 1,
     });
     expect(done.testId).toBeGreaterThan(0);
-    const audit = db
+    const audit = await db
       .select()
       .from(auditLog)
-      .where(eq(auditLog.targetId, String(mailbox.id)))
-      .all();
+      .where(eq(auditLog.targetId, String(mailbox.id)));
     expect(audit.filter((a) => a.action === "mailbox.entra_setup")).toHaveLength(5);
     expect(JSON.stringify(audit)).toContain(done.appId!);
     // The Graph token was used for this setup only: no row of the setup, the audit log or the view holds it.
-    const stored = JSON.stringify([db.select().from(entraSetups).all(), db.select().from(auditLog).all(), done]);
+    const stored = JSON.stringify([await db.select().from(entraSetups), await db.select().from(auditLog), done]);
     expect(stored).not.toMatch(/eyJ[\w-]{10,}\.eyJ[\w-]{10,}\./);
   });
 
@@ -112,7 +111,7 @@ describe("Set up in Microsoft Entra for me", () => {
     const { mailbox, ref, setup } = await signedIn(admin);
     const done = await confirmEntraSetup(db, world.adminA, ref, setup.id);
     expect(done.status).toBe("done");
-    const saved = db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()!;
+    const saved = (await db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0]!;
     const user = rig.tenant.users.find((u) => u.upn === saved.login)!;
     user.mfa = "required";
     const end = await signInWithDeviceCode({
@@ -130,7 +129,7 @@ describe("Set up in Microsoft Entra for me", () => {
     const done = await confirmEntraSetup(db, world.root, ref, setup.id, { propagationWaitsMs: [2_000] });
     rig.entra.graph.propagationMs = 0;
     expect(done.status).toBe("done");
-    const tests = db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, mailbox.id)).all();
+    const tests = await db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, mailbox.id));
     expect(tests.map((t) => [t.outcome, t.failureCode])).toEqual([
       ["failed", "AADSTS700016"],
       ["passed", null],
@@ -138,7 +137,7 @@ describe("Set up in Microsoft Entra for me", () => {
   });
 
   it("pressed twice, shows the same setup; never two apps", async () => {
-    const mailbox = bareMailbox();
+    const mailbox = await bareMailbox();
     const ref = { tenantId: mailbox.tenantId, mailboxId: mailbox.id };
     const input = { directory: "contoso.onmicrosoft.com", appName: `Twice ${++n}` };
     const [a, b] = await Promise.all([
@@ -161,7 +160,7 @@ describe("Set up in Microsoft Entra for me", () => {
     expect(setup).toMatchObject({ status: "failed", diagnosis: { code: "SETUP_NOT_MEMBER" } });
     expect(setup.diagnosis!.fix).toContain("not a guest or an outlook.com account");
 
-    const mailbox = bareMailbox();
+    const mailbox = await bareMailbox();
     const ref = { tenantId: mailbox.tenantId, mailboxId: mailbox.id };
     const started = await startEntraSetup(db, world.root, ref, { directory: "contoso.com", appName: `MSA ${++n}` });
     if (!started.ok) throw new Error(started.refusal.message);
@@ -187,7 +186,7 @@ describe("Set up in Microsoft Entra for me", () => {
     });
     const directory = rig.entra.directoryOf(rig.tenant);
     expect(directory.applications.filter((a) => a.displayName === appName)).toEqual([]);
-    expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
+    expect((await db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0]).toEqual(mailbox);
     expect(rig.entra.graph.calls.filter((c) => c.method !== "GET")).toHaveLength(writesBefore);
   });
 
@@ -230,17 +229,17 @@ describe("Set up in Microsoft Entra for me", () => {
     expect(deleted.steps.every((s) => !s.done)).toBe(true);
     expect(directory.applications.filter((a) => a.displayName === setup.appName)).toEqual([]);
     expect(directory.servicePrincipals.filter((s) => s.appId === app.appId)).toEqual([]);
-    const audit = db
-      .select()
-      .from(auditLog)
-      .where(eq(auditLog.targetId, String(mailbox.id)))
-      .all()
-      .filter((a) => a.action === "mailbox.entra_setup_deleted");
+    const audit = (
+      await db
+        .select()
+        .from(auditLog)
+        .where(eq(auditLog.targetId, String(mailbox.id)))
+    ).filter((a) => a.action === "mailbox.entra_setup_deleted");
     expect(audit).toHaveLength(1);
     expect(JSON.stringify(audit[0]!.changes)).toContain(app.id);
     // Pressed again (a replay, a second tab): refused, nothing else deleted.
     await expect(deleteCreatedApplication(db, world.adminA, ref, setup.id)).rejects.toBeInstanceOf(UserError);
-    expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
+    expect((await db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0]).toEqual(mailbox);
   });
 
   it("never offers to delete an app it found rather than registered", async () => {
@@ -271,7 +270,7 @@ describe("Set up in Microsoft Entra for me", () => {
     rig.entra.graph.faults.delete(rig.tenant.id);
     expect(halfway).toMatchObject({ status: "failed", diagnosis: { code: "SETUP_CONSENT_BLOCKED" } });
     expect(halfway.steps.filter((s) => !s.done).map((s) => s.key)).toEqual(["consent"]);
-    expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
+    expect((await db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0]).toEqual(mailbox);
     const done = await confirmEntraSetup(db, world.root, ref, setup.id);
     expect(done.status).toBe("done");
     expect(rig.entra.directoryOf(rig.tenant).applications.filter((a) => a.displayName === setup.appName)).toHaveLength(
@@ -288,23 +287,27 @@ describe("Set up in Microsoft Entra for me", () => {
     });
     if (!started.ok) throw new Error(started.refusal.message);
     rig.entra.approveDeviceCode(started.setup.userCode!, admin.upn);
-    for (let i = 0; i < 100 && getEntraSetup(db, world.adminB, ref, started.setup.id).status !== "planned"; i++) {
+    for (
+      let i = 0;
+      i < 100 && (await getEntraSetup(db, world.adminB, ref, started.setup.id)).status !== "planned";
+      i++
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     // Another tenant's admin sees nothing of it; a mailbox's setup is not the tenant's.
-    expect(() => getEntraSetup(db, world.adminA, ref, started.setup.id)).toThrow(NotFoundError);
+    await expect(getEntraSetup(db, world.adminA, ref, started.setup.id)).rejects.toThrow(NotFoundError);
     const done = await confirmEntraSetup(db, world.adminB, ref, started.setup.id);
     expect(done.status).toBe("done");
-    const tenant = db.select().from(tenants).where(eq(tenants.id, world.tenantB.id)).get()!;
+    const tenant = (await db.select().from(tenants).where(eq(tenants.id, world.tenantB.id)))[0]!;
     expect(tenant).toMatchObject({ defaultAzureClientId: done.appId, defaultAzureTenantId: rig.tenant.id });
-    const audit = db.select().from(auditLog).where(eq(auditLog.action, "tenant.entra_setup")).all();
+    const audit = await db.select().from(auditLog).where(eq(auditLog.action, "tenant.entra_setup"));
     expect(audit.filter((a) => a.tenantId === world.tenantB.id)).toHaveLength(5);
   });
 
   it("sets up app-only: a new certificate and application permissions, the Exchange PowerShell with the app's object ID, and the mailbox switched only once a test proves it", async () => {
     const admin = rig.addUser({ roles: ["Application Administrator"] });
     // The tenant's own admin: root has used up its tests per minute in this file.
-    const mailbox = bareMailbox();
+    const mailbox = await bareMailbox();
     const ref = { tenantId: mailbox.tenantId, mailboxId: mailbox.id };
     const appName = `App-only ${++n}`;
     const started = await startEntraSetup(db, world.adminA, ref, { directory: "contoso.com", appName, kind: "app" });
@@ -335,8 +338,8 @@ describe("Set up in Microsoft Entra for me", () => {
     expect(access.command).toContain(`Add-MailboxPermission -Identity '${mailbox.login}' -User '${sp.id}'`);
     expect(first.exchange.map((e) => e.key)).toEqual(["exchange-app-access", "exchange-smtp-auth", "exchange-imap"]);
     // Nothing in the portal changed, and the key waits sealed in the setup, never in the clear.
-    expect(db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()).toEqual(mailbox);
-    const row = db.select().from(entraSetups).where(eq(entraSetups.id, started.setup.id)).get()!;
+    expect((await db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0]).toEqual(mailbox);
+    const row = (await db.select().from(entraSetups).where(eq(entraSetups.id, started.setup.id)))[0]!;
     expect(JSON.stringify(row)).not.toContain("PRIVATE KEY");
     expect(open(row.privateKeySealed!, setupKeyContext(row))).toContain("BEGIN PRIVATE KEY");
 
@@ -345,7 +348,7 @@ describe("Set up in Microsoft Entra for me", () => {
     const done = await confirmEntraSetup(db, world.adminA, ref, started.setup.id, { propagationWaitsMs: [] });
     expect([done.status, done.diagnosis?.detail]).toEqual(["done", undefined]);
     expect(done.exchange.every((e) => e.status === "passed")).toBe(true);
-    const saved = db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)).get()!;
+    const saved = (await db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0]!;
     expect(saved).toMatchObject({
       signInMethod: "app",
       azureClientId: first.appId,
@@ -354,13 +357,13 @@ describe("Set up in Microsoft Entra for me", () => {
       passwordSealed: null,
     });
     expect(
-      db.select().from(entraSetups).where(eq(entraSetups.id, started.setup.id)).get()!.privateKeySealed,
+      (await db.select().from(entraSetups).where(eq(entraSetups.id, started.setup.id)))[0]!.privateKeySealed,
     ).toBeNull();
     // The setup checklist's PowerShell names the app's Enterprise application from now on.
-    expect(servicePrincipalOf(db, saved)).toBe(sp.id);
-    expect(servicePrincipalOf(db, { ...saved, azureClientId: crypto.randomUUID() })).toBeUndefined();
+    expect(await servicePrincipalOf(db, saved)).toBe(sp.id);
+    expect(await servicePrincipalOf(db, { ...saved, azureClientId: crypto.randomUUID() })).toBeUndefined();
     // The key moved into the mailbox works: a test of the saved settings passes.
-    const test = startMailboxTest(db, world.adminA, { ...ref, source: "saved" });
+    const test = await startMailboxTest(db, world.adminA, { ...ref, source: "saved" });
     if (!test.ok) throw new Error(test.refusal.message);
     expect((await testToEnd(test, { id: mailbox.id, name: mailbox.name, tenant: "" })).ok).toBe(true);
   });
@@ -368,7 +371,7 @@ describe("Set up in Microsoft Entra for me", () => {
   it("asks the organisation's own cloud for Graph, and names the cloud when the wrong one is chosen", async () => {
     const { tenant: gov, admin } = rig.addGovTenant();
     // A portal tenant of its own: Beta is bound to the Global organisation by an earlier setup.
-    const govTenant = createTenant(db, world.root, { name: "Fabrikam US", slug: `fabrikam-us-${++n}` });
+    const govTenant = await createTenant(db, world.root, { name: "Fabrikam US", slug: `fabrikam-us-${++n}` });
     const ref = { tenantId: govTenant.id, mailboxId: null };
     const input = { directory: "fabrikam.onmicrosoft.us", appName: `Gov ${++n}` };
     const wrong = await startEntraSetup(db, world.root, ref, { ...input, cloud: "global" });
@@ -384,7 +387,7 @@ describe("Set up in Microsoft Entra for me", () => {
     const done = await confirmEntraSetup(db, world.root, ref, right.setup.id);
     expect(done.status).toBe("done");
     expect(rig.entra.directoryOf(gov).applications.map((a) => a.appId)).toContain(done.appId);
-    const tenant = db.select().from(tenants).where(eq(tenants.id, govTenant.id)).get()!;
+    const tenant = (await db.select().from(tenants).where(eq(tenants.id, govTenant.id)))[0]!;
     expect(tenant).toMatchObject({ defaultAzureClientId: done.appId, defaultCloud: "usgov" });
   });
 
@@ -399,37 +402,45 @@ describe("Set up in Microsoft Entra for me", () => {
     expect(rig.entra.directoryOf(rig.tenant).applications.filter((x) => x.displayName === setup.appName)).toHaveLength(
       1,
     );
-    const audit = db
+    const audit = await db
       .select()
       .from(auditLog)
-      .where(eq(auditLog.targetId, String(mailbox.id)))
-      .all();
+      .where(eq(auditLog.targetId, String(mailbox.id)));
     expect(audit.filter((x) => x.action === "mailbox.entra_setup")).toHaveLength(5);
   });
 
   it("limits the setups waiting for their sign-in per tenant, and the setups a tenant starts an hour", async () => {
-    const tenant = createTenant(db, world.root, { name: `Busy ${++n}`, slug: `busy-${n}` });
+    const tenant = await createTenant(db, world.root, { name: `Busy ${++n}`, slug: `busy-${n}` });
     const input = { directory: "contoso.com", appName: "Navigator Mail" };
     const start = (mailboxId: number) => startEntraSetup(db, world.root, { tenantId: tenant.id, mailboxId }, input);
-    const boxes = Array.from({ length: SETUP_LIMITS.signingInPerTenant + 1 }, () => bareMailbox(tenant.id));
+    const boxes = await Promise.all(
+      Array.from({ length: SETUP_LIMITS.signingInPerTenant + 1 }, async () => bareMailbox(tenant.id)),
+    );
     for (const box of boxes.slice(0, -1)) expect((await start(box.id)).ok).toBe(true);
     const refused = await start(boxes.at(-1)!.id);
     expect(refused).toMatchObject({ ok: false, refusal: { kind: "capacity" } });
     // Another tenant is not held up by this one.
     expect(
-      (await startEntraSetup(db, world.root, { tenantId: world.tenantA.id, mailboxId: bareMailbox().id }, input)).ok,
+      (
+        await startEntraSetup(
+          db,
+          world.root,
+          { tenantId: world.tenantA.id, mailboxId: (await bareMailbox()).id },
+          input,
+        )
+      ).ok,
     ).toBe(true);
 
     // Twenty started in the last hour (ended, so none is waiting): the next is refused until later.
-    db.update(entraSetups)
+    await db
+      .update(entraSetups)
       .set({ status: "failed", expiresAt: new Date(Date.now() - 1_000) })
-      .where(eq(entraSetups.tenantId, tenant.id))
-      .run();
+      .where(eq(entraSetups.tenantId, tenant.id));
     const ended = { tenantId: tenant.id, kind: "delegated" as const, appName: "x", directory: "contoso.com" };
     for (let i = 0; i < SETUP_LIMITS.startsPerTenantPerHour; i++)
-      db.insert(entraSetups)
-        .values({ ...ended, id: `hour-${n}-${i}`, status: "failed", startedBy: "root", createdAt: new Date() })
-        .run();
+      await db
+        .insert(entraSetups)
+        .values({ ...ended, id: `hour-${n}-${i}`, status: "failed", startedBy: "root", createdAt: new Date() });
     expect(await start(boxes.at(-1)!.id)).toMatchObject({ ok: false, refusal: { kind: "rate_limited" } });
   });
 
@@ -461,14 +472,14 @@ describe("Set up in Microsoft Entra for me", () => {
   it("hides a setup from another tenant's admin, and from another mailbox", async () => {
     const admin = rig.addUser({ roles: ["Application Administrator"] });
     const { ref, setup } = await signedIn(admin);
-    expect(() => getEntraSetup(db, world.adminB, ref, setup.id)).toThrow(NotFoundError);
-    expect(() =>
+    await expect(getEntraSetup(db, world.adminB, ref, setup.id)).rejects.toThrow(NotFoundError);
+    await expect(
       getEntraSetup(db, world.adminB, { tenantId: world.tenantB.id, mailboxId: ref.mailboxId }, setup.id),
-    ).toThrow(NotFoundError);
-    const other = bareMailbox();
-    expect(() => getEntraSetup(db, world.root, { tenantId: other.tenantId, mailboxId: other.id }, setup.id)).toThrow(
-      NotFoundError,
-    );
+    ).rejects.toThrow(NotFoundError);
+    const other = await bareMailbox();
+    await expect(
+      getEntraSetup(db, world.root, { tenantId: other.tenantId, mailboxId: other.id }, setup.id),
+    ).rejects.toThrow(NotFoundError);
     await expect(confirmEntraSetup(db, world.adminB, ref, setup.id)).rejects.toThrow(NotFoundError);
   });
 });

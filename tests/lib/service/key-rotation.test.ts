@@ -24,39 +24,43 @@ beforeAll(async () => {
 });
 
 describe("key rotation", () => {
-  it("re-seals every secret under the new key, once", () => {
-    const boxes = [1, 2, 3].map((i) =>
-      createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: `M${i}`, password: `secret-${i}` })),
+  it("re-seals every secret under the new key, once", async () => {
+    const boxes = await Promise.all(
+      [1, 2, 3].map(async (i) =>
+        createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: `M${i}`, password: `secret-${i}` })),
+      ),
     );
-    createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: "No password" }));
+    await createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: "No password" }));
     const newKey = { id: "k2027", key: randomBytes(32) };
     const keys = [newKey, ...getEnv().SECRETS_KEYS];
 
-    expect(resealAll(db, keys)).toEqual({ resealed: 3, current: 0, unreadable: [], dropped: 0 });
-    expect(resealAll(db, keys)).toEqual({ resealed: 0, current: 3, unreadable: [], dropped: 0 });
+    expect(await resealAll(db, keys)).toEqual({ resealed: 3, current: 0, unreadable: [], dropped: 0 });
+    expect(await resealAll(db, keys)).toEqual({ resealed: 0, current: 3, unreadable: [], dropped: 0 });
 
     for (const [i, box] of boxes.entries()) {
-      const row = db.select().from(mailboxes).where(eq(mailboxes.id, box.id)).get()!;
+      const row = (await db.select().from(mailboxes).where(eq(mailboxes.id, box.id)))[0]!;
       expect(sealedKeyId(row.passwordSealed!)).toBe("k2027");
       expect(openMailboxPassword(row, [newKey])).toBe(`secret-${i + 1}`);
     }
   });
 
-  it("reports secrets no configured key can open, and leaves them alone", () => {
-    const box = createMailbox(
+  it("reports secrets no configured key can open, and leaves them alone", async () => {
+    const box = await createMailbox(
       db,
       world.root,
       mailboxInput(world.tenantB.id, { name: "Orphan", password: "orphan-secret" }),
     );
     const stranger = [{ id: "only", key: randomBytes(32) }];
-    const report = resealAll(db, stranger);
+    const report = await resealAll(db, stranger);
     expect(report.unreadable).toContainEqual({
       owner: "mailbox",
       id: box.id,
       tenantId: world.tenantB.id,
       name: "Orphan",
     });
-    expect(db.select().from(mailboxes).where(eq(mailboxes.id, box.id)).get()!.passwordSealed).toBe(box.passwordSealed);
+    expect((await db.select().from(mailboxes).where(eq(mailboxes.id, box.id)))[0]!.passwordSealed).toBe(
+      box.passwordSealed,
+    );
   });
 });
 
@@ -88,28 +92,26 @@ describe("key rotation across every sealed column", () => {
   }
 
   /** An app-only Entra setup waiting for its test: the new certificate's key sealed to the setup row. */
-  function waitingSetup(id: string, keys = getEnv().SECRETS_KEYS) {
+  async function waitingSetup(id: string, keys = getEnv().SECRETS_KEYS) {
     const { privateKeyPem, certificatePem } = keyAndCertificate();
     const row = { id, tenantId: world.tenantA.id };
-    db.insert(entraSetups)
-      .values({
-        ...row,
-        kind: "app",
-        appName: "Navigator Mail",
-        directory: "contoso.com",
-        status: "applied",
-        startedBy: "root",
-        createdAt: new Date(),
-        certificatePem,
-        privateKeySealed: seal(privateKeyPem, setupKeyContext(row), keys),
-      })
-      .run();
+    await db.insert(entraSetups).values({
+      ...row,
+      kind: "app",
+      appName: "Navigator Mail",
+      directory: "contoso.com",
+      status: "applied",
+      startedBy: "root",
+      createdAt: new Date(),
+      certificatePem,
+      privateKeySealed: seal(privateKeyPem, setupKeyContext(row), keys),
+    });
     return { row, privateKeyPem };
   }
 
   it("leaves no sealed value that only the retired key opens, token caches included", async () => {
     const retired = getEnv().SECRETS_KEYS;
-    const box = createMailbox(
+    const box = await createMailbox(
       db,
       world.root,
       mailboxInput(world.tenantA.id, { name: "Cached", password: "cached-secret" }),
@@ -117,17 +119,17 @@ describe("key rotation across every sealed column", () => {
     const cache = mailboxTokenCacheStore(db, box, checkSettingsFor(box), "https://login.example");
     await cache.write('{"RefreshToken":{"rt":{"secret":"refresh-token-canary"}}}');
     const appOnly = { signInMethod: "app", password: "", clientSecretExpiresAt: "2099-01-01" };
-    createMailbox(
+    await createMailbox(
       db,
       world.root,
       mailboxInput(world.tenantA.id, { name: "App secret", ...appOnly, clientSecret: "app-secret-canary-value" }),
     );
-    createMailbox(
+    await createMailbox(
       db,
       world.root,
       mailboxInput(world.tenantA.id, { name: "App certificate", ...appOnly, ...keyAndCertificate() }),
     );
-    const setup = waitingSetup("setup-1");
+    const setup = await waitingSetup("setup-1");
     const columns = new Set(everySealedValue().map((v) => v.column));
     expect(columns).toEqual(
       new Set([
@@ -140,38 +142,36 @@ describe("key rotation across every sealed column", () => {
     );
 
     const next = { id: "k2028", key: randomBytes(32) };
-    resealAll(db, [next, ...retired]);
+    await resealAll(db, [next, ...retired]);
     const leftovers = everySealedValue().filter((v) => sealedKeyId(v.value) !== next.id);
     expect(leftovers).toEqual([]);
     for (const { value } of everySealedValue()) expect(() => open(value, "any", retired)).toThrow(SealError);
-    const row = db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, box.id)).get()!;
+    const row = (await db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, box.id)))[0]!;
     expect(open(row.cacheSealed, tokenCacheContext(box), [next])).toContain("refresh-token-canary");
-    const setupRow = db.select().from(entraSetups).where(eq(entraSetups.id, "setup-1")).get()!;
+    const setupRow = (await db.select().from(entraSetups).where(eq(entraSetups.id, "setup-1")))[0]!;
     expect(open(setupRow.privateKeySealed!, setupKeyContext(setup.row), [next])).toBe(setup.privateKeyPem);
   });
 
-  it("drops an unfinished setup whose key no configured key opens: starting again gives the app a new certificate", () => {
-    waitingSetup("lost-setup", [{ id: "lost", key: randomBytes(32) }]);
-    const report = resealAll(db);
+  it("drops an unfinished setup whose key no configured key opens: starting again gives the app a new certificate", async () => {
+    await waitingSetup("lost-setup", [{ id: "lost", key: randomBytes(32) }]);
+    const report = await resealAll(db);
     expect(report).toMatchObject({ dropped: 1, unreadable: [] });
-    expect(db.select().from(entraSetups).where(eq(entraSetups.id, "lost-setup")).all()).toEqual([]);
+    expect(await db.select().from(entraSetups).where(eq(entraSetups.id, "lost-setup"))).toEqual([]);
   });
 
   it("drops a token cache no configured key opens, and says so in the audit log", async () => {
-    const box = createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: "Orphan cache" }));
+    const box = await createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: "Orphan cache" }));
     const lost = [{ id: "lost", key: randomBytes(32) }];
-    db.insert(tokenCaches)
-      .values({
-        mailboxId: box.id,
-        fingerprint: "x",
-        cacheSealed: seal("{}", tokenCacheContext(box), lost),
-        updatedAt: new Date(),
-      })
-      .run();
-    const report = resealAll(db);
+    await db.insert(tokenCaches).values({
+      mailboxId: box.id,
+      fingerprint: "x",
+      cacheSealed: seal("{}", tokenCacheContext(box), lost),
+      updatedAt: new Date(),
+    });
+    const report = await resealAll(db);
     expect(report.dropped).toBe(1);
-    expect(db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, box.id)).all()).toEqual([]);
-    const entry = db.select().from(auditLog).where(eq(auditLog.action, "keys.rotate")).all().at(-1)!;
+    expect(await db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, box.id))).toEqual([]);
+    const entry = (await db.select().from(auditLog).where(eq(auditLog.action, "keys.rotate"))).at(-1)!;
     expect(entry.changes).toMatchObject({ droppedTokenCaches: { to: 1 } });
   });
 });

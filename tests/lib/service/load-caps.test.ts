@@ -31,15 +31,17 @@ beforeAll(async () => {
 
 afterAll(() => rig?.stop());
 
-function rigMailboxes(tenantId: number, count: number, prefix: string): Mailbox[] {
-  return Array.from({ length: count }, (_, i) =>
-    createMailbox(
-      db,
-      world.root,
-      saveMailboxSchema.parse({
-        tenantId: String(tenantId),
-        ...rig.mailboxForm(rig.addUser(), { name: `${prefix} ${i}` }),
-      }),
+async function rigMailboxes(tenantId: number, count: number, prefix: string): Promise<Mailbox[]> {
+  return await Promise.all(
+    Array.from({ length: count }, async (_, i) =>
+      createMailbox(
+        db,
+        world.root,
+        saveMailboxSchema.parse({
+          tenantId: String(tenantId),
+          ...rig.mailboxForm(rig.addUser(), { name: `${prefix} ${i}` }),
+        }),
+      ),
     ),
   );
 }
@@ -73,8 +75,8 @@ async function burst(requests: { tenantId: number; mailboxId: number }[], spread
       (request, i) =>
         new Promise<void>((resolve) =>
           setTimeout(
-            () => {
-              const started = startMailboxTest(db, SYSTEM_ACTORS.cli, { ...request, source: "saved" });
+            async () => {
+              const started = await startMailboxTest(db, SYSTEM_ACTORS.cli, { ...request, source: "saved" });
               if (started.ok) runs.push(drain(started.events));
               else refusals.push(started.refusal);
               resolve();
@@ -88,11 +90,8 @@ async function burst(requests: { tenantId: number; mailboxId: number }[], spread
   return { refusals, started: runs.length };
 }
 
-function intervalsOf(tenantId?: number) {
-  return db
-    .select()
-    .from(mailboxTests)
-    .all()
+async function intervalsOf(tenantId?: number) {
+  return (await db.select().from(mailboxTests))
     .filter((t) => tenantId === undefined || t.tenantId === tenantId)
     .map((t) => ({ start: t.startedAt.getTime(), end: t.finishedAt!.getTime() }));
 }
@@ -100,14 +99,14 @@ function intervalsOf(tenantId?: number) {
 describe("tests running at once", () => {
   it("50 requests across 10 mailboxes of one tenant never run more than 4 at once", async () => {
     rig.entra.delayMs = 150;
-    const boxes = rigMailboxes(world.tenantA.id, 10, "Burst");
+    const boxes = await rigMailboxes(world.tenantA.id, 10, "Burst");
     const requests = Array.from({ length: 50 }, (_, i) => ({
       tenantId: world.tenantA.id,
       mailboxId: boxes[i % 10]!.id,
     }));
     const { refusals, started } = await burst(requests, 2000);
     rig.entra.delayMs = 0;
-    expect(maxOverlap(intervalsOf(world.tenantA.id))).toBeLessThanOrEqual(4);
+    expect(maxOverlap(await intervalsOf(world.tenantA.id))).toBeLessThanOrEqual(4);
     expect(started).toBeGreaterThan(4);
     const capacity = refusals.filter((r) => r.kind === "capacity");
     expect(capacity.length).toBeGreaterThan(0);
@@ -116,8 +115,8 @@ describe("tests running at once", () => {
 
   it("two tenants together never pass the portal's limit", async () => {
     rig.entra.delayMs = 150;
-    const a = rigMailboxes(world.tenantA.id, 2, "Portal A");
-    const b = rigMailboxes(world.tenantB.id, 8, "Portal B");
+    const a = await rigMailboxes(world.tenantA.id, 2, "Portal A");
+    const b = await rigMailboxes(world.tenantB.id, 8, "Portal B");
     const since = Date.now();
     const requests = Array.from({ length: 40 }, (_, i) =>
       i % 2 === 0
@@ -126,23 +125,24 @@ describe("tests running at once", () => {
     );
     const { refusals } = await burst(requests, 1500);
     rig.entra.delayMs = 0;
-    const recent = intervalsOf().filter((i) => i.start >= since);
+    const recent = (await intervalsOf()).filter((i) => i.start >= since);
     expect(maxOverlap(recent)).toBeLessThanOrEqual(5);
     expect(refusals.some((r) => r.kind === "capacity" && r.message.startsWith("The portal is running"))).toBe(true);
   });
 });
 
 describe("how much a tenant may hold", () => {
-  it("refuses a mailbox beyond MAX_MAILBOXES_PER_TENANT, writing nothing", () => {
+  it("refuses a mailbox beyond MAX_MAILBOXES_PER_TENANT, writing nothing", async () => {
     // A tenant of its own: Beta is bound to the rig's organisation by the tests above.
-    const tenantB = createTenant(db, world.root, { name: "Full", slug: "full" }).id;
-    const inB = () => db.select().from(mailboxes).where(eq(mailboxes.tenantId, tenantB)).all().length;
-    for (let i = inB(); i < 12; i++) createMailbox(db, world.root, mailboxInput(tenantB, { name: `Fill ${i}` }));
-    expect(inB()).toBe(12);
-    expect(() => createMailbox(db, world.root, mailboxInput(tenantB, { name: "One too many" }))).toThrow(
+    const tenantB = (await createTenant(db, world.root, { name: "Full", slug: "full" })).id;
+    const inB = async () => (await db.select().from(mailboxes).where(eq(mailboxes.tenantId, tenantB))).length;
+    for (let i = await inB(); i < 12; i++)
+      await createMailbox(db, world.root, mailboxInput(tenantB, { name: `Fill ${i}` }));
+    expect(await inB()).toBe(12);
+    await expect(createMailbox(db, world.root, mailboxInput(tenantB, { name: "One too many" }))).rejects.toThrow(
       "This tenant has 12 mailboxes, the most it may have. Delete one first.",
     );
-    expect(inB()).toBe(12);
+    expect(await inB()).toBe(12);
   });
 
   it("refuses an admin beyond MAX_ADMINS_PER_TENANT", async () => {

@@ -27,7 +27,7 @@ function formFor(user: { upn: string; password: string }, overrides: Record<stri
   return rig.mailboxForm(user, { name: `Box ${++n}`, ...overrides });
 }
 
-function mailboxFor(user: { upn: string; password: string }, overrides: Record<string, string> = {}) {
+async function mailboxFor(user: { upn: string; password: string }, overrides: Record<string, string> = {}) {
   return createMailbox(
     db,
     world.root,
@@ -58,7 +58,7 @@ async function runTest(
   source: "saved" | "form" = "saved",
   form?: Record<string, string>,
 ) {
-  const started = startMailboxTest(db, actor, { tenantId: world.tenantA.id, mailboxId, source, form });
+  const started = await startMailboxTest(db, actor, { tenantId: world.tenantA.id, mailboxId, source, form });
   return started.ok ? { ...started, all: await collect(started.events) } : started;
 }
 
@@ -66,7 +66,7 @@ describe("a test of a stored mailbox", () => {
   it("streams the plan, each step and the result, and records the run and an audit entry", async () => {
     const admin = await newAdmin();
     const user = rig.addUser();
-    const mailbox = mailboxFor(user);
+    const mailbox = await mailboxFor(user);
     const result = await runTest(admin, mailbox.id);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
@@ -80,16 +80,16 @@ describe("a test of a stored mailbox", () => {
       "step:imap:passed",
       "done",
     ]);
-    const run = db.select().from(mailboxTests).where(eq(mailboxTests.id, result.testId)).get()!;
+    const run = (await db.select().from(mailboxTests).where(eq(mailboxTests.id, result.testId)))[0]!;
     expect(run).toMatchObject({ outcome: "passed", triggeredBy: admin.email, source: "saved", failureCode: null });
     expect(run.arrivalMs).toBeGreaterThanOrEqual(0);
-    const audit = db.select().from(auditLog).where(eq(auditLog.action, "mailbox.test")).all().at(-1)!;
+    const audit = (await db.select().from(auditLog).where(eq(auditLog.action, "mailbox.test"))).at(-1)!;
     expect(audit).toMatchObject({
       actorEmail: admin.email,
       targetId: String(mailbox.id),
       changes: { outcome: { to: "passed" } },
     });
-    const everything = JSON.stringify([run, db.select().from(auditLog).all()]);
+    const everything = JSON.stringify([run, await db.select().from(auditLog)]);
     expect(everything).not.toContain(user.password);
     expect(everything).not.toMatch(/eyJ[\w-]{10,}\./);
     expect(setupChecklist(mailbox, run).filter((i) => i.status !== "passed")).toEqual([]);
@@ -101,9 +101,17 @@ describe("a test of a stored mailbox", () => {
 
   it("refuses a second run while one is running", async () => {
     const admin = await newAdmin();
-    const mailbox = mailboxFor(rig.addUser());
-    const first = startMailboxTest(db, admin, { tenantId: world.tenantA.id, mailboxId: mailbox.id, source: "saved" });
-    const second = startMailboxTest(db, admin, { tenantId: world.tenantA.id, mailboxId: mailbox.id, source: "saved" });
+    const mailbox = await mailboxFor(rig.addUser());
+    const first = await startMailboxTest(db, admin, {
+      tenantId: world.tenantA.id,
+      mailboxId: mailbox.id,
+      source: "saved",
+    });
+    const second = await startMailboxTest(db, admin, {
+      tenantId: world.tenantA.id,
+      mailboxId: mailbox.id,
+      source: "saved",
+    });
     expect(second).toMatchObject({
       ok: false,
       refusal: { kind: "busy", message: "A test of this mailbox is already running. Wait for it to finish." },
@@ -112,7 +120,7 @@ describe("a test of a stored mailbox", () => {
   });
 
   it("limits a mailbox to 5 tests a minute", async () => {
-    const mailbox = mailboxFor(rig.addUser());
+    const mailbox = await mailboxFor(rig.addUser());
     for (let i = 0; i < 5; i++) expect((await runTest(await newAdmin(), mailbox.id)).ok).toBe(true);
     const sixth = await runTest(await newAdmin(), mailbox.id);
     expect(sixth).toMatchObject({
@@ -126,8 +134,8 @@ describe("a test of a stored mailbox", () => {
 
   it("limits a user to 5 tests a minute", async () => {
     const admin = await newAdmin();
-    for (let i = 0; i < 5; i++) expect((await runTest(admin, mailboxFor(rig.addUser()).id)).ok).toBe(true);
-    expect(await runTest(admin, mailboxFor(rig.addUser()).id)).toMatchObject({
+    for (let i = 0; i < 5; i++) expect((await runTest(admin, (await mailboxFor(rig.addUser())).id)).ok).toBe(true);
+    expect(await runTest(admin, (await mailboxFor(rig.addUser())).id)).toMatchObject({
       ok: false,
       refusal: { kind: "rate_limited", message: expect.stringMatching(/^You started 5 tests in the last minute/) },
     });
@@ -136,7 +144,7 @@ describe("a test of a stored mailbox", () => {
   it("after a refused sign-in, waits before trying the same credentials again, without a token request", async () => {
     const admin = await newAdmin();
     const user = rig.addUser();
-    const mailbox = mailboxFor(user, { password: "wrong-password" });
+    const mailbox = await mailboxFor(user, { password: "wrong-password" });
     const failed = await runTest(admin, mailbox.id);
     expect(failed.ok && failed.all.at(-1)).toMatchObject({ type: "done", ok: false });
     const requests = rig.entra.tokenRequests();
@@ -146,7 +154,7 @@ describe("a test of a stored mailbox", () => {
       refusal: { kind: "cooldown", message: expect.stringContaining("failed with AADSTS50126") },
     });
     expect(rig.entra.tokenRequests()).toBe(requests);
-    updateMailbox(db, world.root, {
+    await updateMailbox(db, world.root, {
       ...saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...formFor(user, { name: mailbox.name }) }),
       mailboxId: mailbox.id,
       version: 1,
@@ -160,7 +168,7 @@ describe("a test of unsaved form values", () => {
   it("refuses a changed destination without the password, then tests the typed values without saving them", async () => {
     const admin = await newAdmin();
     const user = rig.addUser();
-    const mailbox = mailboxFor(user);
+    const mailbox = await mailboxFor(user);
     const other = rig.addUser();
     const refused = await runTest(admin, mailbox.id, "form", formFor(other, { name: mailbox.name, password: "" }));
     const rule =
@@ -171,24 +179,24 @@ describe("a test of unsaved form values", () => {
     });
     const tested = await runTest(admin, mailbox.id, "form", formFor(other, { name: mailbox.name }));
     expect(tested.ok && tested.all.at(-1)).toMatchObject({ type: "done", ok: true });
-    expect(db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, mailbox.id)).all().at(-1)!.source).toBe(
+    expect((await db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, mailbox.id))).at(-1)!.source).toBe(
       "form",
     );
-    const stored = db.select().from(mailboxTests).all();
+    const stored = await db.select().from(mailboxTests);
     expect(JSON.stringify(stored)).not.toContain(other.password);
   });
 
   it("uses the stored password when only non-destination fields differ", async () => {
     const admin = await newAdmin();
     const user = rig.addUser();
-    const mailbox = mailboxFor(user);
+    const mailbox = await mailboxFor(user);
     const tested = await runTest(admin, mailbox.id, "form", formFor(user, { name: "Another name", password: "" }));
     expect(tested.ok && tested.all.at(-1)).toMatchObject({ type: "done", ok: true });
   });
 
   it("shows validation errors for the form instead of testing", async () => {
     const admin = await newAdmin();
-    const mailbox = mailboxFor(rig.addUser());
+    const mailbox = await mailboxFor(rig.addUser());
     expect(
       await runTest(admin, mailbox.id, "form", { ...formFor(rig.addUser()), azureTenantId: "common" }),
     ).toMatchObject({
@@ -198,23 +206,23 @@ describe("a test of unsaved form values", () => {
   });
 
   it("never reaches another tenant's mailbox", async () => {
-    const theirs = createMailbox(
+    const theirs = await createMailbox(
       db,
       world.root,
       saveMailboxSchema.parse({ tenantId: String(world.tenantB.id), ...formFor(rig.addUser()) }),
     );
-    expect(() =>
+    await expect(
       startMailboxTest(db, world.adminA, { tenantId: world.tenantB.id, mailboxId: theirs.id, source: "saved" }),
-    ).toThrow("Not found");
-    expect(() =>
+    ).rejects.toThrow("Not found");
+    await expect(
       startMailboxTest(db, world.adminA, { tenantId: world.tenantA.id, mailboxId: theirs.id, source: "saved" }),
-    ).toThrow("Not found");
-    expect(db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, theirs.id)).all()).toEqual([]);
+    ).rejects.toThrow("Not found");
+    expect(await db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, theirs.id))).toEqual([]);
   });
 });
 
 describe("a test of an app-only mailbox", () => {
-  function appMailbox(secret: string) {
+  async function appMailbox(secret: string) {
     const mailbox = rig.addUser().upn;
     const { clientId } = rig.addAppOnlyApp({ secrets: [{ value: secret }] }, [mailbox]);
     const form = rig.mailboxForm(
@@ -227,7 +235,7 @@ describe("a test of an app-only mailbox", () => {
   }
 
   it("sends with the stored secret; a second test takes the app token from the sealed cache", async () => {
-    const mailbox = appMailbox("app-secret-value-for-the-service-test");
+    const mailbox = await appMailbox("app-secret-value-for-the-service-test");
     const first = await runTest(await newAdmin(), mailbox.id);
     expect(first.ok && first.all.at(-1)).toMatchObject({ type: "done", ok: true });
     const second = await runTest(await newAdmin(), mailbox.id);
@@ -236,7 +244,7 @@ describe("a test of an app-only mailbox", () => {
   });
 
   it("tests a typed secret without saving it, under the same rule as saving", async () => {
-    const mailbox = appMailbox("the-stored-app-secret-value");
+    const mailbox = await appMailbox("the-stored-app-secret-value");
     const form = {
       ...rig.mailboxForm(
         { upn: mailbox.login, password: "" },

@@ -27,7 +27,7 @@ beforeAll(async () => {
 });
 afterAll(() => rig?.stop());
 
-function keyFor(options: { tokenPurpose?: TokenPurpose; mailboxIds?: number[] } = {}): ApiKeyActor {
+async function keyFor(options: { tokenPurpose?: TokenPurpose; mailboxIds?: number[] } = {}): Promise<ApiKeyActor> {
   const input = createApiKeySchema.parse({
     tenantId: String(world.tenantA.id),
     name: `System ${++n}`,
@@ -35,19 +35,19 @@ function keyFor(options: { tokenPurpose?: TokenPurpose; mailboxIds?: number[] } 
     mailboxIds: (options.mailboxIds ?? []).map(String),
     tokenPurpose: options.tokenPurpose ?? "",
   });
-  const { key } = createApiKey(db, world.adminA, input);
-  const auth = authenticateApiKey(db, `Bearer ${key}`, "127.0.0.1");
+  const { key } = await createApiKey(db, world.adminA, input);
+  const auth = await authenticateApiKey(db, `Bearer ${key}`, "127.0.0.1");
   if (!auth.ok) throw new Error(auth.refusal);
   return auth.actor;
 }
 
-function mailbox(form: Record<string, string>): Mailbox {
+async function mailbox(form: Record<string, string>): Promise<Mailbox> {
   const input = saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...form, name: `Mailbox ${++n}` });
   return createMailbox(db, world.adminA, input);
 }
 
 /** An app-only mailbox whose app holds these application permissions. */
-function appOnlyMailbox(roles: string[], clientId?: string): Mailbox {
+async function appOnlyMailbox(roles: string[], clientId?: string): Promise<Mailbox> {
   const user: EmuUser = rig.addUser();
   const app = clientId
     ? { clientId }
@@ -69,20 +69,20 @@ const ask = (actor: ApiKeyActor, box: Mailbox, purpose?: TokenPurpose) =>
 
 describe("a key limited to one purpose", () => {
   it("is refused a token that carries more than its purpose, naming the extra permission", async () => {
-    const box = appOnlyMailbox(["SMTP.SendAsApp", "IMAP.AccessAsApp"]);
-    const answer = await ask(keyFor({ tokenPurpose: "smtp" }), box);
+    const box = await appOnlyMailbox(["SMTP.SendAsApp", "IMAP.AccessAsApp"]);
+    const answer = await ask(await keyFor({ tokenPurpose: "smtp" }), box);
     expect(answer).toMatchObject({ ok: false, refusal: { kind: "forbidden" } });
     if (answer.ok || !("refusal" in answer)) throw new Error("expected a refusal");
     expect(answer.refusal.message).toContain("IMAP.AccessAsApp");
     expect(JSON.stringify(answer)).not.toMatch(/eyJ[\w-]{10,}\./);
     // A key for both protocols gets the same token.
-    const both = await ask(keyFor(), box);
+    const both = await ask(await keyFor(), box);
     expect(both).toMatchObject({ ok: true, token: { scope: "SMTP.SendAsApp IMAP.AccessAsApp" } });
   });
 
   it("gets a token that carries only its purpose, and may not ask for the other one", async () => {
-    const box = appOnlyMailbox(["SMTP.SendAsApp"]);
-    const smtpKey = keyFor({ tokenPurpose: "smtp" });
+    const box = await appOnlyMailbox(["SMTP.SendAsApp"]);
+    const smtpKey = await keyFor({ tokenPurpose: "smtp" });
     const answer = await ask(smtpKey, box);
     if (!answer.ok) throw new Error(JSON.stringify(answer));
     expect(answer.token.scope).toBe("SMTP.SendAsApp");
@@ -93,10 +93,13 @@ describe("a key limited to one purpose", () => {
 
   it("is refused a delegated token that also carries IMAP", async () => {
     const user = rig.addUser();
-    const box = mailbox(rig.mailboxForm(user));
+    const box = await mailbox(rig.mailboxForm(user));
     // A token for both protocols sits in the cache (as after a test): an SMTP-only key may not have it.
-    expect(await ask(keyFor(), box)).toMatchObject({ ok: true, token: { scope: "SMTP.Send IMAP.AccessAsUser.All" } });
-    const answer = await ask(keyFor({ tokenPurpose: "smtp" }), box);
+    expect(await ask(await keyFor(), box)).toMatchObject({
+      ok: true,
+      token: { scope: "SMTP.Send IMAP.AccessAsUser.All" },
+    });
+    const answer = await ask(await keyFor({ tokenPurpose: "smtp" }), box);
     expect(answer).toMatchObject({ ok: false, refusal: { kind: "forbidden" } });
     if (answer.ok || !("refusal" in answer)) throw new Error("expected a refusal");
     expect(answer.refusal.message).toContain("IMAP.AccessAsUser.All");
@@ -114,10 +117,10 @@ describe("a key limited to one purpose", () => {
 });
 
 describe("app-only reach on the key form", () => {
-  it("warns that a key limited to one app-only mailbox reaches the others of the same app", () => {
-    const orders = appOnlyMailbox(["SMTP.SendAsApp"]);
-    const invoices = appOnlyMailbox(["SMTP.SendAsApp"], orders.azureClientId!);
-    const reach = appOnlyReach(db, world.tenantA.id, [orders.id]);
+  it("warns that a key limited to one app-only mailbox reaches the others of the same app", async () => {
+    const orders = await appOnlyMailbox(["SMTP.SendAsApp"]);
+    const invoices = await appOnlyMailbox(["SMTP.SendAsApp"], orders.azureClientId!);
+    const reach = await appOnlyReach(db, world.tenantA.id, [orders.id]);
     expect(reach).toContainEqual({ clientId: orders.azureClientId, chosen: [orders.name], others: [invoices.name] });
     const warning = appOnlyWarning(reach, true);
     expect(warning).toContain(
@@ -125,36 +128,36 @@ describe("app-only reach on the key form", () => {
     );
     expect(warning).toContain("every mailbox the app has rights on");
     // A delegated mailbox alone: nothing to warn about.
-    const delegated = mailbox(rig.mailboxForm(rig.addUser()));
-    expect(appOnlyWarning(appOnlyReach(db, world.tenantA.id, [delegated.id]), true)).toBeNull();
+    const delegated = await mailbox(rig.mailboxForm(rig.addUser()));
+    expect(appOnlyWarning(await appOnlyReach(db, world.tenantA.id, [delegated.id]), true)).toBeNull();
   });
 });
 
 describe("token issues in the audit log", () => {
   it("writes one entry a minute per key and mailbox, however many new tokens it hands out", async () => {
-    const box = mailbox(rig.mailboxForm(rig.addUser()));
-    const key = keyFor();
+    const box = await mailbox(rig.mailboxForm(rig.addUser()));
+    const key = await keyFor();
     const tokens = new Set<string>();
     for (let i = 0; i < 4; i++) {
       // A new token each time (the cache dropped, a second apart, so each expires at another moment).
-      db.delete(tokenCaches).where(eq(tokenCaches.mailboxId, box.id)).run();
+      await db.delete(tokenCaches).where(eq(tokenCaches.mailboxId, box.id));
       const answer = await ask(key, box);
       if (!answer.ok) throw new Error(JSON.stringify(answer));
       tokens.add(answer.token.access_token);
       await new Promise((resolve) => setTimeout(resolve, 1100));
     }
     expect(tokens.size).toBe(4);
-    const entries = db
+    const entries = await db
       .select()
       .from(auditLog)
-      .where(and(eq(auditLog.action, "mailbox.token"), eq(auditLog.targetId, String(box.id))))
-      .all();
+      .where(and(eq(auditLog.action, "mailbox.token"), eq(auditLog.targetId, String(box.id))));
     expect(entries).toHaveLength(1);
-    const counted = db
-      .select()
-      .from(apiTokenIssues)
-      .where(and(eq(apiTokenIssues.apiKeyId, key.id), eq(apiTokenIssues.mailboxId, box.id)))
-      .get();
+    const counted = (
+      await db
+        .select()
+        .from(apiTokenIssues)
+        .where(and(eq(apiTokenIssues.apiKeyId, key.id), eq(apiTokenIssues.mailboxId, box.id)))
+    )[0];
     expect(counted?.issued).toBe(4);
   });
 });

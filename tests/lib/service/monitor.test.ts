@@ -23,80 +23,82 @@ beforeAll(async () => {
 afterAll(() => rig?.stop());
 
 /** A tenant of its own per test, so each test sees only its mailboxes as due. */
-function tenantWith(count: number, form: (i: number) => Record<string, string> = () => ({})) {
-  const tenant = createTenant(db, world.root, { name: `Monitored ${++n}`, slug: `monitored-${n}` });
-  const boxes = Array.from({ length: count }, (_, i) =>
-    createMailbox(
-      db,
-      world.root,
-      saveMailboxSchema.parse({
-        tenantId: String(tenant.id),
-        ...rig.mailboxForm(rig.addUser(), { name: `Box ${i}`, ...form(i) }),
-      }),
+async function tenantWith(count: number, form: (i: number) => Record<string, string> = () => ({})) {
+  const tenant = await createTenant(db, world.root, { name: `Monitored ${++n}`, slug: `monitored-${n}` });
+  const boxes = await Promise.all(
+    Array.from({ length: count }, async (_, i) =>
+      createMailbox(
+        db,
+        world.root,
+        saveMailboxSchema.parse({
+          tenantId: String(tenant.id),
+          ...rig.mailboxForm(rig.addUser(), { name: `Box ${i}`, ...form(i) }),
+        }),
+      ),
     ),
   );
   return { tenant, boxes };
 }
 
-const dueIn = (tenantId: number, at: number) => dueRuns(db, at).filter((r) => r.tenantId === tenantId);
-const row = (id: number) => db.select().from(mailboxes).where(eq(mailboxes.id, id)).get()!;
-const scheduled = (mailboxId: number) =>
-  db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, mailboxId)).all();
+const dueIn = async (tenantId: number, at: number) => (await dueRuns(db, at)).filter((r) => r.tenantId === tenantId);
+const row = async (id: number) => (await db.select().from(mailboxes).where(eq(mailboxes.id, id)))[0]!;
+const scheduled = async (mailboxId: number) =>
+  await db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, mailboxId));
 
 /** Only this tenant's mailboxes are left due: the others' tenants are switched off for the sweep. */
-function only(tenantId: number): void {
-  db.update(tenants).set({ monitorLight: "off", monitorFull: "off" }).run();
-  db.update(mailboxes).set({ monitorLight: null, monitorFull: null }).run();
-  db.update(tenants).set({ monitorLight: "hourly", monitorFull: "daily" }).where(eq(tenants.id, tenantId)).run();
+async function only(tenantId: number): Promise<void> {
+  await db.update(tenants).set({ monitorLight: "off", monitorFull: "off" });
+  await db.update(mailboxes).set({ monitorLight: null, monitorFull: null });
+  await db.update(tenants).set({ monitorLight: "hourly", monitorFull: "daily" }).where(eq(tenants.id, tenantId));
 }
 
 describe("what is due (injected clock)", () => {
-  it("takes one tenant's mailbox after another's, so the per-tenant test limit does not refuse a sweep", () => {
-    const a = tenantWith(3);
-    const b = tenantWith(3);
-    const due = dueRuns(db, Date.now()).filter((r) => r.tenantId === a.tenant.id || r.tenantId === b.tenant.id);
+  it("takes one tenant's mailbox after another's, so the per-tenant test limit does not refuse a sweep", async () => {
+    const a = await tenantWith(3);
+    const b = await tenantWith(3);
+    const due = (await dueRuns(db, Date.now())).filter((r) => r.tenantId === a.tenant.id || r.tenantId === b.tenant.id);
     expect(due.map((r) => r.tenantId)).toEqual([a, b, a, b, a, b].map((t) => t.tenant.id));
   });
 
-  it("runs a full test first, a light one each hour after, and the next full one after a day", () => {
-    const { tenant, boxes } = tenantWith(1);
+  it("runs a full test first, a light one each hour after, and the next full one after a day", async () => {
+    const { tenant, boxes } = await tenantWith(1);
     const t0 = Date.now();
-    expect(dueIn(tenant.id, t0)).toEqual([
+    expect(await dueIn(tenant.id, t0)).toEqual([
       { mailboxId: boxes[0]!.id, tenantId: tenant.id, mode: "full", lastAt: null },
     ]);
-    db.update(mailboxes)
+    await db
+      .update(mailboxes)
       .set({ lastMonitorFullAt: new Date(t0) })
-      .where(eq(mailboxes.id, boxes[0]!.id))
-      .run();
-    expect(dueIn(tenant.id, t0 + HOUR - 1)).toEqual([]);
-    expect(dueIn(tenant.id, t0 + HOUR)).toMatchObject([{ mode: "light" }]);
-    db.update(mailboxes)
+      .where(eq(mailboxes.id, boxes[0]!.id));
+    expect(await dueIn(tenant.id, t0 + HOUR - 1)).toEqual([]);
+    expect(await dueIn(tenant.id, t0 + HOUR)).toMatchObject([{ mode: "light" }]);
+    await db
+      .update(mailboxes)
       .set({ lastMonitorLightAt: new Date(t0 + HOUR) })
-      .where(eq(mailboxes.id, boxes[0]!.id))
-      .run();
-    expect(dueIn(tenant.id, t0 + 2 * HOUR - 1)).toEqual([]);
-    expect(dueIn(tenant.id, t0 + 24 * HOUR)).toMatchObject([{ mode: "full" }]);
+      .where(eq(mailboxes.id, boxes[0]!.id));
+    expect(await dueIn(tenant.id, t0 + 2 * HOUR - 1)).toEqual([]);
+    expect(await dueIn(tenant.id, t0 + 24 * HOUR)).toMatchObject([{ mode: "full" }]);
   });
 
-  it("follows the tenant's setting unless the mailbox has its own", () => {
-    const { tenant, boxes } = tenantWith(2);
-    db.update(tenants).set({ monitorLight: "off", monitorFull: "off" }).where(eq(tenants.id, tenant.id)).run();
-    expect(dueIn(tenant.id, Date.now())).toEqual([]);
-    db.update(mailboxes).set({ monitorLight: "hourly" }).where(eq(mailboxes.id, boxes[1]!.id)).run();
-    expect(dueIn(tenant.id, Date.now())).toMatchObject([{ mailboxId: boxes[1]!.id, mode: "light" }]);
+  it("follows the tenant's setting unless the mailbox has its own", async () => {
+    const { tenant, boxes } = await tenantWith(2);
+    await db.update(tenants).set({ monitorLight: "off", monitorFull: "off" }).where(eq(tenants.id, tenant.id));
+    expect(await dueIn(tenant.id, Date.now())).toEqual([]);
+    await db.update(mailboxes).set({ monitorLight: "hourly" }).where(eq(mailboxes.id, boxes[1]!.id));
+    expect(await dueIn(tenant.id, Date.now())).toMatchObject([{ mailboxId: boxes[1]!.id, mode: "light" }]);
   });
 });
 
 describe("a sweep", () => {
   it("runs the due tests as the scheduler, in the history and the audit log, and nothing twice", async () => {
-    const { tenant, boxes } = tenantWith(3);
-    only(tenant.id);
+    const { tenant, boxes } = await tenantWith(3);
+    await only(tenant.id);
     const delivered = rig.smtp.delivered.length;
     const report = await runSweep(db, { holder: "test", concurrency: 2 });
     expect(report).toMatchObject({ swept: true, due: 3, passed: 3, failed: 0, held: 0 });
     for (const box of boxes) {
-      expect(scheduled(box.id)).toMatchObject([{ triggeredBy: "scheduler", mode: "full", outcome: "passed" }]);
-      expect(row(box.id).lastMonitorFullAt).toBeInstanceOf(Date);
+      expect(await scheduled(box.id)).toMatchObject([{ triggeredBy: "scheduler", mode: "full", outcome: "passed" }]);
+      expect((await row(box.id)).lastMonitorFullAt).toBeInstanceOf(Date);
     }
     expect(rig.smtp.delivered.length).toBe(delivered + 3);
     expect(await runSweep(db, { holder: "test", concurrency: 2 })).toMatchObject({ swept: true, due: 0 });
@@ -105,29 +107,29 @@ describe("a sweep", () => {
     const later = Date.now() + HOUR;
     const light = await runSweep(db, { holder: "test", concurrency: 2, now: () => later });
     expect(light).toMatchObject({ due: 3, passed: 3 });
-    expect(scheduled(boxes[0]!.id).map((t) => t.mode)).toEqual(["full", "light"]);
+    expect((await scheduled(boxes[0]!.id)).map((t) => t.mode)).toEqual(["full", "light"]);
     expect(rig.smtp.delivered.length).toBe(delivered + 3);
   });
 
   it("never tries a refused password again until the settings change", async () => {
-    const { tenant, boxes } = tenantWith(1, () => ({ password: "not-the-password" }));
-    only(tenant.id);
+    const { tenant, boxes } = await tenantWith(1, () => ({ password: "not-the-password" }));
+    await only(tenant.id);
     const before = rig.entra.tokenRequests("password");
     expect(await runSweep(db, { holder: "test", concurrency: 1 })).toMatchObject({ failed: 1 });
-    expect(scheduled(boxes[0]!.id)[0]).toMatchObject({ failureCode: "AADSTS50126" });
+    expect((await scheduled(boxes[0]!.id))[0]).toMatchObject({ failureCode: "AADSTS50126" });
     const nextDay = Date.now() + 25 * HOUR;
-    expect(heldBack(db, boxes[0]!.id)).toBe(true);
+    expect(await heldBack(db, boxes[0]!.id)).toBe(true);
     expect(await runSweep(db, { holder: "test", concurrency: 1, now: () => nextDay })).toMatchObject({ held: 1 });
     expect(rig.entra.tokenRequests("password")).toBe(before + 1);
 
-    const box: Mailbox = row(boxes[0]!.id);
+    const box: Mailbox = await row(boxes[0]!.id);
     const user = rig.addUser();
     const input = saveMailboxSchema.parse({
       tenantId: String(tenant.id),
       ...rig.mailboxForm(user, { name: box.name }),
     });
-    updateMailbox(db, world.root, { ...input, mailboxId: box.id, version: box.version });
-    expect(heldBack(db, box.id)).toBe(false);
+    await updateMailbox(db, world.root, { ...input, mailboxId: box.id, version: box.version });
+    expect(await heldBack(db, box.id)).toBe(false);
     expect(await runSweep(db, { holder: "test", concurrency: 1, now: () => nextDay })).toMatchObject({ passed: 1 });
   });
 });
@@ -135,16 +137,16 @@ describe("a sweep", () => {
 describe("the lease", () => {
   it("lets one process sweep at a time, and another take over once it has expired", async () => {
     const now = Date.now();
-    expect(takeLease(db, "probe", "a", now, 60_000)).toBe(true);
-    expect(takeLease(db, "probe", "b", now + 1_000, 60_000)).toBe(false);
-    expect(takeLease(db, "probe", "a", now + 2_000, 60_000)).toBe(true);
-    expect(takeLease(db, "probe", "b", now + 62_001, 60_000)).toBe(true);
-    expect(takeLease(db, "probe", "a", now + 63_000, 60_000)).toBe(false);
+    expect(await takeLease(db, "probe", "a", now, 60_000)).toBe(true);
+    expect(await takeLease(db, "probe", "b", now + 1_000, 60_000)).toBe(false);
+    expect(await takeLease(db, "probe", "a", now + 2_000, 60_000)).toBe(true);
+    expect(await takeLease(db, "probe", "b", now + 62_001, 60_000)).toBe(true);
+    expect(await takeLease(db, "probe", "a", now + 63_000, 60_000)).toBe(false);
   });
 
   it("makes a second sweep that starts while one runs step aside", async () => {
-    const { tenant } = tenantWith(2);
-    only(tenant.id);
+    const { tenant } = await tenantWith(2);
+    await only(tenant.id);
     const [first, second] = await Promise.all([
       runSweep(db, { holder: "process-1", concurrency: 1 }),
       runSweep(db, { holder: "process-2", concurrency: 1 }),
@@ -155,11 +157,14 @@ describe("the lease", () => {
 });
 
 describe("monitoring settings", () => {
-  it("are the tenant's admins' to change, audited, and the others' to leave alone", () => {
+  it("are the tenant's admins' to change, audited, and the others' to leave alone", async () => {
     const input = { tenantId: world.tenantA.id, monitorLight: "daily" as const, monitorFull: "off" as const };
-    expect(() => saveTenantMonitoring(db, world.adminB, input)).toThrow(NotFoundError);
-    expect(saveTenantMonitoring(db, world.adminA, input)).toMatchObject({ monitorLight: "daily", monitorFull: "off" });
-    const audit = db.select().from(auditLog).all().at(-1)!;
+    await expect(saveTenantMonitoring(db, world.adminB, input)).rejects.toThrow(NotFoundError);
+    expect(await saveTenantMonitoring(db, world.adminA, input)).toMatchObject({
+      monitorLight: "daily",
+      monitorFull: "off",
+    });
+    const audit = (await db.select().from(auditLog)).at(-1)!;
     expect(audit).toMatchObject({ action: "tenant.monitoring", actorEmail: world.adminA.email });
     expect(audit.changes).toMatchObject({ monitorLight: { to: "daily" } });
   });

@@ -18,35 +18,35 @@ const DAY = 86_400_000;
 beforeAll(async () => {
   db = freshDb();
   world = await seedWorld(db);
-  const make = (name: string, tenantId = world.tenantA.id, extra: Record<string, string> = {}) =>
+  const make = async (name: string, tenantId = world.tenantA.id, extra: Record<string, string> = {}) =>
     createMailbox(
       db,
       world.root,
       mailboxInput(tenantId, { name, login: `${name.toLowerCase()}@contoso.com`, ...extra }),
     );
-  for (const name of ["Healthy", "Failing", "Recovered", "Stale", "Never"]) box[name] = make(name);
-  box.Device = make("Device", world.tenantA.id, { signInMethod: "device" });
-  box.Beta = make("Beta", world.tenantB.id);
-  test(box.Healthy!, true);
-  test(box.Failing!, true);
-  test(box.Failing!, false);
-  test(box.Failing!, false);
-  test(box.Recovered!, false);
-  test(box.Recovered!, true);
-  test(box.Stale!, true);
-  db.update(mailboxes)
+  for (const name of ["Healthy", "Failing", "Recovered", "Stale", "Never"]) box[name] = await make(name);
+  box.Device = await make("Device", world.tenantA.id, { signInMethod: "device" });
+  box.Beta = await make("Beta", world.tenantB.id);
+  await test(box.Healthy!, true);
+  await test(box.Failing!, true);
+  await test(box.Failing!, false);
+  await test(box.Failing!, false);
+  await test(box.Recovered!, false);
+  await test(box.Recovered!, true);
+  await test(box.Stale!, true);
+  await db
+    .update(mailboxes)
     .set({ lastTestAt: new Date(Date.now() - 2 * DAY) })
-    .where(eq(mailboxes.id, box.Stale!.id))
-    .run();
-  test(box.Beta!, false);
+    .where(eq(mailboxes.id, box.Stale!.id));
+  await test(box.Beta!, false);
   const expires = new Date(Date.now() + 10 * DAY);
-  db.update(mailboxes).set({ appCredentialExpiresAt: expires }).where(eq(mailboxes.id, box.Healthy!.id)).run();
+  await db.update(mailboxes).set({ appCredentialExpiresAt: expires }).where(eq(mailboxes.id, box.Healthy!.id));
 });
 
-function test(mailbox: Mailbox, ok: boolean): void {
+async function test(mailbox: Mailbox, ok: boolean): Promise<void> {
   const actor = SYSTEM_ACTORS.scheduler;
   const owner = { mailboxId: mailbox.id, tenantId: mailbox.tenantId };
-  const started = recordTestStart(db, actor, owner, "saved", "fp");
+  const started = await recordTestStart(db, actor, owner, "saved", "fp");
   const step: StepResult = ok
     ? { name: "settings", status: "passed", durationMs: 5, summary: "ok" }
     : {
@@ -56,14 +56,14 @@ function test(mailbox: Mailbox, ok: boolean): void {
         summary: "no",
         diagnosis: { code: "AADSTS50126", cause: "c", fix: "f", setupStep: "password" },
       };
-  recordTestEnd(db, actor, started, mailbox.name, { ok, durationMs: 5, steps: [step] });
+  await recordTestEnd(db, actor, started, mailbox.name, { ok, durationMs: 5, steps: [step] });
 }
 
 const states = (rows: { name: string; state: string }[]) => Object.fromEntries(rows.map((r) => [r.name, r.state]));
 
 describe("the status page", () => {
-  it("gives each mailbox its state, worst first, with counts per state", () => {
-    const page = statusPage(db, world.adminA, {});
+  it("gives each mailbox its state, worst first, with counts per state", async () => {
+    const page = await statusPage(db, world.adminA, {});
     expect(states(page.rows)).toEqual({
       // Nobody has signed in yet: awaiting, not a problem to put first.
       Device: "awaiting-sign-in",
@@ -89,34 +89,37 @@ describe("the status page", () => {
     });
   });
 
-  it("says since when a mailbox fails: the first failure of the run, not the latest", () => {
-    const failing = statusPage(db, world.adminA, { state: "failing" }).rows[0]!;
-    const tests = db.select().from(mailboxes).where(eq(mailboxes.id, box.Failing!.id)).get()!;
+  it("says since when a mailbox fails: the first failure of the run, not the latest", async () => {
+    const failing = (await statusPage(db, world.adminA, { state: "failing" })).rows[0]!;
+    const tests = (await db.select().from(mailboxes).where(eq(mailboxes.id, box.Failing!.id)))[0]!;
     expect(failing.healthSince?.getTime()).toBe(tests.healthSince?.getTime());
     expect(failing).toMatchObject({ lastFailureCode: "AADSTS50126" });
     expect(failing.days.at(-1)).toMatchObject({ passed: 1, failed: 2 });
   });
 
-  it("filters, searches (name, login, tenant; % and _ are literal) and keeps to the admin's tenant", () => {
-    expect(statusPage(db, world.adminA, { q: "stale@" }).rows.map((r) => r.name)).toEqual(["Stale"]);
-    expect(statusPage(db, world.adminA, { q: "%" }).rows).toEqual([]);
-    expect(statusPage(db, world.adminA, { q: "beta" }).rows).toEqual([]);
-    expect(statusPage(db, world.adminB, {}).rows.map((r) => r.name)).toEqual(["Beta"]);
-    expect(statusPage(db, world.root, { q: "beta" }).rows.map((r) => r.name)).toEqual(["Beta"]);
-    expect(
-      statusPage(db, world.root, { state: "failing" })
-        .rows.map((r) => r.name)
-        .sort(),
-    ).toEqual(["Beta", "Failing"]);
+  it("filters, searches (name, login, tenant; % and _ are literal) and keeps to the admin's tenant", async () => {
+    expect((await statusPage(db, world.adminA, { q: "stale@" })).rows.map((r) => r.name)).toEqual(["Stale"]);
+    expect((await statusPage(db, world.adminA, { q: "%" })).rows).toEqual([]);
+    expect((await statusPage(db, world.adminA, { q: "beta" })).rows).toEqual([]);
+    expect((await statusPage(db, world.adminB, {})).rows.map((r) => r.name)).toEqual(["Beta"]);
+    expect((await statusPage(db, world.root, { q: "beta" })).rows.map((r) => r.name)).toEqual(["Beta"]);
+    expect((await statusPage(db, world.root, { state: "failing" })).rows.map((r) => r.name).sort()).toEqual([
+      "Beta",
+      "Failing",
+    ]);
   });
 
-  it("pages by 50 and keeps a page number in range", () => {
+  it("pages by 50 and keeps a page number in range", async () => {
     for (let i = 0; i < 60; i++)
-      createMailbox(db, world.root, mailboxInput(world.tenantB.id, { name: `Extra ${String(i).padStart(2, "0")}` }));
-    const first = statusPage(db, world.adminB, { page: 1 });
+      await createMailbox(
+        db,
+        world.root,
+        mailboxInput(world.tenantB.id, { name: `Extra ${String(i).padStart(2, "0")}` }),
+      );
+    const first = await statusPage(db, world.adminB, { page: 1 });
     expect(first).toMatchObject({ total: 61, pages: 2, page: 1 });
     expect(first.rows).toHaveLength(50);
-    const second = statusPage(db, world.adminB, { page: 99 });
+    const second = await statusPage(db, world.adminB, { page: 99 });
     expect(second.page).toBe(2);
     expect(second.rows).toHaveLength(11);
     expect(new Set([...first.rows, ...second.rows].map((r) => r.id)).size).toBe(61);

@@ -35,12 +35,12 @@ function tokenStep(events: TestEvent[]) {
 }
 
 /** Starts a test of the saved settings that stops right before its token would be cached. */
-function pausedTest(mailbox: Mailbox) {
+async function pausedTest(mailbox: Mailbox) {
   let reachWrite!: () => void;
   let resume!: () => void;
   const atWrite = new Promise<void>((resolve) => (reachWrite = resolve));
   const released = new Promise<void>((resolve) => (resume = resolve));
-  const started = startMailboxTest(
+  const started = await startMailboxTest(
     db,
     world.adminA,
     { tenantId: world.tenantA.id, mailboxId: mailbox.id, source: "saved" },
@@ -55,22 +55,26 @@ function pausedTest(mailbox: Mailbox) {
   return { atWrite, resume, events: drain(started.events) };
 }
 
-function newMailbox(): Mailbox {
+async function newMailbox(): Promise<Mailbox> {
   const form = rig.mailboxForm(rig.addUser(), { name: `Race ${++n}` });
   return createMailbox(db, world.adminA, saveMailboxSchema.parse({ tenantId: String(world.tenantA.id), ...form }));
 }
 
 /** A test of the saved settings, run to its end. */
 async function testSaved(mailbox: Mailbox, actor = world.adminA): Promise<TestEvent[]> {
-  const started = startMailboxTest(db, actor, { tenantId: world.tenantA.id, mailboxId: mailbox.id, source: "saved" });
+  const started = await startMailboxTest(db, actor, {
+    tenantId: world.tenantA.id,
+    mailboxId: mailbox.id,
+    source: "saved",
+  });
   if (!started.ok) throw new Error(started.refusal.message);
   return drain(started.events);
 }
 
-const cachedRows = (mailbox: Mailbox) =>
-  db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, mailbox.id)).all();
+const cachedRows = async (mailbox: Mailbox) =>
+  await db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, mailbox.id));
 
-function save(mailbox: Mailbox, form: Record<string, string>): Mailbox {
+async function save(mailbox: Mailbox, form: Record<string, string>): Promise<Mailbox> {
   const input = saveMailboxSchema.parse({
     tenantId: String(world.tenantA.id),
     ...rig.mailboxForm({ upn: mailbox.login, password: "" }, { name: mailbox.name, ...form }),
@@ -80,14 +84,14 @@ function save(mailbox: Mailbox, form: Record<string, string>): Mailbox {
 
 describe("a save during a test", () => {
   it("a new SMTP server with a password the admin typed gets no cached token", async () => {
-    const mailbox = newMailbox();
-    const running = pausedTest(mailbox);
+    const mailbox = await newMailbox();
+    const running = await pausedTest(mailbox);
     await running.atWrite;
     // The attacker's server: port 465 of the rig, which records every AUTH it receives.
-    const moved = save(mailbox, { smtpPort: "465", password: "a-password-the-attacker-typed" });
+    const moved = await save(mailbox, { smtpPort: "465", password: "a-password-the-attacker-typed" });
     running.resume();
     expect((await running.events).at(-1)).toMatchObject({ type: "done", ok: true });
-    expect(cachedRows(mailbox)).toEqual([]);
+    expect(await cachedRows(mailbox)).toEqual([]);
 
     const requestsBefore = rig.entra.tokenRequests();
     const authsBefore = rig.smtp.authentications.length;
@@ -99,14 +103,14 @@ describe("a save during a test", () => {
   });
 
   it("removing the stored password leaves nothing to sign in with, even for a server changed afterwards", async () => {
-    const mailbox = newMailbox();
-    const running = pausedTest(mailbox);
+    const mailbox = await newMailbox();
+    const running = await pausedTest(mailbox);
     await running.atWrite;
-    const cleared = save(mailbox, { clearPassword: "on" });
+    const cleared = await save(mailbox, { clearPassword: "on" });
     running.resume();
     await running.events;
-    expect(cachedRows(mailbox)).toEqual([]);
-    const moved = save(cleared, { smtpPort: "465" });
+    expect(await cachedRows(mailbox)).toEqual([]);
+    const moved = await save(cleared, { smtpPort: "465" });
 
     const requestsBefore = rig.entra.tokenRequests();
     const authsBefore = rig.smtp.authentications.length;
@@ -117,8 +121,8 @@ describe("a save during a test", () => {
   });
 
   it("a test that no save interrupts still caches its token for the next one", async () => {
-    const mailbox = newMailbox();
-    const running = pausedTest(mailbox);
+    const mailbox = await newMailbox();
+    const running = await pausedTest(mailbox);
     await running.atWrite;
     running.resume();
     await running.events;

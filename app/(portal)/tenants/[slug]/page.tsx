@@ -23,7 +23,7 @@ export default async function TenantPage({ params, searchParams }: Props) {
         db={db}
         actor={actor}
         tenant={tenant}
-        total={listMailboxesFor(db, actor, tenant.id).length}
+        total={(await listMailboxesFor(db, actor, tenant.id)).length}
         query={query}
       />
     </TenantFrame>

@@ -96,7 +96,7 @@ export function apiOperation<P>(scope: ApiScope, handle: Handler<P>) {
   async function answer(request: Request, context: { params: Promise<P> }): Promise<Response> {
     try {
       const db = getDb();
-      const auth = authenticateApiKey(db, request.headers.get("authorization"), clientAddressOf(request.headers));
+      const auth = await authenticateApiKey(db, request.headers.get("authorization"), clientAddressOf(request.headers));
       if (!auth.ok) {
         return problem(401, "unauthorized", "Unauthorized", KEY_PROBLEMS[auth.refusal], {
           headers: { "www-authenticate": 'Bearer realm="navigator-mail"' },

@@ -4,8 +4,8 @@ import type { Tenant } from "@/db/schema";
 import type { UserActor } from "@/lib/auth/actor";
 import { listUsersPage } from "@/lib/users/queries";
 
-export function AdminsSection({ db, actor, tenant }: { db: Db; actor: UserActor; tenant: Tenant }) {
-  const admins = listUsersPage(db, actor, { tenantId: tenant.id }).rows;
+export async function AdminsSection({ db, actor, tenant }: { db: Db; actor: UserActor; tenant: Tenant }) {
+  const admins = (await listUsersPage(db, actor, { tenantId: tenant.id })).rows;
   return (
     <section aria-labelledby="admins">
       <h2 id="admins">Tenant admins</h2>

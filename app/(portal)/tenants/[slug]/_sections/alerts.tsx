@@ -13,8 +13,8 @@ import {
 import type { TenantSectionProps } from "./props";
 
 /** The tenant's alert channels, each with its last delivery, and the forms that add one. */
-export function AlertsSection({ db, actor, tenant, mailboxes }: TenantSectionProps) {
-  const channels = listAlertChannels(db, actor, tenant.id);
+export async function AlertsSection({ db, actor, tenant, mailboxes }: TenantSectionProps) {
+  const channels = await listAlertChannels(db, actor, tenant.id);
   const senders = [
     ...mailboxes.filter((m) => usesSmtp(m.type)).map((m) => ({ value: String(m.id), label: `${m.name} (${m.login})` })),
     ...(getEnv().ALERT_SENDER_MAILBOX ? [{ value: "", label: "The portal's alert sender" }] : []),

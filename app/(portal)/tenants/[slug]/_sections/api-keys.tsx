@@ -19,10 +19,10 @@ const PURPOSE_LABELS: Record<TokenPurpose | "", string> = {
 };
 
 /** The tenant's API keys (never the keys themselves) and the form that creates one. */
-export function ApiKeysSection({ db, actor, tenant, mailboxes }: TenantSectionProps) {
-  const keys = listApiKeys(db, actor, tenant.id);
+export async function ApiKeysSection({ db, actor, tenant, mailboxes }: TenantSectionProps) {
+  const keys = await listApiKeys(db, actor, tenant.id);
   const mailboxNames = new Map(mailboxes.map((m) => [m.id, m.name]));
-  const appOnly = appOnlyWarning(appOnlyReach(db, tenant.id, []), false);
+  const appOnly = appOnlyWarning(await appOnlyReach(db, tenant.id, []), false);
   return (
     <section aria-labelledby="api-keys">
       <h2 id="api-keys">API keys</h2>

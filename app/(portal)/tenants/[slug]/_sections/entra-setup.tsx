@@ -5,13 +5,13 @@ import { recentEntraSetup } from "@/lib/service/entra-setups/view";
 import { EntraSetup } from "../mailboxes/lazy-parts";
 
 /** The one-click Entra setup of the tenant's default app registration. */
-export function EntraSetupSection({ db, tenant }: { db: Db; tenant: Tenant }) {
+export async function EntraSetupSection({ db, tenant }: { db: Db; tenant: Tenant }) {
   return (
     <EntraSetup
       api={`/api/tenants/${tenant.slug}/entra-setup`}
       target="tenant"
       domain={tenant.defaultAzureTenantId ?? ""}
-      initial={recentEntraSetup(db, { tenantId: tenant.id, mailboxId: null })}
+      initial={await recentEntraSetup(db, { tenantId: tenant.id, mailboxId: null })}
       clouds={CLOUD_OPTIONS}
       cloud={tenant.defaultCloud ?? "global"}
     />

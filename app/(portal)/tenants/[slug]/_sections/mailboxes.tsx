@@ -10,7 +10,7 @@ import { lastTestsFor } from "@/lib/service/test-history";
 import { OutcomeBadge } from "../mailboxes/[mailboxId]/outcome-badge";
 
 /** A page of the tenant's mailboxes with each one's sign-in and last test; a search once there is more than a page. */
-export function MailboxesSection({
+export async function MailboxesSection({
   db,
   actor,
   tenant,
@@ -24,8 +24,8 @@ export function MailboxesSection({
   query: { q?: string; page?: string };
 }) {
   const q = query.q?.slice(0, 100) ?? "";
-  const listed = listMailboxesPage(db, actor, tenant.id, { q, page: pageParam(query.page) });
-  const lastTests = lastTestsFor(
+  const listed = await listMailboxesPage(db, actor, tenant.id, { q, page: pageParam(query.page) });
+  const lastTests = await lastTestsFor(
     db,
     listed.rows.map((m) => m.id),
   );

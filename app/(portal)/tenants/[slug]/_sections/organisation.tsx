@@ -11,8 +11,8 @@ const SOURCE = { "first-sign-in": "first successful sign-in", "super-admin": "su
  * The Microsoft organisations the tenant is bound to: shown to its admins, changed by super-admins
  * only. The first successful sign-in fills an empty list.
  */
-export function OrganisationSection({ db, actor, tenant }: Omit<TenantSectionProps, "mailboxes">) {
-  const entries = directoryEntries(db, tenant.id);
+export async function OrganisationSection({ db, actor, tenant }: Omit<TenantSectionProps, "mailboxes">) {
+  const entries = await directoryEntries(db, tenant.id);
   return (
     <section aria-labelledby="organisation">
       <h2 id="organisation">Microsoft organisation</h2>

@@ -30,7 +30,7 @@ export async function loadTenantTab(params: Promise<{ slug: string }>): Promise<
   const actor = await requireActor();
   const { slug } = await params;
   const db = getDb();
-  const tenant = loadOr404(() => getTenantBySlugFor(db, actor, slug));
+  const tenant = await loadOr404(async () => getTenantBySlugFor(db, actor, slug));
   return { actor, db, tenant };
 }
 

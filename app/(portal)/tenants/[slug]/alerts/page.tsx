@@ -12,7 +12,7 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
 /** The tenant's alert channels and its latest alerts. */
 export default async function TenantAlertsPage({ params }: Props) {
   const { actor, db, tenant } = await loadTenantTab(params);
-  const mailboxes = listMailboxesFor(db, actor, tenant.id);
+  const mailboxes = await listMailboxesFor(db, actor, tenant.id);
   return (
     <TenantFrame actor={actor} tenant={tenant} current="/alerts">
       <AlertsSection db={db} actor={actor} tenant={tenant} mailboxes={mailboxes} />

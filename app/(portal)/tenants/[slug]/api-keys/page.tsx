@@ -12,7 +12,7 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
 /** The tenant's API keys and the form that creates one. */
 export default async function TenantApiKeysPage({ params }: Props) {
   const { actor, db, tenant } = await loadTenantTab(params);
-  const mailboxes = listMailboxesFor(db, actor, tenant.id);
+  const mailboxes = await listMailboxesFor(db, actor, tenant.id);
   return (
     <TenantFrame actor={actor} tenant={tenant} current="/api-keys">
       <ApiKeysSection db={db} actor={actor} tenant={tenant} mailboxes={mailboxes} />

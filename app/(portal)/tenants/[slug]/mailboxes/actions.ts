@@ -20,12 +20,12 @@ export const saveMailboxAction = authorizedAction({
   async run(actor, input) {
     const db = getDb();
     if (input.mailboxId === undefined) {
-      const mailbox = createMailbox(db, actor, input);
-      redirect(`/tenants/${getTenantSlug(db, mailbox.tenantId)}/mailboxes/${mailbox.id}?created=1`);
+      const mailbox = await createMailbox(db, actor, input);
+      redirect(`/tenants/${await getTenantSlug(db, mailbox.tenantId)}/mailboxes/${mailbox.id}?created=1`);
     }
     if (input.version === undefined) throw new UserError("The form is missing its version; reload the page.");
-    const mailbox = updateMailbox(db, actor, { ...input, mailboxId: input.mailboxId, version: input.version });
-    revalidatePath(`/tenants/${getTenantSlug(db, mailbox.tenantId)}`, "layout");
+    const mailbox = await updateMailbox(db, actor, { ...input, mailboxId: input.mailboxId, version: input.version });
+    revalidatePath(`/tenants/${await getTenantSlug(db, mailbox.tenantId)}`, "layout");
     return `Saved ${mailbox.name}.`;
   },
 });
@@ -34,8 +34,8 @@ export const deleteMailboxAction = authorizedAction({
   schema: deleteMailboxSchema,
   async run(actor, input) {
     const db = getDb();
-    const mailbox = deleteMailbox(db, actor, input.tenantId, input.mailboxId);
-    redirect(`/tenants/${getTenantSlug(db, mailbox.tenantId)}?deleted=${encodeURIComponent(mailbox.name)}`);
+    const mailbox = await deleteMailbox(db, actor, input.tenantId, input.mailboxId);
+    redirect(`/tenants/${await getTenantSlug(db, mailbox.tenantId)}?deleted=${encodeURIComponent(mailbox.name)}`);
   },
 });
 
@@ -43,8 +43,8 @@ export const generateCertificateAction = authorizedAction({
   schema: generateCertificateSchema,
   async run(actor, input) {
     const db = getDb();
-    const mailbox = generateAppCertificate(db, actor, input);
-    revalidatePath(`/tenants/${getTenantSlug(db, mailbox.tenantId)}`, "layout");
+    const mailbox = await generateAppCertificate(db, actor, input);
+    revalidatePath(`/tenants/${await getTenantSlug(db, mailbox.tenantId)}`, "layout");
     return "Generated a certificate; this mailbox now signs in app-only. Upload the certificate to the app registration.";
   },
 });

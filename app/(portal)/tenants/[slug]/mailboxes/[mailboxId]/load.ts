@@ -13,7 +13,7 @@ export async function loadMailboxPage(params: Promise<{ slug: string; mailboxId:
   const id = Number(mailboxId);
   if (!Number.isSafeInteger(id) || id <= 0) notFound();
   const db = getDb();
-  const tenant = loadOr404(() => getTenantBySlugFor(db, actor, slug));
-  const mailbox = loadOr404(() => getMailboxFor(db, actor, tenant.id, id));
+  const tenant = await loadOr404(async () => getTenantBySlugFor(db, actor, slug));
+  const mailbox = await loadOr404(async () => getMailboxFor(db, actor, tenant.id, id));
   return { actor, db, tenant, mailbox, base: `/tenants/${tenant.slug}/mailboxes/${mailbox.id}` };
 }

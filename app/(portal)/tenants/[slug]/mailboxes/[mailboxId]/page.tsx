@@ -23,8 +23,8 @@ export const metadata: Metadata = { title: "Mailbox" };
 export default async function MailboxPage({ params, searchParams }: Props) {
   const { actor, db, tenant, mailbox: row, base } = await loadMailboxPage(params);
   const mailbox = toMailboxView(row);
-  const last = lastTestsFor(db, [mailbox.id]).get(mailbox.id);
-  const setup = recentEntraSetup(db, { tenantId: tenant.id, mailboxId: mailbox.id });
+  const last = (await lastTestsFor(db, [mailbox.id])).get(mailbox.id);
+  const setup = await recentEntraSetup(db, { tenantId: tenant.id, mailboxId: mailbox.id });
   const { created } = await searchParams;
   return (
     <>
@@ -50,7 +50,7 @@ export default async function MailboxPage({ params, searchParams }: Props) {
           mailboxId={mailbox.id}
           login={mailbox.login}
           state={signInStateOf(mailbox)}
-          open={openDeviceSignIn(db, mailbox.id)}
+          open={await openDeviceSignIn(db, mailbox.id)}
         />
       )}
       <TestPanel

@@ -13,7 +13,7 @@ export const metadata: Metadata = { title: "New mailbox" };
 export default async function NewMailboxPage({ params }: { params: Promise<{ slug: string }> }) {
   const actor = await requireActor();
   const { slug } = await params;
-  const tenant = loadOr404(() => getTenantBySlugFor(getDb(), actor, slug));
+  const tenant = await loadOr404(async () => getTenantBySlugFor(getDb(), actor, slug));
   return (
     <>
       <p className="breadcrumbs">

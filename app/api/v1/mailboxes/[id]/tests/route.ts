@@ -11,13 +11,13 @@ export const POST = apiOperation<{ id: string }>("tests:run", async ({ db, actor
   if (!body.ok) return body.response;
   const input = testRequestSchema.safeParse(body.value);
   if (!input.success) return invalidRequest(input.error, "body");
-  const mailbox = getMailboxFor(db, actor, actor.tenantId, mailboxId);
-  const started = startMailboxTest(db, actor, { tenantId: actor.tenantId, mailboxId, source: "saved" });
+  const mailbox = await getMailboxFor(db, actor, actor.tenantId, mailboxId);
+  const started = await startMailboxTest(db, actor, { tenantId: actor.tenantId, mailboxId, source: "saved" });
   if (!started.ok) return refusalProblem(started.refusal);
   if ((request.headers.get("accept") ?? "").includes("application/x-ndjson")) {
     return ndjsonResponse(started.events);
   }
-  const tenant = getTenantSlug(db, mailbox.tenantId);
+  const tenant = await getTenantSlug(db, mailbox.tenantId);
   const result = await testToEnd(started, { id: mailbox.id, name: mailbox.name, tenant });
   return Response.json(result, { headers: { "cache-control": "no-store" } });
 });

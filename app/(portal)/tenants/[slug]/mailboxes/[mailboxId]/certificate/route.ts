@@ -16,8 +16,8 @@ export async function GET(_request: Request, context: { params: Promise<{ slug: 
   const id = Number(mailboxId);
   try {
     const db = getDb();
-    const tenant = getTenantBySlugFor(db, actor, slug);
-    const mailbox = Number.isSafeInteger(id) && id > 0 ? getMailboxFor(db, actor, tenant.id, id) : null;
+    const tenant = await getTenantBySlugFor(db, actor, slug);
+    const mailbox = Number.isSafeInteger(id) && id > 0 ? await getMailboxFor(db, actor, tenant.id, id) : null;
     if (!mailbox?.certificatePem) throw new NotFoundError();
     const der = new X509Certificate(mailbox.certificatePem).raw;
     return new Response(new Uint8Array(der), {

@@ -18,9 +18,9 @@ const STATUS: Record<ChecklistStatus, string> = {
 
 export default async function SetupChecklistPage({ params }: { params: Promise<{ slug: string; mailboxId: string }> }) {
   const { db, tenant, mailbox, base } = await loadMailboxPage(params);
-  const last = lastTestsFor(db, [mailbox.id]).get(mailbox.id);
+  const last = (await lastTestsFor(db, [mailbox.id])).get(mailbox.id);
   // After the one-click setup, the PowerShell can name the app's Enterprise application itself.
-  const items = setupChecklist(mailbox, last, { servicePrincipalId: servicePrincipalOf(db, mailbox) });
+  const items = setupChecklist(mailbox, last, { servicePrincipalId: await servicePrincipalOf(db, mailbox) });
   return (
     <>
       <MailboxNav base={base} current="/setup" tenant={tenant} />

@@ -29,7 +29,7 @@ export default async function TestHistoryPage({ params, searchParams }: Props) {
   const query = await searchParams;
   const outcome = query.outcome === "passed" || query.outcome === "failed" ? query.outcome : undefined;
   const q = query.q?.slice(0, 100) ?? "";
-  const list = listTestsPage(
+  const list = await listTestsPage(
     db,
     actor,
     { tenantId: tenant.id, mailboxId: mailbox.id },

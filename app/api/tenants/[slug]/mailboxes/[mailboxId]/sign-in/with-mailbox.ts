@@ -74,7 +74,7 @@ async function withTenantScope(
   if (!ids.success) return Response.json({ error: "Not found" }, { status: 404 });
   try {
     const db = getDb();
-    const tenant = getTenantBySlugFor(db, actor, ids.data.slug);
+    const tenant = await getTenantBySlugFor(db, actor, ids.data.slug);
     const { mailboxId, signInId, setupId } = ids.data;
     return await handle({ db, actor, tenantId: tenant.id, mailboxId, signInId, setupId });
   } catch (error) {

@@ -28,11 +28,11 @@ export async function POST(request: Request, context: { params: Promise<{ slug: 
   if (!ids.success) return Response.json({ error: "Not found" }, { status: 404 });
   const input = body.safeParse(json.value);
   if (!input.success) return Response.json({ error: "The request is not understood." }, { status: 400 });
-  let started: ReturnType<typeof startMailboxTest>;
+  let started: Awaited<ReturnType<typeof startMailboxTest>>;
   try {
     const db = getDb();
-    const tenant = getTenantBySlugFor(db, actor, ids.data.slug);
-    started = startMailboxTest(db, actor, { tenantId: tenant.id, mailboxId: ids.data.mailboxId, ...input.data });
+    const tenant = await getTenantBySlugFor(db, actor, ids.data.slug);
+    started = await startMailboxTest(db, actor, { tenantId: tenant.id, mailboxId: ids.data.mailboxId, ...input.data });
   } catch (error) {
     if (error instanceof NotFoundError) return Response.json({ error: "Not found" }, { status: 404 });
     console.error("test request failed:", describeError(error));

@@ -22,7 +22,7 @@ export default async function TestReportPage({
   const { actor, db, tenant, mailbox, base } = await loadMailboxPage(params);
   const id = Number(testId);
   if (!Number.isSafeInteger(id) || id <= 0) notFound();
-  const test = loadOr404(() => getTestFor(db, actor, tenant.id, mailbox.id, id));
+  const test = await loadOr404(async () => getTestFor(db, actor, tenant.id, mailbox.id, id));
   const started = `${formatUtc(test.startedAt, "seconds")} UTC`;
   const report = formatReport(
     {

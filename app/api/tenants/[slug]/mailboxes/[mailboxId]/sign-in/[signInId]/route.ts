@@ -7,14 +7,17 @@ type Context = { params: Promise<MailboxRouteParams> };
 
 /** Where a sign-in stands; the page asks every few seconds while it waits. */
 export async function GET(_request: Request, context: Context) {
-  return withMailbox(context, ({ db, actor, ref, signInId }) =>
-    Response.json({ signIn: getDeviceSignIn(db, actor, ref, signInId!) }, { headers: { "cache-control": "no-store" } }),
+  return withMailbox(context, async ({ db, actor, ref, signInId }) =>
+    Response.json(
+      { signIn: await getDeviceSignIn(db, actor, ref, signInId!) },
+      { headers: { "cache-control": "no-store" } },
+    ),
   );
 }
 
 /** Cancels a waiting sign-in. */
 export async function DELETE(_request: Request, context: Context) {
-  return withMailbox(context, ({ db, actor, ref, signInId }) =>
-    Response.json({ signIn: cancelDeviceSignIn(db, actor, ref, signInId!) }),
+  return withMailbox(context, async ({ db, actor, ref, signInId }) =>
+    Response.json({ signIn: await cancelDeviceSignIn(db, actor, ref, signInId!) }),
   );
 }
