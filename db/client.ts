@@ -5,12 +5,25 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
-import { databasePath } from "@/lib/env";
+import { drizzle as drizzlePostgres } from "drizzle-orm/node-postgres";
+import { migrate as migratePostgres } from "drizzle-orm/node-postgres/migrator";
+import pg from "pg";
+import { databasePath, getEnv } from "@/lib/env";
+import { describeError } from "@/lib/errors";
 import * as schema from "./schema";
+import * as pgSchema from "./schema.pg";
+import { onPostgres } from "./url";
 
+/**
+ * The database, typed as the SQLite one: every service builds the same queries and awaits them, which
+ * both drivers run. Only this file knows which driver is underneath.
+ */
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
 const MIGRATIONS = path.join(process.cwd(), "db", "migrations");
+const PG_MIGRATIONS = path.join(process.cwd(), "db", "migrations-pg");
+/** The advisory lock under which one instance migrates while the others starting with it wait. */
+const MIGRATION_LOCK = 0x6e766d; // "nvm"
 
 export function openDatabase(file: string): Db {
   if (file !== ":memory:") protectFiles(file);
@@ -36,25 +49,59 @@ function protectFiles(file: string): void {
   }
 }
 
-export function migrateDatabase(db: Db): void {
-  migrate(db, { migrationsFolder: MIGRATIONS });
+/** A pool of connections to PostgreSQL, behind the same drizzle API. */
+export function openPostgres(url: string): Db {
+  const pool = new pg.Pool({ connectionString: url, max: getEnv().DATABASE_POOL_SIZE });
+  // A connection the server closed while idle (a restart, a failover) is dropped; the next query opens another.
+  pool.on("error", (error) => console.error("database: an idle connection was lost:", describeError(error)));
+  return drizzlePostgres(pool, { schema: pgSchema }) as unknown as Db;
 }
 
-// One connection per process, kept across dev reloads.
+function poolOf(db: Db): pg.Pool {
+  return db.$client as unknown as pg.Pool;
+}
+
+/** Applies the migrations not yet applied. On PostgreSQL several instances may start at once: one migrates, under a lock, and the others then find nothing left to do. */
+export async function migrateDatabase(db: Db): Promise<void> {
+  if (!onPostgres()) {
+    migrate(db, { migrationsFolder: MIGRATIONS });
+    return;
+  }
+  const connection = await poolOf(db).connect();
+  try {
+    await connection.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    try {
+      await migratePostgres(drizzlePostgres(connection), { migrationsFolder: PG_MIGRATIONS });
+    } finally {
+      await connection.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
+    }
+  } finally {
+    connection.release();
+  }
+}
+
+// One connection (SQLite) or pool (PostgreSQL) per process, kept across dev reloads.
 const globalForDb = globalThis as unknown as { navigatorDb?: Db };
 
 export function getDb(): Db {
   if (!globalForDb.navigatorDb) {
-    const db = openDatabase(databasePath());
-    if (databasePath() === ":memory:") migrateDatabase(db);
-    globalForDb.navigatorDb = db;
+    if (onPostgres()) globalForDb.navigatorDb = openPostgres(getEnv().DATABASE_URL);
+    else {
+      const file = databasePath();
+      const db = openDatabase(file);
+      if (file === ":memory:") migrate(db, { migrationsFolder: MIGRATIONS });
+      globalForDb.navigatorDb = db;
+    }
   }
   return globalForDb.navigatorDb;
 }
 
-export function closeDb(): void {
-  globalForDb.navigatorDb?.$client.close();
+export async function closeDb(): Promise<void> {
+  const db = globalForDb.navigatorDb;
   globalForDb.navigatorDb = undefined;
+  if (!db) return;
+  if (onPostgres()) await poolOf(db).end();
+  else db.$client.close();
 }
 
 /** A transaction: the same queries as the connection, inside `transaction()`. */
@@ -75,6 +122,7 @@ const transactionQueue = new WeakMap<Db, Promise<void>>();
  */
 export async function transaction<T>(db: Queryable, work: (tx: Tx) => Promise<T>): Promise<T> {
   if (openTransaction.getStore() === db) return work(db);
+  if (onPostgres()) return postgresTransaction(db, work);
   const before = transactionQueue.get(db) ?? Promise.resolve();
   let done = () => {};
   const turn = new Promise<void>((resolve) => {
@@ -122,7 +170,32 @@ export function preparedOnce<T>(db: Queryable, name: string, prepare: (db: Query
   return statement;
 }
 
-/** The same, in plain SQL on the connection itself: for a hot query whose drizzle row mapping would dominate. */
-export function rawOnce(db: Db, name: string, text: string): Database.Statement {
-  return preparedOnce(db, `raw:${name}`, () => db.$client.prepare(text));
+/** How often a transaction PostgreSQL refused to serialize is run again before the error is let through. */
+const SERIALIZATION_ATTEMPTS = 8;
+
+/**
+ * On PostgreSQL every transaction is SERIALIZABLE: it behaves as if the transactions ran one after
+ * another, which is what SQLite's single writer gives. What the check-then-write transactions rely on
+ * (single-flight tests, limits, compare-and-set, leases, claims, version checks) holds on both. A
+ * transaction PostgreSQL cannot fit in that order fails with 40001 (or a deadlock, 40P01), and is run
+ * again from the start, after a short random wait.
+ */
+async function postgresTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
+  const postgres = db as unknown as ReturnType<typeof drizzlePostgres>;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await postgres.transaction(
+        (tx) => {
+          const inner = tx as unknown as Db;
+          return openTransaction.run(inner, () => work(inner));
+        },
+        { isolationLevel: "serializable" },
+      );
+    } catch (error) {
+      const code =
+        (error as { code?: string; cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
+      if (attempt >= SERIALIZATION_ATTEMPTS || (code !== "40001" && code !== "40P01")) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+    }
+  }
 }

@@ -1,6 +1,7 @@
 import "server-only";
 import { Cron } from "croner";
 import { z } from "zod";
+import { isPostgresUrl } from "@/db/url";
 
 // The only module that reads process.env: everything else asks for getEnv().
 
@@ -61,7 +62,17 @@ const envSchema = z.object({
   DATABASE_URL: z
     .string()
     .default("file:./data/navigator-mail.db")
-    .refine((v) => v === ":memory:" || v.startsWith("file:"), "DATABASE_URL must be file:<path> or :memory:"),
+    .refine(
+      (v) => v === ":memory:" || v.startsWith("file:") || isPostgresUrl(v),
+      "DATABASE_URL must be file:<path>, :memory: or postgres://user:password@host:port/database",
+    )
+    .refine(
+      (v) => !isPostgresUrl(v) || URL.canParse(v),
+      // The URL itself is never repeated: it may hold the password.
+      "DATABASE_URL is not a valid postgres:// URL (check the characters of the password are percent-encoded)",
+    ),
+  /** Connections each instance keeps to PostgreSQL. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   AUTH_SECRET: z
     .string({ error: `AUTH_SECRET is not set (${SECRET_HINT})` })
     .refine((v) => Buffer.byteLength(v) >= 32, `AUTH_SECRET must be at least 32 bytes (${SECRET_HINT})`),
@@ -146,7 +157,7 @@ export function getEnv(): Env {
   return cached;
 }
 
-/** The SQLite file path, or ":memory:". */
+/** The SQLite file path, or ":memory:" (not for a PostgreSQL URL). */
 export function databasePath(env: Pick<Env, "DATABASE_URL"> = getEnv()): string {
   return env.DATABASE_URL === ":memory:" ? ":memory:" : env.DATABASE_URL.slice("file:".length);
 }

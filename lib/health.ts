@@ -5,10 +5,10 @@ import { describeError } from "@/lib/errors";
 
 export type Health = { ok: boolean; database: { status: "ok" | "error"; latencyMs: number; error?: string } };
 
-export async function checkHealth(open: () => Db): Promise<Health> {
+export async function checkHealth(open: () => Db | Promise<Db>): Promise<Health> {
   const started = performance.now();
   try {
-    const db = open();
+    const db = await open();
     const at = new Date();
     await db.insert(healthChecks).values({ id: 1, at }).onConflictDoUpdate({ target: healthChecks.id, set: { at } });
     return { ok: true, database: { status: "ok", latencyMs: elapsed(started) } };

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { isPostgresUrl } from "@/db/url";
 import { databasePath, type Env, EnvError, getEnv, insecureUrlProblem } from "@/lib/env";
 import { ensureLocalSecrets } from "@/lib/local-secrets";
 
@@ -9,7 +10,8 @@ import { ensureLocalSecrets } from "@/lib/local-secrets";
 export function loadLaunchEnv(): Env {
   if (process.env.NODE_ENV !== "production") {
     const dbUrl = process.env.DATABASE_URL || "file:./data/navigator-mail.db";
-    const dbFile = databasePath({ DATABASE_URL: dbUrl });
+    const dbFile = isPostgresUrl(dbUrl) ? ":memory:" : databasePath({ DATABASE_URL: dbUrl });
+    // Beside the SQLite file; ./data for an in-memory or PostgreSQL database.
     const dataDir = dbFile === ":memory:" ? path.resolve("data") : path.dirname(path.resolve(dbFile));
     const secrets = ensureLocalSecrets(dataDir, process.env);
     if (secrets.created) {

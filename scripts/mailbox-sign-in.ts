@@ -15,7 +15,7 @@ if (!target) usage("name the mailbox to sign in (its id or its name)");
 
 loadLaunchEnv();
 const db = getDb();
-migrateDatabase(db);
+await migrateDatabase(db);
 const found = await findMailbox(db, target, tenantSlug);
 if (!found.ok) usage(found.problem);
 const { mailbox } = found;
@@ -40,7 +40,7 @@ while (view.status === "pending" || view.status === "starting") {
   if (view.waiting && view.waiting !== said) say(`  ${view.waiting}`);
   said = view.waiting;
 }
-closeDb();
+await closeDb();
 if (view.status === "succeeded") {
   say(`Signed in as ${view.account}. Run npm run check -- ${mailbox.id} to test the mailbox.`);
   process.exit(0);

@@ -16,7 +16,7 @@ if (!target) usage("name the mailbox to test (its id or its name)");
 
 loadLaunchEnv();
 const db = getDb();
-migrateDatabase(db);
+await migrateDatabase(db);
 const found = await findMailbox(db, target, tenantSlug);
 if (!found.ok) usage(found.problem);
 const { mailbox, tenantSlug: slug } = found;
@@ -37,7 +37,7 @@ const result = await testToEnd(started, { id: mailbox.id, name: mailbox.name, te
 });
 // The alert a change of state raises, and its delivery, before the database is closed.
 await started.settled;
-closeDb();
+await closeDb();
 if (json) say(JSON.stringify(result, null, 2));
 else say(result.ok ? `\nAll steps passed in ${(result.durationMs / 1000).toFixed(1)} s.` : "\nThe test failed.");
 process.exit(result.ok ? 0 : 1);

@@ -3,8 +3,8 @@ import { loadLaunchEnv } from "./launch-env";
 
 loadLaunchEnv();
 try {
-  migrateDatabase(getDb());
-  closeDb();
+  await migrateDatabase(getDb());
+  await closeDb();
   console.log("Migrations applied.");
 } catch (error) {
   console.error(error);

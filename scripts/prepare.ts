@@ -5,9 +5,9 @@ import { getEnv } from "@/lib/env";
 /** Applies migrations and creates the first super-admin; prints its password once. */
 export async function prepareDatabase(): Promise<void> {
   const db = getDb();
-  migrateDatabase(db);
+  await migrateDatabase(db);
   const admin = await ensureFirstAdmin(db, getEnv());
-  closeDb();
+  await closeDb();
   if (admin) {
     console.log("");
     console.log("  First super-admin created. Sign in with:");

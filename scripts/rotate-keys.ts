@@ -5,9 +5,9 @@ import { loadLaunchEnv } from "./launch-env";
 // npm run keys:rotate — after putting a new key first in SECRETS_KEYS (keep the old ones until this has run).
 const env = loadLaunchEnv();
 const db = getDb();
-migrateDatabase(db);
+await migrateDatabase(db);
 const report = await resealAll(db);
-closeDb();
+await closeDb();
 console.log(
   `Active key: ${env.SECRETS_KEYS[0]!.id}. Re-sealed ${report.resealed} secret(s); ${report.current} already used the active key.`,
 );

@@ -1,7 +1,7 @@
 import "server-only";
 import { createHash } from "node:crypto";
-import { and, eq } from "drizzle-orm";
-import { type Db, type Queryable, rawOnce, transaction } from "@/db/client";
+import { and, eq, sql } from "drizzle-orm";
+import { type Db, preparedOnce, type Queryable, transaction } from "@/db/client";
 import { type Mailbox, mailboxes, tokenCaches } from "@/db/schema";
 import { open, seal, sealingContext } from "@/lib/crypto/seal";
 import type { TokenCacheStore } from "@/lib/engine/credentials";
@@ -55,15 +55,19 @@ export function mailboxTokenCacheStore(
   const context = tokenCacheContext(owner);
   return {
     async read() {
-      // Read on every token the API hands out: plain SQL, no row mapping.
-      const row = rawOnce(
-        db,
-        "tokenCacheOfMailbox",
-        "SELECT fingerprint, cache_sealed FROM token_caches WHERE mailbox_id = ?",
-      ).get(owner.id) as { fingerprint: string; cache_sealed: string } | undefined;
+      // Read on every token the API hands out: prepared once.
+      const row = (
+        await preparedOnce(db, "tokenCacheOfMailbox", (q) =>
+          q
+            .select({ fingerprint: tokenCaches.fingerprint, cacheSealed: tokenCaches.cacheSealed })
+            .from(tokenCaches)
+            .where(eq(tokenCaches.mailboxId, sql.placeholder("id")))
+            .prepare(),
+        ).execute({ id: owner.id })
+      )[0];
       if (!row || row.fingerprint !== fingerprint) return null;
       try {
-        return open(row.cache_sealed, context);
+        return open(row.cacheSealed, context);
       } catch {
         // Unreadable (retired key, tampering): start with an empty cache.
         return null;

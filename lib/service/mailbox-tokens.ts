@@ -1,6 +1,6 @@
 import "server-only";
-import { and, desc, eq, gt, sql } from "drizzle-orm";
-import { type Db, preparedOnce, rawOnce, transaction } from "@/db/client";
+import { and, desc, eq, gt, or, sql } from "drizzle-orm";
+import { type Db, preparedOnce, transaction } from "@/db/client";
 import { apiTokenIssues, type Mailbox, mailboxTests } from "@/db/schema";
 import { recordMailboxAudit } from "@/lib/audit/log";
 import { type ApiKeyActor, actorLabel } from "@/lib/auth/actor";
@@ -220,19 +220,35 @@ const ISSUE_AUDIT_EVERY_MS = 60_000;
  */
 async function noteIssue(db: Db, actor: ApiKeyActor, mailbox: Mailbox, expiresAt: Date, source: string): Promise<void> {
   const now = new Date();
-  // Asked on every token the API hands out: plain SQL, no row mapping.
-  const counted = rawOnce(
-    db,
-    "countTokenIssue",
-    "UPDATE api_token_issues SET issued = issued + 1, last_at = @now, token_expires_at = @expires WHERE api_key_id = @key AND mailbox_id = @mailbox AND (token_expires_at = @expires OR audited_at > @since)",
-  ).run({
+  // Asked on every token the API hands out: prepared once.
+  const counted = await preparedOnce(db, "countTokenIssue", (q) =>
+    q
+      .update(apiTokenIssues)
+      .set({
+        issued: sql`${apiTokenIssues.issued} + 1`,
+        lastAt: sql`${sql.placeholder("now")}`,
+        tokenExpiresAt: sql`${sql.placeholder("expires")}`,
+      })
+      .where(
+        and(
+          eq(apiTokenIssues.apiKeyId, sql.placeholder("key")),
+          eq(apiTokenIssues.mailboxId, sql.placeholder("mailbox")),
+          or(
+            eq(apiTokenIssues.tokenExpiresAt, sql.placeholder("expires")),
+            gt(apiTokenIssues.auditedAt, sql.placeholder("since")),
+          ),
+        ),
+      )
+      .returning({ issued: apiTokenIssues.issued })
+      .prepare(),
+  ).execute({
     now: now.getTime(),
     key: actor.id,
     mailbox: mailbox.id,
     expires: expiresAt.getTime(),
     since: now.getTime() - ISSUE_AUDIT_EVERY_MS,
   });
-  if (counted.changes > 0) return;
+  if (counted.length > 0) return;
   const key = and(eq(apiTokenIssues.apiKeyId, actor.id), eq(apiTokenIssues.mailboxId, mailbox.id));
   const last = (await db.select().from(apiTokenIssues).where(key))[0];
   await transaction(db, async (tx) => {

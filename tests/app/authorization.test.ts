@@ -42,7 +42,7 @@ let world: World;
 let counter = 0;
 
 beforeAll(async () => {
-  db = appDb();
+  db = await appDb();
   world = await seedWorld(db);
 });
 

@@ -13,7 +13,7 @@ let db: Db;
 let world: World;
 
 beforeAll(async () => {
-  db = appDb();
+  db = await appDb();
   world = await seedWorld(db);
 });
 

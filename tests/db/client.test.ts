@@ -12,21 +12,21 @@ describe("the database files", () => {
     const dir = path.join(tempDir("navigator-modes-"), "data");
     const file = path.join(dir, "navigator-mail.db");
     const db = openDatabase(file);
-    migrateDatabase(db);
+    await migrateDatabase(db);
     await db.insert(tenants).values({ slug: "modes", name: "Modes" });
     expect(mode(dir)).toBe(0o700);
     for (const f of [file, `${file}-wal`, `${file}-shm`]) expect([f, mode(f)]).toEqual([f, 0o600]);
     db.$client.close();
   });
 
-  it("tightens an existing folder and file that were left open", () => {
+  it("tightens an existing folder and file that were left open", async () => {
     const dir = tempDir("navigator-modes-");
     fs.chmodSync(dir, 0o755);
     const file = path.join(dir, "old.db");
     fs.writeFileSync(file, "", { mode: 0o644 });
     fs.chmodSync(file, 0o644);
     const db = openDatabase(file);
-    migrateDatabase(db);
+    await migrateDatabase(db);
     expect(mode(dir)).toBe(0o700);
     expect(mode(file)).toBe(0o600);
     expect(mode(`${file}-wal`)).toBe(0o600);
@@ -38,7 +38,7 @@ describe("transactions across processes", () => {
   it("take the write lock at BEGIN, so another connection's write cannot make them fail halfway", async () => {
     const file = path.join(tempDir("navigator-immediate-"), "db.sqlite");
     const db = openDatabase(file);
-    migrateDatabase(db);
+    await migrateDatabase(db);
     const other = openDatabase(file);
     other.$client.pragma("busy_timeout = 50");
     let otherWrote = true;

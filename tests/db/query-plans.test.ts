@@ -15,7 +15,7 @@ let world: World;
 let mailboxId: number;
 
 beforeAll(async () => {
-  db = freshDb();
+  db = await freshDb();
   world = await seedWorld(db);
   mailboxId = (await createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: "Planned" }))).id;
 });

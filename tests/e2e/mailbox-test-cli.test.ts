@@ -14,7 +14,7 @@ const deviceUser = { upn: "", password: "" };
 
 beforeAll(async () => {
   rig = await startRig();
-  const db = appDb();
+  const db = await appDb();
   const world = await seedWorld(db);
   const store = async (name: string, password: string, upn: string) =>
     createMailbox(
@@ -104,7 +104,7 @@ describe("npm run mailbox:test", () => {
     expect(run.stdout).toContain("setup step: password");
     expect(run.stdout).not.toContain("not-the-password");
     // The failure's alert is raised by the command line itself, before it closes the database.
-    const db = appDb();
+    const db = await appDb();
     const broken = (await db.select().from(mailboxes).where(eq(mailboxes.name, "Broken")))[0]!;
     expect((await db.select().from(alerts).where(eq(alerts.mailboxId, broken.id))).map((a) => a.kind)).toEqual([
       "failing",
@@ -113,7 +113,7 @@ describe("npm run mailbox:test", () => {
   });
 
   it("records its tests in the mailbox's history, and respects the credential cool-down", async () => {
-    const tests = await appDb().select().from(mailboxTests);
+    const tests = await (await appDb()).select().from(mailboxTests);
     expect(tests.map((r) => [r.triggeredBy, r.outcome])).toEqual([
       ["npm run check", "passed"],
       ["npm run check", "passed"],

@@ -22,7 +22,7 @@ let world: World;
 let n = 0;
 
 beforeAll(async () => {
-  db = freshDb();
+  db = await freshDb();
   world = await seedWorld(db);
 });
 

@@ -8,7 +8,7 @@ let db: Db;
 let world: World;
 
 beforeAll(async () => {
-  db = freshDb();
+  db = await freshDb();
   world = await seedWorld(db);
 });
 

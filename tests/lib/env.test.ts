@@ -34,7 +34,12 @@ describe("parseEnv", () => {
     ["16-byte key", { ...valid, SECRETS_KEYS: `k1:${Buffer.alloc(16).toString("base64")}` }, /32-byte key/],
     ["key without id", { ...valid, SECRETS_KEYS: KEY }, /SECRETS_KEYS/],
     ["port out of range", { ...valid, PORT: "70000" }, /^PORT/],
-    ["database URL scheme", { ...valid, DATABASE_URL: "postgres://x" }, /DATABASE_URL must be file:/],
+    ["database URL scheme", { ...valid, DATABASE_URL: "mysql://x" }, /DATABASE_URL must be file:/],
+    [
+      "malformed PostgreSQL URL",
+      { ...valid, DATABASE_URL: "postgres://navigator:s3cret-pw@db.example:99999/mail" },
+      /DATABASE_URL is not a valid postgres:\/\/ URL(?![\s\S]*s3cret-pw)/,
+    ],
     [
       "http authority host",
       { ...valid, ENTRA_AUTHORITY_HOST: "http://login.example" },

@@ -70,7 +70,7 @@ describe("PowerShell the admin pastes", () => {
     let world: World;
     let row: Mailbox;
     beforeAll(async () => {
-      db = freshDb();
+      db = await freshDb();
       world = await seedWorld(db);
       const name = `x"'…$(Get-Process)`;
       const mailbox = await createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name }));

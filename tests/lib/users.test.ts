@@ -13,7 +13,7 @@ let db: Db;
 let world: World;
 
 beforeAll(async () => {
-  db = freshDb();
+  db = await freshDb();
   world = await seedWorld(db);
 });
 

@@ -10,16 +10,16 @@ export function tempDbFile(): string {
 }
 
 /** A new database file with the real migrations applied. */
-export function freshDb(): Db {
+export async function freshDb(): Promise<Db> {
   const db = openDatabase(tempDbFile());
-  migrateDatabase(db);
+  await migrateDatabase(db);
   return db;
 }
 
 /** The process-wide database (the one server actions use), migrated. */
-export function appDb(): Db {
+export async function appDb(): Promise<Db> {
   const db = getDb();
-  migrateDatabase(db);
+  await migrateDatabase(db);
   return db;
 }
 

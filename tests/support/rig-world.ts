@@ -12,6 +12,6 @@ export async function startRigWorld(): Promise<RigWorld> {
   const rig = await startRig();
   process.env.ENTRA_AUTHORITY_HOST = rig.entra.authorityHost;
   process.env.MAIL_ALLOW_PRIVATE = rig.allowlist.join(",");
-  const db = freshDb();
+  const db = await freshDb();
   return { rig, db, world: await seedWorld(db) };
 }

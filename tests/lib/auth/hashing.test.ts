@@ -27,7 +27,7 @@ describe("password hashing under a burst", () => {
 
 describe("sign-in under a burst", () => {
   it("answers a sign-in the portal is too busy to check with its own message, and does not count it", async () => {
-    const db = freshDb();
+    const db = await freshDb();
     const email = "burst@example.com";
     await createUser(db, null, { email, name: "Ops", role: "super_admin", tenantId: undefined, password: PASSWORD });
     // Many addresses, so that the per-address limit does not stop them before they hash.

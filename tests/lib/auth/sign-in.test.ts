@@ -12,7 +12,7 @@ let db: Db;
 const email = "ops@example.com";
 
 beforeEach(async () => {
-  db = freshDb();
+  db = await freshDb();
   await createUser(db, null, { email, name: "Ops", role: "super_admin", tenantId: undefined, password: PASSWORD });
 });
 
@@ -105,7 +105,7 @@ describe("limits under a burst", () => {
     for (let i = 0; i < MAX_EMAIL_FAILURES; i++) await reserveAttempt(db, email, `192.0.2.${i % 250}`, start + i);
     const fresh = await signInWithPassword(db, email, PASSWORD, { client: "198.51.100.99", now: start + 200 });
     expect(!fresh.ok && fresh.message).toMatch(/^Too many failed sign-in attempts/);
-    const oneLess = freshDb();
+    const oneLess = await freshDb();
     await createUser(oneLess, null, {
       email,
       name: "Ops",

@@ -123,7 +123,7 @@ describe("the sealed token cache", () => {
   let mailboxId: number;
 
   beforeAll(async () => {
-    db = freshDb();
+    db = await freshDb();
     const world = await seedWorld(db);
     const mailbox = await createMailbox(db, world.root, mailboxInput(world.tenantA.id, { password: "x" }));
     mailboxId = mailbox.id;
@@ -163,7 +163,7 @@ describe("grants that can no longer be used", () => {
   let cache: TokenCacheStore;
 
   beforeAll(async () => {
-    db = freshDb();
+    db = await freshDb();
     const world = await seedWorld(db);
     const mailbox = await createMailbox(db, world.root, mailboxInput(world.tenantA.id, { password: "x" }));
     tenant.users.push({ upn: "revoked@contoso.com", password: "pw-revoked" });

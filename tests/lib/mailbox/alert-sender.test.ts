@@ -19,7 +19,7 @@ let otherId: number;
 const row = async (id: number) => (await db.select().from(mailboxes).where(eq(mailboxes.id, id)))[0]!;
 
 beforeAll(async () => {
-  db = freshDb();
+  db = await freshDb();
   world = await seedWorld(db);
   senderId = (await createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: "Alerts" }))).id;
   otherId = (await createMailbox(db, world.root, mailboxInput(world.tenantA.id, { name: "Invoices" }))).id;

@@ -20,7 +20,7 @@ const SECRET = "Abc8Q~client-secret-value-0123456789abcdef";
 const NEXT_YEAR = new Date(Date.now() + 365 * 86_400_000).toISOString().slice(0, 10);
 
 beforeAll(async () => {
-  db = freshDb();
+  db = await freshDb();
   world = await seedWorld(db);
 });
 

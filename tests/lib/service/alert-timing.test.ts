@@ -37,7 +37,7 @@ beforeAll(async () => {
   receiver = await new WebhookReceiver(rig.tls).start();
   process.env.ENTRA_AUTHORITY_HOST = rig.entra.authorityHost;
   process.env.MAIL_ALLOW_PRIVATE = [...rig.allowlist, receiver.allowEntry].join(",");
-  db = freshDb();
+  db = await freshDb();
   world = await seedWorld(db);
 });
 afterAll(async () => {

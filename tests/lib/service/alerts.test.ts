@@ -24,7 +24,7 @@ let other: WebhookReceiver;
 let n = 0;
 
 beforeAll(async () => {
-  db = freshDb();
+  db = await freshDb();
   world = await seedWorld(db);
   // A certificate from the run's test CA, which this process trusts as an operator's company CA.
   tls = issueRigCertificate(rigTlsFromEnv());

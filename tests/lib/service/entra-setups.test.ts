@@ -40,7 +40,7 @@ beforeAll(async () => {
     ENTRA_GRAPH_HOST: rig.entra.authorityHost,
     MAIL_ALLOW_PRIVATE: rig.allowlist.join(","),
   });
-  db = freshDb();
+  db = await freshDb();
   world = await seedWorld(db);
 });
 afterAll(() => rig?.stop());

@@ -19,7 +19,7 @@ let db: Db;
 let world: World;
 
 beforeAll(async () => {
-  db = freshDb();
+  db = await freshDb();
   world = await seedWorld(db);
 });
 
@@ -69,7 +69,7 @@ describe("key rotation across every sealed column", () => {
   let world: World;
 
   beforeEach(async () => {
-    db = freshDb();
+    db = await freshDb();
     world = await seedWorld(db);
   });
 

@@ -16,7 +16,7 @@ const box: Record<string, Mailbox> = {};
 const DAY = 86_400_000;
 
 beforeAll(async () => {
-  db = freshDb();
+  db = await freshDb();
   world = await seedWorld(db);
   const make = async (name: string, tenantId = world.tenantA.id, extra: Record<string, string> = {}) =>
     createMailbox(
