@@ -49,6 +49,10 @@ function protectFiles(file: string): void {
   }
 }
 
+// bigint columns hold milliseconds and counts, well inside a JavaScript number: read them as numbers, as
+// SQLite's integers are, not as strings.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
 /** A pool of connections to PostgreSQL, behind the same drizzle API. */
 export function openPostgres(url: string): Db {
   const pool = new pg.Pool({ connectionString: url, max: getEnv().DATABASE_POOL_SIZE });

@@ -167,14 +167,15 @@ describe("the data layer", () => {
   const code = ["lib", "app", "scripts"].flatMap((dir) => sourceFiles(path.join(root, dir)));
 
   it("runs every query asynchronously, so one code path serves every database driver", () => {
-    // better-sqlite3's synchronous calls (`.all()`, `.get()`, `.run()`, `db.transaction(...)`) exist on no
-    // asynchronous driver; a query is awaited, and a transaction goes through `transaction()` in db/client.
+    // better-sqlite3's synchronous calls (`.all()`, `.get()`, `.run()`, `db.transaction(...)`, raw statements)
+    // and its `changes` count exist on no other driver; a query is awaited, a write reports its rows with
+    // `.returning()`, and a transaction goes through `transaction()` in db/client.
     const sync = code.flatMap((file) =>
       fs
         .readFileSync(file, "utf8")
         .split("\n")
         .flatMap((line, i) =>
-          /\.(all|get|run)\(\)|\b(db|tx)\.transaction\(|\$client\.transaction\(/.test(line)
+          /\.(all|get|run)\(\)|\b(db|tx)\.transaction\(|\$client\.transaction\(|\.changes\s*(?:[=!]==?|[<>]=?)\s*\d|\$client\.(prepare|exec)\(/.test(line)
             ? [`${path.relative(root, file)}:${i + 1}: ${line.trim()}`]
             : [],
         ),

@@ -1,5 +1,5 @@
 import "server-only";
-import { and, eq, gte, inArray, type SQL, sql } from "drizzle-orm";
+import { and, count, eq, gte, inArray, type SQL, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { mailboxes, mailboxTests, tenants } from "@/db/schema";
 import { type Actor, isSuperAdmin } from "@/lib/auth/actor";
@@ -112,10 +112,7 @@ export async function statusPage(
     .as("listed");
 
   const counts = Object.fromEntries(MAILBOX_STATES.map((s) => [s, 0])) as Record<MailboxState, number>;
-  for (const row of await db
-    .select({ state: sql<MailboxState>`state`, n: sql<number>`count(*)` })
-    .from(base)
-    .groupBy(sql`state`)) {
+  for (const row of await db.select({ state: sql<MailboxState>`state`, n: count() }).from(base).groupBy(sql`state`)) {
     counts[row.state] = row.n;
   }
   const total = query.state ? counts[query.state] : Object.values(counts).reduce((a, b) => a + b, 0);
@@ -147,14 +144,15 @@ async function timelines(db: Db, ids: number[], now: number): Promise<Map<number
   const byMailbox = new Map<number, StatusRow["days"]>();
   if (ids.length === 0) return byMailbox;
   const start = startOfDay(now) - (TIMELINE_DAYS - 1) * DAY;
-  const day = sql<number>`CAST((${mailboxTests.startedAt} - ${start}) / ${DAY} AS INTEGER)`;
+  // Constants in the text, not parameters: the grouping must repeat the selected expression exactly.
+  const day = sql<number>`CAST((${mailboxTests.startedAt} - ${sql.raw(String(start))}) / ${sql.raw(String(DAY))} AS INTEGER)`;
   const rows = await db
     .select({
       mailboxId: mailboxTests.mailboxId,
       day,
-      passed: sql<number>`sum(${mailboxTests.outcome} = 'passed')`,
-      failed: sql<number>`sum(${mailboxTests.outcome} = 'failed')`,
-      meanMs: sql<number>`avg(${mailboxTests.finishedAt} - ${mailboxTests.startedAt})`,
+      passed: sql<number>`count(*) FILTER (WHERE ${mailboxTests.outcome} = 'passed')`.mapWith(Number),
+      failed: sql<number>`count(*) FILTER (WHERE ${mailboxTests.outcome} = 'failed')`.mapWith(Number),
+      meanMs: sql<number | null>`avg(${mailboxTests.finishedAt} - ${mailboxTests.startedAt})`.mapWith(Number),
     })
     .from(mailboxTests)
     .where(and(inArray(mailboxTests.mailboxId, ids), gte(mailboxTests.startedAt, new Date(start))))

@@ -104,8 +104,9 @@ async function deliverOne(
         eq(alertDeliveries.status, "pending"),
         or(isNull(alertDeliveries.claimedUntil), lt(alertDeliveries.claimedUntil, new Date(now()))),
       ),
-    );
-  if (claimed.changes === 0) return null;
+    )
+    .returning({ id: alertDeliveries.id });
+  if (claimed.length === 0) return null;
   let error: string | null;
   try {
     error = await send(db, pending, options, now());

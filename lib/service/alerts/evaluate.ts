@@ -96,8 +96,10 @@ async function raiseAlert(db: Db, subject: Subject, now: number): Promise<boolea
           // A reminder too is sent once: not when another evaluation sent it a moment ago.
           subject.lastAlertAt === null ? isNull(mailboxes.lastAlertAt) : eq(mailboxes.lastAlertAt, subject.lastAlertAt),
         ),
-      );
-    if (moved.changes === 0) return false;
+      )
+      // The rows written, in words every driver answers the same.
+      .returning({ id: mailboxes.id });
+    if (moved.length === 0) return false;
     const alert = (
       await tx
         .insert(alerts)
