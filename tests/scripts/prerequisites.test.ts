@@ -34,8 +34,8 @@ describe("the test prerequisites", () => {
   });
 
   it("name each package the tests use", () => {
-    const run = machineWithout("chromium", "openssl", "dovecot-imapd", "dovecot-lmtpd", "dovecot-auth-lua");
-    expect(run.stderr).toContain("chromium openssl dovecot-imapd dovecot-lmtpd dovecot-auth-lua.");
+    const run = machineWithout("chromium", "openssl", "dovecot-imapd", "dovecot-lmtpd", "dovecot-auth-lua", "postgresql");
+    expect(run.stderr).toContain("chromium openssl dovecot-imapd dovecot-lmtpd dovecot-auth-lua postgresql.");
   });
 
   it("pass quietly on a machine that has them all", () => {
