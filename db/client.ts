@@ -65,9 +65,14 @@ function poolOf(db: Db): pg.Pool {
   return db.$client as unknown as pg.Pool;
 }
 
+/** Whether this connection is PostgreSQL's pool (rather than an SQLite file's). */
+function isPostgres(db: Db): boolean {
+  return db.$client instanceof pg.Pool;
+}
+
 /** Applies the migrations not yet applied. On PostgreSQL several instances may start at once: one migrates, under a lock, and the others then find nothing left to do. */
 export async function migrateDatabase(db: Db): Promise<void> {
-  if (!onPostgres()) {
+  if (!isPostgres(db)) {
     migrate(db, { migrationsFolder: MIGRATIONS });
     return;
   }
@@ -104,7 +109,7 @@ export async function closeDb(): Promise<void> {
   const db = globalForDb.navigatorDb;
   globalForDb.navigatorDb = undefined;
   if (!db) return;
-  if (onPostgres()) await poolOf(db).end();
+  if (isPostgres(db)) await poolOf(db).end();
   else db.$client.close();
 }
 
@@ -126,7 +131,7 @@ const transactionQueue = new WeakMap<Db, Promise<void>>();
  */
 export async function transaction<T>(db: Queryable, work: (tx: Tx) => Promise<T>): Promise<T> {
   if (openTransaction.getStore() === db) return work(db);
-  if (onPostgres()) return postgresTransaction(db, work);
+  if (isPostgres(db)) return postgresTransaction(db, work);
   const before = transactionQueue.get(db) ?? Promise.resolve();
   let done = () => {};
   const turn = new Promise<void>((resolve) => {
@@ -175,14 +180,14 @@ export function preparedOnce<T>(db: Queryable, name: string, prepare: (db: Query
 }
 
 /** How often a transaction PostgreSQL refused to serialize is run again before the error is let through. */
-const SERIALIZATION_ATTEMPTS = 8;
+const SERIALIZATION_ATTEMPTS = 25;
 
 /**
  * On PostgreSQL every transaction is SERIALIZABLE: it behaves as if the transactions ran one after
  * another, which is what SQLite's single writer gives. What the check-then-write transactions rely on
  * (single-flight tests, limits, compare-and-set, leases, claims, version checks) holds on both. A
  * transaction PostgreSQL cannot fit in that order fails with 40001 (or a deadlock, 40P01), and is run
- * again from the start, after a short random wait.
+ * again from the start, after a random wait that grows with each refusal.
  */
 async function postgresTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
   const postgres = db as unknown as ReturnType<typeof drizzlePostgres>;
@@ -199,7 +204,8 @@ async function postgresTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Pro
       const code =
         (error as { code?: string; cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
       if (attempt >= SERIALIZATION_ATTEMPTS || (code !== "40001" && code !== "40P01")) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      // A random wait that grows with each refusal, so that a burst of contenders spreads out.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(250, 2 ** attempt)));
     }
   }
 }

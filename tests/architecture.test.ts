@@ -175,7 +175,9 @@ describe("the data layer", () => {
         .readFileSync(file, "utf8")
         .split("\n")
         .flatMap((line, i) =>
-          /\.(all|get|run)\(\)|\b(db|tx)\.transaction\(|\$client\.transaction\(|\.changes\s*(?:[=!]==?|[<>]=?)\s*\d|\$client\.(prepare|exec)\(/.test(line)
+          /\.(all|get|run)\(\)|\b(db|tx)\.transaction\(|\$client\.transaction\(|\.changes\s*(?:[=!]==?|[<>]=?)\s*\d|\$client\.(prepare|exec)\(/.test(
+            line,
+          )
             ? [`${path.relative(root, file)}:${i + 1}: ${line.trim()}`]
             : [],
         ),

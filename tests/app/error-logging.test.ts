@@ -3,6 +3,7 @@ import type { Db } from "@/db/client";
 import { appDb, seedWorld, type World } from "../support/db";
 import { mailboxForm } from "../support/mailbox";
 import { signInAs } from "../support/session";
+import { suiteOnPostgres } from "../support/test-database";
 
 vi.mock("next/headers", async () => (await import("../support/session")).nextHeadersMock());
 vi.mock("next/cache", () => ({ revalidatePath: vi.fn() }));
@@ -28,7 +29,8 @@ function form(values: Record<string, string | number>): FormData {
   return data;
 }
 
-describe("what an unexpected failure writes to the log", () => {
+// The failing write is made with an SQLite trigger; what is logged does not depend on the database.
+describe.skipIf(suiteOnPostgres())("what an unexpected failure writes to the log", () => {
   it("a failed write that carried a canary password logs name, code and message only", async () => {
     const logged: string[] = [];
     vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {

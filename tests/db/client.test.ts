@@ -4,10 +4,12 @@ import { describe, expect, it } from "vitest";
 import { migrateDatabase, openDatabase, transaction } from "@/db/client";
 import { tenants } from "@/db/schema";
 import { tempDir } from "../support/temp";
+import { suiteOnPostgres } from "../support/test-database";
 
 const mode = (file: string) => fs.statSync(file).mode & 0o777;
 
-describe("the database files", () => {
+// SQLite's own files and locking; PostgreSQL's counterparts are in tests/db/postgres.test.ts.
+describe.skipIf(suiteOnPostgres())("the database files", () => {
   it("live in a 0700 folder, and the database, -wal and -shm files are 0600", async () => {
     const dir = path.join(tempDir("navigator-modes-"), "data");
     const file = path.join(dir, "navigator-mail.db");
@@ -34,7 +36,7 @@ describe("the database files", () => {
   });
 });
 
-describe("transactions across processes", () => {
+describe.skipIf(suiteOnPostgres())("transactions across processes", () => {
   it("take the write lock at BEGIN, so another connection's write cannot make them fail halfway", async () => {
     const file = path.join(tempDir("navigator-immediate-"), "db.sqlite");
     const db = openDatabase(file);

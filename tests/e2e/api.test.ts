@@ -5,7 +5,7 @@ import { and, eq } from "drizzle-orm";
 import { ImapFlow } from "imapflow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
-import { apiKeys, auditLog, type Mailbox, mailboxes, mailboxTests } from "@/db/schema";
+import { apiKeys, auditLog, type Mailbox, mailboxes, mailboxTests, tokenCaches } from "@/db/schema";
 import { createApiKey, revokeApiKey } from "@/lib/api-keys/keys";
 import { createApiKeySchema } from "@/lib/api-keys/schema";
 import type { UserActor } from "@/lib/auth/actor";
@@ -15,7 +15,7 @@ import { TOKEN_LIMITS } from "@/lib/service/mailbox-tokens";
 import { createTenant } from "@/lib/tenants/queries";
 import { createUser } from "@/lib/users/queries";
 import { launchBrowser, screenshot, signInWith } from "../support/browser";
-import { asActor } from "../support/db";
+import { asActor, closeOpened } from "../support/db";
 import { loadSpec } from "../support/openapi";
 import type { Portal } from "../support/portal";
 import type { EmuUser } from "../support/rig/entra-emulator";
@@ -84,7 +84,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  db?.$client.close();
+  if (db) await closeOpened(db);
   await portal?.stop();
   await rig?.stop();
 });
@@ -476,7 +476,9 @@ describe("Connect your business system (the README's example)", () => {
 
 describe("secrets", () => {
   it("never puts a password, client secret or refresh token into an answer, the log or the audit log", async () => {
-    const cache = db.$client.prepare("select cache_sealed from token_caches").all() as { cache_sealed: string }[];
+    const cache = (await db.select({ cache_sealed: tokenCaches.cacheSealed }).from(tokenCaches)) as {
+      cache_sealed: string;
+    }[];
     expect(cache.length).toBeGreaterThan(0);
     const everything = [
       portal.output(),

@@ -8,6 +8,7 @@ import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { createTenant, getTenantBySlugFor } from "@/lib/tenants/queries";
 import { launchBrowser, signInWith } from "../support/browser";
+import { closeOpened } from "../support/db";
 import type { Portal } from "../support/portal";
 import type { EmuUser } from "../support/rig/entra-emulator";
 import { type Rig, startRig } from "../support/rig/rig";
@@ -37,7 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  db?.$client.close();
+  if (db) await closeOpened(db);
   await portal?.stop();
   await rig?.stop();
 });

@@ -1,11 +1,11 @@
-import fs from "node:fs";
-import path from "node:path";
-import Database from "better-sqlite3";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditLog } from "@/db/schema";
 import { launchBrowser, screenshot, signInAndCreateTenant } from "../support/browser";
+import { closeOpened, openUrl } from "../support/db";
 import { CLIENT_ID, TENANT_GUID } from "../support/mailbox";
 import { type Portal, startPortal } from "../support/portal";
+import { databaseBytes } from "../support/test-database";
 
 const CANARY = "Canary-Pw-7Q4x!zebra-0451";
 let portal: Portal;
@@ -175,17 +175,15 @@ describe("mailbox settings in Chromium", () => {
     }
     expect(responses.length).toBeGreaterThan(5);
 
-    const dbFile = path.join(portal.dataDir, "navigator-mail.db");
-    const sqlite = new Database(dbFile, { readonly: true });
-    const rows = JSON.stringify(sqlite.prepare("SELECT * FROM audit_log").all());
-    sqlite.close();
+    const db = openUrl(portal.databaseUrl);
+    const rows = JSON.stringify(await db.select().from(auditLog));
+    await closeOpened(db);
     expect(rows).toContain("mailbox.create");
     expect(rows).not.toContain(CANARY);
-    for (const file of [dbFile, `${dbFile}-wal`].filter((f) => fs.existsSync(f))) {
-      const bytes = fs.readFileSync(file);
-      expect(bytes.includes(Buffer.from(CANARY, "utf8")), `${path.basename(file)} holds the password`).toBe(false);
-      expect(bytes.includes(Buffer.from(CANARY, "utf16le"))).toBe(false);
-    }
+    const bytes = databaseBytes(portal.databaseUrl);
+    expect(bytes.includes(Buffer.from("mailbox.create", "utf8")), "the database's bytes were read").toBe(true);
+    expect(bytes.includes(Buffer.from(CANARY, "utf8")), "the database holds the password").toBe(false);
+    expect(bytes.includes(Buffer.from(CANARY, "utf16le"))).toBe(false);
   });
 
   it("lists the mailbox on the tenant page and deletes it after confirmation", async () => {

@@ -11,6 +11,7 @@ import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { createTenant } from "@/lib/tenants/queries";
 import { launchBrowser, signInAndCreateTenant } from "../support/browser";
+import { closeOpened } from "../support/db";
 import { type Portal, signInOverHttp } from "../support/portal";
 import { BOTH_PERMISSIONS, type Rig, startRig } from "../support/rig/rig";
 import { startRigPortal } from "../support/rig-portal";
@@ -40,7 +41,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  db?.$client.close();
+  if (db) await closeOpened(db);
   await portal?.stop();
   await receiver?.stop();
   await rig?.stop();

@@ -1,7 +1,5 @@
-import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase } from "@/db/client";
 import { createUser } from "@/lib/users/queries";
 import {
   launchBrowser,
@@ -11,6 +9,7 @@ import {
   signInWith,
   stepTexts as stepTextsOf,
 } from "../support/browser";
+import { closeOpened, openUrl } from "../support/db";
 import { type Portal, startPortal } from "../support/portal";
 import type { EmuUser } from "../support/rig/entra-emulator";
 import { RIG_CLIENT_ID, type Rig, startRig } from "../support/rig/rig";
@@ -185,10 +184,10 @@ describe("app-only failures in Chromium", () => {
 
   beforeAll(async () => {
     // A second administrator: the first one has used its tests of this minute.
-    const db = openDatabase(path.join(portal.dataDir, "navigator-mail.db"));
+    const db = openUrl(portal.databaseUrl);
     const admin = { email: "apps@acme.example", password: "apps-admin-password" };
     await createUser(db, null, { ...admin, name: "Apps", role: "super_admin", tenantId: undefined });
-    db.$client.close();
+    await closeOpened(db);
     page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     await signInWith(page, portal.url, admin.email, admin.password);
     await page.waitForURL(`${portal.url}/tenants`);

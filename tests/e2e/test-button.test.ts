@@ -8,6 +8,7 @@ import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { createTenant } from "@/lib/tenants/queries";
 import { createUser } from "@/lib/users/queries";
 import { launchBrowser, signInWith } from "../support/browser";
+import { closeOpened } from "../support/db";
 import type { Portal } from "../support/portal";
 import { type Rig, startRig } from "../support/rig/rig";
 import { startRigPortal } from "../support/rig-portal";
@@ -35,7 +36,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  db?.$client.close();
+  if (db) await closeOpened(db);
   await browser?.close();
   await portal?.stop();
   await rig?.stop();

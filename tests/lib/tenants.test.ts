@@ -61,7 +61,7 @@ describe("tenant queries", () => {
 
   it("records renames in the audit log with old and new names", async () => {
     await renameTenant(db, world.root, { tenantId: world.tenantB.id, name: "Beta Ltd" });
-    const entry = (await db.select().from(auditLog)).at(-1);
+    const entry = (await db.select().from(auditLog).orderBy(auditLog.id)).at(-1);
     expect(entry).toMatchObject({
       action: "tenant.rename",
       actorEmail: "root@example.com",
@@ -96,7 +96,7 @@ describe("a tenant's default app registration", () => {
       defaultAzureTenantId: DIRECTORY,
       defaultCloud: "usgov",
     });
-    const entry = (await db.select().from(auditLog)).at(-1)!;
+    const entry = (await db.select().from(auditLog).orderBy(auditLog.id)).at(-1)!;
     expect(entry).toMatchObject({
       action: "tenant.defaults",
       actorEmail: world.adminA.email,

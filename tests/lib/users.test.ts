@@ -106,7 +106,7 @@ describe("user queries", () => {
     });
     const bytes = JSON.stringify([await db.select().from(users), await db.select().from(auditLog)]);
     expect(bytes).not.toContain(canary);
-    expect((await db.select().from(auditLog)).at(-1)?.changes).toMatchObject({
+    expect((await db.select().from(auditLog).orderBy(auditLog.id)).at(-1)?.changes).toMatchObject({
       password: "changed",
       email: { to: user.email },
     });
@@ -130,6 +130,7 @@ describe("user queries", () => {
         .select()
         .from(auditLog)
         .where(eq(auditLog.targetId, String(user.id)))
+        .orderBy(auditLog.id)
     ).map((e) => e.action);
     expect(actions).toEqual(["user.create", "user.disable", "user.enable"]);
   });

@@ -34,7 +34,14 @@ describe("the test prerequisites", () => {
   });
 
   it("name each package the tests use", () => {
-    const run = machineWithout("chromium", "openssl", "dovecot-imapd", "dovecot-lmtpd", "dovecot-auth-lua", "postgresql");
+    const run = machineWithout(
+      "chromium",
+      "openssl",
+      "dovecot-imapd",
+      "dovecot-lmtpd",
+      "dovecot-auth-lua",
+      "postgresql",
+    );
     expect(run.stderr).toContain("chromium openssl dovecot-imapd dovecot-lmtpd dovecot-auth-lua postgresql.");
   });
 

@@ -21,6 +21,6 @@ describe("the tests' temporary files", () => {
     const setup = fs.readFileSync(path.join(process.cwd(), "tests/support/setup.ts"), "utf8");
     expect(setup).toMatch(/afterAll\(\(\) => removeTemporaries\(\)\)/);
     const global = fs.readFileSync(path.join(process.cwd(), "tests/support/global-setup.ts"), "utf8");
-    expect(global).toMatch(/return removeTemporaries;/);
+    expect(global).toMatch(/return \(\) => \{\s*removeTemporaries\(\);/);
   });
 });

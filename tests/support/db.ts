@@ -1,19 +1,42 @@
 import { randomBytes } from "node:crypto";
-import { type Db, getDb, migrateDatabase, openDatabase } from "@/db/client";
+import { type Db, getDb, migrateDatabase, openDatabase, openPostgres } from "@/db/client";
 import type { UserActor } from "@/lib/auth/actor";
 import { createTenant } from "@/lib/tenants/queries";
 import { createUser } from "@/lib/users/queries";
 import { tempDbPath } from "./temp";
+import { newDatabaseUrl, suiteOnPostgres } from "./test-database";
 
 export function tempDbFile(): string {
   return tempDbPath(`navigator-test-${process.pid}-${randomBytes(6).toString("hex")}.db`);
 }
 
-/** A new database file with the real migrations applied. */
+/** A new database (an SQLite file, or a PostgreSQL database when the suite runs there) with the real migrations applied. */
 export async function freshDb(): Promise<Db> {
-  const db = openDatabase(tempDbFile());
+  const url = await newDatabaseUrl();
+  const db = suiteOnPostgres() ? openPostgres(url) : openDatabase(url.slice("file:".length));
   await migrateDatabase(db);
+  urls.set(db, url);
   return db;
+}
+
+const urls = new WeakMap<Db, string>();
+
+/** The DATABASE_URL of a database from freshDb, for another process to open it. */
+export function urlOf(db: Db): string {
+  const url = urls.get(db);
+  if (!url) throw new Error("not a database from freshDb()");
+  return url;
+}
+
+/** Another process's database (a portal's), opened here by its URL; close it with closeOpened. */
+export function openUrl(url: string): Db {
+  return url.startsWith("postgres") ? openPostgres(url) : openDatabase(url.slice("file:".length));
+}
+
+export async function closeOpened(db: Db): Promise<void> {
+  const client = db.$client as unknown as { end?: () => Promise<void>; close?: () => void };
+  if (client.end) await client.end();
+  else client.close?.();
 }
 
 /** The process-wide database (the one server actions use), migrated. */

@@ -3,10 +3,13 @@ import { randomBytes } from "node:crypto";
 import net from "node:net";
 import path from "node:path";
 import { tempDir } from "./temp";
+import { newDatabaseUrl, suiteOnPostgres } from "./test-database";
 
 export type Portal = {
   url: string;
   dataDir: string;
+  /** The portal's DATABASE_URL: an SQLite file in dataDir, or a database of the suite's PostgreSQL cluster. */
+  databaseUrl: string;
   admin: { email: string; password: string };
   /** The process group of the portal (npm start and the server it runs). */
   pid: number;
@@ -39,6 +42,7 @@ export async function startPortal(
   const port = await freePort();
   const chosenPassword = options.generatedAdmin ? undefined : `first-admin-${randomBytes(9).toString("base64url")}`;
   const { NODE_ENV: _mode, AUTH_SECRET: _a, SECRETS_KEYS: _s, DATABASE_URL: _d, ...inherited } = process.env;
+  const databaseUrl = suiteOnPostgres() ? await newDatabaseUrl() : `file:${path.join(dataDir, "navigator-mail.db")}`;
   const child = spawn(
     process.execPath,
     [
@@ -51,7 +55,15 @@ export async function startPortal(
       env: {
         ...inherited,
         PORT: String(port),
-        DATABASE_URL: `file:${path.join(dataDir, "navigator-mail.db")}`,
+        DATABASE_URL: databaseUrl,
+        // A local install keeps its generated secrets beside its SQLite file; on PostgreSQL there is no
+        // such folder, so the portal is given its secrets as an operator gives them.
+        ...(suiteOnPostgres()
+          ? {
+              AUTH_SECRET: randomBytes(32).toString("base64"),
+              SECRETS_KEYS: `k1:${randomBytes(32).toString("base64")}`,
+            }
+          : {}),
         // The address the tests use, as an operator sets it for the address users reach.
         NEXTAUTH_URL: `http://127.0.0.1:${port}`,
         // A test that wants the scheduler says so; the others must not see scheduled tests appear.
@@ -78,6 +90,7 @@ export async function startPortal(
   return {
     url: `http://127.0.0.1:${port}`,
     dataDir,
+    databaseUrl,
     admin: { email, password },
     pid: child.pid!,
     output: () => output,

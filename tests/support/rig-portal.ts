@@ -1,9 +1,8 @@
-import path from "node:path";
 import { eq } from "drizzle-orm";
-import { type Db, openDatabase } from "@/db/client";
+import type { Db } from "@/db/client";
 import { users } from "@/db/schema";
 import type { UserActor } from "@/lib/auth/actor";
-import { asActor } from "./db";
+import { asActor, openUrl } from "./db";
 import { type Portal, startPortal } from "./portal";
 import type { Rig } from "./rig/rig";
 
@@ -22,7 +21,7 @@ export async function startRigPortal(
     SECRETS_KEYS: process.env.SECRETS_KEYS!,
     ...env,
   });
-  const db = openDatabase(path.join(portal.dataDir, "navigator-mail.db"));
+  const db = openUrl(portal.databaseUrl);
   const root = asActor((await db.select().from(users).where(eq(users.email, portal.admin.email)))[0]!);
   return { portal, db, root };
 }

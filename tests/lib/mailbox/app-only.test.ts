@@ -55,7 +55,7 @@ function fieldErrors(form: Record<string, string>): Record<string, string> {
 }
 
 const row = async (id: number) => (await db.select().from(mailboxes).where(eq(mailboxes.id, id)))[0]!;
-const lastAudit = async () => (await db.select().from(auditLog)).at(-1)!;
+const lastAudit = async () => (await db.select().from(auditLog).orderBy(auditLog.id)).at(-1)!;
 
 describe("an app-only mailbox with a client secret", () => {
   it("stores the secret sealed and write-only, with its expiry; the page learns only that one is set", async () => {

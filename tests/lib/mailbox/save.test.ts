@@ -34,7 +34,7 @@ async function update(id: number, version: number, overrides: Record<string, str
   });
 }
 
-const lastAudit = async () => (await db.select().from(auditLog)).at(-1)!;
+const lastAudit = async () => (await db.select().from(auditLog).orderBy(auditLog.id)).at(-1)!;
 
 describe("saving mailboxes", () => {
   it("seals the password bound to the row and exposes only its state", async () => {

@@ -16,7 +16,7 @@ import { startMailboxTest, testToEnd } from "@/lib/service/mailbox-tests";
 import { runSweep } from "@/lib/service/monitor";
 import { statusPage } from "@/lib/service/status";
 import { createTenant } from "@/lib/tenants/queries";
-import { freshDb, seedWorld, type World } from "../../support/db";
+import { freshDb, seedWorld, urlOf, type World } from "../../support/db";
 import { mailboxInput } from "../../support/mailbox";
 import { type Rig, startRig } from "../../support/rig/rig";
 import { WebhookReceiver } from "../../support/webhook-receiver";
@@ -161,7 +161,6 @@ describe("alerts as soon as a recorded test changes the state", () => {
         .set({ health: "failing", lastFailureCode: "AADSTS50126", healthSince: new Date(now) })
         .where(eq(mailboxes.id, box.id));
     }
-    const file = db.$client.name;
     const script = path.join(process.cwd(), "tests/support/evaluate-alerts-at.ts");
     const race = async (clock: number) => {
       const startAt = Date.now() + 4000;
@@ -172,11 +171,10 @@ describe("alerts as soon as a recorded test changes the state", () => {
             path.join(process.cwd(), "node_modules/tsx/dist/cli.mjs"),
             "--conditions=react-server",
             script,
-            file,
             String(clock),
             String(startAt),
           ],
-          { env: process.env },
+          { env: { ...process.env, DATABASE_URL: urlOf(db) } },
         );
       const raised = await Promise.all([run(), run()]);
       // Both processes did evaluate (each prints how many it raised, of every mailbox in the file).

@@ -370,7 +370,7 @@ describe("alert channels: what a tenant admin might try", () => {
     const { tenant } = await tenantWithMailbox();
     const { view, secret } = await webhook(tenant.id);
     expect(secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
-    const raw = JSON.stringify(db.$client.prepare("select * from alert_channels where id = ?").get(view.id));
+    const raw = JSON.stringify((await db.select().from(alertChannels).where(eq(alertChannels.id, view.id)))[0]);
     expect(raw).not.toContain("T0K3N");
     expect(raw).not.toContain(secret);
     expect(JSON.stringify(view)).not.toContain("T0K3N");

@@ -110,7 +110,7 @@ describe("Sign in with Microsoft (device code) for a saved mailbox", () => {
     expect(await listed()).toMatchObject({ method: "device", missing: null });
     const cache = (await cacheOf(mailbox.id))!;
     expect(cache.cacheSealed).not.toMatch(/RefreshToken|refresh_token|secret/i);
-    const audit = (await db.select().from(auditLog)).at(-1)!;
+    const audit = (await db.select().from(auditLog).orderBy(auditLog.id)).at(-1)!;
     expect(audit).toMatchObject({ action: "mailbox.sign_in", targetId: String(mailbox.id) });
     expect(JSON.stringify(audit.changes)).toContain(user.upn);
 
@@ -264,7 +264,7 @@ describe("a signed-in mailbox over time", () => {
     const saved = await updateMailbox(db, world.adminA, { ...input, mailboxId: mailbox.id, version: mailbox.version });
     expect(saved).toMatchObject({ signInMethod: "password", signedInAccount: null, signedInAt: null });
     expect(await cacheOf(mailbox.id)).toBeUndefined();
-    const audit = (await db.select().from(auditLog)).at(-1)!;
+    const audit = (await db.select().from(auditLog).orderBy(auditLog.id)).at(-1)!;
     expect(audit.changes).toMatchObject({ signInMethod: { from: "device", to: "password" }, password: "changed" });
   });
 });

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { eq } from "drizzle-orm";
+import { eq, getTableColumns, getTableName, is, isNotNull, Table } from "drizzle-orm";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
+import * as schema from "@/db/schema";
 import { auditLog, entraSetups, mailboxes, tokenCaches } from "@/db/schema";
 import { open, SealError, seal, sealedKeyId } from "@/lib/crypto/seal";
 import { getEnv } from "@/lib/env";
@@ -74,21 +75,20 @@ describe("key rotation across every sealed column", () => {
   });
 
   /** Every value of every column whose name ends in _sealed, in any table: found from the schema, not a list. */
-  function everySealedValue(): { column: string; value: string }[] {
-    const sqlite = db.$client;
-    const tables = sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
-    return tables.flatMap(({ name }) => {
-      const columns = sqlite.prepare(`PRAGMA table_info("${name}")`).all() as { name: string }[];
-      return columns
-        .filter((c) => c.name.endsWith("_sealed"))
-        .flatMap((c) =>
-          (
-            sqlite.prepare(`SELECT "${c.name}" AS v FROM "${name}" WHERE "${c.name}" IS NOT NULL`).all() as {
-              v: string;
-            }[]
-          ).map((row) => ({ column: `${name}.${c.name}`, value: row.v })),
-        );
-    });
+  /** Every value of every column named *_sealed, in every table the schema has: whatever the database. */
+  async function everySealedValue(): Promise<{ column: string; value: string }[]> {
+    const tables = (Object.values(schema) as unknown[]).filter((value): value is Table => is(value, Table));
+    const found: { column: string; value: string }[] = [];
+    for (const table of tables) {
+      for (const column of Object.values(getTableColumns(table)).filter((c) => c.name.endsWith("_sealed"))) {
+        const rows = await db
+          .select({ v: column })
+          .from(table as typeof schema.mailboxes)
+          .where(isNotNull(column));
+        found.push(...rows.map((row) => ({ column: `${getTableName(table)}.${column.name}`, value: String(row.v) })));
+      }
+    }
+    return found;
   }
 
   /** An app-only Entra setup waiting for its test: the new certificate's key sealed to the setup row. */
@@ -130,7 +130,7 @@ describe("key rotation across every sealed column", () => {
       mailboxInput(world.tenantA.id, { name: "App certificate", ...appOnly, ...keyAndCertificate() }),
     );
     const setup = await waitingSetup("setup-1");
-    const columns = new Set(everySealedValue().map((v) => v.column));
+    const columns = new Set((await everySealedValue()).map((v) => v.column));
     expect(columns).toEqual(
       new Set([
         "mailboxes.password_sealed",
@@ -143,9 +143,9 @@ describe("key rotation across every sealed column", () => {
 
     const next = { id: "k2028", key: randomBytes(32) };
     await resealAll(db, [next, ...retired]);
-    const leftovers = everySealedValue().filter((v) => sealedKeyId(v.value) !== next.id);
+    const leftovers = (await everySealedValue()).filter((v) => sealedKeyId(v.value) !== next.id);
     expect(leftovers).toEqual([]);
-    for (const { value } of everySealedValue()) expect(() => open(value, "any", retired)).toThrow(SealError);
+    for (const { value } of await everySealedValue()) expect(() => open(value, "any", retired)).toThrow(SealError);
     const row = (await db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, box.id)))[0]!;
     expect(open(row.cacheSealed, tokenCacheContext(box), [next])).toContain("refresh-token-canary");
     const setupRow = (await db.select().from(entraSetups).where(eq(entraSetups.id, "setup-1")))[0]!;
@@ -171,7 +171,9 @@ describe("key rotation across every sealed column", () => {
     const report = await resealAll(db);
     expect(report.dropped).toBe(1);
     expect(await db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, box.id))).toEqual([]);
-    const entry = (await db.select().from(auditLog).where(eq(auditLog.action, "keys.rotate"))).at(-1)!;
+    const entry = (await db.select().from(auditLog).where(eq(auditLog.action, "keys.rotate")).orderBy(auditLog.id)).at(
+      -1,
+    )!;
     expect(entry.changes).toMatchObject({ droppedTokenCaches: { to: 1 } });
   });
 });

@@ -83,7 +83,9 @@ describe("a test of a stored mailbox", () => {
     const run = (await db.select().from(mailboxTests).where(eq(mailboxTests.id, result.testId)))[0]!;
     expect(run).toMatchObject({ outcome: "passed", triggeredBy: admin.email, source: "saved", failureCode: null });
     expect(run.arrivalMs).toBeGreaterThanOrEqual(0);
-    const audit = (await db.select().from(auditLog).where(eq(auditLog.action, "mailbox.test"))).at(-1)!;
+    const audit = (await db.select().from(auditLog).where(eq(auditLog.action, "mailbox.test")).orderBy(auditLog.id)).at(
+      -1,
+    )!;
     expect(audit).toMatchObject({
       actorEmail: admin.email,
       targetId: String(mailbox.id),

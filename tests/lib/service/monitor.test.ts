@@ -164,7 +164,7 @@ describe("monitoring settings", () => {
       monitorLight: "daily",
       monitorFull: "off",
     });
-    const audit = (await db.select().from(auditLog)).at(-1)!;
+    const audit = (await db.select().from(auditLog).orderBy(auditLog.id)).at(-1)!;
     expect(audit).toMatchObject({ action: "tenant.monitoring", actorEmail: world.adminA.email });
     expect(audit.changes).toMatchObject({ monitorLight: { to: "daily" } });
   });

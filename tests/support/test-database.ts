@@ -1,0 +1,46 @@
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import pg from "pg";
+import { tempDbPath } from "./temp";
+
+// The suite runs on SQLite files, or with NAVIGATOR_TEST_DATABASE=postgres on PostgreSQL: the global
+// setup then starts one throwaway cluster and every test file, test database and portal gets a
+// database of its own on it.
+
+/** The cluster's maintenance URL, set by the global setup when the suite runs on PostgreSQL. */
+const clusterUrl = () => process.env.NAVIGATOR_TEST_PG_URL;
+
+export function suiteOnPostgres(): boolean {
+  return Boolean(clusterUrl());
+}
+
+/** A new, empty database: a database of the suite's PostgreSQL cluster, or an SQLite file removed at the end. */
+export async function newDatabaseUrl(): Promise<string> {
+  const base = clusterUrl();
+  if (!base) return `file:${tempDbPath(`navigator-test-${process.pid}-${randomBytes(6).toString("hex")}.db`)}`;
+  const name = `t_${process.pid}_${randomBytes(5).toString("hex")}`;
+  const client = new pg.Client({ connectionString: base });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/**
+ * Everything a database holds on disk, as bytes: the SQLite file and its write-ahead log, or a data dump
+ * of the PostgreSQL database. For tests that no secret is stored in clear.
+ */
+export function databaseBytes(url: string): Buffer {
+  if (!url.startsWith("postgres")) {
+    const file = url.slice("file:".length);
+    return Buffer.concat([file, `${file}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)));
+  }
+  const bin = fs.readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a))[0];
+  return execFileSync(`/usr/lib/postgresql/${bin}/bin/pg_dump`, ["--data-only", url], { maxBuffer: 1 << 28 });
+}
