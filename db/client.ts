@@ -54,8 +54,8 @@ function protectFiles(file: string): void {
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 /** A pool of connections to PostgreSQL, behind the same drizzle API. */
-export function openPostgres(url: string): Db {
-  const pool = new pg.Pool({ connectionString: url, max: getEnv().DATABASE_POOL_SIZE });
+export function openPostgres(url: string, connections = getEnv().DATABASE_POOL_SIZE): Db {
+  const pool = new pg.Pool({ connectionString: url, max: connections });
   // A connection the server closed while idle (a restart, a failover) is dropped; the next query opens another.
   pool.on("error", (error) => console.error("database: an idle connection was lost:", describeError(error)));
   return drizzlePostgres(pool, { schema: pgSchema }) as unknown as Db;
@@ -87,6 +87,28 @@ export async function migrateDatabase(db: Db): Promise<void> {
   } finally {
     connection.release();
   }
+}
+
+export type DatabaseKind = "sqlite" | "postgresql";
+
+/** Which database this is, and how many of the migrations it should have are applied. */
+export async function migrationState(db: Db): Promise<{ kind: DatabaseKind; applied: number; expected: number }> {
+  const postgres = isPostgres(db);
+  const folder = postgres ? PG_MIGRATIONS : MIGRATIONS;
+  const journal = JSON.parse(fs.readFileSync(path.join(folder, "meta", "_journal.json"), "utf8")) as {
+    entries: unknown[];
+  };
+  let applied = 0;
+  try {
+    applied = postgres
+      ? ((await poolOf(db).query("SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations")).rows[0]?.n ?? 0)
+      : (db.$client.prepare("SELECT count(*) AS n FROM __drizzle_migrations").get() as { n: number }).n;
+  } catch (error) {
+    // No migration table yet: nothing is applied. Anything else (the database is down) is the caller's.
+    const code = (error as { code?: string }).code;
+    if (code !== "42P01" && !/no such table/.test(String((error as Error).message))) throw error;
+  }
+  return { kind: postgres ? "postgresql" : "sqlite", applied, expected: journal.entries.length };
 }
 
 // One connection (SQLite) or pool (PostgreSQL) per process, kept across dev reloads.

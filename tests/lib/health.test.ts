@@ -1,23 +1,37 @@
 import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { describe, expect, it } from "vitest";
-import type { Db } from "@/db/client";
+import { type Db, migrateDatabase, openDatabase } from "@/db/client";
 import * as schema from "@/db/schema";
 import { checkHealth } from "@/lib/health";
-import { freshDb, tempDbFile } from "../support/db";
-import { suiteOnPostgres } from "../support/test-database";
+import { closeOpened, freshDb, openUrl, tempDbFile } from "../support/db";
+import { newDatabaseUrl, suiteOnPostgres } from "../support/test-database";
 
 describe("checkHealth", () => {
-  it("reports ok when the database accepts a write", async () => {
+  it("reports ok when the database accepts a write, with its kind and migration state but not its URL", async () => {
     const health = await checkHealth(freshDb);
-    expect(health.ok).toBe(true);
-    expect(health.database.status).toBe("ok");
+    expect(health).toMatchObject({
+      ok: true,
+      database: { status: "ok", kind: suiteOnPostgres() ? "postgresql" : "sqlite", migrations: "current" },
+    });
+    expect(JSON.stringify(health)).not.toMatch(/postgres:\/\/|file:|navigator-test-/);
+  });
+
+  it("is not ready while migrations are pending", async () => {
+    const unmigrated = openUrl(await newDatabaseUrl());
+    try {
+      const health = await checkHealth(() => unmigrated);
+      expect(health).toMatchObject({ ok: false, database: { status: "error", migrations: "pending" } });
+      expect(health.database.error).toMatch(/^\d+ of \d+ migrations are not applied yet$/);
+    } finally {
+      await closeOpened(unmigrated);
+    }
   });
 
   // An SQLite file opened read-only.
   it.skipIf(suiteOnPostgres())("reports an error when the database is read-only", async () => {
     const file = tempDbFile();
-    const writable = freshDbAt(file);
+    const writable = await freshDbAt(file);
     writable.$client.close();
     const readonly = drizzle(new Database(file, { readonly: true }), { schema }) as Db;
     const health = await checkHealth(() => readonly);
@@ -36,8 +50,8 @@ describe("checkHealth", () => {
   });
 });
 
-function freshDbAt(file: string): Db {
-  const db = drizzle(new Database(file), { schema }) as Db;
-  db.$client.exec("CREATE TABLE health_checks (id integer primary key, at integer not null)");
+async function freshDbAt(file: string): Promise<Db> {
+  const db = openDatabase(file);
+  await migrateDatabase(db);
   return db;
 }
