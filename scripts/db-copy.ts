@@ -2,7 +2,8 @@ import Database from "better-sqlite3";
 import { getTableName, is, sql, Table } from "drizzle-orm";
 import { drizzle as drizzleSqlite } from "drizzle-orm/better-sqlite3";
 import type { drizzle as drizzlePostgres } from "drizzle-orm/node-postgres";
-import { getTableConfig } from "drizzle-orm/sqlite-core";
+import type { PgTable } from "drizzle-orm/pg-core";
+import { getTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import { type Db, migrateDatabase, migrationState, openPostgres } from "@/db/client";
 import * as pgTables from "@/db/schema.pg";
 import * as sqliteTables from "@/db/schema.sqlite";
@@ -35,7 +36,7 @@ function referencesFirst(tables: Map<string, Table>): string[] {
   const order: string[] = [];
   const visit = (name: string) => {
     if (order.includes(name)) return;
-    const { foreignKeys } = getTableConfig(tables.get(name) as typeof sqliteTables.mailboxes);
+    const { foreignKeys } = getTableConfig(tables.get(name) as SQLiteTable);
     for (const key of foreignKeys) {
       const referenced = getTableName(key.reference().foreignTable);
       if (referenced !== name) visit(referenced);
@@ -76,9 +77,9 @@ try {
       const table = sourceTables.get(name)!;
       const into = targetTables.get(name);
       if (!into) fail(`PostgreSQL's schema has no table ${name}`);
-      const rows = await sourceDb.select().from(table as typeof sqliteTables.mailboxes);
+      const rows = await sourceDb.select().from(table as SQLiteTable);
       for (let i = 0; i < rows.length; i += BATCH) {
-        await tx.insert(into as typeof pgTables.mailboxes).values(rows.slice(i, i + BATCH) as never);
+        await tx.insert(into as PgTable).values(rows.slice(i, i + BATCH) as never);
       }
       const copied = await tx.execute(sql`SELECT count(*)::int AS n FROM ${into}`);
       const n = (copied.rows[0] as { n: number }).n;
