@@ -12,7 +12,7 @@ import { databasePath, getEnv } from "@/lib/env";
 import { describeError } from "@/lib/errors";
 import * as schema from "./schema";
 import * as pgSchema from "./schema.pg";
-import { onPostgres } from "./url";
+import { isPostgresUrl, onPostgres } from "./url";
 
 /**
  * The database, typed as the SQLite one: every service builds the same queries and awaits them, which
@@ -70,6 +70,38 @@ function isPostgres(db: Db): boolean {
   return db.$client instanceof pg.Pool;
 }
 
+/** The oldest PostgreSQL the portal runs on. */
+const POSTGRES_MIN_VERSION = 14;
+
+/**
+ * Why the database named by DATABASE_URL cannot be used, in one line for the operator: which server,
+ * user or database, never the password.
+ */
+export function databaseProblem(error: unknown, url: string): string {
+  const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+  if (!isPostgresUrl(url) || !URL.canParse(url)) return describeError(error);
+  const { hostname, port, username, pathname } = new URL(url);
+  const server = `${hostname}:${port || 5432}`;
+  const database = decodeURIComponent(pathname.slice(1));
+  const user = decodeURIComponent(username);
+  switch (code) {
+    case "ECONNREFUSED":
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "ETIMEDOUT":
+    case "EHOSTUNREACH":
+      return `cannot reach the PostgreSQL server at ${server} (${code})`;
+    case "28P01":
+      return `PostgreSQL at ${server} refused the password of user "${user}"`;
+    case "28000":
+      return `PostgreSQL at ${server} refused user "${user}" (pg_hba.conf or role)`;
+    case "3D000":
+      return `PostgreSQL at ${server} has no database "${database}"`;
+    default:
+      return describeError(error);
+  }
+}
+
 /** Applies the migrations not yet applied. On PostgreSQL several instances may start at once: one migrates, under a lock, and the others then find nothing left to do. */
 export async function migrateDatabase(db: Db): Promise<void> {
   if (!isPostgres(db)) {
@@ -78,6 +110,12 @@ export async function migrateDatabase(db: Db): Promise<void> {
   }
   const connection = await poolOf(db).connect();
   try {
+    const version = Number((await connection.query("SHOW server_version_num")).rows[0]?.server_version_num);
+    if (Math.floor(version / 10000) < POSTGRES_MIN_VERSION) {
+      throw new Error(
+        `PostgreSQL ${Math.floor(version / 10000)} is too old: the portal needs ${POSTGRES_MIN_VERSION} or later`,
+      );
+    }
     await connection.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
     try {
       await migratePostgres(drizzlePostgres(connection), { migrationsFolder: PG_MIGRATIONS });

@@ -1,4 +1,5 @@
-import { closeDb, getDb, migrateDatabase } from "@/db/client";
+import { closeDb, databaseProblem, getDb, migrateDatabase } from "@/db/client";
+import { getEnv } from "@/lib/env";
 import { loadLaunchEnv } from "./launch-env";
 
 loadLaunchEnv();
@@ -7,6 +8,6 @@ try {
   await closeDb();
   console.log("Migrations applied.");
 } catch (error) {
-  console.error(error);
+  console.error(`Migrations not applied: DATABASE_URL: ${databaseProblem(error, getEnv().DATABASE_URL)}`);
   process.exit(1);
 }

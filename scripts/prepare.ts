@@ -1,11 +1,16 @@
-import { closeDb, getDb, migrateDatabase } from "@/db/client";
+import { closeDb, databaseProblem, getDb, migrateDatabase } from "@/db/client";
 import { ensureFirstAdmin } from "@/lib/bootstrap";
 import { getEnv } from "@/lib/env";
 
 /** Applies migrations and creates the first super-admin; prints its password once. */
 export async function prepareDatabase(): Promise<void> {
   const db = getDb();
-  await migrateDatabase(db);
+  try {
+    await migrateDatabase(db);
+  } catch (error) {
+    console.error(`Navigator Mail did not start: DATABASE_URL: ${databaseProblem(error, getEnv().DATABASE_URL)}`);
+    process.exit(1);
+  }
   const admin = await ensureFirstAdmin(db, getEnv());
   await closeDb();
   if (admin) {

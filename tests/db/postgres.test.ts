@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PostgresCluster, removePostgres, startPostgres } from "../support/postgres";
@@ -140,5 +142,37 @@ describe("the portal on PostgreSQL", () => {
     expect(history.rows).toEqual([]);
     const alerts = await app.alerts.listAlerts(db, world.root, {});
     expect(alerts.rows).toEqual([]);
+  });
+
+  it("stops db:migrate with one line naming DATABASE_URL and the cause, never the password", async () => {
+    const migrate = (url: string) =>
+      spawnSync(
+        process.execPath,
+        [path.resolve("node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "scripts/migrate.ts"],
+        { env: { ...process.env, DATABASE_URL: url }, encoding: "utf8", timeout: 60_000 },
+      );
+    const good = new URL(cluster.url());
+    const port = (await import("../support/portal")).freePort;
+    const cases: [URL, RegExp][] = [
+      [
+        Object.assign(new URL(good), { port: String(await port()), password: "s3cret-canary" }),
+        /^Migrations not applied: DATABASE_URL: cannot reach the PostgreSQL server at 127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/,
+      ],
+      [
+        Object.assign(new URL(good), { password: "s3cret-canary" }),
+        /^Migrations not applied: DATABASE_URL: PostgreSQL at 127\.0\.0\.1:\d+ refused the password of user "navigator"$/,
+      ],
+      [
+        Object.assign(new URL(good), { pathname: "/no_such_database" }),
+        /^Migrations not applied: DATABASE_URL: PostgreSQL at 127\.0\.0\.1:\d+ has no database "no_such_database"$/,
+      ],
+    ];
+    for (const [url, line] of cases) {
+      const run = migrate(url.toString());
+      expect(run.status).toBe(1);
+      expect(run.stderr.trim()).toMatch(line);
+      expect(run.stdout + run.stderr).not.toContain("s3cret-canary");
+      expect(run.stdout + run.stderr).not.toContain(good.password);
+    }
   });
 });
