@@ -203,5 +203,5 @@ describe("user queries", () => {
     await expect(change(PASSWORD)).rejects.toThrow(/^Too many failed sign-in attempts/);
     expect((await signInWithPassword(db, user.email, PASSWORD, { client: "203.0.113.5" })).ok).toBe(false);
     expect((await signInWithPassword(db, user.email, PASSWORD, { client: "198.51.100.1" })).ok).toBe(true);
-  });
+  }, 60_000);
 });

@@ -53,7 +53,7 @@ describe("signInWithPassword", () => {
     expect((await signInWithPassword(db, email, PASSWORD, { now: start + 100 })).ok).toBe(true);
     for (let i = 0; i < MAX_FAILURES - 1; i++) await signInWithPassword(db, email, "wrong", { now: start + 200 + i });
     expect((await signInWithPassword(db, email, PASSWORD, { now: start + 300 })).ok).toBe(true);
-  });
+  }, 60_000);
 
   it("does not store the attempted password", async () => {
     await signInWithPassword(db, email, "canary-password-0001");

@@ -192,5 +192,5 @@ describe("alerts as soon as a recorded test changes the state", () => {
       ).map((a) => a.kind);
       expect(kinds).toEqual(["failing", "reminder"]);
     }
-  });
+  }, 60_000);
 });
