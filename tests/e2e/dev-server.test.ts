@@ -46,7 +46,7 @@ describe("the development server", () => {
     await page.getByRole("button", { name: "Save changes" }).click();
     await expect.poll(() => page.locator(".form-ok").textContent(), { timeout: 60_000 }).toBe("Saved Invoices EU.");
     await screenshot(page, "dev-01-mailbox");
-  });
+  }, 60_000);
 
   it("opens the status overview and searches it", async () => {
     await page.goto(`${portal.url}/status`);

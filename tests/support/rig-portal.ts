@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { users } from "@/db/schema";
 import type { UserActor } from "@/lib/auth/actor";
-import { asActor, openUrl } from "./db";
+import { asActor, closeOpened, openUrl } from "./db";
 import { type Portal, startPortal } from "./portal";
 import type { Rig } from "./rig/rig";
 
@@ -22,6 +22,13 @@ export async function startRigPortal(
     ...env,
   });
   const db = openUrl(portal.databaseUrl);
-  const root = asActor((await db.select().from(users).where(eq(users.email, portal.admin.email)))[0]!);
-  return { portal, db, root };
+  try {
+    const root = asActor((await db.select().from(users).where(eq(users.email, portal.admin.email)))[0]!);
+    return { portal, db, root };
+  } catch (error) {
+    // The caller never gets the portal to stop: stop it here rather than leave it running.
+    await closeOpened(db);
+    await portal.stop();
+    throw error;
+  }
 }
