@@ -175,4 +175,21 @@ describe("the portal on PostgreSQL", () => {
       expect(run.stdout + run.stderr).not.toContain(good.password);
     }
   });
+
+  it("answers 503 while the database is down and recovers when it returns, without restarting", async () => {
+    const portalDb = app.client.getDb;
+    expect((await app.health.checkHealth(portalDb)).ok).toBe(true);
+    cluster.stop();
+    try {
+      const down = await app.health.checkHealth(portalDb);
+      expect(down).toMatchObject({ ok: false, database: { status: "error" } });
+      expect(down.database.error).toMatch(/ECONNREFUSED|terminat|shut/i);
+      expect(JSON.stringify(down)).not.toContain(new URL(cluster.url()).password);
+    } finally {
+      cluster.start();
+    }
+    await expect.poll(async () => (await app.health.checkHealth(portalDb)).ok, { timeout: 20_000 }).toBe(true);
+    // And the services work again on the same pool.
+    expect((await app.tenants.listTenantsPage(db, world.root, {})).rows.length).toBeGreaterThan(1);
+  });
 });
