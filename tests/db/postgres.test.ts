@@ -152,7 +152,7 @@ describe("the portal on PostgreSQL", () => {
         { env: { ...process.env, DATABASE_URL: url }, encoding: "utf8", timeout: 60_000 },
       );
     const good = new URL(cluster.url());
-    const port = (await import("../support/portal")).freePort;
+    const port = (await import("../support/ports")).freePort;
     const cases: [URL, RegExp][] = [
       [
         Object.assign(new URL(good), { port: String(await port()), password: "s3cret-canary" }),

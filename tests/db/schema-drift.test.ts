@@ -48,16 +48,23 @@ function columnShape(column: SQLiteColumn | PgColumn, generatedId: boolean) {
   };
 }
 
-function sqliteShape(table: SQLiteTable): Shape {
-  const config = sqliteTableConfig(table);
+/** The parts of a table's configuration both dialects share, with how each says "generated id". */
+type TableConfig = {
+  columns: (SQLiteColumn | PgColumn)[];
+  primaryKeys: { columns: { name: string }[] }[];
+  indexes: { config: { name: string; unique: boolean; columns: unknown[] } }[];
+  foreignKeys: {
+    onDelete?: string;
+    reference(): { columns: { name: string }[]; foreignColumns: { name: string }[]; foreignTable: Table };
+  }[];
+  checks: { name: string }[];
+};
+
+function shapeOf(config: TableConfig, generatedId: (column: SQLiteColumn | PgColumn) => boolean): Shape {
   const pkColumns = config.columns.filter((c) => c.primary).map((c) => c.name);
+  const names = (columns: { name: string }[]) => columns.map((c) => c.name).join(",");
   return {
-    columns: Object.fromEntries(
-      config.columns.map((c) => [
-        c.name,
-        columnShape(c, c.primary && (c as { autoIncrement?: boolean }).autoIncrement === true),
-      ]),
-    ),
+    columns: Object.fromEntries(config.columns.map((c) => [c.name, columnShape(c, c.primary && generatedId(c))])),
     primaryKey: [...pkColumns, ...config.primaryKeys.flatMap((pk) => pk.columns.map((c) => c.name))],
     indexes: Object.fromEntries(
       config.indexes.map((i) => [
@@ -67,33 +74,20 @@ function sqliteShape(table: SQLiteTable): Shape {
     ),
     foreignKeys: config.foreignKeys.map((fk) => {
       const ref = fk.reference();
-      return `${ref.columns.map((c) => c.name).join(",")} -> ${getTableName(ref.foreignTable)}(${ref.foreignColumns.map((c) => c.name).join(",")}) on delete ${fk.onDelete ?? "no action"}`;
+      return `${names(ref.columns)} -> ${getTableName(ref.foreignTable)}(${names(ref.foreignColumns)}) on delete ${fk.onDelete ?? "no action"}`;
     }),
     checks: config.checks.map((c) => c.name),
   };
 }
 
-function pgShape(table: PgTable): Shape {
-  const config = pgTableConfig(table);
-  const pkColumns = config.columns.filter((c) => c.primary).map((c) => c.name);
-  return {
-    columns: Object.fromEntries(
-      config.columns.map((c) => [c.name, columnShape(c, c.primary && c.generatedIdentity !== undefined)]),
-    ),
-    primaryKey: [...pkColumns, ...config.primaryKeys.flatMap((pk) => pk.columns.map((c) => c.name))],
-    indexes: Object.fromEntries(
-      config.indexes.map((i) => [
-        i.config.name,
-        { unique: i.config.unique, columns: i.config.columns.map((c) => (c as { name: string }).name) },
-      ]),
-    ),
-    foreignKeys: config.foreignKeys.map((fk) => {
-      const ref = fk.reference();
-      return `${ref.columns.map((c) => c.name).join(",")} -> ${getTableName(ref.foreignTable)}(${ref.foreignColumns.map((c) => c.name).join(",")}) on delete ${fk.onDelete ?? "no action"}`;
-    }),
-    checks: config.checks.map((c) => c.name),
-  };
-}
+const sqliteShape = (table: SQLiteTable) =>
+  shapeOf(
+    sqliteTableConfig(table) as unknown as TableConfig,
+    (c) => (c as { autoIncrement?: boolean }).autoIncrement === true,
+  );
+
+const pgShape = (table: PgTable) =>
+  shapeOf(pgTableConfig(table) as unknown as TableConfig, (c) => (c as PgColumn).generatedIdentity !== undefined);
 
 const tablesOf = (module: Record<string, unknown>) =>
   Object.fromEntries(

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { freePort } from "../support/portal";
+import { freePort } from "../support/ports";
 import { tempDir } from "../support/temp";
 
 function startInProduction(env: Record<string, string>) {

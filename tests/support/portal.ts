@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import net from "node:net";
 import path from "node:path";
+import { freePort } from "./ports";
 import { tempDir } from "./temp";
 import { newDatabaseUrl, suiteOnPostgres } from "./test-database";
 
@@ -16,17 +16,6 @@ export type Portal = {
   output: () => string;
   stop: () => Promise<void>;
 };
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Starts the built portal the way an operator does (npm start), on a free port with an empty data directory.

@@ -1,10 +1,10 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { freePort } from "./ports";
 
 /** A throwaway PostgreSQL cluster on loopback: its own folder, port and superuser password. */
 export type PostgresCluster = {
@@ -19,23 +19,13 @@ export type PostgresCluster = {
 
 const USER = "navigator";
 
-function binaries(): string {
+/** The folder of the newest installed PostgreSQL's programs. */
+export function binaries(): string {
   const root = "/usr/lib/postgresql";
   const versions = fs.existsSync(root) ? fs.readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
   const found = versions.map((v) => path.join(root, v, "bin")).find((bin) => fs.existsSync(path.join(bin, "initdb")));
   if (!found) throw new Error("PostgreSQL is not installed: apt-get install -y postgresql");
   return found;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**
@@ -76,17 +66,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
     dir,
     url,
     start,
-    async createDatabase(prefix = "navigator") {
-      const name = `${prefix}_${randomBytes(5).toString("hex")}`;
-      const client = new pg.Client({ connectionString: url() });
-      await client.connect();
-      try {
-        await client.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await client.end();
-      }
-      return url(name);
-    },
+    createDatabase: (prefix = "navigator") => createDatabase(url(), prefix),
     stop() {
       try {
         run(path.join(bin, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]);
@@ -101,4 +81,19 @@ export async function startPostgres(): Promise<PostgresCluster> {
 export function removePostgres(cluster: PostgresCluster): void {
   cluster.stop();
   fs.rmSync(cluster.dir, { recursive: true, force: true });
+}
+
+/** A new, empty database on the cluster whose maintenance database `url` names; its URL. */
+export async function createDatabase(url: string, prefix: string): Promise<string> {
+  const name = `${prefix}_${randomBytes(5).toString("hex")}`;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const created = new URL(url);
+  created.pathname = `/${name}`;
+  return created.toString();
 }

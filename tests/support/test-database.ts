@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import pg from "pg";
+import path from "node:path";
+import { binaries, createDatabase } from "./postgres";
 import { tempDbPath } from "./temp";
 
 // The suite runs on SQLite files, or with NAVIGATOR_TEST_DATABASE=postgres on PostgreSQL: the global
@@ -19,17 +20,7 @@ export function suiteOnPostgres(): boolean {
 export async function newDatabaseUrl(): Promise<string> {
   const base = clusterUrl();
   if (!base) return `file:${tempDbPath(`navigator-test-${process.pid}-${randomBytes(6).toString("hex")}.db`)}`;
-  const name = `t_${process.pid}_${randomBytes(5).toString("hex")}`;
-  const client = new pg.Client({ connectionString: base });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return createDatabase(base, `t_${process.pid}`);
 }
 
 /**
@@ -41,6 +32,5 @@ export function databaseBytes(url: string): Buffer {
     const file = url.slice("file:".length);
     return Buffer.concat([file, `${file}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)));
   }
-  const bin = fs.readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a))[0];
-  return execFileSync(`/usr/lib/postgresql/${bin}/bin/pg_dump`, ["--data-only", url], { maxBuffer: 1 << 28 });
+  return execFileSync(path.join(binaries(), "pg_dump"), ["--data-only", url], { maxBuffer: 1 << 28 });
 }

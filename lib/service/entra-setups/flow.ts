@@ -406,8 +406,8 @@ async function fail(db: Db, id: string, diagnosis: Diagnosis, status: EntraSetup
     .where(eq(entraSetups.id, id));
 }
 
-export async function getEntraSetup(db: Db, actor: UserActor, ref: Ref, id: string): Promise<EntraSetupView> {
-  await targetOf(db, actor, ref);
+/** The setup of this target, or NotFoundError: another target's setup is as missing as none. */
+async function setupOf(db: Db, ref: Ref, id: string): Promise<EntraSetup> {
   const row = (
     await db
       .select()
@@ -415,6 +415,12 @@ export async function getEntraSetup(db: Db, actor: UserActor, ref: Ref, id: stri
       .where(and(eq(entraSetups.id, id), sameTarget(ref)))
   )[0];
   if (!row) throw new NotFoundError();
+  return row;
+}
+
+export async function getEntraSetup(db: Db, actor: UserActor, ref: Ref, id: string): Promise<EntraSetupView> {
+  await targetOf(db, actor, ref);
+  const row = await setupOf(db, ref, id);
   return toView(db, row);
 }
 
@@ -431,13 +437,7 @@ export async function deleteCreatedApplication(
   id: string,
 ): Promise<EntraSetupView> {
   const target = await targetOf(db, actor, ref, true);
-  const row = (
-    await db
-      .select()
-      .from(entraSetups)
-      .where(and(eq(entraSetups.id, id), sameTarget(ref)))
-  )[0];
-  if (!row) throw new NotFoundError();
+  const row = await setupOf(db, ref, id);
   const deletable =
     row.createdApplicationId !== null &&
     row.applicationDeletedAt === null &&

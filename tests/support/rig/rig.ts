@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { CheckSettings } from "@/lib/engine/settings";
 import { mailboxForm } from "../mailbox";
-import { freePort } from "../portal";
+import { freePort } from "../ports";
 import { tempDir } from "../temp";
 import { AppMailboxAccess } from "./app-access";
 import { Dovecot } from "./dovecot";
