@@ -223,6 +223,11 @@ export const deviceSignIns = pgTable(
     account: text("account"),
     createdAt: timestampMs("created_at").notNull(),
     finishedAt: timestampMs("finished_at"),
+    // Entra's device code and its prompt, sealed: any process may go on polling with it.
+    deviceCodeSealed: text("device_code_sealed"),
+    // The process polling now, until when: past it, another process takes the poll over.
+    pollerId: text("poller_id"),
+    pollerUntil: timestampMs("poller_until"),
   },
   (t) => [
     index("device_sign_ins_mailbox_created_idx").on(t.mailboxId, t.createdAt),
@@ -273,12 +278,6 @@ export const apiTokenIssues = pgTable(
   },
   (t) => [primaryKey({ columns: [t.apiKeyId, t.mailboxId] })],
 );
-
-export const schedulerLeases = pgTable("scheduler_leases", {
-  name: text("name").primaryKey(),
-  holder: text("holder").notNull(),
-  expiresAt: timestampMs("expires_at").notNull(),
-});
 
 export const alertChannels = pgTable(
   "alert_channels",
@@ -370,6 +369,9 @@ export const entraSetups = pgTable(
     servicePrincipalId: text("service_principal_id"),
     certificatePem: text("certificate_pem"),
     privateKeySealed: text("private_key_sealed"),
+    // The admin's Graph token, sealed, until the setup ends: any process may confirm the plan with it.
+    graphTokenSealed: text("graph_token_sealed"),
+    graphTokenUntil: timestampMs("graph_token_until"),
     testId: integer("test_id"),
     createdApplicationId: text("created_application_id"),
     applicationDeletedAt: timestampMs("application_deleted_at"),

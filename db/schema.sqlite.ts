@@ -235,6 +235,11 @@ export const deviceSignIns = sqliteTable(
     account: text("account"),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
+    // Entra's device code and its prompt, sealed: any process may go on polling with it.
+    deviceCodeSealed: text("device_code_sealed"),
+    // The process polling now, until when: past it, another process takes the poll over.
+    pollerId: text("poller_id"),
+    pollerUntil: integer("poller_until", { mode: "timestamp_ms" }),
   },
   (t) => [
     index("device_sign_ins_mailbox_created_idx").on(t.mailboxId, t.createdAt),
@@ -297,16 +302,6 @@ export const apiTokenIssues = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.apiKeyId, t.mailboxId] })],
 );
-
-/**
- * Who may run a periodic job now: a process takes the row when it is free or expired and renews it
- * while it works, so several portal processes on one database never sweep at the same time.
- */
-export const schedulerLeases = sqliteTable("scheduler_leases", {
-  name: text("name").primaryKey(),
-  holder: text("holder").notNull(),
-  expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
-});
 
 /**
  * Where a tenant's alerts go. A webhook's URL and signing secret are sealed together (a Teams or
@@ -418,6 +413,9 @@ export const entraSetups = sqliteTable(
     // app and both move into the mailbox.
     certificatePem: text("certificate_pem"),
     privateKeySealed: text("private_key_sealed"),
+    // The admin's Graph token, sealed, until the setup ends: any process may confirm the plan with it.
+    graphTokenSealed: text("graph_token_sealed"),
+    graphTokenUntil: integer("graph_token_until", { mode: "timestamp_ms" }),
     testId: integer("test_id"),
     // The app registration this setup registered (its object ID), offered for deletion when a later
     // step fails; and when it was deleted.

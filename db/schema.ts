@@ -21,7 +21,6 @@ export const {
   deviceSignIns,
   apiKeys,
   apiTokenIssues,
-  schedulerLeases,
   alertChannels,
   alerts,
   alertDeliveries,

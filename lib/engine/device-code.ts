@@ -11,12 +11,16 @@ import type { CheckSettings } from "./settings";
 /** What Entra answers while the user has not finished: keep polling (the second one, more slowly). */
 export type DevicePollAnswer = "authorization_pending" | "slow_down";
 
-/** What the admin is shown: the code to type and where to type it. */
+/** What the admin is shown (the code to type and where), and the device code the poll sends back. */
 export type DeviceCodePrompt = {
   userCode: string;
   verificationUri: string;
   expiresAt: Date;
   message: string;
+  /** Entra's handle on this sign-in: whoever holds it may collect the tokens, so it is kept sealed. */
+  deviceCode: string;
+  /** Seconds between polls, as Entra asked. */
+  interval: number;
 };
 
 export type DeviceSignInEnd =
@@ -36,9 +40,16 @@ export type DeviceSignInRequest = {
   onAnswer?(answer: DevicePollAnswer): void | Promise<void>;
   /** Asked after every answer that says "keep polling"; true stops the polling. */
   cancelled?(): boolean | Promise<boolean>;
+  /** Asked before every poll; false stops the polling without it (the poll is no longer this process's). */
+  mayPoll?(): boolean | Promise<boolean>;
   now?: () => number;
   /** Other scopes than the mailbox's (the Entra setup's Graph scopes); any account may then sign in. */
   scopes?: string[];
+  /**
+   * Goes on polling a sign-in another process started (and stopped polling): MSAL is handed the code
+   * that process was given instead of asking Entra for a new one, so the user's code stays valid.
+   */
+  resume?: DeviceCodePrompt;
 };
 
 /** RFC 8628 §3.5: on slow_down the interval grows by 5 seconds for this and every later request. */
@@ -69,7 +80,14 @@ class DevicePollingClient extends TimedHttpClient {
 
   override async sendPostRequestAsync<T>(url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> {
     const polling = DEVICE_CODE_GRANTS.includes(new URLSearchParams(options?.body ?? "").get("grant_type") ?? "");
+    const { resume } = this.request;
+    if (!polling && resume) return { headers: {}, status: 200, body: deviceCodeAnswer(resume, this.request.now) as T };
     if (polling && this.extraDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.extraDelayMs));
+    if (polling && (await this.request.mayPoll?.()) === false) {
+      // MSAL checks its cancel flag before the next poll, and stops.
+      this.msalRequest.cancel = true;
+      return { headers: {}, status: 400, body: { error: "authorization_pending" } as T };
+    }
     const response = await super.sendPostRequestAsync<T>(url, options);
     const body = response.body as PollBody;
     if (!body?.error) return response;
@@ -89,6 +107,18 @@ class DevicePollingClient extends TimedHttpClient {
     this.lastRefusal = body;
     return response;
   }
+}
+
+/** Entra's device-code answer (RFC 8628 §3.2) for a sign-in being resumed, with the time it has left. */
+function deviceCodeAnswer(prompt: DeviceCodePrompt, now: () => number = Date.now) {
+  return {
+    device_code: prompt.deviceCode,
+    user_code: prompt.userCode,
+    verification_uri: prompt.verificationUri,
+    expires_in: Math.max(0, Math.floor((prompt.expiresAt.getTime() - now()) / 1000)),
+    interval: prompt.interval,
+    message: prompt.message,
+  };
 }
 
 /**
@@ -114,16 +144,20 @@ export async function signInWithDeviceCode(request: DeviceSignInRequest): Promis
     cancel: false,
     deviceCodeCallback: (response: {
       userCode: string;
+      deviceCode: string;
       verificationUri: string;
       expiresIn: number;
+      interval: number;
       message: string;
     }) => {
       prompted = true;
       void request.onPrompt({
         userCode: response.userCode,
         verificationUri: response.verificationUri,
-        expiresAt: new Date(now() + response.expiresIn * 1000),
+        expiresAt: request.resume?.expiresAt ?? new Date(now() + response.expiresIn * 1000),
         message: response.message,
+        deviceCode: response.deviceCode,
+        interval: response.interval,
       });
     },
   };

@@ -2,11 +2,12 @@ import "server-only";
 import { randomBytes } from "node:crypto";
 import { and, count, desc, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import { type Db, type Queryable, transaction } from "@/db/client";
-import { type DeviceSignIn, deviceSignIns, type Mailbox, mailboxes } from "@/db/schema";
+import { type DeviceSignIn, deviceSignIns, type Mailbox, mailboxes, users } from "@/db/schema";
 import { recordMailboxAudit } from "@/lib/audit/log";
 import { type Actor, actorLabel, actorUserId } from "@/lib/auth/actor";
+import { open, seal, sealingContext } from "@/lib/crypto/seal";
 import { decodeClaims } from "@/lib/engine/claims";
-import { type DeviceSignInEnd, signInWithDeviceCode } from "@/lib/engine/device-code";
+import { type DeviceCodePrompt, type DeviceSignInEnd, signInWithDeviceCode } from "@/lib/engine/device-code";
 import { CATALOGUE, type Diagnosis, type DiagnosisCode, diagnose } from "@/lib/engine/diagnoses";
 import type { CheckOutcome } from "@/lib/engine/steps";
 import { describeError, NotFoundError } from "@/lib/errors";
@@ -22,9 +23,15 @@ export const SIGN_IN_LIMITS = { perTenant: 5, everywhere: 50, perMailboxPer10Min
 const PROMPT_WAIT_MS = 20_000;
 // A sign-in still "starting" after this never reached Entra (the process stopped).
 const STALE_START_MS = 60_000;
+/**
+ * The poller renews its lease on the row before every poll (every 5 to 15 seconds) and polls only
+ * while it holds it; once it has lapsed, the process has stopped, and whichever process looks next
+ * takes the poll over. Longer than a poll may take (15 s), so two processes never poll at once.
+ */
+const POLL_LEASE_MS = 30_000;
 const OPEN: DeviceSignIn["status"][] = ["starting", "pending"];
 
-/** What a page may know about a sign-in: never the device code, which stays in the polling process. */
+/** What a page may know about a sign-in: never the device code, which stays sealed in the row. */
 export type DeviceSignInView = {
   id: string;
   status: "starting" | "pending" | "succeeded" | "failed" | "cancelled";
@@ -49,7 +56,8 @@ const WAITING_WORDS: Record<string, string> = {
 /**
  * Starts "Sign in with Microsoft" for a saved mailbox whose method is the device code. Resolves once
  * Entra has given the code (or refused), so the page shows the code at once; the polling goes on in
- * this process and writes each answer to the database, where any process can read it.
+ * this process under a lease on the row and writes each answer to the database, where any process can
+ * read it. Should this process stop, another takes the poll over (takeOverSignIns).
  */
 export async function startDeviceSignIn(db: Db, actor: Actor, ref: Ref): Promise<StartedSignIn> {
   const mailbox = await getMailboxToChange(db, actor, ref.tenantId, ref.mailboxId);
@@ -59,6 +67,7 @@ export async function startDeviceSignIn(db: Db, actor: Actor, ref: Ref): Promise
     return { ok: false, refusal: { kind: "invalid", message, fieldErrors: {} } };
   }
   const now = Date.now();
+  const poller = randomBytes(9).toString("base64url");
   const opened = await transaction(db, async (tx) => {
     await settleAbandoned(tx, now);
     const open = (
@@ -83,6 +92,8 @@ export async function startDeviceSignIn(db: Db, actor: Actor, ref: Ref): Promise
           startedById: actorUserId(actor),
           status: "starting",
           createdAt: new Date(now),
+          pollerId: poller,
+          pollerUntil: new Date(now + POLL_LEASE_MS),
         })
         .returning()
     )[0]!;
@@ -95,42 +106,149 @@ export async function startDeviceSignIn(db: Db, actor: Actor, ref: Ref): Promise
   const shown = new Promise<void>((resolve) => {
     prompted = resolve;
   });
-  void runSignIn(db, actor, mailbox, opened.row, prompted).catch(async (error: unknown) => {
-    console.error("device sign-in failed unexpectedly:", describeError(error));
-    await finish(db, opened.row.id, { status: "failed", diagnosis: diagnose("UNEXPECTED") });
-    prompted();
-  });
+  poll(db, actor, mailbox, opened.row, poller, prompted);
   await Promise.race([shown, new Promise((resolve) => setTimeout(resolve, PROMPT_WAIT_MS).unref())]);
   return { ok: true, signIn: toView(await rowOf(db, opened.row.id)) };
 }
+
+/** Polls in the background; an unexpected error ends the sign-in as failed rather than leaving it open. */
+function poll(
+  db: Db,
+  actor: Actor,
+  mailbox: Mailbox,
+  row: DeviceSignIn,
+  poller: string,
+  prompted: () => void = () => {},
+  resume?: DeviceCodePrompt,
+): void {
+  runSignIn(db, actor, mailbox, row, poller, prompted, resume).catch(async (error: unknown) => {
+    console.error("device sign-in failed unexpectedly:", describeError(error));
+    await finish(db, row.id, { status: "failed", diagnosis: diagnose("UNEXPECTED") });
+    prompted();
+  });
+}
+
+/** The device code and its prompt, bound to the sign-in's row. */
+export const deviceCodeContext = (row: Pick<DeviceSignIn, "tenantId" | "id">) =>
+  sealingContext({ tenantId: row.tenantId, table: "device_sign_ins", rowId: row.id, field: "device_code" });
 
 async function runSignIn(
   db: Db,
   actor: Actor,
   mailbox: Mailbox,
   row: DeviceSignIn,
+  poller: string,
   prompted: () => void,
+  resume?: DeviceCodePrompt,
 ): Promise<void> {
   const settings = checkSettingsFor(mailbox);
   const { authorityHost } = checkOptionsFor(settings);
-  const open = and(eq(deviceSignIns.id, row.id), inArray(deviceSignIns.status, OPEN));
+  const held = and(
+    eq(deviceSignIns.id, row.id),
+    inArray(deviceSignIns.status, OPEN),
+    eq(deviceSignIns.pollerId, poller),
+  );
+  const lease = () => ({ pollerUntil: new Date(Date.now() + POLL_LEASE_MS) });
+  // Set when another process has taken the poll over (this one stalled past its lease).
+  let lost = false;
+  const renew = async (values: Partial<DeviceSignIn>) => {
+    const kept = await db
+      .update(deviceSignIns)
+      .set({ ...values, ...lease() })
+      .where(held)
+      .returning({ id: deviceSignIns.id });
+    lost ||= kept.length === 0;
+  };
   const end = await signInWithDeviceCode({
     settings,
     authorityHost,
+    resume,
     async onPrompt(prompt) {
+      if (resume) return renew({});
       const { userCode, verificationUri, expiresAt } = prompt;
       // Only a web address is ever shown as a link.
       const uri = /^https:\/\//i.test(verificationUri) ? verificationUri : null;
-      await db.update(deviceSignIns).set({ status: "pending", userCode, verificationUri: uri, expiresAt }).where(open);
+      const sealed = seal(JSON.stringify(prompt), deviceCodeContext(row));
+      await renew({ status: "pending", userCode, verificationUri: uri, expiresAt, deviceCodeSealed: sealed });
       prompted();
     },
     async onAnswer(answer) {
-      await db.update(deviceSignIns).set({ lastAnswer: answer, polledAt: new Date() }).where(open);
+      await renew({ lastAnswer: answer, polledAt: new Date() });
     },
-    cancelled: async () => (await rowOf(db, row.id)).status === "cancelled",
+    async mayPoll() {
+      await renew({});
+      return !lost;
+    },
+    cancelled: async () => lost || (await rowOf(db, row.id)).status === "cancelled",
   });
-  await settle(db, actor, mailbox, row, end, authorityHost);
+  // The process that took over settles the sign-in.
+  if (!lost) await settle(db, actor, mailbox, row, end, authorityHost);
   prompted();
+}
+
+/**
+ * Takes over the sign-ins whose polling process stopped: still waiting for their user, their code not
+ * expired, and their poller's lease lapsed. Each is claimed by moving the lease, so one process polls.
+ * Called by the page's polling (through any instance) and by the scheduler.
+ */
+export async function takeOverSignIns(db: Db, now = Date.now()): Promise<number> {
+  const orphaned = await db
+    .select()
+    .from(deviceSignIns)
+    .where(
+      and(
+        eq(deviceSignIns.status, "pending"),
+        lt(deviceSignIns.pollerUntil, new Date(now)),
+        gt(deviceSignIns.expiresAt, new Date(now)),
+      ),
+    );
+  let taken = 0;
+  for (const row of orphaned) {
+    const poller = randomBytes(9).toString("base64url");
+    const claimed = await db
+      .update(deviceSignIns)
+      .set({ pollerId: poller, pollerUntil: new Date(now + POLL_LEASE_MS) })
+      .where(
+        and(
+          eq(deviceSignIns.id, row.id),
+          eq(deviceSignIns.status, "pending"),
+          eq(deviceSignIns.pollerUntil, row.pollerUntil!),
+        ),
+      )
+      .returning({ id: deviceSignIns.id });
+    if (claimed.length === 0) continue;
+    const mailbox = (await db.select().from(mailboxes).where(eq(mailboxes.id, row.mailboxId)))[0];
+    const prompt = row.deviceCodeSealed ? promptOf(row) : null;
+    if (!mailbox || !prompt) {
+      await finish(db, row.id, { status: "failed", diagnosis: diagnose("DEVICE_EXPIRED") });
+      continue;
+    }
+    poll(db, await starterOf(db, row), mailbox, row, poller, undefined, prompt);
+    taken++;
+  }
+  return taken;
+}
+
+function promptOf(row: DeviceSignIn): DeviceCodePrompt | null {
+  try {
+    const prompt = JSON.parse(open(row.deviceCodeSealed!, deviceCodeContext(row))) as DeviceCodePrompt;
+    return { ...prompt, expiresAt: new Date(prompt.expiresAt) };
+  } catch {
+    // A key no longer configured: the user starts again.
+    return null;
+  }
+}
+
+/** Who the sign-in is stored as: the admin who started it, or the command line's own name. */
+async function starterOf(db: Db, row: DeviceSignIn): Promise<Actor> {
+  if (row.startedById !== null) {
+    const user = (await db.select().from(users).where(eq(users.id, row.startedById)))[0];
+    if (user) {
+      const { id, email, name, role, tenantId, mustChangePassword } = user;
+      return { kind: "user", id, email, name, role, tenantId, mustChangePassword };
+    }
+  }
+  return { kind: "system", label: row.startedBy };
 }
 
 /** Stores a successful sign-in with the mailbox, or records why there is none. */
@@ -201,6 +319,7 @@ async function finish(
       failureDetail: end.diagnosis?.detail ?? null,
       account: end.account ?? null,
       finishedAt: new Date(),
+      deviceCodeSealed: null,
     })
     .where(and(eq(deviceSignIns.id, id), inArray(deviceSignIns.status, OPEN)));
 }
@@ -209,6 +328,8 @@ async function finish(
 export async function getDeviceSignIn(db: Db, actor: Actor, ref: Ref, id: string): Promise<DeviceSignInView> {
   const mailbox = await getMailboxFor(db, actor, ref.tenantId, ref.mailboxId);
   await settleAbandoned(db, Date.now());
+  // The page asks every few seconds, through whichever instance: a poll whose process stopped resumes here.
+  await takeOverSignIns(db);
   const row = (
     await db
       .select()

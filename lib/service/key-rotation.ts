@@ -1,14 +1,15 @@
 import "server-only";
 import { eq, isNotNull } from "drizzle-orm";
 import { type Db, type Tx, transaction } from "@/db/client";
-import { alertChannels, entraSetups, mailboxes, tokenCaches } from "@/db/schema";
+import { alertChannels, deviceSignIns, entraSetups, mailboxes, tokenCaches } from "@/db/schema";
 import { webhookContext } from "@/lib/alerts/channels";
 import { recordAudit } from "@/lib/audit/log";
 import { open, type SealingKey, seal, sealedKeyId } from "@/lib/crypto/seal";
 import { getEnv } from "@/lib/env";
 import { appSecretContext, mailboxPasswordContext } from "@/lib/mailbox/password";
 import { tokenCacheContext } from "@/lib/mailbox/token-cache-store";
-import { setupKeyContext } from "./entra-setups/flow";
+import { deviceCodeContext } from "./device-sign-ins";
+import { setupKeyContext, setupTokenContext } from "./entra-setups/flow";
 
 /** A sealed value and its owner: a mailbox's field, an alert channel's webhook, an Entra setup's new key. */
 type SealedRow = { id: number | string; tenantId: number; name: string; sealed: string };
@@ -133,6 +134,50 @@ const SEALED_COLUMNS: {
             .update(entraSetups)
             .set({ privateKeySealed: sealed })
             .where(eq(entraSetups.id, String(row.id))),
+    unreadable: "drop",
+  },
+  {
+    // The device code of a sign-in still waiting: one no key opens is erased (that sign-in can then
+    // be polled only by the process that started it).
+    owner: "mailbox",
+    rows: async (tx) =>
+      (await tx
+        .select({
+          id: deviceSignIns.id,
+          tenantId: deviceSignIns.tenantId,
+          name: mailboxes.name,
+          sealed: deviceSignIns.deviceCodeSealed,
+        })
+        .from(deviceSignIns)
+        .innerJoin(mailboxes, eq(mailboxes.id, deviceSignIns.mailboxId))
+        .where(isNotNull(deviceSignIns.deviceCodeSealed))) as SealedRow[],
+    context: (row) => deviceCodeContext({ tenantId: row.tenantId, id: String(row.id) }),
+    write: async (tx, row, sealed) =>
+      await tx
+        .update(deviceSignIns)
+        .set({ deviceCodeSealed: sealed })
+        .where(eq(deviceSignIns.id, String(row.id))),
+    unreadable: "drop",
+  },
+  {
+    // The Graph token of a setup under way: one no key opens is erased (the admin signs in again).
+    owner: "Entra setup",
+    rows: async (tx) =>
+      (await tx
+        .select({
+          id: entraSetups.id,
+          tenantId: entraSetups.tenantId,
+          name: entraSetups.appName,
+          sealed: entraSetups.graphTokenSealed,
+        })
+        .from(entraSetups)
+        .where(isNotNull(entraSetups.graphTokenSealed))) as SealedRow[],
+    context: (row) => setupTokenContext({ tenantId: row.tenantId, id: String(row.id) }),
+    write: async (tx, row, sealed) =>
+      await tx
+        .update(entraSetups)
+        .set(sealed === null ? { graphTokenSealed: null, graphTokenUntil: null } : { graphTokenSealed: sealed })
+        .where(eq(entraSetups.id, String(row.id))),
     unreadable: "drop",
   },
 ];

@@ -1,8 +1,8 @@
 import "server-only";
-import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import pLimit from "p-limit";
-import { type Db, transaction } from "@/db/client";
-import { type MonitorFrequency, mailboxes, mailboxTests, schedulerLeases, tenants } from "@/db/schema";
+import type { Db } from "@/db/client";
+import { type MonitorFrequency, mailboxes, mailboxTests, tenants } from "@/db/schema";
 import { SYSTEM_ACTORS } from "@/lib/auth/actor";
 import { describeError } from "@/lib/errors";
 import { evaluateAlerts } from "./alerts/evaluate";
@@ -20,7 +20,14 @@ const MONITOR_INTERVAL_MS: Record<Exclude<MonitorFrequency, "off">, number> = {
 /** Failures a new attempt with the same settings cannot fix, and might make worse (a locked account). */
 const HOLD_FAILURES = new Set([...CREDENTIAL_FAILURES, "SIGN_IN_AGAIN", "NOT_SIGNED_IN"]);
 
-export type DueRun = { mailboxId: number; tenantId: number; mode: MonitorMode; lastAt: Date | null };
+export type DueRun = {
+  mailboxId: number;
+  tenantId: number;
+  mode: MonitorMode;
+  lastAt: Date | null;
+  /** The mode's own last run as read: a sweep claims the run by moving it, unless another did first. */
+  claimFrom: Date | null;
+};
 
 /**
  * The scheduled tests due at `now`: a full test when its interval has passed, otherwise a light one
@@ -50,10 +57,11 @@ export async function dueRuns(db: Db, now: number): Promise<DueRun[]> {
     const lastFull = row.lastFull?.getTime() ?? null;
     const lastAny = Math.max(lastFull ?? 0, row.lastLight?.getTime() ?? 0) || null;
     if (full !== "off" && (lastFull === null || now - lastFull >= MONITOR_INTERVAL_MS[full])) {
-      due.push({ mailboxId: row.mailboxId, tenantId: row.tenantId, mode: "full", lastAt: row.lastFull });
+      const lastAt = row.lastFull;
+      due.push({ mailboxId: row.mailboxId, tenantId: row.tenantId, mode: "full", lastAt, claimFrom: lastAt });
     } else if (light !== "off" && (lastAny === null || now - lastAny >= MONITOR_INTERVAL_MS[light])) {
       const lastAt = lastAny === null ? null : new Date(lastAny);
-      due.push({ mailboxId: row.mailboxId, tenantId: row.tenantId, mode: "light", lastAt });
+      due.push({ mailboxId: row.mailboxId, tenantId: row.tenantId, mode: "light", lastAt, claimFrom: row.lastLight });
     }
   }
   return interleaveTenants(due.sort((a, b) => (a.lastAt?.getTime() ?? 0) - (b.lastAt?.getTime() ?? 0)));
@@ -104,36 +112,33 @@ export async function heldBack(db: Db, mailboxId: number): Promise<boolean> {
   return changed <= last.startedAt.getTime();
 }
 
-/** Takes (or renews) the named lease for `holder` unless another holder's lease is still running. */
-export async function takeLease(
-  db: Db,
-  name: string,
-  holder: string,
-  now: number,
-  durationMs: number,
-): Promise<boolean> {
-  return transaction(db, async (tx) => {
-    const expiresAt = new Date(now + durationMs);
-    await tx
-      .insert(schedulerLeases)
-      .values({ name, holder, expiresAt })
-      .onConflictDoUpdate({
-        target: schedulerLeases.name,
-        set: { holder, expiresAt },
-        setWhere: or(lt(schedulerLeases.expiresAt, new Date(now)), eq(schedulerLeases.holder, holder)),
-      });
-    return (await tx.select().from(schedulerLeases).where(eq(schedulerLeases.name, name)))[0]?.holder === holder;
-  });
+/**
+ * Claims a due run for this sweep: its mode's last-run time moves to `at` only if it is still what the
+ * sweep read. Any number of processes may sweep at once; each run is claimed by exactly one.
+ */
+async function claim(db: Db, run: DueRun, at: Date): Promise<boolean> {
+  return (await moveLastRun(db, run, run.claimFrom, at)).length === 1;
 }
 
-async function releaseLease(db: Db, name: string, holder: string): Promise<void> {
-  await db.delete(schedulerLeases).where(and(eq(schedulerLeases.name, name), eq(schedulerLeases.holder, holder)));
+/** A claimed run that could not start (capacity, a running test) is given back for the next sweep. */
+async function giveBack(db: Db, run: DueRun, at: Date): Promise<void> {
+  await moveLastRun(db, run, at, run.claimFrom);
+}
+
+function moveLastRun(db: Db, run: DueRun, from: Date | null, to: Date | null) {
+  const column = run.mode === "full" ? mailboxes.lastMonitorFullAt : mailboxes.lastMonitorLightAt;
+  const set = run.mode === "full" ? { lastMonitorFullAt: to } : { lastMonitorLightAt: to };
+  return db
+    .update(mailboxes)
+    .set(set)
+    .where(and(eq(mailboxes.id, run.mailboxId), from === null ? isNull(column) : eq(column, from)))
+    .returning({ id: mailboxes.id });
 }
 
 export type SweepReport = {
-  /** False when another process held the lease. */
-  swept: boolean;
   due: number;
+  /** Claimed first by another process sweeping at the same time. */
+  elsewhere: number;
   held: number;
   passed: number;
   failed: number;
@@ -144,53 +149,46 @@ export type SweepReport = {
 };
 
 export type SweepOptions = {
-  holder: string;
   concurrency: number;
   now?: () => number;
-  leaseMs?: number;
 };
 
-const SWEEP_LEASE = "monitor-sweep";
-const LEASE_MS = 5 * 60_000;
-
 /**
- * One sweep: under the lease, every due test runs through the same service as the button, as the
- * system actor "scheduler", at most `concurrency` at once; the lease is renewed as tests finish.
+ * One sweep: every due test runs through the same service as the button, as the system actor
+ * "scheduler", at most `concurrency` at once. Each run is claimed in the database before it starts, so
+ * several portal processes sweeping together test each due mailbox once; a process that stops
+ * mid-sweep leaves the runs it had not claimed to the others' next sweep.
  */
 export async function runSweep(db: Db, options: SweepOptions): Promise<SweepReport> {
   const now = options.now ?? Date.now;
-  const leaseMs = options.leaseMs ?? LEASE_MS;
-  const report: SweepReport = { swept: false, due: 0, held: 0, passed: 0, failed: 0, deferred: 0, alerts: 0 };
-  if (!(await takeLease(db, SWEEP_LEASE, options.holder, now(), leaseMs))) return report;
-  report.swept = true;
-  try {
-    const due = await dueRuns(db, now());
-    report.due = due.length;
-    const limit = pLimit(options.concurrency);
-    await Promise.all(
-      due.map((run) =>
-        limit(async () => {
-          if (await heldBack(db, run.mailboxId)) {
-            report.held++;
-            return;
-          }
-          const outcome = await runOne(db, run, now());
-          report[outcome]++;
-          await takeLease(db, SWEEP_LEASE, options.holder, now(), leaseMs);
-        }),
-      ),
-    );
-    // Every mailbox, tested now or not: an expiring credential or a lost sign-in needs no test to alert.
-    report.alerts = await evaluateAlerts(db, now());
-  } finally {
-    await releaseLease(db, SWEEP_LEASE, options.holder);
-  }
+  const report: SweepReport = { due: 0, elsewhere: 0, held: 0, passed: 0, failed: 0, deferred: 0, alerts: 0 };
+  const due = await dueRuns(db, now());
+  report.due = due.length;
+  const limit = pLimit(options.concurrency);
+  await Promise.all(
+    due.map((run) =>
+      limit(async () => {
+        if (await heldBack(db, run.mailboxId)) {
+          report.held++;
+          return;
+        }
+        const at = new Date(now());
+        if (!(await claim(db, run, at))) {
+          report.elsewhere++;
+          return;
+        }
+        const outcome = await runOne(db, run);
+        if (outcome === "deferred") await giveBack(db, run, at);
+        report[outcome]++;
+      }),
+    ),
+  );
+  // Every mailbox, tested now or not: an expiring credential or a lost sign-in needs no test to alert.
+  report.alerts = await evaluateAlerts(db, now());
   return report;
 }
 
-async function runOne(db: Db, run: DueRun, startedAt: number): Promise<"passed" | "failed" | "deferred"> {
-  const column =
-    run.mode === "full" ? { lastMonitorFullAt: new Date(startedAt) } : { lastMonitorLightAt: new Date(startedAt) };
+async function runOne(db: Db, run: DueRun): Promise<"passed" | "failed" | "deferred"> {
   try {
     const started = await startMailboxTest(db, SYSTEM_ACTORS.scheduler, {
       tenantId: run.tenantId,
@@ -199,8 +197,6 @@ async function runOne(db: Db, run: DueRun, startedAt: number): Promise<"passed" 
       mode: run.mode,
     });
     if (!started.ok) return "deferred";
-    // Marked once started: a test that cannot finish is not started again before its interval.
-    await db.update(mailboxes).set(column).where(eq(mailboxes.id, run.mailboxId));
     const result = await testToEnd(started, { id: run.mailboxId, name: "", tenant: "" });
     return result.ok ? "passed" : "failed";
   } catch (error) {

@@ -1,6 +1,6 @@
 import "server-only";
 import { randomBytes, X509Certificate } from "node:crypto";
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { z } from "zod";
 import { type Db, transaction } from "@/db/client";
 import { type EntraSetup, entraSetups, type Mailbox } from "@/db/schema";
@@ -63,14 +63,17 @@ async function targetOf(db: Db, actor: UserActor, ref: Ref, change = false): Pro
   return { tenantId: tenant.id, mailbox: null, cloud: tenant.defaultCloud ?? "global" };
 }
 
-/** The Graph token of each setup, in this process's memory only, for the hour it lasts. */
-const globalTokens = globalThis as unknown as { navigatorSetupTokens?: Map<string, { token: string; until: number }> };
-globalTokens.navigatorSetupTokens ??= new Map();
-const tokens = globalTokens.navigatorSetupTokens;
-
 /** The private key of the certificate a setup made, bound to its setup row until it moves into the mailbox. */
 export const setupKeyContext = (row: Pick<EntraSetup, "tenantId" | "id">) =>
   sealingContext({ tenantId: row.tenantId, table: "entra_setups", rowId: row.id, field: "private_key" });
+
+/** The admin's Graph token, bound to its setup row; erased when the setup ends. */
+export const setupTokenContext = (row: Pick<EntraSetup, "tenantId" | "id">) =>
+  sealingContext({ tenantId: row.tenantId, table: "entra_setups", rowId: row.id, field: "graph_token" });
+
+/** Graph tokens last an hour; the setup stops using one a little before. */
+const GRAPH_TOKEN_USE_MS = 55 * 60_000;
+const ERASED_TOKEN = { graphTokenSealed: null, graphTokenUntil: null };
 
 /**
  * "Set up in Microsoft Entra for me": the admin signs in with a device code (ENTRA_SETUP_CLIENT_ID,
@@ -205,15 +208,19 @@ async function signInAndPlan(db: Db, actor: UserActor, row: EntraSetup, prompted
   if (!(await admitDirectory(db, actor, row.tenantId, admin))) {
     return fail(db, row.id, diagnose("DIRECTORY_NOT_ALLOWED", `Signed in as ${end.account}, tid = ${claims.tid}.`));
   }
-  // Tokens of setups that were never confirmed expire here; drop them rather than keep them for the process's life.
-  for (const [id, held] of tokens) if (held.until < Date.now()) tokens.delete(id);
-  tokens.set(row.id, { token: end.accessToken, until: Date.now() + 55 * 60_000 });
+  // Sealed in the setup's row, so the confirm works in whichever portal process it reaches.
   await db
     .update(entraSetups)
-    .set({ admin: end.account, directoryId: claims.tid ?? null })
+    .set({
+      admin: end.account,
+      directoryId: claims.tid ?? null,
+      graphTokenSealed: seal(end.accessToken, setupTokenContext(row)),
+      graphTokenUntil: new Date(Date.now() + GRAPH_TOKEN_USE_MS),
+    })
     .where(eq(entraSetups.id, row.id));
   try {
-    const plan = await planSetup(graphFor(row.cloud, row.id), requestOf(await rowOf(db, row.id)));
+    const planned = await rowOf(db, row.id);
+    const plan = await planSetup((await graphFor(db, planned))!, requestOf(planned));
     await db
       .update(entraSetups)
       .set({ status: "planned", steps: plan.steps, appId: plan.application?.appId ?? null })
@@ -233,13 +240,15 @@ function setupSignInDiagnosis(diagnosis: Diagnosis): Diagnosis {
   return diagnosis;
 }
 
-function graphFor(cloud: Cloud, id: string): Graph {
-  const held = tokens.get(id);
-  if (!held || held.until < Date.now()) throw new SignedOut();
-  return graphClient(graphHostFor(cloud), held.token);
+/** Graph as the admin who signed in to the setup; null once the token is gone or past its use (then erased). */
+async function graphFor(db: Db, row: EntraSetup): Promise<Graph | null> {
+  if (!row.graphTokenSealed || !row.graphTokenUntil) return null;
+  if (row.graphTokenUntil.getTime() < Date.now()) {
+    await db.update(entraSetups).set(ERASED_TOKEN).where(eq(entraSetups.id, row.id));
+    return null;
+  }
+  return graphClient(graphHostFor(row.cloud), open(row.graphTokenSealed, setupTokenContext(row)));
 }
-
-class SignedOut extends Error {}
 
 function requestOf(row: EntraSetup): SetupRequest {
   const request: SetupRequest = { appName: row.appName, kind: row.kind, admin: row.admin ?? "" };
@@ -352,10 +361,8 @@ export async function confirmEntraSetup(
 async function applyPlan(db: Db, actor: UserActor, target: Target, taken: EntraSetup): Promise<boolean> {
   const { mailbox } = target;
   const steps = [...(taken.steps ?? [])];
-  let graph: Graph;
-  try {
-    graph = graphFor(taken.cloud, taken.id);
-  } catch {
+  const graph = await graphFor(db, taken);
+  if (!graph) {
     await fail(db, taken.id, diagnose("SETUP_SIGNED_OUT"));
     return false;
   }
@@ -395,14 +402,29 @@ async function applyPlan(db: Db, actor: UserActor, target: Target, taken: EntraS
 }
 
 async function finishSetup(db: Db, id: string, status: EntraSetup["status"]): Promise<void> {
-  tokens.delete(id);
-  await db.update(entraSetups).set({ status, finishedAt: new Date() }).where(eq(entraSetups.id, id));
-}
-
-async function fail(db: Db, id: string, diagnosis: Diagnosis, status: EntraSetup["status"] = "failed"): Promise<void> {
   await db
     .update(entraSetups)
-    .set({ status, failureCode: diagnosis.code, failureDetail: diagnosis.detail ?? null, finishedAt: new Date() })
+    .set({ status, finishedAt: new Date(), ...ERASED_TOKEN })
+    .where(eq(entraSetups.id, id));
+}
+
+/**
+ * Ends the setup as failed. The Graph token is erased, unless the setup registered an app: deleting
+ * that app ("Delete the app the setup created") needs the same sign-in, for as long as the token lasts.
+ */
+async function fail(db: Db, id: string, diagnosis: Diagnosis, status: EntraSetup["status"] = "failed"): Promise<void> {
+  const keptForDelete = (column: SQL) =>
+    sql`CASE WHEN ${entraSetups.createdApplicationId} IS NULL THEN NULL ELSE ${column} END`;
+  await db
+    .update(entraSetups)
+    .set({
+      status,
+      failureCode: diagnosis.code,
+      failureDetail: diagnosis.detail ?? null,
+      finishedAt: new Date(),
+      graphTokenSealed: keptForDelete(sql`${entraSetups.graphTokenSealed}`),
+      graphTokenUntil: keptForDelete(sql`${entraSetups.graphTokenUntil}`),
+    })
     .where(eq(entraSetups.id, id));
 }
 
@@ -443,10 +465,8 @@ export async function deleteCreatedApplication(
     row.applicationDeletedAt === null &&
     ["failed", "applied"].includes(row.status);
   if (!deletable) throw new UserError("This setup has no app of its own to delete.");
-  let graph: Graph;
-  try {
-    graph = graphFor(row.cloud, row.id);
-  } catch {
+  const graph = await graphFor(db, row);
+  if (!graph) {
     await fail(db, row.id, diagnose("SETUP_SIGNED_OUT"), row.status);
     return getEntraSetup(db, actor, ref, id);
   }
@@ -470,10 +490,10 @@ export async function deleteCreatedApplication(
       targetLabel: row.appName,
       changes,
     });
-  tokens.delete(row.id);
   await db
     .update(entraSetups)
     .set({
+      ...ERASED_TOKEN,
       status: "failed",
       applicationDeletedAt: new Date(),
       steps: (row.steps ?? []).map(({ key, label }) => ({ key, label, done: false })),

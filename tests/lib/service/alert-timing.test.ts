@@ -85,7 +85,7 @@ describe("a Microsoft sign-in mailbox nobody has signed in yet", () => {
 
     // Three minutes of a monitoring schedule every two seconds (clock injected).
     for (let at = t0; at <= t0 + 180_000; at += 2000) {
-      await runSweep(db, { holder: "timing-test", concurrency: 4, now: () => at });
+      await runSweep(db, { concurrency: 4, now: () => at });
     }
     expect(await db.select().from(mailboxTests).where(eq(mailboxTests.mailboxId, mailbox.id))).toEqual([]);
     expect(await alertsOf(mailbox.id)).toEqual([]);

@@ -16,6 +16,7 @@ import {
   SIGN_IN_LIMITS,
   signInStateOf,
   startDeviceSignIn,
+  takeOverSignIns,
 } from "@/lib/service/device-sign-ins";
 import { startMailboxTest, type TestEvent } from "@/lib/service/mailbox-tests";
 import type { World } from "../../support/db";
@@ -44,6 +45,7 @@ async function deviceMailbox(user: EmuUser, tenantId = world.tenantA.id): Promis
 
 const row = async (id: number) => (await db.select().from(mailboxes).where(eq(mailboxes.id, id)))[0]!;
 const cacheOf = async (id: number) => (await db.select().from(tokenCaches).where(eq(tokenCaches.mailboxId, id)))[0];
+const signInRow = async (id: string) => (await db.select().from(deviceSignIns).where(eq(deviceSignIns.id, id)))[0]!;
 const refOf = (mailbox: Mailbox) => ({ tenantId: mailbox.tenantId, mailboxId: mailbox.id });
 
 async function start(mailbox: Mailbox, actor: UserActor = world.adminA): Promise<DeviceSignInView> {
@@ -125,7 +127,7 @@ describe("Sign in with Microsoft (device code) for a saved mailbox", () => {
     expect(checklist.find((i) => i.key === "client-secret")).toBeUndefined();
   });
 
-  it("never writes the device code to the database", async () => {
+  it("keeps the device code only sealed in the database, and erases it when the sign-in ends", async () => {
     const user = rig.addUser();
     const mailbox = await deviceMailbox(user);
     const view = await start(mailbox);
@@ -135,6 +137,50 @@ describe("Sign in with Microsoft (device code) for a saved mailbox", () => {
     expect(rows).toContain(view.userCode!);
     expect(rows).not.toContain(deviceCode);
     expect(JSON.stringify(view)).not.toContain(deviceCode);
+    expect((await signInRow(view.id)).deviceCodeSealed).toMatch(/^v1\./);
+    await cancelDeviceSignIn(db, world.adminA, refOf(mailbox), view.id);
+    expect((await signInRow(view.id)).deviceCodeSealed).toBeNull();
+  });
+
+  it("is polled on by another process once its poller stops, with the same code, and completes once", async () => {
+    const user = rig.addUser();
+    const mailbox = await deviceMailbox(user);
+    const view = await start(mailbox);
+    const codes = rig.entra.tokenRequests("devicecode");
+    // The polling process stopped: its lease lapsed. (This process's poller sees the lease gone and
+    // stops at its next answer, as a stalled process would.)
+    await db
+      .update(deviceSignIns)
+      .set({ pollerId: "a stopped process", pollerUntil: new Date(Date.now() - 1) })
+      .where(eq(deviceSignIns.id, view.id));
+    const taken = await Promise.all([takeOverSignIns(db), takeOverSignIns(db), takeOverSignIns(db)]);
+    expect(taken.reduce((a, b) => a + b, 0)).toBe(1);
+    expect((await signInRow(view.id)).pollerId).not.toBe("a stopped process");
+    // The first poller's last poll (sent while it held the lease) is answered before the user acts;
+    // then it sees the lease gone and polls no more.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // The user types the code they were shown before the process stopped.
+    rig.entra.approveDeviceCode(view.userCode!, user.upn);
+    const done = await settled(mailbox, view.id);
+    expect(done).toMatchObject({ status: "succeeded", account: user.upn });
+    expect(rig.entra.tokenRequests("devicecode")).toBe(codes);
+    expect(await row(mailbox.id)).toMatchObject({ signedInAccount: user.upn });
+    expect((await signInRow(view.id)).deviceCodeSealed).toBeNull();
+    const audits = await db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.targetId, String(mailbox.id)));
+    expect(audits.filter((a) => a.action === "mailbox.sign_in")).toHaveLength(1);
+    expect(audits.find((a) => a.action === "mailbox.sign_in")).toMatchObject({ actorEmail: world.adminA.email });
+  });
+
+  it("is not taken over while its poller keeps its lease", async () => {
+    const user = rig.addUser();
+    const mailbox = await deviceMailbox(user);
+    const view = await start(mailbox);
+    const poller = (await signInRow(view.id)).pollerId;
+    expect(await takeOverSignIns(db)).toBe(0);
+    expect((await signInRow(view.id)).pollerId).toBe(poller);
     await cancelDeviceSignIn(db, world.adminA, refOf(mailbox), view.id);
   });
 

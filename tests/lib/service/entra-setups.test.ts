@@ -84,6 +84,10 @@ describe("Set up in Microsoft Entra for me", () => {
     expect(setup.admin).toBe(admin.upn);
     expect(setup.steps.map((s) => s.done)).toEqual([false, false, false, false, false]);
     expect((await db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0]!.azureClientId).toBeNull();
+    // Until the confirm, the admin's Graph token waits sealed in the setup's row, for any portal process.
+    const waiting = (await db.select().from(entraSetups).where(eq(entraSetups.id, setup.id)))[0]!;
+    expect(waiting.graphTokenSealed).toMatch(/^v1\./);
+    expect(JSON.stringify(waiting)).not.toMatch(/eyJ[\w-]{10,}\.eyJ[\w-]{10,}\./);
 
     const done = await confirmEntraSetup(db, world.root, ref, setup.id);
     expect(done.status).toBe("done");
@@ -104,6 +108,10 @@ describe("Set up in Microsoft Entra for me", () => {
     // The Graph token was used for this setup only: no row of the setup, the audit log or the view holds it.
     const stored = JSON.stringify([await db.select().from(entraSetups), await db.select().from(auditLog), done]);
     expect(stored).not.toMatch(/eyJ[\w-]{10,}\.eyJ[\w-]{10,}\./);
+    expect((await db.select().from(entraSetups).where(eq(entraSetups.id, setup.id)))[0]).toMatchObject({
+      graphTokenSealed: null,
+      graphTokenUntil: null,
+    });
   });
 
   it("registers an app that also signs in with a device code (Microsoft sign-in), MFA account included", async () => {
@@ -227,6 +235,8 @@ describe("Set up in Microsoft Entra for me", () => {
     expect(deleted).toMatchObject({ status: "failed", appId: null, createdApplication: { deletable: false } });
     expect(deleted.createdApplication?.deletedAt).toBeTruthy();
     expect(deleted.steps.every((s) => !s.done)).toBe(true);
+    const ended = (await db.select().from(entraSetups).where(eq(entraSetups.id, setup.id)))[0]!;
+    expect(ended).toMatchObject({ graphTokenSealed: null, graphTokenUntil: null });
     expect(directory.applications.filter((a) => a.displayName === setup.appName)).toEqual([]);
     expect(directory.servicePrincipals.filter((s) => s.appId === app.appId)).toEqual([]);
     const audit = (

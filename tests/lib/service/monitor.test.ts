@@ -5,7 +5,7 @@ import { auditLog, type Mailbox, mailboxes, mailboxTests, tenants } from "@/db/s
 import { NotFoundError } from "@/lib/errors";
 import { createMailbox, updateMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
-import { dueRuns, heldBack, runSweep, takeLease } from "@/lib/service/monitor";
+import { dueRuns, heldBack, runSweep } from "@/lib/service/monitor";
 import { createTenant, saveTenantMonitoring } from "@/lib/tenants/queries";
 import type { World } from "../../support/db";
 import type { Rig } from "../../support/rig/rig";
@@ -64,7 +64,7 @@ describe("what is due (injected clock)", () => {
     const { tenant, boxes } = await tenantWith(1);
     const t0 = Date.now();
     expect(await dueIn(tenant.id, t0)).toEqual([
-      { mailboxId: boxes[0]!.id, tenantId: tenant.id, mode: "full", lastAt: null },
+      { mailboxId: boxes[0]!.id, tenantId: tenant.id, mode: "full", lastAt: null, claimFrom: null },
     ]);
     await db
       .update(mailboxes)
@@ -94,18 +94,18 @@ describe("a sweep", () => {
     const { tenant, boxes } = await tenantWith(3);
     await only(tenant.id);
     const delivered = rig.smtp.delivered.length;
-    const report = await runSweep(db, { holder: "test", concurrency: 2 });
-    expect(report).toMatchObject({ swept: true, due: 3, passed: 3, failed: 0, held: 0 });
+    const report = await runSweep(db, { concurrency: 2 });
+    expect(report).toMatchObject({ due: 3, passed: 3, failed: 0, held: 0 });
     for (const box of boxes) {
       expect(await scheduled(box.id)).toMatchObject([{ triggeredBy: "scheduler", mode: "full", outcome: "passed" }]);
       expect((await row(box.id)).lastMonitorFullAt).toBeInstanceOf(Date);
     }
     expect(rig.smtp.delivered.length).toBe(delivered + 3);
-    expect(await runSweep(db, { holder: "test", concurrency: 2 })).toMatchObject({ swept: true, due: 0 });
+    expect(await runSweep(db, { concurrency: 2 })).toMatchObject({ due: 0 });
 
     // An hour later: light tests only, no message.
     const later = Date.now() + HOUR;
-    const light = await runSweep(db, { holder: "test", concurrency: 2, now: () => later });
+    const light = await runSweep(db, { concurrency: 2, now: () => later });
     expect(light).toMatchObject({ due: 3, passed: 3 });
     expect((await scheduled(boxes[0]!.id)).map((t) => t.mode)).toEqual(["full", "light"]);
     expect(rig.smtp.delivered.length).toBe(delivered + 3);
@@ -115,11 +115,11 @@ describe("a sweep", () => {
     const { tenant, boxes } = await tenantWith(1, () => ({ password: "not-the-password" }));
     await only(tenant.id);
     const before = rig.entra.tokenRequests("password");
-    expect(await runSweep(db, { holder: "test", concurrency: 1 })).toMatchObject({ failed: 1 });
+    expect(await runSweep(db, { concurrency: 1 })).toMatchObject({ failed: 1 });
     expect((await scheduled(boxes[0]!.id))[0]).toMatchObject({ failureCode: "AADSTS50126" });
     const nextDay = Date.now() + 25 * HOUR;
     expect(await heldBack(db, boxes[0]!.id)).toBe(true);
-    expect(await runSweep(db, { holder: "test", concurrency: 1, now: () => nextDay })).toMatchObject({ held: 1 });
+    expect(await runSweep(db, { concurrency: 1, now: () => nextDay })).toMatchObject({ held: 1 });
     expect(rig.entra.tokenRequests("password")).toBe(before + 1);
 
     const box: Mailbox = await row(boxes[0]!.id);
@@ -130,29 +130,37 @@ describe("a sweep", () => {
     });
     await updateMailbox(db, world.root, { ...input, mailboxId: box.id, version: box.version });
     expect(await heldBack(db, box.id)).toBe(false);
-    expect(await runSweep(db, { holder: "test", concurrency: 1, now: () => nextDay })).toMatchObject({ passed: 1 });
+    expect(await runSweep(db, { concurrency: 1, now: () => nextDay })).toMatchObject({ passed: 1 });
   });
 });
 
-describe("the lease", () => {
-  it("lets one process sweep at a time, and another take over once it has expired", async () => {
-    const now = Date.now();
-    expect(await takeLease(db, "probe", "a", now, 60_000)).toBe(true);
-    expect(await takeLease(db, "probe", "b", now + 1_000, 60_000)).toBe(false);
-    expect(await takeLease(db, "probe", "a", now + 2_000, 60_000)).toBe(true);
-    expect(await takeLease(db, "probe", "b", now + 62_001, 60_000)).toBe(true);
-    expect(await takeLease(db, "probe", "a", now + 63_000, 60_000)).toBe(false);
+describe("several processes sweeping", () => {
+  it("share the due tests: each mailbox is claimed and tested by exactly one of them", async () => {
+    const { tenant, boxes } = await tenantWith(4);
+    await only(tenant.id);
+    const [first, second] = await Promise.all([runSweep(db, { concurrency: 2 }), runSweep(db, { concurrency: 2 })]);
+    expect(first.passed + second.passed).toBe(4);
+    expect(first.elsewhere + second.elsewhere).toBe(first.due + second.due - 4);
+    for (const box of boxes) expect(await scheduled(box.id)).toHaveLength(1);
   });
 
-  it("makes a second sweep that starts while one runs step aside", async () => {
-    const { tenant } = await tenantWith(2);
+  it("gives a run back when it cannot start, so the next sweep tries it", async () => {
+    const { tenant, boxes } = await tenantWith(1);
     await only(tenant.id);
-    const [first, second] = await Promise.all([
-      runSweep(db, { holder: "process-1", concurrency: 1 }),
-      runSweep(db, { holder: "process-2", concurrency: 1 }),
-    ]);
-    expect([first.swept, second.swept].sort()).toEqual([false, true]);
-    expect(first.passed + second.passed).toBe(2);
+    // A test of the mailbox already running: the sweep's start is refused as busy.
+    await db.insert(mailboxTests).values({
+      tenantId: tenant.id,
+      mailboxId: boxes[0]!.id,
+      triggeredBy: "someone",
+      mode: "full",
+      source: "saved",
+      outcome: "running",
+      startedAt: new Date(),
+      steps: [],
+      credentialFingerprint: "another test's",
+    });
+    expect(await runSweep(db, { concurrency: 1 })).toMatchObject({ due: 1, deferred: 1 });
+    expect((await row(boxes[0]!.id)).lastMonitorFullAt).toBeNull();
   });
 });
 
