@@ -7,10 +7,11 @@
 #   dovecot-lmtpd     delivery into it from the rig's SMTP server
 #   dovecot-auth-lua  the rig's app-only check (role and mailbox permission, as Exchange does)
 #   postgresql        the PostgreSQL tests (each starts a throwaway cluster of its own with initdb)
+#   haproxy           the several-instances test (two portals behind a load balancer)
 # --check only checks, never installs.
 set -euo pipefail
 
-PACKAGES=(chromium openssl dovecot-imapd dovecot-lmtpd dovecot-auth-lua postgresql)
+PACKAGES=(chromium openssl dovecot-imapd dovecot-lmtpd dovecot-auth-lua postgresql haproxy)
 
 check_only=false
 [ "${1:-}" = "--check" ] && check_only=true

@@ -1,5 +1,5 @@
 import "server-only";
-import { type Db, transaction } from "@/db/client";
+import { type Db, type Tx, transaction } from "@/db/client";
 import type { Actor } from "@/lib/auth/actor";
 import { plannedSteps, runChecks } from "@/lib/engine/run-checks";
 import type { CheckSettings } from "@/lib/engine/settings";
@@ -42,7 +42,15 @@ export type TestRequest = {
   settings?: CheckSettings;
   /** "light" signs in only (the hourly monitoring); the default sends and receives a message. */
   mode?: "full" | "light";
+  /**
+   * A scheduled run's claim, taken in the transaction that records the start (so a process that
+   * stops cannot leave a run claimed and never started); false when another process claimed it first.
+   */
+  claim?: (tx: Tx) => Promise<boolean>;
 };
+
+/** A scheduled run another portal process claimed first. */
+export const CLAIMED_ELSEWHERE: Refusal = { kind: "busy", message: "Another portal process is testing this mailbox." };
 
 /** Test-only seams into a running test; production passes none. */
 export type TestHooks = { beforeCacheWrite?: () => Promise<void> };
@@ -73,6 +81,7 @@ export async function startMailboxTest(
     const owner = { mailboxId: mailbox.id, tenantId: mailbox.tenantId };
     const refusal = await refusalFor(tx, actor, owner, fingerprint);
     if (refusal) return { ok: false as const, refusal };
+    if (request.claim && !(await request.claim(tx))) return { ok: false as const, refusal: CLAIMED_ELSEWHERE };
     const mode = request.mode ?? "full";
     return { ok: true as const, test: await recordTestStart(tx, actor, owner, request.source, fingerprint, mode) };
   });

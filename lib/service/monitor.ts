@@ -1,13 +1,13 @@
 import "server-only";
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import pLimit from "p-limit";
-import type { Db } from "@/db/client";
+import type { Db, Tx } from "@/db/client";
 import { type MonitorFrequency, mailboxes, mailboxTests, tenants } from "@/db/schema";
 import { SYSTEM_ACTORS } from "@/lib/auth/actor";
 import { describeError } from "@/lib/errors";
 import { evaluateAlerts } from "./alerts/evaluate";
 import { AWAITING_SIGN_IN } from "./device-sign-ins";
-import { startMailboxTest, testToEnd } from "./mailbox-tests";
+import { CLAIMED_ELSEWHERE, startMailboxTest, testToEnd } from "./mailbox-tests";
 import { CREDENTIAL_FAILURES } from "./test-limits";
 
 type MonitorMode = "light" | "full";
@@ -113,26 +113,22 @@ export async function heldBack(db: Db, mailboxId: number): Promise<boolean> {
 }
 
 /**
- * Claims a due run for this sweep: its mode's last-run time moves to `at` only if it is still what the
- * sweep read. Any number of processes may sweep at once; each run is claimed by exactly one.
+ * Claims a due run, in the transaction that records its start: its mode's last-run time moves to `at`
+ * only if it is still what the sweep read. Any number of processes may sweep at once; each run is
+ * claimed and started by exactly one of them.
  */
-async function claim(db: Db, run: DueRun, at: Date): Promise<boolean> {
-  return (await moveLastRun(db, run, run.claimFrom, at)).length === 1;
-}
-
-/** A claimed run that could not start (capacity, a running test) is given back for the next sweep. */
-async function giveBack(db: Db, run: DueRun, at: Date): Promise<void> {
-  await moveLastRun(db, run, at, run.claimFrom);
-}
-
-function moveLastRun(db: Db, run: DueRun, from: Date | null, to: Date | null) {
-  const column = run.mode === "full" ? mailboxes.lastMonitorFullAt : mailboxes.lastMonitorLightAt;
-  const set = run.mode === "full" ? { lastMonitorFullAt: to } : { lastMonitorLightAt: to };
-  return db
-    .update(mailboxes)
-    .set(set)
-    .where(and(eq(mailboxes.id, run.mailboxId), from === null ? isNull(column) : eq(column, from)))
-    .returning({ id: mailboxes.id });
+function claimOf(run: DueRun, at: Date) {
+  return async (tx: Tx): Promise<boolean> => {
+    const column = run.mode === "full" ? mailboxes.lastMonitorFullAt : mailboxes.lastMonitorLightAt;
+    const set = run.mode === "full" ? { lastMonitorFullAt: at } : { lastMonitorLightAt: at };
+    const from = run.claimFrom === null ? isNull(column) : eq(column, run.claimFrom);
+    const moved = await tx
+      .update(mailboxes)
+      .set(set)
+      .where(and(eq(mailboxes.id, run.mailboxId), from))
+      .returning({ id: mailboxes.id });
+    return moved.length === 1;
+  };
 }
 
 export type SweepReport = {
@@ -155,9 +151,9 @@ export type SweepOptions = {
 
 /**
  * One sweep: every due test runs through the same service as the button, as the system actor
- * "scheduler", at most `concurrency` at once. Each run is claimed in the database before it starts, so
- * several portal processes sweeping together test each due mailbox once; a process that stops
- * mid-sweep leaves the runs it had not claimed to the others' next sweep.
+ * "scheduler", at most `concurrency` at once. Each run is claimed in the transaction that records its
+ * start, so several portal processes sweeping together test each due mailbox once; a process that
+ * stops mid-sweep leaves the runs it had not started to the others' next sweep.
  */
 export async function runSweep(db: Db, options: SweepOptions): Promise<SweepReport> {
   const now = options.now ?? Date.now;
@@ -172,13 +168,7 @@ export async function runSweep(db: Db, options: SweepOptions): Promise<SweepRepo
           report.held++;
           return;
         }
-        const at = new Date(now());
-        if (!(await claim(db, run, at))) {
-          report.elsewhere++;
-          return;
-        }
-        const outcome = await runOne(db, run);
-        if (outcome === "deferred") await giveBack(db, run, at);
+        const outcome = await runOne(db, run, new Date(now()));
         report[outcome]++;
       }),
     ),
@@ -188,15 +178,16 @@ export async function runSweep(db: Db, options: SweepOptions): Promise<SweepRepo
   return report;
 }
 
-async function runOne(db: Db, run: DueRun): Promise<"passed" | "failed" | "deferred"> {
+async function runOne(db: Db, run: DueRun, at: Date): Promise<"passed" | "failed" | "deferred" | "elsewhere"> {
   try {
     const started = await startMailboxTest(db, SYSTEM_ACTORS.scheduler, {
       tenantId: run.tenantId,
       mailboxId: run.mailboxId,
       source: "saved",
       mode: run.mode,
+      claim: claimOf(run, at),
     });
-    if (!started.ok) return "deferred";
+    if (!started.ok) return started.refusal === CLAIMED_ELSEWHERE ? "elsewhere" : "deferred";
     const result = await testToEnd(started, { id: run.mailboxId, name: "", tenant: "" });
     return result.ok ? "passed" : "failed";
   } catch (error) {
