@@ -1,7 +1,9 @@
 // POST /api/v1/mailboxes/{id}/token answered from the sealed token cache: the server's own time
 // (Server-Timing) over sequential requests, then throughput under load with autocannon, against the
 // production build. Microsoft is the test rig's emulator; the figures include no request to it.
-// Run: npm run bench:api
+// Run: npm run bench:api                         (SQLite, one instance)
+//      BENCH_DATABASE=postgres npm run bench:api  (a throwaway PostgreSQL cluster, one instance)
+//      BENCH_DATABASE=postgres BENCH_INSTANCES=2 npm run bench:api  (two instances behind HAProxy, deploy/haproxy.cfg)
 import { randomBytes } from "node:crypto";
 import autocannon from "autocannon";
 import { withRig } from "./rig-process";
@@ -10,6 +12,8 @@ import { median } from "./stats";
 const SEQUENTIAL = Number(process.env.BENCH_RUNS ?? 300);
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 16;
+const ON_POSTGRES = process.env.BENCH_DATABASE === "postgres";
+const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
 
 await withRig(bench);
 
@@ -21,12 +25,35 @@ async function bench(): Promise<void> {
     AUTH_SECRET: randomBytes(32).toString("base64"),
     SECRETS_KEYS: `bench:${randomBytes(32).toString("base64")}`,
   };
-  const portal = await startPortal({
+  const { freePort } = await import("../tests/support/ports");
+  const cluster = ON_POSTGRES ? await (await import("../tests/support/postgres")).startPostgres() : null;
+  const databaseUrl = cluster ? await cluster.createDatabase("bench") : undefined;
+  const env = {
     ...secrets,
     ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,
     MAIL_ALLOW_PRIVATE: rig.allowlist.join(","),
-  });
-  Object.assign(process.env, secrets, { DATABASE_URL: `file:${portal.dataDir}/navigator-mail.db` });
+  };
+  const portal = await startPortal(env, { databaseUrl });
+  const others = [];
+  for (let i = 1; i < INSTANCES; i++) others.push(await startPortal(env, { databaseUrl, admin: portal.admin }));
+  let balancer: import("node:child_process").ChildProcess | null = null;
+  let base = portal.url;
+  if (INSTANCES > 1) {
+    const { spawn } = await import("node:child_process");
+    const port = await freePort();
+    const servers = Object.fromEntries([portal, ...others].map((p, i) => [`PORTAL_${i + 1}`, new URL(p.url).host]));
+    balancer = spawn("haproxy", ["-f", "deploy/haproxy.cfg", "-db"], {
+      env: { ...process.env, LISTEN: `127.0.0.1:${port}`, ...servers },
+      stdio: "inherit",
+    });
+    base = `http://127.0.0.1:${port}`;
+    // Both instances up in HAProxy's health checks (rise 2, every second).
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+  }
+  Object.assign(process.env, secrets, { DATABASE_URL: databaseUrl ?? `file:${portal.dataDir}/navigator-mail.db` });
+  console.log(
+    `database: ${ON_POSTGRES ? "PostgreSQL" : "SQLite"}; instances: ${INSTANCES}${INSTANCES > 1 ? " behind HAProxy" : ""}`,
+  );
   try {
     const { getDb } = await import("@/db/client");
     const { createTenant } = await import("@/lib/tenants/queries");
@@ -53,7 +80,7 @@ async function bench(): Promise<void> {
       scopes: ["tokens:issue"],
       mailboxIds: [],
     });
-    const url = `${portal.url}/api/v1/mailboxes/${mailbox.id}/token`;
+    const url = `${base}/api/v1/mailboxes/${mailbox.id}/token`;
     const request = { method: "POST", headers: { authorization: `Bearer ${key}` } } as const;
 
     const first = await fetch(url, request);
@@ -89,7 +116,10 @@ async function bench(): Promise<void> {
     if (load.non2xx > 0) console.log("answers by status:", JSON.stringify(load.statusCodeStats));
     console.log(`requests to Microsoft Entra ID during both: ${rig.entra.tokenRequests() - entraBefore}`);
   } finally {
-    await portal.stop();
+    balancer?.kill();
+    await Promise.all([portal, ...others].map((p) => p.stop()));
+    await (await import("@/db/client")).closeDb();
     await rig.stop();
+    if (cluster) (await import("../tests/support/postgres")).removePostgres(cluster);
   }
 }

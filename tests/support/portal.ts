@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import net from "node:net";
 import path from "node:path";
 import { freePort } from "./ports";
 import { tempDir } from "./temp";
@@ -15,23 +16,34 @@ export type Portal = {
   pid: number;
   output: () => string;
   stop: () => Promise<void>;
+  /** The process dies at once (SIGKILL), as when its machine is lost: nothing is finished or closed. */
+  kill: () => Promise<void>;
 };
 
 /**
  * Starts the built portal the way an operator does (npm start), on a free port with an empty data directory.
  * The first admin gets a password chosen through FIRST_ADMIN_PASSWORD, or with `generatedAdmin` the one the
  * portal generates and prints (which must be changed at the first sign-in). With `dev`, the way a
- * developer does (npm run dev): the same server in development mode, compiling on demand.
+ * developer does (npm run dev): the same server in development mode, compiling on demand. With
+ * `databaseUrl` (and `port`), another instance of a portal already started, on its database.
  */
 export async function startPortal(
   env: Record<string, string> = {},
-  options: { generatedAdmin?: boolean; dev?: boolean } = {},
+  options: {
+    generatedAdmin?: boolean;
+    dev?: boolean;
+    databaseUrl?: string;
+    port?: number;
+    admin?: { email: string; password: string };
+  } = {},
 ): Promise<Portal> {
   const dataDir = tempDir("navigator-portal-");
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const chosenPassword = options.generatedAdmin ? undefined : `first-admin-${randomBytes(9).toString("base64url")}`;
   const { NODE_ENV: _mode, AUTH_SECRET: _a, SECRETS_KEYS: _s, DATABASE_URL: _d, ...inherited } = process.env;
-  const databaseUrl = suiteOnPostgres() ? await newDatabaseUrl() : `file:${path.join(dataDir, "navigator-mail.db")}`;
+  const databaseUrl =
+    options.databaseUrl ??
+    (suiteOnPostgres() ? await newDatabaseUrl() : `file:${path.join(dataDir, "navigator-mail.db")}`);
   const child = spawn(
     process.execPath,
     [
@@ -73,8 +85,9 @@ export async function startPortal(
     () => output,
     120_000,
   );
-  const email = output.match(/email:\s+(\S+)/)?.[1];
-  const password = chosenPassword ?? output.match(/password:\s+(\S+)/)?.[1];
+  // Another instance on a database that has its first admin already prints none: it is the caller's.
+  const email = options.admin?.email ?? output.match(/email:\s+(\S+)/)?.[1];
+  const password = options.admin?.password ?? chosenPassword ?? output.match(/password:\s+(\S+)/)?.[1];
   if (!email || !password) throw new Error(`no first admin in the start-up output:\n${output}`);
   return {
     url: `http://127.0.0.1:${port}`,
@@ -84,6 +97,7 @@ export async function startPortal(
     pid: child.pid!,
     output: () => output,
     stop: () => stopProcess(child),
+    kill: () => killProcess(child, port),
   };
 }
 
@@ -102,12 +116,33 @@ async function waitFor(
 }
 
 function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.once("exit", () => resolve());
     process.kill(-child.pid!, "SIGTERM");
     setTimeout(() => child.exitCode === null && process.kill(-child.pid!, "SIGKILL"), 5000).unref();
   });
+}
+
+/** Kills the whole process group and returns once the server's port refuses connections. */
+async function killProcess(child: ChildProcess, port: number): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    await new Promise<void>((resolve) => {
+      child.once("exit", () => resolve());
+      process.kill(-child.pid!, "SIGKILL");
+    });
+  }
+  // The launcher exits first; the server it started may still hold its socket for a moment.
+  const refused = () =>
+    new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once("error", () => resolve(true));
+    });
+  for (let i = 0; i < 100 && !(await refused()); i++) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 /** Signs in through next-auth's credentials endpoint, as the sign-in page does; returns the Cookie header. */

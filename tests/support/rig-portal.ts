@@ -13,14 +13,18 @@ import type { Rig } from "./rig/rig";
 export async function startRigPortal(
   rig: Rig,
   env: Record<string, string> = {},
+  options: Parameters<typeof startPortal>[1] = {},
 ): Promise<{ portal: Portal; db: Db; root: UserActor }> {
-  const portal = await startPortal({
-    ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,
-    MAIL_ALLOW_PRIVATE: rig.allowlist.join(","),
-    AUTH_SECRET: process.env.AUTH_SECRET!,
-    SECRETS_KEYS: process.env.SECRETS_KEYS!,
-    ...env,
-  });
+  const portal = await startPortal(
+    {
+      ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,
+      MAIL_ALLOW_PRIVATE: rig.allowlist.join(","),
+      AUTH_SECRET: process.env.AUTH_SECRET!,
+      SECRETS_KEYS: process.env.SECRETS_KEYS!,
+      ...env,
+    },
+    options,
+  );
   const db = openUrl(portal.databaseUrl);
   try {
     const root = asActor((await db.select().from(users).where(eq(users.email, portal.admin.email)))[0]!);
