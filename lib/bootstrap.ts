@@ -22,7 +22,13 @@ export async function ensureFirstAdmin(
   const generatedPassword = env.FIRST_ADMIN_PASSWORD === undefined;
   let admin: Awaited<ReturnType<typeof createUser>>;
   try {
-    admin = await createUser(db, null, { email, name: "Administrator", role: "super_admin", tenantId: undefined, password });
+    admin = await createUser(db, null, {
+      email,
+      name: "Administrator",
+      role: "super_admin",
+      tenantId: undefined,
+      password,
+    });
   } catch (error) {
     // Several instances started at once on one database: another one created the first admin.
     if (error instanceof UserError && (await countUsers(db)) > 0) return null;
