@@ -18,6 +18,10 @@ const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
 await withRig(bench);
 
 async function bench(): Promise<void> {
+  // The database comes first: importing the portal's modules fixes which tables they use.
+  const cluster = ON_POSTGRES ? await (await import("../tests/support/postgres")).startPostgres() : null;
+  const databaseUrl = cluster ? await cluster.createDatabase("bench") : undefined;
+  if (databaseUrl) process.env.DATABASE_URL = databaseUrl;
   const { startRig } = await import("../tests/support/rig/rig");
   const { startPortal } = await import("../tests/support/portal");
   const rig = await startRig();
@@ -26,8 +30,6 @@ async function bench(): Promise<void> {
     SECRETS_KEYS: `bench:${randomBytes(32).toString("base64")}`,
   };
   const { freePort } = await import("../tests/support/ports");
-  const cluster = ON_POSTGRES ? await (await import("../tests/support/postgres")).startPostgres() : null;
-  const databaseUrl = cluster ? await cluster.createDatabase("bench") : undefined;
   const env = {
     ...secrets,
     ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,

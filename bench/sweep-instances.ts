@@ -11,12 +11,14 @@ const CONCURRENCY = 16;
 await withRig(bench);
 
 async function bench(): Promise<void> {
-  const { startRig } = await import("../tests/support/rig/rig");
   const { startPostgres, removePostgres } = await import("../tests/support/postgres");
+  // The database comes first: importing the portal's modules fixes which tables they use.
+  const cluster = await startPostgres();
+  process.env.DATABASE_URL = cluster.url();
+  const { startRig } = await import("../tests/support/rig/rig");
   const rig = await startRig();
   rig.entra.delayMs = Number(process.env.BENCH_TOKEN_MS ?? 150);
   rig.smtp.deliveryDelayMs = Number(process.env.BENCH_DELIVERY_MS ?? 1500);
-  const cluster = await startPostgres();
   const secrets = {
     AUTH_SECRET: randomBytes(32).toString("base64"),
     SECRETS_KEYS: `bench:${randomBytes(32).toString("base64")}`,
