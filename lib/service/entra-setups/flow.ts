@@ -6,7 +6,7 @@ import { type Db, transaction } from "@/db/client";
 import { type EntraSetup, entraSetups, type Mailbox } from "@/db/schema";
 import { recordAudit, recordMailboxAudit } from "@/lib/audit/log";
 import { actorLabel, type UserActor } from "@/lib/auth/actor";
-import { open, seal, sealingContext } from "@/lib/crypto/seal";
+import { open, SealError, seal, sealingContext } from "@/lib/crypto/seal";
 import { decodeClaims } from "@/lib/engine/claims";
 import { signInWithDeviceCode } from "@/lib/engine/device-code";
 import { type Diagnosis, diagnose } from "@/lib/engine/diagnoses";
@@ -240,14 +240,20 @@ function setupSignInDiagnosis(diagnosis: Diagnosis): Diagnosis {
   return diagnosis;
 }
 
-/** Graph as the admin who signed in to the setup; null once the token is gone or past its use (then erased). */
+/** Graph as the admin who signed in to the setup; null once the token is gone, past its use (then erased) or unreadable. */
 async function graphFor(db: Db, row: EntraSetup): Promise<Graph | null> {
   if (!row.graphTokenSealed || !row.graphTokenUntil) return null;
   if (row.graphTokenUntil.getTime() < Date.now()) {
     await db.update(entraSetups).set(ERASED_TOKEN).where(eq(entraSetups.id, row.id));
     return null;
   }
-  return graphClient(graphHostFor(row.cloud), open(row.graphTokenSealed, setupTokenContext(row)));
+  try {
+    return graphClient(graphHostFor(row.cloud), open(row.graphTokenSealed, setupTokenContext(row)));
+  } catch (error) {
+    // Sealed for another row (copied) or with a key no longer configured: the admin signs in again.
+    if (error instanceof SealError) return null;
+    throw error;
+  }
 }
 
 function requestOf(row: EntraSetup): SetupRequest {

@@ -174,6 +174,36 @@ describe("Sign in with Microsoft (device code) for a saved mailbox", () => {
     expect(audits.find((a) => a.action === "mailbox.sign_in")).toMatchObject({ actorEmail: world.adminA.email });
   });
 
+  it("never polls with a device code copied from another sign-in's row: the takeover ends it instead", async () => {
+    const user = rig.addUser();
+    const [donorBox, targetBox] = [await deviceMailbox(user), await deviceMailbox(rig.addUser())];
+    const donor = await start(donorBox);
+    const target = await start(targetBox);
+    const polls = rig.entra.tokenRequests();
+    // Both pollers stop; the target's row is given the donor's sealed code (a database write by an attacker).
+    const sealed = (await signInRow(donor.id)).deviceCodeSealed;
+    await db
+      .update(deviceSignIns)
+      .set({ pollerId: "a stopped process", pollerUntil: new Date(Date.now() - 1) })
+      .where(eq(deviceSignIns.id, donor.id));
+    await db
+      .update(deviceSignIns)
+      .set({ deviceCodeSealed: sealed, pollerId: "a stopped process", pollerUntil: new Date(Date.now() - 1) })
+      .where(eq(deviceSignIns.id, target.id));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // The donor's sign-in is resumed; the target's code opens only for the row it was sealed for.
+    expect(await takeOverSignIns(db)).toBe(1);
+    expect(await getDeviceSignIn(db, world.adminA, refOf(targetBox), target.id)).toMatchObject({
+      status: "failed",
+      diagnosis: { code: "DEVICE_EXPIRED" },
+    });
+    // The donor's own sign-in goes on and completes; the target mailbox never gets its tokens.
+    rig.entra.approveDeviceCode(donor.userCode!, user.upn);
+    expect(await settled(donorBox, donor.id)).toMatchObject({ status: "succeeded" });
+    expect(await row(targetBox.id)).toMatchObject({ signedInAccount: null });
+    expect(rig.entra.tokenRequests()).toBeGreaterThan(polls);
+  });
+
   it("is not taken over while its poller keeps its lease", async () => {
     const user = rig.addUser();
     const mailbox = await deviceMailbox(user);

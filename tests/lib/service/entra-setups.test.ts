@@ -419,6 +419,25 @@ describe("Set up in Microsoft Entra for me", () => {
     expect(audit.filter((x) => x.action === "mailbox.entra_setup")).toHaveLength(5);
   });
 
+  it("never uses another setup's Graph token copied into a row: the confirm asks for a new sign-in", async () => {
+    const admin = rig.addUser({ roles: ["Application Administrator"] });
+    const first = await signedIn(admin);
+    const second = await signedIn(admin);
+    const donor = (await db.select().from(entraSetups).where(eq(entraSetups.id, first.setup.id)))[0]!;
+    await db
+      .update(entraSetups)
+      .set({ graphTokenSealed: donor.graphTokenSealed, graphTokenUntil: donor.graphTokenUntil })
+      .where(eq(entraSetups.id, second.setup.id));
+    const apps = rig.entra.directoryOf(rig.tenant).applications.length;
+    const refused = await confirmEntraSetup(db, world.adminA, second.ref, second.setup.id);
+    expect(refused).toMatchObject({ status: "failed", diagnosis: { code: "SETUP_SIGNED_OUT" } });
+    expect(rig.entra.directoryOf(rig.tenant).applications).toHaveLength(apps);
+    // The token's own setup still registers its app with it.
+    const own = await confirmEntraSetup(db, world.adminA, first.ref, first.setup.id);
+    expect(own.steps.every((step) => step.done)).toBe(true);
+    expect(rig.entra.directoryOf(rig.tenant).applications).toHaveLength(apps + 1);
+  });
+
   it("limits the setups waiting for their sign-in per tenant, and the setups a tenant starts an hour", async () => {
     const tenant = await createTenant(db, world.root, { name: `Busy ${++n}`, slug: `busy-${n}` });
     const input = { directory: "contoso.com", appName: "Navigator Mail" };
