@@ -41,13 +41,12 @@ async function bench(): Promise<void> {
   let balancer: import("node:child_process").ChildProcess | null = null;
   let base = portal.url;
   if (INSTANCES > 1) {
-    const { spawn } = await import("node:child_process");
+    const { startHaproxy } = await import("../tests/support/haproxy");
     const port = await freePort();
-    const servers = Object.fromEntries([portal, ...others].map((p, i) => [`PORTAL_${i + 1}`, new URL(p.url).host]));
-    balancer = spawn("haproxy", ["-f", "deploy/haproxy.cfg", "-db"], {
-      env: { ...process.env, LISTEN: `127.0.0.1:${port}`, ...servers },
-      stdio: "inherit",
-    });
+    balancer = startHaproxy(
+      `127.0.0.1:${port}`,
+      [portal, ...others].map((p) => new URL(p.url).host),
+    );
     base = `http://127.0.0.1:${port}`;
     // Both instances up in HAProxy's health checks (rise 2, every second).
     await new Promise((resolve) => setTimeout(resolve, 3_000));

@@ -1,5 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import fs from "node:fs";
+import type { ChildProcess } from "node:child_process";
 import { eq, inArray } from "drizzle-orm";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,11 +12,12 @@ import type { UserActor } from "@/lib/auth/actor";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { createTenant } from "@/lib/tenants/queries";
-import { launchBrowser, signInAndCreateTenant, stepTexts } from "../support/browser";
+import { fillRigMailboxForm, launchBrowser, signInAndCreateTenant, stepTexts } from "../support/browser";
 import { closeOpened } from "../support/db";
+import { startHaproxy } from "../support/haproxy";
 import { type Portal, signInOverHttp } from "../support/portal";
 import { freePort } from "../support/ports";
-import { RIG_CLIENT_ID, type Rig, startRig } from "../support/rig/rig";
+import { type Rig, startRig } from "../support/rig/rig";
 import { startRigPortal } from "../support/rig-portal";
 import { newDatabaseUrl, suiteOnPostgres } from "../support/test-database";
 import { WebhookReceiver } from "../support/webhook-receiver";
@@ -27,7 +27,6 @@ import { WebhookReceiver } from "../support/webhook-receiver";
  * sample configuration (deploy/haproxy.cfg), round robin with health checks on /api/health. Every
  * request below goes through the load balancer; instances are killed (SIGKILL) and started again.
  */
-const HAPROXY = fs.existsSync("/usr/sbin/haproxy") ? "/usr/sbin/haproxy" : "haproxy";
 const FIRST_ADMIN = { email: "admin@navigator-mail.local", password: "several-instances-first-admin" };
 
 let rig: Rig;
@@ -96,15 +95,7 @@ describe.skipIf(!suiteOnPostgres())("several instances on PostgreSQL behind HAPr
     };
     // Both start at once on the empty database: one migrates and creates the first admin.
     await Promise.all([startInstance(0), startInstance(1)]);
-    balancer = spawn(HAPROXY, ["-f", "deploy/haproxy.cfg", "-db"], {
-      env: {
-        ...process.env,
-        LISTEN: `127.0.0.1:${lbPort}`,
-        PORTAL_1: `127.0.0.1:${ports[0]}`,
-        PORTAL_2: `127.0.0.1:${ports[1]}`,
-      },
-      stdio: ["ignore", "inherit", "inherit"],
-    });
+    balancer = startHaproxy(`127.0.0.1:${lbPort}`, [`127.0.0.1:${ports[0]}`, `127.0.0.1:${ports[1]}`]);
     await bothUp();
     const { openUrl, asActor } = await import("../support/db");
     db = openUrl(databaseUrl);
@@ -129,17 +120,8 @@ describe.skipIf(!suiteOnPostgres())("several instances on PostgreSQL behind HAPr
     // the button's and the API's.
     await db.update(tenants).set({ monitorLight: "off", monitorFull: "off" }).where(eq(tenants.slug, "acme"));
     const user = rig.addUser();
-    const field = (label: string) => page.getByLabel(label, { exact: true });
     await page.goto(`${lb}/tenants/acme/mailboxes/new`);
-    await field("Name").fill("Invoices");
-    await field("Login").fill(user.upn);
-    await field("Password").fill(user.password);
-    await field("SMTP Server").fill(rig.ip);
-    await field("SMTP Port").fill("587");
-    await field("IMAP Server").fill(rig.ip);
-    await field("IMAP Port").fill("993");
-    await field("Azure Application ClientID").fill(RIG_CLIENT_ID);
-    await field("Azure Application TenantID").fill(rig.tenant.id);
+    await fillRigMailboxForm(page, rig, { name: "Invoices", login: user.upn, password: user.password });
     await page.getByRole("button", { name: "Create mailbox" }).click();
     await page.waitForURL(/\/mailboxes\/\d+\?created=1$/);
     await page.getByRole("button", { name: "Send test email" }).click();

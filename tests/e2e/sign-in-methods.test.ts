@@ -2,6 +2,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser } from "@/lib/users/queries";
 import {
+  fillRigMailboxForm,
   launchBrowser,
   screenshot,
   sendTestEmail,
@@ -12,7 +13,7 @@ import {
 import { closeOpened, openUrl } from "../support/db";
 import { type Portal, startPortal } from "../support/portal";
 import type { EmuUser } from "../support/rig/entra-emulator";
-import { RIG_CLIENT_ID, type Rig, startRig } from "../support/rig/rig";
+import { type Rig, startRig } from "../support/rig/rig";
 
 let rig: Rig;
 let portal: Portal;
@@ -70,14 +71,7 @@ describe("Microsoft sign-in (device code) in Chromium", () => {
     expect(await field("Client secret").isVisible()).toBe(false);
     expect(await notice.isVisible()).toBe(false);
     expect(await page.locator("#microsoft-sign-in-method").isVisible()).toBe(true);
-    await field("Name").fill("Invoices");
-    await field("Login").fill(user.upn);
-    await field("SMTP Server").fill(rig.ip);
-    await field("SMTP Port").fill("587");
-    await field("IMAP Server").fill(rig.ip);
-    await field("IMAP Port").fill("993");
-    await field("Azure Application ClientID").fill(RIG_CLIENT_ID);
-    await field("Azure Application TenantID").fill(rig.tenant.id);
+    await fillRigMailboxForm(page, rig, { name: "Invoices", login: user.upn });
     await page.getByRole("button", { name: "Create mailbox" }).click();
     await page.waitForURL(/\/mailboxes\/\d+\?created=1$/);
     mailboxUrl = page.url().replace(/\?.*$/, "");

@@ -3,6 +3,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser } from "@/lib/users/queries";
 import {
+  fillRigMailboxForm,
   launchBrowser,
   screenshot,
   signInAndCreateTenant,
@@ -41,15 +42,7 @@ beforeAll(async () => {
   page = await context.newPage();
   await signInAndCreateTenant(page, portal, "Acme Corporation", "acme");
   await page.goto(`${portal.url}/tenants/acme/mailboxes/new`);
-  await field("Name").fill("Invoices");
-  await field("Login").fill(user.upn);
-  await field("Password").fill(user.password);
-  await field("SMTP Server").fill(rig.ip);
-  await field("SMTP Port").fill("587");
-  await field("IMAP Server").fill(rig.ip);
-  await field("IMAP Port").fill("993");
-  await field("Azure Application ClientID").fill(RIG_CLIENT_ID);
-  await field("Azure Application TenantID").fill(rig.tenant.id);
+  await fillRigMailboxForm(page, rig, { name: "Invoices", login: user.upn, password: user.password });
   await page.getByRole("button", { name: "Create mailbox" }).click();
   await page.waitForURL(/\/mailboxes\/\d+\?created=1$/);
   mailboxUrl = page.url().replace(/\?.*$/, "");

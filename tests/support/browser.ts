@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { RIG_CLIENT_ID } from "./rig/rig";
 
 export const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = path.resolve("test-artifacts");
@@ -55,6 +56,27 @@ export async function signInAndCreateTenant(
   await page.getByLabel("Slug").fill(slug);
   await page.getByRole("button", { name: "Create tenant" }).click();
   await page.waitForURL(`${portal.url}/tenants/${slug}`);
+}
+
+/**
+ * Fills the new-mailbox form for a user of the rig: its SMTP (587) and IMAP (993) servers and its app
+ * registration. The password is typed only when given (Microsoft sign-in has none).
+ */
+export async function fillRigMailboxForm(
+  page: Page,
+  rig: { ip: string; tenant: { id: string } },
+  values: { name: string; login: string; password?: string },
+): Promise<void> {
+  const field = (label: string) => page.getByLabel(label, { exact: true });
+  await field("Name").fill(values.name);
+  await field("Login").fill(values.login);
+  if (values.password !== undefined) await field("Password").fill(values.password);
+  await field("SMTP Server").fill(rig.ip);
+  await field("SMTP Port").fill("587");
+  await field("IMAP Server").fill(rig.ip);
+  await field("IMAP Port").fill("993");
+  await field("Azure Application ClientID").fill(RIG_CLIENT_ID);
+  await field("Azure Application TenantID").fill(rig.tenant.id);
 }
 
 /** Presses Send test email and waits for the result line. */
