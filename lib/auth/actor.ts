@@ -1,7 +1,7 @@
 import "server-only";
 import { eq } from "drizzle-orm";
 import type { Db } from "@/db/client";
-import { type ApiScope, type Role, users } from "@/db/schema";
+import { type ApiScope, type Role, type User, users } from "@/db/schema";
 import type { TokenPurpose } from "@/lib/engine/settings";
 import { NotFoundError } from "@/lib/errors";
 
@@ -62,6 +62,11 @@ export async function resolveActor(db: Db, claims: SessionClaims | null, now = D
   if (now - claims.signedInAt > SESSION_MAX_AGE_SECONDS * 1000 || claims.signedInAt > now + 60_000) return null;
   const user = (await db.select().from(users).where(eq(users.id, claims.userId)))[0];
   if (!user || user.disabled || user.sessionVersion !== claims.sessionVersion) return null;
+  return userActorOf(user);
+}
+
+/** The actor a user row stands for. */
+export function userActorOf(user: User): UserActor {
   const { id, email, name, role, tenantId, mustChangePassword } = user;
   return { kind: "user", id, email, name, role, tenantId, mustChangePassword };
 }

@@ -4,7 +4,7 @@ import { and, count, desc, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import { type Db, type Queryable, transaction } from "@/db/client";
 import { type DeviceSignIn, deviceSignIns, type Mailbox, mailboxes, users } from "@/db/schema";
 import { recordMailboxAudit } from "@/lib/audit/log";
-import { type Actor, actorLabel, actorUserId } from "@/lib/auth/actor";
+import { type Actor, actorLabel, actorUserId, userActorOf } from "@/lib/auth/actor";
 import { open, seal, sealingContext } from "@/lib/crypto/seal";
 import { decodeClaims } from "@/lib/engine/claims";
 import { type DeviceCodePrompt, type DeviceSignInEnd, signInWithDeviceCode } from "@/lib/engine/device-code";
@@ -234,7 +234,7 @@ function promptOf(row: DeviceSignIn): DeviceCodePrompt | null {
     const prompt = JSON.parse(open(row.deviceCodeSealed!, deviceCodeContext(row))) as DeviceCodePrompt;
     return { ...prompt, expiresAt: new Date(prompt.expiresAt) };
   } catch {
-    // A key no longer configured: the user starts again.
+    // Sealed for another row, or with a key no longer configured: the user starts again.
     return null;
   }
 }
@@ -243,10 +243,7 @@ function promptOf(row: DeviceSignIn): DeviceCodePrompt | null {
 async function starterOf(db: Db, row: DeviceSignIn): Promise<Actor> {
   if (row.startedById !== null) {
     const user = (await db.select().from(users).where(eq(users.id, row.startedById)))[0];
-    if (user) {
-      const { id, email, name, role, tenantId, mustChangePassword } = user;
-      return { kind: "user", id, email, name, role, tenantId, mustChangePassword };
-    }
+    if (user) return userActorOf(user);
   }
   return { kind: "system", label: row.startedBy };
 }
