@@ -194,7 +194,8 @@ async function signInAndPlan(db: Db, actor: UserActor, row: EntraSetup, prompted
   // Checked before the plan, and so before anything is written in the organisation: members may
   // register apps by default, so without a role that may consent an app would be registered and then
   // left behind when consent is refused.
-  const lacksRole = await lacksSetupRole(graphClient(graphHostFor(row.cloud), end.accessToken), claims.wids);
+  const graph = graphClient(graphHostFor(row.cloud), end.accessToken);
+  const lacksRole = await lacksSetupRole(graph, claims.wids);
   if (lacksRole) {
     const roles = Object.values(SETUP_ROLES).join(", ");
     return fail(
@@ -219,8 +220,7 @@ async function signInAndPlan(db: Db, actor: UserActor, row: EntraSetup, prompted
     })
     .where(eq(entraSetups.id, row.id));
   try {
-    const planned = await rowOf(db, row.id);
-    const plan = await planSetup((await graphFor(db, planned))!, requestOf(planned));
+    const plan = await planSetup(graph, requestOf(await rowOf(db, row.id)));
     await db
       .update(entraSetups)
       .set({ status: "planned", steps: plan.steps, appId: plan.application?.appId ?? null })
