@@ -14,7 +14,7 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
-import { CLOUDS, MAILBOX_TYPES, SIGN_IN_METHODS, TOKEN_PURPOSES } from "../lib/engine/settings";
+import { CLOUDS, MAIL_TRANSPORTS, MAILBOX_TYPES, SIGN_IN_METHODS, TOKEN_PURPOSES } from "../lib/engine/settings";
 import type { StepResult } from "../lib/engine/steps";
 import {
   ALERT_CHANNEL_KINDS,
@@ -145,6 +145,8 @@ export const mailboxes = pgTable(
       .references(() => tenants.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     type: text("type", { enum: MAILBOX_TYPES }).notNull(),
+    // SMTP and IMAP (the setup guide's), or Microsoft Graph; the servers stay stored either way.
+    transport: text("transport", { enum: MAIL_TRANSPORTS }).notNull().default("smtp_imap"),
     login: text("login").notNull(),
     passwordSealed: text("password_sealed"),
     passwordChangedAt: timestampMs("password_changed_at"),

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { CLOUDS, MAILBOX_TYPES, SIGN_IN_METHODS, TOKEN_PURPOSES } from "../lib/engine/settings";
+import { CLOUDS, MAIL_TRANSPORTS, MAILBOX_TYPES, SIGN_IN_METHODS, TOKEN_PURPOSES } from "../lib/engine/settings";
 import type { StepResult } from "../lib/engine/steps";
 import {
   ALERT_CHANNEL_KINDS,
@@ -139,6 +139,8 @@ export const mailboxes = sqliteTable(
       .references(() => tenants.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     type: text("type", { enum: MAILBOX_TYPES }).notNull(),
+    // SMTP and IMAP (the setup guide's), or Microsoft Graph; the servers stay stored either way.
+    transport: text("transport", { enum: MAIL_TRANSPORTS }).notNull().default("smtp_imap"),
     login: text("login").notNull(),
     // Sealed with lib/crypto/seal.ts; the page only ever learns whether it is set.
     passwordSealed: text("password_sealed"),

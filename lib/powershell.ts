@@ -7,3 +7,39 @@
 export function powerShellQuoted(value: string): string {
   return `'${value.replace(/['\u2018\u2019\u201A\u201B]/g, (quote) => quote + quote)}'`;
 }
+
+/**
+ * RBAC for Applications in Exchange Online: the app's service principal, a management scope holding
+ * only this mailbox, and one role assignment per Graph permission, limited to that scope. A value not
+ * known yet stays a bare placeholder, so that PowerShell refuses the line until it is filled in.
+ */
+export function appScopeLines(at: {
+  appId: string;
+  servicePrincipalId?: string;
+  mailbox: string;
+  roles: readonly string[];
+}): string[] {
+  const scope = powerShellQuoted(`Navigator Mail ${at.mailbox}`);
+  // The filter is OPATH inside a PowerShell string: its own quotes are doubled first, then PowerShell's.
+  const filter = powerShellQuoted(`PrimarySmtpAddress -eq '${at.mailbox.replace(/'/g, "''")}'`);
+  const objectId = at.servicePrincipalId
+    ? powerShellQuoted(at.servicePrincipalId)
+    : "<Enterprise application object ID>";
+  return [
+    "Connect-ExchangeOnline",
+    `New-ServicePrincipal -AppId ${powerShellQuoted(at.appId)} -ObjectId ${objectId} -DisplayName ${scope}`,
+    `New-ManagementScope -Name ${scope} -RecipientRestrictionFilter ${filter}`,
+    ...at.roles.map(
+      (role) =>
+        `New-ManagementRoleAssignment -App ${powerShellQuoted(at.appId)} -Role ${powerShellQuoted(`Application ${role}`)} -CustomResourceScope ${scope}`,
+    ),
+  ];
+}
+
+/** An application access policy (the older way) limits the app to a mail-enabled security group's members. */
+export function accessPolicyLines(at: { appId: string; mailbox: string }): string[] {
+  return [
+    `Test-ApplicationAccessPolicy -Identity ${powerShellQuoted(at.mailbox)} -AppId ${powerShellQuoted(at.appId)}`,
+    `Add-DistributionGroupMember -Identity <group of the app's access policy> -Member ${powerShellQuoted(at.mailbox)}`,
+  ];
+}

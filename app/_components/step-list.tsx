@@ -38,6 +38,14 @@ export function StepList({ steps }: { steps: StepView[] }) {
                 <strong>Setup step:</strong> {SETUP_STEP_LABELS[step.diagnosis.setupStep]}{" "}
                 <code className="code">{step.diagnosis.code}</code>
               </p>
+              {step.diagnosis.command && (
+                <>
+                  <p>
+                    <strong>Run:</strong>
+                  </p>
+                  <pre className="command">{step.diagnosis.command}</pre>
+                </>
+              )}
               {step.diagnosis.detail && (
                 <details>
                   <summary>Server reply</summary>

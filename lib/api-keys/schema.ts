@@ -19,7 +19,7 @@ export const createApiKeySchema = z.object({
   mailboxIds: z.array(id).max(1000, "Choose at most 1000 mailboxes, or none for all.").default([]),
   tokenPurpose: z.preprocess(
     (v) => (v === "" ? undefined : v),
-    z.enum(TOKEN_PURPOSES, { error: "Choose SMTP, IMAP or both." }).optional(),
+    z.enum(TOKEN_PURPOSES, { error: "Choose SMTP, IMAP, Microsoft Graph or every purpose." }).optional(),
   ),
   expiresAt: z.preprocess(
     (v) => (v === "" || v === undefined ? undefined : v),

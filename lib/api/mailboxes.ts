@@ -81,6 +81,7 @@ function summaryOf(mailbox: Mailbox): Summary {
     id: mailbox.id,
     name: mailbox.name,
     type: mailbox.type,
+    transport: mailbox.transport,
     login: mailbox.login,
     sign_in_method: mailbox.signInMethod,
     updated_at: mailbox.updatedAt.toISOString(),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CLOUDS, MAILBOX_TYPES, SIGN_IN_METHODS, TOKEN_PURPOSES } from "@/lib/engine/settings";
+import { CLOUDS, MAIL_TRANSPORTS, MAILBOX_TYPES, SIGN_IN_METHODS, TOKEN_PURPOSES } from "@/lib/engine/settings";
 import { STEP_LABELS } from "@/lib/engine/steps";
 
 // The shapes of /api/v1: the route handlers parse and answer with these, and the OpenAPI document is
@@ -27,6 +27,9 @@ export const mailboxSummarySchema = z
     id: z.int(),
     name: z.string(),
     type: z.enum(MAILBOX_TYPES),
+    transport: z
+      .enum(MAIL_TRANSPORTS)
+      .describe("How the mailbox moves mail: SMTP and IMAP with XOAUTH2, or Microsoft Graph (sendMail, the inbox)"),
     login: z.string(),
     sign_in_method: z.enum(SIGN_IN_METHODS),
     updated_at: timestamp,
@@ -73,7 +76,9 @@ export const tokenRequestSchema = z
     purpose: z
       .enum(TOKEN_PURPOSES)
       .optional()
-      .describe("Narrows the delegated scopes to one protocol; a key limited to one purpose may ask only for it"),
+      .describe(
+        "Narrows the token to one use: `smtp` or `imap` (Exchange Online), or `graph` (Microsoft Graph's Mail.Send and Mail.ReadWrite); a key limited to one purpose may ask only for it",
+      ),
   })
   .meta({ id: "TokenRequest" });
 
@@ -99,6 +104,7 @@ const diagnosisSchema = z.object({
   fix: z.string(),
   setupStep: z.string(),
   detail: z.string().optional(),
+  command: z.string().optional().describe("A line to run that fixes it, with this mailbox's own values"),
 });
 
 export const stepSchema = z

@@ -4,7 +4,7 @@ import { classifyTokenError } from "./classify-token";
 import type { ClaimsExpectation, CredentialProvider } from "./credentials";
 import { diagnose } from "./diagnoses";
 import { confidentialClientFor, tokenFrom } from "./msal";
-import { type AppCredential, type CheckSettings, CLOUD_PROFILES, usesImap, usesSmtp } from "./settings";
+import { type AppCredential, accessFor } from "./settings";
 
 /**
  * App-only access (client credentials): the app registration signs in as itself with a client secret or
@@ -18,8 +18,9 @@ export const appOnly: CredentialProvider = {
     const credential = settings.appCredential;
     if (!credential) return { ok: false, diagnosis: diagnose("NO_APP_CREDENTIAL"), requests: 0 };
     const { app, http } = confidentialClientFor(request, msalCredential(credential));
-    const resource = CLOUD_PROFILES[settings.cloud].appResource;
-    const identity = { xoauth2User: settings.login, expect: applicationRoles(settings, resource) };
+    const { appResource: resource, roles } = accessFor(settings);
+    const expect: ClaimsExpectation = { kind: "application", roles, resource };
+    const identity = { xoauth2User: settings.login, expect };
     const secrets = credential.kind === "secret" ? [credential.secret] : [];
     try {
       const result = await app.acquireTokenByClientCredential({ scopes: [`${resource}/.default`] });
@@ -49,12 +50,4 @@ function msalCredential(credential: AppCredential) {
       x5c: credential.certificatePem,
     },
   };
-}
-
-function applicationRoles(settings: CheckSettings, resource: string): ClaimsExpectation {
-  const roles = [
-    ...(usesSmtp(settings.type) ? ["SMTP.SendAsApp"] : []),
-    ...(usesImap(settings.type) ? ["IMAP.AccessAsApp"] : []),
-  ];
-  return { kind: "application", roles, resource };
 }

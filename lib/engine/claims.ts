@@ -1,9 +1,9 @@
 import type { ClaimsExpectation } from "./credentials";
 import { type Diagnosis, type DiagnosisCode, diagnose } from "./diagnoses";
-import { CLOUD_PROFILES, type Cloud } from "./settings";
 
-// Exchange Online's application id: Entra sometimes puts it in aud instead of the resource URL.
+// Entra sometimes puts the resource's application id in aud instead of its URL: Exchange Online's, Graph's.
 const EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000";
+const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
 
 type TokenClaims = {
   aud?: string;
@@ -36,6 +36,8 @@ const MISSING: Record<string, DiagnosisCode> = {
   "IMAP.AccessAsUser.All": "CLAIM_IMAP_SCOPE",
   "SMTP.SendAsApp": "CLAIM_APP_ROLE",
   "IMAP.AccessAsApp": "CLAIM_APP_ROLE",
+  "Mail.Send": "CLAIM_GRAPH_SEND",
+  "Mail.ReadWrite": "CLAIM_GRAPH_READ",
 };
 
 type Verdict = { ok: true; summary: string; tid: string | undefined } | { ok: false; diagnosis: Diagnosis };
@@ -44,12 +46,15 @@ type Verdict = { ok: true; summary: string; tid: string | undefined } | { ok: fa
  * Explains a token the servers would refuse: wrong audience, missing permission (delegated `scp` or
  * application `roles`), another user, expired.
  */
-export function checkClaims(token: string, expect: ClaimsExpectation, cloud: Cloud, now = Date.now()): Verdict {
+export function checkClaims(token: string, expect: ClaimsExpectation, now = Date.now()): Verdict {
   const claims = decodeClaims(token);
   if (!claims) return { ok: false, diagnosis: diagnose("CLAIM_MALFORMED") };
-  const resource = expect.kind === "application" ? expect.resource : CLOUD_PROFILES[cloud].outlookResource;
-  if (!claims.aud || ![resource, `${resource}/`, EXCHANGE_APP_ID].includes(claims.aud)) {
-    return { ok: false, diagnosis: diagnose("CLAIM_AUDIENCE", `aud = ${claims.aud ?? "(none)"}`) };
+  const { resource } = expect;
+  const graph = /graph/i.test(resource);
+  const audiences = [resource, `${resource}/`, graph ? GRAPH_APP_ID : EXCHANGE_APP_ID];
+  if (!claims.aud || !audiences.includes(claims.aud)) {
+    const code = graph ? "CLAIM_GRAPH_AUDIENCE" : "CLAIM_AUDIENCE";
+    return { ok: false, diagnosis: diagnose(code, `aud = ${claims.aud ?? "(none)"}; needed ${resource}`) };
   }
   const granted = expect.kind === "application" ? (claims.roles ?? []) : (claims.scp ?? "").split(" ").filter(Boolean);
   const wanted = expect.kind === "application" ? expect.roles : expect.scopes;

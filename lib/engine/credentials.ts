@@ -12,7 +12,7 @@ export type TokenCacheStore = {
 
 /** What the claims step verifies in a token: delegated scopes for a user, or application roles. */
 export type ClaimsExpectation =
-  | { kind: "delegated"; scopes: string[]; user: string }
+  | { kind: "delegated"; scopes: string[]; resource: string; user: string }
   | { kind: "application"; roles: string[]; resource: string };
 
 export type TokenSource = "cache" | "refresh" | "grant";

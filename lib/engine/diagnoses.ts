@@ -15,6 +15,8 @@ export type SetupStep =
   | "client-secret"
   | "certificate"
   | "exchange-app-access"
+  | "graph-permissions"
+  | "graph-app-scope"
   | "servers"
   | "tls"
   | "product";
@@ -36,6 +38,8 @@ export const SETUP_STEP_LABELS: Record<SetupStep, string> = {
   "client-secret": "Client secret of the app registration",
   certificate: "Certificate of the app registration",
   "exchange-app-access": "Exchange service principal and mailbox permission (app-only)",
+  "graph-permissions": "API permissions (Microsoft Graph Mail.Send, Mail.ReadWrite)",
+  "graph-app-scope": "Limit the app to its mailboxes (RBAC for Applications or an application access policy)",
   servers: "SMTP/IMAP Server and Port",
   tls: "Port and Use TLS",
   product: "Navigator Mail itself",
@@ -49,9 +53,11 @@ export type Diagnosis = {
   setupStep: SetupStep;
   /** The server's own reply with tokens and passwords removed, for a support ticket. */
   detail?: string;
+  /** A line to run that fixes it, with this mailbox's own values (PowerShell, each value quoted). */
+  command?: string;
 };
 
-type Entry = Omit<Diagnosis, "code" | "detail">;
+type Entry = Omit<Diagnosis, "code" | "detail" | "command">;
 
 const entry = (setupStep: SetupStep, cause: string, fix: string): Entry => ({ setupStep, cause, fix });
 
@@ -353,6 +359,67 @@ export const CATALOGUE = {
     "The inbox could not be opened.",
     "Check the mailbox exists and the Login is its user.",
   ),
+  // Microsoft Graph
+  CLAIM_GRAPH_AUDIENCE: entry(
+    "graph-permissions",
+    "The token is not for Microsoft Graph.",
+    "Add the Mail.Send / Mail.ReadWrite permissions of Microsoft Graph (not Office 365 Exchange Online) and grant admin consent.",
+  ),
+  CLAIM_GRAPH_SEND: entry(
+    "graph-permissions",
+    "The token lacks Microsoft Graph's Mail.Send permission.",
+    "In the app registration → API permissions → Microsoft Graph, add Mail.Send (delegated for a user sign-in, application for app-only) and grant admin consent.",
+  ),
+  CLAIM_GRAPH_READ: entry(
+    "graph-permissions",
+    "The token lacks Microsoft Graph's Mail.ReadWrite permission, which reading and deleting the test message needs.",
+    "In the app registration → API permissions → Microsoft Graph, add Mail.ReadWrite (delegated for a user sign-in, application for app-only) and grant admin consent.",
+  ),
+  GRAPH_NEEDS_OAUTH: entry(
+    "client-id",
+    "Microsoft Graph takes OAuth tokens only; this mailbox signs in with a plain password.",
+    "Fill in Azure Application ClientID and TenantID, or choose the transport SMTP and IMAP.",
+  ),
+  GRAPH_TOKEN_REJECTED: entry(
+    "graph-permissions",
+    "Microsoft Graph refused the token (InvalidAuthenticationToken).",
+    "Check that the token is for Microsoft Graph in the mailbox's Microsoft cloud, and test again; the reply below says what Graph found wrong.",
+  ),
+  GRAPH_APP_SCOPE: entry(
+    "graph-app-scope",
+    "Exchange refused the app for this mailbox (ErrorAccessDenied): an application access policy or an RBAC for Applications management scope limits the app to other mailboxes.",
+    "Give the app access to this mailbox in Exchange Online PowerShell, with RBAC for Applications (the line below), or add the mailbox to the group of the app's application access policy.",
+  ),
+  GRAPH_ACCESS_DENIED: entry(
+    "login",
+    "Microsoft Graph refused access to this mailbox for the signed-in user (ErrorAccessDenied).",
+    "Sign in as the mailbox's own user, or give the Login FullAccess on the mailbox; check that Mail.Send and Mail.ReadWrite are consented.",
+  ),
+  GRAPH_MAILBOX_NOT_ENABLED: entry(
+    "account",
+    "The user has no Exchange Online mailbox Graph can reach (MailboxNotEnabledForRESTAPI): unlicensed, inactive, soft-deleted or on-premises.",
+    "Assign the user a licence with Exchange Online (or move the mailbox to Exchange Online) and wait for the mailbox to be provisioned.",
+  ),
+  GRAPH_INVALID_USER: entry(
+    "login",
+    "Microsoft Graph knows no user with the Login's address in this organisation (ErrorInvalidUser).",
+    "Set Login to the mailbox user's UPN or primary SMTP address in the organisation of TenantID.",
+  ),
+  GRAPH_INVALID_RECIPIENTS: entry(
+    "login",
+    "Microsoft Graph refused the recipients of the message (ErrorInvalidRecipients).",
+    "Check the recipient addresses; the test message goes to the Login's own address, which must be a mailbox.",
+  ),
+  GRAPH_THROTTLED: entry(
+    "servers",
+    "Microsoft Graph asked to wait before more requests (429 Too Many Requests).",
+    "Wait the time Microsoft asked for (below), then test again; many programs using the same mailbox at once cause this.",
+  ),
+  GRAPH_REFUSED: entry(
+    "graph-permissions",
+    "Microsoft Graph refused the request.",
+    "Read the reply below; the Graph error code in it names the problem.",
+  ),
   // Network and TLS
   NETWORK_REFUSED_ADDRESS: entry(
     "servers",
@@ -409,6 +476,6 @@ export const CATALOGUE = {
 
 export type DiagnosisCode = keyof typeof CATALOGUE;
 
-export function diagnose(code: DiagnosisCode, detail?: string): Diagnosis {
-  return { code, ...CATALOGUE[code], ...(detail ? { detail } : {}) };
+export function diagnose(code: DiagnosisCode, detail?: string, command?: string): Diagnosis {
+  return { code, ...CATALOGUE[code], ...(detail ? { detail } : {}), ...(command ? { command } : {}) };
 }

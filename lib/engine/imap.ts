@@ -23,7 +23,7 @@ export const imapTransport: ReceiveTransport = {
   label: "IMAP receive",
   ports: IMAP_PORTS,
   budgetMs: 60_000,
-  usedBy: (settings) => usesImap(settings.type),
+  usedBy: (settings) => settings.transport !== "graph" && usesImap(settings.type),
   server: (s) =>
     s.imapHost && s.imapPort
       ? { host: s.imapHost, port: s.imapPort }

@@ -3,15 +3,12 @@ import { classifyTokenError } from "./classify-token";
 import type { ClaimsExpectation, CredentialProvider } from "./credentials";
 import { diagnose } from "./diagnoses";
 import { acquireSilently, publicClientFor, tokenFrom } from "./msal";
-import { type CheckSettings, CLOUD_PROFILES, usesImap, usesSmtp } from "./settings";
+import { accessFor, type CheckSettings } from "./settings";
 
-/** One audience only (Outlook); Graph scopes must never share the request. */
-export function scopesFor(settings: Pick<CheckSettings, "type" | "cloud">): string[] {
-  const resource = CLOUD_PROFILES[settings.cloud].outlookResource;
-  return [
-    ...(usesSmtp(settings.type) ? [`${resource}/SMTP.Send`] : []),
-    ...(usesImap(settings.type) ? [`${resource}/IMAP.AccessAsUser.All`] : []),
-  ];
+/** One audience per request (Outlook, or Graph for the Graph transport): Entra refuses mixed resources. */
+export function scopesFor(settings: Pick<CheckSettings, "type" | "transport" | "cloud">): string[] {
+  const { resource, scopes } = accessFor(settings);
+  return scopes.map((scope) => `${resource}/${scope}`);
 }
 
 /**
@@ -61,9 +58,6 @@ export const passwordGrant: CredentialProvider = {
 };
 
 export function delegated(settings: CheckSettings): ClaimsExpectation {
-  const scopes = [
-    ...(usesSmtp(settings.type) ? ["SMTP.Send"] : []),
-    ...(usesImap(settings.type) ? ["IMAP.AccessAsUser.All"] : []),
-  ];
-  return { kind: "delegated", scopes, user: settings.login };
+  const { resource, scopes } = accessFor(settings);
+  return { kind: "delegated", scopes, resource, user: settings.login };
 }

@@ -7,10 +7,11 @@ import { guardHost, type Resolver } from "./network-guard";
 import { type CheckSettings, tlsModeFor } from "./settings";
 import { SIGN_IN_PROVIDERS } from "./sign-in-methods";
 import { type CheckOutcome, STEP_LABELS, type StepName, type StepResult } from "./steps";
-import type { Endpoint, InboxWatcher, MailCredentials, OpenResult, Transport } from "./transport";
+import type { Endpoint, InboxWatcher, MailCredentials, OpenResult, ServerOverrides, Transport } from "./transport";
+import { testMail } from "./transport";
 import { TRANSPORTS, type TransportName } from "./transports";
 
-export type CheckOptions = {
+export type CheckOptions = ServerOverrides & {
   authorityHost: string;
   /** `host:port` entries that may resolve to private addresses (MAIL_ALLOW_PRIVATE). */
   allowlist: readonly string[];
@@ -91,7 +92,7 @@ export async function* runChecks(
 
   // 1. Settings
   let t = clock();
-  const problem = settingsProblem(settings, provider, transports);
+  const problem = settingsProblem(settings, provider, transports, options);
   if (problem) {
     yield failed("settings", t, problem);
     yield* skipRest("settings");
@@ -105,7 +106,7 @@ export async function* runChecks(
   // Both servers are resolved at once; the first refusal in the transports' order is reported.
   const guards = await Promise.all(
     transports.map(async ([name, transport]) => {
-      const server = transport.server(settings) as { host: string; port: number };
+      const server = transport.server(settings, options) as { host: string; port: number };
       const service = { name: name.toUpperCase(), ports: transport.ports };
       return {
         name,
@@ -149,7 +150,7 @@ export async function* runChecks(
     };
     yield passed("token", t, `Token ${how[token.source]}`, metrics);
     t = clock();
-    const claims = checkClaims(token.accessToken, token.expect, settings.cloud, clock());
+    const claims = checkClaims(token.accessToken, token.expect, clock());
     if (!claims.ok) {
       yield failed("claims", t, claims.diagnosis);
       yield* skipRest("claims");
@@ -186,7 +187,7 @@ export async function* runChecks(
     for (const [name, transport] of transports) {
       if (transport.role !== "send") continue;
       t = clock();
-      const sent = await transport.send(endpoints.get(name)!, credentials, { address: settings.login, marker });
+      const sent = await transport.send(endpoints.get(name)!, credentials, testMail(settings.login, marker));
       if (sent.ok) {
         acceptedAt = sent.acceptedAt;
         yield passed(name, t, `Accepted: ${sent.response.slice(0, 120)}`);
@@ -284,10 +285,12 @@ function settingsProblem(
   settings: CheckSettings,
   provider: CredentialProvider | null,
   transports: [TransportName, Transport][],
+  hosts: ServerOverrides,
 ): Diagnosis | null {
   if (!provider && !settings.password) return diagnose("NO_PASSWORD");
+  if (!provider && settings.transport === "graph") return diagnose("GRAPH_NEEDS_OAUTH");
   for (const [, transport] of transports) {
-    const server = transport.server(settings);
+    const server = transport.server(settings, hosts);
     if ("missing" in server) return diagnose("SETTINGS_INCOMPLETE", server.missing);
   }
   return null;

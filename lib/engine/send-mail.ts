@@ -3,26 +3,28 @@ import { decodeClaims } from "./claims";
 import { type Diagnosis, diagnose } from "./diagnoses";
 import { guardHost } from "./network-guard";
 import { type CheckOptions, providerFor } from "./run-checks";
-import { type CheckSettings, tlsModeFor, usesSmtp } from "./settings";
-import { sendMessage, smtpTransport } from "./smtp";
-import type { MailCredentials } from "./transport";
+import { type CheckSettings, tlsModeFor } from "./settings";
+import type { MailCredentials, SendTransport } from "./transport";
+import { TRANSPORTS } from "./transports";
 
 export type MailToSend = { to: string[]; subject: string; text: string };
 
 /**
  * Sends a message from a mailbox the way its test does: the network guard, a token from the
- * mailbox's own sign-in method (the sealed cache first), then SMTP with XOAUTH2. Alert email uses it.
+ * mailbox's own sign-in method (the sealed cache first), then its own transport (SMTP with XOAUTH2,
+ * or Graph's sendMail). Alert email uses it.
  */
 export async function sendMailAs(
   settings: CheckSettings,
   options: CheckOptions,
   mail: MailToSend,
 ): Promise<{ ok: true } | { ok: false; diagnosis: Diagnosis }> {
-  const server = smtpTransport.server(settings);
-  if (!usesSmtp(settings.type) || "missing" in server) {
+  const transport = Object.values(TRANSPORTS).find((t): t is SendTransport => t.role === "send" && t.usedBy(settings));
+  const server = transport?.server(settings, options);
+  if (!transport || !server || "missing" in server) {
     return { ok: false, diagnosis: diagnose("SETTINGS_INCOMPLETE", "the sending mailbox has no SMTP Server") };
   }
-  const service = { name: "SMTP", ports: smtpTransport.ports };
+  const service = { name: transport.label, ports: transport.ports };
   const guard = await guardHost(service, server.host, server.port, options.allowlist, options.resolver);
   if (!guard.ok) return guard;
   const provider = providerFor(settings);
@@ -45,6 +47,6 @@ export async function sendMailAs(
     return { ok: false, diagnosis: diagnose("NO_PASSWORD") };
   }
   const endpoint = { ...server, address: guard.address, mode: tlsModeFor(server.port, settings.useTls) };
-  const sent = await sendMessage(endpoint, credentials, { from: settings.login, ...mail });
+  const sent = await transport.send(endpoint, credentials, { from: settings.login, ...mail });
   return sent.ok ? { ok: true } : sent;
 }

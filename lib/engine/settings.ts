@@ -1,11 +1,19 @@
 /** What the engine checks: a mailbox's settings, stored or typed, in the setup guide's terms. */
 
-/** What a token is for: sending (SMTP) or receiving (IMAP). */
-export const TOKEN_PURPOSES = ["smtp", "imap"] as const;
+/** What a token is for: sending (SMTP), receiving (IMAP), or Microsoft Graph mail. */
+export const TOKEN_PURPOSES = ["smtp", "imap", "graph"] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
 
+/** What a mailbox does: send and receive, send only ("smtp") or receive only ("imap"), over either transport. */
 export const MAILBOX_TYPES = ["smtp_imap", "smtp", "imap"] as const;
 export type MailboxType = (typeof MAILBOX_TYPES)[number];
+
+/**
+ * How a mailbox moves mail: the setup guide's SMTP and IMAP with XOAUTH2 (the default), or Microsoft
+ * Graph over HTTPS (`sendMail` and the inbox's messages) where SMTP AUTH or IMAP is switched off.
+ */
+export const MAIL_TRANSPORTS = ["smtp_imap", "graph"] as const;
+export type MailTransport = (typeof MAIL_TRANSPORTS)[number];
 
 /**
  * How a mailbox signs in to its mail servers, one name for the database, the engine and the API.
@@ -35,6 +43,7 @@ export type AppCredential =
 
 export type CheckSettings = {
   type: MailboxType;
+  transport: MailTransport;
   login: string;
   password: string | null;
   smtpHost: string | null;
@@ -49,10 +58,12 @@ export type CheckSettings = {
   appCredential?: AppCredential | null;
 };
 
+/** Whether the mailbox sends (over SMTP, or Graph's sendMail with the Graph transport). */
 export function usesSmtp(type: MailboxType): boolean {
   return type !== "imap";
 }
 
+/** Whether the mailbox receives (over IMAP, or Graph's inbox with the Graph transport). */
 export function usesImap(type: MailboxType): boolean {
   return type !== "smtp";
 }
@@ -117,4 +128,33 @@ export function tlsModeFor(port: number, useTls: boolean): TlsMode {
 /** The token authority for these settings; an operator's override (emulator, proxy) wins. */
 export function authorityHostFor(settings: Pick<CheckSettings, "cloud">, override?: string): string {
   return (override ?? CLOUD_PROFILES[settings.cloud].authorityHost).replace(/\/+$/, "");
+}
+
+/** Where Microsoft Graph is called for these settings; an operator's override (emulator, proxy) wins. */
+export function graphHostFor(settings: Pick<CheckSettings, "cloud">, override?: string): string {
+  return (override ?? CLOUD_PROFILES[settings.cloud].graphHost).replace(/\/+$/, "");
+}
+
+/** What a token must be for and hold: its resource, delegated scopes and application roles. */
+export type Access = { resource: string; appResource: string; scopes: string[]; roles: string[] };
+
+/**
+ * The one table of permissions: Exchange Online's SMTP and IMAP permissions for the default transport,
+ * Microsoft Graph's mail permissions for Graph. Graph deletes the received test message, which takes
+ * Mail.ReadWrite (Mail.Read may only read).
+ */
+export function accessFor(settings: Pick<CheckSettings, "type" | "transport" | "cloud">): Access {
+  const profile = CLOUD_PROFILES[settings.cloud];
+  const send = usesSmtp(settings.type);
+  const receive = usesImap(settings.type);
+  if (settings.transport === "graph") {
+    const permissions = [...(send ? ["Mail.Send"] : []), ...(receive ? ["Mail.ReadWrite"] : [])];
+    return { resource: profile.graphHost, appResource: profile.graphHost, scopes: permissions, roles: permissions };
+  }
+  return {
+    resource: profile.outlookResource,
+    appResource: profile.appResource,
+    scopes: [...(send ? ["SMTP.Send"] : []), ...(receive ? ["IMAP.AccessAsUser.All"] : [])],
+    roles: [...(send ? ["SMTP.SendAsApp"] : []), ...(receive ? ["IMAP.AccessAsApp"] : [])],
+  };
 }

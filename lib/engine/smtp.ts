@@ -9,12 +9,11 @@ import {
   type AuthKind,
   authKindOf,
   type Endpoint,
-  MARKER_HEADER,
   type MailCredentials,
+  type OutgoingMail,
   type SendResult,
   type SendTransport,
   type SignInResult,
-  type TestMessage,
 } from "./transport";
 
 const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 };
@@ -23,12 +22,12 @@ export const smtpTransport: SendTransport = {
   role: "send",
   label: "SMTP send",
   ports: SMTP_PORTS,
-  usedBy: (settings) => usesSmtp(settings.type),
+  usedBy: (settings) => settings.transport !== "graph" && usesSmtp(settings.type),
   server: (s) =>
     s.smtpHost && s.smtpPort
       ? { host: s.smtpHost, port: s.smtpPort }
       : { missing: "SMTP Server or SMTP Port is empty" },
-  send: sendTestMessage,
+  send: sendMessage,
   signIn: signInOnly,
 };
 
@@ -69,40 +68,13 @@ function transportFor(target: Endpoint, credentials: MailCredentials) {
   });
 }
 
-/** Sends one marked message from the mailbox to itself, connecting to the address the guard checked. */
-export function sendTestMessage(
-  target: Endpoint,
-  credentials: MailCredentials,
-  message: TestMessage,
-): Promise<SendResult> {
-  const { address, marker } = message;
-  return sendMessage(target, credentials, {
-    from: address,
-    to: [address],
-    subject: `Navigator Mail test ${marker.slice(0, 8)}`,
-    text: `This message was sent by Navigator Mail to test this mailbox's settings. It is deleted automatically once received.\n\nTest id: ${marker}\n`,
-    headers: { [MARKER_HEADER]: marker },
-  });
-}
-
-export type OutgoingMail = {
-  from: string;
-  to: string[];
-  subject: string;
-  text: string;
-  headers?: Record<string, string>;
-};
-
 /** Sends one message over SMTP to the address the guard checked; a refusal comes back as a diagnosis. */
-export async function sendMessage(
-  target: Endpoint,
-  credentials: MailCredentials,
-  mail: OutgoingMail,
-): Promise<SendResult> {
+async function sendMessage(target: Endpoint, credentials: MailCredentials, mail: OutgoingMail): Promise<SendResult> {
   const oauth = "accessToken" in credentials;
   const transport = transportFor(target, credentials);
   try {
-    const info = await transport.sendMail(mail);
+    const { messageId, ...rest } = mail;
+    const info = await transport.sendMail({ ...rest, ...(messageId ? { messageId } : {}) });
     return { ok: true, acceptedAt: Date.now(), response: info.response };
   } catch (error) {
     return {

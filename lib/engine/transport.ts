@@ -18,7 +18,36 @@ export function authKindOf(credentials: MailCredentials): AuthKind {
 /** A server as the network guard approved it: connect to `address`, verify TLS against `host`. */
 export type Endpoint = { host: string; address: string; port: number; mode: TlsMode };
 
-export type TestMessage = { address: string; marker: string };
+/** Hosts an operator points elsewhere (an emulator, a proxy): ENTRA_GRAPH_HOST. */
+export type ServerOverrides = { graphHost?: string };
+
+/** One message as a business system sends it; each transport writes it in its own form. */
+export type OutgoingMail = {
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+  /** The Message-ID to give it, angle brackets included: the receiving side may look it up by it. */
+  messageId?: string;
+  headers?: Record<string, string>;
+};
+
+/** The marked test message, from the mailbox to itself, findable by its header and its Message-ID. */
+export function testMail(address: string, marker: string): OutgoingMail {
+  return {
+    from: address,
+    to: [address],
+    subject: `Navigator Mail test ${marker.slice(0, 8)}`,
+    text: `This message was sent by Navigator Mail to test this mailbox's settings. It is deleted automatically once received.\n\nTest id: ${marker}\n`,
+    messageId: testMessageId(address, marker),
+    headers: { [MARKER_HEADER]: marker },
+  };
+}
+
+/** The test message's Message-ID, derived from its marker: Graph finds a message by it ($filter). */
+export function testMessageId(address: string, marker: string): string {
+  return `<navigator-test.${marker}@${address.split("@")[1] || "navigator-mail.invalid"}>`;
+}
 
 export type SendResult = { ok: true; acceptedAt: number; response: string } | { ok: false; diagnosis: Diagnosis };
 
@@ -38,17 +67,21 @@ type TransportBase = {
   label: string;
   /** Ports the network guard accepts without an operator's allow-list entry. */
   ports: readonly number[];
-  /** Whether the mailbox's Type uses this transport at all. */
-  usedBy(settings: Pick<CheckSettings, "type">): boolean;
-  /** The server the settings name, or what is missing ("SMTP Server or SMTP Port is empty"). */
-  server(settings: CheckSettings): { host: string; port: number } | { missing: string };
+  /** Whether the mailbox's Type and Transport use this one at all. */
+  usedBy(settings: Pick<CheckSettings, "type" | "transport">): boolean;
+  /**
+   * The server the settings name, or what is missing ("SMTP Server or SMTP Port is empty"); Graph's
+   * host comes from the cloud, or the operator's override.
+   */
+  server(settings: CheckSettings, hosts: ServerOverrides): { host: string; port: number } | { missing: string };
 };
 
 export type SignInResult = { ok: true; response: string } | { ok: false; diagnosis: Diagnosis };
 
 export type SendTransport = TransportBase & {
   role: "send";
-  send(endpoint: Endpoint, credentials: MailCredentials, message: TestMessage): Promise<SendResult>;
+  /** Sends one message; a refusal comes back as a diagnosis. */
+  send(endpoint: Endpoint, credentials: MailCredentials, mail: OutgoingMail): Promise<SendResult>;
   /** Connects and signs in without sending anything: the light test. */
   signIn(endpoint: Endpoint, credentials: MailCredentials): Promise<SignInResult>;
 };

@@ -1,10 +1,14 @@
 import type { MonitorFrequency } from "@/db/schema";
-import { CLOUD_PROFILES, type MailboxType, type SignInMethod } from "@/lib/engine/settings";
+import { CLOUD_PROFILES, type MailboxType, type MailTransport, type SignInMethod } from "@/lib/engine/settings";
 
 /** Labels as the setup guide names them, and one line on where each value comes from. */
 export const MAILBOX_FIELDS = {
   name: { label: "Name", help: "A name for this mailbox in Navigator Mail, e.g. Invoices or Support." },
   type: { label: "Type", help: "SMTP to send, IMAP to receive, or both." },
+  transport: {
+    label: "Transport",
+    help: "How mail moves: SMTP and IMAP as in the setup guide, or Microsoft Graph where SMTP AUTH or IMAP is switched off.",
+  },
   login: {
     label: "Login",
     help: "The mailbox user's sign-in name (UPN) in Microsoft Entra ID, e.g. invoices@contoso.com; mail is sent as this user.",
@@ -64,6 +68,11 @@ export const MAILBOX_TYPE_LABELS: Record<MailboxType, string> = {
   smtp_imap: "SMTP/IMAP (send and receive)",
   smtp: "SMTP (send only)",
   imap: "IMAP (receive only)",
+};
+
+export const MAIL_TRANSPORT_LABELS: Record<MailTransport, string> = {
+  smtp_imap: "SMTP and IMAP",
+  graph: "Microsoft Graph (HTTPS)",
 };
 
 /**

@@ -17,7 +17,15 @@ import type { MailboxSettings, SaveMailboxInput } from "./schema";
 import { DESTINATION_FIELDS, secretMustBeRetyped } from "./secret-rule";
 import { dropTokenCache } from "./token-cache-store";
 
-const AUDITED_FIELDS = ["name", "type", "signInMethod", ...DESTINATION_FIELDS, "monitorLight", "monitorFull"] as const;
+const AUDITED_FIELDS = [
+  "name",
+  "type",
+  "transport",
+  "signInMethod",
+  ...DESTINATION_FIELDS,
+  "monitorLight",
+  "monitorFull",
+] as const;
 // Compared, never shown: the audit log says only "changed".
 const SECRET_AUDIT_FIELDS = ["password", "clientSecret", "privateKey", "certificate"];
 
@@ -194,13 +202,17 @@ export async function deleteMailbox(db: Db, actor: UserActor, tenantId: number, 
   });
 }
 
-/** The stored columns for validated settings; servers the Type does not use are not kept. */
+/**
+ * The stored columns for validated settings; servers the Type does not use are not kept. With the Graph
+ * transport they are kept as typed, so that switching back needs nothing retyped.
+ */
 export function settingsRow(input: MailboxSettings): SettingsRow {
   const smtp = usesSmtp(input.type);
   const imap = usesImap(input.type);
   return {
     name: input.name,
     type: input.type,
+    transport: input.transport,
     login: input.login,
     smtpHost: smtp ? (input.smtpHost ?? null) : null,
     smtpPort: smtp ? (input.smtpPort ?? null) : null,

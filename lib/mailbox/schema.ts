@@ -4,6 +4,7 @@ import {
   CLOUDS,
   IMAP_PORTS,
   IMPLICIT_TLS_PORTS,
+  MAIL_TRANSPORTS,
   MAILBOX_TYPES,
   SIGN_IN_METHODS,
   type SignInMethod,
@@ -47,6 +48,7 @@ const mailboxFields = z.object({
     .max(100, "Use at most 100 characters.")
     .refine(hasNoControlCharacters, NO_CONTROL_CHARACTERS),
   type: z.enum(MAILBOX_TYPES, { error: "Choose SMTP, IMAP or both." }),
+  transport: z.enum(MAIL_TRANSPORTS, { error: "Choose SMTP and IMAP, or Microsoft Graph." }).default("smtp_imap"),
   login: z
     .string({ error: "Enter the login." })
     .trim()
@@ -103,7 +105,9 @@ function checkMailboxSettings(value: Fields, ctx: z.RefinementCtx): void {
   const loginProblem = loginError(value.login, oauth);
   if (loginProblem) add("login", loginProblem);
 
-  for (const protocol of ["smtp", "imap"] as const) {
+  const graph = value.transport === "graph";
+  // Graph's host comes from the cloud: the servers are kept as they are, and not asked for.
+  for (const protocol of graph ? [] : (["smtp", "imap"] as const)) {
     const used = protocol === "smtp" ? usesSmtp(value.type) : usesImap(value.type);
     if (!used) continue;
     const hostField = protocol === "smtp" ? "smtpHost" : "imapHost";
@@ -140,7 +144,12 @@ function checkMailboxSettings(value: Fields, ctx: z.RefinementCtx): void {
     const problem = tenantIdError(value.azureTenantId);
     if (problem) add("azureTenantId", problem);
   }
-  if (oauth && !value.useTls)
+  if (graph && !oauth)
+    add(
+      "azureClientId",
+      "Microsoft Graph signs in with OAuth: enter the app registration's ClientID and TenantID, or choose SMTP and IMAP.",
+    );
+  if (oauth && !value.useTls && !graph)
     add("useTls", "Microsoft 365 accepts OAuth sign-in only over an encrypted connection: turn on Use TLS.");
   if (value.clearPassword && value.password)
     add("password", "Either type a new password or remove the stored one, not both.");

@@ -6,14 +6,7 @@ import { recordMailboxAudit } from "@/lib/audit/log";
 import { type ApiKeyActor, actorLabel } from "@/lib/auth/actor";
 import { decodeClaims } from "@/lib/engine/claims";
 import { type Diagnosis, diagnose } from "@/lib/engine/diagnoses";
-import {
-  type CheckSettings,
-  CLOUD_PROFILES,
-  type MailboxType,
-  type TokenPurpose,
-  usesImap,
-  usesSmtp,
-} from "@/lib/engine/settings";
+import { accessFor, type CheckSettings, type TokenPurpose, usesImap, usesSmtp } from "@/lib/engine/settings";
 import { SIGN_IN_PROVIDERS } from "@/lib/engine/sign-in-methods";
 import { getMailboxFor } from "@/lib/mailbox/queries";
 import { noteSignInLost } from "./device-sign-ins";
@@ -21,11 +14,16 @@ import type { Refusal } from "./refusals";
 import { credentialCooldown, credentialFingerprint } from "./test-limits";
 import { checkOptionsFor, checkSettingsFor } from "./test-settings";
 
-/** The permission a token for one purpose needs, delegated or application; anything else is more. */
-const PURPOSE_PERMISSIONS: Record<TokenPurpose, { delegated: string; application: string }> = {
-  smtp: { delegated: "SMTP.Send", application: "SMTP.SendAsApp" },
-  imap: { delegated: "IMAP.AccessAsUser.All", application: "IMAP.AccessAsApp" },
-};
+/**
+ * The settings a token for one purpose is asked with: SMTP or IMAP alone over Exchange Online, or Graph's
+ * mail permissions for what the mailbox's Type does. Their permissions (accessFor) are all a token of
+ * that purpose may carry.
+ */
+function settingsForPurpose(settings: CheckSettings, purpose: TokenPurpose): CheckSettings {
+  return purpose === "graph"
+    ? { ...settings, transport: "graph" }
+    : { ...settings, transport: "smtp_imap", type: purpose };
+}
 
 /** What the business system gets: a short-lived access token and the user to name in XOAUTH2. Never a refresh token. */
 type IssuedToken = {
@@ -109,7 +107,7 @@ export async function issueMailboxToken(
     const message = "This mailbox signs in with a plain password (no Azure fields): there is no token to issue.";
     return { ok: false, refusal: { kind: "invalid", message, fieldErrors: {} } };
   }
-  if (purpose && !(purpose === "smtp" ? usesSmtp(settings.type) : usesImap(settings.type))) {
+  if (purpose && purpose !== "graph" && !(purpose === "smtp" ? usesSmtp(settings.type) : usesImap(settings.type))) {
     const message = `This mailbox's Type does not include ${purpose.toUpperCase()}.`;
     return { ok: false, refusal: { kind: "invalid", message, fieldErrors: { purpose: [message] } } };
   }
@@ -158,7 +156,7 @@ export async function issueMailboxToken(
 
   // The cache belongs to the saved settings as a whole; a purpose only narrows the scopes asked for.
   const options = checkOptionsFor(settings, { db, mailbox, actor, cache: true });
-  const asked: CheckSettings = purpose ? { ...settings, type: purpose satisfies MailboxType } : settings;
+  const asked = purpose ? settingsForPurpose(settings, purpose) : settings;
   const started = new Date();
   const token = await provider.acquire({
     settings: asked,
@@ -181,10 +179,11 @@ export async function issueMailboxToken(
   // limited to a purpose never receives a token that can do more.
   const carried = claims?.scp?.split(" ").filter(Boolean) ?? claims?.roles ?? [];
   if (limit && claims) {
-    const allowed = PURPOSE_PERMISSIONS[limit];
-    const extra = carried.filter((p) => p !== allowed.delegated && p !== allowed.application);
+    const allowed = accessFor(settingsForPurpose(settings, limit));
+    const extra = carried.filter((p) => !allowed.scopes.includes(p) && !allowed.roles.includes(p));
     if (extra.length > 0) {
-      const message = `This API key is limited to ${limit.toUpperCase()}, and the only token for this mailbox also carries ${extra.join(", ")}. Give the mailbox an app registration with only ${token.expect.kind === "application" ? allowed.application : allowed.delegated}, or use a key for both protocols.`;
+      const only = token.expect.kind === "application" ? allowed.roles : allowed.scopes;
+      const message = `This API key is limited to ${limit.toUpperCase()}, and the only token for this mailbox also carries ${extra.join(", ")}. Give the mailbox an app registration with only ${only.join(" and ")}, or use a key for every purpose.`;
       return { ok: false, refusal: { kind: "forbidden", message } };
     }
   }
@@ -193,11 +192,12 @@ export async function issueMailboxToken(
   // What the token can do, as it says itself (its delegated `scp` or its application `roles`): a token
   // from the cache may carry more than this request's purpose asked for. Only a token that cannot be
   // read (not a JWT) is described by what was asked.
+  const access = accessFor(asked);
   const scope =
     (carried.length > 0 ? carried.join(" ") : undefined) ??
     (token.expect.kind === "application"
-      ? `${CLOUD_PROFILES[settings.cloud].appResource}/.default`
-      : token.expect.scopes.map((s) => `${CLOUD_PROFILES[settings.cloud].outlookResource}/${s}`).join(" "));
+      ? `${access.appResource}/.default`
+      : token.expect.scopes.map((s) => `${access.resource}/${s}`).join(" "));
   return {
     ok: true,
     token: {

@@ -61,10 +61,12 @@ export function checkOptionsFor(
 ): CheckOptions {
   const env = getEnv();
   const authorityHost = authorityHostFor(settings, env.ENTRA_AUTHORITY_HOST);
-  if (!at) return { authorityHost, allowlist: env.MAIL_ALLOW_PRIVATE };
+  const graphHost = env.ENTRA_GRAPH_HOST;
+  if (!at) return { authorityHost, graphHost, allowlist: env.MAIL_ALLOW_PRIVATE };
   const tokenCache = at.cache ? mailboxTokenCacheStore(at.db, at.mailbox, settings, authorityHost) : undefined;
   return {
     authorityHost,
+    graphHost,
     allowlist: env.MAIL_ALLOW_PRIVATE,
     tokenCache,
     admitDirectory: async (tid) => admitTokenDirectory(at.db, at.actor, at.mailbox.tenantId, settings, tid),
@@ -89,6 +91,7 @@ async function admitTokenDirectory(
 function engineSettings(source: Omit<ReturnType<typeof settingsRow>, "name">): Omit<CheckSettings, "password"> {
   const {
     type,
+    transport,
     login,
     smtpHost,
     smtpPort,
@@ -102,6 +105,7 @@ function engineSettings(source: Omit<ReturnType<typeof settingsRow>, "name">): O
   } = source;
   return {
     type,
+    transport,
     login,
     smtpHost,
     smtpPort,

@@ -18,6 +18,7 @@ export async function startRigPortal(
   const portal = await startPortal(
     {
       ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,
+      ENTRA_GRAPH_HOST: rig.entra.authorityHost,
       MAIL_ALLOW_PRIVATE: rig.allowlist.join(","),
       AUTH_SECRET: process.env.AUTH_SECRET!,
       SECRETS_KEYS: process.env.SECRETS_KEYS!,

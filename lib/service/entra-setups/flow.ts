@@ -28,6 +28,7 @@ import {
   type CheckSettings,
   CLOUD_PROFILES,
   type Cloud,
+  graphHostFor,
   signInMethodWith,
 } from "@/lib/engine/settings";
 import { getEnv } from "@/lib/env";
@@ -149,15 +150,12 @@ export async function startEntraSetup(
   return { ok: true, setup: await toView(db, await rowOf(db, row.id)) };
 }
 
-function graphHostFor(cloud: Cloud): string {
-  return (getEnv().ENTRA_GRAPH_HOST ?? CLOUD_PROFILES[cloud].graphHost).replace(/\/+$/, "");
-}
-
 async function signInAndPlan(db: Db, actor: UserActor, row: EntraSetup, prompted: () => void): Promise<void> {
   const env = getEnv();
   // The setup's own public client at the organisation's directory; nothing of a mailbox is sent.
   const settings: CheckSettings = {
     type: "smtp_imap",
+    transport: "smtp_imap",
     login: "",
     password: null,
     smtpHost: null,
@@ -194,7 +192,7 @@ async function signInAndPlan(db: Db, actor: UserActor, row: EntraSetup, prompted
   // Checked before the plan, and so before anything is written in the organisation: members may
   // register apps by default, so without a role that may consent an app would be registered and then
   // left behind when consent is refused.
-  const graph = graphClient(graphHostFor(row.cloud), end.accessToken);
+  const graph = graphClient(graphHostFor(row, getEnv().ENTRA_GRAPH_HOST), end.accessToken);
   const lacksRole = await lacksSetupRole(graph, claims.wids);
   if (lacksRole) {
     const roles = Object.values(SETUP_ROLES).join(", ");
@@ -248,7 +246,10 @@ async function graphFor(db: Db, row: EntraSetup): Promise<Graph | null> {
     return null;
   }
   try {
-    return graphClient(graphHostFor(row.cloud), open(row.graphTokenSealed, setupTokenContext(row)));
+    return graphClient(
+      graphHostFor(row, getEnv().ENTRA_GRAPH_HOST),
+      open(row.graphTokenSealed, setupTokenContext(row)),
+    );
   } catch (error) {
     // Sealed for another row (copied) or with a key no longer configured: the admin signs in again.
     if (error instanceof SealError) return null;

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openInbox } from "@/lib/engine/imap";
 import { type CheckOptions, runChecksToEnd } from "@/lib/engine/run-checks";
 import type { CheckSettings } from "@/lib/engine/settings";
-import { sendTestMessage } from "@/lib/engine/smtp";
+import { smtpTransport } from "@/lib/engine/smtp";
 import type { StepResult } from "@/lib/engine/steps";
-import type { Endpoint, MailCredentials } from "@/lib/engine/transport";
+import { type Endpoint, type MailCredentials, testMail } from "@/lib/engine/transport";
 import {
   faultAddress,
   plainSmtpPeer,
@@ -70,10 +70,10 @@ async function crafted(claims: Record<string, unknown>): Promise<string> {
 type Secret = { accessToken: string } | { password: string };
 const credentials = (login: string, secret: Secret) => ({ user: login, ...secret }) as MailCredentials;
 const sendAs = (login: string, secret: Secret, overrides: Partial<Endpoint> = {}) =>
-  sendTestMessage(
+  smtpTransport.send(
     { host: rig.ip, address: rig.ip, port: 587, mode: "starttls", ...overrides },
     credentials(login, secret),
-    { address: login, marker: randomUUID() },
+    testMail(login, randomUUID()),
   );
 const openAs = (login: string, secret: Secret, overrides: Partial<Endpoint> = {}) =>
   openInbox({ host: rig.ip, address: rig.ip, port: 993, mode: "implicit", ...overrides }, credentials(login, secret));

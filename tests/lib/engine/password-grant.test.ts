@@ -5,7 +5,7 @@ import { tokenCaches } from "@/db/schema";
 import { classifyTokenError } from "@/lib/engine/classify-token";
 import type { AcquireRequest, TokenCacheStore } from "@/lib/engine/credentials";
 import { passwordGrant, scopesFor } from "@/lib/engine/password-grant";
-import type { CheckSettings } from "@/lib/engine/settings";
+import type { CheckSettings, Cloud } from "@/lib/engine/settings";
 import { createMailbox } from "@/lib/mailbox/save";
 import { dropTokenCache, mailboxTokenCacheStore } from "@/lib/mailbox/token-cache-store";
 import { freshDb, seedWorld } from "../../support/db";
@@ -44,6 +44,7 @@ afterAll(() => entra.stop());
 function settings(overrides: Partial<CheckSettings> = {}): CheckSettings {
   return {
     type: "smtp_imap",
+    transport: "smtp_imap",
     login: "box@contoso.com",
     password: "right-password",
     smtpHost: "smtp.office365.com",
@@ -72,8 +73,16 @@ describe("token acquisition against the Entra emulator", () => {
   });
 
   it("asks for one audience only, by Type", () => {
-    expect(scopesFor({ type: "smtp", cloud: "global" })).toEqual(["https://outlook.office.com/SMTP.Send"]);
-    expect(scopesFor({ type: "imap", cloud: "usgov" })).toEqual(["https://outlook.office365.us/IMAP.AccessAsUser.All"]);
+    const by = (type: "smtp" | "imap" | "smtp_imap", transport: "smtp_imap" | "graph", cloud: Cloud) =>
+      scopesFor({ type, transport, cloud });
+    expect(by("smtp", "smtp_imap", "global")).toEqual(["https://outlook.office.com/SMTP.Send"]);
+    expect(by("imap", "smtp_imap", "usgov")).toEqual(["https://outlook.office365.us/IMAP.AccessAsUser.All"]);
+    // Microsoft Graph: one audience too, its mail permissions; in a national cloud, that cloud's Graph.
+    expect(by("smtp_imap", "graph", "global")).toEqual([
+      "https://graph.microsoft.com/Mail.Send",
+      "https://graph.microsoft.com/Mail.ReadWrite",
+    ]);
+    expect(by("smtp", "graph", "china")).toEqual(["https://microsoftgraph.chinacloudapi.cn/Mail.Send"]);
   });
 
   it.each([

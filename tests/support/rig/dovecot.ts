@@ -19,6 +19,8 @@ export type DovecotOptions = {
   passwords: Record<string, string>;
   /** The file of Exchange's mailbox permissions for app-only service principals (AppMailboxAccess). */
   appAccessFile: string;
+  /** A master user (`mailbox*user` with its password): how the rig's Graph reads any mailbox. */
+  master: { user: string; password: string };
 };
 
 const APP_TOKEN_CHECK = path.join(import.meta.dirname, "dovecot-app-token.mjs");
@@ -49,6 +51,7 @@ export class Dovecot {
         .map(([user, pw]) => `${user}:{PLAIN}${pw}::::::`)
         .join("\n")}\n`,
     );
+    fs.writeFileSync(path.join(dir, "master-passwd"), `${o.master.user}:{PLAIN}${o.master.password}::::::\n`);
     fs.writeFileSync(
       path.join(dir, "oauth2.conf"),
       [
@@ -172,6 +175,12 @@ service anvil {
   }
 }
 auth_policy_server_url =
+auth_master_user_separator = *
+passdb {
+  driver = passwd-file
+  master = yes
+  args = scheme=PLAIN username_format=%u ${dir}/master-passwd
+}
 passdb {
   driver = oauth2
   mechanisms = xoauth2

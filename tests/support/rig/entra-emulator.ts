@@ -355,7 +355,8 @@ export class EntraEmulator {
       idtyp: "app",
       oid: app.servicePrincipalId,
       sub: app.servicePrincipalId,
-      roles: app.appRoles ?? [],
+      // Each resource's token carries that resource's application permissions only.
+      roles: (app.appRoles ?? []).filter((role) => EXCHANGE_APP_ROLES.includes(role) !== /graph/i.test(resource)),
       tid: tenant.id,
     });
     const lifetime = this.accessTokenLifetime;
@@ -533,7 +534,13 @@ export class EntraEmulator {
     // An administrator who revokes the consent (deletes the permission grant) stops its refresh tokens too.
     if (lacksConsent(grant.app, grant.scopes)) return consentRequired(res, grant.app);
     if (this.strictRefreshRotation) this.refreshTokens.delete(presented);
-    return json(res, 200, await this.tokenResponse(grant, OUTLOOK));
+    // A refresh token serves every resource the app has consent for: the scope asked names one.
+    const requested = requestedScopes(form);
+    if (requested.resources.length > 1) return mixedResources(res, requested.scopes);
+    if (requested.resources.length === 0) return json(res, 200, await this.tokenResponse(grant, OUTLOOK));
+    if (lacksConsent(grant.app, requested.permissions)) return consentRequired(res, grant.app);
+    const scopes = requested.permissions.filter((p) => grant.app.consented.includes(p));
+    return json(res, 200, await this.tokenResponse({ ...grant, scopes }, requested.resources[0]!));
   }
 
   private async tokenResponse(grant: Grant, resource: string) {
@@ -616,6 +623,9 @@ export class EntraEmulator {
 }
 
 type Res = import("node:http").ServerResponse;
+
+/** Office 365 Exchange Online's application permissions; every other one is Microsoft Graph's here. */
+const EXCHANGE_APP_ROLES = ["full_access_as_app", "SMTP.SendAsApp", "IMAP.AccessAsApp", "POP.AccessAsApp"];
 
 const CLIENT_AUTH_MISSING =
   "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type CryptoKey, decodeJwt, type JWTPayload, jwtVerify } from "jose";
 import type { EmuApp, EmuTenant, EmuUser } from "./entra-types";
+import { type GraphCaller, GraphMail } from "./graph-mail";
 
 /**
  * The Microsoft Graph v1.0 endpoints the one-click Entra setup uses, per emulator tenant: applications,
@@ -123,6 +124,8 @@ export class GraphEmulator {
   readonly calls: { method: string; path: string; status: number }[] = [];
   /** How long a new app takes to reach the token endpoint (Entra's replication); 0 in most tests. */
   propagationMs = 0;
+  /** Graph's mail endpoints, once the rig has a mail store for them. */
+  mail?: GraphMail;
 
   constructor(
     private readonly tenants: () => EmuTenant[],
@@ -347,6 +350,10 @@ export class GraphEmulator {
       directory.assignments.push(assignment);
       this.sync(tenant, directory);
       return answer(201, assignment);
+    }
+    if (this.mail && GraphMail.handles(path)) {
+      const caller: GraphCaller = { tenant, claims: claims as GraphCaller["claims"] };
+      return this.mail.handle(caller, req.method ?? "GET", path, url, body, answer, error);
     }
     return error(400, "BadRequest", `Resource not found for the segment '${path.split("/")[0]}'.`);
   }

@@ -8,11 +8,14 @@ import { tempDir } from "../temp";
 import { AppMailboxAccess } from "./app-access";
 import { Dovecot } from "./dovecot";
 import { type EmuApp, type EmuTenant, type EmuUser, EntraEmulator } from "./entra-emulator";
+import { GraphMail } from "./graph-mail";
 import { SmtpRelay } from "./smtp-relay";
 import { issueRigCertificate, type RigTls, rigTlsFromEnv } from "./tls";
 
 export const RIG_CLIENT_ID = "0b7c6d5e-1111-4222-8333-944455556666";
 export const BOTH_PERMISSIONS = ["SMTP.Send", "IMAP.AccessAsUser.All"];
+/** Microsoft Graph's delegated mail permissions (the Graph transport), consented on the rig's app too. */
+export const GRAPH_PERMISSIONS = ["Mail.Send", "Mail.ReadWrite"];
 const SETUP_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
 
 export type Rig = {
@@ -24,6 +27,8 @@ export type Rig = {
   smtp: SmtpRelay;
   /** Exchange's Add-MailboxPermission for app-only service principals, seen by SMTP and IMAP alike. */
   appAccess: AppMailboxAccess;
+  /** Microsoft Graph's mail endpoints (at entra.authorityHost, ENTRA_GRAPH_HOST) over the same Dovecot. */
+  graphMail: GraphMail;
   allowlist: string[];
   /** A fresh user in the emulator's tenant, with a mailbox in Dovecot. */
   addUser(user?: Partial<EmuUser>): EmuUser;
@@ -65,7 +70,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
   const entra = await new EntraEmulator(tls).start();
   const tenant = entra.addTenant({
     domains: ["contoso.onmicrosoft.com"],
-    apps: [{ clientId: RIG_CLIENT_ID, publicClient: true, consented: BOTH_PERMISSIONS }],
+    apps: [{ clientId: RIG_CLIENT_ID, publicClient: true, consented: [...BOTH_PERMISSIONS, ...GRAPH_PERMISSIONS] }],
   });
   const issuers = [`https://sts.windows.net/${tenant.id}/`];
   const lmtpPort = await freePort();
@@ -73,7 +78,9 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
   fs.chmodSync(accessDir, 0o755);
   const appAccess = new AppMailboxAccess(path.join(accessDir, "app-mailbox-access.json"));
   const passwords = options.passwords ?? {};
+  const master = { user: "graph-master", password: randomUUID() };
   const dovecot = await new Dovecot({
+    master,
     ip,
     tls,
     lmtpPort,
@@ -98,6 +105,8 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     { port: 465, secure: true },
     { port: 587, secure: false },
   ]);
+  const graphMail = new GraphMail({ ip, lmtpPort, master });
+  entra.graph.mail = graphMail;
   return {
     tls,
     ip,
@@ -106,7 +115,8 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     dovecot,
     smtp,
     appAccess,
-    allowlist: [465, 587, 143, 993].map((port) => `${ip}:${port}`),
+    graphMail,
+    allowlist: [...[465, 587, 143, 993].map((port) => `${ip}:${port}`), new URL(entra.authorityHost).host],
     addUser(user = {}) {
       const local = `u${randomUUID().slice(0, 8)}`;
       const full: EmuUser = { upn: `${local}@contoso.com`, password: `pw-${randomUUID()}`, ...user };
@@ -116,6 +126,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     settings(user, overrides = {}) {
       return {
         type: "smtp_imap",
+        transport: "smtp_imap",
         login: user.upn,
         password: user.password,
         smtpHost: ip,

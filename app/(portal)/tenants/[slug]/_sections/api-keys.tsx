@@ -13,9 +13,10 @@ const SCOPE_LABELS: Record<(typeof API_SCOPES)[number], string> = {
 };
 
 const PURPOSE_LABELS: Record<TokenPurpose | "", string> = {
-  "": "SMTP and IMAP",
+  "": "Every purpose (SMTP, IMAP and Microsoft Graph)",
   smtp: "SMTP only (sending)",
   imap: "IMAP only (receiving)",
+  graph: "Microsoft Graph only (Mail.Send, Mail.ReadWrite)",
 };
 
 /** The tenant's API keys (never the keys themselves) and the form that creates one. */

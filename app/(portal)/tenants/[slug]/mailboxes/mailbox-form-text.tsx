@@ -32,6 +32,14 @@ export const MAILBOX_FORM_TEXT = {
         a full test sends and receives a message.
       </>
     ),
+    graph: (
+      <>
+        Microsoft Graph sends with sendMail and reads the inbox over HTTPS at the Microsoft cloud&apos;s Graph address,
+        so the SMTP and IMAP servers below are not used (they stay stored). The app registration needs the Microsoft
+        Graph permissions Mail.Send to send and Mail.ReadWrite to receive: delegated for a user sign-in, application for
+        app-only.
+      </>
+    ),
     azure: <>Leave both empty for plain password login (providers other than Microsoft 365).</>,
   },
 };

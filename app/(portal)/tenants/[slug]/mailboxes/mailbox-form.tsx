@@ -8,6 +8,7 @@ import { formatUtc } from "@/lib/format-time";
 import {
   CLOUD_OPTIONS,
   FREQUENCY_OPTIONS,
+  MAIL_TRANSPORT_LABELS,
   MAILBOX_TYPE_LABELS,
   MONITOR_FREQUENCY_LABELS,
   SIGN_IN_METHOD_LABELS,
@@ -30,6 +31,7 @@ type Props = {
 };
 
 const TYPE_OPTIONS = Object.entries(MAILBOX_TYPE_LABELS).map(([value, label]) => ({ value, label }));
+const TRANSPORT_OPTIONS = Object.entries(MAIL_TRANSPORT_LABELS).map(([value, label]) => ({ value, label }));
 function frequencyOptions(tenant: MonitorFrequency) {
   return [
     { value: "", label: `As the tenant (${MONITOR_FREQUENCY_LABELS[tenant].toLowerCase()})` },
@@ -71,6 +73,14 @@ export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defau
           options={TYPE_OPTIONS}
           defaultValue={mailbox?.type ?? "smtp_imap"}
         />
+        <SelectField
+          name="transport"
+          label={fields.transport.label}
+          hint={fields.transport.help}
+          options={TRANSPORT_OPTIONS}
+          defaultValue={mailbox?.transport ?? "smtp_imap"}
+        />
+        <p className="hint transport-graph">{notes.graph}</p>
       </fieldset>
 
       <fieldset>
@@ -158,12 +168,12 @@ export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defau
           options={CLOUD_OPTIONS}
           defaultValue={mailbox?.cloud ?? defaults?.cloud ?? "global"}
         />
-        <p>
+        <p className="transport-smtp-imap">
           <button type="button" className="secondary" onClick={fillMicrosoft365}>
             Fill in the Microsoft 365 servers
           </button>
         </p>
-        <div className="pair">
+        <div className="pair transport-smtp-imap">
           <Field
             name="smtpHost"
             label={fields.smtpHost.label}
@@ -180,7 +190,7 @@ export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defau
             maxLength={5}
           />
         </div>
-        <div className="pair">
+        <div className="pair transport-smtp-imap">
           <Field
             name="imapHost"
             label={fields.imapHost.label}
@@ -197,12 +207,14 @@ export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defau
             maxLength={5}
           />
         </div>
-        <CheckboxField
-          name="useTls"
-          label={fields.useTls.label}
-          hint={fields.useTls.help}
-          defaultChecked={mailbox?.useTls ?? true}
-        />
+        <div className="transport-smtp-imap">
+          <CheckboxField
+            name="useTls"
+            label={fields.useTls.label}
+            hint={fields.useTls.help}
+            defaultChecked={mailbox?.useTls ?? true}
+          />
+        </div>
       </fieldset>
 
       <fieldset>

@@ -1,0 +1,1 @@
+ALTER TABLE "mailboxes" ADD COLUMN "transport" text DEFAULT 'smtp_imap' NOT NULL;

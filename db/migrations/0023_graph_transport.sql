@@ -1,0 +1,1 @@
+ALTER TABLE `mailboxes` ADD `transport` text DEFAULT 'smtp_imap' NOT NULL;
