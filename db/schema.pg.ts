@@ -400,7 +400,7 @@ export const mailboxTests = pgTable(
     startedAt: timestampMs("started_at").notNull(),
     finishedAt: timestampMs("finished_at"),
     outcome: text("outcome", { enum: TEST_OUTCOMES }).notNull(),
-    source: text("source", { enum: ["saved", "form", "token"] }).notNull(),
+    source: text("source", { enum: ["saved", "form", "token", "trial"] }).notNull(),
     mode: text("mode", { enum: ["full", "light"] })
       .notNull()
       .default("full"),

@@ -447,8 +447,9 @@ export const mailboxTests = sqliteTable(
     startedAt: integer("started_at", { mode: "timestamp_ms" }).notNull(),
     finishedAt: integer("finished_at", { mode: "timestamp_ms" }),
     outcome: text("outcome", { enum: TEST_OUTCOMES }).notNull(),
-    // "saved" settings, unsaved "form" values, or a "token" request of the API that Microsoft refused
-    source: text("source", { enum: ["saved", "form", "token"] }).notNull(),
+    // "saved" settings, unsaved "form" values, a "token" request of the API that Microsoft refused, or
+    // a "trial" of the saved settings over the other transport (what proves a switch)
+    source: text("source", { enum: ["saved", "form", "token", "trial"] }).notNull(),
     // "full" sends and receives a message; "light" only signs in (the hourly monitoring).
     mode: text("mode", { enum: ["full", "light"] })
       .notNull()

@@ -43,3 +43,9 @@ export function accessPolicyLines(at: { appId: string; mailbox: string }): strin
     `Add-DistributionGroupMember -Identity <group of the app's access policy> -Member ${powerShellQuoted(at.mailbox)}`,
   ];
 }
+
+/** Exchange's per-mailbox switch for authenticated SMTP or IMAP, turned on. */
+export function enableProtocolLine(mailbox: string, protocol: "smtp" | "imap"): string {
+  const setting = protocol === "smtp" ? "-SmtpClientAuthenticationDisabled $false" : "-ImapEnabled $true";
+  return `Set-CASMailbox -Identity ${powerShellQuoted(mailbox)} ${setting}`;
+}

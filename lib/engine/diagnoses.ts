@@ -300,7 +300,7 @@ export const CATALOGUE = {
   SMTP_AUTH_DISABLED: entry(
     "exchange-smtp-auth",
     "SMTP AUTH (authenticated SMTP) is disabled for this mailbox or the whole organisation.",
-    "In the Microsoft 365 admin center → Users → the user → Mail → Manage email apps, turn on Authenticated SMTP (and check the organisation setting).",
+    "Turn on Authenticated SMTP for the mailbox (the line below, or Microsoft 365 admin center → Users → the user → Mail → Manage email apps; the per-mailbox setting overrides the organisation's). Where SMTP AUTH must stay off, test with Microsoft Graph.",
   ),
   SMTP_TOKEN_REJECTED: entry(
     "api-permissions",
@@ -345,9 +345,9 @@ export const CATALOGUE = {
     "Check the Login and type the Password again.",
   ),
   IMAP_NOT_CONNECTED: entry(
-    "login",
-    "The signed-in identity has no access to this mailbox.",
-    "Set Login to the mailbox's own user.",
+    "exchange-imap",
+    "Exchange signed the identity in but did not connect it to the mailbox (User is authenticated but not connected): IMAP is disabled for the mailbox, or the identity has no access to it.",
+    "Enable IMAP for the mailbox (the line below), or set Login to the mailbox's own user; where IMAP must stay off, test with Microsoft Graph.",
   ),
   IMAP_NOT_DELIVERED: entry(
     "servers",
@@ -475,6 +475,9 @@ export const CATALOGUE = {
 } satisfies Record<string, Entry>;
 
 export type DiagnosisCode = keyof typeof CATALOGUE;
+
+/** Refusals where Microsoft Graph is the other way out: SMTP AUTH or IMAP switched off for the mailbox. */
+export const GRAPH_WAY_OUT: readonly string[] = ["SMTP_AUTH_DISABLED", "IMAP_NOT_CONNECTED", "IMAP_AUTH_FAILED"];
 
 export function diagnose(code: DiagnosisCode, detail?: string, command?: string): Diagnosis {
   return { code, ...CATALOGUE[code], ...(detail ? { detail } : {}), ...(command ? { command } : {}) };

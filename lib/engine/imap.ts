@@ -1,6 +1,7 @@
 import "server-only";
 import net from "node:net";
 import { ImapFlow } from "imapflow";
+import { enableProtocolLine } from "@/lib/powershell";
 import { classifyTransport } from "./classify-mail";
 import { type Diagnosis, type DiagnosisCode, diagnose } from "./diagnoses";
 import { redact } from "./redact";
@@ -56,14 +57,14 @@ export async function openInbox(target: Endpoint, credentials: MailCredentials):
     await client.connect();
   } catch (error) {
     await client.logout().catch(() => client.close());
-    return { ok: false, diagnosis: classifyImapError(error, authKindOf(credentials), secrets) };
+    return { ok: false, diagnosis: classifyImapError(error, authKindOf(credentials), secrets, credentials.user) };
   }
   let lock: { release(): void };
   try {
     lock = await client.getMailboxLock("INBOX");
   } catch (error) {
     await client.logout().catch(() => client.close());
-    const diagnosis = classifyImapError(error, authKindOf(credentials), secrets);
+    const diagnosis = classifyImapError(error, authKindOf(credentials), secrets, credentials.user);
     return {
       ok: false,
       diagnosis: diagnosis.code === "UNEXPECTED" ? diagnose("IMAP_INBOX", redact(describe(error), secrets)) : diagnosis,
@@ -112,7 +113,7 @@ type ImapError = {
   message?: string;
 };
 
-function classifyImapError(error: unknown, auth: AuthKind, secrets: readonly (string | null)[]): Diagnosis {
+function classifyImapError(error: unknown, auth: AuthKind, secrets: readonly (string | null)[], user = ""): Diagnosis {
   const oauth = auth !== "password";
   const e = (error ?? {}) as ImapError;
   const detail = redact(
@@ -130,7 +131,7 @@ function classifyImapError(error: unknown, auth: AuthKind, secrets: readonly (st
     );
   // Exchange answers BAD with "User is authenticated but not connected" when the identity has no access to the mailbox.
   if (e.responseStatus === "BAD" && e.serverResponseCode === undefined && oauth)
-    return diagnose("IMAP_NOT_CONNECTED", detail);
+    return diagnose("IMAP_NOT_CONNECTED", detail, enableProtocolLine(user, "imap"));
   if ((error as { tlsFailed?: boolean })?.tlsFailed) return diagnose("TLS_NO_STARTTLS", detail);
   return classifyTransport(error, secrets) ?? diagnose("UNEXPECTED", detail);
 }

@@ -1,6 +1,7 @@
 import "server-only";
 import net from "node:net";
 import nodemailer from "nodemailer";
+import { enableProtocolLine } from "@/lib/powershell";
 import { classifyTransport, enhancedStatus } from "./classify-mail";
 import { type Diagnosis, type DiagnosisCode, diagnose } from "./diagnoses";
 import { redact } from "./redact";
@@ -39,7 +40,7 @@ async function signInOnly(target: Endpoint, credentials: MailCredentials): Promi
     return { ok: true, response: "Signed in; no message sent (light test)" };
   } catch (error) {
     const secret = "accessToken" in credentials ? credentials.accessToken : credentials.password;
-    return { ok: false, diagnosis: classifySmtpError(error, authKindOf(credentials), [secret]) };
+    return { ok: false, diagnosis: classifySmtpError(error, credentials, [secret]) };
   } finally {
     transport.close();
   }
@@ -79,9 +80,7 @@ async function sendMessage(target: Endpoint, credentials: MailCredentials, mail:
   } catch (error) {
     return {
       ok: false,
-      diagnosis: classifySmtpError(error, authKindOf(credentials), [
-        oauth ? credentials.accessToken : credentials.password,
-      ]),
+      diagnosis: classifySmtpError(error, credentials, [oauth ? credentials.accessToken : credentials.password]),
     };
   } finally {
     transport.close();
@@ -90,13 +89,23 @@ async function sendMessage(target: Endpoint, credentials: MailCredentials, mail:
 
 type SmtpError = { code?: string; responseCode?: number; response?: string; command?: string; message?: string };
 
-function classifySmtpError(error: unknown, auth: AuthKind, secrets: readonly (string | null)[]): Diagnosis {
+function classifySmtpError(
+  error: unknown,
+  credentials: MailCredentials,
+  secrets: readonly (string | null)[],
+): Diagnosis {
   const transport = classifyTransport(error, secrets);
   const e = (error ?? {}) as SmtpError;
   const detail = redact([e.command && `${e.command}:`, e.response ?? e.message].filter(Boolean).join(" "), secrets);
   if (e.code === "ETLS" && e.command === "STARTTLS" && e.responseCode) return diagnose("TLS_NO_STARTTLS", detail);
   if (transport) return transport;
-  return diagnose(smtpCode(e, auth), detail);
+  const code = smtpCode(e, authKindOf(credentials));
+  // Authenticated SMTP switched off for the mailbox: the line that switches it on, with its own address.
+  return diagnose(
+    code,
+    detail,
+    code === "SMTP_AUTH_DISABLED" ? enableProtocolLine(credentials.user, "smtp") : undefined,
+  );
 }
 
 function smtpCode(e: SmtpError, auth: AuthKind): DiagnosisCode {

@@ -9,7 +9,7 @@ import { NotFoundError, UserError } from "@/lib/errors";
 import { containsPattern, PAGE_SIZE, pageWindow } from "@/lib/paging";
 import { type PasswordState, passwordState } from "./password";
 
-export type MailboxSummary = Pick<Mailbox, "id" | "name" | "login" | "type" | "updatedAt"> & {
+export type MailboxSummary = Pick<Mailbox, "id" | "name" | "login" | "type" | "transport" | "updatedAt"> & {
   method: SignInMethod;
   /** What the method still lacks before a test can pass, in words; null when nothing. */
   missing: string | null;
@@ -65,8 +65,8 @@ export async function listMailboxesPage(
 }
 
 function summaryOf(mailbox: Mailbox): MailboxSummary {
-  const { signInMethod: method, id, name, login, type, updatedAt } = mailbox;
-  return { id, name, login, type, updatedAt, method, missing: missingCredential(mailbox, method) };
+  const { signInMethod: method, id, name, login, type, transport, updatedAt } = mailbox;
+  return { id, name, login, type, transport, updatedAt, method, missing: missingCredential(mailbox, method) };
 }
 
 function missingCredential(mailbox: Mailbox, method: SignInMethod): string | null {

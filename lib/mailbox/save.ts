@@ -1,10 +1,11 @@
 import "server-only";
-import { and, count, eq, sql } from "drizzle-orm";
+import { and, count, desc, eq, gte, inArray, sql } from "drizzle-orm";
 import { type Db, type Tx, transaction } from "@/db/client";
-import { type Mailbox, mailboxes } from "@/db/schema";
+import { type Mailbox, mailboxes, mailboxTests } from "@/db/schema";
 import { diffChanges, recordAudit } from "@/lib/audit/log";
 import type { UserActor } from "@/lib/auth/actor";
-import { signInMethodWith, usesImap, usesSmtp } from "@/lib/engine/settings";
+import { type MailTransport, signInMethodWith, usesImap, usesSmtp } from "@/lib/engine/settings";
+import { TRANSPORTS } from "@/lib/engine/transports";
 import { getEnv } from "@/lib/env";
 import { UserError } from "@/lib/errors";
 import { formatUtc } from "@/lib/format-time";
@@ -108,6 +109,56 @@ export async function updateMailbox(
         changes,
       });
     }
+    return updated;
+  });
+}
+
+/**
+ * Switches the saved mailbox to another transport ("Switch to Microsoft Graph"), only once a test of
+ * these very settings over it has passed: a trial or a saved test, started after the last save. The
+ * sign-in and its token cache stay (they belong to the app registration, not to the transport).
+ */
+export async function switchTransport(
+  db: Db,
+  actor: UserActor,
+  at: { tenantId: number; mailboxId: number; version: number },
+  transport: MailTransport,
+): Promise<Mailbox> {
+  return transaction(db, async (tx) => {
+    const current = await getMailboxToChange(tx, actor, at.tenantId, at.mailboxId);
+    if (current.version !== at.version) throw conflict(current);
+    if (current.transport === transport) return current;
+    const steps = Object.entries(TRANSPORTS)
+      .filter(([, t]) => t.usedBy({ type: current.type, transport }))
+      .map(([name]) => name);
+    const proofs = await tx
+      .select({ steps: mailboxTests.steps })
+      .from(mailboxTests)
+      .where(
+        and(
+          eq(mailboxTests.mailboxId, current.id),
+          eq(mailboxTests.outcome, "passed"),
+          eq(mailboxTests.mode, "full"),
+          inArray(mailboxTests.source, ["trial", "saved"]),
+          gte(mailboxTests.startedAt, current.updatedAt),
+        ),
+      )
+      .orderBy(desc(mailboxTests.id))
+      .limit(20);
+    if (!proofs.some((test) => steps.every((name) => test.steps.some((s) => s.name === name)))) {
+      throw new UserError(
+        "Nothing was switched: test these settings over the new transport first (a full test that passes, after the last save).",
+      );
+    }
+    const updated = await writeVersion(tx, actor, at, { transport });
+    await recordAudit(tx, actor, {
+      tenantId: updated.tenantId,
+      action: "mailbox.update",
+      targetType: "mailbox",
+      targetId: updated.id,
+      targetLabel: updated.name,
+      changes: diffChanges(auditView(current), auditView(updated), SECRET_AUDIT_FIELDS),
+    });
     return updated;
   });
 }

@@ -212,6 +212,12 @@ export type SaveMailboxInput = z.infer<typeof saveMailboxSchema>;
 
 export const deleteMailboxSchema = z.object({ tenantId: id, mailboxId: id });
 export const generateCertificateSchema = z.object({ tenantId: id, mailboxId: id, version: id });
+export const switchTransportSchema = z.object({
+  tenantId: id,
+  mailboxId: id,
+  version: id,
+  transport: z.enum(MAIL_TRANSPORTS),
+});
 
 export const MAILBOX_SECRET_FIELDS = ["password", "clientSecret", "privateKeyPem"] as const;
 

@@ -1,8 +1,8 @@
 import type { Mailbox, MailboxTest } from "@/db/schema";
 import type { SetupStep } from "@/lib/engine/diagnoses";
-import { authorityHostFor, type SignInMethod, usesImap, usesSmtp } from "@/lib/engine/settings";
+import { accessFor, authorityHostFor, type SignInMethod, usesImap, usesSmtp } from "@/lib/engine/settings";
 import type { StepName, StepResult } from "@/lib/engine/steps";
-import { powerShellQuoted } from "@/lib/powershell";
+import { appScopeLines, enableProtocolLine, powerShellQuoted } from "@/lib/powershell";
 
 export type ChecklistStatus = "passed" | "failed" | "unknown" | "not-needed";
 
@@ -25,10 +25,11 @@ type Definition = {
   key: SetupStep;
   title: string;
   how: string;
-  provenBy: StepName;
+  /** Steps whose pass proves it (any of them). */
+  provenBy: readonly StepName[];
   /** The sign-in methods this step belongs to. */
   methods: readonly Method[];
-  needs?: (m: Pick<Mailbox, "type">) => boolean;
+  needs?: (m: Pick<Mailbox, "type" | "transport">) => boolean;
   value?: (m: Mailbox) => string | undefined;
   /** A ready command or address for this mailbox (PowerShell, the admin-consent page). */
   command?: (m: Mailbox, known: Known) => string;
@@ -37,20 +38,23 @@ type Definition = {
 const OAUTH: readonly Method[] = ["password", "device", "app"];
 const DELEGATED: readonly Method[] = ["password", "device"];
 const ALL: readonly Method[] = ["basic", "password", "device", "app"];
+const overProtocols = (m: Pick<Mailbox, "transport">) => m.transport === "smtp_imap";
+const overGraph = (m: Pick<Mailbox, "transport">) => m.transport === "graph";
+const GRAPH_STEPS: readonly StepName[] = ["graph_send", "graph_receive"];
 
 const ITEMS: Definition[] = [
   {
     key: "register-app",
     title: "Register the application",
     how: "Microsoft Entra ID → App registrations → New registration. Any name; for who can use it choose “Accounts in this organizational directory only” (single tenant), then Register.",
-    provenBy: "token",
+    provenBy: ["token"],
     methods: OAUTH,
   },
   {
     key: "client-id",
     title: "Copy the Application (client) ID",
     how: "From the app's Overview page into Azure Application ClientID.",
-    provenBy: "token",
+    provenBy: ["token"],
     methods: OAUTH,
     value: (m) => m.azureClientId ?? undefined,
   },
@@ -58,7 +62,7 @@ const ITEMS: Definition[] = [
     key: "tenant-id",
     title: "Copy the Directory (tenant) ID",
     how: "From the same Overview page into Azure Application TenantID.",
-    provenBy: "token",
+    provenBy: ["token"],
     methods: OAUTH,
     value: (m) => m.azureTenantId ?? undefined,
   },
@@ -66,37 +70,65 @@ const ITEMS: Definition[] = [
     key: "api-permissions",
     title: "Add the SMTP and IMAP permissions",
     how: "API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Delegated permissions: SMTP.Send to send, IMAP.AccessAsUser.All to receive.",
-    provenBy: "claims",
+    provenBy: ["claims"],
     methods: DELEGATED,
+    needs: overProtocols,
+  },
+  {
+    key: "graph-permissions",
+    title: "Add the Microsoft Graph mail permissions",
+    how: "API permissions → Add a permission → Microsoft Graph → Delegated permissions: Mail.Send to send, Mail.ReadWrite to receive (the test deletes its message, which Mail.Read may not).",
+    provenBy: ["claims"],
+    methods: DELEGATED,
+    needs: overGraph,
   },
   {
     key: "api-permissions",
     title: "Add the SMTP and IMAP application permissions",
     how: "API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Application permissions: SMTP.SendAsApp to send, IMAP.AccessAsApp to receive.",
-    provenBy: "claims",
+    provenBy: ["claims"],
     methods: ["app"],
+    needs: overProtocols,
+  },
+  {
+    key: "graph-permissions",
+    title: "Add the Microsoft Graph mail application permissions",
+    how: "API permissions → Add a permission → Microsoft Graph → Application permissions: Mail.Send to send, Mail.ReadWrite to receive. Without a limit they reach every mailbox of the organisation: limit them (next step).",
+    provenBy: ["claims"],
+    methods: ["app"],
+    needs: overGraph,
   },
   {
     key: "admin-consent",
     title: "Grant admin consent",
     how: "API permissions → Grant admin consent for your organisation; the permissions then show green ticks. Or open this address as an administrator:",
-    provenBy: "token",
+    provenBy: ["token"],
     methods: OAUTH,
-    command: (m) =>
-      `${authorityHostFor(m)}/${encodeURIComponent(m.azureTenantId ?? "")}/adminconsent?client_id=${encodeURIComponent(m.azureClientId ?? "")}`,
+    command: (m) => {
+      const base = `${authorityHostFor(m)}/${encodeURIComponent(m.azureTenantId ?? "")}`;
+      const client = `client_id=${encodeURIComponent(m.azureClientId ?? "")}`;
+      if (!overGraph(m)) return `${base}/adminconsent?${client}`;
+      // Graph's permissions by name, so that the consent page asks for exactly these.
+      const access = accessFor(m);
+      const scopes =
+        m.signInMethod === "app"
+          ? [`${access.appResource}/.default`]
+          : access.scopes.map((p) => `${access.resource}/${p}`);
+      return `${base}/v2.0/adminconsent?${client}&scope=${encodeURIComponent(scopes.join(" "))}`;
+    },
   },
   {
     key: "public-client-flows",
     title: "Allow public client flows",
     how: "Authentication → Advanced settings → Allow public client flows → Yes, then Save. It is off by default; both the password grant and the device-code sign-in need it.",
-    provenBy: "token",
+    provenBy: ["token"],
     methods: DELEGATED,
   },
   {
     key: "microsoft-sign-in",
     title: "Sign in with Microsoft as the mailbox user",
     how: "On the mailbox page press Sign in with Microsoft, open the address shown, enter the code and sign in as the Login (MFA included). Navigator Mail keeps the sign-in and renews it; sign in again only when the page asks.",
-    provenBy: "token",
+    provenBy: ["token"],
     methods: ["device"],
     value: (m) => (m.signedInAccount ? `Signed in as ${m.signedInAccount}` : undefined),
   },
@@ -104,15 +136,16 @@ const ITEMS: Definition[] = [
     key: "client-secret",
     title: "Create a client secret or upload the certificate",
     how: "Certificates & secrets → Client secrets → New client secret (copy its Value), or Certificates → Upload certificate (the certificate stored with this mailbox).",
-    provenBy: "token",
+    provenBy: ["token"],
     methods: ["app"],
   },
   {
     key: "exchange-app-access",
     title: "Give the app access to this mailbox in Exchange",
     how: "In Exchange Online PowerShell, register the app's service principal (use the Object ID of the Enterprise application, not of the app registration) and give it access to this mailbox:",
-    provenBy: "smtp",
+    provenBy: ["smtp", "imap"],
     methods: ["app"],
+    needs: overProtocols,
     command: (m, known) => {
       // A placeholder stays bare, so that PowerShell refuses the line until it is replaced.
       const objectId = known.servicePrincipalId
@@ -126,22 +159,37 @@ const ITEMS: Definition[] = [
     },
   },
   {
+    key: "graph-app-scope",
+    title: "Limit the app to this mailbox in Exchange",
+    how: "Application permissions of Microsoft Graph reach every mailbox until Exchange limits them. In Exchange Online PowerShell, with RBAC for Applications (use the Object ID of the Enterprise application):",
+    provenBy: GRAPH_STEPS,
+    methods: ["app"],
+    needs: overGraph,
+    command: (m, known) =>
+      appScopeLines({
+        appId: m.azureClientId ?? "",
+        servicePrincipalId: known.servicePrincipalId,
+        mailbox: m.login,
+        roles: accessFor(m).roles,
+      }).join("\n"),
+  },
+  {
     key: "exchange-smtp-auth",
     title: "Enable authenticated SMTP for the mailbox",
     how: "Microsoft 365 admin center → Users → the user → Mail → Manage email apps → Authenticated SMTP (and the organisation-wide SMTP AUTH setting). In Exchange Online PowerShell:",
-    provenBy: "smtp",
+    provenBy: ["smtp"],
     methods: ALL,
-    needs: (m) => usesSmtp(m.type),
-    command: (m) => `Set-CASMailbox -Identity ${powerShellQuoted(m.login)} -SmtpClientAuthenticationDisabled $false`,
+    needs: (m) => overProtocols(m) && usesSmtp(m.type),
+    command: (m) => enableProtocolLine(m.login, "smtp"),
   },
   {
     key: "exchange-imap",
     title: "Enable IMAP for the mailbox",
     how: "Microsoft 365 admin center → Users → the user → Mail → Manage email apps → IMAP. In Exchange Online PowerShell:",
-    provenBy: "imap",
+    provenBy: ["imap"],
     methods: ALL,
-    needs: (m) => usesImap(m.type),
-    command: (m) => `Set-CASMailbox -Identity ${powerShellQuoted(m.login)} -ImapEnabled $true`,
+    needs: (m) => overProtocols(m) && usesImap(m.type),
+    command: (m) => enableProtocolLine(m.login, "imap"),
   },
 ];
 
@@ -179,7 +227,6 @@ function statusFrom(
 ): { status: ChecklistStatus; note?: string } {
   if (steps.length === 0) return { status: "unknown", note: "Not tested yet" };
   if (failed?.diagnosis?.setupStep === item.key) return { status: "failed", note: failed.diagnosis.cause };
-  const proving = steps.find((s) => s.name === item.provenBy);
-  if (proving?.status === "passed") return { status: "passed" };
+  if (steps.some((s) => item.provenBy.includes(s.name) && s.status === "passed")) return { status: "passed" };
   return { status: "unknown", note: failed ? `Not reached: ${failed.summary}` : undefined };
 }

@@ -2,7 +2,7 @@ import "server-only";
 import { type Db, type Tx, transaction } from "@/db/client";
 import type { Actor } from "@/lib/auth/actor";
 import { plannedSteps, runChecks } from "@/lib/engine/run-checks";
-import type { CheckSettings } from "@/lib/engine/settings";
+import type { CheckSettings, MailTransport } from "@/lib/engine/settings";
 import { type CheckOutcome, STEP_LABELS, type StepName, type StepResult } from "@/lib/engine/steps";
 import { describeError } from "@/lib/errors";
 import { getMailboxFor } from "@/lib/mailbox/queries";
@@ -40,6 +40,8 @@ export type TestRequest = {
   form?: Record<string, string>;
   /** Unsaved settings from the portal itself (the Entra setup proving a new app), for source "form". */
   settings?: CheckSettings;
+  /** For source "trial": the transport the saved settings are tried over ("Test with Microsoft Graph"). */
+  transport?: MailTransport;
   /** "light" signs in only (the hourly monitoring); the default sends and receives a message. */
   mode?: "full" | "light";
   /**
@@ -67,12 +69,15 @@ export async function startMailboxTest(
   hooks: TestHooks = {},
 ): Promise<StartedTest> {
   const mailbox = await getMailboxFor(db, actor, request.tenantId, request.mailboxId);
+  const saved = checkSettingsFor(mailbox);
   const chosen =
-    request.source !== "form"
-      ? { ok: true as const, settings: checkSettingsFor(mailbox) }
-      : request.settings
-        ? { ok: true as const, settings: request.settings }
-        : settingsFromForm(mailbox, request.form ?? {});
+    request.source === "trial"
+      ? { ok: true as const, settings: { ...saved, transport: request.transport ?? saved.transport } }
+      : request.source !== "form"
+        ? { ok: true as const, settings: saved }
+        : request.settings
+          ? { ok: true as const, settings: request.settings }
+          : settingsFromForm(mailbox, request.form ?? {});
   if (!chosen.ok) return chosen;
   const { settings } = chosen;
   const fingerprint = credentialFingerprint(settings);
@@ -87,9 +92,10 @@ export async function startMailboxTest(
   });
   if (!started.ok) return started;
   const { test } = started;
-  // The token cache belongs to the saved settings; unsaved values get a fresh token.
+  // The token cache belongs to the saved settings (whichever transport carries them); unsaved values get a fresh token.
+  const cache = request.source === "saved" || request.source === "trial";
   const options = {
-    ...checkOptionsFor(settings, { db, mailbox, actor, cache: request.source === "saved" }),
+    ...checkOptionsFor(settings, { db, mailbox, actor, cache }),
     beforeCacheWrite: hooks.beforeCacheWrite,
     mode: request.mode,
   };

@@ -7,6 +7,7 @@ export const TEST_SOURCE_LABELS: Record<MailboxTest["source"], string> = {
   saved: "saved settings",
   form: "unsaved form values",
   token: "an API token request",
+  trial: "saved settings over the other transport (a trial, not switched)",
 };
 
 export type ReportHeader = {

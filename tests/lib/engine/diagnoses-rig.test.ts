@@ -134,7 +134,11 @@ describe("the real servers refuse tokens they must not accept", () => {
         { accessToken: await crafted({ upn: "box@contoso.com" }) },
         { host: fault, address: fault, port: 1143, mode: "none" },
       );
-      expect(!result.ok && result.diagnosis).toMatchObject({ code: "IMAP_NOT_CONNECTED", setupStep: "login" });
+      expect(!result.ok && result.diagnosis).toMatchObject({
+        code: "IMAP_NOT_CONNECTED",
+        setupStep: "exchange-imap",
+        command: "Set-CASMailbox -Identity 'box@contoso.com' -ImapEnabled $true",
+      });
     } finally {
       await peer.close();
     }
@@ -150,6 +154,9 @@ describe("Exchange settings of the mailbox", () => {
       diagnosis: { code: "SMTP_AUTH_DISABLED", setupStep: "exchange-smtp-auth" },
     });
     expect(result.failed!.diagnosis!.detail).toContain("5.7.139");
+    expect(result.failed!.diagnosis!.command).toBe(
+      `Set-CASMailbox -Identity '${user.upn}' -SmtpClientAuthenticationDisabled $false`,
+    );
     expect(result.status("imap")).toBe("passed");
   });
 

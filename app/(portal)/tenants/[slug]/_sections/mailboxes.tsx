@@ -62,7 +62,10 @@ export async function MailboxesSection({
                   </Link>
                 </td>
                 <td>{mailbox.login}</td>
-                <td>{MAILBOX_TYPE_LABELS[mailbox.type]}</td>
+                <td>
+                  {MAILBOX_TYPE_LABELS[mailbox.type]}
+                  {mailbox.transport === "graph" && <span className="badge">Microsoft Graph</span>}
+                </td>
                 <td>
                   {SIGN_IN_METHOD_LABELS[mailbox.method].short}
                   {mailbox.missing && <span className="badge badge-off">{mailbox.missing}</span>}

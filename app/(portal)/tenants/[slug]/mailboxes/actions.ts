@@ -5,13 +5,21 @@ import { redirect } from "next/navigation";
 import { getDb } from "@/db/client";
 import { authorizedAction } from "@/lib/action";
 import { UserError } from "@/lib/errors";
+import { MAIL_TRANSPORT_LABELS } from "@/lib/mailbox/fields";
 import { getTenantSlug } from "@/lib/mailbox/queries";
-import { createMailbox, deleteMailbox, generateAppCertificate, updateMailbox } from "@/lib/mailbox/save";
+import {
+  createMailbox,
+  deleteMailbox,
+  generateAppCertificate,
+  switchTransport,
+  updateMailbox,
+} from "@/lib/mailbox/save";
 import {
   deleteMailboxSchema,
   generateCertificateSchema,
   MAILBOX_SECRET_FIELDS,
   saveMailboxSchema,
+  switchTransportSchema,
 } from "@/lib/mailbox/schema";
 
 export const saveMailboxAction = authorizedAction({
@@ -46,5 +54,16 @@ export const generateCertificateAction = authorizedAction({
     const mailbox = await generateAppCertificate(db, actor, input);
     revalidatePath(`/tenants/${await getTenantSlug(db, mailbox.tenantId)}`, "layout");
     return "Generated a certificate; this mailbox now signs in app-only. Upload the certificate to the app registration.";
+  },
+});
+
+export const switchTransportAction = authorizedAction({
+  schema: switchTransportSchema,
+  async run(actor, input) {
+    const db = getDb();
+    const { transport, ...at } = input;
+    const mailbox = await switchTransport(db, actor, at, transport);
+    revalidatePath(`/tenants/${await getTenantSlug(db, mailbox.tenantId)}`, "layout");
+    return `${mailbox.name} now uses ${MAIL_TRANSPORT_LABELS[mailbox.transport]}.`;
   },
 });

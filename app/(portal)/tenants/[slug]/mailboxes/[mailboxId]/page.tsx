@@ -5,7 +5,7 @@ import { openDeviceSignIn, signInStateOf } from "@/lib/service/device-sign-ins";
 import { recentEntraSetup } from "@/lib/service/entra-setups/view";
 import { credentialLine } from "@/lib/service/report";
 import { lastTestsFor } from "@/lib/service/test-history";
-import { deleteMailboxAction, generateCertificateAction, saveMailboxAction } from "../actions";
+import { deleteMailboxAction, generateCertificateAction, saveMailboxAction, switchTransportAction } from "../actions";
 import { AppCertificate } from "../app-certificate";
 import { DeleteMailbox } from "../delete-mailbox";
 import { DeviceSignIn, EntraSetup } from "../lazy-parts";
@@ -65,6 +65,11 @@ export default async function MailboxPage({ params, searchParams }: Props) {
         }}
         user={actor.email}
         historyHref={`${base}/tests`}
+        graphTrial={
+          mailbox.transport === "smtp_imap" && mailbox.signInMethod !== "basic"
+            ? { tenantId: tenant.id, version: mailbox.version, switchAction: switchTransportAction }
+            : undefined
+        }
       />
       <h2>Settings</h2>
       <MailboxForm

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { refusalResponse } from "@/app/_lib/refusal-response";
 import { getDb } from "@/db/client";
 import { currentActor } from "@/lib/auth/session";
+import { MAIL_TRANSPORTS } from "@/lib/engine/settings";
 import { describeError, NotFoundError } from "@/lib/errors";
 import { readJsonBody } from "@/lib/json-body";
 import { ndjsonResponse } from "@/lib/ndjson";
@@ -12,8 +13,10 @@ export const dynamic = "force-dynamic";
 
 const params = z.object({ slug: z.string().min(1).max(100), mailboxId: z.coerce.number().int().positive() });
 const body = z.object({
-  source: z.enum(["saved", "form"]).default("saved"),
+  source: z.enum(["saved", "form", "trial"]).default("saved"),
   form: z.record(z.string(), z.string()).optional(),
+  /** With source "trial": the saved settings over this transport, without saving it. */
+  transport: z.enum(MAIL_TRANSPORTS).optional(),
 });
 
 /** Starts a test of a mailbox and streams each step as one line of JSON as soon as it finishes. */
