@@ -4,7 +4,10 @@
 // Run: npm run bench:api                         (SQLite, one instance)
 //      BENCH_DATABASE=postgres npm run bench:api  (a throwaway PostgreSQL cluster, one instance)
 //      BENCH_DATABASE=postgres BENCH_INSTANCES=2 npm run bench:api  (two instances behind HAProxy, deploy/haproxy.cfg)
+//      BENCH_OPERATION=send npm run bench:api      (POST …/messages instead: sequential sends, then 8 clients;
+//                                                   BENCH_TRANSPORT=graph sends over Microsoft Graph)
 import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
 import { withRig } from "./rig-process";
 import { median } from "./stats";
@@ -14,6 +17,10 @@ const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 16;
 const ON_POSTGRES = process.env.BENCH_DATABASE === "postgres";
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 1);
+const SEND = process.env.BENCH_OPERATION === "send";
+const SENDS = Number(process.env.BENCH_RUNS ?? 100);
+// A mailbox sends at most 30 messages a minute: the sends go round enough mailboxes to stay under it.
+const SEND_MAILBOXES = Math.ceil((SENDS * 3) / 25);
 
 await withRig(bench);
 
@@ -33,6 +40,7 @@ async function bench(): Promise<void> {
   const env = {
     ...secrets,
     ENTRA_AUTHORITY_HOST: rig.entra.authorityHost,
+    ENTRA_GRAPH_HOST: rig.entra.authorityHost,
     MAIL_ALLOW_PRIVATE: rig.allowlist.join(","),
   };
   const portal = await startPortal(env, { databaseUrl });
@@ -72,6 +80,36 @@ async function bench(): Promise<void> {
       mustChangePassword: false,
     };
     const tenant = await createTenant(db, root, { name: "Bench", slug: "bench" });
+    if (SEND) {
+      const save = (i: number) =>
+        createMailbox(
+          db,
+          root,
+          saveMailboxSchema.parse({
+            tenantId: String(tenant.id),
+            ...rig.mailboxForm(rig.addUser(), {
+              name: `Sender ${i}`,
+              transport: process.env.BENCH_TRANSPORT ?? "smtp_imap",
+            }),
+          }),
+        );
+      const senders = [];
+      for (let i = 0; i < SEND_MAILBOXES; i++) senders.push(await save(i));
+      const { key } = await createApiKey(db, root, {
+        tenantId: tenant.id,
+        name: "Bench",
+        scopes: ["mail:send"],
+        mailboxIds: [],
+      });
+      await benchSend(
+        base,
+        key,
+        senders.map((m) => m.id),
+        rig.addUser().upn,
+        () => rig.entra.tokenRequests(),
+      );
+      return;
+    }
     const user = rig.addUser();
     const form = rig.mailboxForm(user, { name: "Invoices" });
     const mailbox = await createMailbox(db, root, saveMailboxSchema.parse({ tenantId: String(tenant.id), ...form }));
@@ -123,4 +161,52 @@ async function bench(): Promise<void> {
     await rig.stop();
     if (cluster) (await import("../tests/support/postgres")).removePostgres(cluster);
   }
+}
+
+/**
+ * The send operation: first a send per mailbox (its token is then in the cache), then SENDS sequential
+ * sends for the server time, then the same number from 8 clients at once for the rate.
+ */
+async function benchSend(
+  base: string,
+  key: string,
+  mailboxIds: number[],
+  to: string,
+  tokenRequests: () => number,
+): Promise<void> {
+  let n = 0;
+  const sendOne = async (): Promise<number> => {
+    const mailboxId = mailboxIds[n++ % mailboxIds.length]!;
+    const answer = await fetch(`${base}/api/v1/mailboxes/${mailboxId}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ to: [to], subject: `Bench ${n}`, text: "A message of the send bench." }),
+    });
+    const timing = /app;dur=([\d.]+)/.exec(answer.headers.get("server-timing") ?? "")?.[1];
+    if (answer.status !== 202 || !timing) throw new Error(`answered ${answer.status}: ${await answer.text()}`);
+    await answer.arrayBuffer();
+    return Number(timing);
+  };
+  for (let i = 0; i < mailboxIds.length; i++) await sendOne();
+  const entraBefore = tokenRequests();
+  const serverMs: number[] = [];
+  const sequentialStarted = performance.now();
+  for (let i = 0; i < SENDS; i++) serverMs.push(await sendOne());
+  const sequentialS = (performance.now() - sequentialStarted) / 1000;
+  serverMs.sort((a, b) => a - b);
+  console.log(
+    `send (${process.env.BENCH_TRANSPORT ?? "smtp_imap"}), server time: median ${median(serverMs).toFixed(1)} ms, ` +
+      `p90 ${serverMs[Math.floor(serverMs.length * 0.9)]!.toFixed(1)} ms over ${SENDS} sequential sends ` +
+      `(${(SENDS / sequentialS).toFixed(1)} messages/s) across ${mailboxIds.length} mailboxes`,
+  );
+  const parallelStarted = performance.now();
+  let left = SENDS;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (left-- > 0) await sendOne();
+    }),
+  );
+  const parallelS = (performance.now() - parallelStarted) / 1000;
+  console.log(`8 clients at once: ${(SENDS / parallelS).toFixed(1)} messages/s`);
+  console.log(`requests to Microsoft Entra ID during both: ${tokenRequests() - entraBefore}`);
 }

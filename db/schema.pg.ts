@@ -20,6 +20,7 @@ import {
   ALERT_CHANNEL_KINDS,
   ALERT_KINDS,
   ALERT_STATES,
+  API_MESSAGE_STATUSES,
   type ApiScope,
   type AuditChange,
   DELIVERY_STATUSES,
@@ -279,6 +280,31 @@ export const apiTokenIssues = pgTable(
     auditedAt: timestampMs("audited_at"),
   },
   (t) => [primaryKey({ columns: [t.apiKeyId, t.mailboxId] })],
+);
+
+export const apiMessages = pgTable(
+  "api_messages",
+  {
+    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    tenantId: integer("tenant_id").notNull(),
+    mailboxId: integer("mailbox_id")
+      .notNull()
+      .references(() => mailboxes.id, { onDelete: "cascade" }),
+    apiKeyId: integer("api_key_id")
+      .notNull()
+      .references(() => apiKeys.id, { onDelete: "cascade" }),
+    idempotencyKey: text("idempotency_key"),
+    requestHash: text("request_hash").notNull(),
+    messageId: text("message_id").notNull(),
+    status: text("status", { enum: API_MESSAGE_STATUSES }).notNull(),
+    answerStatus: integer("answer_status"),
+    answer: jsonb("answer").$type<Record<string, unknown>>(),
+    createdAt: timestampMs("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("api_messages_key_idempotency_idx").on(t.apiKeyId, t.idempotencyKey),
+    index("api_messages_mailbox_created_idx").on(t.mailboxId, t.createdAt),
+  ],
 );
 
 export const alertChannels = pgTable(

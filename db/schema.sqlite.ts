@@ -6,6 +6,7 @@ import {
   ALERT_CHANNEL_KINDS,
   ALERT_KINDS,
   ALERT_STATES,
+  API_MESSAGE_STATUSES,
   type ApiScope,
   type AuditChange,
   DELIVERY_STATUSES,
@@ -303,6 +304,37 @@ export const apiTokenIssues = sqliteTable(
     auditedAt: integer("audited_at", { mode: "timestamp_ms" }),
   },
   (t) => [primaryKey({ columns: [t.apiKeyId, t.mailboxId] })],
+);
+
+/**
+ * Messages sent through the API (never their content): the answer to an Idempotency-Key for 24 hours,
+ * and the count behind each mailbox's sending rate, shared by every instance of the portal.
+ */
+export const apiMessages = sqliteTable(
+  "api_messages",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    tenantId: integer("tenant_id").notNull(),
+    mailboxId: integer("mailbox_id")
+      .notNull()
+      .references(() => mailboxes.id, { onDelete: "cascade" }),
+    apiKeyId: integer("api_key_id")
+      .notNull()
+      .references(() => apiKeys.id, { onDelete: "cascade" }),
+    idempotencyKey: text("idempotency_key"),
+    // SHA-256 of the request: the same key with another request is refused, not answered.
+    requestHash: text("request_hash").notNull(),
+    messageId: text("message_id").notNull(),
+    status: text("status", { enum: API_MESSAGE_STATUSES }).notNull(),
+    // The answer as sent (status and JSON body), repeated for the same Idempotency-Key.
+    answerStatus: integer("answer_status"),
+    answer: text("answer", { mode: "json" }).$type<Record<string, unknown>>(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [
+    uniqueIndex("api_messages_key_idempotency_idx").on(t.apiKeyId, t.idempotencyKey),
+    index("api_messages_mailbox_created_idx").on(t.mailboxId, t.createdAt),
+  ],
 );
 
 /**

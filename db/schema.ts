@@ -21,6 +21,7 @@ export const {
   deviceSignIns,
   apiKeys,
   apiTokenIssues,
+  apiMessages,
   alertChannels,
   alerts,
   alertDeliveries,

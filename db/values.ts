@@ -16,7 +16,7 @@ export type Role = (typeof ROLES)[number];
 export const DEVICE_SIGN_IN_STATUSES = ["starting", "pending", "succeeded", "failed", "cancelled"] as const;
 export type DeviceSignInStatus = (typeof DEVICE_SIGN_IN_STATUSES)[number];
 
-export const API_SCOPES = ["mailboxes:read", "tokens:issue", "tests:run"] as const;
+export const API_SCOPES = ["mailboxes:read", "tokens:issue", "tests:run", "mail:send"] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 export const ALERT_KINDS = [
@@ -46,5 +46,8 @@ export const ENTRA_SETUP_STATUSES = [
 ] as const;
 
 export const TEST_OUTCOMES = ["running", "passed", "failed"] as const;
+
+/** A message of the API's send operation: being sent, accepted by the server, or refused. */
+export const API_MESSAGE_STATUSES = ["sending", "accepted", "failed"] as const;
 
 export type AuditChange = { from?: unknown; to?: unknown } | "changed";

@@ -13,16 +13,20 @@ type Refuse = (status: 400 | 413 | 415, message: string) => Response;
 
 const plainRefusal: Refuse = (status, message) => Response.json({ error: message }, { status });
 
-/** Reads at most JSON_BODY_LIMIT bytes: 415 for another type, 413 above the limit, 400 for broken JSON. */
-export async function readJsonBody(request: Request, refuse: Refuse = plainRefusal): Promise<BodyResult> {
+/** Reads at most `limit` bytes (64 KiB): 415 for another type, 413 above the limit, 400 for broken JSON. */
+export async function readJsonBody(
+  request: Request,
+  refuse: Refuse = plainRefusal,
+  limit = JSON_BODY_LIMIT,
+): Promise<BodyResult> {
   if (!isJsonContentType(request.headers.get("content-type"))) {
     return { ok: false, response: refuse(415, "Send JSON (Content-Type: application/json).") };
   }
   const tooLarge = () => ({
     ok: false as const,
-    response: refuse(413, `The request body is larger than ${JSON_BODY_LIMIT / 1024} KiB.`),
+    response: refuse(413, `The request body is larger than ${limit / 1024} KiB.`),
   });
-  const body = await readBodyUpTo(request, JSON_BODY_LIMIT);
+  const body = await readBodyUpTo(request, limit);
   if (!body) return tooLarge();
   try {
     return { ok: true, value: JSON.parse(body.toString("utf8")) };

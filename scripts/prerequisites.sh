@@ -8,10 +8,11 @@
 #   dovecot-auth-lua  the rig's app-only check (role and mailbox permission, as Exchange does)
 #   postgresql        the PostgreSQL tests (each starts a throwaway cluster of its own with initdb)
 #   haproxy           the several-instances test (two portals behind a load balancer)
+#   curl              the README's send example, run as it is written
 # --check only checks, never installs.
 set -euo pipefail
 
-PACKAGES=(chromium openssl dovecot-imapd dovecot-lmtpd dovecot-auth-lua postgresql haproxy)
+PACKAGES=(chromium openssl dovecot-imapd dovecot-lmtpd dovecot-auth-lua postgresql haproxy curl)
 
 check_only=false
 [ "${1:-}" = "--check" ] && check_only=true

@@ -5,6 +5,9 @@ import {
   mailboxListSchema,
   mailboxSummarySchema,
   problemSchema,
+  SEND_LIMITS,
+  sendMessageRequestSchema,
+  sendMessageResponseSchema,
   stepSchema,
   testEventSchema,
   testRequestSchema,
@@ -45,6 +48,8 @@ export function openApiDocument(serverUrl: string) {
     mailboxDetailSchema,
     tokenRequestSchema,
     tokenResponseSchema,
+    sendMessageRequestSchema,
+    sendMessageResponseSchema,
     testRequestSchema,
     stepSchema,
     testResultSchema,
@@ -68,7 +73,7 @@ export function openApiDocument(serverUrl: string) {
       title: "Navigator Mail API",
       version: "1.0.0",
       description:
-        "For the business system that sends and receives mail through Microsoft 365: mailbox settings, short-lived access tokens for SMTP and IMAP XOAUTH2, and end-to-end tests. Authenticate with a tenant's API key: `Authorization: Bearer nvm_…`.",
+        "For the business system that sends and receives mail through Microsoft 365: mailbox settings, short-lived access tokens for SMTP and IMAP XOAUTH2 and Microsoft Graph, sending a message through a mailbox, and end-to-end tests. Authenticate with a tenant's API key: `Authorization: Bearer nvm_…`.",
     },
     servers: [{ url: `${serverUrl}/api/v1` }],
     security: [{ apiKey: [] }],
@@ -119,6 +124,41 @@ export function openApiDocument(serverUrl: string) {
             "403": problem(
               "The key lacks tokens:issue; or it is limited to one purpose and another was asked for, or the only token for the mailbox also carries another protocol's permission (named); or Microsoft issued the token in another organisation than the tenant is bound to (`code` DIRECTORY_NOT_ALLOWED)",
             ),
+          },
+        },
+      },
+      "/mailboxes/{id}/messages": {
+        post: {
+          operationId: "sendMessage",
+          summary: "Sends one message through the mailbox (scope mail:send)",
+          description: `Through the mailbox's own transport: SMTP with XOAUTH2, or Microsoft Graph's sendMail; the business system never holds a token. The request body is at most ${SEND_LIMITS.bodyBytes / 1024 / 1024} MiB (attachments in base64 included), with at most ${SEND_LIMITS.recipients} recipients and ${SEND_LIMITS.attachments} attachments. A mailbox sends at most 30 messages a minute (Exchange Online's limit), counted across every instance. With an Idempotency-Key, the same request within 24 hours is answered as the first time (header Idempotent-Replayed: true) and sends nothing.`,
+          parameters: [
+            mailboxId,
+            {
+              name: "Idempotency-Key",
+              in: "header",
+              required: false,
+              schema: { type: "string", minLength: 1, maxLength: 255 },
+              description: "Any unique string of printable characters (a UUID); kept 24 hours per API key",
+            },
+          ],
+          requestBody: { required: true, content: json("SendMessageRequest") },
+          responses: {
+            "202": {
+              description: "Accepted by the mailbox's server for delivery",
+              content: json("SendMessageResponse"),
+            },
+            "409": problem("A request with this Idempotency-Key is still sending"),
+            "413": problem(`The body is larger than ${SEND_LIMITS.bodyBytes / 1024 / 1024} MiB`),
+            "415": problem("The body is not application/json"),
+            "422": problem(
+              "The mailbox does not send (Type IMAP), cannot send as it is (`code` names what is missing), or the Idempotency-Key was used for another request",
+            ),
+            "502": problem(
+              "Microsoft Entra ID, Microsoft Graph or the SMTP server refused; `code` names the diagnosis",
+            ),
+            ...COMMON_ERRORS,
+            "429": problem("The mailbox sent 30 messages in the last minute; see Retry-After"),
           },
         },
       },

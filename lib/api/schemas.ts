@@ -98,6 +98,62 @@ export const tokenResponseSchema = z
 
 export const testRequestSchema = z.strictObject({}).meta({ id: "TestRequest" });
 
+/** What the send operation takes: the request body is at most this large, attachments included. */
+export const SEND_LIMITS = { bodyBytes: 3 * 1024 * 1024, recipients: 100, attachments: 20 };
+
+const address = z.email({ error: "Enter an email address." }).max(254);
+const addresses = (max: number) => z.array(address).max(max, `At most ${max} addresses.`);
+const oneLine = /^[^\r\n\0]*$/;
+
+export const sendMessageRequestSchema = z
+  .strictObject({
+    to: addresses(SEND_LIMITS.recipients).min(1, "Name at least one recipient."),
+    cc: addresses(SEND_LIMITS.recipients).optional(),
+    bcc: addresses(SEND_LIMITS.recipients).optional(),
+    reply_to: addresses(10).optional(),
+    subject: z.string().max(998).regex(oneLine, "The subject is one line."),
+    text: z.string().optional().describe("The plain-text body"),
+    html: z.string().optional().describe("The HTML body; Microsoft Graph sends only this one when both are given"),
+    headers: z
+      .record(
+        z.string().regex(/^X-[A-Za-z0-9-]{1,70}$/i, "Only custom headers (X-…) may be set."),
+        z.string().max(998).regex(oneLine, "A header value is one line."),
+      )
+      .optional(),
+    attachments: z
+      .array(
+        z.strictObject({
+          filename: z
+            .string()
+            .min(1)
+            .max(255)
+            .regex(/^[^/\\\0\r\n]+$/, "A file name without path or line breaks."),
+          content_type: z
+            .string()
+            .regex(/^[\w.+-]+\/[\w.+-]+$/, "A media type such as application/pdf.")
+            .default("application/octet-stream"),
+          content_base64: z.base64("The content in base64."),
+        }),
+      )
+      .max(SEND_LIMITS.attachments)
+      .optional(),
+  })
+  .refine((m) => m.text !== undefined || m.html !== undefined, { message: "Give text, html or both.", path: ["text"] })
+  .refine((m) => m.to.length + (m.cc?.length ?? 0) + (m.bcc?.length ?? 0) <= SEND_LIMITS.recipients, {
+    message: `At most ${SEND_LIMITS.recipients} recipients in to, cc and bcc together.`,
+    path: ["to"],
+  })
+  .meta({ id: "SendMessageRequest" });
+
+export const sendMessageResponseSchema = z
+  .object({
+    id: z.string().describe("The message's Message-ID, as the recipients see it"),
+    status: z.literal("accepted").describe("The mailbox's server accepted it for delivery"),
+    transport: z.enum(MAIL_TRANSPORTS),
+    accepted_at: timestamp,
+  })
+  .meta({ id: "SendMessageResponse" });
+
 const diagnosisSchema = z.object({
   code: z.string(),
   cause: z.string(),

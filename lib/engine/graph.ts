@@ -1,9 +1,9 @@
 import "server-only";
-import { accessPolicyLines, appScopeLines } from "@/lib/powershell";
 import { decodeClaims } from "./claims";
 import { classifyTransport } from "./classify-mail";
 import { type Diagnosis, diagnose } from "./diagnoses";
 import { type GraphAnswer, graphCall } from "./graph-client";
+import { accessPolicyLines, appScopeLines } from "./powershell";
 import { redact } from "./redact";
 import { graphHostFor, usesImap, usesSmtp } from "./settings";
 import {
@@ -60,8 +60,25 @@ async function sendGraphMessage(
   const recipients = (list: string[]) => list.map((address) => ({ emailAddress: { address } }));
   const message = {
     subject: mail.subject,
-    body: { contentType: "Text", content: mail.text },
+    // Graph carries one body: the HTML when there is one (as a client would show it).
+    body:
+      mail.html !== undefined
+        ? { contentType: "HTML", content: mail.html }
+        : { contentType: "Text", content: mail.text ?? "" },
     toRecipients: recipients(mail.to),
+    ...(mail.cc?.length ? { ccRecipients: recipients(mail.cc) } : {}),
+    ...(mail.bcc?.length ? { bccRecipients: recipients(mail.bcc) } : {}),
+    ...(mail.replyTo?.length ? { replyTo: recipients(mail.replyTo) } : {}),
+    ...(mail.attachments?.length
+      ? {
+          attachments: mail.attachments.map((a) => ({
+            "@odata.type": "#microsoft.graph.fileAttachment",
+            name: a.filename,
+            contentType: a.contentType,
+            contentBytes: a.content.toString("base64"),
+          })),
+        }
+      : {}),
     // The mailbox itself is the sender unless another address is asked for (Send As).
     ...(mail.from.toLowerCase() !== credentials.user.toLowerCase()
       ? { from: { emailAddress: { address: mail.from } } }

@@ -1,9 +1,9 @@
 import "server-only";
 import net from "node:net";
 import { ImapFlow } from "imapflow";
-import { enableProtocolLine } from "@/lib/powershell";
 import { classifyTransport } from "./classify-mail";
 import { type Diagnosis, type DiagnosisCode, diagnose } from "./diagnoses";
+import { enableProtocolLine } from "./powershell";
 import { redact } from "./redact";
 import { IMAP_PORTS, usesImap } from "./settings";
 import {

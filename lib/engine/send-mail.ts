@@ -4,21 +4,19 @@ import { type Diagnosis, diagnose } from "./diagnoses";
 import { guardHost } from "./network-guard";
 import { type CheckOptions, providerFor } from "./run-checks";
 import { type CheckSettings, tlsModeFor } from "./settings";
-import type { MailCredentials, SendTransport } from "./transport";
+import type { MailCredentials, OutgoingMail, SendTransport } from "./transport";
 import { TRANSPORTS } from "./transports";
-
-export type MailToSend = { to: string[]; subject: string; text: string };
 
 /**
  * Sends a message from a mailbox the way its test does: the network guard, a token from the
  * mailbox's own sign-in method (the sealed cache first), then its own transport (SMTP with XOAUTH2,
- * or Graph's sendMail). Alert email uses it.
+ * or Graph's sendMail). Alert email and the API's send operation use it.
  */
 export async function sendMailAs(
   settings: CheckSettings,
   options: CheckOptions,
-  mail: MailToSend,
-): Promise<{ ok: true } | { ok: false; diagnosis: Diagnosis }> {
+  mail: Omit<OutgoingMail, "from">,
+): Promise<{ ok: true; acceptedAt: number; transport: string } | { ok: false; diagnosis: Diagnosis }> {
   const transport = Object.values(TRANSPORTS).find((t): t is SendTransport => t.role === "send" && t.usedBy(settings));
   const server = transport?.server(settings, options);
   if (!transport || !server || "missing" in server) {
@@ -48,5 +46,5 @@ export async function sendMailAs(
   }
   const endpoint = { ...server, address: guard.address, mode: tlsModeFor(server.port, settings.useTls) };
   const sent = await transport.send(endpoint, credentials, { from: settings.login, ...mail });
-  return sent.ok ? { ok: true } : sent;
+  return sent.ok ? { ok: true, acceptedAt: sent.acceptedAt, transport: transport.label } : sent;
 }

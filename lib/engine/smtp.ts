@@ -1,9 +1,9 @@
 import "server-only";
 import net from "node:net";
 import nodemailer from "nodemailer";
-import { enableProtocolLine } from "@/lib/powershell";
 import { classifyTransport, enhancedStatus } from "./classify-mail";
 import { type Diagnosis, type DiagnosisCode, diagnose } from "./diagnoses";
+import { enableProtocolLine } from "./powershell";
 import { redact } from "./redact";
 import { SMTP_PORTS, usesSmtp } from "./settings";
 import {
@@ -74,8 +74,12 @@ async function sendMessage(target: Endpoint, credentials: MailCredentials, mail:
   const oauth = "accessToken" in credentials;
   const transport = transportFor(target, credentials);
   try {
-    const { messageId, ...rest } = mail;
-    const info = await transport.sendMail({ ...rest, ...(messageId ? { messageId } : {}) });
+    const { messageId, replyTo, ...rest } = mail;
+    const info = await transport.sendMail({
+      ...rest,
+      ...(replyTo?.length ? { replyTo } : {}),
+      ...(messageId ? { messageId } : {}),
+    });
     return { ok: true, acceptedAt: Date.now(), response: info.response };
   } catch (error) {
     return {

@@ -25,11 +25,18 @@ export type ServerOverrides = { graphHost?: string };
 export type OutgoingMail = {
   from: string;
   to: string[];
+  cc?: string[];
+  bcc?: string[];
+  replyTo?: string[];
   subject: string;
-  text: string;
+  /** The plain text, the HTML, or both (a client shows the HTML). */
+  text?: string;
+  html?: string;
   /** The Message-ID to give it, angle brackets included: the receiving side may look it up by it. */
   messageId?: string;
+  /** Custom headers only (X-…). */
   headers?: Record<string, string>;
+  attachments?: { filename: string; contentType: string; content: Buffer }[];
 };
 
 /** The marked test message, from the mailbox to itself, findable by its header and its Message-ID. */

@@ -1,8 +1,15 @@
 import type { Mailbox, MailboxTest } from "@/db/schema";
 import type { SetupStep } from "@/lib/engine/diagnoses";
-import { accessFor, authorityHostFor, type SignInMethod, usesImap, usesSmtp } from "@/lib/engine/settings";
+import { appScopeLines, enableProtocolLine, powerShellQuoted } from "@/lib/engine/powershell";
+import {
+  accessFor,
+  authorityHostFor,
+  type MailTransport,
+  type SignInMethod,
+  usesImap,
+  usesSmtp,
+} from "@/lib/engine/settings";
 import type { StepName, StepResult } from "@/lib/engine/steps";
-import { appScopeLines, enableProtocolLine, powerShellQuoted } from "@/lib/powershell";
 
 export type ChecklistStatus = "passed" | "failed" | "unknown" | "not-needed";
 
@@ -29,7 +36,9 @@ type Definition = {
   provenBy: readonly StepName[];
   /** The sign-in methods this step belongs to. */
   methods: readonly Method[];
-  needs?: (m: Pick<Mailbox, "type" | "transport">) => boolean;
+  /** The transport this step belongs to; without one, both. */
+  transport?: MailTransport;
+  needs?: (m: Pick<Mailbox, "type">) => boolean;
   value?: (m: Mailbox) => string | undefined;
   /** A ready command or address for this mailbox (PowerShell, the admin-consent page). */
   command?: (m: Mailbox, known: Known) => string;
@@ -38,8 +47,6 @@ type Definition = {
 const OAUTH: readonly Method[] = ["password", "device", "app"];
 const DELEGATED: readonly Method[] = ["password", "device"];
 const ALL: readonly Method[] = ["basic", "password", "device", "app"];
-const overProtocols = (m: Pick<Mailbox, "transport">) => m.transport === "smtp_imap";
-const overGraph = (m: Pick<Mailbox, "transport">) => m.transport === "graph";
 const GRAPH_STEPS: readonly StepName[] = ["graph_send", "graph_receive"];
 
 const ITEMS: Definition[] = [
@@ -72,7 +79,7 @@ const ITEMS: Definition[] = [
     how: "API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Delegated permissions: SMTP.Send to send, IMAP.AccessAsUser.All to receive.",
     provenBy: ["claims"],
     methods: DELEGATED,
-    needs: overProtocols,
+    transport: "smtp_imap",
   },
   {
     key: "graph-permissions",
@@ -80,7 +87,7 @@ const ITEMS: Definition[] = [
     how: "API permissions → Add a permission → Microsoft Graph → Delegated permissions: Mail.Send to send, Mail.ReadWrite to receive (the test deletes its message, which Mail.Read may not).",
     provenBy: ["claims"],
     methods: DELEGATED,
-    needs: overGraph,
+    transport: "graph",
   },
   {
     key: "api-permissions",
@@ -88,7 +95,7 @@ const ITEMS: Definition[] = [
     how: "API permissions → Add a permission → APIs my organization uses → Office 365 Exchange Online → Application permissions: SMTP.SendAsApp to send, IMAP.AccessAsApp to receive.",
     provenBy: ["claims"],
     methods: ["app"],
-    needs: overProtocols,
+    transport: "smtp_imap",
   },
   {
     key: "graph-permissions",
@@ -96,7 +103,7 @@ const ITEMS: Definition[] = [
     how: "API permissions → Add a permission → Microsoft Graph → Application permissions: Mail.Send to send, Mail.ReadWrite to receive. Without a limit they reach every mailbox of the organisation: limit them (next step).",
     provenBy: ["claims"],
     methods: ["app"],
-    needs: overGraph,
+    transport: "graph",
   },
   {
     key: "admin-consent",
@@ -107,7 +114,7 @@ const ITEMS: Definition[] = [
     command: (m) => {
       const base = `${authorityHostFor(m)}/${encodeURIComponent(m.azureTenantId ?? "")}`;
       const client = `client_id=${encodeURIComponent(m.azureClientId ?? "")}`;
-      if (!overGraph(m)) return `${base}/adminconsent?${client}`;
+      if (m.transport !== "graph") return `${base}/adminconsent?${client}`;
       // Graph's permissions by name, so that the consent page asks for exactly these.
       const access = accessFor(m);
       const scopes =
@@ -145,7 +152,7 @@ const ITEMS: Definition[] = [
     how: "In Exchange Online PowerShell, register the app's service principal (use the Object ID of the Enterprise application, not of the app registration) and give it access to this mailbox:",
     provenBy: ["smtp", "imap"],
     methods: ["app"],
-    needs: overProtocols,
+    transport: "smtp_imap",
     command: (m, known) => {
       // A placeholder stays bare, so that PowerShell refuses the line until it is replaced.
       const objectId = known.servicePrincipalId
@@ -164,7 +171,7 @@ const ITEMS: Definition[] = [
     how: "Application permissions of Microsoft Graph reach every mailbox until Exchange limits them. In Exchange Online PowerShell, with RBAC for Applications (use the Object ID of the Enterprise application):",
     provenBy: GRAPH_STEPS,
     methods: ["app"],
-    needs: overGraph,
+    transport: "graph",
     command: (m, known) =>
       appScopeLines({
         appId: m.azureClientId ?? "",
@@ -179,7 +186,8 @@ const ITEMS: Definition[] = [
     how: "Microsoft 365 admin center → Users → the user → Mail → Manage email apps → Authenticated SMTP (and the organisation-wide SMTP AUTH setting). In Exchange Online PowerShell:",
     provenBy: ["smtp"],
     methods: ALL,
-    needs: (m) => overProtocols(m) && usesSmtp(m.type),
+    transport: "smtp_imap",
+    needs: (m) => usesSmtp(m.type),
     command: (m) => enableProtocolLine(m.login, "smtp"),
   },
   {
@@ -188,7 +196,8 @@ const ITEMS: Definition[] = [
     how: "Microsoft 365 admin center → Users → the user → Mail → Manage email apps → IMAP. In Exchange Online PowerShell:",
     provenBy: ["imap"],
     methods: ALL,
-    needs: (m) => overProtocols(m) && usesImap(m.type),
+    transport: "smtp_imap",
+    needs: (m) => usesImap(m.type),
     command: (m) => enableProtocolLine(m.login, "imap"),
   },
 ];
@@ -202,9 +211,12 @@ export function setupChecklist(
   const method = mailbox.signInMethod;
   const steps = lastTest?.steps ?? [];
   const failed = steps.find((s) => s.status === "failed");
-  // Another method's variant of a step is left out; the OAuth steps show as not needed for plain password login.
+  // Another method's or transport's variant of a step is left out; the OAuth steps show as not needed
+  // for plain password login.
   const items = ITEMS.filter(
-    (item) => item.methods.includes(method) || (method === "basic" && item.methods.includes("password")),
+    (item) =>
+      (item.methods.includes(method) || (method === "basic" && item.methods.includes("password"))) &&
+      (item.transport === undefined || item.transport === mailbox.transport),
   );
   return items.map((item) => {
     const base = {

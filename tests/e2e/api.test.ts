@@ -113,6 +113,7 @@ describe("the OpenAPI document", () => {
     expect(Object.keys(spec.doc.paths).sort()).toEqual([
       "/mailboxes",
       "/mailboxes/{id}",
+      "/mailboxes/{id}/messages",
       "/mailboxes/{id}/tests",
       "/mailboxes/{id}/token",
     ]);

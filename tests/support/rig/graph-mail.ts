@@ -150,6 +150,11 @@ export class GraphMail {
         subject,
         messageId,
         headers: Object.fromEntries(headers.map((h) => [h.name, h.value])),
+        ...(message.ccRecipients ? { cc: addresses(message.ccRecipients) } : {}),
+        ...(message.replyTo ? { replyTo: addresses(message.replyTo) } : {}),
+        attachments: ((message.attachments as { name: string; contentType: string; contentBytes: string }[]) ?? []).map(
+          (a) => ({ filename: a.name, contentType: a.contentType, content: Buffer.from(a.contentBytes, "base64") }),
+        ),
         ...(content.contentType?.toLowerCase() === "html"
           ? { html: content.content ?? "" }
           : { text: content.content ?? "" }),

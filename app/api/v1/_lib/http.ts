@@ -59,6 +59,7 @@ export function invalidRequest(error: z.ZodError, what: string): Response {
 /** The JSON body of a POST; no body at all (and no Content-Type) counts as {}. */
 export async function jsonBody(
   request: Request,
+  limit?: number,
 ): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
   const refuse = (status: 400 | 413 | 415, message: string) =>
     problem(
@@ -81,7 +82,7 @@ export async function jsonBody(
     if (empty) return { ok: true, value: {} };
     return { ok: false, response: refuse(415, "Send JSON (Content-Type: application/json).") };
   }
-  return readJsonBody(request, refuse);
+  return readJsonBody(request, refuse, limit);
 }
 
 type Handler<P> = (scope: { db: Db; actor: ApiKeyActor; request: Request; params: P }) => Promise<Response> | Response;

@@ -10,6 +10,7 @@ const SCOPE_LABELS: Record<(typeof API_SCOPES)[number], string> = {
   "mailboxes:read": "mailboxes:read: read mailbox settings (never secrets)",
   "tokens:issue": "tokens:issue: get access tokens for SMTP and IMAP",
   "tests:run": "tests:run: run end-to-end tests",
+  "mail:send": "mail:send: send messages through the mailbox (no token handed out)",
 };
 
 const PURPOSE_LABELS: Record<TokenPurpose | "", string> = {
