@@ -182,6 +182,8 @@ export const mailboxes = pgTable(
     healthSince: timestampMs("health_since"),
     lastTestAt: timestampMs("last_test_at"),
     lastFailureCode: text("last_failure_code"),
+    // The oldest TLS version the last test's mail connections negotiated ("TLSv1.2"); null without TLS.
+    lastTlsVersion: text("last_tls_version"),
     alertState: text("alert_state", { enum: ALERT_STATES }),
     alertStateSince: timestampMs("alert_state_since"),
     lastAlertAt: timestampMs("last_alert_at"),

@@ -183,6 +183,8 @@ export const mailboxes = sqliteTable(
     healthSince: integer("health_since", { mode: "timestamp_ms" }),
     lastTestAt: integer("last_test_at", { mode: "timestamp_ms" }),
     lastFailureCode: text("last_failure_code"),
+    // The oldest TLS version the last test's mail connections negotiated ("TLSv1.2"); null without TLS.
+    lastTlsVersion: text("last_tls_version"),
     // Alerts: the state last alerted about (null: none yet), since when, and when the last alert or reminder went out.
     alertState: text("alert_state", { enum: ALERT_STATES }),
     alertStateSince: integer("alert_state_since", { mode: "timestamp_ms" }),

@@ -27,6 +27,11 @@ export function StepList({ steps }: { steps: StepView[] }) {
             <strong>{label}</strong>
             <span className="step-status">{STATUS_TEXT[status]}</span>
             {step && <span className="step-time">{formatMs(step.durationMs)}</span>}
+            {step?.tls && (
+              <span className="step-tls" title={step.tls.cipher}>
+                {step.tls.version.replace("TLSv", "TLS ")}
+              </span>
+            )}
           </div>
           {step && <p className="step-summary">{step.summary}</p>}
           {step?.diagnosis && (

@@ -170,6 +170,10 @@ export const stepSchema = z
     durationMs: z.number(),
     summary: z.string(),
     diagnosis: diagnosisSchema.optional(),
+    tls: z
+      .object({ version: z.string(), cipher: z.string() })
+      .optional()
+      .describe("The TLS the step's connection negotiated (e.g. TLSv1.3)"),
     metrics: z.record(z.string(), z.number()).optional(),
   })
   .meta({ id: "Step" });

@@ -457,6 +457,11 @@ export const CATALOGUE = {
     "The server does not speak the TLS mode this port and Use TLS call for.",
     "Use 465 or 993 for TLS from the first byte and 587 or 143 for STARTTLS, with Use TLS on.",
   ),
+  TLS_OUTDATED: entry(
+    "tls",
+    "The server offers only TLS 1.1 or older, which Navigator Mail refuses: Exchange Online itself refuses TLS 1.0 and 1.1 for IMAP and POP since July 2026.",
+    "Use the provider's current server (outlook.office365.com, smtp.office365.com), or have the server's administrator enable TLS 1.2 or 1.3; a TLS-inspecting proxy in between must offer them too.",
+  ),
   TLS_NO_STARTTLS: entry(
     "tls",
     "The server does not offer STARTTLS, so the connection would not be encrypted.",

@@ -1,9 +1,9 @@
 import "server-only";
 import https from "node:https";
 import net from "node:net";
-import type { Endpoint } from "./transport";
+import { type Endpoint, type TlsInfo, tlsOf } from "./transport";
 
-export type GraphAnswer = { status: number; headers: Record<string, string>; body: GraphBody };
+export type GraphAnswer = { status: number; headers: Record<string, string>; body: GraphBody; tls?: TlsInfo };
 
 /** Graph's JSON: a value list, an object, or its error body `{ error: { code, message } }`. */
 type GraphBody = Record<string, unknown> & { error?: { code?: string; message?: string } };
@@ -56,7 +56,8 @@ export function graphCall(
           const headers = Object.fromEntries(
             Object.entries(response.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : String(v ?? "")]),
           );
-          resolve({ status: response.statusCode ?? 0, headers, body: parsed });
+          const tls = tlsOf(response.socket);
+          resolve({ status: response.statusCode ?? 0, headers, body: parsed, ...(tls ? { tls } : {}) });
         });
       },
     );

@@ -16,6 +16,7 @@ import {
   type ReceiveTransport,
   type SendResult,
   type SendTransport,
+  type TlsInfo,
   testMessageId,
 } from "./transport";
 
@@ -94,7 +95,9 @@ async function sendGraphMessage(
       message,
       saveToSentItems: false,
     });
-    if (answer.status === 202) return { ok: true, acceptedAt: Date.now(), response: "202 Accepted by Microsoft Graph" };
+    if (answer.status === 202) {
+      return { ok: true, acceptedAt: Date.now(), response: "202 Accepted by Microsoft Graph", tls: answer.tls };
+    }
     return { ok: false, diagnosis: classifyGraphAnswer(answer, credentials) };
   } catch (error) {
     return { ok: false, diagnosis: classifyGraphFailure(error, credentials) };
@@ -107,9 +110,11 @@ async function openInbox(endpoint: Endpoint, credentials: MailCredentials): Prom
   const mailbox = `users/${encodeURIComponent(credentials.user)}`;
   const call = (method: "GET" | "DELETE", path: string) =>
     graphCall(endpoint, credentials.accessToken, method, `${mailbox}/${path}`);
+  let tls: TlsInfo | undefined;
   try {
     const inbox = await call("GET", "mailFolders/inbox?$select=id,totalItemCount");
     if (inbox.status !== 200) return { ok: false, diagnosis: classifyGraphAnswer(inbox, credentials) };
+    tls = inbox.tls;
   } catch (error) {
     return { ok: false, diagnosis: classifyGraphFailure(error, credentials) };
   }
@@ -142,7 +147,7 @@ async function openInbox(endpoint: Endpoint, credentials: MailCredentials): Prom
     // Graph keeps no session: nothing to sign out of.
     close: async () => {},
   };
-  return { ok: true, watcher };
+  return { ok: true, watcher, tls };
 }
 
 function retryAfterMs(answer: GraphAnswer): number {

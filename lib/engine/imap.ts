@@ -70,7 +70,10 @@ export async function openInbox(target: Endpoint, credentials: MailCredentials):
       diagnosis: diagnosis.code === "UNEXPECTED" ? diagnose("IMAP_INBOX", redact(describe(error), secrets)) : diagnosis,
     };
   }
-  return { ok: true, watcher: inboxWatcher(client, lock, secrets) };
+  const tls = client.tls
+    ? { version: client.tls.version, cipher: client.tls.standardName || client.tls.name }
+    : undefined;
+  return { ok: true, watcher: inboxWatcher(client, lock, secrets), ...(tls ? { tls } : {}) };
 }
 
 function inboxWatcher(client: ImapFlow, lock: { release(): void }, secrets: string[]): InboxWatcher {

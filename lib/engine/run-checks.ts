@@ -67,8 +67,15 @@ export async function* runChecks(
     steps.push(step);
     return step;
   };
-  const passed = (name: StepName, since: number, summary: string, metrics?: Record<string, number>) =>
-    emit({ name, status: "passed", durationMs: clock() - since, summary, ...(metrics ? { metrics } : {}) });
+  const passed = (name: StepName, since: number, summary: string, extra: Pick<StepResult, "metrics" | "tls"> = {}) =>
+    emit({
+      name,
+      status: "passed",
+      durationMs: clock() - since,
+      summary,
+      ...(extra.metrics ? { metrics: extra.metrics } : {}),
+      ...(extra.tls ? { tls: extra.tls } : {}),
+    });
   const failed = (name: StepName, since: number, diagnosis: Diagnosis, metrics?: Record<string, number>) =>
     emit({
       name,
@@ -148,7 +155,7 @@ export async function* runChecks(
       refresh: "renewed with the refresh token",
       grant: provider.grantLabel,
     };
-    yield passed("token", t, `Token ${how[token.source]}`, metrics);
+    yield passed("token", t, `Token ${how[token.source]}`, { metrics });
     t = clock();
     const claims = checkClaims(token.accessToken, token.expect, clock());
     if (!claims.ok) {
@@ -190,7 +197,7 @@ export async function* runChecks(
       const sent = await transport.send(endpoints.get(name)!, credentials, testMail(settings.login, marker));
       if (sent.ok) {
         acceptedAt = sent.acceptedAt;
-        yield passed(name, t, `Accepted: ${sent.response.slice(0, 120)}`);
+        yield passed(name, t, `Accepted: ${sent.response.slice(0, 120)}`, { tls: sent.tls });
       } else {
         yield failed(name, t, sent.diagnosis);
       }
@@ -203,10 +210,12 @@ export async function* runChecks(
         continue;
       }
       watchers.push(inbox.watcher);
+      const { tls } = inbox;
       if (!sending) {
-        yield passed(name, since, "Signed in and opened INBOX");
+        yield passed(name, since, "Signed in and opened INBOX", { tls });
       } else if (acceptedAt === undefined) {
-        yield passed(name, since, "Signed in and opened INBOX; no test message to wait for because sending failed");
+        const summary = "Signed in and opened INBOX; no test message to wait for because sending failed";
+        yield passed(name, since, summary, { tls });
       } else {
         const arrival = await inbox.watcher.waitFor(marker, Math.min(deadline, since + transport.budgetMs));
         if (!arrival.ok) {
@@ -215,7 +224,7 @@ export async function* runChecks(
         }
         const arrivalMs = Math.max(0, arrival.arrivedAt - acceptedAt);
         const summary = `Test message arrived ${(arrivalMs / 1000).toFixed(2)} s after it was sent, and was deleted`;
-        yield passed(name, since, summary, { arrivalMs });
+        yield passed(name, since, summary, { metrics: { arrivalMs }, tls });
       }
     }
     return outcome();
@@ -238,7 +247,7 @@ async function* signInOnly(
   endpoints: Map<TransportName, Endpoint>,
   credentials: MailCredentials,
   clock: () => number,
-  passed: (name: StepName, since: number, summary: string) => StepResult,
+  passed: (name: StepName, since: number, summary: string, extra?: Pick<StepResult, "tls">) => StepResult,
   failed: (name: StepName, since: number, diagnosis: Diagnosis) => StepResult,
 ): AsyncGenerator<StepResult> {
   for (const [name, transport] of transports) {
@@ -246,7 +255,9 @@ async function* signInOnly(
     const endpoint = endpoints.get(name)!;
     if (transport.role === "send") {
       const signedIn = await transport.signIn(endpoint, credentials);
-      yield signedIn.ok ? passed(name, since, signedIn.response) : failed(name, since, signedIn.diagnosis);
+      yield signedIn.ok
+        ? passed(name, since, signedIn.response, { tls: signedIn.tls })
+        : failed(name, since, signedIn.diagnosis);
       continue;
     }
     const inbox = await transport.open(endpoint, credentials);
@@ -255,7 +266,7 @@ async function* signInOnly(
       continue;
     }
     await inbox.watcher.close();
-    yield passed(name, since, "Signed in and opened INBOX (light test)");
+    yield passed(name, since, "Signed in and opened INBOX (light test)", { tls: inbox.tls });
   }
 }
 

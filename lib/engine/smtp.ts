@@ -1,6 +1,8 @@
 import "server-only";
 import net from "node:net";
-import nodemailer from "nodemailer";
+import MailComposer from "nodemailer/lib/mail-composer";
+import SMTPConnection from "nodemailer/lib/smtp-connection";
+import XOAuth2 from "nodemailer/lib/xoauth2";
 import { classifyTransport, enhancedStatus } from "./classify-mail";
 import { type Diagnosis, type DiagnosisCode, diagnose } from "./diagnoses";
 import { enableProtocolLine } from "./powershell";
@@ -15,6 +17,8 @@ import {
   type SendResult,
   type SendTransport,
   type SignInResult,
+  type TlsInfo,
+  tlsOf,
 } from "./transport";
 
 const SMTP_TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 };
@@ -34,21 +38,42 @@ export const smtpTransport: SendTransport = {
 
 /** Connects, upgrades to TLS and signs in (EHLO, AUTH), then quits without a message: the light test. */
 async function signInOnly(target: Endpoint, credentials: MailCredentials): Promise<SignInResult> {
-  const transport = transportFor(target, credentials);
-  try {
-    await transport.verify();
-    return { ok: true, response: "Signed in; no message sent (light test)" };
-  } catch (error) {
-    const secret = "accessToken" in credentials ? credentials.accessToken : credentials.password;
-    return { ok: false, diagnosis: classifySmtpError(error, credentials, [secret]) };
-  } finally {
-    transport.close();
-  }
+  const signedIn = await session(target, credentials, async () => "Signed in; no message sent (light test)");
+  return signedIn.ok ? { ok: true, response: signedIn.value, tls: signedIn.tls } : signedIn;
 }
 
-function transportFor(target: Endpoint, credentials: MailCredentials) {
-  const oauth = "accessToken" in credentials;
-  return nodemailer.createTransport({
+/** Sends one message over SMTP to the address the guard checked; a refusal comes back as a diagnosis. */
+async function sendMessage(target: Endpoint, credentials: MailCredentials, mail: OutgoingMail): Promise<SendResult> {
+  const { messageId, replyTo, ...rest } = mail;
+  const composed = new MailComposer({
+    ...rest,
+    ...(replyTo?.length ? { replyTo } : {}),
+    ...(messageId ? { messageId } : {}),
+  }).compile();
+  const raw = await composed.build();
+  const sent = await session(
+    target,
+    credentials,
+    (connection) =>
+      new Promise<string>((resolve, reject) =>
+        connection.send(composed.getEnvelope(), raw, (error, info) =>
+          error ? reject(error) : resolve(info.response ?? ""),
+        ),
+      ),
+  );
+  return sent.ok ? { ok: true, acceptedAt: Date.now(), response: sent.value, tls: sent.tls } : sent;
+}
+
+/**
+ * One SMTP session with nodemailer's connection: connect (TLS from the first byte, or STARTTLS), sign in,
+ * do the work, quit. The negotiated TLS is read from the session's own socket.
+ */
+async function session<T>(
+  target: Endpoint,
+  credentials: MailCredentials,
+  work: (connection: SMTPConnection) => Promise<T>,
+): Promise<{ ok: true; value: T; tls?: TlsInfo } | { ok: false; diagnosis: Diagnosis }> {
+  const connection = new SMTPConnection({
     host: target.address,
     port: target.port,
     secure: target.mode === "implicit",
@@ -60,34 +85,37 @@ function transportFor(target: Endpoint, credentials: MailCredentials) {
       minVersion: "TLSv1.2",
       ...(net.isIP(target.host) ? {} : { servername: target.host }),
     },
-    auth: oauth
-      ? { type: "OAuth2", user: credentials.user, accessToken: credentials.accessToken }
-      : { user: credentials.user, pass: credentials.password },
     ...SMTP_TIMEOUTS,
     logger: false,
     debug: false,
   });
-}
-
-/** Sends one message over SMTP to the address the guard checked; a refusal comes back as a diagnosis. */
-async function sendMessage(target: Endpoint, credentials: MailCredentials, mail: OutgoingMail): Promise<SendResult> {
-  const oauth = "accessToken" in credentials;
-  const transport = transportFor(target, credentials);
+  // Every failure also arrives as an event: it ends whichever step is waiting.
+  const failed = new Promise<never>((_, reject) => connection.once("error", reject));
+  failed.catch(() => {});
+  const step = <R>(run: (done: (error: Error | null, value?: R) => void) => void) =>
+    Promise.race([
+      failed,
+      new Promise<R>((resolve, reject) => run((error, value) => (error ? reject(error) : resolve(value as R)))),
+    ]);
   try {
-    const { messageId, replyTo, ...rest } = mail;
-    const info = await transport.sendMail({
-      ...rest,
-      ...(replyTo?.length ? { replyTo } : {}),
-      ...(messageId ? { messageId } : {}),
-    });
-    return { ok: true, acceptedAt: Date.now(), response: info.response };
+    await step<void>((done) => connection.connect(() => done(null)));
+    const auth =
+      "accessToken" in credentials
+        ? {
+            user: credentials.user,
+            method: "XOAUTH2",
+            oauth2: new XOAuth2({ user: credentials.user, accessToken: credentials.accessToken }),
+          }
+        : { user: credentials.user, credentials: { user: credentials.user, pass: credentials.password } };
+    await step<boolean>((done) => connection.login(auth, (error, ok) => done(error, ok)));
+    const tls = tlsOf(connection._socket);
+    const value = await Promise.race([failed, work(connection)]);
+    return { ok: true, value, ...(tls ? { tls } : {}) };
   } catch (error) {
-    return {
-      ok: false,
-      diagnosis: classifySmtpError(error, credentials, [oauth ? credentials.accessToken : credentials.password]),
-    };
+    const secret = "accessToken" in credentials ? credentials.accessToken : credentials.password;
+    return { ok: false, diagnosis: classifySmtpError(error, credentials, [secret]) };
   } finally {
-    transport.close();
+    connection.quit();
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Diagnosis } from "./diagnoses";
+import type { TlsInfo } from "./transport";
 import { TRANSPORTS, type TransportName } from "./transports";
 
 /** Steps every check may report before any mail is moved; each transport adds its own step after them. */
@@ -26,6 +27,8 @@ export type StepResult = {
   diagnosis?: Diagnosis;
   /** Measured figures, e.g. { arrivalMs: 212 } on the IMAP step. */
   metrics?: Record<string, number>;
+  /** The TLS the step's connection negotiated, on the mail steps. */
+  tls?: TlsInfo;
 };
 
 export type CheckOutcome = { ok: boolean; steps: StepResult[]; durationMs: number };

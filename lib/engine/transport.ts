@@ -1,3 +1,4 @@
+import type { TLSSocket } from "node:tls";
 import type { Diagnosis } from "./diagnoses";
 import type { CheckSettings, TlsMode } from "./settings";
 
@@ -56,7 +57,20 @@ export function testMessageId(address: string, marker: string): string {
   return `<navigator-test.${marker}@${address.split("@")[1] || "navigator-mail.invalid"}>`;
 }
 
-export type SendResult = { ok: true; acceptedAt: number; response: string } | { ok: false; diagnosis: Diagnosis };
+/** The TLS a session negotiated ("TLSv1.3", "TLS_AES_256_GCM_SHA384"), as the steps record it. */
+export type TlsInfo = { version: string; cipher: string };
+
+/** What a TLS socket negotiated; nothing for a connection without TLS. */
+export function tlsOf(socket: unknown): TlsInfo | undefined {
+  const tls = socket as Partial<Pick<TLSSocket, "getProtocol" | "getCipher" | "encrypted">> | null;
+  if (!tls?.encrypted || !tls.getProtocol || !tls.getCipher) return undefined;
+  const version = tls.getProtocol();
+  return version ? { version, cipher: tls.getCipher().standardName || tls.getCipher().name } : undefined;
+}
+
+export type SendResult =
+  | { ok: true; acceptedAt: number; response: string; tls?: TlsInfo }
+  | { ok: false; diagnosis: Diagnosis };
 
 export type InboxWatcher = {
   /** Waits for the marked message, then deletes it. */
@@ -67,7 +81,7 @@ export type InboxWatcher = {
   close(): Promise<void>;
 };
 
-export type OpenResult = { ok: true; watcher: InboxWatcher } | { ok: false; diagnosis: Diagnosis };
+export type OpenResult = { ok: true; watcher: InboxWatcher; tls?: TlsInfo } | { ok: false; diagnosis: Diagnosis };
 
 type TransportBase = {
   /** The step's name in reports ("SMTP send"). */
@@ -83,7 +97,7 @@ type TransportBase = {
   server(settings: CheckSettings, hosts: ServerOverrides): { host: string; port: number } | { missing: string };
 };
 
-export type SignInResult = { ok: true; response: string } | { ok: false; diagnosis: Diagnosis };
+export type SignInResult = { ok: true; response: string; tls?: TlsInfo } | { ok: false; diagnosis: Diagnosis };
 
 export type SendTransport = TransportBase & {
   role: "send";

@@ -44,7 +44,7 @@ export function credentialLine(mailbox: {
 /** The plain-text report for a support ticket; its server replies are already redacted. */
 export function formatReport(
   header: ReportHeader,
-  steps: Pick<StepResult, "name" | "status" | "durationMs" | "summary" | "diagnosis">[],
+  steps: Pick<StepResult, "name" | "status" | "durationMs" | "summary" | "diagnosis" | "tls">[],
   labels: Record<string, string>,
 ): string {
   const lines = [
@@ -57,7 +57,7 @@ export function formatReport(
   ];
   for (const step of steps) {
     lines.push(
-      `[${step.status.toUpperCase()}] ${labels[step.name] ?? step.name} (${step.durationMs} ms): ${step.summary}`,
+      `[${step.status.toUpperCase()}] ${labels[step.name] ?? step.name} (${step.durationMs} ms${step.tls ? `, ${step.tls.version} ${step.tls.cipher}` : ""}): ${step.summary}`,
     );
     const d = step.diagnosis;
     if (d) {

@@ -45,6 +45,8 @@ export type StatusRow = {
   healthSince: Date | null;
   lastTestAt: Date | null;
   lastFailureCode: string | null;
+  /** The oldest TLS version the last test negotiated. */
+  lastTlsVersion: string | null;
   credentialExpiresAt: Date | null;
   /** Tests per day of the last 30 days, oldest first. */
   days: { passed: number; failed: number; meanMs: number }[];
@@ -104,6 +106,7 @@ export async function statusPage(
       healthSince: mailboxes.healthSince,
       lastTestAt: mailboxes.lastTestAt,
       lastFailureCode: mailboxes.lastFailureCode,
+      lastTlsVersion: mailboxes.lastTlsVersion,
       credentialExpiresAt: mailboxes.appCredentialExpiresAt,
     })
     .from(mailboxes)

@@ -4,7 +4,7 @@ import { type Db, preparedOnce, type Queryable, transaction } from "@/db/client"
 import { type MailboxTest, mailboxes, mailboxTests } from "@/db/schema";
 import { recordAudit } from "@/lib/audit/log";
 import { type Actor, actorLabel, actorUserId, assertTenantAccess } from "@/lib/auth/actor";
-import type { CheckOutcome } from "@/lib/engine/steps";
+import type { CheckOutcome, StepResult } from "@/lib/engine/steps";
 import { NotFoundError } from "@/lib/errors";
 import { containsPattern, PAGE_SIZE, pageWindow } from "@/lib/paging";
 
@@ -173,6 +173,13 @@ async function noteHealth(tx: Queryable, mailboxId: number, test: MailboxTest): 
       healthSince: sql`CASE WHEN ${mailboxes.health} = ${health} THEN ${mailboxes.healthSince} ELSE ${at.getTime()} END`,
       lastTestAt: at,
       lastFailureCode: test.failureCode,
+      lastTlsVersion: oldestTls(test.steps),
     })
     .where(eq(mailboxes.id, mailboxId));
+}
+
+/** The oldest TLS version among a test's connections (TLSv1.2 sorts before TLSv1.3); null when none used TLS. */
+function oldestTls(steps: StepResult[]): string | null {
+  const versions = steps.flatMap((s) => (s.tls ? [s.tls.version] : [])).sort();
+  return versions[0] ?? null;
 }

@@ -109,6 +109,9 @@ describe("from SMTP AUTH switched off to a working mailbox over Microsoft Graph"
     await sendTestEmail(page);
     expect(await page.locator(".result-ok").count()).toBe(1);
     expect(await stepTexts(page)).toContain("Graph send: Passed");
+    // The status overview names the TLS version the last test negotiated.
+    await page.goto(`${portal.url}/status`);
+    await expect(page.locator(`tr[data-mailbox="${box.id}"] [data-tls]`).textContent()).resolves.toMatch(/TLS 1\.[23]/);
   }, 90_000);
 
   it("refuses a switch no passing test over Graph proved, and another tenant's mailbox", async () => {

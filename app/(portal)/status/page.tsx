@@ -76,7 +76,12 @@ export default async function StatusPage({ searchParams }: Props) {
                   <span className={`badge state-${row.state}`} data-state={row.state}>
                     {stateText(row, now)}
                   </span>
-                  {row.lastTestAt && <div className="muted">Last test {formatUtc(row.lastTestAt)} UTC</div>}
+                  {row.lastTestAt && (
+                    <div className="muted">
+                      Last test {formatUtc(row.lastTestAt)} UTC
+                      {row.lastTlsVersion && <span data-tls>, {row.lastTlsVersion.replace("TLSv", "TLS ")}</span>}
+                    </div>
+                  )}
                 </td>
                 <td>
                   <Timeline days={row.days} />

@@ -8,6 +8,7 @@ import type { StepResult } from "@/lib/engine/steps";
 import { type Endpoint, type MailCredentials, testMail } from "@/lib/engine/transport";
 import {
   faultAddress,
+  oldTlsPeer,
   plainSmtpPeer,
   scriptedImapPeer,
   silentPeer,
@@ -249,6 +250,23 @@ describe("TLS and connection faults", () => {
         { host: fault, address: fault, port: 465, mode: "implicit" },
       );
       expect(!result.ok && result.diagnosis).toMatchObject({ code: "TLS_MISMATCH", setupStep: "tls" });
+    } finally {
+      await peer.close();
+    }
+  });
+
+  it.each([
+    ["SMTP on 465", 465, "220 old ESMTP\r\n"],
+    ["IMAP on 993", 993, "* OK old IMAP4 service ready.\r\n"],
+  ])("a server that offers TLS 1.1 at most: %s", async (_, port, greeting) => {
+    const peer = await oldTlsPeer(fault, port, rig.tls.keyPem, rig.tls.certPem, greeting);
+    try {
+      const endpoint = { host: fault, address: fault, port, mode: "implicit" as const };
+      const result =
+        port === 465
+          ? await sendAs("a@contoso.com", { password: "x" }, endpoint)
+          : await openAs("a@contoso.com", { password: "x" }, endpoint);
+      expect(!result.ok && result.diagnosis).toMatchObject({ code: "TLS_OUTDATED", setupStep: "tls" });
     } finally {
       await peer.close();
     }

@@ -110,6 +110,8 @@ describe("the test over Microsoft Graph", () => {
     expect(first.step("network")!.summary).toContain("GRAPH_SEND");
     expect(first.step("claims")!.summary).toContain("Mail.Send Mail.ReadWrite");
     expect(first.step("graph_receive")!.metrics!.arrivalMs).toBeLessThan(5000);
+    expect(first.step("graph_send")!.tls?.version).toMatch(/^TLSv1\.[23]$/);
+    expect(first.step("graph_receive")!.tls?.version).toMatch(/^TLSv1\.[23]$/);
     expect(rig.dovecot.inboxCount(user.upn)).toBe(0);
     expect(rig.graphMail.sent.at(-1)).toMatchObject({ mailbox: user.upn.toLowerCase(), to: [user.upn] });
 

@@ -31,6 +31,13 @@ describe("the full check against the rig", () => {
     expect(result.ok).toBe(true);
     expect(result.seen).toEqual(result.steps);
     expect(result.steps.at(-1)!.metrics!.arrivalMs).toBeLessThan(5000);
+    // Each mail step records the TLS its session negotiated (the rig's servers speak TLS 1.2 and up).
+    for (const name of ["smtp", "imap"]) {
+      expect(result.steps.find((s) => s.name === name)!.tls).toMatchObject({
+        version: expect.stringMatching(/^TLSv1\.[23]$/),
+        cipher: expect.stringMatching(/^TLS_/),
+      });
+    }
     expect(rig.dovecot.inboxCount(user.upn)).toBe(0);
   });
 });

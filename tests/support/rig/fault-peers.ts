@@ -92,6 +92,34 @@ export async function tlsOnlyPeer(ip: string, port: number, keyPem: string, cert
 }
 
 /**
+ * A server that speaks only TLS 1.0 and 1.1 (as an old on-premises server or a TLS-inspecting proxy
+ * may), with the rig's trusted certificate, and greets once the handshake is done.
+ */
+export async function oldTlsPeer(
+  ip: string,
+  port: number,
+  keyPem: string,
+  certPem: string,
+  greeting: string,
+): Promise<Closable> {
+  const server = tls.createServer(
+    {
+      key: fs.readFileSync(keyPem),
+      cert: fs.readFileSync(certPem),
+      minVersion: "TLSv1",
+      maxVersion: "TLSv1.1",
+      ciphers: "DEFAULT@SECLEVEL=0",
+    },
+    (socket) => {
+      socket.on("error", () => {});
+      socket.write(greeting);
+    },
+  );
+  server.on("tlsClientError", () => {});
+  return listen(server, ip, port);
+}
+
+/**
  * A scripted IMAP server: Exchange's answers that Dovecot cannot give. With `startTls: false` it
  * offers no STARTTLS; otherwise it accepts AUTHENTICATE and refuses SELECT with BAD "User is
  * authenticated but not connected", as Exchange does for an identity without access to the mailbox.
