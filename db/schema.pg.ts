@@ -385,6 +385,8 @@ export const entraSetups = pgTable(
       .references(() => tenants.id, { onDelete: "cascade" }),
     mailboxId: integer("mailbox_id").references(() => mailboxes.id, { onDelete: "cascade" }),
     kind: text("kind", { enum: ["delegated", "app"] }).notNull(),
+    // The mailbox's transport: Exchange Online's permissions (SMTP and IMAP) or Microsoft Graph's.
+    transport: text("transport", { enum: MAIL_TRANSPORTS }).notNull().default("smtp_imap"),
     appName: text("app_name").notNull(),
     directory: text("directory").notNull(),
     cloud: text("cloud", { enum: CLOUDS }).notNull().default("global"),

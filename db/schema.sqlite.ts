@@ -431,6 +431,8 @@ export const entraSetups = sqliteTable(
     // The mailbox the app is for; null for the tenant's default app registration.
     mailboxId: integer("mailbox_id").references(() => mailboxes.id, { onDelete: "cascade" }),
     kind: text("kind", { enum: ["delegated", "app"] }).notNull(),
+    // The mailbox's transport: Exchange Online's permissions (SMTP and IMAP) or Microsoft Graph's.
+    transport: text("transport", { enum: MAIL_TRANSPORTS }).notNull().default("smtp_imap"),
     appName: text("app_name").notNull(),
     directory: text("directory").notNull(),
     // The Microsoft cloud of the organisation: its Graph and sign-in hosts.

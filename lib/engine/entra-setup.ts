@@ -1,5 +1,6 @@
 import "server-only";
 import { type Diagnosis, diagnose } from "./diagnoses";
+import { accessFor, type MailTransport } from "./settings";
 
 /**
  * The one-click Entra setup through Microsoft Graph: find or register the app, make it single-tenant
@@ -8,10 +9,17 @@ import { type Diagnosis, diagnose } from "./diagnoses";
  * looks first, so running it again corrects instead of duplicating, and a half-finished setup resumes.
  */
 
-/** Office 365 Exchange Online, as its service principal is named in every tenant. */
-const EXCHANGE_NAME = "Office 365 Exchange Online";
-const DELEGATED_PERMISSIONS = ["SMTP.Send", "IMAP.AccessAsUser.All"] as const;
-const APP_PERMISSIONS = ["SMTP.SendAsApp", "IMAP.AccessAsApp"] as const;
+/** The API whose permissions a transport needs, as its service principal is named in every tenant. */
+const RESOURCE_NAMES: Record<MailTransport, string> = {
+  smtp_imap: "Office 365 Exchange Online",
+  graph: "Microsoft Graph",
+};
+
+/** The permissions the setup asks for: the transport's, to send and receive (accessFor, the one table). */
+function permissionsOf(request: Pick<SetupRequest, "kind" | "transport">): string[] {
+  const access = accessFor({ type: "smtp_imap", transport: request.transport, cloud: "global" });
+  return request.kind === "app" ? access.roles : access.scopes;
+}
 
 /**
  * The directory roles (their template IDs, the same in every organisation) that may grant tenant-wide
@@ -57,6 +65,8 @@ export type SetupRequest = {
   appName: string;
   /** "delegated": the password or Microsoft sign-in methods; "app": app-only with a certificate. */
   kind: "delegated" | "app";
+  /** Whose permissions: Exchange Online's (SMTP and IMAP) or Microsoft Graph's mail permissions. */
+  transport: MailTransport;
   /** Base64 DER of the mailbox's certificate (app-only). */
   certificate?: { der: string; thumbprint: string; notAfter: Date };
   /** The signed-in admin, to tell "yours" from "someone else's" app of the same name. */
@@ -153,7 +163,8 @@ export type SetupPlan = {
   /** The app found by name (ours to correct, its other permissions kept), or null to register one. */
   application: { id: string; appId: string; requiredResourceAccess: App["requiredResourceAccess"] } | null;
   servicePrincipalId: string | null;
-  exchange: { servicePrincipalId: string; appId: string; permissions: Permission[] };
+  /** The API the permissions are of (Exchange Online or Microsoft Graph): its service principal in the tenant. */
+  resource: { servicePrincipalId: string; appId: string; permissions: Permission[] };
   steps: PlanStep[];
 };
 
@@ -172,22 +183,18 @@ const quote = (value: string) => encodeURIComponent(`'${value.replaceAll("'", "'
 
 /** Looks at the tenant and says what the setup will create or change; nothing is written. */
 export async function planSetup(graph: Graph, request: SetupRequest): Promise<SetupPlan> {
-  const exchangeSp = (await graph("GET", `servicePrincipals?$filter=displayName eq ${quote(EXCHANGE_NAME)}`))
+  const resourceName = RESOURCE_NAMES[request.transport];
+  const resourceSp = (await graph("GET", `servicePrincipals?$filter=displayName eq ${quote(resourceName)}`))
     .value?.[0] as
     | { id: string; appId: string; oauth2PermissionScopes: Permission[]; appRoles: Permission[] }
     | undefined;
-  if (!exchangeSp)
-    throw new GraphError(
-      404,
-      "Request_ResourceNotFound",
-      `No service principal named ${EXCHANGE_NAME} in this tenant.`,
-    );
-  const wanted: readonly string[] = request.kind === "app" ? APP_PERMISSIONS : DELEGATED_PERMISSIONS;
-  const pool = request.kind === "app" ? exchangeSp.appRoles : exchangeSp.oauth2PermissionScopes;
-  const permissions = wanted.map((value) => {
+  if (!resourceSp)
+    throw new GraphError(404, "Request_ResourceNotFound", `No service principal named ${resourceName} in this tenant.`);
+  const pool = request.kind === "app" ? resourceSp.appRoles : resourceSp.oauth2PermissionScopes;
+  const permissions = permissionsOf(request).map((value) => {
     const found = pool.find((p) => p.value === value);
     if (!found)
-      throw new GraphError(404, "Request_ResourceNotFound", `${EXCHANGE_NAME} publishes no permission ${value}.`);
+      throw new GraphError(404, "Request_ResourceNotFound", `${resourceName} publishes no permission ${value}.`);
     return { id: found.id, value };
   });
 
@@ -208,11 +215,11 @@ export async function planSetup(graph: Graph, request: SetupRequest): Promise<Se
         | { id: string }
         | undefined) ?? null)
     : null;
-  const access = app?.requiredResourceAccess.find((r) => r.resourceAppId === exchangeSp.appId)?.resourceAccess ?? [];
+  const access = app?.requiredResourceAccess.find((r) => r.resourceAppId === resourceSp.appId)?.resourceAccess ?? [];
   const type = request.kind === "app" ? "Role" : "Scope";
   const toAdd = permissions.filter((p) => !access.some((a) => a.id === p.id && a.type === type));
   const otherAccess = (app?.requiredResourceAccess ?? []).reduce((sum, r) => sum + r.resourceAccess.length, 0);
-  const granted = sp ? await grantedOf(graph, request.kind, sp.id, exchangeSp.id) : [];
+  const granted = sp ? await grantedOf(graph, request.kind, sp.id, resourceSp.id) : [];
   const toGrant = permissions.filter((p) => !granted.includes(request.kind === "app" ? p.id : p.value));
   const kindWord = request.kind === "app" ? "application" : "delegated";
   const names = (list: Permission[]) => list.map((p) => p.value).join(", ");
@@ -238,8 +245,8 @@ export async function planSetup(graph: Graph, request: SetupRequest): Promise<Se
       // An app that has permissions already keeps every one of them: the plan says what it adds.
       label:
         app && toAdd.length > 0 && otherAccess > 0
-          ? `Add to the app's API permissions of ${EXCHANGE_NAME} (${kindWord}): ${names(toAdd)}; the ${otherAccess === 1 ? "permission" : `${otherAccess} permissions`} it has already stay`
-          : `API permissions of ${EXCHANGE_NAME} (${kindWord}): ${names(permissions)}`,
+          ? `Add to the app's API permissions of ${resourceName} (${kindWord}): ${names(toAdd)}; the ${otherAccess === 1 ? "permission" : `${otherAccess} permissions`} it has already stay`
+          : `API permissions of ${resourceName} (${kindWord}): ${names(permissions)}`,
       done: toAdd.length === 0,
     },
     ...(request.kind === "app" && request.certificate
@@ -264,23 +271,23 @@ export async function planSetup(graph: Graph, request: SetupRequest): Promise<Se
     kind: request.kind,
     application: app ? { id: app.id, appId: app.appId, requiredResourceAccess: app.requiredResourceAccess } : null,
     servicePrincipalId: sp?.id ?? null,
-    exchange: { servicePrincipalId: exchangeSp.id, appId: exchangeSp.appId, permissions },
+    resource: { servicePrincipalId: resourceSp.id, appId: resourceSp.appId, permissions },
     steps,
   };
 }
 
 /**
- * What the app holds of Exchange Online already: for app-only, the app roles assigned to it (their
- * IDs); for delegated, the scopes of its tenant-wide grant (their names).
+ * What the app holds of the API already: for app-only, the app roles assigned to it (their IDs); for
+ * delegated, the scopes of its tenant-wide grant (their names).
  */
 async function grantedOf(
   graph: Graph,
   kind: SetupRequest["kind"],
   clientSpId: string,
-  exchangeSpId: string,
+  resourceSpId: string,
 ): Promise<string[]> {
   if (kind === "app") {
-    const assigned = ((await graph("GET", `servicePrincipals/${exchangeSpId}/appRoleAssignedTo`)).value ?? []) as {
+    const assigned = ((await graph("GET", `servicePrincipals/${resourceSpId}/appRoleAssignedTo`)).value ?? []) as {
       principalId: string;
       appRoleId: string;
     }[];
@@ -293,7 +300,7 @@ async function grantedOf(
     scope: string;
   }[];
   return grants
-    .filter((g) => g.consentType === "AllPrincipals" && g.resourceId === exchangeSpId)
+    .filter((g) => g.consentType === "AllPrincipals" && g.resourceId === resourceSpId)
     .flatMap((g) => g.scope.split(" ").filter(Boolean));
 }
 
@@ -304,12 +311,12 @@ type Access = App["requiredResourceAccess"][number];
  * other API's permissions and every other Exchange permission are sent back as they were.
  */
 function withAccess(current: Access[], ours: Access): Access[] {
-  const exchange = current.find((r) => r.resourceAppId === ours.resourceAppId);
-  if (!exchange) return [...current, ours];
+  const existing = current.find((r) => r.resourceAppId === ours.resourceAppId);
+  if (!existing) return [...current, ours];
   const added = ours.resourceAccess.filter(
-    (a) => !exchange.resourceAccess.some((b) => b.id === a.id && b.type === a.type),
+    (a) => !existing.resourceAccess.some((b) => b.id === a.id && b.type === a.type),
   );
-  return current.map((r) => (r === exchange ? { ...r, resourceAccess: [...r.resourceAccess, ...added] } : r));
+  return current.map((r) => (r === existing ? { ...r, resourceAccess: [...r.resourceAccess, ...added] } : r));
 }
 
 const certificateName = (thumbprint: string) => `Navigator Mail ${thumbprint.slice(0, 16)}`;
@@ -364,10 +371,10 @@ export async function applySetup(
 ): Promise<SetupObjects> {
   const plan = await planSetup(graph, request);
   const step = (key: PlanStep["key"]) => plan.steps.find((s) => s.key === key);
-  const { exchange } = plan;
+  const { resource } = plan;
   const type = request.kind === "app" ? "Role" : "Scope";
   const requiredResourceAccess = [
-    { resourceAppId: exchange.appId, resourceAccess: exchange.permissions.map((p) => ({ id: p.id, type })) },
+    { resourceAppId: resource.appId, resourceAccess: resource.permissions.map((p) => ({ id: p.id, type })) },
   ];
   const keyCredentials = request.certificate
     ? [
@@ -420,24 +427,24 @@ export async function applySetup(
   const objects: SetupObjects = { applicationId: app.id, appId: app.appId, servicePrincipalId: spId };
   if (!step("consent")?.done || !plan.servicePrincipalId) {
     if (request.kind === "app") {
-      const assigned = ((await graph("GET", `servicePrincipals/${exchange.servicePrincipalId}/appRoleAssignedTo`))
+      const assigned = ((await graph("GET", `servicePrincipals/${resource.servicePrincipalId}/appRoleAssignedTo`))
         .value ?? []) as {
         principalId: string;
         appRoleId: string;
       }[];
       objects.assignmentIds = [];
-      for (const permission of exchange.permissions) {
+      for (const permission of resource.permissions) {
         if (assigned.some((a) => a.principalId === spId && a.appRoleId === permission.id)) continue;
-        const assignment = (await graph("POST", `servicePrincipals/${exchange.servicePrincipalId}/appRoleAssignedTo`, {
+        const assignment = (await graph("POST", `servicePrincipals/${resource.servicePrincipalId}/appRoleAssignedTo`, {
           principalId: spId,
-          resourceId: exchange.servicePrincipalId,
+          resourceId: resource.servicePrincipalId,
           appRoleId: permission.id,
         })) as { id: string };
         objects.assignmentIds.push(assignment.id);
       }
-      await onStep(step("consent")!, objects.assignmentIds.join(", ") || exchange.servicePrincipalId);
+      await onStep(step("consent")!, objects.assignmentIds.join(", ") || resource.servicePrincipalId);
     } else {
-      const scope = exchange.permissions.map((p) => p.value).join(" ");
+      const scope = resource.permissions.map((p) => p.value).join(" ");
       const grants = ((await graph("GET", `oauth2PermissionGrants?$filter=clientId eq ${quote(spId)}`)).value ??
         []) as {
         id: string;
@@ -446,19 +453,19 @@ export async function applySetup(
         scope: string;
       }[];
       const existing = grants.find(
-        (g) => g.consentType === "AllPrincipals" && g.resourceId === exchange.servicePrincipalId,
+        (g) => g.consentType === "AllPrincipals" && g.resourceId === resource.servicePrincipalId,
       );
       if (existing) {
         // Graph sets a grant's scope as a whole: the scopes granted already are kept, ours added.
         const kept = existing.scope.split(" ").filter(Boolean);
-        const merged = [...kept, ...exchange.permissions.map((p) => p.value).filter((v) => !kept.includes(v))];
+        const merged = [...kept, ...resource.permissions.map((p) => p.value).filter((v) => !kept.includes(v))];
         await graph("PATCH", `oauth2PermissionGrants/${existing.id}`, { scope: merged.join(" ") });
         objects.grantId = existing.id;
       } else {
         const grant = (await graph("POST", "oauth2PermissionGrants", {
           clientId: spId,
           consentType: "AllPrincipals",
-          resourceId: exchange.servicePrincipalId,
+          resourceId: resource.servicePrincipalId,
           scope,
         })) as { id: string };
         objects.grantId = grant.id;

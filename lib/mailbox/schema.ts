@@ -144,11 +144,6 @@ function checkMailboxSettings(value: Fields, ctx: z.RefinementCtx): void {
     const problem = tenantIdError(value.azureTenantId);
     if (problem) add("azureTenantId", problem);
   }
-  if (graph && !oauth)
-    add(
-      "azureClientId",
-      "Microsoft Graph signs in with OAuth: enter the app registration's ClientID and TenantID, or choose SMTP and IMAP.",
-    );
   if (oauth && !value.useTls && !graph)
     add("useTls", "Microsoft 365 accepts OAuth sign-in only over an encrypted connection: turn on Use TLS.");
   if (value.clearPassword && value.password)

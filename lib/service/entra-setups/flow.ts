@@ -119,6 +119,7 @@ export async function startEntraSetup(
           tenantId: target.tenantId,
           mailboxId: target.mailbox?.id ?? null,
           kind,
+          transport: target.mailbox?.transport ?? "smtp_imap",
           cloud: target.mailbox ? target.cloud : (input.cloud ?? target.cloud),
           certificatePem: certificate?.certificatePem ?? null,
           privateKeySealed: certificate
@@ -258,7 +259,12 @@ async function graphFor(db: Db, row: EntraSetup): Promise<Graph | null> {
 }
 
 function requestOf(row: EntraSetup): SetupRequest {
-  const request: SetupRequest = { appName: row.appName, kind: row.kind, admin: row.admin ?? "" };
+  const request: SetupRequest = {
+    appName: row.appName,
+    kind: row.kind,
+    transport: row.transport,
+    admin: row.admin ?? "",
+  };
   if (!row.certificatePem) return request;
   // Entra names a certificate by its SHA-1 thumbprint and takes its DER, base64.
   const certificate = new X509Certificate(row.certificatePem);

@@ -105,10 +105,19 @@ export async function toView(db: Db, row: EntraSetup): Promise<EntraSetupView> {
   };
 }
 
+/** What only Exchange Online PowerShell can do, of the setup checklist. */
+const EXCHANGE_STEPS: readonly string[] = [
+  "exchange-app-access",
+  "graph-app-scope",
+  "exchange-smtp-auth",
+  "exchange-imap",
+];
+
 /**
  * The Exchange steps for the app the setup made, from the setup checklist: for app-only, its service
  * principal in Exchange and the mailbox permission (with the Enterprise application's object ID
- * filled in); for every method, SMTP AUTH and IMAP for the mailbox. Ticked by the setup's own test.
+ * filled in), or for Microsoft Graph the RBAC for Applications scope; for every method over SMTP and
+ * IMAP, SMTP AUTH and IMAP for the mailbox. Ticked by the setup's own test.
  */
 async function exchangeSteps(db: Db, row: EntraSetup): Promise<EntraSetupView["exchange"]> {
   if (!row.mailboxId || !row.appId) return [];
@@ -124,6 +133,6 @@ async function exchangeSteps(db: Db, row: EntraSetup): Promise<EntraSetupView["e
     signInMethod: row.kind === "app" ? "app" : signInMethodWith(mailbox.signInMethod, row.appId),
   };
   return setupChecklist(asSetUp, test, { servicePrincipalId: row.servicePrincipalId ?? undefined })
-    .filter((item) => item.key.startsWith("exchange-") && item.status !== "not-needed")
+    .filter((item) => EXCHANGE_STEPS.includes(item.key) && item.status !== "not-needed")
     .map(({ key, title, how, command, status }) => ({ key, title, how, command, status }));
 }

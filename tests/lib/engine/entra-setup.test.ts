@@ -48,6 +48,7 @@ async function graphFor(tenant: EmuTenant, admin: EmuUser, scp = SETUP_SCOPES, o
 const request = (admin: EmuUser, extra: Partial<SetupRequest> = {}): SetupRequest => ({
   appName: `Navigator Mail ${++n}`,
   kind: "delegated",
+  transport: "smtp_imap",
   admin: admin.upn,
   ...extra,
 });
@@ -70,7 +71,7 @@ describe("one-click setup through Microsoft Graph", () => {
     const exchange = rig.entra
       .directoryOf(tenant)
       .servicePrincipals.find((s) => s.displayName === "Office 365 Exchange Online")!;
-    expect(plan.exchange.permissions).toEqual(
+    expect(plan.resource.permissions).toEqual(
       ["SMTP.Send", "IMAP.AccessAsUser.All"].map((value) => ({
         value,
         id: exchange.oauth2PermissionScopes.find((p) => p.value === value)!.id,
@@ -238,6 +239,76 @@ describe("one-click setup through Microsoft Graph", () => {
     rig.entra.graph.faults.delete(tenant.id);
     expect(diagnoseGraphError(error)).toMatchObject({ code: "SETUP_THROTTLED" });
     expect(diagnoseGraphError(error).detail).toContain("Retry-After 120 s");
+  });
+
+  it("sets up Microsoft Graph's mail permissions for a Graph mailbox, delegated and app-only, and each app passes the Graph test", async () => {
+    const { tenant, admin } = tenantWithAdmin();
+    const graph = await graphFor(tenant, admin);
+    const directory = rig.entra.directoryOf(tenant);
+    const graphSp = directory.servicePrincipals.find((s) => s.displayName === "Microsoft Graph")!;
+    const options = {
+      authorityHost: rig.entra.authorityHost,
+      graphHost: rig.entra.authorityHost,
+      allowlist: rig.allowlist,
+    };
+
+    // Delegated: the Graph scopes, found by name in the tenant, and a tenant-wide grant on Graph.
+    const delegated = request(admin, { transport: "graph" });
+    const plan = await planSetup(graph, delegated);
+    expect(plan.steps.find((s) => s.key === "permissions")!.label).toBe(
+      "API permissions of Microsoft Graph (delegated): Mail.Send, Mail.ReadWrite",
+    );
+    expect(plan.resource.permissions).toEqual(
+      ["Mail.Send", "Mail.ReadWrite"].map((value) => ({
+        value,
+        id: graphSp.oauth2PermissionScopes.find((p) => p.value === value)!.id,
+      })),
+    );
+    const app = await applySetup(graph, delegated);
+    expect(directory.grants.find((g) => g.clientId === app.servicePrincipalId)).toMatchObject({
+      resourceId: graphSp.id,
+      consentType: "AllPrincipals",
+      scope: "Mail.Send Mail.ReadWrite",
+    });
+    const user = rig.addUser();
+    const overGraph = await runChecksToEnd(
+      rig.settings(user, { transport: "graph", azureClientId: app.appId }),
+      options,
+    );
+    expect(overGraph.ok, JSON.stringify(overGraph.steps.find((s) => s.status === "failed"))).toBe(true);
+    expect(overGraph.steps.map((s) => s.name)).toContain("graph_send");
+
+    // App-only: Graph's application permissions assigned on Graph's service principal.
+    const credential = keyAndCertificate();
+    const x509 = new X509Certificate(credential.certificatePem);
+    const appOnly = request(admin, {
+      kind: "app",
+      transport: "graph",
+      certificate: {
+        der: x509.raw.toString("base64"),
+        thumbprint: x509.fingerprint.replaceAll(":", ""),
+        notAfter: new Date(x509.validTo),
+      },
+    });
+    const objects = await applySetup(graph, appOnly);
+    const assigned = directory.assignments.filter((a) => a.principalId === objects.servicePrincipalId);
+    expect(assigned.map((a) => [a.resourceId, graphSp.appRoles.find((r) => r.id === a.appRoleId)?.value])).toEqual([
+      [graphSp.id, "Mail.Send"],
+      [graphSp.id, "Mail.ReadWrite"],
+    ]);
+    const mailbox = rig.addUser().upn;
+    const outcome = await runChecksToEnd(
+      {
+        ...rig.settings(
+          { upn: mailbox, password: "" },
+          { transport: "graph", password: null, azureClientId: objects.appId },
+        ),
+        signInMethod: "app",
+        appCredential: { kind: "certificate", ...credential },
+      },
+      options,
+    );
+    expect(outcome.ok, JSON.stringify(outcome.steps.find((s) => s.status === "failed"))).toBe(true);
   });
 
   it("sets up app-only with the mailbox's certificate and application permissions", async () => {

@@ -21,7 +21,8 @@ import { type EntraSetupView, servicePrincipalOf } from "@/lib/service/entra-set
 import { startMailboxTest, testToEnd } from "@/lib/service/mailbox-tests";
 import { checkSettingsFor } from "@/lib/service/test-settings";
 import { createTenant } from "@/lib/tenants/queries";
-import { freshDb, seedWorld, type World } from "../../support/db";
+import { createUser } from "@/lib/users/queries";
+import { asActor, freshDb, seedWorld, type World } from "../../support/db";
 import type { EmuUser } from "../../support/rig/entra-emulator";
 import { type Rig, startRig } from "../../support/rig/rig";
 
@@ -46,9 +47,9 @@ beforeAll(async () => {
 afterAll(() => rig?.stop());
 
 /** A mailbox as an admin adds it before any app exists: Login and Password, no Azure fields. */
-async function bareMailbox(tenantId = world.tenantA.id) {
+async function bareMailbox(tenantId = world.tenantA.id, extra: Record<string, string> = {}) {
   const user = rig.addUser();
-  const form = rig.mailboxForm(user, { name: `Bare ${++n}`, azureClientId: "", azureTenantId: "" });
+  const form = rig.mailboxForm(user, { name: `Bare ${++n}`, azureClientId: "", azureTenantId: "", ...extra });
   return createMailbox(db, world.root, saveMailboxSchema.parse({ tenantId: String(tenantId), ...form }));
 }
 
@@ -376,6 +377,45 @@ describe("Set up in Microsoft Entra for me", () => {
     const test = await startMailboxTest(db, world.adminA, { ...ref, source: "saved" });
     if (!test.ok) throw new Error(test.refusal.message);
     expect((await testToEnd(test, { id: mailbox.id, name: mailbox.name, tenant: "" })).ok).toBe(true);
+  });
+
+  it("sets up a Graph mailbox with Microsoft Graph's permissions, and shows the RBAC for Applications lines for app-only", async () => {
+    const admin = rig.addUser({ roles: ["Application Administrator"] });
+    // A tenant and admin of its own: the other cases count setups per tenant and tests per admin.
+    const tenant = await createTenant(db, world.root, { name: "Gamma", slug: "gamma" });
+    const gammaAdmin = asActor(
+      await createUser(db, world.root, {
+        email: "g@gamma.example",
+        name: "Gil",
+        role: "tenant_admin",
+        tenantId: tenant.id,
+        password: "a gamma password 1",
+      }),
+    );
+    const mailbox = await bareMailbox(tenant.id, { transport: "graph" });
+    const ref = { tenantId: mailbox.tenantId, mailboxId: mailbox.id };
+    const started = await startEntraSetup(db, gammaAdmin, ref, {
+      directory: "contoso.com",
+      appName: `Graph app-only ${++n}`,
+      kind: "app",
+    });
+    if (!started.ok) throw new Error(started.refusal.message);
+    rig.entra.approveDeviceCode(started.setup.userCode!, admin.upn);
+    const planned = await settled(ref, started.setup.id, ["planned", "failed"]);
+    expect(planned.steps.find((s) => s.key === "permissions")!.label).toBe(
+      "API permissions of Microsoft Graph (application): Mail.Send, Mail.ReadWrite",
+    );
+    const done = await confirmEntraSetup(db, gammaAdmin, ref, started.setup.id, { propagationWaitsMs: [] });
+    expect([done.status, done.diagnosis?.code]).toEqual(["done", undefined]);
+    const sp = rig.entra.directoryOf(rig.tenant).servicePrincipals.find((p) => p.appId === done.appId)!;
+    // No SMTP AUTH or IMAP steps for a Graph mailbox: the scope that limits the app to it, ticked by the test.
+    expect(done.exchange.map((e) => [e.key, e.status])).toEqual([["graph-app-scope", "passed"]]);
+    const lines = done.exchange[0]!.command!;
+    expect(lines).toContain(`New-ServicePrincipal -AppId '${done.appId}' -ObjectId '${sp.id}'`);
+    expect(lines).toContain(`New-ManagementRoleAssignment -App '${done.appId}' -Role 'Application Mail.Send'`);
+    expect(lines).toContain(`PrimarySmtpAddress -eq ''${mailbox.login}''`);
+    const saved = (await db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0]!;
+    expect(saved).toMatchObject({ signInMethod: "app", transport: "graph", azureClientId: done.appId });
   });
 
   it("asks the organisation's own cloud for Graph, and names the cloud when the wrong one is chosen", async () => {

@@ -13,6 +13,7 @@ import { type GraphCaller, GraphMail } from "./graph-mail";
 
 export const GRAPH_RESOURCE = "https://graph.microsoft.com";
 const EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000";
+const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
 /** Roles that may register apps and grant tenant-wide consent. */
 /** The directory roles that may grant tenant-wide consent (and register apps when members may not). */
 const APP_ADMIN_ROLES = [
@@ -106,9 +107,32 @@ export function newDirectory(): GraphDirectory {
         ].map(scope),
         appRoles: ["full_access_as_app", "SMTP.SendAsApp", "IMAP.AccessAsApp", "POP.AccessAsApp"].map(role),
       },
+      graphServicePrincipal(scope, role),
     ],
     grants: [],
     assignments: [],
+  };
+}
+
+/** Microsoft Graph's own service principal, with the mail permissions (and the setup's) under fresh ids. */
+function graphServicePrincipal(
+  scope: (value: string) => Scope,
+  role: (value: string) => AppRole,
+): GraphServicePrincipal {
+  return {
+    id: randomUUID(),
+    appId: GRAPH_APP_ID,
+    displayName: "Microsoft Graph",
+    oauth2PermissionScopes: [
+      "User.Read",
+      "Mail.Read",
+      "Mail.ReadWrite",
+      "Mail.Send",
+      "Application.ReadWrite.All",
+      "DelegatedPermissionGrant.ReadWrite.All",
+      "AppRoleAssignment.ReadWrite.All",
+    ].map(scope),
+    appRoles: ["Mail.Read", "Mail.ReadWrite", "Mail.Send"].map(role),
   };
 }
 
@@ -360,18 +384,22 @@ export class GraphEmulator {
 
   /** What Graph holds becomes what the token endpoint and the mail servers go by. */
   private sync(tenant: EmuTenant, directory: GraphDirectory): void {
-    const exchange = directory.servicePrincipals.find((s) => s.appId === EXCHANGE_APP_ID)!;
+    // Exchange Online's and Microsoft Graph's permissions: their names do not overlap.
+    const resources = directory.servicePrincipals.filter(
+      (s) => s.appId === EXCHANGE_APP_ID || s.appId === GRAPH_APP_ID,
+    );
+    const resourceOf = (id: string) => resources.find((r) => r.id === id);
     for (const app of directory.applications) {
       const sp = directory.servicePrincipals.find((s) => s.appId === app.appId);
       const consented = sp
         ? directory.grants
-            .filter((g) => g.clientId === sp.id && g.resourceId === exchange.id && g.consentType === "AllPrincipals")
+            .filter((g) => g.clientId === sp.id && resourceOf(g.resourceId) && g.consentType === "AllPrincipals")
             .flatMap((g) => g.scope.split(" ").filter(Boolean))
         : [];
       const roles = sp
         ? directory.assignments
-            .filter((a) => a.principalId === sp.id && a.resourceId === exchange.id)
-            .map((a) => exchange.appRoles.find((r) => r.id === a.appRoleId)?.value ?? "")
+            .filter((a) => a.principalId === sp.id && resourceOf(a.resourceId))
+            .map((a) => resourceOf(a.resourceId)!.appRoles.find((r) => r.id === a.appRoleId)?.value ?? "")
             .filter(Boolean)
         : [];
       const entry: EmuApp = tenant.apps.find((a) => a.clientId === app.appId) ?? {

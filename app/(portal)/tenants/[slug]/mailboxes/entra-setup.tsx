@@ -18,6 +18,8 @@ type Props = {
   initial: EntraSetupView | null;
   /** App-only: application permissions and a new certificate instead of public client flows. */
   appOnly?: boolean;
+  /** A mailbox over Microsoft Graph: Graph's mail permissions instead of Exchange Online's. */
+  graph?: boolean;
   /** The tenant page asks for the organisation's Microsoft cloud (a mailbox has its own). */
   clouds?: { value: string; label: string }[];
   cloud?: string;
@@ -33,7 +35,7 @@ const POLLING: EntraSetupView["status"][] = ["starting", "waiting"];
  * "Set up in Microsoft Entra for me": the admin's organisation and an app name, a device-code
  * sign-in as an admin who may register apps, the plan to confirm, then each step and the test.
  */
-export function EntraSetup({ api, target, domain, initial, appOnly = false, clouds, cloud }: Props) {
+export function EntraSetup({ api, target, domain, initial, appOnly = false, graph = false, clouds, cloud }: Props) {
   const [setup, setSetup] = useState<EntraSetupView | null>(initial);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
@@ -99,8 +101,8 @@ export function EntraSetup({ api, target, domain, initial, appOnly = false, clou
         <>
           <p className="hint">
             {kind === "app"
-              ? "Navigator Mail registers the app for you: single tenant, a new certificate (its private key stays here), the application permissions SMTP.SendAsApp and IMAP.AccessAsApp, admin consent. Giving the app this mailbox is then two PowerShell lines in Exchange, shown with the app's IDs."
-              : "Navigator Mail registers the app for you: single tenant, public client flows on, SMTP.Send and IMAP.AccessAsUser.All, admin consent."}{" "}
+              ? `Navigator Mail registers the app for you: single tenant, a new certificate (its private key stays here), the application permissions ${graph ? "Mail.Send and Mail.ReadWrite of Microsoft Graph" : "SMTP.SendAsApp and IMAP.AccessAsApp"}, admin consent. ${graph ? "Limiting the app to this mailbox" : "Giving the app this mailbox"} is then a few PowerShell lines in Exchange, shown with the app's IDs.`
+              : `Navigator Mail registers the app for you: single tenant, public client flows on, ${graph ? "Mail.Send and Mail.ReadWrite of Microsoft Graph" : "SMTP.Send and IMAP.AccessAsUser.All"}, admin consent.`}{" "}
             You sign in once as an Application Administrator, Cloud Application Administrator, Global Administrator or
             Privileged Role Administrator and confirm the plan; nothing is created before that.
           </p>

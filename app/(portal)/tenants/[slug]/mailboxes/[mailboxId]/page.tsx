@@ -42,6 +42,7 @@ export default async function MailboxPage({ params, searchParams }: Props) {
           domain={mailbox.login.split("@")[1] ?? ""}
           initial={setup}
           appOnly={mailbox.signInMethod === "app"}
+          graph={mailbox.transport === "graph"}
         />
       )}
       {mailbox.signInMethod === "device" && (

@@ -1,0 +1,1 @@
+ALTER TABLE `entra_setups` ADD `transport` text DEFAULT 'smtp_imap' NOT NULL;
