@@ -25,7 +25,7 @@ let portal: Portal;
 let db: Db;
 let spec: Awaited<ReturnType<typeof loadSpec>>;
 const box: Record<"smtp" | "graph" | "receiveOnly" | "broken" | "other", Mailbox> = {} as never;
-const keys: Record<"sender" | "noSend" | "limited" | "tenantB", string> = {} as never;
+const keys: Record<"sender" | "noSend" | "limited" | "tenantB" | "graphTokens" | "smtpTokens", string> = {} as never;
 let tenantA = 0;
 
 beforeAll(async () => {
@@ -57,6 +57,12 @@ beforeAll(async () => {
   keys.noSend = await key(adminA, tenantA, { name: "Tokens", scopes: ["mailboxes:read", "tokens:issue", "tests:run"] });
   keys.limited = await key(adminA, tenantA, { name: "Graph only", scopes: ["mail:send"], mailboxIds: [box.graph.id] });
   keys.tenantB = await key(adminB, tenantB, { name: "Beta ERP", scopes: ["mail:send"] });
+  keys.graphTokens = await key(adminA, tenantA, {
+    name: "Graph client",
+    scopes: ["tokens:issue"],
+    tokenPurpose: "graph",
+  });
+  keys.smtpTokens = await key(adminA, tenantA, { name: "SMTP client", scopes: ["tokens:issue"], tokenPurpose: "smtp" });
 }, 180_000);
 
 afterAll(async () => {
@@ -221,6 +227,42 @@ describe("sending a message through the API", () => {
     expect(entry).toMatchObject({ actorEmail: expect.stringContaining("ERP") });
     expect(JSON.stringify(entry)).not.toContain(secretSubject);
     expect(JSON.stringify(entry)).not.toContain("confidential body");
+  });
+});
+
+describe("a token for Microsoft Graph (purpose graph)", () => {
+  const token = async (key: string, purpose: string) => {
+    const response = await fetch(`${portal.url}/api/v1/mailboxes/${box.smtp.id}/token`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ purpose }),
+    });
+    const copy = response.clone();
+    return {
+      status: copy.status,
+      body: (await spec.check(response, "POST", "/mailboxes/{id}/token")) as Record<string, string>,
+    };
+  };
+
+  it("is for Graph with its mail permissions only, works there, and keeps to the key's purpose", async () => {
+    const graph = await token(keys.noSend, "graph");
+    expect(graph.status).toBe(200);
+    const claims = JSON.parse(Buffer.from(graph.body.access_token!.split(".")[1]!, "base64url").toString("utf8"));
+    expect(claims).toMatchObject({ aud: "https://graph.microsoft.com", scp: "Mail.Send Mail.ReadWrite" });
+    expect(graph.body.scope).toBe("Mail.Send Mail.ReadWrite");
+    const sent = await fetch(`${rig.entra.authorityHost}/v1.0/users/${encodeURIComponent(box.smtp.login)}/sendMail`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${graph.body.access_token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        message: { subject: "With a Graph token", toRecipients: [{ emailAddress: { address: box.smtp.login } }] },
+      }),
+    });
+    expect(sent.status).toBe(202);
+
+    // A key limited to Graph gets Graph tokens only; a key limited to SMTP gets no Graph token.
+    expect((await token(keys.graphTokens, "graph")).status).toBe(200);
+    expect((await token(keys.graphTokens, "smtp")).status).toBe(403);
+    expect((await token(keys.smtpTokens, "graph")).status).toBe(403);
   });
 });
 

@@ -11,6 +11,7 @@ export type RigWorld = { rig: Rig; db: Db; world: World };
 export async function startRigWorld(): Promise<RigWorld> {
   const rig = await startRig();
   process.env.ENTRA_AUTHORITY_HOST = rig.entra.authorityHost;
+  process.env.ENTRA_GRAPH_HOST = rig.entra.authorityHost;
   process.env.MAIL_ALLOW_PRIVATE = rig.allowlist.join(",");
   const db = await freshDb();
   return { rig, db, world: await seedWorld(db) };

@@ -111,6 +111,30 @@ describe("a sweep", () => {
     expect(rig.smtp.delivered.length).toBe(delivered + 3);
   });
 
+  it("monitors a Graph mailbox like the others: the full test sends through Graph, the light one only reads its inbox", async () => {
+    const { tenant, boxes } = await tenantWith(1, () => ({ transport: "graph" }));
+    await only(tenant.id);
+    const sent = rig.graphMail.sent.length;
+    expect(await runSweep(db, { concurrency: 2 })).toMatchObject({ due: 1, passed: 1 });
+    const [full] = await scheduled(boxes[0]!.id);
+    expect(full!.steps.map((s) => s.name)).toEqual([
+      "settings",
+      "network",
+      "token",
+      "claims",
+      "graph_send",
+      "graph_receive",
+    ]);
+    expect(rig.graphMail.sent.length).toBe(sent + 1);
+    const later = Date.now() + HOUR;
+    expect(await runSweep(db, { concurrency: 2, now: () => later })).toMatchObject({ due: 1, passed: 1 });
+    const light = (await scheduled(boxes[0]!.id)).at(-1)!;
+    expect(light).toMatchObject({ mode: "light", outcome: "passed" });
+    expect(light.steps.find((s) => s.name === "graph_receive")!.summary).toContain("light test");
+    expect(rig.graphMail.sent.length).toBe(sent + 1);
+    expect((await row(boxes[0]!.id)).lastTlsVersion).toMatch(/^TLSv1\.[23]$/);
+  });
+
   it("never tries a refused password again until the settings change", async () => {
     const { tenant, boxes } = await tenantWith(1, () => ({ password: "not-the-password" }));
     await only(tenant.id);
