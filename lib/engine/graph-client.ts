@@ -10,12 +10,28 @@ type GraphBody = Record<string, unknown> & { error?: { code?: string; message?: 
 
 const GRAPH_TIMEOUT_MS = 20_000;
 
+export type GraphSession = {
+  call(method: "GET" | "POST" | "DELETE", path: string, body?: unknown): Promise<GraphAnswer>;
+  /** Closes the session's kept-alive connection. */
+  close(): void;
+};
+
 /**
- * One Microsoft Graph v1.0 call to the address the network guard approved, with the certificate checked
- * against the Graph host's name (TLS 1.2 at least). A transport failure rejects with Node's error, whose
- * code the mail classifier reads (ECONNREFUSED, certificate errors).
+ * Microsoft Graph v1.0 calls to the address the network guard approved, with the certificate checked
+ * against the Graph host's name (TLS 1.2 at least), over one kept-alive connection: a poll of the inbox
+ * costs a request, not a handshake. A transport failure rejects with Node's error, whose code the mail
+ * classifier reads (ECONNREFUSED, certificate errors).
  */
-export function graphCall(
+export function graphSession(endpoint: Endpoint, accessToken: string): GraphSession {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+  return {
+    call: (method, path, body) => graphCall(agent, endpoint, accessToken, method, path, body),
+    close: () => agent.destroy(),
+  };
+}
+
+function graphCall(
+  agent: https.Agent,
   endpoint: Endpoint,
   accessToken: string,
   method: "GET" | "POST" | "DELETE",
@@ -39,9 +55,11 @@ export function graphCall(
           accept: "application/json",
           ...(payload ? { "content-type": "application/json", "content-length": String(payload.length) } : {}),
         },
-        agent: false,
+        agent,
       },
       (response) => {
+        // Read now: once the answer ends, a kept-alive socket goes back to the agent.
+        const tls = tlsOf(response.socket);
         const chunks: Buffer[] = [];
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
         response.on("error", reject);
@@ -56,7 +74,6 @@ export function graphCall(
           const headers = Object.fromEntries(
             Object.entries(response.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : String(v ?? "")]),
           );
-          const tls = tlsOf(response.socket);
           resolve({ status: response.statusCode ?? 0, headers, body: parsed, ...(tls ? { tls } : {}) });
         });
       },

@@ -2,7 +2,7 @@ import "server-only";
 import { decodeClaims } from "./claims";
 import { classifyTransport } from "./classify-mail";
 import { type Diagnosis, diagnose } from "./diagnoses";
-import { type GraphAnswer, graphCall } from "./graph-client";
+import { type GraphAnswer, graphSession } from "./graph-client";
 import { accessPolicyLines, appScopeLines } from "./powershell";
 import { redact } from "./redact";
 import { graphHostFor, usesImap, usesSmtp } from "./settings";
@@ -90,17 +90,17 @@ async function sendGraphMessage(
       : {}),
   };
   const path = `users/${encodeURIComponent(credentials.user)}/sendMail`;
+  const session = graphSession(endpoint, credentials.accessToken);
   try {
-    const answer = await graphCall(endpoint, credentials.accessToken, "POST", path, {
-      message,
-      saveToSentItems: false,
-    });
+    const answer = await session.call("POST", path, { message, saveToSentItems: false });
     if (answer.status === 202) {
       return { ok: true, acceptedAt: Date.now(), response: "202 Accepted by Microsoft Graph", tls: answer.tls };
     }
     return { ok: false, diagnosis: classifyGraphAnswer(answer, credentials) };
   } catch (error) {
     return { ok: false, diagnosis: classifyGraphFailure(error, credentials) };
+  } finally {
+    session.close();
   }
 }
 
@@ -108,14 +108,18 @@ async function sendGraphMessage(
 async function openInbox(endpoint: Endpoint, credentials: MailCredentials): Promise<OpenResult> {
   if (!("accessToken" in credentials)) return { ok: false, diagnosis: diagnose("NO_PASSWORD") };
   const mailbox = `users/${encodeURIComponent(credentials.user)}`;
-  const call = (method: "GET" | "DELETE", path: string) =>
-    graphCall(endpoint, credentials.accessToken, method, `${mailbox}/${path}`);
+  const session = graphSession(endpoint, credentials.accessToken);
+  const call = (method: "GET" | "DELETE", path: string) => session.call(method, `${mailbox}/${path}`);
   let tls: TlsInfo | undefined;
   try {
     const inbox = await call("GET", "mailFolders/inbox?$select=id,totalItemCount");
-    if (inbox.status !== 200) return { ok: false, diagnosis: classifyGraphAnswer(inbox, credentials) };
+    if (inbox.status !== 200) {
+      session.close();
+      return { ok: false, diagnosis: classifyGraphAnswer(inbox, credentials) };
+    }
     tls = inbox.tls;
   } catch (error) {
+    session.close();
     return { ok: false, diagnosis: classifyGraphFailure(error, credentials) };
   }
   const watcher: InboxWatcher = {
@@ -144,8 +148,8 @@ async function openInbox(endpoint: Endpoint, credentials: MailCredentials): Prom
         return { ok: false, diagnosis: classifyGraphFailure(error, credentials) };
       }
     },
-    // Graph keeps no session: nothing to sign out of.
-    close: async () => {},
+    // Graph keeps no sign-in: closing ends the kept-alive connection.
+    close: async () => session.close(),
   };
   return { ok: true, watcher, tls };
 }
