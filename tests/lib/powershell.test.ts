@@ -92,6 +92,30 @@ describe("PowerShell the admin pastes", () => {
       expect(lines).toContain(`Set-CASMailbox -Identity '${row.login}' -ImapEnabled $true`);
     });
 
+    it("for a Graph mailbox: Graph's permissions and consent address, the RBAC for Applications lines quoted twice over", () => {
+      const login = "o'brien@contoso.com";
+      const graph = { ...row, login, transport: "graph" as const };
+      const delegated = setupChecklist(graph, undefined);
+      expect(delegated.map((i) => i.key)).toContain("graph-permissions");
+      expect(delegated.map((i) => i.key)).not.toContain("exchange-smtp-auth");
+      const consent = delegated.find((item) => item.command?.includes("adminconsent"))!.command!;
+      expect(decodeURIComponent(consent.split("scope=")[1]!)).toBe(
+        "https://graph.microsoft.com/Mail.Send https://graph.microsoft.com/Mail.ReadWrite",
+      );
+      const appOnly = setupChecklist({ ...graph, signInMethod: "app" }, undefined, { servicePrincipalId: "sp-1" });
+      expect(decodeURIComponent(appOnly.find((i) => i.command?.includes("adminconsent"))!.command!)).toContain(
+        "scope=https://graph.microsoft.com/.default",
+      );
+      const lines = appOnly.find((i) => i.key === "graph-app-scope")!.command!.split("\n");
+      // The OPATH filter's own quotes are doubled inside the value, then PowerShell's: the Login stays data.
+      expect(lines).toContain(
+        "New-ManagementScope -Name 'Navigator Mail o''brien@contoso.com' -RecipientRestrictionFilter 'PrimarySmtpAddress -eq ''o''''brien@contoso.com'''",
+      );
+      expect(lines).toContain(
+        `New-ManagementRoleAssignment -App '${row.azureClientId}' -Role 'Application Mail.ReadWrite' -CustomResourceScope 'Navigator Mail o''brien@contoso.com'`,
+      );
+    });
+
     it("encodes the IDs in the admin-consent address", () => {
       const items = setupChecklist({ ...row, azureTenantId: "contoso.com/../x?y" }, undefined);
       const consent = items.find((item) => item.command?.includes("adminconsent"))!;
