@@ -89,8 +89,9 @@ async function session<T>(
     logger: false,
     debug: false,
   });
-  // Every failure also arrives as an event: it ends whichever step is waiting.
-  const failed = new Promise<never>((_, reject) => connection.once("error", reject));
+  // Every failure also arrives as an event: the first ends whichever step is waiting, and a late one
+  // (after QUIT) still has a listener, so it cannot crash the process.
+  const failed = new Promise<never>((_, reject) => connection.on("error", reject));
   failed.catch(() => {});
   const step = <R>(run: (done: (error: Error | null, value?: R) => void) => void) =>
     Promise.race([
