@@ -2,7 +2,7 @@ import "server-only";
 import { and, count, desc, eq, gte, inArray, sql } from "drizzle-orm";
 import { type Db, type Tx, transaction } from "@/db/client";
 import { type Mailbox, mailboxes, mailboxTests } from "@/db/schema";
-import { diffChanges, recordAudit } from "@/lib/audit/log";
+import { diffChanges, recordMailboxAudit } from "@/lib/audit/log";
 import type { UserActor } from "@/lib/auth/actor";
 import { type MailTransport, signInMethodWith, usesImap, usesSmtp } from "@/lib/engine/settings";
 import { TRANSPORTS } from "@/lib/engine/transports";
@@ -60,14 +60,13 @@ export async function createMailbox(db: Db, actor: UserActor, input: SaveMailbox
       Object.keys(secrets).length > 0
         ? (await tx.update(mailboxes).set(secrets).where(eq(mailboxes.id, inserted.id)).returning())[0]!
         : inserted;
-    await recordAudit(tx, actor, {
-      tenantId: mailbox.tenantId,
-      action: "mailbox.create",
-      targetType: "mailbox",
-      targetId: mailbox.id,
-      targetLabel: mailbox.name,
-      changes: diffChanges(null, auditView(mailbox), SECRET_AUDIT_FIELDS),
-    });
+    await recordMailboxAudit(
+      tx,
+      actor,
+      mailbox,
+      "mailbox.create",
+      diffChanges(null, auditView(mailbox), SECRET_AUDIT_FIELDS),
+    );
     return mailbox;
   });
 }
@@ -98,16 +97,9 @@ export async function updateMailbox(
     const startOver = tokenChanged || secretChanged;
     const updated = await writeVersion(tx, actor, input, { ...next, ...secrets, ...(startOver ? NOT_SIGNED_IN : {}) });
     if (startOver) await dropTokenCache(tx, updated.id);
-    const changes = diffChanges(auditView(current), auditView(updated), SECRET_AUDIT_FIELDS);
+    const changes = changesOf(current, updated);
     if (Object.keys(changes).length > 0) {
-      await recordAudit(tx, actor, {
-        tenantId: updated.tenantId,
-        action: "mailbox.update",
-        targetType: "mailbox",
-        targetId: updated.id,
-        targetLabel: updated.name,
-        changes,
-      });
+      await recordMailboxAudit(tx, actor, updated, "mailbox.update", changes);
     }
     return updated;
   });
@@ -151,14 +143,7 @@ export async function switchTransport(
       );
     }
     const updated = await writeVersion(tx, actor, at, { transport });
-    await recordAudit(tx, actor, {
-      tenantId: updated.tenantId,
-      action: "mailbox.update",
-      targetType: "mailbox",
-      targetId: updated.id,
-      targetLabel: updated.name,
-      changes: diffChanges(auditView(current), auditView(updated), SECRET_AUDIT_FIELDS),
-    });
+    await recordMailboxAudit(tx, actor, updated, "mailbox.update", changesOf(current, updated));
     return updated;
   });
 }
@@ -225,14 +210,8 @@ async function rewriteCredentials(
     if (current.version !== at.version) throw conflict(current);
     const updated = await writeVersion(tx, actor, at, change(current));
     await dropTokenCache(tx, updated.id);
-    await recordAudit(tx, actor, {
-      tenantId: updated.tenantId,
-      action,
-      targetType: "mailbox",
-      targetId: updated.id,
-      targetLabel: updated.name,
-      changes: diffChanges(auditView(current), auditView(updated), SECRET_AUDIT_FIELDS),
-    });
+    const changes = changesOf(current, updated);
+    await recordMailboxAudit(tx, actor, updated, action, changes);
     return updated;
   });
 }
@@ -241,14 +220,8 @@ export async function deleteMailbox(db: Db, actor: UserActor, tenantId: number, 
   return transaction(db, async (tx) => {
     const mailbox = await getMailboxToChange(tx, actor, tenantId, mailboxId);
     await tx.delete(mailboxes).where(eq(mailboxes.id, mailbox.id));
-    await recordAudit(tx, actor, {
-      tenantId,
-      action: "mailbox.delete",
-      targetType: "mailbox",
-      targetId: mailbox.id,
-      targetLabel: mailbox.name,
-      changes: { name: { from: mailbox.name }, login: { from: mailbox.login } },
-    });
+    const changes = { name: { from: mailbox.name }, login: { from: mailbox.login } };
+    await recordMailboxAudit(tx, actor, mailbox, "mailbox.delete", changes);
     return mailbox;
   });
 }
@@ -302,6 +275,11 @@ function requireAppCredential(stored: Mailbox | null, input: SaveMailboxInput): 
   if (input.signInMethod !== "app" || input.clientSecret || (input.certificatePem && input.privateKeyPem)) return;
   if (stored?.signInMethod === "app" && hasAppCredential(stored)) return;
   throw new UserError("App-only needs a client secret, or a certificate with its private key.", "clientSecret");
+}
+
+/** What a write changed, field by field, secrets only as "changed". */
+function changesOf(current: Mailbox, updated: Mailbox) {
+  return diffChanges(auditView(current), auditView(updated), SECRET_AUDIT_FIELDS);
 }
 
 function auditView(mailbox: Mailbox): Record<string, unknown> {
