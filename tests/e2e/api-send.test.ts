@@ -1,6 +1,3 @@
-import { spawn } from "node:child_process";
-import fs from "node:fs";
-import path from "node:path";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
@@ -16,6 +13,7 @@ import { createUser } from "@/lib/users/queries";
 import { asActor, closeOpened } from "../support/db";
 import { loadSpec } from "../support/openapi";
 import type { Portal } from "../support/portal";
+import { readmeExample, runToEnd } from "../support/readme";
 import { type Rig, startRig } from "../support/rig/rig";
 import { startRigPortal } from "../support/rig-portal";
 
@@ -97,14 +95,7 @@ async function send(
   return { status: copy.status, body, headers: copy.headers };
 }
 
-/** The raw messages in a rig user's inbox (Dovecot's Maildir). */
-function inbox(upn: string): string[] {
-  const base = path.join(rig.dovecot.dir, "mail", upn.split("@")[0]!, "Maildir");
-  return ["new", "cur"].flatMap((sub) => {
-    const dir = path.join(base, sub);
-    return fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), "utf8")) : [];
-  });
-}
+const inbox = (upn: string) => rig.dovecot.inboxMessages(upn);
 
 const message = (to: string, extra: Record<string, unknown> = {}) => ({
   to: [to],
@@ -115,24 +106,14 @@ const message = (to: string, extra: Record<string, unknown> = {}) => ({
 
 describe("sending a message through the API", () => {
   it("runs the README's curl example as it is written: 202, and the message with its attachment arrives", async () => {
-    const readme = fs.readFileSync("README.md", "utf8");
-    const example = /<!-- example: send-message\.sh -->\n```sh\n([\s\S]*?)```/.exec(readme)?.[1];
+    const example = readmeExample("send-message.sh", "sh");
     expect(example).toContain("curl");
     const to = rig.addUser().upn;
-    const run = await new Promise<{ status: number | null; output: string }>((resolve) => {
-      const child = spawn("bash", ["-euo", "pipefail", "-c", example!], {
-        env: {
-          ...process.env,
-          NAVIGATOR_URL: portal.url,
-          NAVIGATOR_API_KEY: keys.sender,
-          MAILBOX_ID: String(box.smtp.id),
-          TO: to,
-        },
-      });
-      let output = "";
-      child.stdout.on("data", (c) => (output += c));
-      child.stderr.on("data", (c) => (output += c));
-      child.on("close", (status) => resolve({ status, output }));
+    const run = await runToEnd("bash", ["-euo", "pipefail", "-c", example], {
+      NAVIGATOR_URL: portal.url,
+      NAVIGATOR_API_KEY: keys.sender,
+      MAILBOX_ID: String(box.smtp.id),
+      TO: to,
     });
     expect(run.status, run.output).toBe(0);
     const answer = JSON.parse(run.output) as { id: string; status: string; transport: string };

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { and, eq } from "drizzle-orm";
@@ -18,6 +17,7 @@ import { launchBrowser, screenshot, signInWith } from "../support/browser";
 import { asActor, closeOpened } from "../support/db";
 import { loadSpec } from "../support/openapi";
 import type { Portal } from "../support/portal";
+import { readmeExample, runToEnd } from "../support/readme";
 import type { EmuUser } from "../support/rig/entra-emulator";
 import { type Rig, startRig } from "../support/rig/rig";
 import { startRigPortal } from "../support/rig-portal";
@@ -428,27 +428,17 @@ describe("POST /mailboxes/{id}/tests", () => {
 
 describe("Connect your business system (the README's example)", () => {
   it("gets a token from the API, sends through SMTP, and the message arrives over IMAP", async () => {
-    const readme = fs.readFileSync("README.md", "utf8");
-    const example = /<!-- example: send-with-navigator\.mjs -->\n```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    const example = readmeExample("send-with-navigator.mjs", "js");
     expect(example).toContain("nodemailer");
     const dir = fs.mkdtempSync(path.join(process.cwd(), "node_modules", ".navigator-example-"));
     const file = path.join(dir, "send-with-navigator.mjs");
-    fs.writeFileSync(file, example!);
+    fs.writeFileSync(file, example);
     const subject = `README example ${Date.now()}`;
-    const run = await new Promise<{ status: number | null; output: string }>((resolve) => {
-      const child = spawn(process.execPath, [file], {
-        env: {
-          ...process.env,
-          NAVIGATOR_URL: portal.url,
-          NAVIGATOR_API_KEY: keys.full,
-          MAILBOX_ID: String(box.invoices.id),
-          SUBJECT: subject,
-        },
-      });
-      let output = "";
-      child.stdout.on("data", (c) => (output += c));
-      child.stderr.on("data", (c) => (output += c));
-      child.on("close", (status) => resolve({ status, output }));
+    const run = await runToEnd(process.execPath, [file], {
+      NAVIGATOR_URL: portal.url,
+      NAVIGATOR_API_KEY: keys.full,
+      MAILBOX_ID: String(box.invoices.id),
+      SUBJECT: subject,
     });
     fs.rmSync(dir, { recursive: true, force: true });
     expect(run.status, run.output).toBe(0);

@@ -1,5 +1,5 @@
 import { and, desc, eq } from "drizzle-orm";
-import type { Browser, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
 import { auditLog, type Mailbox, mailboxes } from "@/db/schema";
@@ -8,9 +8,8 @@ import { NotFoundError, UserError } from "@/lib/errors";
 import { createMailbox, switchTransport } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { createTenant } from "@/lib/tenants/queries";
-import { createUser } from "@/lib/users/queries";
-import { launchBrowser, sendTestEmail, signInWith, stepTexts } from "../support/browser";
-import { asActor, closeOpened } from "../support/db";
+import { launchBrowser, sendTestEmail, stepTexts, tenantAdminPage } from "../support/browser";
+import { closeOpened } from "../support/db";
 import type { Portal } from "../support/portal";
 import { type Rig, startRig } from "../support/rig/rig";
 import { startRigPortal } from "../support/rig-portal";
@@ -50,15 +49,7 @@ async function mailbox(name: string, upn?: string, tenant = tenantId): Promise<M
   );
 }
 
-async function adminPage(name: string): Promise<{ page: Page; actor: UserActor }> {
-  const email = `${name}@acme.example`;
-  const password = `${name} password 123`;
-  const user = await createUser(db, null, { email, name, role: "tenant_admin", tenantId, password });
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  await signInWith(page, portal.url, email, password);
-  await page.waitForURL((url) => !url.pathname.startsWith("/signin"));
-  return { page, actor: asActor(user) };
-}
+const adminPage = (name: string) => tenantAdminPage({ browser, portalUrl: portal.url, db, tenantId }, name);
 
 const stored = async (id: number) => (await db.select().from(mailboxes).where(eq(mailboxes.id, id)))[0]!;
 

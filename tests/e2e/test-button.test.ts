@@ -6,8 +6,7 @@ import { type Mailbox, mailboxTests } from "@/db/schema";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { createTenant } from "@/lib/tenants/queries";
-import { createUser } from "@/lib/users/queries";
-import { launchBrowser, signInWith } from "../support/browser";
+import { launchBrowser, tenantAdminPage } from "../support/browser";
 import { closeOpened } from "../support/db";
 import type { Portal } from "../support/portal";
 import { type Rig, startRig } from "../support/rig/rig";
@@ -44,13 +43,7 @@ afterAll(async () => {
 
 /** A tenant admin of Acme of their own (the limits count tests per user), signed in. */
 async function adminPage(name: string): Promise<Page> {
-  const email = `${name}@acme.example`;
-  const password = `${name} password 123`;
-  await createUser(db, null, { email, name, role: "tenant_admin", tenantId, password });
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  await signInWith(page, portal.url, email, password);
-  await page.waitForURL((url) => !url.pathname.startsWith("/signin"));
-  return page;
+  return (await tenantAdminPage({ browser, portalUrl: portal.url, db, tenantId }, name)).page;
 }
 
 describe("the test button", () => {

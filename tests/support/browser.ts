@@ -1,6 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
+import type { Db } from "@/db/client";
+import type { UserActor } from "@/lib/auth/actor";
+import { createUser } from "@/lib/users/queries";
+import { asActor } from "./db";
 import { RIG_CLIENT_ID } from "./rig/rig";
 
 export const CHROMIUM = "/usr/bin/chromium";
@@ -41,6 +45,23 @@ export async function signInWith(page: Page, url: string, email: string, passwor
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/**
+ * A tenant admin of their own (the limits count tests per user), `name@acme.example`, signed in on a
+ * page of its own.
+ */
+export async function tenantAdminPage(
+  at: { browser: Browser; portalUrl: string; db: Db; tenantId: number },
+  name: string,
+): Promise<{ page: Page; actor: UserActor }> {
+  const email = `${name}@acme.example`;
+  const password = `${name} password 123`;
+  const user = await createUser(at.db, null, { email, name, role: "tenant_admin", tenantId: at.tenantId, password });
+  const page = await (await at.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  await signInWith(page, at.portalUrl, email, password);
+  await page.waitForURL((url) => !url.pathname.startsWith("/signin"));
+  return { page, actor: asActor(user) };
 }
 
 /** Signs in as the first super-admin and creates a tenant through the Tenants page. */

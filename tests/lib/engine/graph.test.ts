@@ -6,7 +6,7 @@ import { openInbox } from "@/lib/engine/imap";
 import { type CheckOptions, runChecksToEnd } from "@/lib/engine/run-checks";
 import type { CheckSettings } from "@/lib/engine/settings";
 import { smtpTransport } from "@/lib/engine/smtp";
-import { type Endpoint, type MailCredentials, testMail } from "@/lib/engine/transport";
+import { type Endpoint, type MailCredentials, type OutgoingMail, testMail } from "@/lib/engine/transport";
 import type { EmuApp } from "../../support/rig/entra-emulator";
 import { GRAPH_PERMISSIONS, type Rig, startRig } from "../../support/rig/rig";
 import { stepStatuses } from "../../support/steps";
@@ -99,6 +99,15 @@ async function userToken(upn: string, password: string, scopes = GRAPH_PERMISSIO
     body: form,
   });
   return ((await answer.json()) as { access_token: string }).access_token;
+}
+
+/** The test message sent through the rig's Graph from `mailbox` with `token`, optionally changed. */
+function sendOverGraph(mailbox: string, token: string, change: Partial<OutgoingMail> = {}) {
+  return graphSendTransport.send(
+    graph,
+    { user: mailbox, accessToken: token },
+    { ...testMail(mailbox, randomUUID()), ...change },
+  );
 }
 
 describe("the test over Microsoft Graph", () => {
@@ -242,11 +251,7 @@ describe("Graph's refusals, each with its own diagnosis", () => {
     const owner = rig.addUser();
     const other = rig.addUser();
     const token = await userToken(other.upn, other.password);
-    const sent = await graphSendTransport.send(
-      graph,
-      { user: owner.upn, accessToken: token },
-      testMail(owner.upn, randomUUID()),
-    );
+    const sent = await sendOverGraph(owner.upn, token);
     expect(sent).toMatchObject({ ok: false, diagnosis: { code: "GRAPH_ACCESS_DENIED" } });
     expect(JSON.stringify(sent)).not.toContain(token);
   });
@@ -254,11 +259,7 @@ describe("Graph's refusals, each with its own diagnosis", () => {
   it("GRAPH_INVALID_RECIPIENTS for a recipient Graph cannot resolve", async () => {
     const user = rig.addUser();
     const token = await userToken(user.upn, user.password);
-    const sent = await graphSendTransport.send(
-      graph,
-      { user: user.upn, accessToken: token },
-      { ...testMail(user.upn, randomUUID()), to: ["not-an-address"] },
-    );
+    const sent = await sendOverGraph(user.upn, token, { to: ["not-an-address"] });
     expect(sent).toMatchObject({ ok: false, diagnosis: { code: "GRAPH_INVALID_RECIPIENTS" } });
   });
 
@@ -270,11 +271,7 @@ describe("Graph's refusals, each with its own diagnosis", () => {
       upn: user.upn,
       scp: "Mail.Send",
     });
-    const sent = await graphSendTransport.send(
-      graph,
-      { user: user.upn, accessToken: token },
-      testMail(user.upn, randomUUID()),
-    );
+    const sent = await sendOverGraph(user.upn, token);
     expect(sent).toMatchObject({ ok: false, diagnosis: { code: "GRAPH_TOKEN_REJECTED" } });
     expect(JSON.stringify(sent)).not.toContain(token);
   });
@@ -283,11 +280,7 @@ describe("Graph's refusals, each with its own diagnosis", () => {
     const user = rig.addUser();
     const token = await userToken(user.upn, user.password);
     rig.entra.graph.faults.set(rig.tenant.id, { throttle: { requests: 1, retryAfterSeconds: 17 } });
-    const sent = await graphSendTransport.send(
-      graph,
-      { user: user.upn, accessToken: token },
-      testMail(user.upn, randomUUID()),
-    );
+    const sent = await sendOverGraph(user.upn, token);
     rig.entra.graph.faults.delete(rig.tenant.id);
     expect(sent).toMatchObject({ ok: false, diagnosis: { code: "GRAPH_THROTTLED" } });
     expect(sent.ok === false && sent.diagnosis.detail).toContain("Retry-After: 17 s");

@@ -109,11 +109,20 @@ export class Dovecot {
 
   /** Messages in a user's INBOX (new and cur), for tests that check what was delivered or deleted. */
   inboxCount(user: string): number {
+    return this.inboxFiles(user).length;
+  }
+
+  /** The raw messages in a user's INBOX, for tests that check what arrived (headers, attachments). */
+  inboxMessages(user: string): string[] {
+    return this.inboxFiles(user).map((file) => fs.readFileSync(file, "utf8"));
+  }
+
+  private inboxFiles(user: string): string[] {
     const base = path.join(this.dir, "mail", user.split("@")[0]!, "Maildir");
-    return ["new", "cur"].reduce(
-      (n, sub) => n + (fs.existsSync(path.join(base, sub)) ? fs.readdirSync(path.join(base, sub)).length : 0),
-      0,
-    );
+    return ["new", "cur"].flatMap((sub) => {
+      const dir = path.join(base, sub);
+      return fs.existsSync(dir) ? fs.readdirSync(dir).map((file) => path.join(dir, file)) : [];
+    });
   }
 
   async stop(): Promise<void> {
