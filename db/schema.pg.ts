@@ -149,6 +149,10 @@ export const mailboxes = pgTable(
     // SMTP and IMAP (the setup guide's), or Microsoft Graph; the servers stay stored either way.
     transport: text("transport", { enum: MAIL_TRANSPORTS }).notNull().default("smtp_imap"),
     login: text("login").notNull(),
+    // The mailbox read and tested when it is not the Login's own (a shared mailbox); null: the Login.
+    mailboxAddress: text("mailbox_address"),
+    // The From address when it is not the Mailbox (an alias, Send As or Send on Behalf); null: the Mailbox.
+    sendAs: text("send_as"),
     passwordSealed: text("password_sealed"),
     passwordChangedAt: timestampMs("password_changed_at"),
     passwordChangedBy: text("password_changed_by"),

@@ -143,6 +143,10 @@ export const mailboxes = sqliteTable(
     // SMTP and IMAP (the setup guide's), or Microsoft Graph; the servers stay stored either way.
     transport: text("transport", { enum: MAIL_TRANSPORTS }).notNull().default("smtp_imap"),
     login: text("login").notNull(),
+    // The mailbox read and tested when it is not the Login's own (a shared mailbox); null: the Login.
+    mailboxAddress: text("mailbox_address"),
+    // The From address when it is not the Mailbox (an alias, Send As or Send on Behalf); null: the Mailbox.
+    sendAs: text("send_as"),
     // Sealed with lib/crypto/seal.ts; the page only ever learns whether it is set.
     passwordSealed: text("password_sealed"),
     passwordChangedAt: integer("password_changed_at", { mode: "timestamp_ms" }),

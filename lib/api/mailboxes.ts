@@ -4,6 +4,7 @@ import type { z } from "zod";
 import type { Db } from "@/db/client";
 import { type Mailbox, mailboxes } from "@/db/schema";
 import { type ApiKeyActor, assertTenantAccess } from "@/lib/auth/actor";
+import { identitiesOf } from "@/lib/engine/settings";
 import { getMailboxFor } from "@/lib/mailbox/queries";
 import { signInStateOf } from "@/lib/service/device-sign-ins";
 import { lastTestsFor } from "@/lib/service/test-history";
@@ -77,12 +78,15 @@ export async function mailboxForKey(
 }
 
 function summaryOf(mailbox: Mailbox): Summary {
+  const identities = identitiesOf(mailbox);
   return {
     id: mailbox.id,
     name: mailbox.name,
     type: mailbox.type,
     transport: mailbox.transport,
     login: mailbox.login,
+    mailbox: identities.mailbox,
+    send_as: identities.sendAs,
     sign_in_method: mailbox.signInMethod,
     updated_at: mailbox.updatedAt.toISOString(),
   };

@@ -30,8 +30,14 @@ export const mailboxSummarySchema = z
     transport: z
       .enum(MAIL_TRANSPORTS)
       .describe("How the mailbox moves mail: SMTP and IMAP with XOAUTH2, or Microsoft Graph (sendMail, the inbox)"),
-    login: z.string(),
-    sign_in_method: z.enum(SIGN_IN_METHODS),
+    login: z.string().describe("Who signs in (the setup guide's Login)"),
+    mailbox: z.string().describe("The mailbox read and tested: a shared mailbox, or the Login's own"),
+    send_as: z.string().describe("The From address: an alias or shared mailbox with Send As, or the Mailbox"),
+    sign_in_method: z
+      .enum(SIGN_IN_METHODS)
+      .describe(
+        "basic: a plain password; password: the setup guide's password grant (retiring: blocked by MFA); device: a Microsoft sign-in; app: app-only",
+      ),
     updated_at: timestamp,
   })
   .meta({ id: "MailboxSummary" });
@@ -92,7 +98,12 @@ export const tokenResponseSchema = z
       .describe(
         "What the token can do, as it says itself: its delegated `scp` (e.g. `SMTP.Send IMAP.AccessAsUser.All`) or its application `roles`; a cached token may carry more than the purpose asked for",
       ),
-    xoauth2_user: z.string().describe("The user to name in SASL XOAUTH2: the Login, or the mailbox for app-only"),
+    xoauth2_user: z
+      .string()
+      .describe(
+        "The user to name in SASL XOAUTH2 for the purpose asked: SMTP's is the Login (the Mailbox for app-only), IMAP's the Mailbox",
+      ),
+    mailbox: z.string().describe("The mailbox to open: IMAP's XOAUTH2 user, Graph's /users/{mailbox}"),
   })
   .meta({ id: "TokenResponse" });
 

@@ -4,7 +4,7 @@ import { classifyTokenError } from "./classify-token";
 import type { ClaimsExpectation, CredentialProvider } from "./credentials";
 import { diagnose } from "./diagnoses";
 import { confidentialClientFor, tokenFrom } from "./msal";
-import { type AppCredential, accessFor } from "./settings";
+import { type AppCredential, accessFor, identitiesOf } from "./settings";
 
 /**
  * App-only access (client credentials): the app registration signs in as itself with a client secret or
@@ -20,7 +20,7 @@ export const appOnly: CredentialProvider = {
     const { app, http } = confidentialClientFor(request, msalCredential(credential));
     const { appResource: resource, roles } = accessFor(settings);
     const expect: ClaimsExpectation = { kind: "application", roles, resource };
-    const identity = { xoauth2User: settings.login, expect };
+    const identity = { xoauth2User: identitiesOf(settings).mailbox, expect };
     const secrets = credential.kind === "secret" ? [credential.secret] : [];
     try {
       const result = await app.acquireTokenByClientCredential({ scopes: [`${resource}/.default`] });

@@ -14,6 +14,8 @@ type TokenClaims = {
   preferred_username?: string;
   exp?: number;
   tid?: string;
+  /** The object ID of the user, or of the app's service principal in an app-only token. */
+  oid?: string;
   /** The user's directory roles, as role template IDs. */
   wids?: string[];
   /** 1 for a guest from another organisation. */
@@ -38,6 +40,8 @@ const MISSING: Record<string, DiagnosisCode> = {
   "IMAP.AccessAsApp": "CLAIM_APP_ROLE",
   "Mail.Send": "CLAIM_GRAPH_SEND",
   "Mail.ReadWrite": "CLAIM_GRAPH_READ",
+  "Mail.Send.Shared": "CLAIM_GRAPH_SEND",
+  "Mail.ReadWrite.Shared": "CLAIM_GRAPH_READ",
 };
 
 type Verdict = { ok: true; summary: string; tid: string | undefined } | { ok: false; diagnosis: Diagnosis };

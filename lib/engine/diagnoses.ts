@@ -15,6 +15,8 @@ export type SetupStep =
   | "client-secret"
   | "certificate"
   | "exchange-app-access"
+  | "mailbox-access"
+  | "send-as"
   | "graph-permissions"
   | "graph-app-scope"
   | "servers"
@@ -38,6 +40,8 @@ export const SETUP_STEP_LABELS: Record<SetupStep, string> = {
   "client-secret": "Client secret of the app registration",
   certificate: "Certificate of the app registration",
   "exchange-app-access": "Exchange service principal and mailbox permission (app-only)",
+  "mailbox-access": "FullAccess on the Mailbox for the Login (Exchange)",
+  "send-as": "Send As or Send on Behalf on the Send as address (Exchange)",
   "graph-permissions": "API permissions (Microsoft Graph Mail.Send, Mail.ReadWrite)",
   "graph-app-scope": "Limit the app to its mailboxes (RBAC for Applications or an application access policy)",
   servers: "SMTP/IMAP Server and Port",
@@ -327,6 +331,16 @@ export const CATALOGUE = {
     "The server refused to send as this address.",
     "Send from the Login's own address, or grant that user Send As on the sender.",
   ),
+  SEND_AS_DENIED: entry(
+    "send-as",
+    "Exchange refused to send as the Send as address (SendAsDenied): whoever signs in has neither Send As nor Send on Behalf on it.",
+    "Grant Send As (or Send on Behalf) on the Send as address with the line below; Exchange applies it within an hour. Or leave Send as empty to send as the Mailbox.",
+  ),
+  SEND_AS_UNKNOWN: entry(
+    "send-as",
+    "Exchange does not let this sign-in send as the Send as address (5.7.60): no mailbox has that address, sending from aliases is off, or there is no Send As on it.",
+    "Look the address up with the first line. If nothing has it, add it to the Mailbox as an alias (or correct Send as); if a mailbox has it, grant Send As on it.",
+  ),
   SMTP_REFUSED: entry("servers", "The SMTP server refused the message.", "Read the server reply below."),
   // IMAP
   IMAP_AUTH_FAILED: entry(
@@ -346,8 +360,13 @@ export const CATALOGUE = {
   ),
   IMAP_NOT_CONNECTED: entry(
     "exchange-imap",
-    "Exchange signed the identity in but did not connect it to the mailbox (User is authenticated but not connected): IMAP is disabled for the mailbox, or the identity has no access to it.",
-    "Enable IMAP for the mailbox (the line below), or set Login to the mailbox's own user; where IMAP must stay off, test with Microsoft Graph.",
+    "Exchange signed the identity in but did not connect it to the mailbox (User is authenticated but not connected). Known causes: IMAP is disabled for the mailbox; the Login has no FullAccess on a shared Mailbox; the mailbox is a user's without a licence; an app-only sign-in has no permission on the mailbox.",
+    "Run the lines below that fit (they use this mailbox's own values); give an unlicensed user mailbox a licence or convert it to a shared mailbox. Where IMAP must stay off, test with Microsoft Graph.",
+  ),
+  IMAP_NO_FULL_ACCESS: entry(
+    "mailbox-access",
+    "Exchange refused the Login's token for the Mailbox: the Login has no FullAccess on it.",
+    "Give the Login FullAccess on the Mailbox with the line below (Exchange applies it within an hour), or leave Mailbox empty to read the Login's own.",
   ),
   IMAP_NOT_DELIVERED: entry(
     "servers",

@@ -3,9 +3,9 @@ import { decodeClaims } from "./claims";
 import { classifyTransport } from "./classify-mail";
 import { type Diagnosis, diagnose } from "./diagnoses";
 import { type GraphAnswer, graphSession } from "./graph-client";
-import { accessPolicyLines, appScopeLines } from "./powershell";
+import { accessPolicyLines, appScopeLines, fullAccessLine, sendAsLines } from "./powershell";
 import { redact } from "./redact";
-import { graphHostFor, usesImap, usesSmtp } from "./settings";
+import { graphHostFor, sameAddress, usesImap, usesSmtp } from "./settings";
 import {
   authKindOf,
   type Endpoint,
@@ -80,8 +80,8 @@ async function sendGraphMessage(
           })),
         }
       : {}),
-    // The mailbox itself is the sender unless another address is asked for (Send As).
-    ...(mail.from.toLowerCase() !== credentials.user.toLowerCase()
+    // The mailbox itself is the sender unless another address is asked for (Send as).
+    ...(!sameAddress(mail.from, credentials.mailbox)
       ? { from: { emailAddress: { address: mail.from } } }
       : {}),
     ...(mail.messageId ? { internetMessageId: mail.messageId } : {}),
@@ -89,14 +89,14 @@ async function sendGraphMessage(
       ? { internetMessageHeaders: Object.entries(mail.headers).map(([name, value]) => ({ name, value })) }
       : {}),
   };
-  const path = `users/${encodeURIComponent(credentials.user)}/sendMail`;
+  const path = `users/${encodeURIComponent(credentials.mailbox)}/sendMail`;
   const session = graphSession(endpoint, credentials.accessToken);
   try {
     const answer = await session.call("POST", path, { message, saveToSentItems: false });
     if (answer.status === 202) {
       return { ok: true, acceptedAt: Date.now(), response: "202 Accepted by Microsoft Graph", tls: answer.tls };
     }
-    return { ok: false, diagnosis: classifyGraphAnswer(answer, credentials) };
+    return { ok: false, diagnosis: classifyGraphAnswer(answer, credentials, mail.from) };
   } catch (error) {
     return { ok: false, diagnosis: classifyGraphFailure(error, credentials) };
   } finally {
@@ -107,7 +107,7 @@ async function sendGraphMessage(
 /** Reads the inbox once (the light test stops there); the watcher then polls for the test message. */
 async function openInbox(endpoint: Endpoint, credentials: MailCredentials): Promise<OpenResult> {
   if (!("accessToken" in credentials)) return { ok: false, diagnosis: diagnose("NO_PASSWORD") };
-  const mailbox = `users/${encodeURIComponent(credentials.user)}`;
+  const mailbox = `users/${encodeURIComponent(credentials.mailbox)}`;
   const session = graphSession(endpoint, credentials.accessToken);
   const call = (method: "GET" | "DELETE", path: string) => session.call(method, `${mailbox}/${path}`);
   let tls: TlsInfo | undefined;
@@ -124,7 +124,7 @@ async function openInbox(endpoint: Endpoint, credentials: MailCredentials): Prom
   }
   const watcher: InboxWatcher = {
     async waitFor(marker, deadline) {
-      const messageId = testMessageId(credentials.user, marker).replaceAll("'", "''");
+      const messageId = testMessageId(credentials.mailbox, marker).replaceAll("'", "''");
       const query = `mailFolders/inbox/messages?$filter=${encodeURIComponent(`internetMessageId eq '${messageId}'`)}&$select=id,receivedDateTime&$top=1`;
       try {
         while (Date.now() < deadline) {
@@ -171,7 +171,7 @@ function classifyGraphFailure(error: unknown, credentials: MailCredentials): Dia
  * Graph's refusals by their error code, never the sentence. ErrorAccessDenied means a scoped app for an
  * app-only token and a user without access for a delegated one; the app's line names this mailbox and app.
  */
-function classifyGraphAnswer(answer: GraphAnswer, credentials: MailCredentials): Diagnosis {
+function classifyGraphAnswer(answer: GraphAnswer, credentials: MailCredentials, from?: string): Diagnosis {
   const code = answer.body.error?.code ?? "";
   const message = answer.body.error?.message ?? "";
   const secrets = "accessToken" in credentials ? [credentials.accessToken] : [];
@@ -183,10 +183,13 @@ function classifyGraphAnswer(answer: GraphAnswer, credentials: MailCredentials):
   if (code === "InvalidAuthenticationToken" || answer.status === 401) return diagnose("GRAPH_TOKEN_REJECTED", detail);
   if (code === "ErrorAccessDenied" || code === "AccessDenied") {
     if (authKindOf(credentials) === "app-token" && "accessToken" in credentials) {
-      return diagnose("GRAPH_APP_SCOPE", detail, appScopeCommand(credentials.accessToken, credentials.user, message));
+      return diagnose("GRAPH_APP_SCOPE", detail, appScopeCommand(credentials.accessToken, credentials.mailbox, message));
     }
-    return diagnose("GRAPH_ACCESS_DENIED", detail);
+    // The Login opening another mailbox (a shared one) needs FullAccess there.
+    const delegate = !sameAddress(credentials.mailbox, credentials.user);
+    return diagnose("GRAPH_ACCESS_DENIED", detail, delegate ? fullAccessLine(credentials.mailbox, credentials.user) : undefined);
   }
+  if (code === "ErrorSendAsDenied" && from) return diagnose("SEND_AS_DENIED", detail, sendAsLines(from, credentials.user).join("\n"));
   if (code === "MailboxNotEnabledForRESTAPI" || code === "MailboxNotSupportedForRESTAPI")
     return diagnose("GRAPH_MAILBOX_NOT_ENABLED", detail);
   if (code === "ErrorInvalidUser" || code === "ResourceNotFound") return diagnose("GRAPH_INVALID_USER", detail);

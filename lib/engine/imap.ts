@@ -1,11 +1,12 @@
 import "server-only";
 import net from "node:net";
 import { ImapFlow } from "imapflow";
+import { decodeClaims } from "./claims";
 import { classifyTransport } from "./classify-mail";
 import { type Diagnosis, type DiagnosisCode, diagnose } from "./diagnoses";
-import { enableProtocolLine } from "./powershell";
+import { enableProtocolLine, fullAccessLine } from "./powershell";
 import { redact } from "./redact";
-import { IMAP_PORTS, usesImap } from "./settings";
+import { IMAP_PORTS, sameAddress, usesImap } from "./settings";
 import {
   type AuthKind,
   authKindOf,
@@ -44,8 +45,8 @@ export async function openInbox(target: Endpoint, credentials: MailCredentials):
     servername: net.isIP(target.host) ? undefined : target.host,
     tls: { rejectUnauthorized: true, minVersion: "TLSv1.2" },
     auth: oauth
-      ? { user: credentials.user, accessToken: credentials.accessToken }
-      : { user: credentials.user, pass: credentials.password },
+      ? { user: credentials.mailbox, accessToken: credentials.accessToken }
+      : { user: credentials.mailbox, pass: credentials.password },
     ...IMAP_TIMEOUTS,
     logger: false,
     emitLogs: false,
@@ -57,14 +58,14 @@ export async function openInbox(target: Endpoint, credentials: MailCredentials):
     await client.connect();
   } catch (error) {
     await client.logout().catch(() => client.close());
-    return { ok: false, diagnosis: classifyImapError(error, authKindOf(credentials), secrets, credentials.user) };
+    return { ok: false, diagnosis: classifyImapError(error, credentials, secrets) };
   }
   let lock: { release(): void };
   try {
     lock = await client.getMailboxLock("INBOX");
   } catch (error) {
     await client.logout().catch(() => client.close());
-    const diagnosis = classifyImapError(error, authKindOf(credentials), secrets, credentials.user);
+    const diagnosis = classifyImapError(error, credentials, secrets);
     return {
       ok: false,
       diagnosis: diagnosis.code === "UNEXPECTED" ? diagnose("IMAP_INBOX", redact(describe(error), secrets)) : diagnosis,
@@ -97,7 +98,7 @@ function inboxWatcher(client: ImapFlow, lock: { release(): void }, secrets: stri
         }
         return { ok: false, diagnosis: diagnose("IMAP_NOT_DELIVERED") };
       } catch (error) {
-        return { ok: false, diagnosis: classifyImapError(error, "password", secrets) };
+        return { ok: false, diagnosis: classifyImapError(error, null, secrets) };
       }
     },
     async close() {
@@ -116,8 +117,16 @@ type ImapError = {
   message?: string;
 };
 
-function classifyImapError(error: unknown, auth: AuthKind, secrets: readonly (string | null)[], user = ""): Diagnosis {
+/** `credentials` is null once signed in: what fails then is no sign-in. */
+function classifyImapError(
+  error: unknown,
+  credentials: MailCredentials | null,
+  secrets: readonly (string | null)[],
+): Diagnosis {
+  const auth: AuthKind = credentials ? authKindOf(credentials) : "password";
   const oauth = auth !== "password";
+  // The Login reading another mailbox (a shared one) with its own token needs FullAccess there.
+  const delegate = auth === "user-token" && credentials && !sameAddress(credentials.mailbox, credentials.user);
   const e = (error ?? {}) as ImapError;
   const detail = redact(
     [e.responseStatus, e.serverResponseCode && `[${e.serverResponseCode}]`, e.responseText ?? e.message]
@@ -125,6 +134,8 @@ function classifyImapError(error: unknown, auth: AuthKind, secrets: readonly (st
       .join(" "),
     secrets,
   );
+  if ((e.authenticationFailed || e.serverResponseCode === "AUTHENTICATIONFAILED") && delegate)
+    return diagnose("IMAP_NO_FULL_ACCESS", detail, fullAccessLine(credentials.mailbox, credentials.user));
   if (e.authenticationFailed || e.serverResponseCode === "AUTHENTICATIONFAILED")
     return diagnose(
       { password: "IMAP_PASSWORD_REJECTED", "user-token": "IMAP_AUTH_FAILED", "app-token": "IMAP_APP_NOT_PERMITTED" }[
@@ -133,10 +144,23 @@ function classifyImapError(error: unknown, auth: AuthKind, secrets: readonly (st
       detail,
     );
   // Exchange answers BAD with "User is authenticated but not connected" when the identity has no access to the mailbox.
-  if (e.responseStatus === "BAD" && e.serverResponseCode === undefined && oauth)
-    return diagnose("IMAP_NOT_CONNECTED", detail, enableProtocolLine(user, "imap"));
+  if (e.responseStatus === "BAD" && e.serverResponseCode === undefined && credentials && "accessToken" in credentials)
+    return diagnose("IMAP_NOT_CONNECTED", detail, notConnectedLines(credentials).join("\n"));
   if ((error as { tlsFailed?: boolean })?.tlsFailed) return diagnose("TLS_NO_STARTTLS", detail);
   return classifyTransport(error, secrets) ?? diagnose("UNEXPECTED", detail);
+}
+
+/** The lines for "authenticated but not connected", this mailbox's own: its IMAP switch, and its permission. */
+function notConnectedLines(credentials: Extract<MailCredentials, { accessToken: string }>): string[] {
+  const lines = [enableProtocolLine(credentials.mailbox, "imap")];
+  if (credentials.appOnly) {
+    // The app's Exchange service principal is named by its token's object ID.
+    const servicePrincipal = decodeClaims(credentials.accessToken)?.oid;
+    if (servicePrincipal) lines.push(fullAccessLine(credentials.mailbox, servicePrincipal));
+  } else if (!sameAddress(credentials.mailbox, credentials.user)) {
+    lines.push(fullAccessLine(credentials.mailbox, credentials.user));
+  }
+  return lines;
 }
 
 function describe(error: unknown): string {

@@ -49,3 +49,27 @@ export function enableProtocolLine(mailbox: string, protocol: "smtp" | "imap"): 
   const setting = protocol === "smtp" ? "-SmtpClientAuthenticationDisabled $false" : "-ImapEnabled $true";
   return `Set-CASMailbox -Identity ${powerShellQuoted(mailbox)} ${setting}`;
 }
+
+/** FullAccess on a mailbox (a shared mailbox the Login reads; a mailbox an app-only service principal opens). */
+export function fullAccessLine(mailbox: string, trustee: string): string {
+  return `Add-MailboxPermission -Identity ${powerShellQuoted(mailbox)} -User ${powerShellQuoted(trustee)} -AccessRights FullAccess -InheritanceType All`;
+}
+
+/** Send As on an address for the one who signs in, and the Send on Behalf alternative (From shows "on behalf of"). */
+export function sendAsLines(sendAs: string, trustee: string): string[] {
+  return [
+    `Add-RecipientPermission -Identity ${powerShellQuoted(sendAs)} -Trustee ${powerShellQuoted(trustee)} -AccessRights SendAs -Confirm:$false`,
+    "# or, for Send on Behalf instead of Send As:",
+    `Set-Mailbox -Identity ${powerShellQuoted(sendAs)} -GrantSendOnBehalfTo @{Add=${powerShellQuoted(trustee)}}`,
+  ];
+}
+
+/** An alias Exchange does not know yet: added to the mailbox's addresses, and sending from aliases switched on. */
+export function aliasLines(mailbox: string, alias: string): string[] {
+  return [
+    `Get-Recipient -Identity ${powerShellQuoted(alias)}`,
+    "# when it finds nothing, add the address to the mailbox, and let mailboxes send from their aliases:",
+    `Set-Mailbox -Identity ${powerShellQuoted(mailbox)} -EmailAddresses @{Add=${powerShellQuoted(`smtp:${alias}`)}}`,
+    "Set-OrganizationConfig -SendFromAliasEnabled $true",
+  ];
+}

@@ -4,11 +4,11 @@ import { checkClaims } from "./claims";
 import type { CredentialProvider, TokenCacheStore } from "./credentials";
 import { type Diagnosis, diagnose } from "./diagnoses";
 import { guardHost, type Resolver } from "./network-guard";
-import { type CheckSettings, tlsModeFor } from "./settings";
+import { type CheckSettings, describeIdentities, tlsModeFor } from "./settings";
 import { SIGN_IN_PROVIDERS } from "./sign-in-methods";
 import { type CheckOutcome, STEP_LABELS, type StepName, type StepResult } from "./steps";
 import type { Endpoint, InboxWatcher, MailCredentials, OpenResult, ServerOverrides, Transport } from "./transport";
-import { testMail } from "./transport";
+import { mailCredentials, testMail } from "./transport";
 import { TRANSPORTS, type TransportName } from "./transports";
 
 export type CheckOptions = ServerOverrides & {
@@ -105,7 +105,7 @@ export async function* runChecks(
     yield* skipRest("settings");
     return outcome();
   }
-  yield passed("settings", t, `${provider ? "OAuth (Microsoft 365)" : "Password"} mailbox ${settings.login}`);
+  yield passed("settings", t, `${provider ? "OAuth (Microsoft 365)" : "Password"} mailbox ${describeIdentities(settings)}`);
 
   // 2. Network guard, before any socket
   t = clock();
@@ -134,7 +134,7 @@ export async function* runChecks(
   yield passed("network", t, routes.join(", "));
 
   // 3–4. Token and its claims
-  let credentials: MailCredentials = { user: settings.login, password: settings.password ?? "" };
+  let credentials = mailCredentials(settings);
   if (provider) {
     t = clock();
     const token = await provider.acquire({
@@ -169,11 +169,7 @@ export async function* runChecks(
       return outcome();
     }
     yield passed("claims", t, claims.summary);
-    credentials = {
-      user: token.xoauth2User,
-      accessToken: token.accessToken,
-      appOnly: token.expect.kind === "application",
-    };
+    credentials = mailCredentials(settings, { ...token, appOnly: token.expect.kind === "application" });
   }
 
   if (options.mode === "light") {
@@ -194,7 +190,7 @@ export async function* runChecks(
     for (const [name, transport] of transports) {
       if (transport.role !== "send") continue;
       t = clock();
-      const sent = await transport.send(endpoints.get(name)!, credentials, testMail(settings.login, marker));
+      const sent = await transport.send(endpoints.get(name)!, credentials, testMail(settings, marker));
       if (sent.ok) {
         acceptedAt = sent.acceptedAt;
         yield passed(name, t, `Accepted: ${sent.response.slice(0, 120)}`, { tls: sent.tls });

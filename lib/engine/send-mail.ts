@@ -3,8 +3,8 @@ import { decodeClaims } from "./claims";
 import { type Diagnosis, diagnose } from "./diagnoses";
 import { guardHost } from "./network-guard";
 import { type CheckOptions, providerFor } from "./run-checks";
-import { type CheckSettings, tlsModeFor } from "./settings";
-import type { MailCredentials, OutgoingMail, SendTransport } from "./transport";
+import { type CheckSettings, identitiesOf, tlsModeFor } from "./settings";
+import { mailCredentials, type OutgoingMail, type SendTransport } from "./transport";
 import { TRANSPORTS } from "./transports";
 
 /**
@@ -26,7 +26,7 @@ export async function sendMailAs(
   const guard = await guardHost(service, server.host, server.port, options.allowlist, options.resolver);
   if (!guard.ok) return guard;
   const provider = providerFor(settings);
-  let credentials: MailCredentials = { user: settings.login, password: settings.password ?? "" };
+  let credentials = mailCredentials(settings);
   if (provider) {
     const token = await provider.acquire({
       settings,
@@ -39,12 +39,11 @@ export async function sendMailAs(
     if (options.admitDirectory && !(await options.admitDirectory(tid))) {
       return { ok: false, diagnosis: diagnose("DIRECTORY_NOT_ALLOWED", `tid = ${tid}`) };
     }
-    const appOnly = token.expect.kind === "application";
-    credentials = { user: token.xoauth2User, accessToken: token.accessToken, appOnly };
+    credentials = mailCredentials(settings, { ...token, appOnly: token.expect.kind === "application" });
   } else if (!settings.password) {
     return { ok: false, diagnosis: diagnose("NO_PASSWORD") };
   }
   const endpoint = { ...server, address: guard.address, mode: tlsModeFor(server.port, settings.useTls) };
-  const sent = await transport.send(endpoint, credentials, { from: settings.login, ...mail });
+  const sent = await transport.send(endpoint, credentials, { from: identitiesOf(settings).sendAs, ...mail });
   return sent.ok ? { ok: true, acceptedAt: sent.acceptedAt, transport: transport.label } : sent;
 }

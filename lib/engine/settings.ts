@@ -45,6 +45,10 @@ export type CheckSettings = {
   type: MailboxType;
   transport: MailTransport;
   login: string;
+  /** The mailbox read and tested (a shared mailbox the Login has FullAccess to); empty: the Login's own. */
+  mailboxAddress?: string | null;
+  /** The From address (the shared mailbox, or an alias with Send As or Send on Behalf); empty: the Mailbox. */
+  sendAs?: string | null;
   password: string | null;
   smtpHost: string | null;
   smtpPort: number | null;
@@ -57,6 +61,38 @@ export type CheckSettings = {
   signInMethod: SignInMethod;
   appCredential?: AppCredential | null;
 };
+
+/**
+ * The three identities of a mailbox, each resolved: who signs in (the Login), the mailbox read and
+ * tested (the Mailbox, by default the Login's own), and the From address (Send as, by default the
+ * Mailbox). Exchange wants them apart: SMTP signs in as the Login and sends as Send as; IMAP and Graph
+ * open the Mailbox with the Login's token (app-only tokens open the Mailbox for both).
+ */
+export type Identities = { login: string; mailbox: string; sendAs: string };
+
+export function identitiesOf(settings: Pick<CheckSettings, "login" | "mailboxAddress" | "sendAs">): Identities {
+  const login = settings.login.trim();
+  const mailbox = settings.mailboxAddress?.trim() || login;
+  return { login, mailbox, sendAs: settings.sendAs?.trim() || mailbox };
+}
+
+/** Case-insensitive, as Exchange compares addresses. */
+export const sameAddress = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+
+/** The identities in a line, each named only where it differs: "a@x", or "a@x, mailbox s@x, send as alias@x". */
+export function describeIdentities(settings: Pick<CheckSettings, "login" | "mailboxAddress" | "sendAs">): string {
+  const { login, mailbox, sendAs } = identitiesOf(settings);
+  return [
+    login,
+    ...(sameAddress(mailbox, login) ? [] : [`mailbox ${mailbox}`]),
+    ...(sameAddress(sendAs, mailbox) ? [] : [`send as ${sendAs}`]),
+  ].join(", ");
+}
+
+/** Whether the Login reaches another mailbox or address than its own (FullAccess, Send As, Send on Behalf). */
+export function actsForOthers(identities: Identities): boolean {
+  return !sameAddress(identities.mailbox, identities.login) || !sameAddress(identities.sendAs, identities.login);
+}
 
 /** Whether the mailbox sends (over SMTP, or Graph's sendMail with the Graph transport). */
 export function usesSmtp(type: MailboxType): boolean {
@@ -141,15 +177,22 @@ export type Access = { resource: string; appResource: string; scopes: string[]; 
 /**
  * The one table of permissions: Exchange Online's SMTP and IMAP permissions for the default transport,
  * Microsoft Graph's mail permissions for Graph. Graph deletes the received test message, which takes
- * Mail.ReadWrite (Mail.Read may only read).
+ * Mail.ReadWrite (Mail.Read may only read). A delegated Graph token reaches another mailbox (a shared
+ * Mailbox, a Send as address) only with the `.Shared` scopes; Exchange's own scopes need no such thing
+ * (FullAccess and Send As decide there).
  */
-export function accessFor(settings: Pick<CheckSettings, "type" | "transport" | "cloud">): Access {
+export function accessFor(
+  settings: Pick<CheckSettings, "type" | "transport" | "cloud"> &
+    Partial<Pick<CheckSettings, "login" | "mailboxAddress" | "sendAs">>,
+): Access {
   const profile = CLOUD_PROFILES[settings.cloud];
   const send = usesSmtp(settings.type);
   const receive = usesImap(settings.type);
   if (settings.transport === "graph") {
-    const permissions = [...(send ? ["Mail.Send"] : []), ...(receive ? ["Mail.ReadWrite"] : [])];
-    return { resource: profile.graphHost, appResource: profile.graphHost, scopes: permissions, roles: permissions };
+    const roles = [...(send ? ["Mail.Send"] : []), ...(receive ? ["Mail.ReadWrite"] : [])];
+    const shared = settings.login !== undefined && actsForOthers(identitiesOf({ ...settings, login: settings.login }));
+    const scopes = shared ? roles.map((permission) => `${permission}.Shared`) : roles;
+    return { resource: profile.graphHost, appResource: profile.graphHost, scopes, roles };
   }
   return {
     resource: profile.outlookResource,

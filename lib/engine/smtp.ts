@@ -5,9 +5,9 @@ import SMTPConnection from "nodemailer/lib/smtp-connection";
 import XOAuth2 from "nodemailer/lib/xoauth2";
 import { classifyTransport, enhancedStatus } from "./classify-mail";
 import { type Diagnosis, type DiagnosisCode, diagnose } from "./diagnoses";
-import { enableProtocolLine } from "./powershell";
+import { aliasLines, enableProtocolLine, sendAsLines } from "./powershell";
 import { redact } from "./redact";
-import { SMTP_PORTS, usesSmtp } from "./settings";
+import { SMTP_PORTS, sameAddress, usesSmtp } from "./settings";
 import {
   type AuthKind,
   authKindOf,
@@ -38,7 +38,7 @@ export const smtpTransport: SendTransport = {
 
 /** Connects, upgrades to TLS and signs in (EHLO, AUTH), then quits without a message: the light test. */
 async function signInOnly(target: Endpoint, credentials: MailCredentials): Promise<SignInResult> {
-  const signedIn = await session(target, credentials, async () => "Signed in; no message sent (light test)");
+  const signedIn = await session(target, credentials, null, async () => "Signed in; no message sent (light test)");
   return signedIn.ok ? { ok: true, response: signedIn.value, tls: signedIn.tls } : signedIn;
 }
 
@@ -54,6 +54,7 @@ async function sendMessage(target: Endpoint, credentials: MailCredentials, mail:
   const sent = await session(
     target,
     credentials,
+    mail.from,
     (connection) =>
       new Promise<string>((resolve, reject) =>
         connection.send(composed.getEnvelope(), raw, (error, info) =>
@@ -71,6 +72,7 @@ async function sendMessage(target: Endpoint, credentials: MailCredentials, mail:
 async function session<T>(
   target: Endpoint,
   credentials: MailCredentials,
+  from: string | null,
   work: (connection: SMTPConnection) => Promise<T>,
 ): Promise<{ ok: true; value: T; tls?: TlsInfo } | { ok: false; diagnosis: Diagnosis }> {
   const connection = new SMTPConnection({
@@ -114,7 +116,7 @@ async function session<T>(
     return { ok: true, value, ...(tls ? { tls } : {}) };
   } catch (error) {
     const secret = "accessToken" in credentials ? credentials.accessToken : credentials.password;
-    return { ok: false, diagnosis: classifySmtpError(error, credentials, [secret]) };
+    return { ok: false, diagnosis: classifySmtpError(error, credentials, from, [secret]) };
   } finally {
     connection.quit();
   }
@@ -125,6 +127,7 @@ type SmtpError = { code?: string; responseCode?: number; response?: string; comm
 function classifySmtpError(
   error: unknown,
   credentials: MailCredentials,
+  from: string | null,
   secrets: readonly (string | null)[],
 ): Diagnosis {
   const transport = classifyTransport(error, secrets);
@@ -134,11 +137,15 @@ function classifySmtpError(
   if (transport) return transport;
   const code = smtpCode(e, authKindOf(credentials));
   // Authenticated SMTP switched off for the mailbox: the line that switches it on, with its own address.
-  return diagnose(
-    code,
-    detail,
-    code === "SMTP_AUTH_DISABLED" ? enableProtocolLine(credentials.user, "smtp") : undefined,
-  );
+  if (code === "SMTP_AUTH_DISABLED") return diagnose(code, detail, enableProtocolLine(credentials.user, "smtp"));
+  // Sending as another address than the one signed in (Send as): the permission, or the address itself.
+  if (code === "SMTP_SEND_AS_DENIED" && from && !sameAddress(from, credentials.user)) {
+    const lines = sendAsLines(from, credentials.user);
+    return enhancedStatus(e.response) === "5.7.60"
+      ? diagnose("SEND_AS_UNKNOWN", detail, [...aliasLines(credentials.mailbox, from), ...lines].join("\n"))
+      : diagnose("SEND_AS_DENIED", detail, lines.join("\n"));
+  }
+  return diagnose(code, detail);
 }
 
 function smtpCode(e: SmtpError, auth: AuthKind): DiagnosisCode {

@@ -1,12 +1,29 @@
 import type { TLSSocket } from "node:tls";
 import type { Diagnosis } from "./diagnoses";
-import type { CheckSettings, TlsMode } from "./settings";
+import { type CheckSettings, identitiesOf, type TlsMode } from "./settings";
 
 /** The header that marks the test message, so the receiving side finds exactly that one. */
 export const MARKER_HEADER = "X-Navigator-Mail-Test";
 
-/** How a transport signs in: a bearer token for XOAUTH2 (a user's, or an app's), or a password without OAuth. */
-export type MailCredentials = { user: string } & ({ accessToken: string; appOnly?: boolean } | { password: string });
+/**
+ * How a transport signs in: a bearer token for XOAUTH2 (a user's, or an app's), or a password without
+ * OAuth. `user` signs in to SMTP (the Login; the Mailbox for app-only tokens); `mailbox` is the mailbox
+ * IMAP and Graph open (IMAP's XOAUTH2 user, Graph's /users/{mailbox}), with the same token.
+ */
+export type MailCredentials = { user: string; mailbox: string } & (
+  | { accessToken: string; appOnly?: boolean }
+  | { password: string }
+);
+
+/** The credentials of a mailbox: its password, or the token its sign-in method acquired. */
+export function mailCredentials(
+  settings: CheckSettings,
+  token?: { accessToken: string; xoauth2User: string; appOnly: boolean },
+): MailCredentials {
+  const { login, mailbox } = identitiesOf(settings);
+  if (!token) return { user: login, mailbox, password: settings.password ?? "" };
+  return { user: token.xoauth2User, mailbox, accessToken: token.accessToken, appOnly: token.appOnly };
+}
 
 /** Who a server refused: it decides whether a refusal means a wrong password, a missing permission or missing app access. */
 export type AuthKind = "password" | "user-token" | "app-token";
@@ -40,10 +57,14 @@ export type OutgoingMail = {
   attachments?: { filename: string; contentType: string; content: Buffer }[];
 };
 
-/** The marked test message, from the mailbox to itself, findable by its header and its Message-ID. */
-export function testMail(address: string, marker: string): OutgoingMail {
+/**
+ * The marked test message, from Send as to the Mailbox (by default the mailbox to itself), findable by
+ * its header and its Message-ID.
+ */
+export function testMail(settings: CheckSettings, marker: string): OutgoingMail {
+  const { mailbox: address, sendAs } = identitiesOf(settings);
   return {
-    from: address,
+    from: sendAs,
     to: [address],
     subject: `Navigator Mail test ${marker.slice(0, 8)}`,
     text: `This message was sent by Navigator Mail to test this mailbox's settings. It is deleted automatically once received.\n\nTest id: ${marker}\n`,

@@ -11,7 +11,15 @@ export const MAILBOX_FIELDS = {
   },
   login: {
     label: "Login",
-    help: "The mailbox user's sign-in name (UPN) in Microsoft Entra ID, e.g. invoices@contoso.com; mail is sent as this user.",
+    help: "Who signs in: the user's sign-in name (UPN) in Microsoft Entra ID, e.g. invoices@contoso.com or a service account.",
+  },
+  mailboxAddress: {
+    label: "Mailbox",
+    help: "The mailbox read and tested, if not the Login's own: e.g. a shared mailbox the Login has FullAccess to. Empty: the Login's.",
+  },
+  sendAs: {
+    label: "Send as",
+    help: "The From address, if not the Mailbox: e.g. the shared mailbox or an alias with Send As or Send on Behalf. Empty: the Mailbox.",
   },
   password: { label: "Password", help: "That user's password. It is stored encrypted and never shown again." },
   cloud: {

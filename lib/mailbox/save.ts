@@ -24,6 +24,8 @@ const AUDITED_FIELDS = [
   "transport",
   "signInMethod",
   ...DESTINATION_FIELDS,
+  "mailboxAddress",
+  "sendAs",
   "monitorLight",
   "monitorFull",
 ] as const;
@@ -238,6 +240,8 @@ export function settingsRow(input: MailboxSettings): SettingsRow {
     type: input.type,
     transport: input.transport,
     login: input.login,
+    mailboxAddress: input.mailboxAddress ?? null,
+    sendAs: input.sendAs ?? null,
     smtpHost: smtp ? (input.smtpHost ?? null) : null,
     smtpPort: smtp ? (input.smtpPort ?? null) : null,
     imapHost: imap ? (input.imapHost ?? null) : null,

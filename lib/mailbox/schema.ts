@@ -10,6 +10,7 @@ import {
   type SignInMethod,
   SMTP_PORTS,
   STARTTLS_PORTS,
+  sameAddress,
   signInMethodWith,
   usesImap,
   usesSmtp,
@@ -54,6 +55,8 @@ const mailboxFields = z.object({
     .trim()
     .min(1, "Enter the login (the mailbox user's sign-in name).")
     .max(254, "Use at most 254 characters."),
+  mailboxAddress: optionalText(254),
+  sendAs: optionalText(254),
   password: z.preprocess(
     (v) => (v === "" ? undefined : v),
     z.string().max(256, "Use at most 256 characters.").optional(),
@@ -104,6 +107,16 @@ function checkMailboxSettings(value: Fields, ctx: z.RefinementCtx): void {
 
   const loginProblem = loginError(value.login, oauth);
   if (loginProblem) add("login", loginProblem);
+  for (const field of ["mailboxAddress", "sendAs"] as const) {
+    const address = value[field];
+    if (address !== undefined && !LOGIN_SHAPE.test(address))
+      add(field, "Enter an email address, e.g. invoices@contoso.com: one @, no spaces, quotes or semicolons.");
+  }
+  if (value.mailboxAddress && !sameAddress(value.mailboxAddress, value.login) && !oauth)
+    add(
+      "mailboxAddress",
+      "Another user's or a shared mailbox is opened with a Microsoft 365 sign-in: enter the Azure fields, or leave Mailbox empty.",
+    );
 
   const graph = value.transport === "graph";
   // Graph's host comes from the cloud: the servers are kept as they are, and not asked for.
@@ -185,12 +198,24 @@ function checkAppOnly(value: Fields, add: (path: keyof Fields, message: string) 
   }
 }
 
-/** A password mailbox is stored as what it is: the password grant with the Azure fields, plain password login without. */
-function withPasswordMethod<T extends { signInMethod: SignInMethod; azureClientId?: string | undefined }>(value: T): T {
-  return { ...value, signInMethod: signInMethodWith(value.signInMethod, value.azureClientId) };
+/**
+ * A password mailbox is stored as what it is: the password grant with the Azure fields, plain password
+ * login without. An identity that names its default (the Mailbox the Login, Send as the Mailbox) is
+ * stored empty, so that it follows the Login.
+ */
+function asStored<
+  T extends { signInMethod: SignInMethod; azureClientId?: string | undefined; login: string } & Partial<
+    Record<"mailboxAddress" | "sendAs", string>
+  >,
+>(value: T): T {
+  const mailboxAddress =
+    value.mailboxAddress && !sameAddress(value.mailboxAddress, value.login) ? value.mailboxAddress : undefined;
+  const sendAs =
+    value.sendAs && !sameAddress(value.sendAs, mailboxAddress ?? value.login) ? value.sendAs : undefined;
+  return { ...value, mailboxAddress, sendAs, signInMethod: signInMethodWith(value.signInMethod, value.azureClientId) };
 }
 
-export const mailboxSettingsSchema = mailboxFields.superRefine(checkMailboxSettings).transform(withPasswordMethod);
+export const mailboxSettingsSchema = mailboxFields.superRefine(checkMailboxSettings).transform(asStored);
 export type MailboxSettings = z.infer<typeof mailboxSettingsSchema>;
 
 const id = z.coerce.number().int().positive();
@@ -202,7 +227,7 @@ export const saveMailboxSchema = mailboxFields
     version: z.preprocess(blankToUndefined, id.optional()),
   })
   .superRefine(checkMailboxSettings)
-  .transform(withPasswordMethod);
+  .transform(asStored);
 export type SaveMailboxInput = z.infer<typeof saveMailboxSchema>;
 
 export const deleteMailboxSchema = z.object({ tenantId: id, mailboxId: id });

@@ -6,7 +6,14 @@ import { recordMailboxAudit } from "@/lib/audit/log";
 import { type ApiKeyActor, actorLabel } from "@/lib/auth/actor";
 import { decodeClaims } from "@/lib/engine/claims";
 import { type Diagnosis, diagnose } from "@/lib/engine/diagnoses";
-import { accessFor, type CheckSettings, type TokenPurpose, usesImap, usesSmtp } from "@/lib/engine/settings";
+import {
+  accessFor,
+  type CheckSettings,
+  identitiesOf,
+  type TokenPurpose,
+  usesImap,
+  usesSmtp,
+} from "@/lib/engine/settings";
 import { SIGN_IN_PROVIDERS } from "@/lib/engine/sign-in-methods";
 import { getMailboxFor } from "@/lib/mailbox/queries";
 import { noteSignInLost } from "./device-sign-ins";
@@ -32,6 +39,7 @@ type IssuedToken = {
   expires_at: string;
   scope: string;
   xoauth2_user: string;
+  mailbox: string;
 };
 
 export type TokenAnswer =
@@ -205,7 +213,9 @@ export async function issueMailboxToken(
       token_type: "Bearer",
       expires_at: expiresAt.toISOString(),
       scope,
-      xoauth2_user: token.xoauth2User,
+      // IMAP opens the Mailbox with the Login's token; SMTP signs in as the Login (app-only: the Mailbox).
+      xoauth2_user: purpose === "imap" ? identitiesOf(settings).mailbox : token.xoauth2User,
+      mailbox: identitiesOf(settings).mailbox,
     },
   };
 }

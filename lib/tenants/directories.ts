@@ -54,10 +54,27 @@ export const loginDomain = (login: string | null | undefined) =>
 export async function directoryFieldError(
   db: Queryable,
   tenantId: number,
-  settings: { signInMethod: SignInMethod; azureTenantId: string | null; login: string | null },
-): Promise<{ field: "azureTenantId" | "login"; message: string } | null> {
-  if (settings.signInMethod === "basic") return null;
+  settings: {
+    signInMethod: SignInMethod;
+    azureTenantId: string | null;
+    login: string | null;
+    mailboxAddress?: string | null;
+    sendAs?: string | null;
+  },
+): Promise<{ field: "azureTenantId" | "login" | "mailboxAddress" | "sendAs"; message: string } | null> {
   const list = await allowedDirectories(db, tenantId);
+  // The Mailbox and Send as lie in the Login's organisation: its verified domains once it is bound,
+  // the Login's own domain before.
+  const domains = list.domains.length > 0 ? list.domains : [loginDomain(settings.login)];
+  for (const field of ["mailboxAddress", "sendAs"] as const) {
+    const domain = loginDomain(settings[field]);
+    if (domain && !domains.includes(domain)) {
+      const where =
+        list.domains.length > 0 ? `the organisation's verified domains: ${list.domains.join(", ")}` : `the Login's domain, ${domains[0]}`;
+      return { field, message: `${settings[field]} is outside the Login's organisation. Use an address in ${where}.` };
+    }
+  }
+  if (settings.signInMethod === "basic") return null;
   if (list.tenantIds.length + list.domains.length === 0) return null;
   const bound = `This tenant is bound to the Microsoft organisation ${describeDirectories(list)}; a super-admin can add another on the tenant's Settings tab.`;
   const directory = settings.azureTenantId?.trim().toLowerCase() ?? "";

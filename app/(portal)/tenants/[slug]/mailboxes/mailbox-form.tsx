@@ -126,6 +126,28 @@ export function MailboxForm({ action, tenantId, tenantMonitoring, mailbox, defau
         </div>
       </fieldset>
 
+      <fieldset id="identities">
+        <legend>Mailbox and sender</legend>
+        <Field
+          name="mailboxAddress"
+          label={fields.mailboxAddress.label}
+          hint={fields.mailboxAddress.help}
+          defaultValue={text(mailbox?.mailboxAddress)}
+          type="email"
+          autoComplete="off"
+          maxLength={254}
+        />
+        <Field
+          name="sendAs"
+          label={fields.sendAs.label}
+          hint={fields.sendAs.help}
+          defaultValue={text(mailbox?.sendAs)}
+          type="email"
+          autoComplete="off"
+          maxLength={254}
+        />
+      </fieldset>
+
       <fieldset id="app-only" className="method-app">
         <legend>App-only credential</legend>
         <p className="hint">{notes.appOnly}</p>
