@@ -81,9 +81,7 @@ async function sendGraphMessage(
         }
       : {}),
     // The mailbox itself is the sender unless another address is asked for (Send as).
-    ...(!sameAddress(mail.from, credentials.mailbox)
-      ? { from: { emailAddress: { address: mail.from } } }
-      : {}),
+    ...(!sameAddress(mail.from, credentials.mailbox) ? { from: { emailAddress: { address: mail.from } } } : {}),
     ...(mail.messageId ? { internetMessageId: mail.messageId } : {}),
     ...(mail.headers
       ? { internetMessageHeaders: Object.entries(mail.headers).map(([name, value]) => ({ name, value })) }
@@ -183,13 +181,22 @@ function classifyGraphAnswer(answer: GraphAnswer, credentials: MailCredentials, 
   if (code === "InvalidAuthenticationToken" || answer.status === 401) return diagnose("GRAPH_TOKEN_REJECTED", detail);
   if (code === "ErrorAccessDenied" || code === "AccessDenied") {
     if (authKindOf(credentials) === "app-token" && "accessToken" in credentials) {
-      return diagnose("GRAPH_APP_SCOPE", detail, appScopeCommand(credentials.accessToken, credentials.mailbox, message));
+      return diagnose(
+        "GRAPH_APP_SCOPE",
+        detail,
+        appScopeCommand(credentials.accessToken, credentials.mailbox, message),
+      );
     }
     // The Login opening another mailbox (a shared one) needs FullAccess there.
     const delegate = !sameAddress(credentials.mailbox, credentials.user);
-    return diagnose("GRAPH_ACCESS_DENIED", detail, delegate ? fullAccessLine(credentials.mailbox, credentials.user) : undefined);
+    return diagnose(
+      "GRAPH_ACCESS_DENIED",
+      detail,
+      delegate ? fullAccessLine(credentials.mailbox, credentials.user) : undefined,
+    );
   }
-  if (code === "ErrorSendAsDenied" && from) return diagnose("SEND_AS_DENIED", detail, sendAsLines(from, credentials.user).join("\n"));
+  if (code === "ErrorSendAsDenied" && from)
+    return diagnose("SEND_AS_DENIED", detail, sendAsLines(from, credentials.user).join("\n"));
   if (code === "MailboxNotEnabledForRESTAPI" || code === "MailboxNotSupportedForRESTAPI")
     return diagnose("GRAPH_MAILBOX_NOT_ENABLED", detail);
   if (code === "ErrorInvalidUser" || code === "ResourceNotFound") return diagnose("GRAPH_INVALID_USER", detail);

@@ -124,7 +124,6 @@ function classifyImapError(
   secrets: readonly (string | null)[],
 ): Diagnosis {
   const auth: AuthKind = credentials ? authKindOf(credentials) : "password";
-  const oauth = auth !== "password";
   // The Login reading another mailbox (a shared one) with its own token needs FullAccess there.
   const delegate = auth === "user-token" && credentials && !sameAddress(credentials.mailbox, credentials.user);
   const e = (error ?? {}) as ImapError;

@@ -4,7 +4,7 @@ import { checkClaims } from "./claims";
 import type { CredentialProvider, TokenCacheStore } from "./credentials";
 import { type Diagnosis, diagnose } from "./diagnoses";
 import { guardHost, type Resolver } from "./network-guard";
-import { type CheckSettings, describeIdentities, tlsModeFor } from "./settings";
+import { type CheckSettings, describeIdentities, identitiesOf, tlsModeFor } from "./settings";
 import { SIGN_IN_PROVIDERS } from "./sign-in-methods";
 import { type CheckOutcome, STEP_LABELS, type StepName, type StepResult } from "./steps";
 import type { Endpoint, InboxWatcher, MailCredentials, OpenResult, ServerOverrides, Transport } from "./transport";
@@ -105,7 +105,11 @@ export async function* runChecks(
     yield* skipRest("settings");
     return outcome();
   }
-  yield passed("settings", t, `${provider ? "OAuth (Microsoft 365)" : "Password"} mailbox ${describeIdentities(settings)}`);
+  yield passed(
+    "settings",
+    t,
+    `${provider ? "OAuth (Microsoft 365)" : "Password"} mailbox ${describeIdentities(settings)}`,
+  );
 
   // 2. Network guard, before any socket
   t = clock();
@@ -179,6 +183,7 @@ export async function* runChecks(
 
   // 5–6. Receivers sign in before the send, so the arrival is seen as it happens.
   const marker = randomUUID();
+  const identities = identitiesOf(settings);
   const receiving = transports.flatMap(([name, transport]) =>
     transport.role === "receive"
       ? [{ name, transport, since: clock(), opened: transport.open(endpoints.get(name)!, credentials) }]
@@ -190,7 +195,11 @@ export async function* runChecks(
     for (const [name, transport] of transports) {
       if (transport.role !== "send") continue;
       t = clock();
-      const sent = await transport.send(endpoints.get(name)!, credentials, testMail(settings, marker));
+      const sent = await transport.send(
+        endpoints.get(name)!,
+        credentials,
+        testMail(identities.mailbox, marker, identities.sendAs),
+      );
       if (sent.ok) {
         acceptedAt = sent.acceptedAt;
         yield passed(name, t, `Accepted: ${sent.response.slice(0, 120)}`, { tls: sent.tls });

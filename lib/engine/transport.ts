@@ -58,13 +58,12 @@ export type OutgoingMail = {
 };
 
 /**
- * The marked test message, from Send as to the Mailbox (by default the mailbox to itself), findable by
- * its header and its Message-ID.
+ * The marked test message to the Mailbox `address`, from Send as (by default the mailbox to itself),
+ * findable by its header and its Message-ID.
  */
-export function testMail(settings: CheckSettings, marker: string): OutgoingMail {
-  const { mailbox: address, sendAs } = identitiesOf(settings);
+export function testMail(address: string, marker: string, from = address): OutgoingMail {
   return {
-    from: sendAs,
+    from,
     to: [address],
     subject: `Navigator Mail test ${marker.slice(0, 8)}`,
     text: `This message was sent by Navigator Mail to test this mailbox's settings. It is deleted automatically once received.\n\nTest id: ${marker}\n`,

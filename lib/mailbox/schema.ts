@@ -210,8 +210,7 @@ function asStored<
 >(value: T): T {
   const mailboxAddress =
     value.mailboxAddress && !sameAddress(value.mailboxAddress, value.login) ? value.mailboxAddress : undefined;
-  const sendAs =
-    value.sendAs && !sameAddress(value.sendAs, mailboxAddress ?? value.login) ? value.sendAs : undefined;
+  const sendAs = value.sendAs && !sameAddress(value.sendAs, mailboxAddress ?? value.login) ? value.sendAs : undefined;
   return { ...value, mailboxAddress, sendAs, signInMethod: signInMethodWith(value.signInMethod, value.azureClientId) };
 }
 

@@ -70,7 +70,9 @@ export async function directoryFieldError(
     const domain = loginDomain(settings[field]);
     if (domain && !domains.includes(domain)) {
       const where =
-        list.domains.length > 0 ? `the organisation's verified domains: ${list.domains.join(", ")}` : `the Login's domain, ${domains[0]}`;
+        list.domains.length > 0
+          ? `the organisation's verified domains: ${list.domains.join(", ")}`
+          : `the Login's domain, ${domains[0]}`;
       return { field, message: `${settings[field]} is outside the Login's organisation. Use an address in ${where}.` };
     }
   }

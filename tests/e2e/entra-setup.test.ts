@@ -250,7 +250,7 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     const aKey = /BEGIN PRIVATE KEY-----\s*[A-Za-z0-9+/]{16}/;
     expect(await page.content()).not.toMatch(aKey);
 
-    rig.appAccess.grant(sp.id, mailbox.login);
+    rig.exchange.grant(sp.id, mailbox.login);
     await page.getByRole("button", { name: "Test again" }).click();
     await page.locator('[data-entra-setup="done"]').waitFor({ timeout: 30_000 });
     const saved = (await db.select().from(mailboxes).where(eq(mailboxes.id, mailbox.id)))[0]!;

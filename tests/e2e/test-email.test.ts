@@ -294,7 +294,7 @@ describe("an app-only mailbox in Chromium", () => {
   it("generates a certificate whose key never leaves the portal, and tests with it", async () => {
     const second = rig.addUser().upn;
     const app = rig.tenant.apps.find((a) => a.clientId === appApp.clientId)!;
-    rig.appAccess.grant(app.servicePrincipalId!, second);
+    rig.exchange.grant(app.servicePrincipalId!, second);
     await page.goto(`${portal.url}/tenants/acme/mailboxes/new`);
     await fillSendOnlyMailbox("Alerts", second);
     await page.getByRole("button", { name: "Create mailbox" }).click();

@@ -188,7 +188,12 @@ describe("the rig's IMAP refuses what Exchange refuses", () => {
       idtyp: "app",
     });
     const endpoint = { host: rig.ip, port: 993, address: rig.ip, mode: "implicit" as const };
-    const opened = await openInbox(endpoint, { user: app.mailbox, accessToken: token, appOnly: true });
+    const opened = await openInbox(endpoint, {
+      user: app.mailbox,
+      mailbox: app.mailbox,
+      accessToken: token,
+      appOnly: true,
+    });
     expect(opened).toMatchObject({ ok: false, diagnosis: { code: "IMAP_APP_NOT_PERMITTED" } });
     if (opened.ok) await opened.watcher.close();
   });

@@ -69,7 +69,7 @@ async function crafted(claims: Record<string, unknown>): Promise<string> {
 }
 
 type Secret = { accessToken: string } | { password: string };
-const credentials = (login: string, secret: Secret) => ({ user: login, ...secret }) as MailCredentials;
+const credentials = (login: string, secret: Secret) => ({ user: login, mailbox: login, ...secret }) as MailCredentials;
 const sendAs = (login: string, secret: Secret, overrides: Partial<Endpoint> = {}) =>
   smtpTransport.send(
     { host: rig.ip, address: rig.ip, port: 587, mode: "starttls", ...overrides },

@@ -336,7 +336,7 @@ describe("one-click setup through Microsoft Graph", () => {
     expect(objects.assignmentIds).toHaveLength(2);
     // Exchange's own step (Add-MailboxPermission), which Graph cannot do:
     const mailbox = rig.addUser().upn;
-    rig.appAccess.grant(objects.servicePrincipalId, mailbox);
+    rig.exchange.grant(objects.servicePrincipalId, mailbox);
     const outcome = await runChecksToEnd(
       {
         ...rig.settings({ upn: mailbox, password: "" }, { type: "smtp", password: null, azureClientId: objects.appId }),

@@ -105,7 +105,7 @@ async function userToken(upn: string, password: string, scopes = GRAPH_PERMISSIO
 function sendOverGraph(mailbox: string, token: string, change: Partial<OutgoingMail> = {}) {
   return graphSendTransport.send(
     graph,
-    { user: mailbox, accessToken: token },
+    { user: mailbox, mailbox, accessToken: token },
     { ...testMail(mailbox, randomUUID()), ...change },
   );
 }
@@ -186,9 +186,13 @@ describe("the test over Microsoft Graph", () => {
 
   it("is readable the other way round: Graph's message over IMAP, an SMTP message through Graph", async () => {
     const user = rig.addUser();
-    const graphCredentials: MailCredentials = { user: user.upn, accessToken: await userToken(user.upn, user.password) };
+    const graphCredentials: MailCredentials = {
+      user: user.upn,
+      mailbox: user.upn,
+      accessToken: await userToken(user.upn, user.password),
+    };
     const outlookToken = await userToken(user.upn, user.password, ["SMTP.Send", "IMAP.AccessAsUser.All"], OUTLOOK);
-    const outlookCredentials: MailCredentials = { user: user.upn, accessToken: outlookToken };
+    const outlookCredentials: MailCredentials = { user: user.upn, mailbox: user.upn, accessToken: outlookToken };
 
     // Sent through Graph, found over IMAP by its marker header.
     const imap = await openInbox({ host: rig.ip, address: rig.ip, port: 993, mode: "implicit" }, outlookCredentials);

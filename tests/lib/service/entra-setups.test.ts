@@ -355,7 +355,7 @@ describe("Set up in Microsoft Entra for me", () => {
     expect(open(row.privateKeySealed!, setupKeyContext(row))).toContain("BEGIN PRIVATE KEY");
 
     // The admin runs the PowerShell; Test again proves it without Graph (its token may be long gone).
-    rig.appAccess.grant(sp.id, mailbox.login);
+    rig.exchange.grant(sp.id, mailbox.login);
     const done = await confirmEntraSetup(db, world.adminA, ref, started.setup.id, { propagationWaitsMs: [] });
     expect([done.status, done.diagnosis?.detail]).toEqual(["done", undefined]);
     expect(done.exchange.every((e) => e.status === "passed")).toBe(true);

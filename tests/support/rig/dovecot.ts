@@ -17,13 +17,13 @@ export type DovecotOptions = {
   publicKeyPem: string;
   /** Users allowed plain password login (the password mailboxes). */
   passwords: Record<string, string>;
-  /** The file of Exchange's mailbox permissions for app-only service principals (AppMailboxAccess). */
-  appAccessFile: string;
+  /** The file of Exchange's mailbox permissions for app-only service principals (ExchangePermissions). */
+  exchangeFile: string;
   /** A master user (`mailbox*user` with its password): how the rig's Graph reads any mailbox. */
   master: { user: string; password: string };
 };
 
-const APP_TOKEN_CHECK = path.join(import.meta.dirname, "dovecot-app-token.mjs");
+const TOKEN_CHECK = path.join(import.meta.dirname, "dovecot-exchange-token.mjs");
 
 /** Dovecot 2.3 with its own configuration, on the rig's loopback address: IMAP 143 (STARTTLS), 993 (TLS), LMTP. */
 export class Dovecot {
@@ -65,13 +65,14 @@ export class Dovecot {
         "",
       ].join("\n"),
     );
-    // App-only tokens carry no upn: a Lua step checks the role and the mailbox permission, as Exchange does.
+    // Tokens the oauth2 passdb cannot match to the user (app-only tokens carry no upn; a delegate opens a
+    // mailbox not its own) go to a Lua step that checks the role or scope and the mailbox permission, as Exchange does.
     fs.writeFileSync(
       path.join(dir, "app-token.json"),
-      JSON.stringify({ publicKeyPem: o.publicKeyPem, issuers: o.issuers, accessFile: o.appAccessFile }),
+      JSON.stringify({ publicKeyPem: o.publicKeyPem, issuers: o.issuers, accessFile: o.exchangeFile }),
       { mode: 0o644 },
     );
-    const check = `"${process.execPath}" "${APP_TOKEN_CHECK}" "${dir}/app-token.json" >/dev/null`;
+    const check = `"${process.execPath}" "${TOKEN_CHECK}" "${dir}/app-token.json" >/dev/null`;
     fs.writeFileSync(
       path.join(dir, "app-token.lua"),
       [

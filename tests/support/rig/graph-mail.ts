@@ -2,16 +2,23 @@ import { randomUUID } from "node:crypto";
 import { ImapFlow } from "imapflow";
 import nodemailer from "nodemailer";
 import type { EmuTenant } from "./entra-types";
+import type { ExchangePermissions } from "./exchange-permissions";
 
 /**
  * Microsoft Graph's mail endpoints over the rig's own store: `sendMail` delivers through Dovecot's LMTP,
  * and the inbox is Dovecot's (read as a master user), so a message sent through Graph is readable over
  * IMAP and the other way round. Permissions are Graph's: Mail.Send to send, Mail.Read(Write) to read,
- * Mail.ReadWrite to delete; a user token reaches its own mailbox only; an app-only token every mailbox,
- * unless Exchange limits the app (an application access policy, or an RBAC for Applications scope).
- * Refusals are Graph's real error bodies.
+ * Mail.ReadWrite to delete; a user token reaches its own mailbox, and another one only with FullAccess
+ * there and the `.Shared` scopes; an app-only token every mailbox, unless Exchange limits the app (an
+ * application access policy, or an RBAC for Applications scope). A `from` other than the mailbox needs
+ * Send As or Send on Behalf on it. Refusals are Graph's real error bodies.
  */
-export type GraphMailOptions = { ip: string; lmtpPort: number; master: { user: string; password: string } };
+export type GraphMailOptions = {
+  ip: string;
+  lmtpPort: number;
+  master: { user: string; password: string };
+  exchange: ExchangePermissions;
+};
 
 export type GraphCaller = {
   tenant: EmuTenant;
@@ -64,18 +71,23 @@ export class GraphMail {
       );
     const app = caller.claims.idtyp === "app" || caller.claims.scp === undefined;
     const granted = app ? (caller.claims.roles ?? []) : (caller.claims.scp ?? "").split(" ");
-    const needed =
-      method === "POST" ? ["Mail.Send"] : method === "DELETE" ? ["Mail.ReadWrite"] : ["Mail.Read", "Mail.ReadWrite"];
+    const signedIn = (caller.claims.upn ?? "").toLowerCase();
+    // A user's token for a mailbox not its own counts only its `.Shared` scopes.
+    const other = !app && signedIn !== mailbox;
+    const needed = (
+      method === "POST" ? ["Mail.Send"] : method === "DELETE" ? ["Mail.ReadWrite"] : ["Mail.Read", "Mail.ReadWrite"]
+    ).map((p) => (other ? `${p}.Shared` : p));
     if (!needed.some((p) => granted.includes(p))) return refuse(403, "ErrorAccessDenied", ACCESS_DENIED);
     if (app) {
       const appId = caller.claims.appid ?? "";
       if (this.accessPolicies.get(appId)?.has(mailbox) === false) return refuse(403, "ErrorAccessDenied", RAOP_MESSAGE);
       if (this.rbacScopes.get(appId)?.has(mailbox) === false) return refuse(403, "ErrorAccessDenied", ACCESS_DENIED);
-    } else if ((caller.claims.upn ?? "").toLowerCase() !== mailbox) {
+    } else if (!this.options.exchange.opens(signedIn, mailbox)) {
       return refuse(403, "ErrorAccessDenied", ACCESS_DENIED);
     }
 
-    if (rest === "sendMail" && method === "POST") return this.sendMail(mailbox, body, answer, refuse);
+    if (rest === "sendMail" && method === "POST")
+      return this.sendMail(mailbox, app ? mailbox : signedIn, body, answer, refuse);
     if (rest === "mailFolders/inbox" && method === "GET") {
       const status = await this.imap(mailbox, (client) => client.status("INBOX", { messages: true, unseen: true }));
       return answer(200, {
@@ -109,10 +121,21 @@ export class GraphMail {
     return refuse(405, "ErrorInvalidRequest", "The OData request is not supported.");
   }
 
-  private async sendMail(mailbox: string, body: unknown, answer: Answer, refuse: Refuse) {
+  /** `sender` is who submits: the signed-in user, or the mailbox itself for an app. */
+  private async sendMail(mailbox: string, sender: string, body: unknown, answer: Answer, refuse: Refuse) {
     type Recipient = { emailAddress?: { address?: string } };
     const message = (body as { message?: Record<string, unknown> }).message;
     if (!message) return refuse(400, "ErrorInvalidRequest", "Empty Payload. JSON content expected.");
+    const from = (message.from as Recipient | undefined)?.emailAddress?.address ?? mailbox;
+    // Sending as oneself needs nothing more; a delegate, even from the shared mailbox it opened, needs
+    // Send As or Send on Behalf there (FullAccess does not give it).
+    const how = this.options.exchange.sendsFrom(sender, from);
+    if (!how)
+      return refuse(
+        403,
+        "ErrorSendAsDenied",
+        "The user account which was used to submit this request does not have the right to send mail on behalf of the specified sending account., Cannot submit message.",
+      );
     const addresses = (list: unknown) =>
       ((list as Recipient[] | undefined) ?? []).map((r) => r.emailAddress?.address ?? "");
     const to = addresses(message.toRecipients);
@@ -144,8 +167,9 @@ export class GraphMail {
     const lmtp = nodemailer.createTransport({ host: this.options.ip, port: this.options.lmtpPort, lmtp: true });
     try {
       await lmtp.sendMail({
-        envelope: { from: mailbox, to: all },
-        from: mailbox,
+        envelope: { from, to: all },
+        from,
+        ...(how === "on-behalf" ? { sender } : {}),
         to,
         subject,
         messageId,

@@ -5,9 +5,9 @@ import type { CheckSettings } from "@/lib/engine/settings";
 import { mailboxForm } from "../mailbox";
 import { freePort } from "../ports";
 import { tempDir } from "../temp";
-import { AppMailboxAccess } from "./app-access";
 import { Dovecot } from "./dovecot";
 import { type EmuApp, type EmuTenant, type EmuUser, EntraEmulator } from "./entra-emulator";
+import { ExchangePermissions } from "./exchange-permissions";
 import { GraphMail } from "./graph-mail";
 import { SmtpRelay } from "./smtp-relay";
 import { issueRigCertificate, type RigTls, rigTlsFromEnv } from "./tls";
@@ -26,12 +26,14 @@ export type Rig = {
   dovecot: Dovecot;
   smtp: SmtpRelay;
   /** Exchange's Add-MailboxPermission for app-only service principals, seen by SMTP and IMAP alike. */
-  appAccess: AppMailboxAccess;
+  exchange: ExchangePermissions;
   /** Microsoft Graph's mail endpoints (at entra.authorityHost, ENTRA_GRAPH_HOST) over the same Dovecot. */
   graphMail: GraphMail;
   allowlist: string[];
   /** A fresh user in the emulator's tenant, with a mailbox in Dovecot. */
   addUser(user?: Partial<EmuUser>): EmuUser;
+  /** A shared mailbox (its account disabled), known to Exchange and Graph; its address. */
+  addSharedMailbox(): string;
   settings(user: EmuUser, overrides?: Partial<CheckSettings>): CheckSettings;
   /**
    * An app registration with app-only access, as an administrator sets it up: application permissions
@@ -76,7 +78,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
   const lmtpPort = await freePort();
   const accessDir = tempDir("navigator-exchange-");
   fs.chmodSync(accessDir, 0o755);
-  const appAccess = new AppMailboxAccess(path.join(accessDir, "app-mailbox-access.json"));
+  const exchange = new ExchangePermissions(path.join(accessDir, "app-mailbox-access.json"));
   const passwords = options.passwords ?? {};
   const master = { user: "graph-master", password: randomUUID() };
   const dovecot = await new Dovecot({
@@ -88,7 +90,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     kid: entra.kid,
     publicKeyPem: entra.publicKeyPem,
     passwords,
-    appAccessFile: appAccess.file,
+    exchangeFile: exchange.file,
   }).start();
   const smtp = await new SmtpRelay({
     ip,
@@ -97,7 +99,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     publicKeyPem: entra.publicKeyPem,
     issuers,
     passwords,
-    appAccess,
+    exchange,
     smtpAuthDisabled: new Set(options.smtpAuthDisabled ?? []),
     basicAuthDisabled: new Set(options.basicAuthDisabled ?? []),
     sendAsDenied: new Set(options.sendAsDenied ?? []),
@@ -105,7 +107,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     { port: 465, secure: true },
     { port: 587, secure: false },
   ]);
-  const graphMail = new GraphMail({ ip, lmtpPort, master });
+  const graphMail = new GraphMail({ ip, lmtpPort, master, exchange });
   entra.graph.mail = graphMail;
   return {
     tls,
@@ -114,14 +116,26 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     tenant,
     dovecot,
     smtp,
-    appAccess,
+    exchange,
     graphMail,
     allowlist: [...[465, 587, 143, 993].map((port) => `${ip}:${port}`), new URL(entra.authorityHost).host],
     addUser(user = {}) {
       const local = `u${randomUUID().slice(0, 8)}`;
       const full: EmuUser = { upn: `${local}@contoso.com`, password: `pw-${randomUUID()}`, ...user };
       tenant.users.push(full);
+      exchange.addMailbox(full.upn);
       return full;
+    },
+    addSharedMailbox() {
+      // A shared mailbox's user account is disabled: nobody signs in as it.
+      const shared: EmuUser = {
+        upn: `shared-${randomUUID().slice(0, 8)}@contoso.com`,
+        password: `pw-${randomUUID()}`,
+        state: "disabled",
+      };
+      tenant.users.push(shared);
+      exchange.addMailbox(shared.upn);
+      return shared.upn;
     },
     settings(user, overrides = {}) {
       return {
@@ -152,7 +166,7 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
         servicePrincipalId,
         ...app,
       });
-      if (mailboxes.length > 0) appAccess.grant(servicePrincipalId, ...mailboxes);
+      if (mailboxes.length > 0) exchange.grant(servicePrincipalId, ...mailboxes);
       return { clientId, servicePrincipalId };
     },
     addSetupClient() {

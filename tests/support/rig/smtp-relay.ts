@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { importSPKI, jwtVerify } from "jose";
 import nodemailer from "nodemailer";
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerSession } from "smtp-server";
-import type { AppMailboxAccess } from "./app-access";
+import type { ExchangePermissions } from "./exchange-permissions";
 import type { RigTls } from "./tls";
 
 export type RelayOptions = {
@@ -13,12 +13,12 @@ export type RelayOptions = {
   issuers: string[];
   passwords: Record<string, string>;
   /** Exchange's mailbox permissions of app-only service principals. */
-  appAccess: AppMailboxAccess;
+  exchange: ExchangePermissions;
   /** Users for whom SMTP AUTH is switched off, as Exchange answers then. */
   smtpAuthDisabled?: Set<string>;
   /** Users whose password login is refused because basic authentication is off. */
   basicAuthDisabled?: Set<string>;
-  /** Users who may not send as their own address (e.g. a shared mailbox without Send As). */
+  /** Users who may not send as their own address (e.g. a mailbox Exchange blocks from sending). */
   sendAsDenied?: Set<string>;
 };
 
@@ -64,20 +64,23 @@ export class SmtpRelay {
           );
         },
         onMailFrom: (address, session, callback) => {
-          if (
-            address.address.toLowerCase() !== String(session.user).toLowerCase() ||
-            this.options.sendAsDenied?.has(String(session.user))
-          ) {
-            return callback(
-              reply(554, `5.2.252 SendAsDenied; ${session.user} not allowed to send as ${address.address}`),
-            );
-          }
+          const user = String(session.user);
+          const how = this.options.exchange.sendsFrom(user, address.address);
+          // An address no mailbox has is refused at once; a known one without Send As, as SendAsDenied.
+          if (!how && !this.options.exchange.knows(address.address))
+            return callback(reply(550, "5.7.60 SMTP; Client does not have permissions to send as this sender"));
+          if (!how || (how === "self" && this.options.sendAsDenied?.has(user)))
+            return callback(reply(554, `5.2.252 SendAsDenied; ${user} not allowed to send as ${address.address}`));
           callback();
         },
         onData: (stream, session, callback) => {
           const chunks: Buffer[] = [];
           stream.on("data", (c: Buffer) => chunks.push(c));
           stream.on("end", () => {
+            // Send on Behalf: Exchange names the one who sent in a Sender header.
+            const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
+            if (this.options.exchange.sendsFrom(String(session.user), from) === "on-behalf")
+              chunks.unshift(Buffer.from(`Sender: ${session.user}\r\n`));
             if (this.deliveryDelayMs > 0) {
               const raw = Buffer.concat(chunks);
               const envelope = structuredClone(session.envelope);
@@ -121,7 +124,7 @@ export class SmtpRelay {
           issuer: this.options.issuers,
         });
         if (Array.isArray(payload.roles)) {
-          const allowed = this.options.appAccess.allows(String(payload.oid), user);
+          const allowed = this.options.exchange.allows(String(payload.oid), user);
           if (payload.aud !== "https://outlook.office365.com" || !payload.roles.includes("SMTP.SendAsApp") || !allowed)
             throw new Error("app without permission");
           return user;
