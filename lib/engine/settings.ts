@@ -90,7 +90,7 @@ export function describeIdentities(settings: Pick<CheckSettings, "login" | "mail
 }
 
 /** Whether the Login reaches another mailbox or address than its own (FullAccess, Send As, Send on Behalf). */
-export function actsForOthers(identities: Identities): boolean {
+function actsForOthers(identities: Identities): boolean {
   return !sameAddress(identities.mailbox, identities.login) || !sameAddress(identities.sendAs, identities.login);
 }
 

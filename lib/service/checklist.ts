@@ -1,11 +1,19 @@
 import type { Mailbox, MailboxTest } from "@/db/schema";
 import type { SetupStep } from "@/lib/engine/diagnoses";
-import { appScopeLines, enableProtocolLine, powerShellQuoted } from "@/lib/engine/powershell";
+import {
+  appScopeLines,
+  enableProtocolLine,
+  fullAccessLine,
+  powerShellQuoted,
+  sendAsLines,
+} from "@/lib/engine/powershell";
 import {
   accessFor,
   authorityHostFor,
+  identitiesOf,
   type MailTransport,
   type SignInMethod,
+  sameAddress,
   usesImap,
   usesSmtp,
 } from "@/lib/engine/settings";
@@ -38,7 +46,7 @@ type Definition = {
   methods: readonly Method[];
   /** The transport this step belongs to; without one, both. */
   transport?: MailTransport;
-  needs?: (m: Pick<Mailbox, "type">) => boolean;
+  needs?: (m: Mailbox) => boolean;
   value?: (m: Mailbox) => string | undefined;
   /** A ready command or address for this mailbox (PowerShell, the admin-consent page). */
   command?: (m: Mailbox, known: Known) => string;
@@ -84,10 +92,11 @@ const ITEMS: Definition[] = [
   {
     key: "graph-permissions",
     title: "Add the Microsoft Graph mail permissions",
-    how: "API permissions → Add a permission → Microsoft Graph → Delegated permissions: Mail.Send to send, Mail.ReadWrite to receive (the test deletes its message, which Mail.Read may not).",
+    how: "API permissions → Add a permission → Microsoft Graph → Delegated permissions: Mail.Send to send, Mail.ReadWrite to receive (the test deletes its message, which Mail.Read may not); their .Shared variants for a shared Mailbox or another Send as address. This mailbox needs:",
     provenBy: ["claims"],
     methods: DELEGATED,
     transport: "graph",
+    value: (m) => accessFor(m).scopes.join(", "),
   },
   {
     key: "api-permissions",
@@ -161,7 +170,7 @@ const ITEMS: Definition[] = [
       return [
         "Connect-ExchangeOnline",
         `New-ServicePrincipal -AppId ${powerShellQuoted(m.azureClientId ?? "")} -ObjectId ${objectId} -DisplayName ${powerShellQuoted(`Navigator Mail ${m.name}`)}`,
-        `Add-MailboxPermission -Identity ${powerShellQuoted(m.login)} -User ${objectId} -AccessRights FullAccess`,
+        `Add-MailboxPermission -Identity ${powerShellQuoted(identitiesOf(m).mailbox)} -User ${objectId} -AccessRights FullAccess`,
       ].join("\n");
     },
   },
@@ -176,7 +185,7 @@ const ITEMS: Definition[] = [
       appScopeLines({
         appId: m.azureClientId ?? "",
         servicePrincipalId: known.servicePrincipalId,
-        mailbox: m.login,
+        mailbox: identitiesOf(m).mailbox,
         roles: accessFor(m).roles,
       }).join("\n"),
   },
@@ -188,7 +197,7 @@ const ITEMS: Definition[] = [
     methods: ALL,
     transport: "smtp_imap",
     needs: (m) => usesSmtp(m.type),
-    command: (m) => enableProtocolLine(m.login, "smtp"),
+    command: (m) => enableProtocolLine(smtpUser(m), "smtp"),
   },
   {
     key: "exchange-imap",
@@ -198,9 +207,34 @@ const ITEMS: Definition[] = [
     methods: ALL,
     transport: "smtp_imap",
     needs: (m) => usesImap(m.type),
-    command: (m) => enableProtocolLine(m.login, "imap"),
+    command: (m) => enableProtocolLine(identitiesOf(m).mailbox, "imap"),
+  },
+  {
+    key: "mailbox-access",
+    title: "Give the Login FullAccess on the Mailbox",
+    how: "The Login opens the Mailbox with its own sign-in, which Exchange allows with FullAccess (it applies within an hour). In Exchange Online PowerShell:",
+    provenBy: ["imap", "graph_receive"],
+    methods: DELEGATED,
+    needs: (m) => usesImap(m.type) && !sameAddress(identitiesOf(m).mailbox, m.login),
+    value: (m) => identitiesOf(m).mailbox,
+    command: (m) => fullAccessLine(identitiesOf(m).mailbox, m.login),
+  },
+  {
+    key: "send-as",
+    title: "Let the mailbox send as the Send as address",
+    how: "Sending from another address than one's own takes Send As (or Send on Behalf: the From then reads “on behalf of”) on it; an alias must be one of the Mailbox's addresses. In Exchange Online PowerShell:",
+    provenBy: ["smtp", "graph_send"],
+    methods: ALL,
+    needs: (m) => usesSmtp(m.type) && !sameAddress(identitiesOf(m).sendAs, smtpUser(m)),
+    value: (m) => identitiesOf(m).sendAs,
+    command: (m) => sendAsLines(identitiesOf(m).sendAs, smtpUser(m)).join("\n"),
   },
 ];
+
+/** Who sends: the Login, or the Mailbox itself for app-only (its XOAUTH2 user). */
+function smtpUser(m: Mailbox): string {
+  return m.signInMethod === "app" ? identitiesOf(m).mailbox : m.login;
+}
 
 /** The setup guide's steps for this mailbox's sign-in method, each ticked or crossed from the last finished test. */
 export function setupChecklist(

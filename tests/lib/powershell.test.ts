@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
-import { type Mailbox, mailboxes } from "@/db/schema";
+import { type Mailbox, type MailboxTest, mailboxes } from "@/db/schema";
 import { powerShellQuoted } from "@/lib/engine/powershell";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
@@ -114,6 +114,53 @@ describe("PowerShell the admin pastes", () => {
       expect(lines).toContain(
         `New-ManagementRoleAssignment -App '${row.azureClientId}' -Role 'Application Mail.ReadWrite' -CustomResourceScope 'Navigator Mail o''brien@contoso.com'`,
       );
+    });
+
+    it("for a shared Mailbox and a Send as address: FullAccess and Send As, each ticked or crossed by the last test", () => {
+      const shared = {
+        ...row,
+        login: "svc@contoso.com",
+        mailboxAddress: "o'brien@contoso.com",
+        sendAs: "help@contoso.com",
+      };
+      const items = setupChecklist(shared, undefined);
+      const item = (key: string) => items.find((i) => i.key === key)!;
+      expect(item("mailbox-access")).toMatchObject({
+        status: "unknown",
+        value: "o'brien@contoso.com",
+        command:
+          "Add-MailboxPermission -Identity 'o''brien@contoso.com' -User 'svc@contoso.com' -AccessRights FullAccess -InheritanceType All",
+      });
+      expect(item("send-as").command!.split("\n")[0]).toBe(
+        "Add-RecipientPermission -Identity 'help@contoso.com' -Trustee 'svc@contoso.com' -AccessRights SendAs -Confirm:$false",
+      );
+      // IMAP is switched on for the mailbox read, not for the Login.
+      expect(item("exchange-imap").command).toBe("Set-CASMailbox -Identity 'o''brien@contoso.com' -ImapEnabled $true");
+      const at = new Date();
+      const test = (steps: MailboxTest["steps"]) =>
+        ({ id: 1, mailboxId: row.id, steps, startedAt: at, finishedAt: at }) as unknown as MailboxTest;
+      const crossed = setupChecklist(
+        shared,
+        test([
+          { name: "imap", status: "passed", durationMs: 1, summary: "ok" },
+          {
+            name: "smtp",
+            status: "failed",
+            durationMs: 1,
+            summary: "refused",
+            diagnosis: { code: "SEND_AS_DENIED", cause: "no Send As", fix: "grant", setupStep: "send-as" },
+          },
+        ]),
+      );
+      expect(crossed.find((i) => i.key === "mailbox-access")!.status).toBe("passed");
+      expect(crossed.find((i) => i.key === "send-as")!.status).toBe("failed");
+      // The Login's own mailbox needs neither.
+      const own = setupChecklist(row, undefined);
+      expect(own.find((i) => i.key === "mailbox-access")!.status).toBe("not-needed");
+      expect(own.find((i) => i.key === "send-as")!.status).toBe("not-needed");
+      // A delegated Graph token reaches a shared mailbox with the .Shared scopes only.
+      const graph = setupChecklist({ ...shared, transport: "graph" }, undefined);
+      expect(graph.find((i) => i.key === "graph-permissions")!.value).toBe("Mail.Send.Shared, Mail.ReadWrite.Shared");
     });
 
     it("encodes the IDs in the admin-consent address", () => {

@@ -1,12 +1,15 @@
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import type { Db } from "@/db/client";
 import { auditLog, mailboxes, tokenCaches } from "@/db/schema";
+import { UserError } from "@/lib/errors";
 import { openMailboxPassword } from "@/lib/mailbox/password";
 import { getMailboxFor, listMailboxesFor, toMailboxView } from "@/lib/mailbox/queries";
 import { createMailbox, deleteMailbox, updateMailbox } from "@/lib/mailbox/save";
+import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { freshDb, seedWorld, type World } from "../../support/db";
-import { mailboxInput } from "../../support/mailbox";
+import { mailboxForm, mailboxInput } from "../../support/mailbox";
 
 let db: Db;
 let world: World;
@@ -166,6 +169,46 @@ describe("saving mailboxes", () => {
     await expect(deleteMailbox(db, world.adminA, world.tenantA.id, theirs.id)).rejects.toThrow("Not found");
     await expect(deleteMailbox(db, world.adminA, world.tenantB.id, theirs.id)).rejects.toThrow("Not found");
     expect(JSON.stringify((await db.select().from(mailboxes).where(eq(mailboxes.id, theirs.id)))[0])).toBe(before);
+  });
+});
+
+describe("the three identities: Login, Mailbox and Send as", () => {
+  it("stores a shared Mailbox and a Send as address, audited", async () => {
+    const mailbox = await created({ mailboxAddress: "Support@contoso.com", sendAs: "help@contoso.com" });
+    expect(mailbox).toMatchObject({ mailboxAddress: "Support@contoso.com", sendAs: "help@contoso.com" });
+    const saved = await update(mailbox.id, 1, { password: "first-password", sendAs: "" });
+    expect(saved.sendAs).toBeNull();
+    expect((await lastAudit()).changes).toMatchObject({ sendAs: { from: "help@contoso.com", to: null } });
+  });
+
+  it("stores a Mailbox equal to the Login, or Send as equal to the Mailbox, as empty (the default)", async () => {
+    const same = await created({ mailboxAddress: "INVOICES@contoso.com", sendAs: "invoices@CONTOSO.com" });
+    expect(same).toMatchObject({ mailboxAddress: null, sendAs: null });
+    const shared = await created({ mailboxAddress: "support@contoso.com", sendAs: "Support@contoso.com" });
+    expect(shared).toMatchObject({ mailboxAddress: "support@contoso.com", sendAs: null });
+  });
+
+  it("refuses an address outside the Login's domain, next to its field, and saves nothing", async () => {
+    const before = (await db.select().from(mailboxes)).length;
+    for (const field of ["mailboxAddress", "sendAs"]) {
+      const error = await created({ [field]: "boss@fabrikam.com" }).catch((e: UserError) => e);
+      expect(error).toBeInstanceOf(UserError);
+      expect(error).toMatchObject({ field, message: expect.stringContaining("contoso.com") });
+    }
+    expect((await db.select().from(mailboxes)).length).toBe(before);
+  });
+
+  it("refuses what is not an address, and a shared Mailbox without a Microsoft 365 sign-in", () => {
+    const errors = (overrides: Record<string, string>) => {
+      const parsed = saveMailboxSchema.safeParse({ tenantId: "1", ...mailboxForm(overrides) });
+      return parsed.success ? {} : z.flattenError(parsed.error).fieldErrors;
+    };
+    expect(errors({ sendAs: "help@contoso.com\r\nBcc: x@evil.example" }).sendAs).toBeDefined();
+    expect(errors({ mailboxAddress: "not an address" }).mailboxAddress).toBeDefined();
+    expect(errors({ mailboxAddress: `${"a".repeat(250)}@contoso.com` }).mailboxAddress).toBeDefined();
+    expect(
+      errors({ azureClientId: "", azureTenantId: "", mailboxAddress: "support@contoso.com" }).mailboxAddress,
+    ).toEqual([expect.stringContaining("Microsoft 365 sign-in")]);
   });
 });
 
