@@ -237,6 +237,7 @@ export const deviceSignIns = pgTable(
     // The process polling now, until when: past it, another process takes the poll over.
     pollerId: text("poller_id"),
     pollerUntil: timestampMs("poller_until"),
+    move: boolean("move").notNull().default(false),
   },
   (t) => [
     index("device_sign_ins_mailbox_created_idx").on(t.mailboxId, t.createdAt),

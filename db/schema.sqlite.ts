@@ -249,6 +249,9 @@ export const deviceSignIns = sqliteTable(
     // The process polling now, until when: past it, another process takes the poll over.
     pollerId: text("poller_id"),
     pollerUntil: integer("poller_until", { mode: "timestamp_ms" }),
+    // A move of a password-grant mailbox to the Microsoft sign-in: the mailbox switches only once a
+    // test with the new sign-in passed, and stays as it was otherwise.
+    move: integer("move", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [
     index("device_sign_ins_mailbox_created_idx").on(t.mailboxId, t.createdAt),

@@ -6,7 +6,7 @@ import { type Mailbox, mailboxes } from "@/db/schema";
 import { type ApiKeyActor, assertTenantAccess } from "@/lib/auth/actor";
 import { identitiesOf } from "@/lib/engine/settings";
 import { getMailboxFor } from "@/lib/mailbox/queries";
-import { signInStateOf } from "@/lib/service/device-sign-ins";
+import { signInStateOf } from "@/lib/service/sign-in-state";
 import { lastTestsFor } from "@/lib/service/test-history";
 import type { mailboxDetailSchema, mailboxListSchema, mailboxSummarySchema } from "./schemas";
 

@@ -197,8 +197,43 @@ export async function generateAppCertificate(
 }
 
 /**
+ * Moves a mailbox from the password grant to the Microsoft sign-in a test has just proven: the password
+ * is erased, the sign-in and its tokens (`storeCache`) are kept, in one audited write at the version
+ * the move started from. A save in between, or a mailbox no longer on the password grant, refuses it.
+ */
+export async function moveToMicrosoftSignIn(
+  db: Db,
+  actor: UserActor,
+  at: { tenantId: number; mailboxId: number; version: number },
+  storeCache: (tx: Tx, moved: Mailbox) => Promise<void>,
+  signIn: { account: string; by: string },
+): Promise<Mailbox> {
+  return rewriteCredentials(
+    db,
+    actor,
+    at,
+    "mailbox.move",
+    (current) => {
+      if (current.signInMethod !== "password") throw new UserError("This mailbox no longer uses the password grant.");
+      const input = { signInMethod: "device" as const, clearPassword: true };
+      return {
+        ...credentialColumns(current, input, actor, current),
+        signInMethod: "device",
+        signedInAccount: signIn.account,
+        signedInAt: new Date(),
+        signedInBy: signIn.by,
+        signInLostAt: null,
+        signInLostCode: null,
+      };
+    },
+    storeCache,
+  );
+}
+
+/**
  * A new version of the mailbox whose sign-in changed (its app, its credential): the version checked,
- * the token cache dropped, the change audited without secrets, in one transaction.
+ * the token cache dropped (or replaced by `storeCache`), the change audited without secrets, in one
+ * transaction.
  */
 async function rewriteCredentials(
   db: Db,
@@ -206,12 +241,14 @@ async function rewriteCredentials(
   at: { tenantId: number; mailboxId: number; version: number },
   action: string,
   change: (current: Mailbox) => Partial<Mailbox>,
+  storeCache?: (tx: Tx, updated: Mailbox) => Promise<void>,
 ): Promise<Mailbox> {
   return transaction(db, async (tx) => {
     const current = await getMailboxToChange(tx, actor, at.tenantId, at.mailboxId);
     if (current.version !== at.version) throw conflict(current);
     const updated = await writeVersion(tx, actor, at, change(current));
     await dropTokenCache(tx, updated.id);
+    if (storeCache) await storeCache(tx, updated);
     const changes = changesOf(current, updated);
     await recordMailboxAudit(tx, actor, updated, action, changes);
     return updated;

@@ -7,13 +7,17 @@ import { recordMailboxAudit } from "@/lib/audit/log";
 import { type Actor, actorLabel, actorUserId, userActorOf } from "@/lib/auth/actor";
 import { open, seal, sealingContext } from "@/lib/crypto/seal";
 import { decodeClaims } from "@/lib/engine/claims";
+import type { TokenCacheStore } from "@/lib/engine/credentials";
 import { type DeviceCodePrompt, type DeviceSignInEnd, signInWithDeviceCode } from "@/lib/engine/device-code";
 import { CATALOGUE, type Diagnosis, type DiagnosisCode, diagnose } from "@/lib/engine/diagnoses";
+import type { CheckSettings } from "@/lib/engine/settings";
 import type { CheckOutcome } from "@/lib/engine/steps";
 import { describeError, NotFoundError } from "@/lib/errors";
 import { getMailboxFor, getMailboxToChange } from "@/lib/mailbox/queries";
+import { moveToMicrosoftSignIn } from "@/lib/mailbox/save";
 import { storeSignedInCache } from "@/lib/mailbox/token-cache-store";
 import { admitDirectory, loginDomain } from "@/lib/tenants/directories";
+import { startMailboxTest, testToEnd } from "./mailbox-tests";
 import type { Refusal } from "./refusals";
 import { checkOptionsFor, checkSettingsFor } from "./test-settings";
 
@@ -59,9 +63,19 @@ const WAITING_WORDS: Record<string, string> = {
  * this process under a lease on the row and writes each answer to the database, where any process can
  * read it. Should this process stop, another takes the poll over (takeOverSignIns).
  */
-export async function startDeviceSignIn(db: Db, actor: Actor, ref: Ref): Promise<StartedSignIn> {
+export async function startDeviceSignIn(
+  db: Db,
+  actor: Actor,
+  ref: Ref,
+  how: { move?: boolean } = {},
+): Promise<StartedSignIn> {
   const mailbox = await getMailboxToChange(db, actor, ref.tenantId, ref.mailboxId);
-  if (mailbox.signInMethod !== "device" || !mailbox.azureClientId || !mailbox.azureTenantId) {
+  const move = how.move === true;
+  if (move && mailbox.signInMethod !== "password") {
+    const message = "Only a mailbox on the password grant moves to the Microsoft sign-in.";
+    return { ok: false, refusal: { kind: "invalid", message, fieldErrors: {} } };
+  }
+  if ((!move && mailbox.signInMethod !== "device") || !mailbox.azureClientId || !mailbox.azureTenantId) {
     const message =
       "Choose the sign-in method Microsoft sign-in, enter the ClientID and TenantID, and save before signing in.";
     return { ok: false, refusal: { kind: "invalid", message, fieldErrors: {} } };
@@ -94,6 +108,7 @@ export async function startDeviceSignIn(db: Db, actor: Actor, ref: Ref): Promise
           createdAt: new Date(now),
           pollerId: poller,
           pollerUntil: new Date(now + POLL_LEASE_MS),
+          move,
         })
         .returning()
     )[0]!;
@@ -141,7 +156,7 @@ async function runSignIn(
   prompted: () => void,
   resume?: DeviceCodePrompt,
 ): Promise<void> {
-  const settings = checkSettingsFor(mailbox);
+  const settings = row.move ? movedSettings(mailbox) : checkSettingsFor(mailbox);
   const { authorityHost } = checkOptionsFor(settings);
   const held = and(
     eq(deviceSignIns.id, row.id),
@@ -182,8 +197,67 @@ async function runSignIn(
     cancelled: async () => lost || (await rowOf(db, row.id)).status === "cancelled",
   });
   // The process that took over settles the sign-in.
-  if (!lost) await settle(db, actor, mailbox, row, end, authorityHost);
+  if (!lost) await (row.move ? settleMove : settle)(db, actor, mailbox, row, end, authorityHost);
   prompted();
+}
+
+/** The saved settings as they would be on the Microsoft sign-in: no password. */
+function movedSettings(mailbox: Mailbox): CheckSettings {
+  return { ...checkSettingsFor(mailbox), signInMethod: "device", password: null };
+}
+
+/**
+ * A move from the password grant: the new sign-in is proven by a full test of the saved settings
+ * with it (its tokens in memory only), and only a passing test switches the mailbox, in one audited
+ * write. Anything else leaves the mailbox as it was, password and all.
+ */
+async function settleMove(
+  db: Db,
+  actor: Actor,
+  mailbox: Mailbox,
+  row: DeviceSignIn,
+  end: DeviceSignInEnd,
+  authorityHost: string,
+): Promise<void> {
+  if (!end.ok) return settle(db, actor, mailbox, row, end, authorityHost);
+  const failed = async (diagnosis: Diagnosis) => {
+    await finish(db, row.id, { status: "failed", diagnosis });
+    await recordMailboxAudit(db, actor, mailbox, "mailbox.move", {
+      signInMethod: { from: "password", to: "device" },
+      outcome: { to: diagnosis.code },
+    });
+  };
+  if (actor.kind !== "user") return failed(diagnose("UNEXPECTED", "a move is started by an administrator"));
+  let cache = end.cache;
+  const tokenCache: TokenCacheStore = {
+    read: async () => cache,
+    write: async (serialized) => {
+      cache = serialized;
+    },
+  };
+  const at = { tenantId: mailbox.tenantId, mailboxId: mailbox.id };
+  const started = await startMailboxTest(db, actor, {
+    ...at,
+    source: "form",
+    settings: movedSettings(mailbox),
+    tokenCache,
+  });
+  if (!started.ok) return failed(diagnose("UNEXPECTED", started.refusal.message));
+  const result = await testToEnd(started, { id: mailbox.id, name: mailbox.name, tenant: "" });
+  if (!result.ok) return failed(result.steps.find((s) => s.status === "failed")?.diagnosis ?? diagnose("UNEXPECTED"));
+  try {
+    await moveToMicrosoftSignIn(
+      db,
+      actor,
+      { ...at, version: row.mailboxVersion },
+      (tx, moved) => storeSignedInCache(tx, moved, checkSettingsFor(moved), authorityHost, cache),
+      { account: end.account, by: actorLabel(actor) },
+    );
+  } catch (error) {
+    // Saved in between: the mailbox stays as the other save left it.
+    return failed(diagnose("DEVICE_SETTINGS_CHANGED", error instanceof Error ? error.message : undefined));
+  }
+  await finish(db, row.id, { status: "succeeded", account: end.account });
 }
 
 /**
@@ -355,51 +429,6 @@ export async function openDeviceSignIn(db: Db, mailboxId: number): Promise<Devic
       .orderBy(desc(deviceSignIns.createdAt))
   )[0];
   return row ? toView(row) : null;
-}
-
-export type SignInState =
-  | { kind: "awaiting-sign-in" }
-  | { kind: "signed-in"; account: string; at: Date; by: string | null }
-  | { kind: "sign-in-again"; account: string | null; since: Date; code: string | null };
-
-/**
- * The same states as SQL, for the status overview, the alerts and the scheduler: a Microsoft
- * sign-in mailbox nobody has signed in yet is awaiting its sign-in (not failing, and not tested);
- * one whose stored sign-in Entra refused needs "Sign in again".
- */
-export const AWAITING_SIGN_IN = sql`(${mailboxes.signInMethod} = 'device' AND ${mailboxes.signedInAt} IS NULL AND ${mailboxes.signInLostAt} IS NULL)`;
-export const SIGN_IN_LOST = sql`(${mailboxes.signInMethod} = 'device' AND ${mailboxes.signInLostAt} IS NOT NULL)`;
-
-/** Where a device-code mailbox stands: awaiting its first sign-in, signed in, or refused by Entra since. */
-export function signInStateOf(
-  mailbox: Pick<Mailbox, "signedInAccount" | "signedInAt" | "signedInBy" | "signInLostAt" | "signInLostCode">,
-): SignInState {
-  if (mailbox.signInLostAt) {
-    return {
-      kind: "sign-in-again",
-      account: mailbox.signedInAccount,
-      since: mailbox.signInLostAt,
-      code: mailbox.signInLostCode,
-    };
-  }
-  if (!mailbox.signedInAt || !mailbox.signedInAccount) return { kind: "awaiting-sign-in" };
-  return { kind: "signed-in", account: mailbox.signedInAccount, at: mailbox.signedInAt, by: mailbox.signedInBy };
-}
-
-/**
- * After a test of the saved settings: Entra refused the stored sign-in, so the mailbox now needs
- * "Sign in again". A sign-in that happened meanwhile is not touched.
- */
-export async function noteSignInLost(db: Db, mailbox: Mailbox, outcome: CheckOutcome): Promise<void> {
-  if (mailbox.signInMethod !== "device" || !mailbox.signedInAt) return;
-  const token = outcome.steps.find((s) => s.name === "token");
-  if (token?.diagnosis?.code !== "SIGN_IN_AGAIN") return;
-  const detail = token.diagnosis.detail ?? "";
-  const code = /AADSTS\d+/.exec(detail)?.[0] ?? (detail.includes("invalid_grant") ? "invalid_grant" : null);
-  await db
-    .update(mailboxes)
-    .set({ signInLostAt: new Date(), signInLostCode: code })
-    .where(and(eq(mailboxes.id, mailbox.id), eq(mailboxes.signedInAt, mailbox.signedInAt)));
 }
 
 async function limitsRefusal(tx: Queryable, mailbox: Mailbox, now: number): Promise<Refusal | null> {

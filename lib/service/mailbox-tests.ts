@@ -1,6 +1,7 @@
 import "server-only";
 import { type Db, type Tx, transaction } from "@/db/client";
 import type { Actor } from "@/lib/auth/actor";
+import type { TokenCacheStore } from "@/lib/engine/credentials";
 import { plannedSteps, runChecks } from "@/lib/engine/run-checks";
 import type { CheckSettings, MailTransport } from "@/lib/engine/settings";
 import { type CheckOutcome, STEP_LABELS, type StepName, type StepResult } from "@/lib/engine/steps";
@@ -8,9 +9,9 @@ import { describeError } from "@/lib/errors";
 import { getMailboxFor } from "@/lib/mailbox/queries";
 import { deliverDueAlertsAndLog } from "./alerts/delivery";
 import { evaluateAlerts } from "./alerts/evaluate";
-import { noteSignInLost } from "./device-sign-ins";
 import { EventQueue } from "./event-queue";
 import type { Refusal } from "./refusals";
+import { noteSignInLost } from "./sign-in-state";
 import { recordTestEnd, recordTestStart, type TestSource } from "./test-history";
 import { credentialFingerprint, refusalFor } from "./test-limits";
 import { checkOptionsFor, checkSettingsFor, settingsFromForm } from "./test-settings";
@@ -40,6 +41,8 @@ export type TestRequest = {
   form?: Record<string, string>;
   /** Unsaved settings from the portal itself (the Entra setup proving a new app), for source "form". */
   settings?: CheckSettings;
+  /** For source "form": the tokens of a sign-in not saved yet (a move to the Microsoft sign-in proving itself). */
+  tokenCache?: TokenCacheStore;
   /** For source "trial": the transport the saved settings are tried over ("Test with Microsoft Graph"). */
   transport?: MailTransport;
   /** "light" signs in only (the hourly monitoring); the default sends and receives a message. */
@@ -96,6 +99,7 @@ export async function startMailboxTest(
   const cache = request.source === "saved" || request.source === "trial";
   const options = {
     ...checkOptionsFor(settings, { db, mailbox, actor, cache }),
+    ...(request.tokenCache ? { tokenCache: request.tokenCache } : {}),
     beforeCacheWrite: hooks.beforeCacheWrite,
     mode: request.mode,
   };

@@ -16,8 +16,8 @@ import {
 } from "@/lib/engine/settings";
 import { SIGN_IN_PROVIDERS } from "@/lib/engine/sign-in-methods";
 import { getMailboxFor } from "@/lib/mailbox/queries";
-import { noteSignInLost } from "./device-sign-ins";
 import type { Refusal } from "./refusals";
+import { noteSignInLost } from "./sign-in-state";
 import { credentialCooldown, credentialFingerprint } from "./test-limits";
 import { checkOptionsFor, checkSettingsFor } from "./test-settings";
 

@@ -6,8 +6,8 @@ import { type MonitorFrequency, mailboxes, mailboxTests, tenants } from "@/db/sc
 import { SYSTEM_ACTORS } from "@/lib/auth/actor";
 import { describeError } from "@/lib/errors";
 import { evaluateAlerts } from "./alerts/evaluate";
-import { AWAITING_SIGN_IN } from "./device-sign-ins";
 import { CLAIMED_ELSEWHERE, startMailboxTest, testToEnd } from "./mailbox-tests";
+import { AWAITING_SIGN_IN } from "./sign-in-state";
 import { CREDENTIAL_FAILURES } from "./test-limits";
 
 type MonitorMode = "light" | "full";

@@ -4,7 +4,7 @@ import type { Db } from "@/db/client";
 import { mailboxes, mailboxTests, tenants } from "@/db/schema";
 import { type Actor, isSuperAdmin } from "@/lib/auth/actor";
 import { containsPattern, PAGE_SIZE, pageWindow } from "@/lib/paging";
-import { AWAITING_SIGN_IN, SIGN_IN_LOST } from "./device-sign-ins";
+import { AWAITING_SIGN_IN, SIGN_IN_LOST } from "./sign-in-state";
 
 /** Where a mailbox stands, worst first. */
 export const MAILBOX_STATES = [

@@ -11,7 +11,7 @@ import {
   mailboxes,
 } from "@/db/schema";
 import { getEnv } from "@/lib/env";
-import { AWAITING_SIGN_IN, SIGN_IN_LOST } from "../device-sign-ins";
+import { AWAITING_SIGN_IN, SIGN_IN_LOST } from "../sign-in-state";
 import { alertWords, codeOf, DAY, type Subject } from "./words";
 
 /** A secret or certificate expiring this soon raises an alert. */

@@ -14,11 +14,11 @@ import {
   getDeviceSignIn,
   openDeviceSignIn,
   SIGN_IN_LIMITS,
-  signInStateOf,
   startDeviceSignIn,
   takeOverSignIns,
 } from "@/lib/service/device-sign-ins";
 import { startMailboxTest, type TestEvent } from "@/lib/service/mailbox-tests";
+import { signInStateOf } from "@/lib/service/sign-in-state";
 import type { World } from "../../support/db";
 import type { EmuUser } from "../../support/rig/entra-emulator";
 import type { Rig } from "../../support/rig/rig";

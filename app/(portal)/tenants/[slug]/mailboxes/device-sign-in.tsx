@@ -6,7 +6,8 @@ import { DeviceCodeSteps } from "@/app/_components/device-code";
 import { DiagnosisBox } from "@/app/_components/diagnosis-box";
 import { usePoll } from "@/app/_components/use-poll";
 import { formatUtc } from "@/lib/format-time";
-import type { DeviceSignInView, SignInState } from "@/lib/service/device-sign-ins";
+import type { DeviceSignInView } from "@/lib/service/device-sign-ins";
+import type { SignInState } from "@/lib/service/sign-in-state";
 
 type Props = {
   tenantSlug: string;

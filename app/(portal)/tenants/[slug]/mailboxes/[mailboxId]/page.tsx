@@ -1,9 +1,10 @@
 import type { Metadata } from "next";
 import { formatUtc } from "@/lib/format-time";
 import { toMailboxView } from "@/lib/mailbox/queries";
-import { openDeviceSignIn, signInStateOf } from "@/lib/service/device-sign-ins";
+import { openDeviceSignIn } from "@/lib/service/device-sign-ins";
 import { recentEntraSetup } from "@/lib/service/entra-setups/view";
 import { credentialLine } from "@/lib/service/report";
+import { signInStateOf } from "@/lib/service/sign-in-state";
 import { lastTestsFor } from "@/lib/service/test-history";
 import { deleteMailboxAction, generateCertificateAction, saveMailboxAction, switchTransportAction } from "../actions";
 import { AppCertificate } from "../app-certificate";

@@ -1,0 +1,1 @@
+ALTER TABLE "device_sign_ins" ADD COLUMN "move" boolean DEFAULT false NOT NULL;

@@ -1,0 +1,1 @@
+ALTER TABLE `device_sign_ins` ADD `move` integer DEFAULT false NOT NULL;
