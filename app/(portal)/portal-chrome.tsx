@@ -33,6 +33,11 @@ export function PortalChrome({
           <Link prefetch={false} href="/tenants">
             {isSuperAdmin(actor) ? "Tenants" : "My tenant"}
           </Link>
+          {isSuperAdmin(actor) && (
+            <Link prefetch={false} href="/migration">
+              Migration
+            </Link>
+          )}
           <Link prefetch={false} href="/users">
             Users
           </Link>

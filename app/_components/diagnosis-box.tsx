@@ -1,7 +1,11 @@
 import type { Diagnosis } from "@/lib/engine/diagnoses";
+import { CopyButton } from "./copy-button";
 
 type Props = {
-  diagnosis: Pick<Diagnosis, "code" | "cause" | "fix" | "detail"> | null | undefined;
+  diagnosis:
+    | (Pick<Diagnosis, "code" | "cause" | "fix" | "detail"> & Pick<Partial<Diagnosis>, "command">)
+    | null
+    | undefined;
   /** What to say when there is no diagnosis to show. */
   fallback: string;
   /** The attribute that names the failure's code for tests and styles, e.g. data-sign-in-failure. */
@@ -15,6 +19,12 @@ export function DiagnosisBox({ diagnosis, fallback, name }: Props) {
       <p>{diagnosis?.cause ?? fallback}</p>
       {diagnosis?.fix && <p>{diagnosis.fix}</p>}
       {diagnosis?.detail && <p className="muted">{diagnosis.detail}</p>}
+      {diagnosis?.command && (
+        <div className="command">
+          <pre>{diagnosis.command}</pre>
+          <CopyButton text={diagnosis.command} label="Copy" copiedLabel="Copied" />
+        </div>
+      )}
     </div>
   );
 }

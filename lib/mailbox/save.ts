@@ -231,6 +231,27 @@ export async function moveToMicrosoftSignIn(
 }
 
 /**
+ * Moves a mailbox from the password grant to app-only with an app a test has just proven for it: the
+ * app's IDs and credential are written in, sealed to this mailbox, and the password erased, in one
+ * audited write at the version the move started from.
+ */
+export async function moveToAppOnly(
+  db: Db,
+  actor: UserActor,
+  at: { tenantId: number; mailboxId: number; version: number },
+  app: Pick<Mailbox, "azureClientId" | "azureTenantId" | "cloud">,
+  credential:
+    | { clientSecret: string; clientSecretExpiresAt?: Date }
+    | { certificatePem: string; privateKeyPem: string },
+): Promise<Mailbox> {
+  return rewriteCredentials(db, actor, at, "mailbox.move", (current) => {
+    if (current.signInMethod !== "password") throw new UserError("This mailbox no longer uses the password grant.");
+    const input = { signInMethod: "app" as const, clearPassword: true, ...credential };
+    return { ...app, ...NOT_SIGNED_IN, ...credentialColumns(current, input, actor, current), signInMethod: "app" };
+  });
+}
+
+/**
  * A new version of the mailbox whose sign-in changed (its app, its credential): the version checked,
  * the token cache dropped (or replaced by `storeCache`), the change audited without secrets, in one
  * transaction.

@@ -1,6 +1,6 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
-import { and, count, desc, eq, gt, inArray, lt, sql } from "drizzle-orm";
+import { and, count, desc, eq, gt, inArray, lt } from "drizzle-orm";
 import { type Db, type Queryable, transaction } from "@/db/client";
 import { type DeviceSignIn, deviceSignIns, type Mailbox, mailboxes, users } from "@/db/schema";
 import { recordMailboxAudit } from "@/lib/audit/log";
@@ -11,7 +11,6 @@ import type { TokenCacheStore } from "@/lib/engine/credentials";
 import { type DeviceCodePrompt, type DeviceSignInEnd, signInWithDeviceCode } from "@/lib/engine/device-code";
 import { CATALOGUE, type Diagnosis, type DiagnosisCode, diagnose } from "@/lib/engine/diagnoses";
 import type { CheckSettings } from "@/lib/engine/settings";
-import type { CheckOutcome } from "@/lib/engine/steps";
 import { describeError, NotFoundError } from "@/lib/errors";
 import { getMailboxFor, getMailboxToChange } from "@/lib/mailbox/queries";
 import { moveToMicrosoftSignIn } from "@/lib/mailbox/save";
@@ -34,6 +33,8 @@ const STALE_START_MS = 60_000;
  */
 const POLL_LEASE_MS = 30_000;
 const OPEN: DeviceSignIn["status"][] = ["starting", "pending"];
+/** A move's test (a full test: a send and the arrival) ends well within this. */
+const MOVE_TEST_LEASE_MS = 5 * 60_000;
 
 /** What a page may know about a sign-in: never the device code, which stays sealed in the row. */
 export type DeviceSignInView = {
@@ -55,6 +56,7 @@ type Ref = { tenantId: number; mailboxId: number };
 const WAITING_WORDS: Record<string, string> = {
   authorization_pending: "Waiting for you to enter the code and sign in at Microsoft.",
   slow_down: "Microsoft asked to be asked less often; still waiting, a little more slowly.",
+  testing: "Signed in. Testing the mailbox with the new sign-in before it switches…",
 };
 
 /**
@@ -228,6 +230,12 @@ async function settleMove(
     });
   };
   if (actor.kind !== "user") return failed(diagnose("UNEXPECTED", "a move is started by an administrator"));
+  // The test may outlast the poll's lease: the lease is held for it, so no other process takes the
+  // sign-in over and polls a code that has been redeemed.
+  await db
+    .update(deviceSignIns)
+    .set({ lastAnswer: "testing", pollerUntil: new Date(Date.now() + MOVE_TEST_LEASE_MS) })
+    .where(and(eq(deviceSignIns.id, row.id), inArray(deviceSignIns.status, OPEN)));
   let cache = end.cache;
   const tokenCache: TokenCacheStore = {
     read: async () => cache,

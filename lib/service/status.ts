@@ -3,6 +3,7 @@ import { and, count, eq, gte, inArray, type SQL, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { mailboxes, mailboxTests, tenants } from "@/db/schema";
 import { type Actor, isSuperAdmin } from "@/lib/auth/actor";
+import type { SignInMethod } from "@/lib/engine/settings";
 import { containsPattern, PAGE_SIZE, pageWindow } from "@/lib/paging";
 import { AWAITING_SIGN_IN, SIGN_IN_LOST } from "./sign-in-state";
 
@@ -39,6 +40,7 @@ export type StatusRow = {
   id: number;
   name: string;
   login: string;
+  signInMethod: SignInMethod;
   tenantSlug: string;
   tenantName: string;
   state: MailboxState;
@@ -99,6 +101,7 @@ export async function statusPage(
       id: mailboxes.id,
       name: mailboxes.name,
       login: mailboxes.login,
+      signInMethod: mailboxes.signInMethod,
       tenantSlug: tenants.slug,
       // Aliased: the subquery's columns are read back by name, and the mailbox has a "name" too.
       tenantName: sql<string>`${tenants.name}`.as("tenant_name"),

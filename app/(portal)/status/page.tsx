@@ -70,6 +70,14 @@ export default async function StatusPage({ searchParams }: Props) {
                     {row.name}
                   </Link>
                   <div className="muted">{row.login}</div>
+                  {row.signInMethod === "password" && (
+                    <div className="notice" data-retiring="">
+                      Uses a retiring sign-in method (the password grant):{" "}
+                      <Link prefetch={false} href={`/tenants/${row.tenantSlug}/migration`}>
+                        move it
+                      </Link>
+                    </div>
+                  )}
                 </td>
                 <td>{row.tenantName}</td>
                 <td>

@@ -14,6 +14,7 @@ const TENANT_TABS = [
   { path: "/settings", label: "Settings" },
   { path: "/alerts", label: "Alerts" },
   { path: "/api-keys", label: "API keys" },
+  { path: "/migration", label: "Sign-in migration" },
   { path: "/admins", label: "Admins" },
 ] as const;
 type TenantTab = (typeof TENANT_TABS)[number]["path"];

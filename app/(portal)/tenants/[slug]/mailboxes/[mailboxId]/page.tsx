@@ -17,7 +17,10 @@ import { loadMailboxPage } from "./load";
 import { MailboxNav } from "./mailbox-nav";
 import { OutcomeBadge } from "./outcome-badge";
 
-type Props = { params: Promise<{ slug: string; mailboxId: string }>; searchParams: Promise<{ created?: string }> };
+type Props = {
+  params: Promise<{ slug: string; mailboxId: string }>;
+  searchParams: Promise<{ created?: string; move?: string }>;
+};
 
 export const metadata: Metadata = { title: "Mailbox" };
 
@@ -26,7 +29,9 @@ export default async function MailboxPage({ params, searchParams }: Props) {
   const mailbox = toMailboxView(row);
   const last = (await lastTestsFor(db, [mailbox.id])).get(mailbox.id);
   const setup = await recentEntraSetup(db, { tenantId: tenant.id, mailboxId: mailbox.id });
-  const { created } = await searchParams;
+  const { created, move } = await searchParams;
+  // From the migration view: app-only through the one-click setup, proven by a test before it switches.
+  const moveToApp = move === "app" && mailbox.signInMethod === "password";
   return (
     <>
       <MailboxNav base={base} current="" tenant={tenant} />
@@ -36,13 +41,13 @@ export default async function MailboxPage({ params, searchParams }: Props) {
         Last test: <OutcomeBadge test={last} /> · Version {mailbox.version}, last changed by {mailbox.updatedBy} on{" "}
         {formatUtc(mailbox.updatedAt)} UTC.
       </p>
-      {(!mailbox.azureClientId || setup) && (
+      {(!mailbox.azureClientId || setup || moveToApp) && (
         <EntraSetup
           api={`/api/tenants/${tenant.slug}/mailboxes/${mailbox.id}/entra-setup`}
           target="mailbox"
           domain={mailbox.login.split("@")[1] ?? ""}
           initial={setup}
-          appOnly={mailbox.signInMethod === "app"}
+          appOnly={mailbox.signInMethod === "app" || moveToApp}
           graph={mailbox.transport === "graph"}
         />
       )}
