@@ -10,6 +10,7 @@ import { UserError } from "@/lib/errors";
 import { getMailboxToChange } from "@/lib/mailbox/queries";
 import { moveToAppOnly } from "@/lib/mailbox/save";
 import { startMailboxTest, testToEnd } from "./mailbox-tests";
+import type { Refusal } from "./refusals";
 import { checkSettingsFor } from "./test-settings";
 
 /**
@@ -141,7 +142,6 @@ async function appDonors(db: Db, tenantIds: number[]): Promise<Record<number, Ap
       and(
         inArray(mailboxes.tenantId, tenantIds),
         eq(mailboxes.signInMethod, "app"),
-        eq(mailboxes.health, "healthy"),
         isNotNull(mailboxes.azureClientId),
       ),
     )
@@ -171,7 +171,11 @@ async function setupBlocked(db: Db, tenantIds: number[]): Promise<Map<number, st
   return blocked;
 }
 
-export type MoveResult = { ok: true; mailbox: Mailbox } | { ok: false; diagnosis: Diagnosis };
+/** Moved; or its test failed (the diagnosis); or no test could start now (a refusal: the limits). */
+export type MoveResult =
+  | { ok: true; mailbox: Mailbox }
+  | { ok: false; diagnosis: Diagnosis }
+  | { ok: false; refusal: Refusal };
 
 /**
  * Moves a password-grant mailbox to app-only with the app another mailbox of the same tenant signs in
@@ -211,7 +215,8 @@ export async function moveToAppOf(
     return { ok: false, diagnosis };
   };
   const started = await startMailboxTest(db, actor, { ...at, source: "form", settings });
-  if (!started.ok) return refused(diagnose("UNEXPECTED", started.refusal.message));
+  // Nothing was tried: the caller may wait (Retry-After) and ask again.
+  if (!started.ok) return { ok: false, refusal: started.refusal };
   const result = await testToEnd(started, { id: mailbox.id, name: mailbox.name, tenant: "" });
   const failed = result.steps.find((s) => s.status === "failed");
   if (!result.ok) return refused(failed?.diagnosis ?? diagnose("UNEXPECTED"));

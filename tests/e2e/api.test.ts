@@ -29,7 +29,7 @@ let spec: Awaited<ReturnType<typeof loadSpec>>;
 let root: UserActor;
 let adminA: UserActor;
 let adminB: UserActor;
-const box: Record<"invoices" | "notify" | "broken" | "unsigned" | "other", Mailbox> = {} as never;
+const box: Record<"invoices" | "notify" | "broken" | "unsigned" | "other" | "shared", Mailbox> = {} as never;
 const keys: Record<"full" | "smtpOnly" | "readOnly" | "limited" | "tenantB" | "revoked" | "expired", string> =
   {} as never;
 let invoicesUser: EmuUser;
@@ -64,6 +64,11 @@ beforeAll(async () => {
     rig.mailboxForm({ ...rig.addUser(), password: "not-the-password" }, { name: "Broken" }),
   );
   box.other = await save(tenantB.id, rig.mailboxForm(rig.addUser(), { name: "Other" }));
+  const sharedMailbox = rig.addSharedMailbox();
+  box.shared = await save(
+    tenantB.id,
+    rig.mailboxForm(rig.addUser(), { name: "Shared desk", mailboxAddress: sharedMailbox, sendAs: "desk@contoso.com" }),
+  );
 
   const key = async (actor: UserActor, tenantId: number, fields: Record<string, unknown>) =>
     (await createApiKey(db, actor, createApiKeySchema.parse({ tenantId, ...fields }))).key;
@@ -207,9 +212,45 @@ describe("GET /mailboxes/{id}", () => {
       credential_expires_at: "2099-01-01T00:00:00.000Z",
       last_test: null,
     });
+    expect(answer.body).toMatchObject({
+      login: box.notify.login,
+      mailbox: box.notify.login,
+      send_as: box.notify.login,
+    });
     expect(JSON.stringify(answer.body)).not.toContain(APP_SECRET);
     const invoices = await call("GET", "/mailboxes/{id}", { id: box.invoices.id, key: keys.full });
     expect(JSON.stringify(invoices.body)).not.toContain(CANARY_PASSWORD);
+  });
+
+  it("names the three identities of a shared mailbox, and the XOAUTH2 user of each purpose", async () => {
+    const answer = await call("GET", "/mailboxes/{id}", { id: box.shared.id, key: keys.tenantB });
+    expect(answer.body).toMatchObject({
+      login: box.shared.login,
+      mailbox: box.shared.mailboxAddress,
+      send_as: "desk@contoso.com",
+      sign_in_method: "password",
+    });
+    const list = await call("GET", "/mailboxes", { key: keys.tenantB });
+    expect(list.body.items).toContainEqual(
+      expect.objectContaining({ id: box.shared.id, mailbox: box.shared.mailboxAddress, send_as: "desk@contoso.com" }),
+    );
+    const token = (purpose: string) =>
+      call("POST", "/mailboxes/{id}/token", {
+        id: box.shared.id,
+        key: keys.tenantB,
+        body: JSON.stringify({ purpose }),
+      });
+    // SMTP signs in as the Login; IMAP opens the shared mailbox with the Login's token.
+    expect((await token("smtp")).body).toMatchObject({
+      xoauth2_user: box.shared.login,
+      mailbox: box.shared.mailboxAddress,
+    });
+    expect((await token("imap")).body).toMatchObject({
+      xoauth2_user: box.shared.mailboxAddress,
+      mailbox: box.shared.mailboxAddress,
+    });
+    // Another tenant's key does not learn of it.
+    expect((await call("GET", "/mailboxes/{id}", { id: box.shared.id, key: keys.full })).status).toBe(404);
   });
 
   it.each(["999999", "abc", "0", "-1", "1e3", "99999999999999999999"])("answers 404 for the id %s", async (id) => {

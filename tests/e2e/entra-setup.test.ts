@@ -2,12 +2,12 @@ import { eq } from "drizzle-orm";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/db/client";
-import { mailboxes } from "@/db/schema";
+import { auditLog, mailboxes } from "@/db/schema";
 import type { UserActor } from "@/lib/auth/actor";
 import { createMailbox } from "@/lib/mailbox/save";
 import { saveMailboxSchema } from "@/lib/mailbox/schema";
 import { createTenant, getTenantBySlugFor } from "@/lib/tenants/queries";
-import { launchBrowser, signInWith } from "../support/browser";
+import { launchBrowser, signInWith, tenantAdminPage } from "../support/browser";
 import { closeOpened } from "../support/db";
 import type { Portal } from "../support/portal";
 import type { EmuUser } from "../support/rig/entra-emulator";
@@ -316,4 +316,114 @@ describe("Set up in Microsoft Entra for me, in the browser", () => {
     await expect.poll(() => page.locator(".field-error").first().textContent()).toContain("organisation's domain");
     expect(rig.entra.tokenRequests("devicecode")).toBe(before);
   }, 30_000);
+});
+
+describe("the sign-in migration view, in the browser", () => {
+  it("moves one mailbox to the Microsoft sign-in, one to app-only through the Entra setup, and leaves one whose move fails untouched", async () => {
+    rig.entra.deviceCodeInterval = 1;
+    const slug = `migrate-${++n}`;
+    const tenant = await createTenant(db, root, { name: `Migrate ${n}`, slug });
+    const save = (user: EmuUser, name: string, extra: Record<string, string> = {}) =>
+      createMailbox(
+        db,
+        root,
+        saveMailboxSchema.parse({ tenantId: String(tenant.id), ...rig.mailboxForm(user, { name, ...extra }) }),
+      );
+    const deviceUser = rig.addUser({ mfa: "required" });
+    const appUser = rig.addUser();
+    const stuckUser = rig.addUser();
+    const laterUser = rig.addUser();
+    const toDevice = await save(deviceUser, "Alerts");
+    const toApp = await save(appUser, "Billing");
+    // IMAP of a shared mailbox the Login has no FullAccess on: every move of it fails its test.
+    const stuck = await save(stuckUser, "Desk", { type: "imap", mailboxAddress: rig.addSharedMailbox() });
+    const later = await save(laterUser, "Reports");
+    const rowOf = async (id: number) => (await db.select().from(mailboxes).where(eq(mailboxes.id, id)))[0]!;
+    const row = (id: number) => page.locator(`[data-migration-row="${id}"]`);
+
+    // The status overview points at the view.
+    await page.goto(`${portal.url}/status?q=${encodeURIComponent(`Migrate ${n}`)}`);
+    const retiring = page.locator(`[data-mailbox="${toDevice.id}"] [data-retiring]`);
+    expect(await retiring.textContent()).toContain("Uses a retiring sign-in method");
+    await retiring.getByRole("link", { name: "move it" }).click();
+    await page.waitForURL(`${portal.url}/tenants/${slug}/migration`);
+    expect(await page.locator('[data-count="password/smtp_imap"] td').last().textContent()).toBe("4");
+    expect(await page.locator("[data-migration-row]").count()).toBe(4);
+
+    // 1. The Microsoft sign-in: the code in the row, the user signs in, the test passes, the mailbox moves.
+    await row(toDevice.id).getByRole("button", { name: "Move to Microsoft sign-in" }).click();
+    const code = row(toDevice.id).locator(".user-code");
+    await code.waitFor({ timeout: 10_000 });
+    rig.entra.approveDeviceCode((await code.textContent()) ?? "", deviceUser.upn);
+    await row(toDevice.id).locator("text=Moved to the Microsoft sign-in").waitFor({ timeout: 30_000 });
+    expect(await rowOf(toDevice.id)).toMatchObject({ signInMethod: "device", passwordSealed: null });
+
+    // 2. A move whose test fails: the reason and its line in the row, and nothing changed.
+    const before = await rowOf(stuck.id);
+    await row(stuck.id).getByRole("button", { name: "Move to Microsoft sign-in" }).click();
+    const stuckCode = row(stuck.id).locator(".user-code");
+    await stuckCode.waitFor({ timeout: 10_000 });
+    rig.entra.approveDeviceCode((await stuckCode.textContent()) ?? "", stuckUser.upn);
+    const failure = row(stuck.id).locator('[data-move-failure="IMAP_NO_FULL_ACCESS"]');
+    await failure.waitFor({ timeout: 30_000 });
+    expect(await row(stuck.id).textContent()).toContain("Nothing was changed");
+    expect(await rowOf(stuck.id)).toEqual(before);
+
+    // 3. App-only through the one-click Entra setup, from the row's link.
+    const admin = rig.addUser({ roles: ["Application Administrator"] });
+    await row(toApp.id).getByRole("link", { name: "Set up app-only in Microsoft Entra" }).click();
+    await page.waitForURL(/\?move=app/);
+    expect(await page.getByLabel(/As the app: App-only/).isChecked()).toBe(true);
+    const appName = `Migrated ${n}`;
+    await page.getByLabel("App name").fill(appName);
+    await page.getByRole("button", { name: "Set up in Microsoft Entra for me" }).click();
+    await signInAtMicrosoft(admin);
+    await page.getByRole("button", { name: "Confirm and set up" }).click({ timeout: 20_000 });
+    await page.locator('[data-exchange-step="exchange-app-access"]').waitFor({ timeout: 60_000 });
+    // Until Exchange lets the app in, the mailbox stays on the password grant.
+    expect((await rowOf(toApp.id)).signInMethod).toBe("password");
+    const directory = rig.entra.directoryOf(rig.tenant);
+    const app = directory.applications.find((a) => a.displayName === appName)!;
+    const sp = directory.servicePrincipals.find((p) => p.appId === app.appId)!;
+    rig.exchange.grant(sp.id, appUser.upn);
+    await page.getByRole("button", { name: "Test again" }).click();
+    await page.locator('[data-entra-setup="done"]').waitFor({ timeout: 30_000 });
+    expect(await rowOf(toApp.id)).toMatchObject({
+      signInMethod: "app",
+      azureClientId: app.appId,
+      passwordSealed: null,
+    });
+
+    // 4. The tenant's own admin moves a selection to app-only with that app: the mailbox Exchange lets
+    // the app into moves, the other stays.
+    rig.exchange.grant(sp.id, laterUser.upn);
+    const own = await tenantAdminPage({ browser, portalUrl: portal.url, db, tenantId: tenant.id }, `migrator${n}`);
+    await own.page.goto(`${portal.url}/tenants/${slug}/migration`);
+    const ownRow = (id: number) => own.page.locator(`[data-migration-row="${id}"]`);
+    expect(await own.page.locator("[data-migration-row]").count()).toBe(2);
+    await own.page.getByLabel("Select Reports").check();
+    await own.page.getByLabel("Select Desk").check();
+    await own.page.getByRole("button", { name: "Move selected to app-only" }).click();
+    await ownRow(later.id).locator("text=Moved to app-only").waitFor({ timeout: 30_000 });
+    await ownRow(stuck.id).locator('[data-move-failure="IMAP_APP_NOT_PERMITTED"]').waitFor({ timeout: 30_000 });
+    // Only super-admins have the view across tenants.
+    expect((await own.page.goto(`${portal.url}/migration`))?.status()).toBe(404);
+    await own.page.context().close();
+    expect(await rowOf(later.id)).toMatchObject({ signInMethod: "app", azureClientId: app.appId });
+    expect(await rowOf(stuck.id)).toEqual(before);
+
+    // What is left, counted: one on the password grant, the moves audited.
+    await page.goto(`${portal.url}/tenants/${slug}/migration`);
+    expect(await page.locator("[data-migration-row]").count()).toBe(1);
+    expect(await page.locator('[data-count="password/smtp_imap"] td').last().textContent()).toBe("1");
+    expect(await page.locator('[data-count="app/smtp_imap"] td').last().textContent()).toBe("2");
+    const moves = await db.select().from(auditLog).where(eq(auditLog.action, "mailbox.move"));
+    expect(moves.map((a) => [a.targetId, (a.changes as { outcome?: unknown }).outcome ?? "moved"])).toEqual(
+      expect.arrayContaining([
+        [String(toDevice.id), "moved"],
+        [String(stuck.id), { to: "IMAP_NO_FULL_ACCESS" }],
+        [String(later.id), "moved"],
+      ]),
+    );
+  }, 180_000);
 });
