@@ -12,6 +12,7 @@ export const TEST_SOURCE_LABELS: Record<MailboxTest["source"], string> = {
 
 export type ReportHeader = {
   mailbox: string;
+  /** The identities: the Login, and the Mailbox and Send as where they differ (describeIdentities). */
   login: string;
   tenant: string;
   startedAt: string;
@@ -67,6 +68,7 @@ export function formatReport(
         `    setup step: ${SETUP_STEP_LABELS[d.setupStep]}`,
       );
       if (d.detail) lines.push(`    server:     ${d.detail}`);
+      if (d.command) lines.push(...d.command.split("\n").map((line) => `    run:        ${line}`));
     }
   }
   return lines.join("\n");

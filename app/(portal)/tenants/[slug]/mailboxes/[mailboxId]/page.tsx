@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { describeIdentities } from "@/lib/engine/settings";
 import { formatUtc } from "@/lib/format-time";
 import { toMailboxView } from "@/lib/mailbox/queries";
 import { openDeviceSignIn } from "@/lib/service/device-sign-ins";
@@ -66,7 +67,7 @@ export default async function MailboxPage({ params, searchParams }: Props) {
         formId={MAILBOX_FORM_ID}
         header={{
           mailbox: mailbox.name,
-          login: mailbox.login,
+          login: describeIdentities(mailbox),
           tenant: tenant.name,
           credential: credentialLine(mailbox),
         }}

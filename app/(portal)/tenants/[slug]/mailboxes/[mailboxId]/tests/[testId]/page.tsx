@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { CopyReport } from "@/app/_components/copy-report";
 import { StepList } from "@/app/_components/step-list";
+import { describeIdentities } from "@/lib/engine/settings";
 import { STEP_LABELS } from "@/lib/engine/steps";
 import { formatUtc } from "@/lib/format-time";
 import { loadOr404 } from "@/lib/load-or-404";
@@ -27,7 +28,7 @@ export default async function TestReportPage({
   const report = formatReport(
     {
       mailbox: mailbox.name,
-      login: mailbox.login,
+      login: describeIdentities(mailbox),
       tenant: tenant.name,
       startedAt: started,
       source: test.source,
