@@ -40,9 +40,9 @@ const MFA_BLOCKED_CODES = Object.entries(CATALOGUE)
  * the tenant already signs in with), or the Microsoft sign-in (device code) where the organisation did
  * not let the setup grant consent.
  */
-export type MigrationTarget = { method: "app" | "device"; reason: string };
+type MigrationTarget = { method: "app" | "device"; reason: string };
 
-type MigrationRow = {
+export type MigrationRow = {
   id: number;
   tenantId: number;
   tenantSlug: string;

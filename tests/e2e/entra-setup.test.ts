@@ -408,6 +408,32 @@ describe("the sign-in migration view, in the browser", () => {
     await ownRow(stuck.id).locator('[data-move-failure="IMAP_APP_NOT_PERMITTED"]').waitFor({ timeout: 30_000 });
     // Only super-admins have the view across tenants.
     expect((await own.page.goto(`${portal.url}/migration`))?.status()).toBe(404);
+    // A tenant admin moves nothing of another tenant: not its mailbox, not with its app.
+    const foreign = await createTenant(db, root, { name: `Foreign ${n}`, slug: `foreign-${n}` });
+    const foreignBox = await createMailbox(
+      db,
+      root,
+      saveMailboxSchema.parse({ tenantId: String(foreign.id), ...rig.mailboxForm(rig.addUser(), { name: "Theirs" }) }),
+    );
+    const move = (path: string, data: unknown) => own.page.request.post(`${portal.url}/api/tenants/${path}`, { data });
+    const current = await rowOf(stuck.id);
+    for (const [path, data] of [
+      [`foreign-${n}/mailboxes/${foreignBox.id}/move`, { to: "app", appOf: toApp.id, version: foreignBox.version }],
+      [`${slug}/mailboxes/${foreignBox.id}/move`, { to: "app", appOf: toApp.id, version: foreignBox.version }],
+      [`${slug}/mailboxes/${stuck.id}/move`, { to: "app", appOf: foreignBox.id, version: current.version }],
+      [`foreign-${n}/mailboxes/${foreignBox.id}/sign-in`, { move: true }],
+    ] as const) {
+      expect([path, (await move(path, data)).status()]).toEqual([path, 404]);
+    }
+    const bad = await move(`${slug}/mailboxes/${stuck.id}/move`, { to: "app", appOf: "1; drop", version: 1 });
+    expect(bad.status()).toBe(400);
+    const anonymous = await fetch(`${portal.url}/api/tenants/${slug}/mailboxes/${stuck.id}/move`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ to: "app", appOf: toApp.id, version: current.version }),
+    });
+    expect(anonymous.status).toBe(401);
+    expect(await rowOf(foreignBox.id)).toEqual(foreignBox);
     await own.page.context().close();
     expect(await rowOf(later.id)).toMatchObject({ signInMethod: "app", azureClientId: app.appId });
     expect(await rowOf(stuck.id)).toEqual(before);

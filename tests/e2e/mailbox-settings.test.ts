@@ -104,6 +104,24 @@ describe("mailbox settings in Chromium", () => {
     await screenshot(page, "mailbox-02-saved");
   });
 
+  it("names a Mailbox or Send as outside the Login's organisation beside its field, and stores a Mailbox equal to the Login as empty", async () => {
+    await page.goto(mailboxUrl);
+    await field("Mailbox").fill("INVOICES@contoso.com");
+    await field("Send as").fill("boss@fabrikam.com");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await expect.poll(errorsOnPage).toEqual([expect.stringContaining("outside the Login's organisation")]);
+    const sendAs = page.locator(".field", { has: field("Send as") });
+    expect(await sendAs.locator(".field-error").textContent()).toContain("contoso.com");
+    expect(await field("Send as").inputValue()).toBe("boss@fabrikam.com");
+    expect(await field("Mailbox").inputValue()).toBe("INVOICES@contoso.com");
+    await field("Send as").fill("billing@contoso.com");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await expect.poll(() => page.locator(`#${"mailbox-settings"} .form-ok`).textContent()).toContain("Saved");
+    await page.goto(mailboxUrl);
+    expect(await field("Mailbox").inputValue()).toBe("");
+    expect(await field("Send as").inputValue()).toBe("billing@contoso.com");
+  });
+
   it("asks for the password again before a stored one would go to a new server", async () => {
     await field("SMTP Server").fill("smtp.attacker.example");
     await page.getByRole("button", { name: "Save changes" }).click();

@@ -12,3 +12,13 @@ export const EVERY_STEP_PASSED: [string, string][] = [
   ["smtp", "passed"],
   ["imap", "passed"],
 ];
+
+/** Every step of a send-and-receive check over Microsoft Graph, passed. */
+export const EVERY_GRAPH_STEP_PASSED: [string, string][] = [
+  ["settings", "passed"],
+  ["network", "passed"],
+  ["token", "passed"],
+  ["claims", "passed"],
+  ["graph_send", "passed"],
+  ["graph_receive", "passed"],
+];

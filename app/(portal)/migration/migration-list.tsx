@@ -7,23 +7,10 @@ import { DiagnosisBox } from "@/app/_components/diagnosis-box";
 import { usePoll } from "@/app/_components/use-poll";
 import type { Diagnosis } from "@/lib/engine/diagnoses";
 import type { DeviceSignInView } from "@/lib/service/device-sign-ins";
-import type { AppDonor, MigrationState, MigrationTarget } from "@/lib/service/migration";
+import type { AppDonor, MigrationRow } from "@/lib/service/migration";
 
-/** A password-grant mailbox as the list shows it (dates as ISO strings). */
-type MigrationListRow = {
-  id: number;
-  tenantId: number;
-  tenantSlug: string;
-  tenantName: string;
-  name: string;
-  login: string;
-  transport: string;
-  version: number;
-  state: MigrationState;
-  stateLabel: string;
-  lastFailureCode: string | null;
-  target: MigrationTarget;
-};
+/** A password-grant mailbox as the list shows it: the transport and the state in words, no dates. */
+type MigrationListRow = Omit<MigrationRow, "lastTestAt" | "transport"> & { transport: string; stateLabel: string };
 
 type Props = {
   rows: MigrationListRow[];

@@ -9,7 +9,7 @@ import { smtpTransport } from "@/lib/engine/smtp";
 import { type Endpoint, type MailCredentials, type OutgoingMail, testMail } from "@/lib/engine/transport";
 import type { EmuApp } from "../../support/rig/entra-emulator";
 import { GRAPH_PERMISSIONS, type Rig, startRig } from "../../support/rig/rig";
-import { stepStatuses } from "../../support/steps";
+import { EVERY_GRAPH_STEP_PASSED, stepStatuses } from "../../support/steps";
 
 // Microsoft Graph as the mail transport, against the rig's Graph over the same Dovecot as SMTP and IMAP.
 let rig: Rig;
@@ -22,15 +22,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => rig?.stop());
-
-const GRAPH_STEPS_PASSED = [
-  ["settings", "passed"],
-  ["network", "passed"],
-  ["token", "passed"],
-  ["claims", "passed"],
-  ["graph_send", "passed"],
-  ["graph_receive", "passed"],
-];
 
 function memoryCache(): TokenCacheStore & { stored: () => string | null } {
   let stored: string | null = null;
@@ -115,7 +106,7 @@ describe("the test over Microsoft Graph", () => {
     const user = rig.addUser();
     const cache = memoryCache();
     const first = await check(graphSettings(user), { tokenCache: cache });
-    expect(stepStatuses(first)).toEqual(GRAPH_STEPS_PASSED);
+    expect(stepStatuses(first)).toEqual(EVERY_GRAPH_STEP_PASSED);
     expect(first.step("network")!.summary).toContain("GRAPH_SEND");
     expect(first.step("claims")!.summary).toContain("Mail.Send Mail.ReadWrite");
     expect(first.step("graph_receive")!.metrics!.arrivalMs).toBeLessThan(5000);
@@ -127,7 +118,7 @@ describe("the test over Microsoft Graph", () => {
     // Warm: the Graph token comes from the cache, with no request to Entra.
     const before = rig.entra.requests.length;
     const warm = await check(graphSettings(user), { tokenCache: cache });
-    expect(stepStatuses(warm)).toEqual(GRAPH_STEPS_PASSED);
+    expect(stepStatuses(warm)).toEqual(EVERY_GRAPH_STEP_PASSED);
     expect(warm.step("token")!.metrics).toEqual({ tokenRequests: 0 });
     expect(rig.entra.requests.length).toBe(before);
   });
@@ -140,7 +131,7 @@ describe("the test over Microsoft Graph", () => {
     const switched = await check(graphSettings(user, { password: null, signInMethod: "device" }), {
       tokenCache: cache,
     });
-    expect(stepStatuses(switched)).toEqual(GRAPH_STEPS_PASSED);
+    expect(stepStatuses(switched)).toEqual(EVERY_GRAPH_STEP_PASSED);
     expect(switched.step("token")!.summary).toBe("Token renewed with the refresh token");
     expect(rig.entra.tokenRequests("password")).toBe(grantsBefore);
   });
@@ -152,7 +143,7 @@ describe("the test over Microsoft Graph", () => {
     expect(sendOnly.ok).toBe(true);
     const sentBefore = rig.graphMail.sent.length;
     const light = await check(graphSettings(user), { mode: "light" });
-    expect(stepStatuses(light)).toEqual(GRAPH_STEPS_PASSED);
+    expect(stepStatuses(light)).toEqual(EVERY_GRAPH_STEP_PASSED);
     expect(light.step("graph_receive")!.summary).toContain("light test");
     expect(rig.graphMail.sent.length).toBe(sentBefore);
   });
@@ -160,7 +151,7 @@ describe("the test over Microsoft Graph", () => {
   it("passes app-only with Graph's application permissions, and names the app's Exchange lines when a policy leaves the mailbox out", async () => {
     const mailbox = rig.addUser().upn;
     const app = graphApp();
-    expect(stepStatuses(await check(appSettings(mailbox, app)))).toEqual(GRAPH_STEPS_PASSED);
+    expect(stepStatuses(await check(appSettings(mailbox, app)))).toEqual(EVERY_GRAPH_STEP_PASSED);
 
     // An application access policy for another group: Exchange names [RAOP].
     rig.graphMail.accessPolicies.set(app.clientId, new Set(["someone-else@contoso.com"]));
