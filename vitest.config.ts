@@ -1,5 +1,6 @@
 import path from "node:path";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
+import { DATABASE_FREE_TESTS } from "./tests/support/database-free";
 
 const root = import.meta.dirname;
 
@@ -19,6 +20,11 @@ export default defineConfig({
     expect: { poll: { timeout: 10_000 } },
     hookTimeout: 240_000,
     pool: "forks",
+    // The run on PostgreSQL leaves out what never opens a database: it would test the same code twice.
+    exclude: [
+      ...configDefaults.exclude,
+      ...(process.env.NAVIGATOR_TEST_DATABASE === "postgres" ? DATABASE_FREE_TESTS : []),
+    ],
     reporters: ["default", "./tests/support/summary-reporter.ts"],
   },
 });

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { DATABASE_FREE_IMPORTS, DATABASE_FREE_TESTS } from "./support/database-free";
 
 const root = process.cwd();
 const IMPORT =
@@ -25,6 +26,31 @@ function target(file: string, specifier: string): string | null {
   if (specifier.startsWith(".")) return path.relative(root, path.resolve(path.dirname(file), specifier));
   return null;
 }
+
+describe("the tests the PostgreSQL run leaves out", () => {
+  it.each(DATABASE_FREE_TESTS)("%s imports nothing that could open a database", (file) => {
+    const reached = importsOf(path.join(root, file))
+      .map((specifier) => target(path.join(root, file), specifier))
+      .filter((to): to is string => to !== null && !DATABASE_FREE_IMPORTS.some((allowed) => to.startsWith(allowed)));
+    expect(reached).toEqual([]);
+  });
+
+  it("are the only test files that never name a database", () => {
+    const opensNone = sourceFiles(path.join(root, "tests"))
+      .filter((file) => file.endsWith(".test.ts"))
+      .map((file) => path.relative(root, file))
+      .filter((file) =>
+        importsOf(path.join(root, file)).every((specifier) => {
+          const to = target(path.join(root, file), specifier);
+          return to === null || DATABASE_FREE_IMPORTS.some((allowed) => to.startsWith(allowed));
+        }),
+      );
+    // Every such file is listed (architecture.test.ts itself reads files only, and runs in a moment).
+    expect(
+      opensNone.filter((file) => file !== "tests/architecture.test.ts" && !DATABASE_FREE_TESTS.includes(file)),
+    ).toEqual([]);
+  });
+});
 
 describe("the layers", () => {
   const engine = sourceFiles(path.join(root, "lib/engine"));

@@ -16,6 +16,7 @@ const TABS = [
   { path: "/settings", label: "Settings", heading: "Default app registration" },
   { path: "/alerts", label: "Alerts", heading: "Alerts" },
   { path: "/api-keys", label: "API keys", heading: "API keys" },
+  { path: "/migration", label: "Sign-in migration", heading: "Sign-in methods" },
   { path: "/admins", label: "Admins", heading: "Tenant admins" },
 ];
 
@@ -162,8 +163,8 @@ describe("the administrator's journey in Chromium", () => {
     }
     await admin.keyboard.press("Shift+Tab");
     await admin.keyboard.press("Enter");
-    await admin.waitForURL(`${portal.url}/tenants/acme/api-keys`);
-    await expect.poll(current).toBe("API keys");
+    await admin.waitForURL(`${portal.url}/tenants/acme/migration`);
+    await expect.poll(current).toBe("Sign-in migration");
     await screenshot(admin, "05-tenant-tabs");
   });
 

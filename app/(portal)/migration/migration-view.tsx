@@ -16,6 +16,7 @@ export function MigrationView({ overview, showTenant }: { overview: MigrationOve
         Microsoft sign-in (its user signs in once, MFA included) or to app-only (the app signs in by itself). A move is
         made only when a full test with the new sign-in passes; otherwise the mailbox stays as it is.
       </p>
+      <h2>Sign-in methods</h2>
       <table className="counts" data-migration-counts="">
         <caption>Mailboxes by sign-in method and transport</caption>
         <thead>
