@@ -1,6 +1,6 @@
 import "server-only";
 import { type Diagnosis, diagnose } from "./diagnoses";
-import { accessFor, type MailTransport } from "./settings";
+import { accessFor, type CheckSettings, type MailTransport } from "./settings";
 
 /**
  * The one-click Entra setup through Microsoft Graph: find or register the app, make it single-tenant
@@ -16,8 +16,8 @@ const RESOURCE_NAMES: Record<MailTransport, string> = {
 };
 
 /** The permissions the setup asks for: the transport's, to send and receive (accessFor, the one table). */
-function permissionsOf(request: Pick<SetupRequest, "kind" | "transport">): string[] {
-  const access = accessFor({ type: "smtp_imap", transport: request.transport, cloud: "global" });
+function permissionsOf(request: Pick<SetupRequest, "kind" | "transport" | "identities">): string[] {
+  const access = accessFor({ type: "smtp_imap", transport: request.transport, cloud: "global", ...request.identities });
   return request.kind === "app" ? access.roles : access.scopes;
 }
 
@@ -67,6 +67,11 @@ export type SetupRequest = {
   kind: "delegated" | "app";
   /** Whose permissions: Exchange Online's (SMTP and IMAP) or Microsoft Graph's mail permissions. */
   transport: MailTransport;
+  /**
+   * The mailbox's Login, Mailbox and Send as: a delegated Graph app for a shared Mailbox or another
+   * Send as address needs Graph's `.Shared` scopes. None for the tenant's default app registration.
+   */
+  identities?: Pick<CheckSettings, "login" | "mailboxAddress" | "sendAs">;
   /** Base64 DER of the mailbox's certificate (app-only). */
   certificate?: { der: string; thumbprint: string; notAfter: Date };
   /** The signed-in admin, to tell "yours" from "someone else's" app of the same name. */

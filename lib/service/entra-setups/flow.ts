@@ -219,7 +219,8 @@ async function signInAndPlan(db: Db, actor: UserActor, row: EntraSetup, prompted
     })
     .where(eq(entraSetups.id, row.id));
   try {
-    const plan = await planSetup(graph, requestOf(await rowOf(db, row.id)));
+    const mailbox = row.mailboxId === null ? null : await getMailboxToChange(db, actor, row.tenantId, row.mailboxId);
+    const plan = await planSetup(graph, requestOf(await rowOf(db, row.id), mailbox));
     await db
       .update(entraSetups)
       .set({ status: "planned", steps: plan.steps, appId: plan.application?.appId ?? null })
@@ -258,12 +259,14 @@ async function graphFor(db: Db, row: EntraSetup): Promise<Graph | null> {
   }
 }
 
-function requestOf(row: EntraSetup): SetupRequest {
+/** The setup's request, from its row and the mailbox as it is now (its identities decide Graph's scopes). */
+function requestOf(row: EntraSetup, mailbox: Mailbox | null): SetupRequest {
   const request: SetupRequest = {
     appName: row.appName,
     kind: row.kind,
     transport: row.transport,
     admin: row.admin ?? "",
+    ...(mailbox ? { identities: mailbox } : {}),
   };
   if (!row.certificatePem) return request;
   // Entra names a certificate by its SHA-1 thumbprint and takes its DER, base64.
@@ -380,25 +383,29 @@ async function applyPlan(db: Db, actor: UserActor, target: Target, taken: EntraS
     return false;
   }
   try {
-    const objects = await applySetup(graph, requestOf(taken), async (step: PlanStep, objectId: string, created) => {
-      const at = steps.findIndex((s) => s.key === step.key);
-      if (at >= 0) steps[at] = { ...steps[at]!, done: true, objectId };
-      await db
-        .update(entraSetups)
-        .set({ steps, ...(created ? { createdApplicationId: objectId } : {}) })
-        .where(eq(entraSetups.id, taken.id));
-      const changes = { step: { to: step.label }, objectId: { to: objectId } };
-      if (mailbox) await recordMailboxAudit(db, actor, mailbox, "mailbox.entra_setup", changes);
-      else
-        await recordAudit(db, actor, {
-          tenantId: target.tenantId,
-          action: "tenant.entra_setup",
-          targetType: "tenant",
-          targetId: target.tenantId,
-          targetLabel: taken.appName,
-          changes,
-        });
-    });
+    const objects = await applySetup(
+      graph,
+      requestOf(taken, mailbox),
+      async (step: PlanStep, objectId: string, created) => {
+        const at = steps.findIndex((s) => s.key === step.key);
+        if (at >= 0) steps[at] = { ...steps[at]!, done: true, objectId };
+        await db
+          .update(entraSetups)
+          .set({ steps, ...(created ? { createdApplicationId: objectId } : {}) })
+          .where(eq(entraSetups.id, taken.id));
+        const changes = { step: { to: step.label }, objectId: { to: objectId } };
+        if (mailbox) await recordMailboxAudit(db, actor, mailbox, "mailbox.entra_setup", changes);
+        else
+          await recordAudit(db, actor, {
+            tenantId: target.tenantId,
+            action: "tenant.entra_setup",
+            targetType: "tenant",
+            targetId: target.tenantId,
+            targetLabel: taken.appName,
+            changes,
+          });
+      },
+    );
     await db
       .update(entraSetups)
       .set({

@@ -311,6 +311,29 @@ describe("one-click setup through Microsoft Graph", () => {
     expect(outcome.ok, JSON.stringify(outcome.steps.find((s) => s.status === "failed"))).toBe(true);
   });
 
+  it("asks a delegated Graph app for the .Shared scopes when the Login reads a shared mailbox, which then passes", async () => {
+    const { tenant, admin } = tenantWithAdmin();
+    const graph = await graphFor(tenant, admin);
+    const login = rig.addUser();
+    const shared = rig.addSharedMailbox();
+    rig.exchange.grantFullAccess(shared, login.upn);
+    rig.exchange.grantSendAs(shared, login.upn);
+    const wanted = request(admin, { transport: "graph", identities: { login: login.upn, mailboxAddress: shared } });
+    const plan = await planSetup(graph, wanted);
+    expect(plan.steps.find((s) => s.key === "permissions")!.label).toBe(
+      "API permissions of Microsoft Graph (delegated): Mail.Send.Shared, Mail.ReadWrite.Shared",
+    );
+    const app = await applySetup(graph, wanted);
+    const outcome = await runChecksToEnd(
+      rig.settings(login, { transport: "graph", azureClientId: app.appId, mailboxAddress: shared }),
+      { authorityHost: rig.entra.authorityHost, graphHost: rig.entra.authorityHost, allowlist: rig.allowlist },
+    );
+    expect(outcome.ok, JSON.stringify(outcome.steps.find((s) => s.status === "failed"))).toBe(true);
+    // The Login's own mailbox needs no more than Mail.Send and Mail.ReadWrite.
+    const own = await planSetup(graph, request(admin, { transport: "graph", identities: { login: login.upn } }));
+    expect(own.steps.find((s) => s.key === "permissions")!.label).toContain("Mail.Send, Mail.ReadWrite");
+  });
+
   it("sets up app-only with the mailbox's certificate and application permissions", async () => {
     const { tenant, admin } = tenantWithAdmin();
     const graph = await graphFor(tenant, admin);

@@ -128,6 +128,8 @@ function graphServicePrincipal(
       "Mail.Read",
       "Mail.ReadWrite",
       "Mail.Send",
+      "Mail.ReadWrite.Shared",
+      "Mail.Send.Shared",
       "Application.ReadWrite.All",
       "DelegatedPermissionGrant.ReadWrite.All",
       "AppRoleAssignment.ReadWrite.All",
