@@ -29,6 +29,8 @@ try {
     ["tenant page", `/tenants/${seeded.busiestSlug}`],
     ["test history of a mailbox", `/tenants/${seeded.busiestSlug}/mailboxes/${seeded.mailboxId}/tests`],
     ["test history, failures", `/tenants/${seeded.busiestSlug}/mailboxes/${seeded.mailboxId}/tests?outcome=failed`],
+    ["sign-in migration, tenant", `/tenants/${seeded.busiestSlug}/migration`],
+    ["sign-in migration, all", "/migration"],
   ];
   for (const [label, path] of pages) {
     const times: number[] = [];

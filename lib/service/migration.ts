@@ -1,5 +1,5 @@
 import "server-only";
-import { and, asc, count, desc, eq, inArray, isNotNull, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray, isNotNull, type SQL, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { entraSetups, type Mailbox, mailboxes, tenants } from "@/db/schema";
 import { recordMailboxAudit } from "@/lib/audit/log";
@@ -9,6 +9,7 @@ import type { MailTransport, SignInMethod } from "@/lib/engine/settings";
 import { UserError } from "@/lib/errors";
 import { getMailboxToChange } from "@/lib/mailbox/queries";
 import { moveToAppOnly } from "@/lib/mailbox/save";
+import { PAGE_SIZE, pageWindow } from "@/lib/paging";
 import { startMailboxTest, testToEnd } from "./mailbox-tests";
 import type { Refusal } from "./refusals";
 import { checkSettingsFor } from "./test-settings";
@@ -62,7 +63,11 @@ export type AppDonor = { id: number; name: string; azureClientId: string };
 
 export type MigrationOverview = {
   counts: { signInMethod: SignInMethod; transport: MailTransport; mailboxes: number }[];
+  /** This page of the password-grant mailboxes; `total` of them in all. */
   rows: MigrationRow[];
+  total: number;
+  page: number;
+  pages: number;
   /** Per tenant: the app-only mailboxes a selection can move to. */
   donors: Record<number, AppDonor[]>;
 };
@@ -70,8 +75,24 @@ export type MigrationOverview = {
 /** Setup failures that mean the organisation does not let the one-click setup register an app. */
 const SETUP_NOT_ALLOWED = ["SETUP_ROLE_MISSING", "SETUP_CONSENT_BLOCKED", "SETUP_NOT_MEMBER"];
 
-/** The view for one tenant, or (`tenantId` null) for a super-admin across all tenants. */
-export async function migrationOverview(db: Db, actor: UserActor, tenantId: number | null): Promise<MigrationOverview> {
+/** The state as SQL, so the list is ordered worst first and paged in the database. */
+const STATE = sql<MigrationState>`CASE
+  WHEN ${mailboxes.health} = 'failing' AND ${inArray(mailboxes.lastFailureCode, MFA_BLOCKED_CODES)} THEN 'mfa-blocked'
+  WHEN ${mailboxes.health} = 'failing' THEN 'failing'
+  WHEN ${mailboxes.lastTestAt} IS NULL THEN 'untested'
+  ELSE 'healthy' END`;
+const RANK = sql.raw(`CASE state ${MIGRATION_STATES.map((s, i) => `WHEN '${s}' THEN ${i}`).join(" ")} END`);
+
+/**
+ * The view for one tenant, or (`tenantId` null) for a super-admin across all tenants: the counts, and
+ * the password-grant mailboxes worst first, a page at a time.
+ */
+export async function migrationOverview(
+  db: Db,
+  actor: UserActor,
+  tenantId: number | null,
+  query: { page?: number } = {},
+): Promise<MigrationOverview> {
   if (tenantId === null) assertSuperAdmin(actor);
   else assertTenantAccess(actor, tenantId);
   const scope: SQL | undefined = tenantId === null ? undefined : eq(mailboxes.tenantId, tenantId);
@@ -81,40 +102,42 @@ export async function migrationOverview(db: Db, actor: UserActor, tenantId: numb
     .where(scope)
     .groupBy(mailboxes.signInMethod, mailboxes.transport)
     .orderBy(asc(mailboxes.signInMethod), asc(mailboxes.transport));
-  const listed = await db
-    .select({ mailbox: mailboxes, tenantSlug: tenants.slug, tenantName: tenants.name })
+  const total = counts.filter((c) => c.signInMethod === "password").reduce((sum, c) => sum + c.mailboxes, 0);
+  const { page, pages, offset } = pageWindow(total, query.page);
+  const listed = db
+    .select({
+      id: mailboxes.id,
+      tenantId: mailboxes.tenantId,
+      tenantSlug: tenants.slug,
+      // Aliased: the subquery's columns are read back by name, and the mailbox has a "name" too.
+      tenantName: sql<string>`${tenants.name}`.as("tenant_name"),
+      name: mailboxes.name,
+      login: mailboxes.login,
+      transport: mailboxes.transport,
+      version: mailboxes.version,
+      state: STATE.as("state"),
+      lastFailureCode: mailboxes.lastFailureCode,
+      lastTestAt: mailboxes.lastTestAt,
+    })
     .from(mailboxes)
     .innerJoin(tenants, eq(mailboxes.tenantId, tenants.id))
-    .where(and(eq(mailboxes.signInMethod, "password"), scope));
-  const tenantIds = [...new Set(listed.map((r) => r.mailbox.tenantId))];
+    .where(and(eq(mailboxes.signInMethod, "password"), scope))
+    .as("listed");
+  const onPage = await db
+    .select()
+    .from(listed)
+    .orderBy(RANK, sql`tenant_name`, listed.name, listed.id)
+    .limit(PAGE_SIZE)
+    .offset(offset);
+  const tenantIds = [...new Set(onPage.map((r) => r.tenantId))];
   const donors = await appDonors(db, tenantIds);
   const blocked = await setupBlocked(db, tenantIds);
-  const rows = listed.map(({ mailbox, tenantSlug, tenantName }) => ({
-    id: mailbox.id,
-    tenantId: mailbox.tenantId,
-    tenantSlug,
-    tenantName,
-    name: mailbox.name,
-    login: mailbox.login,
-    transport: mailbox.transport,
-    version: mailbox.version,
-    state: stateOf(mailbox),
-    lastFailureCode: mailbox.lastFailureCode,
-    lastTestAt: mailbox.lastTestAt,
-    target: targetOf(donors[mailbox.tenantId] ?? [], blocked.get(mailbox.tenantId)),
+  const rows = onPage.map((row) => ({
+    ...row,
+    lastTestAt: row.lastTestAt === null ? null : new Date(row.lastTestAt),
+    target: targetOf(donors[row.tenantId] ?? [], blocked.get(row.tenantId)),
   }));
-  const rank = (state: MigrationState) => MIGRATION_STATES.indexOf(state);
-  rows.sort(
-    (a, b) => rank(a.state) - rank(b.state) || a.tenantName.localeCompare(b.tenantName) || a.name.localeCompare(b.name),
-  );
-  return { counts, rows, donors };
-}
-
-function stateOf(mailbox: Mailbox): MigrationState {
-  if (mailbox.health === "failing" && mailbox.lastFailureCode && MFA_BLOCKED_CODES.includes(mailbox.lastFailureCode))
-    return "mfa-blocked";
-  if (mailbox.health === "failing") return "failing";
-  return mailbox.lastTestAt ? "healthy" : "untested";
+  return { counts, rows, donors, total, page, pages };
 }
 
 function targetOf(donors: AppDonor[], blockedBy: string | undefined): MigrationTarget {

@@ -1,3 +1,4 @@
+import { Pager } from "@/app/_components/pager";
 import { MAIL_TRANSPORT_LABELS, SIGN_IN_METHOD_LABELS } from "@/lib/mailbox/fields";
 import { MIGRATION_STATE_LABELS, type MigrationOverview } from "@/lib/service/migration";
 import { MigrationList } from "./migration-list";
@@ -6,8 +7,16 @@ import { MigrationList } from "./migration-list";
  * The migration view, for a tenant or across tenants: mailboxes counted by sign-in method and
  * transport, then those on the password grant with their moves.
  */
-export function MigrationView({ overview, showTenant }: { overview: MigrationOverview; showTenant: boolean }) {
-  const onPasswordGrant = overview.rows.length;
+export function MigrationView({
+  overview,
+  showTenant,
+  path,
+}: {
+  overview: MigrationOverview;
+  showTenant: boolean;
+  /** The view's own address, for its pages. */
+  path: string;
+}) {
   return (
     <>
       <p>
@@ -43,7 +52,7 @@ export function MigrationView({ overview, showTenant }: { overview: MigrationOve
           ))}
         </tbody>
       </table>
-      <h2>On the password grant ({onPasswordGrant})</h2>
+      <h2>On the password grant ({overview.total})</h2>
       <MigrationList
         showTenant={showTenant}
         donors={overview.donors}
@@ -62,6 +71,7 @@ export function MigrationView({ overview, showTenant }: { overview: MigrationOve
           target: row.target,
         }))}
       />
+      <Pager page={overview.page} pages={overview.pages} href={(page) => (page > 1 ? `${path}?page=${page}` : path)} />
     </>
   );
 }
