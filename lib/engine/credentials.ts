@@ -10,6 +10,18 @@ export type TokenCacheStore = {
   write(serialized: string): Promise<void>;
 };
 
+/** A cache held in memory only (a sign-in not stored yet), starting from `serialized`; `current()` reads it back. */
+export function memoryTokenCache(serialized: string | null = null): TokenCacheStore & { current(): string | null } {
+  let held = serialized;
+  return {
+    read: async () => held,
+    write: async (value) => {
+      held = value;
+    },
+    current: () => held,
+  };
+}
+
 /** What the claims step verifies in a token: delegated scopes for a user, or application roles. */
 export type ClaimsExpectation =
   | { kind: "delegated"; scopes: string[]; resource: string; user: string }

@@ -1,7 +1,7 @@
 import "server-only";
 import type { NetworkRequestOptions, NetworkResponse } from "@azure/msal-node";
 import { classifyTokenError } from "./classify-token";
-import type { CredentialProvider, TokenCacheStore } from "./credentials";
+import { type CredentialProvider, memoryTokenCache } from "./credentials";
 import { type Diagnosis, diagnose } from "./diagnoses";
 import { TimedHttpClient } from "./http-client";
 import { acquireSilently, publicClientFor, TOKEN_TIMEOUT_MS, tokenFrom } from "./msal";
@@ -128,13 +128,7 @@ function deviceCodeAnswer(prompt: DeviceCodePrompt, now: () => number = Date.now
  */
 export async function signInWithDeviceCode(request: DeviceSignInRequest): Promise<DeviceSignInEnd> {
   const { settings } = request;
-  let serialized: string | null = null;
-  const memory: TokenCacheStore = {
-    read: async () => serialized,
-    write: async (value) => {
-      serialized = value;
-    },
-  };
+  const memory = memoryTokenCache();
   const http = new DevicePollingClient(request.timeoutMs ?? TOKEN_TIMEOUT_MS, request);
   const { app } = publicClientFor({ settings, authorityHost: request.authorityHost, cache: memory }, http);
   const now = request.now ?? Date.now;
@@ -165,6 +159,7 @@ export async function signInWithDeviceCode(request: DeviceSignInRequest): Promis
   try {
     const result = await app.acquireTokenByDeviceCode(msalRequest);
     const account = result?.account?.username ?? "";
+    const serialized = memory.current();
     if (!result?.accessToken || !serialized) {
       return { ok: false, reason: "refused", diagnosis: diagnose("UNEXPECTED", "no access token in the answer") };
     }

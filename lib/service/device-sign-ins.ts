@@ -7,7 +7,7 @@ import { recordMailboxAudit } from "@/lib/audit/log";
 import { type Actor, actorLabel, actorUserId, userActorOf } from "@/lib/auth/actor";
 import { open, seal, sealingContext } from "@/lib/crypto/seal";
 import { decodeClaims } from "@/lib/engine/claims";
-import type { TokenCacheStore } from "@/lib/engine/credentials";
+import { memoryTokenCache } from "@/lib/engine/credentials";
 import { type DeviceCodePrompt, type DeviceSignInEnd, signInWithDeviceCode } from "@/lib/engine/device-code";
 import { CATALOGUE, type Diagnosis, type DiagnosisCode, diagnose } from "@/lib/engine/diagnoses";
 import type { CheckSettings } from "@/lib/engine/settings";
@@ -236,13 +236,7 @@ async function settleMove(
     .update(deviceSignIns)
     .set({ lastAnswer: "testing", pollerUntil: new Date(Date.now() + MOVE_TEST_LEASE_MS) })
     .where(and(eq(deviceSignIns.id, row.id), inArray(deviceSignIns.status, OPEN)));
-  let cache = end.cache;
-  const tokenCache: TokenCacheStore = {
-    read: async () => cache,
-    write: async (serialized) => {
-      cache = serialized;
-    },
-  };
+  const tokenCache = memoryTokenCache(end.cache);
   const at = { tenantId: mailbox.tenantId, mailboxId: mailbox.id };
   const start = () =>
     startMailboxTest(db, actor, { ...at, source: "form", settings: movedSettings(mailbox), tokenCache });
@@ -262,7 +256,7 @@ async function settleMove(
       db,
       actor,
       { ...at, version: row.mailboxVersion },
-      (tx, moved) => storeSignedInCache(tx, moved, checkSettingsFor(moved), authorityHost, cache),
+      (tx, moved) => storeSignedInCache(tx, moved, checkSettingsFor(moved), authorityHost, tokenCache.current()!),
       { account: end.account, by: actorLabel(actor) },
     );
   } catch (error) {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TokenCacheStore } from "@/lib/engine/credentials";
+import { memoryTokenCache, type TokenCacheStore } from "@/lib/engine/credentials";
 import { openInbox } from "@/lib/engine/imap";
 import { runChecksToEnd } from "@/lib/engine/run-checks";
 import type { AppCredential, CheckSettings } from "@/lib/engine/settings";
@@ -33,16 +33,6 @@ function settings(app: { clientId: string; mailbox: string }, appCredential: App
   };
 }
 
-function memoryCache(): TokenCacheStore {
-  let stored: string | null = null;
-  return {
-    read: async () => stored,
-    write: async (serialized) => {
-      stored = serialized;
-    },
-  };
-}
-
 async function check(s: CheckSettings, cache?: TokenCacheStore) {
   const outcome = await runChecksToEnd(s, {
     authorityHost: rig.entra.authorityHost,
@@ -55,7 +45,7 @@ async function check(s: CheckSettings, cache?: TokenCacheStore) {
 describe("app-only with a client secret", () => {
   it("sends as the mailbox with an app token, and a second test takes the token from the cache", async () => {
     const app = appWith({ secrets: [{ value: "the-app-secret~value" }] });
-    const cache = memoryCache();
+    const cache = memoryTokenCache();
     const first = await check(settings(app, { kind: "secret", secret: "the-app-secret~value" }), cache);
     expect(first.steps.map((s) => [s.name, s.status])).toEqual([
       ["settings", "passed"],

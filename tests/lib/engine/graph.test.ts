@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TokenCacheStore } from "@/lib/engine/credentials";
+import { memoryTokenCache } from "@/lib/engine/credentials";
 import { graphReceiveTransport, graphSendTransport } from "@/lib/engine/graph";
 import { openInbox } from "@/lib/engine/imap";
 import { type CheckOptions, runChecksToEnd } from "@/lib/engine/run-checks";
@@ -22,17 +22,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => rig?.stop());
-
-function memoryCache(): TokenCacheStore & { stored: () => string | null } {
-  let stored: string | null = null;
-  return {
-    stored: () => stored,
-    read: async () => stored,
-    write: async (serialized) => {
-      stored = serialized;
-    },
-  };
-}
 
 function options(extra: Partial<CheckOptions> = {}): CheckOptions {
   return {
@@ -104,7 +93,7 @@ function sendOverGraph(mailbox: string, token: string, change: Partial<OutgoingM
 describe("the test over Microsoft Graph", () => {
   it("passes end to end with the password grant: Graph token and claims, sendMail, found by Message-ID and deleted", async () => {
     const user = rig.addUser();
-    const cache = memoryCache();
+    const cache = memoryTokenCache();
     const first = await check(graphSettings(user), { tokenCache: cache });
     expect(stepStatuses(first)).toEqual(EVERY_GRAPH_STEP_PASSED);
     expect(first.step("network")!.summary).toContain("GRAPH_SEND");
@@ -125,7 +114,7 @@ describe("the test over Microsoft Graph", () => {
 
   it("keeps the sign-in when the mailbox switches transport: the refresh token serves Graph too", async () => {
     const user = rig.addUser();
-    const cache = memoryCache();
+    const cache = memoryTokenCache();
     expect((await check(rig.settings(user), { tokenCache: cache })).ok).toBe(true);
     const grantsBefore = rig.entra.tokenRequests("password");
     const switched = await check(graphSettings(user, { password: null, signInMethod: "device" }), {
