@@ -13,6 +13,7 @@ import {
   type MailCredentials,
   type OpenResult,
   type OutgoingMail,
+  opensOtherMailbox,
   type ReceiveTransport,
   type SendResult,
   type SendTransport,
@@ -188,11 +189,10 @@ function classifyGraphAnswer(answer: GraphAnswer, credentials: MailCredentials, 
       );
     }
     // The Login opening another mailbox (a shared one) needs FullAccess there.
-    const delegate = !sameAddress(credentials.mailbox, credentials.user);
     return diagnose(
       "GRAPH_ACCESS_DENIED",
       detail,
-      delegate ? fullAccessLine(credentials.mailbox, credentials.user) : undefined,
+      opensOtherMailbox(credentials) ? fullAccessLine(credentials.mailbox, credentials.user) : undefined,
     );
   }
   if (code === "ErrorSendAsDenied" && from)

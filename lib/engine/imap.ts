@@ -6,7 +6,7 @@ import { classifyTransport } from "./classify-mail";
 import { type Diagnosis, type DiagnosisCode, diagnose } from "./diagnoses";
 import { enableProtocolLine, fullAccessLine } from "./powershell";
 import { redact } from "./redact";
-import { IMAP_PORTS, sameAddress, usesImap } from "./settings";
+import { IMAP_PORTS, usesImap } from "./settings";
 import {
   type AuthKind,
   authKindOf,
@@ -15,6 +15,7 @@ import {
   MARKER_HEADER,
   type MailCredentials,
   type OpenResult,
+  opensOtherMailbox,
   type ReceiveTransport,
 } from "./transport";
 
@@ -125,7 +126,7 @@ function classifyImapError(
 ): Diagnosis {
   const auth: AuthKind = credentials ? authKindOf(credentials) : "password";
   // The Login reading another mailbox (a shared one) with its own token needs FullAccess there.
-  const delegate = auth === "user-token" && credentials && !sameAddress(credentials.mailbox, credentials.user);
+  const delegate = auth === "user-token" && credentials && opensOtherMailbox(credentials);
   const e = (error ?? {}) as ImapError;
   const detail = redact(
     [e.responseStatus, e.serverResponseCode && `[${e.serverResponseCode}]`, e.responseText ?? e.message]
@@ -156,7 +157,7 @@ function notConnectedLines(credentials: Extract<MailCredentials, { accessToken: 
     // The app's Exchange service principal is named by its token's object ID.
     const servicePrincipal = decodeClaims(credentials.accessToken)?.oid;
     if (servicePrincipal) lines.push(fullAccessLine(credentials.mailbox, servicePrincipal));
-  } else if (!sameAddress(credentials.mailbox, credentials.user)) {
+  } else if (opensOtherMailbox(credentials)) {
     lines.push(fullAccessLine(credentials.mailbox, credentials.user));
   }
   return lines;

@@ -1,6 +1,6 @@
 import type { TLSSocket } from "node:tls";
 import type { Diagnosis } from "./diagnoses";
-import { type CheckSettings, identitiesOf, type TlsMode } from "./settings";
+import { type CheckSettings, identitiesOf, sameAddress, type TlsMode } from "./settings";
 
 /** The header that marks the test message, so the receiving side finds exactly that one. */
 export const MARKER_HEADER = "X-Navigator-Mail-Test";
@@ -14,6 +14,11 @@ export type MailCredentials = { user: string; mailbox: string } & (
   | { accessToken: string; appOnly?: boolean }
   | { password: string }
 );
+
+/** Whoever signs in opens a mailbox not its own (a shared one): Exchange wants FullAccess there. */
+export function opensOtherMailbox(credentials: MailCredentials): boolean {
+  return !sameAddress(credentials.mailbox, credentials.user);
+}
 
 /** The credentials of a mailbox: its password, or the token its sign-in method acquired. */
 export function mailCredentials(

@@ -1,9 +1,9 @@
 import "server-only";
 import { and, count, desc, eq, gte, inArray, sql } from "drizzle-orm";
-import { type Db, type Tx, transaction } from "@/db/client";
+import { type Db, type Queryable, type Tx, transaction } from "@/db/client";
 import { type Mailbox, mailboxes, mailboxTests } from "@/db/schema";
 import { diffChanges, recordMailboxAudit } from "@/lib/audit/log";
-import type { UserActor } from "@/lib/auth/actor";
+import type { Actor, UserActor } from "@/lib/auth/actor";
 import { type MailTransport, signInMethodWith, usesImap, usesSmtp } from "@/lib/engine/settings";
 import { TRANSPORTS } from "@/lib/engine/transports";
 import { getEnv } from "@/lib/env";
@@ -196,6 +196,25 @@ export async function generateAppCertificate(
   });
 }
 
+/** A move starts from the password grant, and writes only while the mailbox is still on it. */
+export function assertOnPasswordGrant(mailbox: Pick<Mailbox, "signInMethod">): void {
+  if (mailbox.signInMethod !== "password") throw new UserError("This mailbox no longer uses the password grant.");
+}
+
+/** A move whose test failed (or could not run): audited with its code; the mailbox itself is unchanged. */
+export async function recordFailedMove(
+  db: Queryable,
+  actor: Actor,
+  mailbox: Mailbox,
+  move: { to: "device" | "app"; code: string; app?: string | null },
+): Promise<void> {
+  await recordMailboxAudit(db, actor, mailbox, "mailbox.move", {
+    signInMethod: { from: "password", to: move.to },
+    ...(move.app ? { app: { to: move.app } } : {}),
+    outcome: { to: move.code },
+  });
+}
+
 /**
  * Moves a mailbox from the password grant to the Microsoft sign-in a test has just proven: the password
  * is erased, the sign-in and its tokens (`storeCache`) are kept, in one audited write at the version
@@ -214,7 +233,7 @@ export async function moveToMicrosoftSignIn(
     at,
     "mailbox.move",
     (current) => {
-      if (current.signInMethod !== "password") throw new UserError("This mailbox no longer uses the password grant.");
+      assertOnPasswordGrant(current);
       const input = { signInMethod: "device" as const, clearPassword: true };
       return {
         ...credentialColumns(current, input, actor, current),
@@ -245,7 +264,7 @@ export async function moveToAppOnly(
     | { certificatePem: string; privateKeyPem: string },
 ): Promise<Mailbox> {
   return rewriteCredentials(db, actor, at, "mailbox.move", (current) => {
-    if (current.signInMethod !== "password") throw new UserError("This mailbox no longer uses the password grant.");
+    assertOnPasswordGrant(current);
     const input = { signInMethod: "app" as const, clearPassword: true, ...credential };
     return { ...app, ...NOT_SIGNED_IN, ...credentialColumns(current, input, actor, current), signInMethod: "app" };
   });

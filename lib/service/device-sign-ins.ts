@@ -13,7 +13,7 @@ import { CATALOGUE, type Diagnosis, type DiagnosisCode, diagnose } from "@/lib/e
 import type { CheckSettings } from "@/lib/engine/settings";
 import { describeError, NotFoundError } from "@/lib/errors";
 import { getMailboxFor, getMailboxToChange } from "@/lib/mailbox/queries";
-import { moveToMicrosoftSignIn } from "@/lib/mailbox/save";
+import { moveToMicrosoftSignIn, recordFailedMove } from "@/lib/mailbox/save";
 import { storeSignedInCache } from "@/lib/mailbox/token-cache-store";
 import { admitDirectory, loginDomain } from "@/lib/tenants/directories";
 import { startMailboxTest, testToEnd } from "./mailbox-tests";
@@ -224,10 +224,7 @@ async function settleMove(
   if (!end.ok) return settle(db, actor, mailbox, row, end, authorityHost);
   const failed = async (diagnosis: Diagnosis) => {
     await finish(db, row.id, { status: "failed", diagnosis });
-    await recordMailboxAudit(db, actor, mailbox, "mailbox.move", {
-      signInMethod: { from: "password", to: "device" },
-      outcome: { to: diagnosis.code },
-    });
+    await recordFailedMove(db, actor, mailbox, { to: "device", code: diagnosis.code });
   };
   if (actor.kind !== "user") return failed(diagnose("UNEXPECTED", "a move is started by an administrator"));
   // The test may outlast the poll's lease: the lease is held for it, so no other process takes the

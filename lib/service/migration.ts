@@ -2,13 +2,12 @@ import "server-only";
 import { and, asc, count, desc, eq, inArray, isNotNull, type SQL, sql } from "drizzle-orm";
 import type { Db } from "@/db/client";
 import { entraSetups, type Mailbox, mailboxes, tenants } from "@/db/schema";
-import { recordMailboxAudit } from "@/lib/audit/log";
 import { assertSuperAdmin, assertTenantAccess, type UserActor } from "@/lib/auth/actor";
 import { CATALOGUE, type Diagnosis, diagnose } from "@/lib/engine/diagnoses";
 import type { MailTransport, SignInMethod } from "@/lib/engine/settings";
 import { UserError } from "@/lib/errors";
 import { getMailboxToChange } from "@/lib/mailbox/queries";
-import { moveToAppOnly } from "@/lib/mailbox/save";
+import { assertOnPasswordGrant, moveToAppOnly, recordFailedMove } from "@/lib/mailbox/save";
 import { PAGE_SIZE, pageWindow } from "@/lib/paging";
 import { startMailboxTest, testToEnd } from "./mailbox-tests";
 import type { Refusal } from "./refusals";
@@ -213,7 +212,7 @@ export async function moveToAppOf(
   donorId: number,
 ): Promise<MoveResult> {
   const mailbox = await getMailboxToChange(db, actor, at.tenantId, at.mailboxId);
-  if (mailbox.signInMethod !== "password") throw new UserError("This mailbox no longer uses the password grant.");
+  assertOnPasswordGrant(mailbox);
   if (mailbox.version !== at.version)
     throw new UserError(`${mailbox.name} was changed since this page was loaded: reload it, then move it again.`);
   // Another tenant's mailbox is as unknown as none.
@@ -230,11 +229,7 @@ export async function moveToAppOf(
     appCredential: credential,
   };
   const refused = async (diagnosis: Diagnosis): Promise<MoveResult> => {
-    await recordMailboxAudit(db, actor, mailbox, "mailbox.move", {
-      signInMethod: { from: "password", to: "app" },
-      app: { to: donor.azureClientId },
-      outcome: { to: diagnosis.code },
-    });
+    await recordFailedMove(db, actor, mailbox, { to: "app", code: diagnosis.code, app: donor.azureClientId });
     return { ok: false, diagnosis };
   };
   const started = await startMailboxTest(db, actor, { ...at, source: "form", settings });
